@@ -1,0 +1,268 @@
+#include "lifecycle/model.h"
+
+#include <string>
+
+namespace corral::lifecycle {
+namespace {
+
+State resolve_target(const Transition& t, const Operation& op, Power power) {
+  switch (t.target) {
+    case Target::kState:
+      return t.to;
+    case Target::kOrigin:
+      return op.origin;
+    case Target::kByPower:
+      return power == Power::kRunning ? State::kRunning : State::kPoweroff;
+    case Target::kFailPhase:
+    case Target::kNextPhase:
+    case Target::kRetryPhase:
+    case Target::kParameter:
+      break;  // meta rows never own an operation's phases
+  }
+  return op.origin;
+}
+
+Step finish(const VmRecord& before, const Transition& t, Operation op) {
+  Step step;
+  step.from = before.state;
+  step.record = before;
+  const State target = resolve_target(t, op, before.power);
+  op.status = OpStatus::kSucceeded;
+  step.record.state = target;
+  step.record.power = nominal_power(target, before.power);
+  step.record.op = op;
+  if (op.action == Action::kResched) step.record.resched = true;
+  if (op.action == Action::kUnresched) step.record.resched = false;
+  step.to = target;
+  return step;
+}
+
+Error invalid_state(const VmRecord& record, Action action) {
+  Error error;
+  error.code = ErrorCode::kInvalidState;
+  error.state = std::string(state_name(record.state));
+  std::string message = "cannot " + std::string(action_name(action)) + " a VM in state " +
+                        error.state;
+  if (record.busy()) {
+    message += " while " + std::string(action_name(record.op->action)) + " is running (phase " +
+               std::string(phase_name(current_phase(*record.op))) + ")";
+  }
+  error.message = std::move(message);
+  for (Action a : allowed_actions(record)) error.allowed_actions.emplace_back(action_name(a));
+  return error;
+}
+
+}  // namespace
+
+VmRecord new_record() {
+  VmRecord record;
+  record.state = State::kInit;
+  record.op = Operation{Action::kCreate, State::kInit, 0, OpStatus::kRunning, false};
+  return record;
+}
+
+VmRecord record_at_rest(State state) {
+  if (state == State::kInit) return new_record();  // INIT only exists while creating
+  VmRecord record;
+  record.state = state;
+  // A resized VM keeps its power; Nova resizes running VMs unless they were stopped.
+  record.power = nominal_power(state, Power::kRunning);
+  if (state == State::kFailed) {
+    record.power = Power::kShutdown;  // the boot that failed left nothing running
+    record.op = Operation{Action::kDeploy, State::kPending, 1, OpStatus::kFailed, false};
+  } else if (state != State::kInit) {
+    record.op = Operation{Action::kCreate, State::kInit, 1, OpStatus::kSucceeded, false};
+  }
+  return record;
+}
+
+const Transition* row_of(const Operation& op) {
+  const Transition* t =
+      op.during ? find_replacing(op.action, op.origin) : find_idle(op.action, op.origin);
+  if (t == nullptr || t->instant() || is_meta_target(t->target)) return nullptr;
+  return t;
+}
+
+Phase current_phase(const Operation& op) {
+  const Transition* t = row_of(op);
+  if (t == nullptr || op.step >= t->step_count) return Phase::kNone;
+  return t->steps[op.step].phase;
+}
+
+const Transition* allowed_row(const VmRecord& record, Action action) {
+  if (record.busy()) return find_during(action, record.op->origin, record.op->action);
+  const Transition* t = find_idle(action, record.state);
+  if (t == nullptr) return nullptr;
+  if (t->target == Target::kFailPhase || t->target == Target::kNextPhase ||
+      t->target == Target::kRetryPhase) {
+    // Recover acts on the failed operation's phases: there must be one.
+    if (!record.op.has_value() || row_of(*record.op) == nullptr) return nullptr;
+  }
+  return t;
+}
+
+std::vector<Action> allowed_actions(const VmRecord& record) {
+  std::vector<Action> out;
+  for (Action a : kAllActions) {
+    if (!is_system_action(a) && allowed(record, a)) out.push_back(a);
+  }
+  return out;
+}
+
+Result<Step> begin(const VmRecord& record, const Request& request) {
+  const Transition* t = allowed_row(record, request.action);
+  if (t == nullptr) return fail(invalid_state(record, request.action));
+  const bool busy = record.busy();
+  const State origin = busy ? record.op->origin : record.state;
+
+  switch (t->target) {
+    case Target::kState:
+    case Target::kOrigin:
+    case Target::kByPower: {
+      const Operation op{request.action, origin, 0, OpStatus::kRunning, busy};
+      Step step;
+      if (t->instant()) {
+        step = finish(record, *t, op);
+      } else {
+        step.record = record;
+        step.record.op = op;
+        step.from = step.to = record.state;
+        step.phase = t->steps[0].phase;
+      }
+      if (busy) step.replaced = record.op->action;
+      return step;
+    }
+    case Target::kFailPhase: {
+      const OpStatus why =
+          request.action == Action::kCancel ? OpStatus::kCanceled : OpStatus::kFailed;
+      if (busy) return phase_failed(record, why);
+      // Declared failed from FAILED: the VM goes back to where the operation started.
+      Step step;
+      step.from = record.state;
+      step.record = record;
+      step.record.state = record.op->origin;
+      step.record.power = nominal_power(record.op->origin, record.power);
+      step.to = step.record.state;
+      return step;
+    }
+    case Target::kNextPhase: {
+      if (busy) return phase_succeeded(record);
+      VmRecord resumed = record;
+      resumed.op->status = OpStatus::kRunning;
+      Step step = phase_succeeded(resumed);
+      step.from = record.state;
+      return step;
+    }
+    case Target::kRetryPhase: {
+      Step step;
+      step.from = step.to = record.state;
+      step.record = record;
+      step.record.op->status = OpStatus::kRunning;
+      step.phase = current_phase(*step.record.op);
+      return step;
+    }
+    case Target::kParameter: {
+      const State to = request.reset_to;
+      if (!StateSet::all_live().contains(to)) {
+        return fail(Error::invalid_argument("reset_state cannot set state " +
+                                            std::string(state_name(to))));
+      }
+      Step step;
+      step.from = record.state;
+      step.record = record;
+      step.record.state = to;
+      step.record.op = Operation{Action::kResetState, origin, 0,
+                                 to == State::kFailed ? OpStatus::kFailed : OpStatus::kSucceeded,
+                                 false};
+      step.to = to;
+      if (busy) step.replaced = record.op->action;
+      return step;
+    }
+  }
+  return fail(Error::internal("unhandled target"));
+}
+
+Step phase_succeeded(const VmRecord& record) {
+  Step step;
+  step.from = step.to = record.state;
+  step.record = record;
+  if (!record.busy()) return step;
+  const Transition* t = row_of(*record.op);
+  if (t == nullptr) return step;
+  if (record.op->step + 1 < t->step_count) {
+    step.record.op->step = static_cast<std::uint8_t>(record.op->step + 1);
+    step.phase = t->steps[step.record.op->step].phase;
+    return step;
+  }
+  return finish(record, *t, *record.op);
+}
+
+Step phase_failed(const VmRecord& record, OpStatus why) {
+  Step step;
+  step.from = step.to = record.state;
+  step.record = record;
+  if (!record.busy()) return step;
+  const Transition* t = row_of(*record.op);
+  if (t == nullptr) return step;
+  const Operation& op = *record.op;
+  step.record.op->status = why;
+  switch (t->steps[op.step].on_failure) {
+    case FailureRule::kRollback:
+      step.record.state = op.origin;
+      step.record.power = nominal_power(op.origin, record.power);
+      break;
+    case FailureRule::kFailStop:
+      step.record.state = State::kFailed;
+      break;
+    case FailureRule::kKeepTarget: {
+      const State target = resolve_target(*t, op, record.power);
+      step.record.state = target;
+      step.record.power = nominal_power(target, record.power);
+      break;
+    }
+  }
+  step.to = step.record.state;
+  return step;
+}
+
+std::optional<Step> late_success(const VmRecord& record) {
+  if (!record.op.has_value() || record.op->status != OpStatus::kFailed) return std::nullopt;
+  const Transition* t = row_of(*record.op);
+  if (t == nullptr || t->steps[record.op->step].on_failure != FailureRule::kKeepTarget) {
+    return std::nullopt;
+  }
+  Step step;
+  step.from = step.to = record.state;
+  step.record = record;
+  step.record.op->status = OpStatus::kSucceeded;
+  return step;
+}
+
+Power nominal_power(State state, Power prior) {
+  switch (state) {
+    case State::kInit:
+    case State::kPending:
+    case State::kHold:
+    case State::kUnknown:
+    case State::kDone:
+      return Power::kNoState;
+    case State::kRunning:
+    case State::kRescued:
+      return Power::kRunning;
+    case State::kPaused:
+      return Power::kPaused;
+    case State::kSuspended:
+    case State::kPoweroff:
+    case State::kHibernated:
+    case State::kDeallocated:
+    case State::kShelved:
+    case State::kSoftDeleted:
+      return Power::kShutdown;
+    case State::kResized:
+    case State::kFailed:
+      return prior;
+  }
+  return prior;
+}
+
+}  // namespace corral::lifecycle

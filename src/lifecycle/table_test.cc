@@ -1,0 +1,124 @@
+// Invariants of the transition table, and the stable numbers of every persisted enum.
+#include "lifecycle/table.h"
+
+#include <gtest/gtest.h>
+
+#include "lifecycle/model.h"
+
+namespace corral::lifecycle {
+namespace {
+
+TEST(TableTest, AtMostOneIdleRowPerActionAndState) {
+  for (Action a : kAllActions) {
+    for (State s : kAllStates) {
+      int rows = 0;
+      for (const Transition& t : transitions()) {
+        if (t.action == a && t.when_idle && t.from.contains(s)) ++rows;
+      }
+      EXPECT_LE(rows, 1) << action_name(a) << " from " << state_name(s);
+    }
+  }
+}
+
+TEST(TableTest, AtMostOneRowPerActionOriginAndRunningAction) {
+  for (Action a : kAllActions) {
+    for (State origin : kAllStates) {
+      for (Action running : kAllActions) {
+        int rows = 0;
+        for (const Transition& t : transitions()) {
+          if (t.action == a && t.during.contains(running) && t.from.contains(origin)) ++rows;
+        }
+        EXPECT_LE(rows, 1) << action_name(a) << " during " << action_name(running) << " from "
+                           << state_name(origin);
+      }
+    }
+  }
+}
+
+TEST(TableTest, EveryActionHasARowAndASummary) {
+  for (Action a : kAllActions) {
+    bool found = false;
+    for (const Transition& t : transitions()) found = found || t.action == a;
+    EXPECT_TRUE(found) << action_name(a) << " has no row in the table";
+    EXPECT_FALSE(action_summary(a).empty()) << action_name(a);
+  }
+}
+
+TEST(TableTest, RowsAreWellFormed) {
+  for (const Transition& t : transitions()) {
+    SCOPED_TRACE(std::string(action_name(t.action)) + ": " + std::string(t.note));
+    EXPECT_FALSE(t.from.empty());
+    EXPECT_TRUE(t.when_idle || !t.during.empty()) << "a row must apply at some time";
+    EXPECT_FALSE(t.from.contains(State::kDone)) << "DONE is final";
+    if (is_meta_target(t.target)) {
+      EXPECT_EQ(t.step_count, 0) << "meta rows act on another operation's phases";
+    }
+    if (t.target == Target::kState) {
+      EXPECT_NE(t.to, State::kInit);
+      EXPECT_NE(t.to, State::kFailed) << "FAILED is reached by a failure rule, never a target";
+    }
+    for (const PhaseStep& step : t.phases()) EXPECT_NE(step.phase, Phase::kNone);
+    // A phase that fails forward keeps its target: only the last phases of a row may do so.
+    bool keep_seen = false;
+    for (const PhaseStep& step : t.phases()) {
+      if (step.on_failure == FailureRule::kKeepTarget) keep_seen = true;
+      else EXPECT_FALSE(keep_seen) << "a keep-target phase must not precede others";
+    }
+  }
+}
+
+TEST(TableTest, EveryLiveStateHasAWayOutAndCanBeDeleted) {
+  for (State s : kAllStates) {
+    if (s == State::kDone || s == State::kInit) continue;
+    const VmRecord r = record_at_rest(s);
+    EXPECT_FALSE(allowed_actions(r).empty()) << state_name(s);
+    EXPECT_TRUE(allowed(r, Action::kTerminateHard) || allowed(r, Action::kRecoverDelete))
+        << state_name(s) << " cannot be deleted";
+  }
+  EXPECT_TRUE(allowed_actions(record_at_rest(State::kDone)).empty());
+}
+
+// Persisted and published numbers never change. A failure here means a renumbering:
+// add a new number instead and leave the old one as a gap.
+TEST(TableTest, StableNumbers) {
+  struct StateNumber { State s; int n; const char* name; };
+  const StateNumber states[] = {
+      {State::kInit, 0, "INIT"},         {State::kPending, 1, "PENDING"},
+      {State::kHold, 2, "HOLD"},         {State::kRunning, 3, "RUNNING"},
+      {State::kPaused, 4, "PAUSED"},     {State::kSuspended, 5, "SUSPENDED"},
+      {State::kPoweroff, 6, "POWEROFF"}, {State::kHibernated, 7, "HIBERNATED"},
+      {State::kDeallocated, 8, "DEALLOCATED"}, {State::kShelved, 9, "SHELVED"},
+      {State::kRescued, 10, "RESCUED"},  {State::kResized, 11, "RESIZED"},
+      {State::kSoftDeleted, 12, "SOFT_DELETED"}, {State::kUnknown, 13, "UNKNOWN"},
+      {State::kFailed, 14, "FAILED"},    {State::kDone, 15, "DONE"},
+  };
+  for (const auto& [s, n, name] : states) {
+    EXPECT_EQ(static_cast<int>(s), n);
+    EXPECT_EQ(state_name(s), name);
+    EXPECT_EQ(parse_state(name), s);
+  }
+  const char* actions[] = {
+      "",  "create", "deploy", "hold", "release", "shutdown", "shutdown_hard", "start", "reboot",
+      "reboot_hard", "pause", "unpause", "suspend", "resume", "hibernate", "deallocate",
+      "deallocate_hard", "terminate", "terminate_hard", "migrate", "live_migrate", "resched",
+      "unresched", "resize", "resize_migrate", "confirm_resize", "revert_resize", "rescue",
+      "unrescue", "rebuild", "set_admin_password", "snapshot", "backup", "shelve",
+      "shelve_offload", "soft_delete", "restore", "disk_attach", "disk_detach", "nic_attach",
+      "nic_detach", "disk_snapshot", "disk_snapshot_revert", "disk_snapshot_delete",
+      "disk_resize", "checkpoint", "checkpoint_revert", "checkpoint_delete", "cancel",
+      "recover_retry", "recover_success", "recover_failure", "recover_delete",
+      "recover_recreate", "reset_state", "observed_lost", "observed_poweroff",
+      "observed_running"};
+  ASSERT_EQ(std::size(actions), static_cast<std::size_t>(kActionCount));
+  for (int n = 1; n < kActionCount; ++n) {
+    EXPECT_EQ(action_name(static_cast<Action>(n)), actions[n]) << "action number " << n;
+    EXPECT_EQ(parse_action(actions[n]), static_cast<Action>(n));
+  }
+  EXPECT_EQ(static_cast<int>(Power::kShutdown), 4);  // Nova's power_state numbers
+  EXPECT_EQ(static_cast<int>(Power::kSuspended), 7);
+  EXPECT_EQ(static_cast<int>(Phase::kSoftDelete), 30);
+  EXPECT_EQ(static_cast<int>(OpStatus::kCanceled), 4);
+}
+
+}  // namespace
+}  // namespace corral::lifecycle

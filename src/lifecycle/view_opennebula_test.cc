@@ -1,0 +1,127 @@
+// Seed 001, line by line: every STATE and LCM_STATE, with its number and short alias, is
+// produced by the OpenNebula view for some reachable record.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "lifecycle/reachable.h"
+#include "lifecycle/seed_text.h"
+#include "lifecycle/views.h"
+
+namespace corral::lifecycle {
+namespace {
+
+using testing::opennebula_seed_states;
+using testing::OneSeedEntry;
+using testing::reachable_records;
+
+TEST(OpenNebulaViewTest, SeedTableParsesCompletely) {
+  const std::vector<OneSeedEntry> seed = opennebula_seed_states();
+  int states = 0;
+  int lcm = 0;
+  for (const OneSeedEntry& e : seed) (e.lcm ? lcm : states)++;
+  // 11 STATEs (0-6, 8-11) and 68 LCM_STATEs (0-70 less the retired 13, 14, 58 ... as listed).
+  EXPECT_EQ(states, 11);
+  EXPECT_EQ(lcm, 68);
+}
+
+TEST(OpenNebulaViewTest, NamesNumbersAndAliasesMatchTheSeed) {
+  for (const OneSeedEntry& e : opennebula_seed_states()) {
+    SCOPED_TRACE("seed 001 line " + std::to_string(e.line) + ": " + e.name);
+    if (e.lcm) {
+      const auto lcm = static_cast<LcmState>(e.number);
+      EXPECT_EQ(lcm_state_name(lcm), e.name);
+      EXPECT_EQ(lcm_state_alias(lcm), e.alias);
+    } else {
+      const auto state = static_cast<OneState>(e.number);
+      EXPECT_EQ(one_state_name(state), e.name);
+      EXPECT_EQ(one_state_alias(state), e.alias);
+    }
+  }
+  EXPECT_EQ(kAllLcmStates.size(), 68U);
+  EXPECT_EQ(kAllOneStates.size(), 11U);
+}
+
+TEST(OpenNebulaViewTest, EverySeedStateIsProducedBySomeReachableRecord) {
+  std::map<int, std::string> one_seen;   // STATE -> an example path
+  std::map<int, std::string> lcm_seen;   // LCM_STATE -> an example path
+  std::set<std::pair<int, std::string>> aliases;
+  for (const testing::Reached& r : reachable_records()) {
+    const OpenNebulaView v = opennebula_view(r.record);
+    one_seen.emplace(static_cast<int>(v.state), r.path);
+    // LCM_INIT is, by seed 001's own note, the LCM_STATE of every VM that is not ACTIVE.
+    lcm_seen.emplace(static_cast<int>(v.lcm_state), r.path);
+    aliases.emplace(static_cast<int>(v.state) * 100 + static_cast<int>(v.lcm_state),
+                    std::string(v.short_alias));
+  }
+  for (const OneSeedEntry& e : opennebula_seed_states()) {
+    SCOPED_TRACE("seed 001 line " + std::to_string(e.line) + ": " + e.name);
+    if (e.lcm) {
+      EXPECT_TRUE(lcm_seen.contains(e.number)) << "no reachable record shows ACTIVE/" << e.name;
+    } else {
+      EXPECT_TRUE(one_seen.contains(e.number)) << "no reachable record shows " << e.name;
+    }
+  }
+}
+
+TEST(OpenNebulaViewTest, LcmStateOnlyWhenActiveAndAliasFollowsIt) {
+  // Seed 001: "LCM_INIT state is used as LCM_STATE when the VM is in a state different than
+  // ACTIVE"; onevm list shows the LCM alias for ACTIVE VMs.
+  for (const testing::Reached& r : reachable_records()) {
+    const OpenNebulaView v = opennebula_view(r.record);
+    SCOPED_TRACE(testing::describe(r.record));
+    if (v.state == OneState::kActive) {
+      EXPECT_NE(v.lcm_state, LcmState::kLcmInit);
+      EXPECT_EQ(v.short_alias, lcm_state_alias(v.lcm_state));
+    } else {
+      EXPECT_EQ(v.lcm_state, LcmState::kLcmInit);
+      EXPECT_EQ(v.short_alias, one_state_alias(v.state));
+    }
+  }
+}
+
+TEST(OpenNebulaViewTest, FineGrainedStatesFollowOriginAndPhase) {
+  using A = Action;
+  auto run = [](State from, Action a, int ok, bool fail) {
+    VmRecord r = begin(record_at_rest(from), {a})->record;
+    for (int i = 0; i < ok; ++i) r = phase_succeeded(r).record;
+    if (fail) r = phase_failed(r).record;
+    return opennebula_view(r);
+  };
+  struct Case { State from; Action a; int ok; bool fail; LcmState lcm; };
+  const Case cases[] = {
+      {State::kPoweroff, A::kStart, 0, false, LcmState::kBootPoweroff},
+      {State::kSuspended, A::kResume, 0, false, LcmState::kBootSuspended},
+      {State::kUnknown, A::kStart, 0, false, LcmState::kBootUnknown},
+      {State::kHibernated, A::kResume, 1, false, LcmState::kPrologResume},
+      {State::kHibernated, A::kResume, 2, false, LcmState::kBootStopped},
+      {State::kHibernated, A::kResume, 2, true, LcmState::kBootStoppedFailure},
+      {State::kPoweroff, A::kMigrate, 0, true, LcmState::kPrologMigratePoweroffFailure},
+      {State::kRunning, A::kMigrate, 0, false, LcmState::kSaveMigrate},
+      {State::kRunning, A::kShutdown, 0, false, LcmState::kShutdownPoweroff},
+      {State::kRunning, A::kDeallocate, 0, false, LcmState::kShutdownUndeploy},
+      {State::kRunning, A::kTerminate, 0, false, LcmState::kShutdown},
+      {State::kRunning, A::kTerminate, 1, true, LcmState::kEpilogFailure},
+      {State::kRunning, A::kHibernate, 0, false, LcmState::kSaveStop},
+      {State::kPoweroff, A::kDiskAttach, 0, false, LcmState::kHotplugPrologPoweroff},
+      {State::kFailed, A::kTerminate, 0, false, LcmState::kCleanupDelete},
+  };
+  for (const Case& c : cases) {
+    const OpenNebulaView v = run(c.from, c.a, c.ok, c.fail);
+    EXPECT_EQ(v.state, OneState::kActive);
+    EXPECT_EQ(lcm_state_name(v.lcm_state), lcm_state_name(c.lcm))
+        << action_name(c.a) << " from " << state_name(c.from) << " after " << c.ok << " phases";
+  }
+  // A VM waiting for a host again (resume from STOPPED) is PENDING, as OpenNebula reschedules it.
+  EXPECT_EQ(run(State::kHibernated, A::kResume, 0, false).state, OneState::kPending);
+  // Creation: INIT, then CLONING, and a failed clone is CLONING_FAILURE.
+  VmRecord r = new_record();
+  EXPECT_EQ(opennebula_view(r).state, OneState::kInit);
+  r = phase_succeeded(r).record;
+  EXPECT_EQ(opennebula_view(r).state, OneState::kCloning);
+  EXPECT_EQ(opennebula_view(phase_failed(r).record).state, OneState::kCloningFailure);
+}
+
+}  // namespace
+}  // namespace corral::lifecycle

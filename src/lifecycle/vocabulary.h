@@ -1,0 +1,50 @@
+// Verbs of each vocabulary, mapped to canonical actions.
+//
+// Contract: a verb means what it means in its own system — Nova `stop` powers off, OpenNebula
+// `stop` saves the VM and moves it off the host. A verb is accepted only where its system
+// allows it (seed 003's preconditions for Nova, OpenNebula's rules for its verbs) AND the
+// canonical table allows the action it maps to; otherwise the error names the current state
+// in that vocabulary's words and the verbs it allows there. The rules are data (kRules in
+// vocabulary.cc); the canonical vocabulary "corral" speaks the action names themselves.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "lifecycle/model.h"
+#include "lifecycle/types.h"
+
+namespace corral::lifecycle {
+
+struct VerbRule {
+  Vocabulary vocabulary = Vocabulary::kCorral;
+  std::string_view verb;
+  std::string_view variant;   // a parameter's value that selects this rule; "" = default
+  StateSet from;              // where the verb applies when no operation runs
+  Action action = Action::kCreate;
+  ActionSet during;           // running operations during which the verb also applies
+  std::string_view note;
+};
+
+// The rules of one vocabulary (empty for kCorral, which is generated from the table).
+std::span<const VerbRule> verb_rules(Vocabulary vocabulary);
+
+// Every verb of a vocabulary, in table order, without duplicates.
+std::vector<std::string_view> verbs(Vocabulary vocabulary);
+
+// Which parameter selects a verb's variant, e.g. nova reboot -> "type"; "" if none.
+std::string_view variant_parameter(Vocabulary vocabulary, std::string_view verb);
+
+// Map (vocabulary, verb, variant) on this record to a canonical action.
+// Errors: kUnknownAction (no such verb), kInvalidArgument (no such variant), kInvalidState
+// (the verb is not allowed now: state and allowed verbs in the vocabulary's words).
+[[nodiscard]] Result<Action> resolve(const VmRecord& record, Vocabulary vocabulary,
+                                     std::string_view verb, std::string_view variant = {});
+
+// The verbs of `vocabulary` allowed on this record now.
+std::vector<std::string> allowed_verbs(const VmRecord& record, Vocabulary vocabulary);
+
+}  // namespace corral::lifecycle
