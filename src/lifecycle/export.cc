@@ -24,6 +24,7 @@ std::string rest_label(State state, Vocabulary vocabulary) {
     case Vocabulary::kCorral:
       return std::string(state_name(state));
     case Vocabulary::kOpenNebula: {
+      if (state == State::kFailed) return "*_FAILURE";  // which one depends on the step
       const OpenNebulaView v = opennebula_view(record);
       if (v.state == OneState::kActive) return std::string(lcm_state_name(v.lcm_state));
       return std::string(one_state_name(v.state));
@@ -58,10 +59,12 @@ std::vector<std::string> verbs_for(Vocabulary vocabulary, Action action, State s
   return out;
 }
 
+// A DOT string. Backslashes pass through: labels use DOT's own \l and \n escapes, and no
+// state or verb name contains one.
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"') out += '\\';
     out += c;
   }
   return out + "\"";
@@ -98,11 +101,29 @@ std::string target_name(const Transition& t) {
 
 }  // namespace
 
+// Actions allowed from (nearly) every state — terminate, recover delete/recreate — would draw
+// an edge from every node; the diagram lists them once in its legend instead.
+bool is_everywhere(Action action) {
+  StateSet from;
+  int count = 0;
+  for (const Transition& t : transitions()) {
+    if (t.action != action || !t.when_idle) continue;
+    for (State s : kAllStates) {
+      if (t.from.contains(s) && !from.contains(s)) {
+        from = from.with(s);
+        ++count;
+      }
+    }
+  }
+  return count >= 10;
+}
+
 std::string to_dot(Vocabulary vocabulary) {
-  // edge (from label, to label) -> verbs; dashed failure edges separately.
   std::map<std::pair<std::string, std::string>, std::set<std::string>> edges;
-  std::map<std::pair<std::string, std::string>, std::set<std::string>> failures;
+  std::set<std::string> fails;  // nodes from which some phase can fail into FAILED
   std::set<std::string> nodes;
+  std::map<std::string, std::string> everywhere;  // verb -> where it leads
+  const std::string failed = rest_label(State::kFailed, vocabulary);
   for (const Transition& t : transitions()) {
     if (is_meta_target(t.target) || !t.when_idle || is_system_action(t.action)) continue;
     for (State from : kAllStates) {
@@ -114,39 +135,43 @@ std::string to_dot(Vocabulary vocabulary) {
       if (t.target == Target::kOrigin) to = from;
       if (t.target == Target::kByPower) to = State::kRunning;
       const std::string b = rest_label(to, vocabulary);
+      if (is_everywhere(t.action)) {
+        for (const std::string& v : verbs) everywhere[v] = b;
+        continue;
+      }
       nodes.insert(a);
       nodes.insert(b);
       if (a != b) edges[{a, b}].insert(verbs.begin(), verbs.end());
       for (const PhaseStep& step : t.phases()) {
-        if (step.on_failure != FailureRule::kFailStop) continue;
-        const std::string f = rest_label(State::kFailed, vocabulary);
-        nodes.insert(f);
-        if (a != f) failures[{a, f}].insert(verbs.begin(), verbs.end());
-        break;
+        if (step.on_failure == FailureRule::kFailStop && a != failed) fails.insert(a);
       }
     }
   }
   std::ostringstream out;
   out << "digraph corral_" << vocabulary_name(vocabulary) << " {\n"
       << "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n"
-      << "  edge [fontname=\"Helvetica\", fontsize=9];\n"
-      << "  label=" << quote("Corral lifecycle in " + std::string(vocabulary_name(vocabulary)) +
-                             " terms (generated from the transition table)")
-      << ";\n";
-  for (const std::string& n : nodes) out << "  " << quote(n) << ";\n";
-  auto join = [](const std::set<std::string>& verbs) {
-    std::string s;
-    for (const std::string& v : verbs) s += (s.empty() ? "" : "\\n") + v;
-    return s;
-  };
-  for (const auto& [ends, verbs] : edges) {
-    out << "  " << quote(ends.first) << " -> " << quote(ends.second) << " [label=\""
-        << join(verbs) << "\"];\n";
+      << "  edge [fontname=\"Helvetica\", fontsize=9];\n";
+  std::string legend = "Corral lifecycle in " + std::string(vocabulary_name(vocabulary)) +
+                       " terms, generated from the transition table.\\l";
+  if (!everywhere.empty()) {
+    legend += "From (nearly) every state:\\l";
+    for (const auto& [verb, to] : everywhere) legend += "   " + verb + " -> " + to + "\\l";
   }
-  for (const auto& [ends, verbs] : failures) {
-    out << "  " << quote(ends.first) << " -> " << quote(ends.second)
-        << " [style=dashed, color=red, fontcolor=red, label=\"" << join(verbs)
-        << "\\n(phase fails)\"];\n";
+  if (!fails.empty()) {
+    legend += "Dashed: a phase that cannot roll back failed (recover or terminate it).\\l";
+  }
+  out << "  label=" << quote(legend) << ";\n  labeljust=l;\n";
+  if (!fails.empty()) nodes.insert(failed);
+  for (const std::string& n : nodes) out << "  " << quote(n) << ";\n";
+  for (const auto& [ends, verbs] : edges) {
+    std::string label;
+    for (const std::string& v : verbs) label += (label.empty() ? "" : "\\n") + v;
+    out << "  " << quote(ends.first) << " -> " << quote(ends.second) << " [label=\"" << label
+        << "\"];\n";
+  }
+  for (const std::string& from : fails) {
+    out << "  " << quote(from) << " -> " << quote(failed)
+        << " [style=dashed, color=red, arrowsize=0.6];\n";
   }
   out << "}\n";
   return out.str();

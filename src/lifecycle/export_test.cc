@@ -41,11 +41,12 @@ TEST(ExportTest, ViewsJsonCarriesAzureTimeOnlyOnTerminalStatuses) {
 TEST(ExportTest, DotInEveryVocabulary) {
   struct Case { Vocabulary v; std::vector<const char*> must; };
   const Case cases[] = {
-      {Vocabulary::kCorral, {"\"RUNNING\" -> \"POWEROFF\"", "shutdown", "FAILED"}},
+      {Vocabulary::kCorral, {"\"RUNNING\" -> \"POWEROFF\"", "shutdown", "\"FAILED\"",
+                              "terminate_hard -> DONE"}},
       {Vocabulary::kOpenNebula, {"\"RUNNING\" -> \"STOPPED\"", "stop", "poweroff", "UNDEPLOYED"}},
       {Vocabulary::kNova, {"\"active\" -> \"stopped\"", "stop", "shelved_offloaded"}},
       {Vocabulary::kAzure, {"\"VM running\" -> \"VM deallocated\"", "deallocate"}},
-      {Vocabulary::kStratusLab, {"\"Running\" -> \"Done\"", "kill"}},
+      {Vocabulary::kStratusLab, {"kill -> Done", "\"Pending\""}},
   };
   for (const Case& c : cases) {
     const std::string dot = to_dot(c.v);
