@@ -19,7 +19,8 @@ std::vector<lc::VmRecord> sample_records() {
   for (lc::State s : lc::kAllStates) out.push_back(lc::record_at_rest(s));
   // Some in flight.
   out.push_back(lc::begin(lc::record_at_rest(lc::State::kPending), {lc::Action::kDeploy})->record);
-  out.push_back(lc::begin(lc::record_at_rest(lc::State::kRunning), {lc::Action::kShutdown})->record);
+  out.push_back(
+      lc::begin(lc::record_at_rest(lc::State::kRunning), {lc::Action::kShutdown})->record);
   out.push_back(lc::begin(lc::record_at_rest(lc::State::kRunning), {lc::Action::kMigrate})->record);
   out.push_back(lc::new_record());
   return out;
@@ -42,13 +43,22 @@ BENCHMARK(BM_ValidateCanonical);
 void BM_ValidateVocabularyVerb(benchmark::State& state) {
   // (record, vocabulary, verb) as a request carries them, string lookup included; only
   // accepted requests (a refusal builds a message for a person: the slow path by design).
-  struct Case { lc::VmRecord record; lc::Vocabulary v; const char* verb; };
+  struct Case {
+    lc::VmRecord record;
+    lc::Vocabulary v;
+    const char* verb;
+  };
   std::vector<Case> cases;
-  const struct { lc::Vocabulary v; const char* verb; } verbs[] = {
-      {lc::Vocabulary::kNova, "stop"},        {lc::Vocabulary::kNova, "delete"},
-      {lc::Vocabulary::kOpenNebula, "resume"}, {lc::Vocabulary::kAzure, "start"},
-      {lc::Vocabulary::kCorral, "shutdown"},   {lc::Vocabulary::kStratusLab, "kill"},
-      {lc::Vocabulary::kOpenNebula, "terminate-hard"}};
+  const struct {
+    lc::Vocabulary v;
+    const char* verb;
+  } verbs[] = {{lc::Vocabulary::kNova, "stop"},
+               {lc::Vocabulary::kNova, "delete"},
+               {lc::Vocabulary::kOpenNebula, "resume"},
+               {lc::Vocabulary::kAzure, "start"},
+               {lc::Vocabulary::kCorral, "shutdown"},
+               {lc::Vocabulary::kStratusLab, "kill"},
+               {lc::Vocabulary::kOpenNebula, "terminate-hard"}};
   for (const lc::VmRecord& r : sample_records()) {
     for (const auto& [v, verb] : verbs) {
       if (lc::resolve(r, v, verb).has_value()) cases.push_back({r, v, verb});

@@ -1,11 +1,11 @@
 #include "cli/states_command.h"
 
+#include <fmt/core.h>
+
 #include <iostream>
 #include <memory>
-#include <string>
-
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "lifecycle/export.h"
 #include "lifecycle/table.h"
@@ -59,15 +59,18 @@ void print_text() {
                t.target == lc::Target::kState ? std::string(lc::state_name(t.to))
                                               : std::string("(see json)"));
   }
-  fmt::print("\n[R] failure rolls back to the origin  [F] failure stops in FAILED  "
-             "[K] failure keeps the target\n");
+  fmt::print(
+      "\n[R] failure rolls back to the origin  [F] failure stops in FAILED  "
+      "[K] failure keeps the target\n");
 }
 
 int run_states(const StatesOptions& options) {
   const std::optional<lc::Vocabulary> vocabulary = lc::parse_vocabulary(options.vocabulary);
   if (!vocabulary) {
-    fmt::print(stderr, "corral states: unknown vocabulary '{}' (corral, opennebula, nova, "
-                       "azure, stratuslab)\n", options.vocabulary);
+    fmt::print(stderr,
+               "corral states: unknown vocabulary '{}' (corral, opennebula, nova, "
+               "azure, stratuslab)\n",
+               options.vocabulary);
     return 2;
   }
   if (options.dot) {

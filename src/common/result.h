@@ -18,15 +18,15 @@ namespace corral {
 
 // Stable codes: they appear in API responses ("error.code"); never renumber or rename.
 enum class ErrorCode : std::uint8_t {
-  kInvalidState = 1,      // the action is not allowed in the current state (HTTP 409)
-  kUnknownAction = 2,     // the verb does not exist in the vocabulary (HTTP 400)
-  kInvalidArgument = 3,   // malformed or out-of-range input (HTTP 400)
-  kNotFound = 4,          // no such VM / operation / host (HTTP 404)
-  kConflict = 5,          // another operation holds the VM (HTTP 409)
-  kUnavailable = 6,       // a dependency is down or overloaded (HTTP 503)
-  kInternal = 7,          // a bug or an unexpected system failure (HTTP 500)
-  kTooLarge = 8,          // request body or field too large (HTTP 413)
-  kRateLimited = 9,       // too many requests (HTTP 429)
+  kInvalidState = 1,     // the action is not allowed in the current state (HTTP 409)
+  kUnknownAction = 2,    // the verb does not exist in the vocabulary (HTTP 400)
+  kInvalidArgument = 3,  // malformed or out-of-range input (HTTP 400)
+  kNotFound = 4,         // no such VM / operation / host (HTTP 404)
+  kConflict = 5,         // another operation holds the VM (HTTP 409)
+  kUnavailable = 6,      // a dependency is down or overloaded (HTTP 503)
+  kInternal = 7,         // a bug or an unexpected system failure (HTTP 500)
+  kTooLarge = 8,         // request body or field too large (HTTP 413)
+  kRateLimited = 9,      // too many requests (HTTP 429)
 };
 
 std::string_view error_code_name(ErrorCode code);

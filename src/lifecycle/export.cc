@@ -1,12 +1,11 @@
 #include "lifecycle/export.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lifecycle/table.h"
 #include "lifecycle/views.h"
@@ -88,13 +87,20 @@ std::vector<std::string> state_list(StateSet set) {
 
 std::string target_name(const Transition& t) {
   switch (t.target) {
-    case Target::kState: return std::string(state_name(t.to));
-    case Target::kOrigin: return "origin";
-    case Target::kByPower: return "RUNNING if powered on, else POWEROFF";
-    case Target::kFailPhase: return "the current phase's failure rule";
-    case Target::kNextPhase: return "the next phase";
-    case Target::kRetryPhase: return "the same phase again";
-    case Target::kParameter: return "the requested state";
+    case Target::kState:
+      return std::string(state_name(t.to));
+    case Target::kOrigin:
+      return "origin";
+    case Target::kByPower:
+      return "RUNNING if powered on, else POWEROFF";
+    case Target::kFailPhase:
+      return "the current phase's failure rule";
+    case Target::kNextPhase:
+      return "the next phase";
+    case Target::kRetryPhase:
+      return "the same phase again";
+    case Target::kParameter:
+      return "the requested state";
   }
   return {};
 }
@@ -202,9 +208,8 @@ json views_json(const VmRecord& record, const std::string& time) {
       {"azure",
        {{"statuses", std::move(azure_statuses)},
         {"provisioning_state", azure_provisioning_name(v.azure.provisioning)},
-        {"power_state", v.azure.power == AzurePower::kNone
-                            ? json(nullptr)
-                            : json(azure_power_name(v.azure.power))},
+        {"power_state", v.azure.power == AzurePower::kNone ? json(nullptr)
+                                                           : json(azure_power_name(v.azure.power))},
         {"billing", billing_name(v.azure.billing)},
         {"billing_display", billing_display(v.azure.billing)}}},
       {"stratuslab", {{"state", sl_state_name(v.stratuslab.state)}}},
@@ -235,8 +240,8 @@ json model_json() {
   for (const Transition& t : transitions()) {
     json steps = json::array();
     for (const PhaseStep& step : t.phases()) {
-      steps.push_back({{"phase", phase_name(step.phase)},
-                       {"on_failure", failure_rule_name(step.on_failure)}});
+      steps.push_back(
+          {{"phase", phase_name(step.phase)}, {"on_failure", failure_rule_name(step.on_failure)}});
     }
     rows.push_back({{"action", action_name(t.action)},
                     {"from", state_list(t.from)},
@@ -320,8 +325,10 @@ json model_json() {
     vocabularies[std::string(vocabulary_name(v))] = {{"verbs", std::move(verbs)},
                                                      {"names", std::move(names)}};
   }
-  return json{{"states", std::move(states)},   {"actions", std::move(actions)},
-              {"phases", std::move(phases)},   {"transitions", std::move(rows)},
+  return json{{"states", std::move(states)},
+              {"actions", std::move(actions)},
+              {"phases", std::move(phases)},
+              {"transitions", std::move(rows)},
               {"vocabularies", std::move(vocabularies)}};
 }
 

@@ -3,9 +3,8 @@
 // views, so they cannot drift from the code.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "lifecycle/model.h"
 #include "lifecycle/types.h"

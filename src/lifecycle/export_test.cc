@@ -39,10 +39,13 @@ TEST(ExportTest, ViewsJsonCarriesAzureTimeOnlyOnTerminalStatuses) {
 }
 
 TEST(ExportTest, DotInEveryVocabulary) {
-  struct Case { Vocabulary v; std::vector<const char*> must; };
+  struct Case {
+    Vocabulary v;
+    std::vector<const char*> must;
+  };
   const Case cases[] = {
-      {Vocabulary::kCorral, {"\"RUNNING\" -> \"POWEROFF\"", "shutdown", "\"FAILED\"",
-                              "terminate_hard -> DONE"}},
+      {Vocabulary::kCorral,
+       {"\"RUNNING\" -> \"POWEROFF\"", "shutdown", "\"FAILED\"", "terminate_hard -> DONE"}},
       {Vocabulary::kOpenNebula, {"\"RUNNING\" -> \"STOPPED\"", "stop", "poweroff", "UNDEPLOYED"}},
       {Vocabulary::kNova, {"\"active\" -> \"stopped\"", "stop", "shelved_offloaded"}},
       {Vocabulary::kAzure, {"\"VM running\" -> \"VM deallocated\"", "deallocate"}},

@@ -41,8 +41,8 @@ Error invalid_state(const VmRecord& record, Action action) {
   Error error;
   error.code = ErrorCode::kInvalidState;
   error.state = std::string(state_name(record.state));
-  std::string message = "cannot " + std::string(action_name(action)) + " a VM in state " +
-                        error.state;
+  std::string message =
+      "cannot " + std::string(action_name(action)) + " a VM in state " + error.state;
   if (record.busy()) {
     message += " while " + std::string(action_name(record.op->action)) + " is running (phase " +
                std::string(phase_name(current_phase(*record.op))) + ")";
@@ -164,16 +164,16 @@ Result<Step> begin(const VmRecord& record, const Request& request) {
     case Target::kParameter: {
       const State to = request.reset_to;
       if (!StateSet::all_live().contains(to)) {
-        return fail(Error::invalid_argument("reset_state cannot set state " +
-                                            std::string(state_name(to))));
+        return fail(
+            Error::invalid_argument("reset_state cannot set state " + std::string(state_name(to))));
       }
       Step step;
       step.from = record.state;
       step.record = record;
       step.record.state = to;
-      step.record.op = Operation{Action::kResetState, origin, 0,
-                                 to == State::kFailed ? OpStatus::kFailed : OpStatus::kSucceeded,
-                                 false};
+      step.record.op =
+          Operation{Action::kResetState, origin, 0,
+                    to == State::kFailed ? OpStatus::kFailed : OpStatus::kSucceeded, false};
       step.to = to;
       if (busy) step.replaced = record.op->action;
       return step;

@@ -22,10 +22,10 @@ namespace corral::lifecycle {
 
 struct Operation {
   Action action = Action::kCreate;
-  State origin = State::kInit;   // the state the operation started from
-  std::uint8_t step = 0;         // index of the current (or failed) phase in the row
+  State origin = State::kInit;  // the state the operation started from
+  std::uint8_t step = 0;        // index of the current (or failed) phase in the row
   OpStatus status = OpStatus::kRunning;
-  bool during = false;           // started while another operation ran (pre-emption)
+  bool during = false;  // started while another operation ran (pre-emption)
 
   bool running() const { return status == OpStatus::kRunning; }
   friend bool operator==(const Operation&, const Operation&) = default;
@@ -33,9 +33,9 @@ struct Operation {
 
 struct VmRecord {
   State state = State::kInit;
-  std::optional<Operation> op;   // the running operation, or the last one (kept for views)
+  std::optional<Operation> op;  // the running operation, or the last one (kept for views)
   Power power = Power::kNoState;
-  bool resched = false;          // OpenNebula's RESCHED flag
+  bool resched = false;  // OpenNebula's RESCHED flag
 
   bool busy() const { return op.has_value() && op->running(); }
   friend bool operator==(const VmRecord&, const VmRecord&) = default;
@@ -56,11 +56,11 @@ struct Request {
 
 // What one step of the model did (the engine persists it as a history entry).
 struct Step {
-  VmRecord record;                   // the record after the step
-  State from = State::kInit;         // stable state before
-  State to = State::kInit;           // stable state after (== from while an operation runs)
-  Phase phase = Phase::kNone;        // the phase now running, kNone if none
-  std::optional<Action> replaced;    // a running operation this step cut short
+  VmRecord record;                 // the record after the step
+  State from = State::kInit;       // stable state before
+  State to = State::kInit;         // stable state after (== from while an operation runs)
+  Phase phase = Phase::kNone;      // the phase now running, kNone if none
+  std::optional<Action> replaced;  // a running operation this step cut short
 };
 
 // The row the record's operation runs by (nullptr if the record has no operation, or the

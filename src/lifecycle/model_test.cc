@@ -17,8 +17,7 @@ VmRecord at(State s, Power p) {
 
 Step must_begin(const VmRecord& r, Action a, State reset_to = State::kRunning) {
   Result<Step> step = begin(r, {a, reset_to});
-  EXPECT_TRUE(step.has_value()) << action_name(a) << ": "
-                                << (step ? "" : step.error().message);
+  EXPECT_TRUE(step.has_value()) << action_name(a) << ": " << (step ? "" : step.error().message);
   return step.value_or(Step{});
 }
 
@@ -61,38 +60,54 @@ using A = Action;
 INSTANTIATE_TEST_SUITE_P(
     Table, HappyPathTest,
     ::testing::Values(
-        HappyPath{S::kPending, A::kDeploy,
-                  {P::kProlog, P::kBoot, P::kOsProvisioning, P::kOsProvisioned}, S::kRunning,
+        HappyPath{S::kPending,
+                  A::kDeploy,
+                  {P::kProlog, P::kBoot, P::kOsProvisioning, P::kOsProvisioned},
+                  S::kRunning,
                   Power::kRunning},
         HappyPath{S::kPending, A::kHold, {}, S::kHold, Power::kNoState},
         HappyPath{S::kHold, A::kRelease, {}, S::kPending, Power::kNoState},
         HappyPath{S::kRunning, A::kShutdown, {P::kShutdown}, S::kPoweroff, Power::kShutdown},
         HappyPath{S::kPoweroff, A::kStart, {P::kBoot}, S::kRunning, Power::kRunning},
-        HappyPath{S::kDeallocated, A::kStart, {P::kSchedule, P::kProlog, P::kBoot}, S::kRunning,
+        HappyPath{S::kDeallocated,
+                  A::kStart,
+                  {P::kSchedule, P::kProlog, P::kBoot},
+                  S::kRunning,
                   Power::kRunning},
         HappyPath{S::kRunning, A::kSuspend, {P::kSave}, S::kSuspended, Power::kShutdown},
-        HappyPath{S::kHibernated, A::kResume, {P::kSchedule, P::kProlog, P::kRestore},
-                  S::kRunning, Power::kRunning},
-        HappyPath{S::kRunning, A::kHibernate, {P::kSave, P::kEpilog}, S::kHibernated,
+        HappyPath{S::kHibernated,
+                  A::kResume,
+                  {P::kSchedule, P::kProlog, P::kRestore},
+                  S::kRunning,
+                  Power::kRunning},
+        HappyPath{
+            S::kRunning, A::kHibernate, {P::kSave, P::kEpilog}, S::kHibernated, Power::kShutdown},
+        HappyPath{S::kRunning,
+                  A::kDeallocate,
+                  {P::kShutdown, P::kEpilog},
+                  S::kDeallocated,
                   Power::kShutdown},
-        HappyPath{S::kRunning, A::kDeallocate, {P::kShutdown, P::kEpilog}, S::kDeallocated,
-                  Power::kShutdown},
-        HappyPath{S::kRunning, A::kTerminate, {P::kShutdown, P::kEpilog}, S::kDone,
-                  Power::kNoState},
+        HappyPath{
+            S::kRunning, A::kTerminate, {P::kShutdown, P::kEpilog}, S::kDone, Power::kNoState},
         HappyPath{S::kPending, A::kTerminateHard, {}, S::kDone, Power::kNoState},
         HappyPath{S::kRunning, A::kPause, {P::kPause}, S::kPaused, Power::kPaused},
-        HappyPath{S::kRunning, A::kMigrate, {P::kSave, P::kProlog, P::kRestore}, S::kRunning,
+        HappyPath{S::kRunning,
+                  A::kMigrate,
+                  {P::kSave, P::kProlog, P::kRestore},
+                  S::kRunning,
                   Power::kRunning},
         HappyPath{S::kPoweroff, A::kMigrate, {P::kProlog}, S::kPoweroff, Power::kShutdown},
-        HappyPath{S::kRunning, A::kSnapshot, {P::kSnapshot, P::kUpload}, S::kRunning,
-                  Power::kRunning},
-        HappyPath{S::kRunning, A::kShelveOffload, {P::kShelve, P::kUpload, P::kEpilog},
-                  S::kDeallocated, Power::kShutdown},
+        HappyPath{
+            S::kRunning, A::kSnapshot, {P::kSnapshot, P::kUpload}, S::kRunning, Power::kRunning},
+        HappyPath{S::kRunning,
+                  A::kShelveOffload,
+                  {P::kShelve, P::kUpload, P::kEpilog},
+                  S::kDeallocated,
+                  Power::kShutdown},
         HappyPath{S::kShelved, A::kStart, {P::kBoot}, S::kRunning, Power::kRunning},
         HappyPath{S::kSoftDeleted, A::kRestore, {P::kBoot}, S::kRunning, Power::kRunning},
         HappyPath{S::kFailed, A::kTerminate, {P::kCleanup}, S::kDone, Power::kNoState},
-        HappyPath{S::kFailed, A::kRecoverRecreate, {P::kCleanup}, S::kPending,
-                  Power::kNoState}));
+        HappyPath{S::kFailed, A::kRecoverRecreate, {P::kCleanup}, S::kPending, Power::kNoState}));
 
 struct FailurePath {
   State from;
@@ -120,13 +135,13 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // OpenNebula: a failed ACPI shutdown returns to RUNNING ("Fail to shutdown VM").
         FailurePath{S::kRunning, A::kShutdown, 0, S::kRunning},
-        FailurePath{S::kPending, A::kDeploy, 0, S::kFailed},   // PROLOG_FAILURE
-        FailurePath{S::kPending, A::kDeploy, 1, S::kFailed},   // BOOT_FAILURE
+        FailurePath{S::kPending, A::kDeploy, 0, S::kFailed},  // PROLOG_FAILURE
+        FailurePath{S::kPending, A::kDeploy, 1, S::kFailed},  // BOOT_FAILURE
         // Azure: OS provisioning times out, the VM is running, the operation failed.
         FailurePath{S::kPending, A::kDeploy, 2, S::kRunning},
-        FailurePath{S::kRunning, A::kMigrate, 0, S::kRunning},  // save fails: stays on source
-        FailurePath{S::kRunning, A::kMigrate, 1, S::kFailed},   // PROLOG_MIGRATE_FAILURE
-        FailurePath{S::kPoweroff, A::kStart, 0, S::kPoweroff},  // BOOT_POWEROFF -> POWEROFF
+        FailurePath{S::kRunning, A::kMigrate, 0, S::kRunning},   // save fails: stays on source
+        FailurePath{S::kRunning, A::kMigrate, 1, S::kFailed},    // PROLOG_MIGRATE_FAILURE
+        FailurePath{S::kPoweroff, A::kStart, 0, S::kPoweroff},   // BOOT_POWEROFF -> POWEROFF
         FailurePath{S::kRunning, A::kHibernate, 1, S::kFailed},  // EPILOG_STOP_FAILURE
         FailurePath{S::kRunning, A::kResize, 0, S::kRunning},    // a failed update keeps running
         FailurePath{S::kRunning, A::kTerminate, 0, S::kRunning},
@@ -202,13 +217,13 @@ TEST(ModelTest, CancelAppliesTheFailureRuleAsCanceled) {
 
 TEST(ModelTest, RecoverRetrySuccessAndFailureFromFailed) {
   VmRecord r = must_begin(record_at_rest(S::kPending), A::kDeploy).record;
-  r = phase_succeeded(r).record;          // boot
-  r = phase_failed(r).record;             // BOOT_FAILURE
+  r = phase_succeeded(r).record;  // boot
+  r = phase_failed(r).record;     // BOOT_FAILURE
   ASSERT_EQ(r.state, S::kFailed);
 
   const Step retry = must_begin(r, A::kRecoverRetry);
   EXPECT_TRUE(retry.record.busy());
-  EXPECT_EQ(retry.phase, P::kBoot);       // the failed phase runs again
+  EXPECT_EQ(retry.phase, P::kBoot);  // the failed phase runs again
   VmRecord retried = retry.record;
   run_to_end(retried);
   EXPECT_EQ(retried.state, S::kRunning);

@@ -15,13 +15,17 @@ using testing::reachable_records;
 
 State expected_target(const Transition& t, const Operation& op, Power power) {
   switch (t.target) {
-    case Target::kState: return t.to;
-    case Target::kOrigin: return op.origin;
-    case Target::kByPower: return power == Power::kRunning ? State::kRunning : State::kPoweroff;
+    case Target::kState:
+      return t.to;
+    case Target::kOrigin:
+      return op.origin;
+    case Target::kByPower:
+      return power == Power::kRunning ? State::kRunning : State::kPoweroff;
     case Target::kFailPhase:
     case Target::kNextPhase:
     case Target::kRetryPhase:
-    case Target::kParameter: break;
+    case Target::kParameter:
+      break;
   }
   ADD_FAILURE() << "an operation runs by a meta row";
   return State::kInit;

@@ -34,8 +34,8 @@ constexpr Transition row_to(A action, StateSet from, Steps steps, Target target,
 // A row that runs only while another operation runs, replacing it.
 constexpr Transition preempt(A action, StateSet origins, ActionSet during, Steps steps, S to,
                              std::string_view note) {
-  return Transition{action, origins, false, during, steps.steps, steps.count, Target::kState, to,
-                    note};
+  return Transition{action,      origins,        false, during, steps.steps,
+                    steps.count, Target::kState, to,    note};
 }
 // Rows that act on an operation: a failed one (the VM is in FAILED) ...
 constexpr Transition on_failed(A action, Target target, std::string_view note) {

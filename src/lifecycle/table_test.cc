@@ -61,8 +61,10 @@ TEST(TableTest, RowsAreWellFormed) {
     // A phase that fails forward keeps its target: only the last phases of a row may do so.
     bool keep_seen = false;
     for (const PhaseStep& step : t.phases()) {
-      if (step.on_failure == FailureRule::kKeepTarget) keep_seen = true;
-      else EXPECT_FALSE(keep_seen) << "a keep-target phase must not precede others";
+      if (step.on_failure == FailureRule::kKeepTarget)
+        keep_seen = true;
+      else
+        EXPECT_FALSE(keep_seen) << "a keep-target phase must not precede others";
     }
   }
 }
@@ -81,34 +83,92 @@ TEST(TableTest, EveryLiveStateHasAWayOutAndCanBeDeleted) {
 // Persisted and published numbers never change. A failure here means a renumbering:
 // add a new number instead and leave the old one as a gap.
 TEST(TableTest, StableNumbers) {
-  struct StateNumber { State s; int n; const char* name; };
+  struct StateNumber {
+    State s;
+    int n;
+    const char* name;
+  };
   const StateNumber states[] = {
-      {State::kInit, 0, "INIT"},         {State::kPending, 1, "PENDING"},
-      {State::kHold, 2, "HOLD"},         {State::kRunning, 3, "RUNNING"},
-      {State::kPaused, 4, "PAUSED"},     {State::kSuspended, 5, "SUSPENDED"},
-      {State::kPoweroff, 6, "POWEROFF"}, {State::kHibernated, 7, "HIBERNATED"},
-      {State::kDeallocated, 8, "DEALLOCATED"}, {State::kShelved, 9, "SHELVED"},
-      {State::kRescued, 10, "RESCUED"},  {State::kResized, 11, "RESIZED"},
-      {State::kSoftDeleted, 12, "SOFT_DELETED"}, {State::kUnknown, 13, "UNKNOWN"},
-      {State::kFailed, 14, "FAILED"},    {State::kDone, 15, "DONE"},
+      {State::kInit, 0, "INIT"},
+      {State::kPending, 1, "PENDING"},
+      {State::kHold, 2, "HOLD"},
+      {State::kRunning, 3, "RUNNING"},
+      {State::kPaused, 4, "PAUSED"},
+      {State::kSuspended, 5, "SUSPENDED"},
+      {State::kPoweroff, 6, "POWEROFF"},
+      {State::kHibernated, 7, "HIBERNATED"},
+      {State::kDeallocated, 8, "DEALLOCATED"},
+      {State::kShelved, 9, "SHELVED"},
+      {State::kRescued, 10, "RESCUED"},
+      {State::kResized, 11, "RESIZED"},
+      {State::kSoftDeleted, 12, "SOFT_DELETED"},
+      {State::kUnknown, 13, "UNKNOWN"},
+      {State::kFailed, 14, "FAILED"},
+      {State::kDone, 15, "DONE"},
   };
   for (const auto& [s, n, name] : states) {
     EXPECT_EQ(static_cast<int>(s), n);
     EXPECT_EQ(state_name(s), name);
     EXPECT_EQ(parse_state(name), s);
   }
-  const char* actions[] = {
-      "",  "create", "deploy", "hold", "release", "shutdown", "shutdown_hard", "start", "reboot",
-      "reboot_hard", "pause", "unpause", "suspend", "resume", "hibernate", "deallocate",
-      "deallocate_hard", "terminate", "terminate_hard", "migrate", "live_migrate", "resched",
-      "unresched", "resize", "resize_migrate", "confirm_resize", "revert_resize", "rescue",
-      "unrescue", "rebuild", "set_admin_password", "snapshot", "backup", "shelve",
-      "shelve_offload", "soft_delete", "restore", "disk_attach", "disk_detach", "nic_attach",
-      "nic_detach", "disk_snapshot", "disk_snapshot_revert", "disk_snapshot_delete",
-      "disk_resize", "checkpoint", "checkpoint_revert", "checkpoint_delete", "cancel",
-      "recover_retry", "recover_success", "recover_failure", "recover_delete",
-      "recover_recreate", "reset_state", "observed_lost", "observed_poweroff",
-      "observed_running"};
+  const char* actions[] = {"",
+                           "create",
+                           "deploy",
+                           "hold",
+                           "release",
+                           "shutdown",
+                           "shutdown_hard",
+                           "start",
+                           "reboot",
+                           "reboot_hard",
+                           "pause",
+                           "unpause",
+                           "suspend",
+                           "resume",
+                           "hibernate",
+                           "deallocate",
+                           "deallocate_hard",
+                           "terminate",
+                           "terminate_hard",
+                           "migrate",
+                           "live_migrate",
+                           "resched",
+                           "unresched",
+                           "resize",
+                           "resize_migrate",
+                           "confirm_resize",
+                           "revert_resize",
+                           "rescue",
+                           "unrescue",
+                           "rebuild",
+                           "set_admin_password",
+                           "snapshot",
+                           "backup",
+                           "shelve",
+                           "shelve_offload",
+                           "soft_delete",
+                           "restore",
+                           "disk_attach",
+                           "disk_detach",
+                           "nic_attach",
+                           "nic_detach",
+                           "disk_snapshot",
+                           "disk_snapshot_revert",
+                           "disk_snapshot_delete",
+                           "disk_resize",
+                           "checkpoint",
+                           "checkpoint_revert",
+                           "checkpoint_delete",
+                           "cancel",
+                           "recover_retry",
+                           "recover_success",
+                           "recover_failure",
+                           "recover_delete",
+                           "recover_recreate",
+                           "reset_state",
+                           "observed_lost",
+                           "observed_poweroff",
+                           "observed_running"};
   ASSERT_EQ(std::size(actions), static_cast<std::size_t>(kActionCount));
   for (int n = 1; n < kActionCount; ++n) {
     EXPECT_EQ(action_name(static_cast<Action>(n)), actions[n]) << "action number " << n;

@@ -46,33 +46,33 @@ enum class Action : std::uint8_t {
   kDeploy = 2,
   kHold = 3,
   kRelease = 4,
-  kShutdown = 5,       // graceful (ACPI) power-off
-  kShutdownHard = 6,   // pull the plug
-  kStart = 7,          // boot a powered-off / deallocated / unknown VM
-  kReboot = 8,         // graceful reboot
-  kRebootHard = 9,     // reset
+  kShutdown = 5,      // graceful (ACPI) power-off
+  kShutdownHard = 6,  // pull the plug
+  kStart = 7,         // boot a powered-off / deallocated / unknown VM
+  kReboot = 8,        // graceful reboot
+  kRebootHard = 9,    // reset
   kPause = 10,
   kUnpause = 11,
-  kSuspend = 12,       // save memory to the host
-  kResume = 13,        // restore saved memory
-  kHibernate = 14,     // save memory, move everything off the host (OpenNebula stop)
-  kDeallocate = 15,    // graceful power-off, move disks off the host (OpenNebula undeploy)
+  kSuspend = 12,     // save memory to the host
+  kResume = 13,      // restore saved memory
+  kHibernate = 14,   // save memory, move everything off the host (OpenNebula stop)
+  kDeallocate = 15,  // graceful power-off, move disks off the host (OpenNebula undeploy)
   kDeallocateHard = 16,
-  kTerminate = 17,     // graceful shutdown, then delete
+  kTerminate = 17,  // graceful shutdown, then delete
   kTerminateHard = 18,
-  kMigrate = 19,       // cold migration
+  kMigrate = 19,  // cold migration
   kLiveMigrate = 20,
   kResched = 21,
   kUnresched = 22,
-  kResize = 23,        // change vCPUs / memory in place
-  kResizeMigrate = 24, // Nova resize: ends in RESIZED, then confirm or revert
+  kResize = 23,         // change vCPUs / memory in place
+  kResizeMigrate = 24,  // Nova resize: ends in RESIZED, then confirm or revert
   kConfirmResize = 25,
   kRevertResize = 26,
   kRescue = 27,
   kUnrescue = 28,
   kRebuild = 29,
   kSetAdminPassword = 30,
-  kSnapshot = 31,      // an image made from the disk (Nova snapshot, OpenNebula disk-saveas)
+  kSnapshot = 31,  // an image made from the disk (Nova snapshot, OpenNebula disk-saveas)
   kBackup = 32,
   kShelve = 33,
   kShelveOffload = 34,
@@ -86,16 +86,16 @@ enum class Action : std::uint8_t {
   kDiskSnapshotRevert = 42,
   kDiskSnapshotDelete = 43,
   kDiskResize = 44,
-  kCheckpoint = 45,    // a whole-VM snapshot while running (OpenNebula snapshot-create)
+  kCheckpoint = 45,  // a whole-VM snapshot while running (OpenNebula snapshot-create)
   kCheckpointRevert = 46,
   kCheckpointDelete = 47,
-  kCancel = 48,        // end the running operation (Azure Canceled)
+  kCancel = 48,  // end the running operation (Azure Canceled)
   kRecoverRetry = 49,
   kRecoverSuccess = 50,
   kRecoverFailure = 51,
   kRecoverDelete = 52,
   kRecoverRecreate = 53,
-  kResetState = 54,    // admin: set the state, touch nothing (Nova reset-state)
+  kResetState = 54,        // admin: set the state, touch nothing (Nova reset-state)
   kObservedLost = 55,      // system: the hypervisor lost the VM
   kObservedPoweroff = 56,  // system: the guest powered itself off
   kObservedRunning = 57,   // system: the VM is seen running again
@@ -140,9 +140,9 @@ inline constexpr int kPhaseCount = 31;
 
 // What a failure of a phase does.
 enum class FailureRule : std::uint8_t {
-  kRollback = 1,       // back to the origin state, the reason recorded (nothing changed)
-  kFailStop = 2,       // stop in FAILED: recover or terminate (OpenNebula *_FAILURE)
-  kKeepTarget = 3,     // the VM reached its target; the operation is failed (Azure OS provisioning)
+  kRollback = 1,    // back to the origin state, the reason recorded (nothing changed)
+  kFailStop = 2,    // stop in FAILED: recover or terminate (OpenNebula *_FAILURE)
+  kKeepTarget = 3,  // the VM reached its target; the operation is failed (Azure OS provisioning)
 };
 
 // Power state as the hypervisor reports it. Numbers follow Nova's power_state (2, 5 unused).
@@ -225,21 +225,23 @@ class ActionSet {
   }
 
  private:
-  static constexpr std::uint64_t bit(Action a) { return std::uint64_t{1} << static_cast<unsigned>(a); }
+  static constexpr std::uint64_t bit(Action a) {
+    return std::uint64_t{1} << static_cast<unsigned>(a);
+  }
   std::uint64_t bits_ = 0;
 };
 
 // ---- Names ------------------------------------------------------------------------------
 
-std::string_view state_name(State state);        // "RUNNING"
-std::string_view action_name(Action action);     // "shutdown_hard"
-std::string_view phase_name(Phase phase);        // "prolog"
-std::string_view power_name(Power power);        // "running"
-std::string_view op_status_name(OpStatus status);  // "failed"
-std::string_view failure_rule_name(FailureRule rule);  // "rollback"
+std::string_view state_name(State state);                 // "RUNNING"
+std::string_view action_name(Action action);              // "shutdown_hard"
+std::string_view phase_name(Phase phase);                 // "prolog"
+std::string_view power_name(Power power);                 // "running"
+std::string_view op_status_name(OpStatus status);         // "failed"
+std::string_view failure_rule_name(FailureRule rule);     // "rollback"
 std::string_view vocabulary_name(Vocabulary vocabulary);  // "opennebula"
 
-std::optional<State> parse_state(std::string_view name);   // case-insensitive
+std::optional<State> parse_state(std::string_view name);  // case-insensitive
 std::optional<Action> parse_action(std::string_view name);
 std::optional<Vocabulary> parse_vocabulary(std::string_view name);
 

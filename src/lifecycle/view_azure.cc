@@ -15,22 +15,29 @@ AzurePower power_at_rest(const VmRecord& r) {
   switch (r.state) {
     case S::kInit:
     case S::kPending:
-    case S::kHold: return AP::kStarting;  // seed 000: a VM being created is "starting"
+    case S::kHold:
+      return AP::kStarting;  // seed 000: a VM being created is "starting"
     case S::kRunning:
     case S::kPaused:  // Azure has no pause: the VM still holds (and bills) its host
-    case S::kRescued: return AP::kRunning;
-    case S::kResized: return r.power == Power::kRunning ? AP::kRunning : AP::kStopped;
+    case S::kRescued:
+      return AP::kRunning;
+    case S::kResized:
+      return r.power == Power::kRunning ? AP::kRunning : AP::kStopped;
     case S::kSuspended:
     case S::kPoweroff:
     case S::kShelved:
-    case S::kSoftDeleted: return AP::kStopped;
+    case S::kSoftDeleted:
+      return AP::kStopped;
     case S::kHibernated:
-    case S::kDeallocated: return AP::kDeallocated;
-    case S::kUnknown: return AP::kUnknown;
+    case S::kDeallocated:
+      return AP::kDeallocated;
+    case S::kUnknown:
+      return AP::kUnknown;
     case S::kFailed:
       return (r.power == Power::kRunning || r.power == Power::kPaused) ? AP::kRunning
-                                                                        : AP::kStopped;
-    case S::kDone: return AP::kNone;
+                                                                       : AP::kStopped;
+    case S::kDone:
+      return AP::kNone;
   }
   return AP::kUnknown;
 }
@@ -38,7 +45,8 @@ AzurePower power_at_rest(const VmRecord& r) {
 AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) {
   const bool from_off = op.origin != S::kRunning && op.origin != S::kPaused;
   switch (op.action) {
-    case A::kCreate: return AP::kStarting;
+    case A::kCreate:
+      return AP::kStarting;
     case A::kDeploy:
       return (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? AP::kRunning
                                                                          : AP::kStarting;
@@ -46,16 +54,20 @@ AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) 
     case A::kResume:
     case A::kRestore:
     case A::kRescue:
-    case A::kUnrescue: return AP::kStarting;
-    case A::kRebootHard: return from_off ? AP::kStarting : AP::kRunning;
+    case A::kUnrescue:
+      return AP::kStarting;
+    case A::kRebootHard:
+      return from_off ? AP::kStarting : AP::kRunning;
     case A::kShutdown:
     case A::kShutdownHard:
     case A::kSuspend:
     case A::kSoftDelete:
-    case A::kShelve: return phase == P::kUpload ? AP::kStopped : AP::kStopping;
+    case A::kShelve:
+      return phase == P::kUpload ? AP::kStopped : AP::kStopping;
     case A::kDeallocate:
     case A::kDeallocateHard:
-    case A::kHibernate: return AP::kDeallocating;
+    case A::kHibernate:
+      return AP::kDeallocating;
     case A::kShelveOffload:
       if (phase == P::kEpilog) return AP::kDeallocating;
       return phase == P::kUpload ? AP::kStopped : AP::kStopping;
@@ -100,7 +112,8 @@ AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) 
     case A::kResetState:
     case A::kObservedLost:
     case A::kObservedPoweroff:
-    case A::kObservedRunning: break;
+    case A::kObservedRunning:
+      break;
   }
   VmRecord at_origin = r;
   at_origin.state = op.origin;
@@ -132,12 +145,16 @@ AzureProvisioning provisioning(const VmRecord& r, Phase phase) {
 
 AzureStatus provisioning_status(AzureProvisioning p) {
   switch (p) {
-    case PS::kCreating: return {"ProvisioningState/creating", "Info", "Creating", false};
-    case PS::kUpdating: return {"ProvisioningState/updating", "Info", "Updating", false};
-    case PS::kDeleting: return {"ProvisioningState/deleting", "Info", "Deleting", false};
+    case PS::kCreating:
+      return {"ProvisioningState/creating", "Info", "Creating", false};
+    case PS::kUpdating:
+      return {"ProvisioningState/updating", "Info", "Updating", false};
+    case PS::kDeleting:
+      return {"ProvisioningState/deleting", "Info", "Deleting", false};
     case PS::kSucceeded:
       return {"ProvisioningState/succeeded", "Info", "Provisioning succeeded", true};
-    case PS::kFailed: return {"ProvisioningState/failed", "Info", "Provisioning failed", true};
+    case PS::kFailed:
+      return {"ProvisioningState/failed", "Info", "Provisioning failed", true};
     case PS::kCanceled:
       return {"ProvisioningState/canceled", "Info", "Provisioning canceled", true};
     case PS::kOsProvisioningInProgress:
@@ -147,21 +164,30 @@ AzureStatus provisioning_status(AzureProvisioning p) {
       return {"ProvisioningState/OSProvisioningComplete", "Info", "OS Provisioning Complete",
               false};
     // Azure forgets a deleted VM (404); Corral keeps it for accounting, like OpenNebula.
-    case PS::kDeleted: return {"ProvisioningState/deleted", "Info", "Deleted", true};
+    case PS::kDeleted:
+      return {"ProvisioningState/deleted", "Info", "Deleted", true};
   }
   return {};
 }
 
 AzureStatus power_status(AzurePower p) {
   switch (p) {
-    case AP::kNone: return {};
-    case AP::kStarting: return {"PowerState/starting", "Info", "VM starting", false};
-    case AP::kRunning: return {"PowerState/running", "Info", "VM running", false};
-    case AP::kStopping: return {"PowerState/stopping", "Info", "VM stopping", false};
-    case AP::kStopped: return {"PowerState/stopped", "Info", "VM stopped", false};
-    case AP::kDeallocating: return {"PowerState/deallocating", "Info", "VM deallocating", false};
-    case AP::kDeallocated: return {"PowerState/deallocated", "Info", "VM deallocated", false};
-    case AP::kUnknown: return {"PowerState/unknown", "Info", "VM status unknown", false};
+    case AP::kNone:
+      return {};
+    case AP::kStarting:
+      return {"PowerState/starting", "Info", "VM starting", false};
+    case AP::kRunning:
+      return {"PowerState/running", "Info", "VM running", false};
+    case AP::kStopping:
+      return {"PowerState/stopping", "Info", "VM stopping", false};
+    case AP::kStopped:
+      return {"PowerState/stopped", "Info", "VM stopped", false};
+    case AP::kDeallocating:
+      return {"PowerState/deallocating", "Info", "VM deallocating", false};
+    case AP::kDeallocated:
+      return {"PowerState/deallocated", "Info", "VM deallocated", false};
+    case AP::kUnknown:
+      return {"PowerState/unknown", "Info", "VM status unknown", false};
   }
   return {};
 }
@@ -170,47 +196,70 @@ AzureStatus power_status(AzurePower p) {
 
 std::string_view azure_power_name(AzurePower power) {
   switch (power) {
-    case AP::kNone: return "";
-    case AP::kStarting: return "starting";
-    case AP::kRunning: return "running";
-    case AP::kStopping: return "stopping";
-    case AP::kStopped: return "stopped";
-    case AP::kDeallocating: return "deallocating";
-    case AP::kDeallocated: return "deallocated";
-    case AP::kUnknown: return "unknown";
+    case AP::kNone:
+      return "";
+    case AP::kStarting:
+      return "starting";
+    case AP::kRunning:
+      return "running";
+    case AP::kStopping:
+      return "stopping";
+    case AP::kStopped:
+      return "stopped";
+    case AP::kDeallocating:
+      return "deallocating";
+    case AP::kDeallocated:
+      return "deallocated";
+    case AP::kUnknown:
+      return "unknown";
   }
   return "?";
 }
 
 std::string_view azure_provisioning_name(AzureProvisioning state) {
   switch (state) {
-    case PS::kCreating: return "Creating";
-    case PS::kUpdating: return "Updating";
-    case PS::kDeleting: return "Deleting";
-    case PS::kSucceeded: return "Succeeded";
-    case PS::kFailed: return "Failed";
-    case PS::kCanceled: return "Canceled";
-    case PS::kOsProvisioningInProgress: return "OSProvisioningInprogress";
-    case PS::kOsProvisioningComplete: return "OSProvisioningComplete";
-    case PS::kDeleted: return "Deleted";
+    case PS::kCreating:
+      return "Creating";
+    case PS::kUpdating:
+      return "Updating";
+    case PS::kDeleting:
+      return "Deleting";
+    case PS::kSucceeded:
+      return "Succeeded";
+    case PS::kFailed:
+      return "Failed";
+    case PS::kCanceled:
+      return "Canceled";
+    case PS::kOsProvisioningInProgress:
+      return "OSProvisioningInprogress";
+    case PS::kOsProvisioningComplete:
+      return "OSProvisioningComplete";
+    case PS::kDeleted:
+      return "Deleted";
   }
   return "?";
 }
 
 std::string_view billing_name(Billing billing) {
   switch (billing) {
-    case Billing::kNotBilled: return "not_billed";
-    case Billing::kBilledHardwareAndSoftware: return "hardware_and_software";
-    case Billing::kBilledHardwareOnly: return "hardware_only";
+    case Billing::kNotBilled:
+      return "not_billed";
+    case Billing::kBilledHardwareAndSoftware:
+      return "hardware_and_software";
+    case Billing::kBilledHardwareOnly:
+      return "hardware_only";
   }
   return "?";
 }
 
 std::string_view billing_display(Billing billing) {
   switch (billing) {
-    case Billing::kNotBilled: return "Not billed";
-    case Billing::kBilledHardwareAndSoftware: return "Billed (Hardware + Software)";
-    case Billing::kBilledHardwareOnly: return "Billed (Hardware only)";
+    case Billing::kNotBilled:
+      return "Not billed";
+    case Billing::kBilledHardwareAndSoftware:
+      return "Billed (Hardware + Software)";
+    case Billing::kBilledHardwareOnly:
+      return "Billed (Hardware only)";
   }
   return "?";
 }
@@ -220,9 +269,11 @@ Billing billing_of(AzurePower power) {
   switch (power) {
     case AP::kNone:
     case AP::kStarting:
-    case AP::kDeallocated: return Billing::kNotBilled;
+    case AP::kDeallocated:
+      return Billing::kNotBilled;
     case AP::kRunning:
-    case AP::kStopping: return Billing::kBilledHardwareAndSoftware;
+    case AP::kStopping:
+      return Billing::kBilledHardwareAndSoftware;
     case AP::kStopped:
     case AP::kDeallocating:
     case AP::kUnknown:  // not in seed 000: the host is still held, as when stopped

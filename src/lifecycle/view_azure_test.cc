@@ -28,8 +28,8 @@ std::vector<std::pair<std::string, std::string>> seed_statuses() {
   const std::string text = testing::seed_text("000");
   std::vector<std::pair<std::string, std::string>> out;
   const std::regex pair(R"rx("code":\s*"([^"]+)"[\s\S]*?"displayStatus":\s*"([^"]+)")rx");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), pair);
-       it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pair); it != std::sregex_iterator();
+       ++it) {
     // The seed writes "ProvisioningState/ OSProvisioningInprogress": the space is typesetting.
     out.emplace_back(strip_spaces((*it)[1].str()), (*it)[2].str());
   }

@@ -14,20 +14,32 @@ V vm_state_at_rest(State state) {
   switch (state) {
     case S::kInit:
     case S::kPending:
-    case S::kHold: return V::kBuilding;
+    case S::kHold:
+      return V::kBuilding;
     case S::kRunning:
-    case S::kUnknown: return V::kActive;  // Nova: active with power_state NOSTATE
-    case S::kPaused: return V::kPaused;
-    case S::kSuspended: return V::kSuspended;
-    case S::kPoweroff: return V::kStopped;
+    case S::kUnknown:
+      return V::kActive;  // Nova: active with power_state NOSTATE
+    case S::kPaused:
+      return V::kPaused;
+    case S::kSuspended:
+      return V::kSuspended;
+    case S::kPoweroff:
+      return V::kStopped;
     case S::kHibernated:
-    case S::kDeallocated: return V::kShelvedOffloaded;
-    case S::kShelved: return V::kShelved;
-    case S::kRescued: return V::kRescued;
-    case S::kResized: return V::kResized;
-    case S::kSoftDeleted: return V::kSoftDeleted;
-    case S::kFailed: return V::kError;
-    case S::kDone: return V::kDeleted;
+    case S::kDeallocated:
+      return V::kShelvedOffloaded;
+    case S::kShelved:
+      return V::kShelved;
+    case S::kRescued:
+      return V::kRescued;
+    case S::kResized:
+      return V::kResized;
+    case S::kSoftDeleted:
+      return V::kSoftDeleted;
+    case S::kFailed:
+      return V::kError;
+    case S::kDone:
+      return V::kDeleted;
   }
   return V::kError;
 }
@@ -37,53 +49,79 @@ T task_of(const Operation& op, Phase phase) {
   const State o = op.origin;
   const bool offloaded = o == S::kDeallocated || o == S::kHibernated || o == S::kShelved;
   switch (op.action) {
-    case A::kCreate: return T::kScheduling;
+    case A::kCreate:
+      return T::kScheduling;
     case A::kDeploy:
       if (phase == P::kProlog) return T::kBlockDeviceMapping;
       if (phase == P::kBoot) return T::kSpawning;
       return T::kNone;  // spawned: Nova says active while the guest boots
     case A::kShutdown:
-    case A::kShutdownHard: return T::kPoweringOff;
-    case A::kStart: return offloaded ? T::kUnshelving : T::kPoweringOn;
-    case A::kReboot: return T::kRebooting;
-    case A::kRebootHard: return T::kRebootingHard;
-    case A::kPause: return T::kPausing;
-    case A::kUnpause: return T::kUnpausing;
-    case A::kSuspend: return T::kSuspending;
-    case A::kResume: return offloaded ? T::kUnshelving : T::kResuming;
-    case A::kHibernate: return phase == P::kSave ? T::kSuspending : T::kShelvingOffloading;
+    case A::kShutdownHard:
+      return T::kPoweringOff;
+    case A::kStart:
+      return offloaded ? T::kUnshelving : T::kPoweringOn;
+    case A::kReboot:
+      return T::kRebooting;
+    case A::kRebootHard:
+      return T::kRebootingHard;
+    case A::kPause:
+      return T::kPausing;
+    case A::kUnpause:
+      return T::kUnpausing;
+    case A::kSuspend:
+      return T::kSuspending;
+    case A::kResume:
+      return offloaded ? T::kUnshelving : T::kResuming;
+    case A::kHibernate:
+      return phase == P::kSave ? T::kSuspending : T::kShelvingOffloading;
     case A::kDeallocate:
     case A::kDeallocateHard:
       return phase == P::kEpilog ? T::kShelvingOffloading : T::kPoweringOff;
     case A::kTerminate:
     case A::kTerminateHard:
-    case A::kRecoverDelete: return T::kDeleting;
-    case A::kRecoverRecreate: return T::kRebuilding;
+    case A::kRecoverDelete:
+      return T::kDeleting;
+    case A::kRecoverRecreate:
+      return T::kRebuilding;
     case A::kMigrate:
       return (phase == P::kSave || phase == P::kProlog) ? T::kResizeMigrating : T::kResizeFinish;
-    case A::kLiveMigrate: return T::kMigrating;
-    case A::kResize: return T::kResizePrep;
-    case A::kResizeMigrate: return phase == P::kBoot ? T::kResizeFinish : T::kResizeMigrating;
-    case A::kConfirmResize: return T::kNone;  // Nova confirms on the migration, no task_state
-    case A::kRevertResize: return T::kResizeReverting;
-    case A::kRescue: return T::kRescuing;
-    case A::kUnrescue: return T::kUnrescuing;
-    case A::kRebuild: return phase == P::kBoot ? T::kRebuildSpawning : T::kRebuilding;
-    case A::kSetAdminPassword: return T::kUpdatingPassword;
-    case A::kSnapshot: return phase == P::kUpload ? T::kImageUploading : T::kImageSnapshot;
-    case A::kBackup: return phase == P::kUpload ? T::kImageUploading : T::kImageBackup;
+    case A::kLiveMigrate:
+      return T::kMigrating;
+    case A::kResize:
+      return T::kResizePrep;
+    case A::kResizeMigrate:
+      return phase == P::kBoot ? T::kResizeFinish : T::kResizeMigrating;
+    case A::kConfirmResize:
+      return T::kNone;  // Nova confirms on the migration, no task_state
+    case A::kRevertResize:
+      return T::kResizeReverting;
+    case A::kRescue:
+      return T::kRescuing;
+    case A::kUnrescue:
+      return T::kUnrescuing;
+    case A::kRebuild:
+      return phase == P::kBoot ? T::kRebuildSpawning : T::kRebuilding;
+    case A::kSetAdminPassword:
+      return T::kUpdatingPassword;
+    case A::kSnapshot:
+      return phase == P::kUpload ? T::kImageUploading : T::kImageSnapshot;
+    case A::kBackup:
+      return phase == P::kUpload ? T::kImageUploading : T::kImageBackup;
     case A::kShelve:
     case A::kShelveOffload:
       if (phase == P::kEpilog) return T::kShelvingOffloading;
       return phase == P::kUpload ? T::kShelvingImageUploading : T::kShelving;
-    case A::kSoftDelete: return T::kSoftDeleting;
-    case A::kRestore: return T::kRestoring;
+    case A::kSoftDelete:
+      return T::kSoftDeleting;
+    case A::kRestore:
+      return T::kRestoring;
     case A::kDiskSnapshot:
     case A::kDiskSnapshotRevert:
     case A::kDiskSnapshotDelete:
     case A::kCheckpoint:
     case A::kCheckpointRevert:
-    case A::kCheckpointDelete: return T::kImageSnapshot;
+    case A::kCheckpointDelete:
+      return T::kImageSnapshot;
     // Nova attaches volumes and interfaces and grows disks without a task_state.
     case A::kDiskAttach:
     case A::kDiskDetach:
@@ -102,7 +140,8 @@ T task_of(const Operation& op, Phase phase) {
     case A::kResetState:
     case A::kObservedLost:
     case A::kObservedPoweroff:
-    case A::kObservedRunning: return T::kNone;
+    case A::kObservedRunning:
+      return T::kNone;
   }
   return T::kNone;
 }
@@ -118,85 +157,147 @@ bool is_one_of(T t, const std::array<T, N>& set) {
 }  // namespace
 
 const std::array<NovaVmState, 12> kAllNovaVmStates = {
-    V::kActive,  V::kBuilding, V::kPaused,      V::kSuspended, V::kStopped, V::kRescued,
+    V::kActive,  V::kBuilding,    V::kPaused,  V::kSuspended, V::kStopped, V::kRescued,
     V::kResized, V::kSoftDeleted, V::kDeleted, V::kError,     V::kShelved, V::kShelvedOffloaded};
 
 std::string_view nova_vm_state_name(NovaVmState state) {
   switch (state) {
-    case V::kActive: return "active";
-    case V::kBuilding: return "building";
-    case V::kPaused: return "paused";
-    case V::kSuspended: return "suspended";
-    case V::kStopped: return "stopped";
-    case V::kRescued: return "rescued";
-    case V::kResized: return "resized";
-    case V::kSoftDeleted: return "soft-delete";
-    case V::kDeleted: return "deleted";
-    case V::kError: return "error";
-    case V::kShelved: return "shelved";
-    case V::kShelvedOffloaded: return "shelved_offloaded";
+    case V::kActive:
+      return "active";
+    case V::kBuilding:
+      return "building";
+    case V::kPaused:
+      return "paused";
+    case V::kSuspended:
+      return "suspended";
+    case V::kStopped:
+      return "stopped";
+    case V::kRescued:
+      return "rescued";
+    case V::kResized:
+      return "resized";
+    case V::kSoftDeleted:
+      return "soft-delete";
+    case V::kDeleted:
+      return "deleted";
+    case V::kError:
+      return "error";
+    case V::kShelved:
+      return "shelved";
+    case V::kShelvedOffloaded:
+      return "shelved_offloaded";
   }
   return "?";
 }
 
 std::string_view nova_task_state_name(NovaTaskState state) {
   switch (state) {
-    case T::kNone: return "";
-    case T::kScheduling: return "scheduling";
-    case T::kBlockDeviceMapping: return "block_device_mapping";
-    case T::kNetworking: return "networking";
-    case T::kSpawning: return "spawning";
-    case T::kImageSnapshot: return "image_snapshot";
-    case T::kImageSnapshotPending: return "image_snapshot_pending";
-    case T::kImagePendingUpload: return "image_pending_upload";
-    case T::kImageUploading: return "image_uploading";
-    case T::kImageBackup: return "image_backup";
-    case T::kUpdatingPassword: return "updating_password";
-    case T::kResizePrep: return "resize_prep";
-    case T::kResizeMigrating: return "resize_migrating";
-    case T::kResizeMigrated: return "resize_migrated";
-    case T::kResizeFinish: return "resize_finish";
-    case T::kResizeReverting: return "resize_reverting";
-    case T::kResizeConfirming: return "resize_confirming";
-    case T::kRebooting: return "rebooting";
-    case T::kRebootPending: return "reboot_pending";
-    case T::kRebootStarted: return "reboot_started";
-    case T::kRebootingHard: return "rebooting_hard";
-    case T::kRebootPendingHard: return "reboot_pending_hard";
-    case T::kRebootStartedHard: return "reboot_started_hard";
-    case T::kPausing: return "pausing";
-    case T::kUnpausing: return "unpausing";
-    case T::kSuspending: return "suspending";
-    case T::kResuming: return "resuming";
-    case T::kPoweringOff: return "powering-off";
-    case T::kPoweringOn: return "powering-on";
-    case T::kRescuing: return "rescuing";
-    case T::kUnrescuing: return "unrescuing";
-    case T::kRebuilding: return "rebuilding";
-    case T::kRebuildBlockDeviceMapping: return "rebuild_block_device_mapping";
-    case T::kRebuildSpawning: return "rebuild_spawning";
-    case T::kMigrating: return "migrating";
-    case T::kDeleting: return "deleting";
-    case T::kSoftDeleting: return "soft-deleting";
-    case T::kRestoring: return "restoring";
-    case T::kShelving: return "shelving";
-    case T::kShelvingImagePendingUpload: return "shelving_image_pending_upload";
-    case T::kShelvingImageUploading: return "shelving_image_uploading";
-    case T::kShelvingOffloading: return "shelving_offloading";
-    case T::kUnshelving: return "unshelving";
+    case T::kNone:
+      return "";
+    case T::kScheduling:
+      return "scheduling";
+    case T::kBlockDeviceMapping:
+      return "block_device_mapping";
+    case T::kNetworking:
+      return "networking";
+    case T::kSpawning:
+      return "spawning";
+    case T::kImageSnapshot:
+      return "image_snapshot";
+    case T::kImageSnapshotPending:
+      return "image_snapshot_pending";
+    case T::kImagePendingUpload:
+      return "image_pending_upload";
+    case T::kImageUploading:
+      return "image_uploading";
+    case T::kImageBackup:
+      return "image_backup";
+    case T::kUpdatingPassword:
+      return "updating_password";
+    case T::kResizePrep:
+      return "resize_prep";
+    case T::kResizeMigrating:
+      return "resize_migrating";
+    case T::kResizeMigrated:
+      return "resize_migrated";
+    case T::kResizeFinish:
+      return "resize_finish";
+    case T::kResizeReverting:
+      return "resize_reverting";
+    case T::kResizeConfirming:
+      return "resize_confirming";
+    case T::kRebooting:
+      return "rebooting";
+    case T::kRebootPending:
+      return "reboot_pending";
+    case T::kRebootStarted:
+      return "reboot_started";
+    case T::kRebootingHard:
+      return "rebooting_hard";
+    case T::kRebootPendingHard:
+      return "reboot_pending_hard";
+    case T::kRebootStartedHard:
+      return "reboot_started_hard";
+    case T::kPausing:
+      return "pausing";
+    case T::kUnpausing:
+      return "unpausing";
+    case T::kSuspending:
+      return "suspending";
+    case T::kResuming:
+      return "resuming";
+    case T::kPoweringOff:
+      return "powering-off";
+    case T::kPoweringOn:
+      return "powering-on";
+    case T::kRescuing:
+      return "rescuing";
+    case T::kUnrescuing:
+      return "unrescuing";
+    case T::kRebuilding:
+      return "rebuilding";
+    case T::kRebuildBlockDeviceMapping:
+      return "rebuild_block_device_mapping";
+    case T::kRebuildSpawning:
+      return "rebuild_spawning";
+    case T::kMigrating:
+      return "migrating";
+    case T::kDeleting:
+      return "deleting";
+    case T::kSoftDeleting:
+      return "soft-deleting";
+    case T::kRestoring:
+      return "restoring";
+    case T::kShelving:
+      return "shelving";
+    case T::kShelvingImagePendingUpload:
+      return "shelving_image_pending_upload";
+    case T::kShelvingImageUploading:
+      return "shelving_image_uploading";
+    case T::kShelvingOffloading:
+      return "shelving_offloading";
+    case T::kUnshelving:
+      return "unshelving";
   }
   return "?";
 }
 
 std::string_view nova_power_state_name(int power_state) {
   switch (power_state) {
-    case 0: return "NOSTATE";
-    case 1: return "Running";
-    case 3: return "Paused";
-    case 4: return "Shutdown";
-    case 6: return "Crashed";
-    case 7: return "Suspended";
-    default: return "NOSTATE";  // an int from the wire, not an enum
+    case 0:
+      return "NOSTATE";
+    case 1:
+      return "Running";
+    case 3:
+      return "Paused";
+    case 4:
+      return "Shutdown";
+    case 6:
+      return "Crashed";
+    case 7:
+      return "Suspended";
+    default:
+      return "NOSTATE";  // an int from the wire, not an enum
   }
 }
 
@@ -218,20 +319,30 @@ std::string_view nova_status(NovaVmState vm_state, NovaTaskState task) {
       if (task == T::kMigrating) return "MIGRATING";
       if (is_one_of(task, kResize)) return "RESIZE";
       return "ACTIVE";
-    case V::kBuilding: return "BUILD";
+    case V::kBuilding:
+      return "BUILD";
     case V::kStopped:
       if (is_one_of(task, kResize)) return "RESIZE";
       if (is_one_of(task, kRebuild)) return "REBUILD";
       return "SHUTOFF";
-    case V::kResized: return task == T::kResizeReverting ? "REVERT_RESIZE" : "VERIFY_RESIZE";
-    case V::kPaused: return task == T::kMigrating ? "MIGRATING" : "PAUSED";
-    case V::kSuspended: return "SUSPENDED";
-    case V::kRescued: return "RESCUE";
-    case V::kError: return is_one_of(task, kRebuild) ? "REBUILD" : "ERROR";
-    case V::kDeleted: return "DELETED";
-    case V::kSoftDeleted: return "SOFT_DELETED";
-    case V::kShelved: return "SHELVED";
-    case V::kShelvedOffloaded: return "SHELVED_OFFLOADED";
+    case V::kResized:
+      return task == T::kResizeReverting ? "REVERT_RESIZE" : "VERIFY_RESIZE";
+    case V::kPaused:
+      return task == T::kMigrating ? "MIGRATING" : "PAUSED";
+    case V::kSuspended:
+      return "SUSPENDED";
+    case V::kRescued:
+      return "RESCUE";
+    case V::kError:
+      return is_one_of(task, kRebuild) ? "REBUILD" : "ERROR";
+    case V::kDeleted:
+      return "DELETED";
+    case V::kSoftDeleted:
+      return "SOFT_DELETED";
+    case V::kShelved:
+      return "SHELVED";
+    case V::kShelvedOffloaded:
+      return "SHELVED_OFFLOADED";
   }
   return "UNKNOWN";
 }
@@ -247,8 +358,8 @@ NovaView nova_view(const VmRecord& record) {
     if (op.action == A::kCreate) {
       view.vm_state = V::kBuilding;
     } else if (op.action == A::kDeploy) {
-      view.vm_state = (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? V::kActive
-                                                                                  : V::kBuilding;
+      view.vm_state =
+          (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? V::kActive : V::kBuilding;
     } else {
       view.vm_state = vm_state_at_rest(op.origin);
     }

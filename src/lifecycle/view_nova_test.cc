@@ -16,9 +16,9 @@ namespace {
 using testing::Edge;
 using testing::nova_seed_edges;
 
-const std::set<std::string> kNovaStates = {
-    "building", "active",  "paused",  "suspended",    "stopped", "rescued",
-    "resized",  "soft_deleted", "deleted", "error", "shelved", "shelved_offloaded"};
+const std::set<std::string> kNovaStates = {"building", "active",  "paused",  "suspended",
+                                           "stopped",  "rescued", "resized", "soft_deleted",
+                                           "deleted",  "error",   "shelved", "shelved_offloaded"};
 
 // The digraph writes soft-delete as soft_deleted.
 std::string digraph_name(NovaVmState s) {
@@ -29,12 +29,12 @@ std::string digraph_name(NovaVmState s) {
 // The canonical record a Nova user sees as each vm_state, at rest (task_state None).
 VmRecord primary(const std::string& nova_state) {
   static const std::map<std::string, State> kPrimary = {
-      {"building", State::kPending},     {"active", State::kRunning},
-      {"paused", State::kPaused},     {"suspended", State::kSuspended},
-      {"stopped", State::kPoweroff},  {"rescued", State::kRescued},
-      {"resized", State::kResized},   {"soft_deleted", State::kSoftDeleted},
-      {"deleted", State::kDone},      {"error", State::kFailed},
-      {"shelved", State::kShelved},   {"shelved_offloaded", State::kDeallocated}};
+      {"building", State::kPending}, {"active", State::kRunning},
+      {"paused", State::kPaused},    {"suspended", State::kSuspended},
+      {"stopped", State::kPoweroff}, {"rescued", State::kRescued},
+      {"resized", State::kResized},  {"soft_deleted", State::kSoftDeleted},
+      {"deleted", State::kDone},     {"error", State::kFailed},
+      {"shelved", State::kShelved},  {"shelved_offloaded", State::kDeallocated}};
   VmRecord r = record_at_rest(kPrimary.at(nova_state));
   if (r.state == State::kResized) r.power = Power::kRunning;
   return r;
@@ -87,7 +87,9 @@ TEST(NovaViewTest, EveryPreconditionEdgeIsAllowed) {
 // check_instance_state(vm_state=None, task_state=None, must_have_launched=False)), and so do
 // OpenNebula (terminate) and StratusLab (kill). Corral follows the systems, not the drawing.
 const std::set<std::pair<std::string, std::string>> kUndrawnButAllowed = {
-    {"active", "delete"}, {"resized", "delete"}, {"shelved", "delete"},
+    {"active", "delete"},
+    {"resized", "delete"},
+    {"shelved", "delete"},
     {"shelved_offloaded", "delete"}};
 
 TEST(NovaViewTest, EveryUndrawnStateVerbPairIsRefused) {
@@ -148,10 +150,14 @@ std::pair<std::string, bool> outcome(const VmRecord& from, Action a) {
 // to the origin likewise. Every other "api -> error" edge is reachable by a failing phase
 // (create, rebuild, and stop, rescue and reboot from error, shelve's and unshelve's offload
 // and prolog steps).
-const std::set<std::string> kErrorEdgeByRollback = {
-    "soft_delete", "restore", "pause", "unpause", "suspend", "resume", "start", "unrescue",
-    "resize", "confirm_resize", "revert_resize", "snapshot", "backup", "set_admin_password",
-    "live_migrate"};
+const std::set<std::string> kErrorEdgeByRollback = {"soft_delete",   "restore",
+                                                    "pause",         "unpause",
+                                                    "suspend",       "resume",
+                                                    "start",         "unrescue",
+                                                    "resize",        "confirm_resize",
+                                                    "revert_resize", "snapshot",
+                                                    "backup",        "set_admin_password",
+                                                    "live_migrate"};
 
 TEST(NovaViewTest, EveryOutcomeEdgeIsReached) {
   std::map<std::string, std::set<std::string>> outcomes;  // api -> vm_states reached
@@ -184,22 +190,39 @@ TEST(NovaViewTest, EveryOutcomeEdgeIsReached) {
 TEST(NovaViewTest, StatusMapIsNovas) {
   using V = NovaVmState;
   using T = NovaTaskState;
-  struct Case { V vm; T task; const char* status; };
+  struct Case {
+    V vm;
+    T task;
+    const char* status;
+  };
   const Case cases[] = {
-      {V::kActive, T::kNone, "ACTIVE"},           {V::kBuilding, T::kScheduling, "BUILD"},
-      {V::kStopped, T::kNone, "SHUTOFF"},         {V::kResized, T::kNone, "VERIFY_RESIZE"},
-      {V::kPaused, T::kNone, "PAUSED"},           {V::kSuspended, T::kNone, "SUSPENDED"},
-      {V::kRescued, T::kNone, "RESCUE"},          {V::kError, T::kNone, "ERROR"},
-      {V::kDeleted, T::kNone, "DELETED"},         {V::kSoftDeleted, T::kNone, "SOFT_DELETED"},
-      {V::kShelved, T::kNone, "SHELVED"},         {V::kShelvedOffloaded, T::kNone, "SHELVED_OFFLOADED"},
-      {V::kActive, T::kRebooting, "REBOOT"},      {V::kActive, T::kRebootStarted, "REBOOT"},
-      {V::kActive, T::kRebootingHard, "HARD_REBOOT"}, {V::kActive, T::kUpdatingPassword, "PASSWORD"},
-      {V::kActive, T::kRebuildSpawning, "REBUILD"}, {V::kActive, T::kMigrating, "MIGRATING"},
-      {V::kActive, T::kResizeFinish, "RESIZE"},   {V::kStopped, T::kResizePrep, "RESIZE"},
-      {V::kStopped, T::kRebuilding, "REBUILD"},   {V::kResized, T::kResizeReverting, "REVERT_RESIZE"},
-      {V::kPaused, T::kMigrating, "MIGRATING"},   {V::kError, T::kRebuilding, "REBUILD"},
+      {V::kActive, T::kNone, "ACTIVE"},
+      {V::kBuilding, T::kScheduling, "BUILD"},
+      {V::kStopped, T::kNone, "SHUTOFF"},
+      {V::kResized, T::kNone, "VERIFY_RESIZE"},
+      {V::kPaused, T::kNone, "PAUSED"},
+      {V::kSuspended, T::kNone, "SUSPENDED"},
+      {V::kRescued, T::kNone, "RESCUE"},
+      {V::kError, T::kNone, "ERROR"},
+      {V::kDeleted, T::kNone, "DELETED"},
+      {V::kSoftDeleted, T::kNone, "SOFT_DELETED"},
+      {V::kShelved, T::kNone, "SHELVED"},
+      {V::kShelvedOffloaded, T::kNone, "SHELVED_OFFLOADED"},
+      {V::kActive, T::kRebooting, "REBOOT"},
+      {V::kActive, T::kRebootStarted, "REBOOT"},
+      {V::kActive, T::kRebootingHard, "HARD_REBOOT"},
+      {V::kActive, T::kUpdatingPassword, "PASSWORD"},
+      {V::kActive, T::kRebuildSpawning, "REBUILD"},
+      {V::kActive, T::kMigrating, "MIGRATING"},
+      {V::kActive, T::kResizeFinish, "RESIZE"},
+      {V::kStopped, T::kResizePrep, "RESIZE"},
+      {V::kStopped, T::kRebuilding, "REBUILD"},
+      {V::kResized, T::kResizeReverting, "REVERT_RESIZE"},
+      {V::kPaused, T::kMigrating, "MIGRATING"},
+      {V::kError, T::kRebuilding, "REBUILD"},
       // Every other combination shows the default.
-      {V::kActive, T::kPoweringOff, "ACTIVE"},    {V::kActive, T::kPausing, "ACTIVE"},
+      {V::kActive, T::kPoweringOff, "ACTIVE"},
+      {V::kActive, T::kPausing, "ACTIVE"},
       {V::kActive, T::kDeleting, "ACTIVE"},
   };
   for (const Case& c : cases) {

@@ -14,24 +14,35 @@ OpenNebulaView at_rest(State state, Power power) {
   auto active = [](LcmState lcm) { return OpenNebulaView{OneState::kActive, lcm, {}}; };
   auto plain = [](OneState s) { return OpenNebulaView{s, L::kLcmInit, {}}; };
   switch (state) {
-    case S::kInit: return plain(OneState::kInit);
-    case S::kPending: return plain(OneState::kPending);
-    case S::kHold: return plain(OneState::kHold);
+    case S::kInit:
+      return plain(OneState::kInit);
+    case S::kPending:
+      return plain(OneState::kPending);
+    case S::kHold:
+      return plain(OneState::kHold);
     case S::kRunning:
-    case S::kRescued: return active(L::kRunning);
+    case S::kRescued:
+      return active(L::kRunning);
     case S::kResized:
       return power == Power::kRunning ? active(L::kRunning) : plain(OneState::kPoweroff);
     // OpenNebula has no pause; its nearest state keeps the VM on the host, not running.
     case S::kPaused:
-    case S::kSuspended: return plain(OneState::kSuspended);
+    case S::kSuspended:
+      return plain(OneState::kSuspended);
     case S::kPoweroff:
     case S::kShelved:
-    case S::kSoftDeleted: return plain(OneState::kPoweroff);
-    case S::kHibernated: return plain(OneState::kStopped);
-    case S::kDeallocated: return plain(OneState::kUndeployed);
-    case S::kUnknown: return active(L::kUnknown);
-    case S::kDone: return plain(OneState::kDone);
-    case S::kFailed: return active(L::kBootFailure);  // refined by failed() below
+    case S::kSoftDeleted:
+      return plain(OneState::kPoweroff);
+    case S::kHibernated:
+      return plain(OneState::kStopped);
+    case S::kDeallocated:
+      return plain(OneState::kUndeployed);
+    case S::kUnknown:
+      return active(L::kUnknown);
+    case S::kDone:
+      return plain(OneState::kDone);
+    case S::kFailed:
+      return active(L::kBootFailure);  // refined by failed() below
   }
   return plain(OneState::kInit);
 }
@@ -298,9 +309,9 @@ const LcmInfo* lcm_info(LcmState state) {
 }  // namespace
 
 const std::array<OneState, 11> kAllOneStates = {
-    OneState::kInit,      OneState::kPending,  OneState::kHold,       OneState::kActive,
-    OneState::kStopped,   OneState::kSuspended, OneState::kDone,      OneState::kPoweroff,
-    OneState::kUndeployed, OneState::kCloning, OneState::kCloningFailure};
+    OneState::kInit,       OneState::kPending,   OneState::kHold,          OneState::kActive,
+    OneState::kStopped,    OneState::kSuspended, OneState::kDone,          OneState::kPoweroff,
+    OneState::kUndeployed, OneState::kCloning,   OneState::kCloningFailure};
 
 const std::array<LcmState, 68> kAllLcmStates = [] {
   std::array<LcmState, 68> all{};
@@ -310,34 +321,56 @@ const std::array<LcmState, 68> kAllLcmStates = [] {
 
 std::string_view one_state_name(OneState state) {
   switch (state) {
-    case OneState::kInit: return "INIT";
-    case OneState::kPending: return "PENDING";
-    case OneState::kHold: return "HOLD";
-    case OneState::kActive: return "ACTIVE";
-    case OneState::kStopped: return "STOPPED";
-    case OneState::kSuspended: return "SUSPENDED";
-    case OneState::kDone: return "DONE";
-    case OneState::kPoweroff: return "POWEROFF";
-    case OneState::kUndeployed: return "UNDEPLOYED";
-    case OneState::kCloning: return "CLONING";
-    case OneState::kCloningFailure: return "CLONING_FAILURE";
+    case OneState::kInit:
+      return "INIT";
+    case OneState::kPending:
+      return "PENDING";
+    case OneState::kHold:
+      return "HOLD";
+    case OneState::kActive:
+      return "ACTIVE";
+    case OneState::kStopped:
+      return "STOPPED";
+    case OneState::kSuspended:
+      return "SUSPENDED";
+    case OneState::kDone:
+      return "DONE";
+    case OneState::kPoweroff:
+      return "POWEROFF";
+    case OneState::kUndeployed:
+      return "UNDEPLOYED";
+    case OneState::kCloning:
+      return "CLONING";
+    case OneState::kCloningFailure:
+      return "CLONING_FAILURE";
   }
   return "?";
 }
 
 std::string_view one_state_alias(OneState state) {
   switch (state) {
-    case OneState::kInit: return "init";
-    case OneState::kPending: return "pend";
-    case OneState::kHold: return "hold";
-    case OneState::kActive: return "";
-    case OneState::kStopped: return "stop";
-    case OneState::kSuspended: return "susp";
-    case OneState::kDone: return "done";
-    case OneState::kPoweroff: return "poff";
-    case OneState::kUndeployed: return "unde";
-    case OneState::kCloning: return "clon";
-    case OneState::kCloningFailure: return "fail";
+    case OneState::kInit:
+      return "init";
+    case OneState::kPending:
+      return "pend";
+    case OneState::kHold:
+      return "hold";
+    case OneState::kActive:
+      return "";
+    case OneState::kStopped:
+      return "stop";
+    case OneState::kSuspended:
+      return "susp";
+    case OneState::kDone:
+      return "done";
+    case OneState::kPoweroff:
+      return "poff";
+    case OneState::kUndeployed:
+      return "unde";
+    case OneState::kCloning:
+      return "clon";
+    case OneState::kCloningFailure:
+      return "fail";
   }
   return "?";
 }

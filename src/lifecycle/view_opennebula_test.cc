@@ -12,8 +12,8 @@
 namespace corral::lifecycle {
 namespace {
 
-using testing::opennebula_seed_states;
 using testing::OneSeedEntry;
+using testing::opennebula_seed_states;
 using testing::reachable_records;
 
 TEST(OpenNebulaViewTest, SeedTableParsesCompletely) {
@@ -44,8 +44,8 @@ TEST(OpenNebulaViewTest, NamesNumbersAndAliasesMatchTheSeed) {
 }
 
 TEST(OpenNebulaViewTest, EverySeedStateIsProducedBySomeReachableRecord) {
-  std::map<int, std::string> one_seen;   // STATE -> an example path
-  std::map<int, std::string> lcm_seen;   // LCM_STATE -> an example path
+  std::map<int, std::string> one_seen;  // STATE -> an example path
+  std::map<int, std::string> lcm_seen;  // LCM_STATE -> an example path
   std::set<std::pair<int, std::string>> aliases;
   for (const testing::Reached& r : reachable_records()) {
     const OpenNebulaView v = opennebula_view(r.record);
@@ -89,7 +89,13 @@ TEST(OpenNebulaViewTest, FineGrainedStatesFollowOriginAndPhase) {
     if (fail) r = phase_failed(r).record;
     return opennebula_view(r);
   };
-  struct Case { State from; Action a; int ok; bool fail; LcmState lcm; };
+  struct Case {
+    State from;
+    Action a;
+    int ok;
+    bool fail;
+    LcmState lcm;
+  };
   const Case cases[] = {
       {State::kPoweroff, A::kStart, 0, false, LcmState::kBootPoweroff},
       {State::kSuspended, A::kResume, 0, false, LcmState::kBootSuspended},

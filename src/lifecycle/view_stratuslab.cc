@@ -1,8 +1,8 @@
 // StratusLab's view: the seven common states of seed 002 (Pending, Prolog, Boot, Running,
 // Failed, Unknown, Done), and the per-vocabulary state label used in errors and tables.
-#include "lifecycle/views.h"
-
 #include <string>
+
+#include "lifecycle/views.h"
 
 namespace corral::lifecycle {
 namespace {
@@ -14,11 +14,13 @@ SlState at_rest(State state) {
   switch (state) {
     case S::kInit:
     case S::kPending:
-    case S::kHold: return SL::kPending;
+    case S::kHold:
+      return SL::kPending;
     case S::kRunning:
     case S::kPaused:
     case S::kRescued:
-    case S::kResized: return SL::kRunning;
+    case S::kResized:
+      return SL::kRunning;
     // Seed 002: "Unknown — machine is stopped, but still has resources allocated!"
     case S::kSuspended:
     case S::kPoweroff:
@@ -26,9 +28,12 @@ SlState at_rest(State state) {
     case S::kDeallocated:
     case S::kShelved:
     case S::kSoftDeleted:
-    case S::kUnknown: return SL::kUnknown;
-    case S::kFailed: return SL::kFailed;
-    case S::kDone: return SL::kDone;
+    case S::kUnknown:
+      return SL::kUnknown;
+    case S::kFailed:
+      return SL::kFailed;
+    case S::kDone:
+      return SL::kDone;
   }
   return SL::kUnknown;
 }
@@ -40,13 +45,20 @@ const std::array<SlState, 7> kAllSlStates = {SL::kPending, SL::kProlog,  SL::kBo
 
 std::string_view sl_state_name(SlState state) {
   switch (state) {
-    case SL::kPending: return "Pending";
-    case SL::kProlog: return "Prolog";
-    case SL::kBoot: return "Boot";
-    case SL::kRunning: return "Running";
-    case SL::kFailed: return "Failed";
-    case SL::kUnknown: return "Unknown";
-    case SL::kDone: return "Done";
+    case SL::kPending:
+      return "Pending";
+    case SL::kProlog:
+      return "Prolog";
+    case SL::kBoot:
+      return "Boot";
+    case SL::kRunning:
+      return "Running";
+    case SL::kFailed:
+      return "Failed";
+    case SL::kUnknown:
+      return "Unknown";
+    case SL::kDone:
+      return "Done";
   }
   return "?";
 }
@@ -57,14 +69,18 @@ StratusLabView stratuslab_view(const VmRecord& record) {
   switch (phase) {
     case Phase::kInit:
     case Phase::kClone:
-    case Phase::kSchedule: return {SL::kPending};
-    case Phase::kProlog: return {SL::kProlog};
-    case Phase::kBoot: return {SL::kBoot};
+    case Phase::kSchedule:
+      return {SL::kPending};
+    case Phase::kProlog:
+      return {SL::kProlog};
+    case Phase::kBoot:
+      return {SL::kBoot};
     case Phase::kRestore:
       // Restoring memory is booting the VM for a StratusLab user.
       return {record.op->action == Action::kMigrate ? SL::kRunning : SL::kBoot};
     case Phase::kOsProvisioning:
-    case Phase::kOsProvisioned: return {SL::kRunning};
+    case Phase::kOsProvisioned:
+      return {SL::kRunning};
     case Phase::kNone:
     case Phase::kShutdown:
     case Phase::kPowerOff:
@@ -87,7 +103,8 @@ StratusLabView stratuslab_view(const VmRecord& record) {
     case Phase::kHotplug:
     case Phase::kCleanup:
     case Phase::kConfirm:
-    case Phase::kSoftDelete: break;
+    case Phase::kSoftDelete:
+      break;
   }
   return {at_rest(record.op->origin)};
 }

@@ -17,10 +17,10 @@ constexpr StateSet kLive = StateSet::all_live();
 constexpr ActionSet kAll = ActionSet::all();
 
 // Where OpenNebula's terminate applies: every state but the transient ones.
-constexpr StateSet kOneTerminable = {S::kRunning,   S::kUnknown,     S::kSuspended, S::kPoweroff,
-                                     S::kHibernated, S::kDeallocated, S::kPaused,    S::kShelved,
-                                     S::kSoftDeleted, S::kPending,    S::kHold,      S::kFailed,
-                                     S::kRescued,    S::kResized};
+constexpr StateSet kOneTerminable = {S::kRunning,     S::kUnknown,     S::kSuspended, S::kPoweroff,
+                                     S::kHibernated,  S::kDeallocated, S::kPaused,    S::kShelved,
+                                     S::kSoftDeleted, S::kPending,     S::kHold,      S::kFailed,
+                                     S::kRescued,     S::kResized};
 
 // clang-format off
 const VerbRule kRules[] = {
@@ -205,8 +205,8 @@ Result<Action> resolve(const VmRecord& record, Vocabulary vocabulary, std::strin
   if (vocabulary == Vocabulary::kCorral) {
     const std::optional<Action> action = parse_action(verb);
     if (!action || is_system_action(*action)) {
-      return fail(Error{ErrorCode::kUnknownAction,
-                        "unknown action '" + std::string(verb) + "'", {}, {}});
+      return fail(
+          Error{ErrorCode::kUnknownAction, "unknown action '" + std::string(verb) + "'", {}, {}});
     }
     if (!allowed(record, *action)) return fail(invalid_state(record, vocabulary, verb));
     return *action;
@@ -227,13 +227,14 @@ Result<Action> resolve(const VmRecord& record, Vocabulary vocabulary, std::strin
     return fail(Error{ErrorCode::kUnknownAction,
                       "unknown " + std::string(vocabulary_name(vocabulary)) + " action '" +
                           std::string(verb) + "'",
-                      {}, {}});
+                      {},
+                      {}});
   }
   if (!variant_known) {
-    return fail(Error::invalid_argument(
-        "'" + std::string(variant) + "' is not a valid " +
-        std::string(variant_parameter(vocabulary, verb)) + " for " +
-        std::string(vocabulary_name(vocabulary)) + " " + std::string(verb)));
+    return fail(Error::invalid_argument("'" + std::string(variant) + "' is not a valid " +
+                                        std::string(variant_parameter(vocabulary, verb)) + " for " +
+                                        std::string(vocabulary_name(vocabulary)) + " " +
+                                        std::string(verb)));
   }
   return fail(invalid_state(record, vocabulary, verb));
 }

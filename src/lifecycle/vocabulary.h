@@ -22,10 +22,10 @@ namespace corral::lifecycle {
 struct VerbRule {
   Vocabulary vocabulary = Vocabulary::kCorral;
   std::string_view verb;
-  std::string_view variant;   // a parameter's value that selects this rule; "" = default
-  StateSet from;              // where the verb applies when no operation runs
+  std::string_view variant;  // a parameter's value that selects this rule; "" = default
+  StateSet from;             // where the verb applies when no operation runs
   Action action = Action::kCreate;
-  ActionSet during;           // running operations during which the verb also applies
+  ActionSet during;  // running operations during which the verb also applies
   std::string_view note;
 };
 

@@ -94,10 +94,30 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(VocabularyTest, TheIssuesVerbListsExist) {
   const std::vector<std::pair<Vocabulary, std::vector<std::string_view>>> expected = {
       {V::kNova,
-       {"create", "delete", "soft_delete", "restore", "pause", "unpause", "suspend", "resume",
-        "start", "stop", "rescue", "unrescue", "resize", "confirm_resize", "revert_resize",
-        "snapshot", "backup", "rebuild", "set_admin_password", "reboot", "live_migrate",
-        "shelve", "shelve_offload", "unshelve"}},
+       {"create",
+        "delete",
+        "soft_delete",
+        "restore",
+        "pause",
+        "unpause",
+        "suspend",
+        "resume",
+        "start",
+        "stop",
+        "rescue",
+        "unrescue",
+        "resize",
+        "confirm_resize",
+        "revert_resize",
+        "snapshot",
+        "backup",
+        "rebuild",
+        "set_admin_password",
+        "reboot",
+        "live_migrate",
+        "shelve",
+        "shelve_offload",
+        "unshelve"}},
       {V::kOpenNebula,
        {"deploy", "hold", "release", "stop", "suspend", "resume", "poweroff", "poweroff-hard",
         "undeploy", "undeploy-hard", "terminate", "terminate-hard", "reboot", "reboot-hard",
@@ -127,9 +147,9 @@ TEST(VocabularyTest, WrongStateErrorSpeaksTheVocabulary) {
   const Result<Action> one = resolve(off, V::kOpenNebula, "suspend");
   ASSERT_FALSE(one.has_value());
   EXPECT_EQ(one.error().state, "POWEROFF (poff)");
-  EXPECT_NE(std::find(one.error().allowed_actions.begin(), one.error().allowed_actions.end(),
-                      "resume"),
-            one.error().allowed_actions.end());
+  EXPECT_NE(
+      std::find(one.error().allowed_actions.begin(), one.error().allowed_actions.end(), "resume"),
+      one.error().allowed_actions.end());
 
   const Result<Action> azure = resolve(off, V::kAzure, "restart");
   ASSERT_FALSE(azure.has_value());
@@ -180,8 +200,8 @@ TEST(VocabularyTest, EveryRuleIsLiveSomewhere) {
           live = true;
         }
       }
-      EXPECT_TRUE(live) << vocabulary_name(v) << " " << r.verb << " (" << r.variant
-                        << ") maps to " << action_name(r.action) << " where the table allows it nowhere";
+      EXPECT_TRUE(live) << vocabulary_name(v) << " " << r.verb << " (" << r.variant << ") maps to "
+                        << action_name(r.action) << " where the table allows it nowhere";
     }
   }
 }
