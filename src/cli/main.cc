@@ -1,13 +1,25 @@
-// corral: the controller (`corral server`, later) and every client command.
-// Exit codes: 0 ok, 1 the API refused (message printed), 2 usage.
+// corral: the controller (`corral server`) and every client command.
+// Exit codes: 0 ok, 1 the API refused (message printed), 2 usage, 3 cannot reach the server.
 #include <CLI/CLI.hpp>
 
+#include "cli/hosts_command.h"
+#include "cli/options.h"
+#include "cli/server_command.h"
 #include "cli/states_command.h"
+#include "cli/stratuslab_commands.h"
+#include "cli/vm_commands.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Corral: a virtual-machine lifecycle controller"};
   app.require_subcommand(1);
+  // Global options (--server, -o) may follow any subcommand: unknown options fall through.
+  app.fallthrough();
+  const auto globals = corral::cli::add_global_options(app);
   corral::cli::add_states_command(app);
+  corral::cli::add_server_command(app);
+  corral::cli::add_vm_command(app, globals);
+  corral::cli::add_stratuslab_commands(app, globals);
+  corral::cli::add_hosts_command(app, globals);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& done) {

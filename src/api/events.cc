@@ -1,0 +1,117 @@
+#include "api/events.h"
+
+#include <algorithm>
+
+#include "api/vm_json.h"
+
+namespace corral::api {
+
+void EventClient::push(const EventBatch& batch) {
+  std::size_t mine = 0;
+  if (vm_ == 0) {
+    mine = batch->size();
+  } else {
+    for (const engine::Event& e : *batch) mine += e.transition.vm_id == vm_ ? 1 : 0;
+  }
+  if (mine == 0) return;
+  {
+    std::lock_guard lock(mu_);
+    if (dropped_ || closed_) return;
+    if (queued_events_ + mine > limit_) {
+      dropped_ = true;
+      queue_.clear();
+      queued_events_ = 0;
+    } else {
+      queue_.push_back(batch);
+      queued_events_ += mine;
+    }
+  }
+  cv_.notify_one();
+}
+
+void EventClient::end(bool dropped) {
+  {
+    std::lock_guard lock(mu_);
+    if (dropped) {
+      dropped_ = true;
+    } else {
+      closed_ = true;
+    }
+  }
+  cv_.notify_one();
+}
+
+bool EventClient::finished() const {
+  std::lock_guard lock(mu_);
+  return finished_;
+}
+
+std::string EventClient::next(std::chrono::milliseconds wait) {
+  std::deque<EventBatch> batches;
+  {
+    std::unique_lock lock(mu_);
+    if (finished_) return {};
+    cv_.wait_for(lock, wait, [this] { return !queue_.empty() || dropped_ || closed_; });
+    if (closed_) {
+      finished_ = true;
+      return {};
+    }
+    if (dropped_) {
+      finished_ = true;
+      return "event: dropped\ndata: {\"reason\":\"the client fell behind; reconnect and read "
+             "GET /v1/vms to catch up\"}\n\n";
+    }
+    batches.swap(queue_);
+    queued_events_ = 0;
+  }
+  if (batches.empty()) return ": heartbeat\n\n";
+  std::string out;
+  for (const EventBatch& batch : batches) {
+    for (const engine::Event& e : *batch) {
+      if (vm_ != 0 && e.transition.vm_id != vm_) continue;
+      if (e.transition.id != 0) out += "id: " + std::to_string(e.transition.id) + "\n";
+      out += "event: transition\ndata: ";
+      out += event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += "\n\n";
+    }
+  }
+  return out;
+}
+
+std::shared_ptr<EventClient> EventHub::open(store::VmId vm) {
+  auto client = std::make_shared<EventClient>(vm, limit_);
+  std::lock_guard lock(mu_);
+  if (closed_) return nullptr;
+  clients_.push_back(client);
+  return client;
+}
+
+void EventHub::remove(const std::shared_ptr<EventClient>& client) {
+  std::lock_guard lock(mu_);
+  std::erase(clients_, client);
+}
+
+void EventHub::publish(const std::vector<engine::Event>& events) {
+  if (events.empty()) return;
+  std::lock_guard lock(mu_);
+  if (clients_.empty()) return;
+  const auto batch = std::make_shared<const std::vector<engine::Event>>(events);
+  for (const std::shared_ptr<EventClient>& c : clients_) c->push(batch);
+}
+
+void EventHub::close() {
+  std::vector<std::shared_ptr<EventClient>> clients;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    clients.swap(clients_);
+  }
+  for (const std::shared_ptr<EventClient>& c : clients) c->end(/*dropped=*/false);
+}
+
+std::size_t EventHub::clients() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
+}
+
+}  // namespace corral::api

@@ -1,0 +1,70 @@
+// The handlers behind each route (internal to api/). See docs/api.md for each endpoint.
+//
+// Contract: a handler reads the request, returns a Reply or a Failure (which the server turns
+// into HTTP through api::to_http); it never writes an error itself. The event stream is the
+// one handler that writes the response (a streaming body) and returns Reply{.streaming=true}.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/errors.h"
+#include "api/events.h"
+#include "api/server.h"
+
+namespace corral::api::internal {
+
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+  bool streaming = false;  // the handler set a content provider
+};
+
+struct Context {
+  engine::Engine& engine;
+  driver::Driver& driver;
+  driver::sim::SimDriver* sim;
+  EventHub& events;
+  const ServerOptions& options;
+};
+
+struct Call {
+  const httplib::Request& req;
+  httplib::Response& res;
+  std::vector<std::string> args;  // path parameters
+  std::string request_id;
+};
+
+using Outcome = std::expected<Reply, Failure>;
+using Handler = Outcome (*)(Context&, Call&);
+
+// handlers_vms.cc
+Outcome create_vm(Context& ctx, Call& call);
+Outcome list_vms(Context& ctx, Call& call);
+Outcome get_vm(Context& ctx, Call& call);
+Outcome delete_vm(Context& ctx, Call& call);
+Outcome act_on_vm(Context& ctx, Call& call);
+Outcome instance_view(Context& ctx, Call& call);
+Outcome vm_history(Context& ctx, Call& call);
+
+// handlers_misc.cc
+Outcome get_operation(Context& ctx, Call& call);
+Outcome list_hosts(Context& ctx, Call& call);
+Outcome get_states(Context& ctx, Call& call);
+Outcome healthz(Context& ctx, Call& call);
+Outcome stream_events(Context& ctx, Call& call);
+Outcome add_fault(Context& ctx, Call& call);
+Outcome list_faults(Context& ctx, Call& call);
+Outcome clear_faults(Context& ctx, Call& call);
+Outcome remove_fault(Context& ctx, Call& call);
+Outcome external_event(Context& ctx, Call& call);
+
+// A failure from an Error (for `return fail_with(...)` in handlers).
+inline std::unexpected<Failure> failure(Error error) {
+  return std::unexpected<Failure>(Failure(std::move(error)));
+}
+
+}  // namespace corral::api::internal

@@ -1,0 +1,152 @@
+// Operations, hosts, the model, health, the event stream, and the sim driver's admin.
+#include <optional>
+#include <string>
+
+#include "api/handlers.h"
+#include "api/requests.h"
+#include "api/vm_json.h"
+#include "driver/sim/sim_driver.h"
+#include "lifecycle/export.h"
+
+namespace corral::api::internal {
+namespace {
+
+using nlohmann::json;
+namespace sim = corral::driver::sim;
+
+std::expected<sim::SimDriver*, Failure> sim_of(Context& ctx) {
+  if (ctx.sim == nullptr) {
+    return failure(
+        Error::not_found("the admin endpoints exist only with the sim driver (this "
+                         "server runs the " +
+                         ctx.driver.name() + " driver)"));
+  }
+  return ctx.sim;
+}
+
+}  // namespace
+
+Outcome get_operation(Context& ctx, Call& call) {
+  const std::optional<std::int64_t> id = parse_id(call.args[0]);
+  const auto missing = [&] {
+    return failure(Error::not_found("no operation with id '" + call.args[0] + "'"));
+  };
+  if (!id) return missing();
+  Result<std::optional<store::OperationRow>> row = ctx.engine.operation(*id);
+  if (!row) return failure(std::move(row.error()));
+  if (!*row) return missing();
+  return Reply{200, op_json(**row)};
+}
+
+Outcome list_hosts(Context& ctx, Call& /*call*/) {
+  json hosts = json::array();
+  for (const engine::HostUsage& h : ctx.engine.hosts()) hosts.push_back(host_json(h));
+  return Reply{200, {{"hosts", std::move(hosts)}}};
+}
+
+Outcome get_states(Context& /*ctx*/, Call& /*call*/) {
+  static const json kModel = lifecycle::model_json();  // a pure function of the code
+  return Reply{200, kModel};
+}
+
+Outcome healthz(Context& ctx, Call& /*call*/) {
+  return Reply{200,
+               {{"status", "ok"}, {"vms", ctx.engine.stats().vms}, {"driver", ctx.driver.name()}}};
+}
+
+Outcome stream_events(Context& ctx, Call& call) {
+  Result<store::VmId> vm = parse_events_query(call.req.params);
+  if (!vm) return failure(std::move(vm.error()));
+  if (*vm != 0 && !ctx.engine.get(*vm)) {
+    return failure(Error::not_found("no VM with id '" + std::to_string(*vm) + "'"));
+  }
+  std::shared_ptr<EventClient> client = ctx.events.open(*vm);
+  if (!client) return failure(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
+  const std::chrono::milliseconds heartbeat = ctx.options.heartbeat;
+  EventHub* hub = &ctx.events;
+  call.res.status = 200;
+  call.res.set_header("Cache-Control", "no-cache");
+  call.res.set_header("X-Accel-Buffering", "no");
+  call.res.set_chunked_content_provider(
+      "text/event-stream",
+      [client, heartbeat, greeted = false](std::size_t /*offset*/,
+                                           httplib::DataSink& sink) mutable {
+        std::string chunk;
+        if (!greeted) {
+          greeted = true;  // at once, so the client sees the stream open
+          chunk = ": connected\nretry: 2000\n\n";
+        } else {
+          chunk = client->next(heartbeat);
+        }
+        if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
+        if (client->finished()) sink.done();
+        return true;
+      },
+      [hub, client](bool /*success*/) { hub->remove(client); });
+  return Reply{200, nullptr, /*streaming=*/true};
+}
+
+Outcome add_fault(Context& ctx, Call& call) {
+  auto sim = sim_of(ctx);
+  if (!sim) return std::unexpected(std::move(sim.error()));
+  Result<json> body = parse_body(call.req.body);
+  if (!body) return failure(std::move(body.error()));
+  Result<sim::Fault> fault = sim::parse_fault(*body);
+  if (!fault) return failure(std::move(fault.error()));
+  fault->id = (*sim)->add_fault(*fault);
+  return Reply{201, sim::fault_json(*fault)};
+}
+
+Outcome list_faults(Context& ctx, Call& /*call*/) {
+  auto sim = sim_of(ctx);
+  if (!sim) return std::unexpected(std::move(sim.error()));
+  json faults = json::array();
+  for (const sim::Fault& f : (*sim)->faults()) faults.push_back(sim::fault_json(f));
+  return Reply{200, {{"faults", std::move(faults)}}};
+}
+
+Outcome clear_faults(Context& ctx, Call& /*call*/) {
+  auto sim = sim_of(ctx);
+  if (!sim) return std::unexpected(std::move(sim.error()));
+  const std::size_t before = (*sim)->faults().size();
+  (*sim)->clear_faults();
+  return Reply{200, {{"removed", before}}};
+}
+
+Outcome remove_fault(Context& ctx, Call& call) {
+  auto sim = sim_of(ctx);
+  if (!sim) return std::unexpected(std::move(sim.error()));
+  const std::optional<std::int64_t> id = parse_id(call.args[0]);
+  if (!id || !(*sim)->remove_fault(static_cast<std::uint64_t>(*id))) {
+    return failure(Error::not_found("no fault with id '" + call.args[0] + "'"));
+  }
+  return Reply{200, {{"removed", 1}}};
+}
+
+Outcome external_event(Context& ctx, Call& call) {
+  auto sim = sim_of(ctx);
+  if (!sim) return std::unexpected(std::move(sim.error()));
+  Result<json> body = parse_body(call.req.body);
+  if (!body) return failure(std::move(body.error()));
+  for (const auto& [key, value] : body->items()) {
+    if (key != "event") {
+      return failure(Error::invalid_argument("unknown field '" + key + "' (allowed: event)"));
+    }
+  }
+  const auto event = body->find("event");
+  if (event == body->end()) {
+    return failure(Error::invalid_argument(
+        "missing field 'event' (guest_poweroff, lost, paused, running or guest_ready)"));
+  }
+  if (!event->is_string()) return failure(Error::invalid_argument("'event' must be a string"));
+  Result<sim::ExternalEvent> kind = sim::parse_external_event(event->get_ref<const std::string&>());
+  if (!kind) return failure(std::move(kind.error()));
+  const std::optional<std::int64_t> id = parse_id(call.args[0]);
+  if (!id || !ctx.engine.get(*id)) {
+    return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
+  }
+  (*sim)->external_event(*id, *kind);
+  return Reply{202, {{"vm_id", *id}, {"event", std::string(sim::external_event_name(*kind))}}};
+}
+
+}  // namespace corral::api::internal

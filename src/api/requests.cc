@@ -1,0 +1,499 @@
+#include "api/requests.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "lifecycle/vocabulary.h"
+
+namespace corral::api {
+namespace {
+
+namespace lc = corral::lifecycle;
+using nlohmann::json;
+
+Error bad(std::string message) { return Error::invalid_argument(std::move(message)); }
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+  return out;
+}
+
+std::string joined(std::span<const std::string_view> names) {
+  std::string out;
+  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+// The fields of `object` that are not in `known`, refused by name.
+Status refuse_unknown(const json& object, std::span<const std::string_view> known,
+                      std::string_view what) {
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) unknown.push_back(key);
+  }
+  if (unknown.empty()) return {};
+  std::string message = (unknown.size() == 1 ? "unknown field " : "unknown fields ") +
+                        quoted_list(unknown) + " for " + std::string(what);
+  message += known.empty() ? " (it takes no parameters)" : " (allowed: " + joined(known) + ")";
+  return fail(bad(std::move(message)));
+}
+
+Result<std::int64_t> integer(const json& value, std::string_view field, std::int64_t lo,
+                             std::int64_t hi) {
+  std::int64_t v = 0;
+  if (value.is_number_unsigned()) {
+    const auto u = value.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(hi)) {
+      return fail(bad("'" + std::string(field) + "' must be between " + std::to_string(lo) +
+                      " and " + std::to_string(hi) + " (got " + std::to_string(u) + ")"));
+    }
+    v = static_cast<std::int64_t>(u);
+  } else if (value.is_number_integer()) {
+    v = value.get<std::int64_t>();
+  } else {
+    return fail(bad("'" + std::string(field) + "' must be an integer"));
+  }
+  if (v < lo || v > hi) {
+    return fail(bad("'" + std::string(field) + "' must be between " + std::to_string(lo) + " and " +
+                    std::to_string(hi) + " (got " + std::to_string(v) + ")"));
+  }
+  return v;
+}
+
+// A string of 1..max bytes without control characters.
+Result<std::string> text(const json& value, std::string_view field, std::size_t max) {
+  if (!value.is_string()) return fail(bad("'" + std::string(field) + "' must be a string"));
+  const auto& s = value.get_ref<const std::string&>();
+  if (s.empty() || s.size() > max) {
+    return fail(bad("'" + std::string(field) + "' must be 1 to " + std::to_string(max) +
+                    " characters long"));
+  }
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return fail(bad("'" + std::string(field) + "' must not contain control characters"));
+    }
+  }
+  return s;
+}
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+Result<std::string> image_field(const json& value) {
+  if (!value.is_string()) return fail(bad("'image' must be a string"));
+  const auto& s = value.get_ref<const std::string&>();
+  if (!valid_image(s)) {
+    return fail(
+        bad("'image' must be 1 to 128 characters, without '/', '..' or control "
+            "characters (an image is a file name under the data dir)"));
+  }
+  return s;
+}
+
+Result<std::string> host_field(const json& value) {
+  Result<std::string> host = text(value, "host", 255);
+  if (!host) return host;
+  if (!std::all_of(host->begin(), host->end(), name_char)) {
+    return fail(bad("'host' must be a host name of [A-Za-z0-9._-]"));
+  }
+  return host;
+}
+
+// Unsigned decimal query value, at most 18 digits.
+Result<std::int64_t> query_number(const std::string& value, std::string_view field, std::int64_t lo,
+                                  std::int64_t hi) {
+  const std::optional<std::int64_t> n = parse_id(value);
+  if (!n || *n < lo || *n > hi) {
+    return fail(bad("query parameter '" + std::string(field) + "' must be a whole number from " +
+                    std::to_string(lo) + " to " + std::to_string(hi)));
+  }
+  return *n;
+}
+
+Status refuse_unknown_query(const QueryParams& query, std::span<const std::string_view> known) {
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : query) {
+    if (std::find(known.begin(), known.end(), key) == known.end() &&
+        std::find(unknown.begin(), unknown.end(), key) == unknown.end()) {
+      unknown.push_back(key);
+    }
+  }
+  if (unknown.empty()) return {};
+  return fail(bad(
+      (unknown.size() == 1 ? "unknown query parameter " : "unknown query parameters ") +
+      quoted_list(unknown) +
+      (known.empty() ? std::string(" (none are taken)") : " (allowed: " + joined(known) + ")")));
+}
+
+const std::string* query_value(const QueryParams& query, const std::string& key) {
+  const auto it = query.find(key);
+  return it == query.end() ? nullptr : &it->second;
+}
+
+// Which parameters each action takes (the variant parameter of the verb aside).
+struct ActionParams {
+  lc::Action action;
+  std::array<std::string_view, 3> names;
+  std::size_t count;
+};
+constexpr ActionParams kActionParams[] = {
+    {lc::Action::kResize, {"vcpus", "memory_mib"}, 2},
+    {lc::Action::kResizeMigrate, {"vcpus", "memory_mib"}, 2},
+    {lc::Action::kRebuild, {"image"}, 1},
+    {lc::Action::kSnapshot, {"name"}, 1},
+    {lc::Action::kBackup, {"name", "backup_type", "rotation"}, 3},
+    {lc::Action::kSetAdminPassword, {"password"}, 1},
+    {lc::Action::kMigrate, {"host"}, 1},
+    {lc::Action::kLiveMigrate, {"host"}, 1},
+    {lc::Action::kDeploy, {"host"}, 1},
+    {lc::Action::kResetState, {"state"}, 1},
+};
+
+std::span<const std::string_view> params_of(lc::Action action) {
+  for (const ActionParams& p : kActionParams) {
+    if (p.action == action) return {p.names.data(), p.count};
+  }
+  return {};
+}
+
+// reset_state's target: Nova speaks "active" and "error"; corral any canonical state.
+Result<lc::State> reset_target(const json& value, lc::Vocabulary vocabulary) {
+  if (!value.is_string()) return fail(bad("'state' must be a string"));
+  const auto& s = value.get_ref<const std::string&>();
+  if (vocabulary == lc::Vocabulary::kNova) {
+    if (s == "active") return lc::State::kRunning;
+    if (s == "error") return lc::State::kFailed;
+    return fail(bad("'state' must be \"active\" or \"error\" for nova reset_state"));
+  }
+  const std::optional<lc::State> state = lc::parse_state(s);
+  if (!state) return fail(bad("'state' must be a canonical state name (see GET /v1/states)"));
+  return *state;
+}
+
+constexpr std::string_view kCreateFields[] = {"name", "image", "vcpus", "memory_mib", "hold"};
+
+}  // namespace
+
+int json_depth(std::string_view text, int limit) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+Result<json> parse_body(std::string_view body) {
+  if (body.size() > kMaxBodyBytes) {
+    return fail(
+        Error{ErrorCode::kTooLarge,
+              "the request body is larger than " + std::to_string(kMaxBodyBytes / 1024) + " KiB",
+              {},
+              {}});
+  }
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return fail(bad("the request needs a JSON object as its body"));
+  }
+  if (json_depth(body) > kMaxJsonDepth) {
+    return fail(
+        bad("the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"));
+  }
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return fail(bad("the request body is not valid JSON"));
+  if (!parsed.is_object()) return fail(bad("the request body must be a JSON object"));
+  return parsed;
+}
+
+Result<engine::CreateRequest> parse_create(const json& body) {
+  if (Status s = refuse_unknown(body, kCreateFields, "POST /v1/vms"); !s) return fail(s.error());
+  for (std::string_view required : {"name", "image", "vcpus", "memory_mib"}) {
+    if (!body.contains(required)) {
+      return fail(bad("missing field '" + std::string(required) + "'"));
+    }
+  }
+  engine::CreateRequest request;
+  const json& name = body["name"];
+  if (!name.is_string()) return fail(bad("'name' must be a string"));
+  request.name = name.get<std::string>();
+  if (!valid_name(request.name)) {
+    return fail(bad("'name' must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
+  }
+  Result<std::string> image = image_field(body["image"]);
+  if (!image) return fail(image.error());
+  request.model.image = std::move(*image);
+  Result<std::int64_t> vcpus = integer(body["vcpus"], "vcpus", kMinVcpus, kMaxVcpus);
+  if (!vcpus) return fail(vcpus.error());
+  request.model.vcpus = static_cast<int>(*vcpus);
+  Result<std::int64_t> memory =
+      integer(body["memory_mib"], "memory_mib", kMinMemoryMib, kMaxMemoryMib);
+  if (!memory) return fail(memory.error());
+  request.model.memory_mib = static_cast<int>(*memory);
+  if (const auto hold = body.find("hold"); hold != body.end()) {
+    if (!hold->is_boolean()) return fail(bad("'hold' must be true or false"));
+    request.hold = hold->get<bool>();
+  }
+  return request;
+}
+
+Result<ActionInput> parse_action(const json& body) {
+  ActionInput input;
+  const auto action = body.find("action");
+  if (action == body.end()) return fail(bad("missing field 'action'"));
+  if (!action->is_string() || action->get_ref<const std::string&>().empty()) {
+    return fail(bad("'action' must be a non-empty string"));
+  }
+  input.verb = action->get<std::string>();
+  if (input.verb.size() > 64) return fail(bad("'action' is longer than 64 characters"));
+  if (const auto vocabulary = body.find("vocabulary"); vocabulary != body.end()) {
+    if (!vocabulary->is_string()) return fail(bad("'vocabulary' must be a string"));
+    const std::optional<lc::Vocabulary> v =
+        lc::parse_vocabulary(vocabulary->get_ref<const std::string&>());
+    if (!v) {
+      return fail(bad("unknown vocabulary '" + vocabulary->get<std::string>() +
+                      "' (corral, opennebula, nova, azure or stratuslab)"));
+    }
+    input.vocabulary = *v;
+  }
+  input.variant_parameter = std::string(lc::variant_parameter(input.vocabulary, input.verb));
+  input.params = json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (key == "action" || key == "vocabulary") continue;
+    if (!input.variant_parameter.empty() && key == input.variant_parameter) {
+      input.variant_json = value;
+      continue;
+    }
+    input.params[key] = value;
+  }
+  if (input.variant_parameter.empty()) return input;
+  const json& variant = input.variant_json;
+  const bool boolean =
+      input.variant_parameter == "offload" || input.variant_parameter == "skipShutdown";
+  if (variant.is_null()) {
+    if (input.variant_parameter == "op") {
+      return fail(bad("recover needs 'op': success, failure, retry, delete or recreate"));
+    }
+  } else if (boolean) {
+    if (!variant.is_boolean()) {
+      return fail(bad("'" + input.variant_parameter + "' must be true or false"));
+    }
+    input.variant = variant.get<bool>() ? "true" : "false";
+  } else {
+    Result<std::string> value = text(variant, input.variant_parameter, 32);
+    if (!value) return fail(value.error());
+    input.variant = std::move(*value);
+  }
+  return input;
+}
+
+Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action action,
+                                           const store::Vm& vm) {
+  const std::span<const std::string_view> known = params_of(action);
+  const std::string what =
+      std::string(lc::action_name(action)) +
+      (input.vocabulary == lc::Vocabulary::kCorral
+           ? std::string()
+           : " (" + input.verb + " in " + std::string(lc::vocabulary_name(input.vocabulary)) + ")");
+  if (Status s = refuse_unknown(input.params, known, what); !s) return fail(s.error());
+
+  engine::ActionRequest request;
+  request.vm = vm.id;
+  request.action = action;
+  json kept = json::object();
+  if (!input.variant_parameter.empty() && !input.variant_json.is_null()) {
+    kept[input.variant_parameter] = input.variant_json;
+  }
+  store::VmModel model = vm.model;
+  bool model_given = false;
+  for (const auto& [key, value] : input.params.items()) {
+    if (key == "vcpus") {
+      Result<std::int64_t> v = integer(value, key, kMinVcpus, kMaxVcpus);
+      if (!v) return fail(v.error());
+      model.vcpus = static_cast<int>(*v);
+      model_given = true;
+    } else if (key == "memory_mib") {
+      Result<std::int64_t> v = integer(value, key, kMinMemoryMib, kMaxMemoryMib);
+      if (!v) return fail(v.error());
+      model.memory_mib = static_cast<int>(*v);
+      model_given = true;
+    } else if (key == "image") {
+      Result<std::string> v = image_field(value);
+      if (!v) return fail(v.error());
+      model.image = std::move(*v);
+    } else if (key == "host") {
+      Result<std::string> v = host_field(value);
+      if (!v) return fail(v.error());
+      request.host = std::move(*v);
+    } else if (key == "state") {
+      Result<lc::State> v = reset_target(value, input.vocabulary);
+      if (!v) return fail(v.error());
+      request.reset_to = *v;
+    } else if (key == "name") {
+      Result<std::string> v = text(value, key, 128);
+      if (!v) return fail(v.error());
+    } else if (key == "backup_type") {
+      Result<std::string> v = text(value, key, 64);
+      if (!v) return fail(v.error());
+    } else if (key == "rotation") {
+      Result<std::int64_t> v = integer(value, key, 0, 1000);
+      if (!v) return fail(v.error());
+    } else if (key == "password") {
+      Result<std::string> v = text(value, key, 255);
+      if (!v) return fail(v.error());
+      kept[key] = "***";  // the password itself is never stored nor logged
+      continue;
+    }
+    kept[key] = value;
+  }
+  if (action == lc::Action::kResize || action == lc::Action::kResizeMigrate) {
+    if (!model_given) return fail(bad(what + " needs 'vcpus' or 'memory_mib'"));
+    request.model = model;
+  } else if (action == lc::Action::kRebuild) {
+    request.model = model;  // the current image when none is given
+  } else if (action == lc::Action::kResetState && !input.params.contains("state")) {
+    return fail(
+        bad(what + " needs 'state'" +
+            (input.vocabulary == lc::Vocabulary::kNova ? std::string(": \"active\" or \"error\"")
+                                                       : std::string(": a canonical state name"))));
+  } else if (action == lc::Action::kSetAdminPassword && !input.params.contains("password")) {
+    return fail(bad(what + " needs 'password'"));
+  }
+  request.params = kept.dump();
+  return request;
+}
+
+Result<engine::ListQuery> parse_list_query(const QueryParams& query) {
+  static constexpr std::string_view kKnown[] = {"state", "name", "limit", "offset", "marker"};
+  if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
+  engine::ListQuery out;
+  if (const std::string* state = query_value(query, "state")) {
+    const std::optional<lc::State> s = lc::parse_state(*state);
+    if (!s) {
+      return fail(
+          bad("query parameter 'state' must be a canonical state name (RUNNING, "
+              "POWEROFF, ... see GET /v1/states)"));
+    }
+    out.state = *s;
+  }
+  if (const std::string* name = query_value(query, "name")) {
+    if (!valid_name(*name)) {
+      return fail(bad("query parameter 'name' must be 1 to 64 characters of A-Z a-z 0-9 . _ -"));
+    }
+    out.name = *name;
+  }
+  if (const std::string* limit = query_value(query, "limit")) {
+    Result<std::int64_t> v = query_number(*limit, "limit", 1, kMaxListLimit);
+    if (!v) return fail(v.error());
+    out.limit = static_cast<std::size_t>(*v);
+  }
+  if (const std::string* offset = query_value(query, "offset")) {
+    Result<std::int64_t> v = query_number(*offset, "offset", 0, 999'999'999'999'999'999);
+    if (!v) return fail(v.error());
+    out.offset = static_cast<std::size_t>(*v);
+  }
+  if (const std::string* marker = query_value(query, "marker")) {
+    Result<std::int64_t> v = query_number(*marker, "marker", 0, 999'999'999'999'999'999);
+    if (!v) return fail(v.error());
+    out.marker = *v;
+  }
+  return out;
+}
+
+Result<HistoryQuery> parse_history_query(const QueryParams& query) {
+  static constexpr std::string_view kKnown[] = {"after", "limit"};
+  if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
+  HistoryQuery out;
+  if (const std::string* after = query_value(query, "after")) {
+    Result<std::int64_t> v = query_number(*after, "after", 0, 999'999'999'999'999'999);
+    if (!v) return fail(v.error());
+    out.after = *v;
+  }
+  if (const std::string* limit = query_value(query, "limit")) {
+    Result<std::int64_t> v = query_number(*limit, "limit", 1, kMaxListLimit);
+    if (!v) return fail(v.error());
+    out.limit = static_cast<int>(*v);
+  }
+  return out;
+}
+
+Result<lc::Action> parse_delete_query(const QueryParams& query) {
+  static constexpr std::string_view kKnown[] = {"hard"};
+  if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
+  const std::string* hard = query_value(query, "hard");
+  if (hard == nullptr || *hard == "false" || *hard == "0") return lc::Action::kTerminate;
+  if (*hard == "true" || *hard == "1" || hard->empty()) return lc::Action::kTerminateHard;
+  return fail(bad("query parameter 'hard' must be true or false"));
+}
+
+Result<store::VmId> parse_events_query(const QueryParams& query) {
+  static constexpr std::string_view kKnown[] = {"vm"};
+  if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
+  const std::string* vm = query_value(query, "vm");
+  if (vm == nullptr) return store::VmId{0};
+  return query_number(*vm, "vm", 1, 999'999'999'999'999'999);
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string request_id_for(std::string_view incoming) {
+  const bool sane = !incoming.empty() && incoming.size() <= 128 &&
+                    std::all_of(incoming.begin(), incoming.end(),
+                                [](char c) { return name_char(c) || c == ':'; });
+  if (sane) return std::string(incoming);
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t bits = random();
+  std::string id = "req-0000000000000000";
+  for (std::size_t i = id.size(); i-- > 4; bits >>= 4) id[i] = kHex[bits & 0xf];
+  return id;
+}
+
+bool valid_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), name_char);
+}
+
+bool valid_image(std::string_view image) {
+  if (image.empty() || image.size() > 128 || image == ".") return false;
+  if (image.find('/') != std::string_view::npos || image.find("..") != std::string_view::npos) {
+    return false;
+  }
+  return std::none_of(image.begin(), image.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\';
+  });
+}
+
+}  // namespace corral::api

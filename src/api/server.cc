@@ -1,0 +1,287 @@
+#include "api/server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+#include "api/handlers.h"
+#include "api/log.h"
+#include "api/requests.h"
+#include "api/router.h"
+
+namespace corral::api {
+
+namespace {
+
+using internal::Call;
+using internal::Context;
+using internal::Handler;
+using internal::Outcome;
+using internal::Reply;
+
+struct RouteSpec {
+  const char* method;
+  const char* pattern;
+  Handler handler;
+};
+
+constexpr RouteSpec kRoutes[] = {
+    {"POST", "/v1/vms", internal::create_vm},
+    {"GET", "/v1/vms", internal::list_vms},
+    {"GET", "/v1/vms/{id}", internal::get_vm},
+    {"DELETE", "/v1/vms/{id}", internal::delete_vm},
+    {"POST", "/v1/vms/{id}/actions", internal::act_on_vm},
+    {"GET", "/v1/vms/{id}/instance-view", internal::instance_view},
+    {"GET", "/v1/vms/{id}/history", internal::vm_history},
+    {"GET", "/v1/operations/{id}", internal::get_operation},
+    {"GET", "/v1/hosts", internal::list_hosts},
+    {"GET", "/v1/states", internal::get_states},
+    {"GET", "/v1/events", internal::stream_events},
+    {"GET", "/healthz", internal::healthz},
+    {"POST", "/v1/admin/faults", internal::add_fault},
+    {"GET", "/v1/admin/faults", internal::list_faults},
+    {"DELETE", "/v1/admin/faults", internal::clear_faults},
+    {"DELETE", "/v1/admin/faults/{id}", internal::remove_fault},
+    {"POST", "/v1/admin/vms/{id}/external", internal::external_event},
+};
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kRequestIdHeader = "X-Request-Id";
+
+std::string dump(const nlohmann::json& body) {
+  // Invalid UTF-8 (from a decoded query string, say) is replaced, never thrown on.
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void write_failure(httplib::Response& res, const Failure& failure) {
+  HttpError http = to_http(failure);
+  res.status = http.status;
+  for (const auto& [name, value] : http.headers) res.set_header(name.c_str(), value);
+  res.set_content(dump(http.body), kJson);
+}
+
+// The library answered by itself (bad HTTP, body too large, no handler): the same JSON.
+Error library_error(int status) {
+  switch (status) {
+    case 413:
+      return Error{
+          ErrorCode::kTooLarge,
+          "the request body is larger than " + std::to_string(kMaxBodyBytes / 1024) + " KiB",
+          {},
+          {}};
+    case 414:
+      return Error{ErrorCode::kTooLarge, "the request URI is too long", {}, {}};
+    case 404:
+      return Error::not_found("no such endpoint");
+    case 400:
+      return Error::invalid_argument("malformed HTTP request");
+    default:
+      break;
+  }
+  if (status >= 500) return Error::internal("internal error (HTTP " + std::to_string(status) + ")");
+  return Error::invalid_argument("request refused (HTTP " + std::to_string(status) + ")");
+}
+
+thread_local std::chrono::steady_clock::time_point t_started;
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(engine::Engine& e, driver::Driver& d, driver::sim::SimDriver* s, ServerOptions o)
+      : options(o), events(o.event_queue_limit), context{e, d, s, events, options} {}
+
+  void dispatch(const httplib::Request& req, httplib::Response& res);
+  void configure();
+
+  const ServerOptions options;
+  EventHub events;
+  Context context;
+  Router router;
+  std::vector<Handler> handlers;
+  httplib::Server http;
+  std::atomic<int> listen_fd{-1};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> running{false};
+  int subscription = -1;
+};
+
+void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
+  Router::Outcome route = router.match(req.method, req.path);
+  if (std::holds_alternative<Router::NotFound>(route)) {
+    write_failure(res, Error::not_found("no such endpoint: " + req.method + " " + req.path));
+    return;
+  }
+  if (auto* wrong = std::get_if<Router::WrongMethod>(&route)) {
+    write_failure(res, MethodNotAllowed{req.method, req.path, wrong->allowed});
+    return;
+  }
+  Router::Match& match = std::get<Router::Match>(route);
+  Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
+  Outcome outcome;
+  try {
+    outcome = handlers[match.route](context, call);
+  } catch (const std::exception& e) {
+    outcome = std::unexpected(Failure(Error::internal(std::string("internal error: ") + e.what())));
+  }
+  if (!outcome) {
+    write_failure(res, outcome.error());
+    return;
+  }
+  if (outcome->streaming) return;
+  res.status = outcome->status;
+  res.set_content(dump(outcome->body), kJson);
+}
+
+void Server::Impl::configure() {
+  for (const RouteSpec& r : kRoutes) {
+    router.add(r.method, r.pattern);
+    handlers.push_back(r.handler);
+  }
+  const std::size_t threads = options.threads;
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_keep_alive_max_count(1'000'000);
+  http.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  http.set_payload_max_length(kMaxBodyBytes);
+  http.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, which would let a second
+  // server bind the same port silently instead of failing "address in use".
+  http.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_fd = sock;
+  });
+
+  // Before the body is read: unknown routes and wrong methods are answered here, for every
+  // method (the library refuses a PUT without a body, or TRACE, before any handler).
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_started = std::chrono::steady_clock::now();
+    res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
+    if (std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    dispatch(req, res);
+    // The body, if any, was not read: the connection cannot carry another request.
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  const auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+    dispatch(req, res);
+  };
+  http.Get(".*", handle);
+  http.Post(".*", handle);
+  http.Put(".*", handle);
+  http.Patch(".*", handle);
+  http.Delete(".*", handle);
+  http.Options(".*", handle);
+  http.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& /*req*/, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours
+        write_failure(res, library_error(res.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http.set_exception_handler(
+      [](const httplib::Request& /*req*/, httplib::Response& res, std::exception_ptr /*ep*/) {
+        write_failure(res, Error::internal("internal error"));
+      });
+  http.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.has_header(kRequestIdHeader)) {
+      res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
+    }
+    const bool failed = res.status >= 500;
+    if (!failed && !log_enabled(LogLevel::kDebug)) return;
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - t_started)
+                        .count();
+    const std::string status = std::to_string(res.status);
+    const std::string ms = std::to_string(us / 1000) + "." + std::to_string(us / 100 % 10);
+    log(failed ? LogLevel::kWarn : LogLevel::kDebug, "request",
+        {{"method", req.method},
+         {"path", req.path},
+         {"status", status},
+         {"ms", ms},
+         {"request_id", res.get_header_value(kRequestIdHeader)},
+         {"remote", req.remote_addr}});
+  });
+}
+
+Server::Server(engine::Engine& engine, driver::Driver& driver, driver::sim::SimDriver* sim,
+               ServerOptions options)
+    : impl_(std::make_unique<Impl>(engine, driver, sim, options)) {
+  impl_->configure();
+  EventHub* hub = &impl_->events;
+  impl_->subscription =
+      engine.subscribe([hub](const std::vector<engine::Event>& events) { hub->publish(events); });
+}
+
+Server::~Server() {
+  stop();
+  impl_->context.engine.unsubscribe(impl_->subscription);
+}
+
+Status Server::bind(const std::string& host, int port) {
+  const std::string address =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  errno = 0;
+  bool bound = false;
+  if (port == 0) {
+    bound = impl_->http.bind_to_any_port(host) > 0;
+  } else {
+    bound = impl_->http.bind_to_port(host, port);
+  }
+  if (!bound) {
+    const int err = errno;
+    std::string why = err == 0 ? "the address cannot be used" : std::strerror(err);
+    if (err == EADDRINUSE) why = "the address is already in use (another corral server?)";
+    return fail(Error{ErrorCode::kUnavailable, "cannot listen on " + address + ": " + why, {}, {}});
+  }
+  // The library listens with a backlog of 5; let bursts of new connections queue instead.
+  if (const int fd = impl_->listen_fd; fd >= 0) ::listen(fd, 1024);
+  return {};
+}
+
+int Server::port() const {
+  const int fd = impl_->listen_fd;
+  if (fd < 0) return 0;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  return 0;
+}
+
+Status Server::run() {
+  impl_->running = true;
+  if (impl_->stop_requested) {
+    impl_->running = false;
+    return {};
+  }
+  const bool ok = impl_->http.listen_after_bind();
+  impl_->running = false;
+  if (!ok && !impl_->stop_requested) {
+    return fail(Error{ErrorCode::kUnavailable, "the listening socket failed", {}, {}});
+  }
+  return {};
+}
+
+void Server::stop() {
+  impl_->stop_requested = true;
+  impl_->events.close();
+  // run() may be between its check and the library's loop: wait for the loop to start so
+  // the stop below reaches it (the library ignores stop() before it runs).
+  for (int i = 0; i < 200 && impl_->running && !impl_->http.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->http.stop();
+}
+
+}  // namespace corral::api

@@ -1,0 +1,64 @@
+// The HTTP API v1 server (docs/api.md): routing, request ids, limits, JSON replies.
+//
+// Contract:
+// - Handlers run on the HTTP thread pool; they parse and validate, then read the engine's
+//   committed state (get, list, hosts) or call its blocking create()/act(). Nothing else
+//   waits on the engine thread; the event stream only enqueues on it (api/events.h).
+// - Every reply is JSON (Content-Type application/json) except GET /v1/events
+//   (text/event-stream); every reply carries X-Request-Id (the caller's if sane, else a new
+//   "req-<16 hex>"), which is also passed to the engine with the command.
+// - Every error goes through api::to_http (api/errors.h), including the library's own
+//   (unknown route 404, wrong method 405, body over 64 KiB 413, malformed HTTP 400).
+// - Path ids that are not 1-18 decimal digits name nothing: 404, like unknown ids.
+// - /v1/admin/* exists only when a SimDriver is given (404 otherwise).
+// - bind() then run() (blocks); stop() from any thread (not a signal handler) ends the event
+//   streams, stops accepting, and makes run() return once the connections in flight are done.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "driver/driver.h"
+#include "engine/engine.h"
+
+namespace corral::driver::sim {
+class SimDriver;
+}
+
+namespace corral::api {
+
+struct ServerOptions {
+  std::size_t threads = 128;  // connections served at once (keep-alive and SSE hold one each)
+  std::chrono::milliseconds heartbeat{15'000};  // SSE comment when no event came
+  std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
+  int keep_alive_timeout_s = 5;                 // an idle keep-alive connection is closed after
+};
+
+class Server {
+ public:
+  // `sim` enables /v1/admin (may be nullptr). Everything given must outlive the Server.
+  Server(engine::Engine& engine, driver::Driver& driver, driver::sim::SimDriver* sim,
+         ServerOptions options = {});
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds host:port (port 0: any free port). Errors: kUnavailable naming the address and
+  // the reason (in use, cannot resolve, not permitted).
+  [[nodiscard]] Status bind(const std::string& host, int port);
+  // The port bound (after bind()).
+  int port() const;
+  // Serves until stop(). Errors: kUnavailable if the listening socket fails.
+  [[nodiscard]] Status run();
+  // Safe from any thread, any number of times.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corral::api

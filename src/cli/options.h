@@ -1,0 +1,51 @@
+// Options every client command shares (--server, -o) and how a command ends.
+//
+// Contract: add_global_options() puts --server (env CORRAL_URL) and -o on the top-level
+// app; subcommands see them because the app falls through (main.cc). A command's callback
+// ends with finish(), which prints a failure to stderr and throws CLI::RuntimeError with the
+// exit code (failure.h), the mechanism main() turns into the process's exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "cli/client.h"
+#include "cli/failure.h"
+
+namespace corral::cli {
+
+enum class OutputFormat : std::uint8_t { kTable, kJson };
+
+struct GlobalOptions {
+  std::string server{kDefaultServer};
+  std::string output = "table";
+
+  OutputFormat format() const {
+    return output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+  }
+};
+
+using Globals = std::shared_ptr<const GlobalOptions>;
+
+// Adds --server and -o/--output to `app`; the returned options are filled by parsing.
+std::shared_ptr<GlobalOptions> add_global_options(CLI::App& app);
+
+// Adds --vocabulary (validated against the five names) to `cmd`, writing to `vocabulary`.
+CLI::Option* add_vocabulary_option(CLI::App* cmd, std::string& vocabulary, std::string_view what);
+
+// The client for --server, or a usage failure for a malformed URL.
+[[nodiscard]] CliResult<Client> client_for(const GlobalOptions& options);
+
+// Prints `value` as indented JSON on stdout.
+void print_json(const nlohmann::json& value);
+
+// Registers `body` as `cmd`'s callback: it runs, a failure is printed as `command_name: ...`,
+// and the exit code is thrown as CLI::RuntimeError.
+void set_command(CLI::App* cmd, std::string command_name, std::function<CliResult<void>()> body);
+
+}  // namespace corral::cli

@@ -1,0 +1,299 @@
+#include "cli/server_command.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <expected>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/log.h"
+#include "api/server.h"
+#include "common/clock.h"
+#include "driver/sim/sim_driver.h"
+#include "engine/engine.h"
+#include "lifecycle/types.h"
+#include "store/store.h"
+
+namespace corral::cli {
+namespace {
+
+namespace lc = corral::lifecycle;
+using api::log;
+using api::LogLevel;
+
+constexpr int kExitOk = 0;
+constexpr int kExitCannotStart = 1;
+constexpr int kExitUsage = 2;
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8780";
+  std::string data_dir = "./var";
+  std::string driver = "sim";
+  int sim_hosts = 4;
+  std::string sim_profile = "fast";
+  std::vector<std::string> phase_deadlines;
+  double default_deadline_s = 300;
+  bool no_schedule = false;
+  std::string log_level = "info";
+};
+
+struct Address {
+  std::string host;
+  int port = 0;
+  std::string text() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+  }
+};
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "corral server: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+int cannot_start(const std::string& message) {
+  std::fprintf(stderr, "corral server: %s\n", message.c_str());
+  log(LogLevel::kError, "start_failed", {{"reason", message}});
+  return kExitCannotStart;
+}
+
+// "HOST:PORT" or "[V6]:PORT".
+std::optional<Address> parse_listen(const std::string& text) {
+  Address out;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    out.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    out.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (out.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  out.port = std::stoi(port);
+  if (out.port > 65535) return std::nullopt;
+  return out;
+}
+
+// "ACTION[.PHASE]=SECONDS" into the engine's deadlines.
+std::optional<std::string> add_deadline(const std::string& spec, engine::EngineOptions& options) {
+  const std::size_t eq = spec.find('=');
+  if (eq == std::string::npos)
+    return "--phase-deadline wants ACTION[.PHASE]=SECONDS, not '" + spec + "'";
+  const std::string key = spec.substr(0, eq);
+  const std::string seconds = spec.substr(eq + 1);
+  const std::size_t dot = key.find('.');
+  const std::string action_name = key.substr(0, dot);
+  const std::optional<lc::Action> action = lc::parse_action(action_name);
+  if (!action) return "unknown action '" + action_name + "' in --phase-deadline " + spec;
+  lc::Phase phase = lc::Phase::kNone;
+  if (dot != std::string::npos) {
+    const std::string phase_name = key.substr(dot + 1);
+    const std::optional<lc::Phase> p = driver::sim::parse_phase(phase_name);
+    if (!p) return "unknown phase '" + phase_name + "' in --phase-deadline " + spec;
+    phase = *p;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const double s = std::strtod(seconds.c_str(), &end);
+  if (seconds.empty() || end != seconds.c_str() + seconds.size() || errno != 0 || !(s > 0) ||
+      s > 86400.0 * 365) {
+    return "--phase-deadline " + spec + ": SECONDS must be a positive number";
+  }
+  options.deadlines[{*action, phase}] = static_cast<Millis>(s * 1000);
+  return std::nullopt;
+}
+
+// Creates the data dir (0700) if missing; checks it is a writable directory.
+std::optional<std::string> prepare_data_dir(const std::string& dir) {
+  std::error_code ec;
+  const std::filesystem::path path(dir);
+  if (!std::filesystem::exists(path, ec)) {
+    if (path.has_parent_path() && !path.parent_path().empty()) {
+      std::filesystem::create_directories(path.parent_path(), ec);
+      if (ec) return "cannot create data dir " + dir + ": " + ec.message();
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return "cannot create data dir " + dir + ": " + std::strerror(errno);
+    }
+  }
+  if (!std::filesystem::is_directory(path, ec)) return "data dir " + dir + " is not a directory";
+  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
+    return "cannot use data dir " + dir + ": " + std::strerror(errno);
+  }
+  return std::nullopt;
+}
+
+// One server per data dir: an exclusive flock on <dir>/corral.lock, held until exit (the
+// kernel drops it when the process ends, however it ends). Returns the fd or an error.
+std::expected<int, std::string> lock_data_dir(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "corral.lock").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return std::unexpected("cannot use data dir " + dir + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
+    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
+    ::close(fd);
+    return std::unexpected("data dir " + dir + " is in use by another corral server" +
+                           (owner.empty() ? std::string() : " (pid " + owner + ")"));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] const ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
+  }
+  return fd;
+}
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    default:
+      return "signal";
+  }
+}
+
+int run_server(const ServerOptions& o) {
+  const std::optional<LogLevel> level = api::parse_log_level(o.log_level);
+  if (!level) return usage("--log-level must be debug, info, warn or error");
+  api::set_log_level(*level);
+
+  if (o.driver == "qemu") return usage("the qemu driver arrives later (use --driver sim)");
+  if (o.driver != "sim") return usage("unknown driver '" + o.driver + "' (sim)");
+  const std::optional<Address> address = parse_listen(o.listen);
+  if (!address)
+    return usage("--listen wants HOST:PORT (e.g. 127.0.0.1:8780), not '" + o.listen + "'");
+  if (o.sim_hosts < 1 || o.sim_hosts > 10000) return usage("--sim-hosts must be 1 to 10000");
+  if (!(o.default_deadline_s > 0)) return usage("--default-deadline must be a positive number");
+
+  engine::EngineOptions engine_options;
+  engine_options.default_phase_deadline_ms = static_cast<Millis>(o.default_deadline_s * 1000);
+  engine_options.auto_schedule = !o.no_schedule;
+  for (const std::string& spec : o.phase_deadlines) {
+    if (std::optional<std::string> bad = add_deadline(spec, engine_options)) return usage(*bad);
+  }
+  Result<driver::sim::SimOptions> sim_options = driver::sim::parse_sim_profile(o.sim_profile);
+  if (!sim_options) return usage(sim_options.error().message);
+  sim_options->host_count = o.sim_hosts;
+
+  if (std::optional<std::string> bad = prepare_data_dir(o.data_dir)) return cannot_start(*bad);
+  const std::expected<int, std::string> lock = lock_data_dir(o.data_dir);
+  if (!lock) return cannot_start(lock.error());
+  const std::string db_path = (std::filesystem::path(o.data_dir) / "corral.db").string();
+  Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db_path);
+  if (!store) return cannot_start(store.error().message);
+
+  // Signals: blocked in every thread (threads inherit this mask) and taken by sigwait() in
+  // one thread of ours, so nothing runs in a signal handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a death
+
+  SystemClock clock;
+  driver::sim::SimDriver sim(*sim_options);
+  engine::Engine engine(**store, sim, clock, engine_options);
+  api::Server server(engine, sim, &sim);
+
+  if (Status bound = server.bind(address->host, address->port); !bound) {
+    return cannot_start(bound.error().message);
+  }
+  if (Status started = engine.start(); !started) {
+    return cannot_start("cannot start the engine: " + started.error().message);
+  }
+  const Address actual{address->host, server.port()};
+
+  std::atomic<bool> finished{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    while (sigwait(&signals, &sig) == 0) {
+      if (finished) return;
+      log(LogLevel::kInfo, "signal", {{"signal", signal_name(sig)}, {"action", "shutting down"}});
+      server.stop();
+      return;
+    }
+  });
+
+  log(LogLevel::kInfo, "listening",
+      {{"addr", actual.text()},
+       {"data_dir", o.data_dir},
+       {"driver", sim.name()},
+       {"sim_hosts", std::to_string(o.sim_hosts)},
+       {"sim_profile", o.sim_profile},
+       {"schedule", o.no_schedule ? "off" : "on"}});
+  std::printf("corral: listening on http://%s (data dir %s, driver %s)\n", actual.text().c_str(),
+              o.data_dir.c_str(), sim.name().c_str());
+  std::fflush(stdout);
+
+  const Status served = server.run();
+  finished = true;
+  pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait if run() ended by itself
+  waiter.join();
+  engine.stop();
+  if (!served) return cannot_start(served.error().message);
+  log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app) {
+  auto options = std::make_shared<ServerOptions>();
+  CLI::App* cmd = app.add_subcommand("server", "Run the controller: engine, store and HTTP API");
+  cmd->add_option("--listen", options->listen, "Address to serve the API on (HOST:PORT)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", options->data_dir, "Where the store (corral.db) lives")
+      ->capture_default_str();
+  cmd->add_option("--driver", options->driver, "Hypervisor driver: sim (qemu arrives later)")
+      ->capture_default_str();
+  cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
+      ->capture_default_str();
+  cmd->add_option("--sim-profile", options->sim_profile,
+                  "Simulated latencies: zero, fast or realistic")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"zero", "fast", "realistic"}, CLI::ignore_case));
+  cmd->add_option("--phase-deadline", options->phase_deadlines,
+                  "ACTION[.PHASE]=SECONDS, a phase's deadline (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--default-deadline", options->default_deadline_s,
+                  "Deadline of every other phase, in seconds")
+      ->capture_default_str();
+  cmd->add_flag("--no-schedule", options->no_schedule,
+                "Do not place PENDING VMs on hosts automatically");
+  cmd->add_option("--log-level", options->log_level,
+                  "debug (adds one line per request), info "
+                  "or warn")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  cmd->callback([options] { throw CLI::RuntimeError(run_server(*options)); });
+}
+
+}  // namespace corral::cli

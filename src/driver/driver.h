@@ -1,0 +1,88 @@
+// Driver: what a hypervisor must do for Corral. The engine asks for one phase of one
+// operation at a time; the driver answers later, through the sink, from any thread.
+//
+// Contract:
+// - run_phase() returns at once; it never blocks on the hypervisor. Exactly one
+//   PhaseResult comes back per call — unless the driver hangs (then the engine's deadline
+//   applies) or the process dies (then the engine re-dispatches after restart: phases must be
+//   idempotent, "re-entrant" as OpenNebula's drivers are asked to be).
+// - A result echoes the request's (op_id, step, attempt): the engine drops stale ones.
+// - Things the hypervisor does by itself (a guest powers off, a process dies) arrive as
+//   PowerEvents.
+// - The engine holds no lock while calling a driver; a driver never calls into the engine
+//   except through the sink (which only enqueues).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lifecycle/types.h"
+#include "store/types.h"
+
+namespace corral::driver {
+
+struct PhaseRequest {
+  store::VmId vm = 0;
+  store::OpId op = 0;
+  std::uint8_t step = 0;
+  std::uint32_t attempt = 0;
+  lifecycle::Action action = lifecycle::Action::kCreate;
+  lifecycle::Phase phase = lifecycle::Phase::kNone;
+  lifecycle::State origin = lifecycle::State::kInit;
+  store::VmModel model;    // the configuration to run with (the desired one during an update)
+  std::string host;        // where the VM is (or goes, for schedule/prolog/migrate)
+  std::string params;      // the operation's parameters, JSON text
+};
+
+struct PhaseResult {
+  store::VmId vm = 0;
+  store::OpId op = 0;
+  std::uint8_t step = 0;
+  std::uint32_t attempt = 0;
+  bool ok = true;
+  std::string error;            // why it failed (when !ok)
+  lifecycle::Power power = lifecycle::Power::kNoState;  // what the VM is now, if known
+  bool power_known = false;
+};
+
+// Something the hypervisor did on its own.
+struct PowerEvent {
+  store::VmId vm = 0;
+  lifecycle::Power power = lifecycle::Power::kNoState;
+  bool guest_initiated = false;  // the guest shut itself down (QMP SHUTDOWN guest:true)
+  bool lost = false;             // the VM vanished (process gone, host unreachable)
+  bool guest_ready = false;      // the guest's readiness line arrived
+  std::string cause;
+};
+
+struct HostInfo {
+  std::string name;
+  int vcpus = 0;
+  int memory_mib = 0;
+};
+
+class DriverSink {
+ public:
+  virtual ~DriverSink() = default;
+  virtual void phase_done(PhaseResult result) = 0;
+  virtual void power_event(PowerEvent event) = 0;
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::string name() const = 0;
+  virtual std::vector<HostInfo> hosts() const = 0;
+  // Called once before any run_phase().
+  virtual void start(DriverSink* sink) = 0;
+  // Stop worker threads; no callbacks after it returns.
+  virtual void stop() = 0;
+  virtual void run_phase(const PhaseRequest& request) = 0;
+  // After a restart: what the driver knows of a VM the store places on a host (the engine
+  // reconciles). Default: nothing known.
+  virtual void adopt(store::VmId /*vm*/, const std::string& /*host*/, lifecycle::Power /*power*/) {}
+};
+
+}  // namespace corral::driver

@@ -1,0 +1,352 @@
+// What commands, driver answers and hypervisor events do to a VM. Engine thread only.
+#include <nlohmann/json.hpp>
+
+#include "engine/engine_impl.h"
+#include "lifecycle/table.h"
+
+namespace corral::engine {
+
+namespace lc = corral::lifecycle;
+using lc::Action;
+using lc::Phase;
+using lc::State;
+
+bool holds_host(State state) {
+  switch (state) {
+    case State::kInit:
+    case State::kPending:
+    case State::kHold:
+    case State::kHibernated:
+    case State::kDeallocated:
+    case State::kDone:
+      return false;
+    case State::kRunning:
+    case State::kPaused:
+    case State::kSuspended:
+    case State::kPoweroff:
+    case State::kShelved:
+    case State::kRescued:
+    case State::kResized:
+    case State::kSoftDeleted:
+    case State::kUnknown:
+    case State::kFailed:
+      return true;
+  }
+  return true;
+}
+
+namespace {
+
+nlohmann::json model_json(const store::VmModel& m) {
+  return {{"vcpus", m.vcpus}, {"memory_mib", m.memory_mib}, {"image", m.image}};
+}
+
+std::optional<store::VmModel> model_from(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("vcpus") || !j["vcpus"].is_number_integer() ||
+      !j.contains("memory_mib") || !j["memory_mib"].is_number_integer() || !j.contains("image") ||
+      !j["image"].is_string()) {
+    return std::nullopt;
+  }
+  return store::VmModel{j["vcpus"].get<int>(), j["memory_mib"].get<int>(),
+                        j["image"].get<std::string>()};
+}
+
+nlohmann::json parse_params(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+// Actions whose success puts the requested model in effect.
+bool changes_model(Action a) {
+  return a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRevertResize ||
+         a == Action::kRebuild;
+}
+
+}  // namespace
+
+Millis Engine::Impl::deadline_for(Action action, Phase phase) const {
+  if (auto it = options.deadlines.find({action, phase}); it != options.deadlines.end()) {
+    return it->second;
+  }
+  if (auto it = options.deadlines.find({action, Phase::kNone}); it != options.deadlines.end()) {
+    return it->second;
+  }
+  return options.default_phase_deadline_ms;
+}
+
+void Engine::Impl::handle_create(internal::CreateCommand& command) {
+  const CreateRequest& request = command.request;
+  const Millis now = clock.now_ms();
+  store::Vm vm;
+  vm.id = ++max_vm_id;
+  vm.name = request.name;
+  vm.model = request.model;
+  vm.created_at = vm.updated_at = now;
+  working.emplace(vm.id, std::move(vm));
+  dirty_order.push_back(max_vm_id);
+  const std::string params = request.hold ? R"({"hold":true})" : "{}";
+  const lc::Step step{lc::new_record(), State::kInit, State::kInit, Phase::kInit, std::nullopt};
+  apply(max_vm_id, step, true, params, {Action::kCreate, request.actor, request.request_id, {}});
+  replies.push_back({std::move(command.reply), std::nullopt, max_vm_id, max_op_id});
+}
+
+std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionRequest& request,
+                                                  std::string& params) const {
+  nlohmann::json p = parse_params(request.params);
+  const Action a = request.action;
+  if (a == Action::kDeploy) {
+    const std::optional<std::string> host = place(vm.model, request.host, {});
+    if (!host) {
+      return Error{ErrorCode::kConflict,
+                   request.host.empty() ? "no host has room for this VM"
+                                        : "host " + request.host + " has no room for this VM",
+                   {}, {}};
+    }
+    p["target_host"] = *host;
+  } else if (a == Action::kMigrate || a == Action::kLiveMigrate) {
+    const std::optional<std::string> host = place(vm.model, request.host, vm.host);
+    if (!host) {
+      return Error{ErrorCode::kConflict, "no other host has room to migrate this VM to", {}, {}};
+    }
+    p["target_host"] = *host;
+  } else if (a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRebuild) {
+    if (!request.model) {
+      return Error::invalid_argument(std::string(lc::action_name(a)) +
+                                     " needs the new model (vcpus, memory_mib or image)");
+    }
+    p["previous"] = model_json(vm.model);
+  } else if (a == Action::kRevertResize) {
+    // Back to the model the resize started from.
+    if (vm.record.op && vm.record.op->action == Action::kResizeMigrate) {
+      const nlohmann::json last = parse_params(vm.op.params);
+      if (last.contains("previous")) request.model = model_from(last["previous"]);
+    }
+    if (!request.model) return Error::internal("the resize to revert left no previous model");
+  }
+  params = p.dump();
+  return std::nullopt;
+}
+
+void Engine::Impl::handle_action(internal::ActionCommand& command) {
+  ActionRequest& request = command.request;
+  auto refuse = [&](Error error) {
+    replies.push_back({std::move(command.reply), std::move(error), 0, 0});
+  };
+  if (!exists(request.vm)) {
+    refuse(Error::not_found("no VM with id " + std::to_string(request.vm)));
+    return;
+  }
+  if (lc::is_system_action(request.action)) {
+    refuse(Error::invalid_argument("system actions are not requests"));
+    return;
+  }
+  const store::Vm& vm = current(request.vm);
+  Result<lc::Step> step = lc::begin(vm.record, {request.action, request.reset_to});
+  if (!step) {
+    refuse(std::move(step.error()));
+    return;
+  }
+  std::string params;
+  if (std::optional<Error> error = prepare_action(vm, request, params)) {
+    refuse(std::move(*error));
+    return;
+  }
+  const lc::Transition* row = lc::allowed_row(vm.record, request.action);
+  const bool on_operation = row != nullptr && (row->target == lc::Target::kFailPhase ||
+                                               row->target == lc::Target::kNextPhase ||
+                                               row->target == lc::Target::kRetryPhase);
+  internal::Cause cause{request.action, request.actor, request.request_id, {}};
+  if (step->replaced) {
+    // The operation cut short is recorded as canceled, with who cut it.
+    store::Vm& old = mutate(request.vm);
+    lc::Operation canceled = *old.record.op;
+    canceled.status = lc::OpStatus::kCanceled;
+    old.op.error = "pre-empted by " + std::string(lc::action_name(request.action));
+    old.op.finished_at = clock.now_ms();
+    old.op.deadline = 0;
+    op_rows.push_back({old.id, canceled, old.op});
+    cause.reason = old.op.error;
+  }
+  if (request.action == Action::kCancel) cause.reason = "canceled by request";
+  if (request.action == Action::kRecoverFailure) cause.reason = "declared failed by request";
+  if (request.model) {
+    store::Vm& target = mutate(request.vm);
+    if (changes_model(request.action) || request.action == Action::kRevertResize) {
+      target.desired = *request.model;
+      target.model_error.clear();
+    }
+  }
+  if (request.action == Action::kRecoverRetry || request.action == Action::kRecoverSuccess) {
+    store::Vm& again = mutate(request.vm);
+    again.op.error.clear();
+    // A retry re-sends the phase under a new attempt, so the old attempt's answer is dropped.
+    if (request.action == Action::kRecoverRetry) again.op.attempt += 1;
+  }
+  const OpId before = current(request.vm).op.id;
+  apply(request.vm, *step, !on_operation, params, cause);
+  replies.push_back(
+      {std::move(command.reply), std::nullopt, request.vm, on_operation ? before : max_op_id});
+}
+
+void Engine::Impl::handle_result(const driver::PhaseResult& result) {
+  if (!exists(result.vm)) return;
+  const store::Vm& vm = current(result.vm);
+  if (!vm.record.busy() || vm.op.id != result.op || vm.record.op->step != result.step ||
+      vm.op.attempt != result.attempt) {
+    return;  // an answer for a phase that already ended (deadline, pre-emption, retry)
+  }
+  const Action action = vm.record.op->action;
+  if (result.ok) {
+    const lc::Step step = lc::phase_succeeded(vm.record);
+    apply(result.vm, step, false, {}, {action, "driver", {}, {}});
+  } else {
+    const lc::Step step = lc::phase_failed(vm.record);
+    apply(result.vm, step, false, {}, {action, "driver", {}, result.error});
+  }
+  if (result.power_known) {
+    store::Vm& changed = mutate(result.vm);
+    // A terminated VM has no power state, whatever the driver last saw.
+    if (changed.record.state != State::kDone) changed.record.power = result.power;
+  }
+}
+
+void Engine::Impl::handle_power(const driver::PowerEvent& event) {
+  if (!exists(event.vm)) return;
+  const store::Vm& vm = current(event.vm);
+  if (event.guest_ready) {
+    // Azure: OS provisioning completes when the guest says it is ready — even after the
+    // deadline turned the operation to failed.
+    if (vm.record.busy() && lc::current_phase(*vm.record.op) == Phase::kOsProvisioning) {
+      apply(event.vm, lc::phase_succeeded(vm.record), false, {},
+            {vm.record.op->action, "monitor", {}, "guest ready"});
+    } else if (std::optional<lc::Step> late = lc::late_success(vm.record)) {
+      apply(event.vm, *late, false, {}, {vm.record.op->action, "monitor", {}, "guest ready late"});
+    }
+    return;
+  }
+  // Never reconcile a VM while its own operation runs: that operation decides.
+  if (vm.record.busy()) return;
+  Action observed = Action::kObservedRunning;
+  if (event.lost) {
+    observed = Action::kObservedLost;
+  } else if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
+    observed = Action::kObservedPoweroff;
+  } else if (event.power == lc::Power::kRunning) {
+    observed = Action::kObservedRunning;
+  } else {
+    store::Vm& changed = mutate(event.vm);  // e.g. paused from outside: note the power only
+    changed.record.power = event.power;
+    return;
+  }
+  Result<lc::Step> step = lc::begin(vm.record, {observed, State::kRunning});
+  if (!step) {
+    if (vm.record.power != event.power) mutate(event.vm).record.power = event.power;
+    return;
+  }
+  apply(event.vm, *step, true, "{}",
+        {observed, "monitor", {},
+         event.cause.empty() ? (event.guest_initiated ? "the guest powered itself off" : "")
+                             : event.cause});
+  if (!event.lost) mutate(event.vm).record.power = event.power;
+}
+
+void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
+                         const std::string& params, const internal::Cause& cause) {
+  store::Vm& vm = mutate(id);
+  unaccount(vm);
+  const bool was_running = vm.record.busy();
+  const Millis now = clock.now_ms();
+  vm.record = step.record;
+  if (new_operation && vm.record.op) {
+    vm.op = store::OpMeta{};
+    vm.op.id = ++max_op_id;
+    vm.op.params = params.empty() ? "{}" : params;
+    vm.op.actor = cause.actor;
+    vm.op.request_id = cause.request_id;
+    vm.op.started_at = now;
+  }
+  const bool busy_now = vm.record.busy();
+  if (!busy_now) vm.op.deadline = 0;
+  if ((was_running || new_operation) && !busy_now && vm.record.op) {
+    vm.op.finished_at = now;
+    if (vm.record.op->status != lc::OpStatus::kSucceeded && vm.op.error.empty()) {
+      vm.op.error = cause.reason.empty() ? "failed" : cause.reason;
+    }
+  }
+  if (busy_now && !was_running) vm.op.finished_at = 0;
+  if (vm.record.op && vm.record.op->status == lc::OpStatus::kSucceeded &&
+      vm.record.op->action == Action::kRecoverRetry) {
+    vm.op.error.clear();
+  }
+
+  // History first, so on_operation_finished's follow-ups come after it.
+  const Phase phase = vm.record.op ? lc::current_phase(*vm.record.op) : Phase::kNone;
+  transitions.push_back({0, id, vm.op.id, step.from, step.to, cause.action, phase,
+                         vm.record.op ? vm.record.op->status : lc::OpStatus::kSucceeded,
+                         cause.actor, cause.request_id, now, cause.reason});
+  if (vm.record.op) op_rows.push_back({id, *vm.record.op, vm.op});
+
+  if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
+  if (!holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();
+  if (vm.record.state != State::kPending) vm.pending_reason.clear();
+  account(vm);
+  track_pending(vm);
+  if (vm.record.busy() && (step.phase != Phase::kNone || new_operation)) after_phase_started(vm);
+}
+
+void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& cause) {
+  const lc::Operation& op = *vm.record.op;
+  const bool ok = op.status == lc::OpStatus::kSucceeded;
+  const nlohmann::json params = parse_params(vm.op.params);
+  if (ok && changes_model(op.action) && vm.desired) {
+    vm.model = *vm.desired;
+    vm.desired.reset();
+    vm.model_error.clear();
+  } else if (!ok && changes_model(op.action) && vm.desired) {
+    // Seed 000's edge case: the VM keeps running with its old model; both are shown.
+    vm.model_error = vm.op.error;
+  }
+  if (ok && (op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
+      params.contains("target_host")) {
+    vm.host = params["target_host"].get<std::string>();
+  }
+  if (ok && op.action == Action::kCreate && params.value("hold", false)) {
+    Result<lc::Step> hold = lc::begin(vm.record, {Action::kHold, State::kRunning});
+    if (hold) apply(vm.id, *hold, true, "{}", {Action::kHold, cause.actor, cause.request_id, {}});
+  }
+}
+
+void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
+  const lc::Operation& op = *vm.record.op;
+  const Phase phase = lc::current_phase(op);
+  const Millis now = clock.now_ms();
+  vm.op.deadline = deadline != 0 ? deadline : now + deadline_for(op.action, phase);
+  new_deadlines.push_back({vm.op.deadline, vm.id, vm.op.id, op.step, vm.op.attempt});
+  const nlohmann::json params = parse_params(vm.op.params);
+  if (op.action == Action::kDeploy && vm.host.empty() && params.contains("target_host")) {
+    vm.host = params["target_host"].get<std::string>();
+    account(vm);  // placed: the host's room is taken from now on
+  }
+  if (phase == Phase::kSchedule) {
+    try_schedule_phase(vm.id);
+    return;
+  }
+  driver::PhaseRequest request;
+  request.vm = vm.id;
+  request.op = vm.op.id;
+  request.step = op.step;
+  request.attempt = vm.op.attempt;
+  request.action = op.action;
+  request.phase = phase;
+  request.origin = op.origin;
+  request.model = vm.desired.value_or(vm.model);
+  request.host = vm.host;
+  if ((op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
+      params.contains("target_host")) {
+    request.host = params["target_host"].get<std::string>();
+  }
+  request.params = vm.op.params;
+  dispatch.push_back(std::move(request));
+}
+
+}  // namespace corral::engine

@@ -1,0 +1,402 @@
+// The engine thread: queue, batch, group commit, publish. See engine.h.
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "engine/engine_impl.h"
+
+namespace corral::engine {
+
+namespace lc = corral::lifecycle;
+using internal::Command;
+
+Engine::Engine(store::Store& store, driver::Driver& driver, Clock& clock, EngineOptions options)
+    : impl_(std::make_unique<Impl>(store, driver, clock, std::move(options))) {}
+
+Engine::~Engine() { stop(); }
+
+Status Engine::start() {
+  Impl& e = *impl_;
+  if (e.running) return {};
+  if (Status loaded = e.load(); !loaded) return loaded;
+  e.clock.on_advance([&e] { e.queue_cv.notify_all(); });
+  e.driver.start(this);
+  e.running = true;
+  e.thread = std::thread([&e] { e.loop(); });
+  return {};
+}
+
+void Engine::stop() {
+  Impl& e = *impl_;
+  if (!e.running) return;
+  {
+    std::lock_guard lock(e.queue_mu);
+    e.stopping = true;
+  }
+  e.queue_cv.notify_all();
+  e.thread.join();
+  e.driver.stop();
+  e.clock.on_advance(nullptr);
+  e.running = false;
+  // Whatever arrived after the last batch is answered, never left waiting.
+  std::deque<Command> left;
+  {
+    std::lock_guard lock(e.queue_mu);
+    left.swap(e.queue);
+  }
+  for (Command& c : left) {
+    const Error shutting_down{ErrorCode::kUnavailable, "corral is shutting down", {}, {}};
+    if (auto* create = std::get_if<internal::CreateCommand>(&c)) {
+      create->reply.set_value(fail(shutting_down));
+    } else if (auto* act = std::get_if<internal::ActionCommand>(&c)) {
+      act->reply.set_value(fail(shutting_down));
+    }
+  }
+}
+
+Result<Accepted> Engine::create(CreateRequest request) {
+  internal::CreateCommand command{std::move(request), {}};
+  std::future<Result<Accepted>> answer = command.reply.get_future();
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    if (impl_->stopping || !impl_->running) {
+      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
+    }
+    impl_->queue.emplace_back(std::move(command));
+  }
+  impl_->queue_cv.notify_one();
+  return answer.get();
+}
+
+Result<Accepted> Engine::act(ActionRequest request) {
+  internal::ActionCommand command{std::move(request), {}};
+  std::future<Result<Accepted>> answer = command.reply.get_future();
+  {
+    std::lock_guard lock(impl_->queue_mu);
+    if (impl_->stopping || !impl_->running) {
+      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
+    }
+    impl_->queue.emplace_back(std::move(command));
+  }
+  impl_->queue_cv.notify_one();
+  return answer.get();
+}
+
+std::optional<store::Vm> Engine::get(VmId id) const {
+  std::shared_lock lock(impl_->published_mu);
+  if (id < 1 || static_cast<std::size_t>(id) > impl_->vms.size()) return std::nullopt;
+  return impl_->vms[static_cast<std::size_t>(id - 1)];
+}
+
+ListPage Engine::list(const ListQuery& query) const {
+  ListPage page;
+  const std::size_t limit = std::max<std::size_t>(1, query.limit);
+  std::shared_lock lock(impl_->published_mu);
+  const std::vector<store::Vm>& vms = impl_->vms;
+  std::size_t skipped = 0;
+  for (std::size_t i = static_cast<std::size_t>(std::max<VmId>(0, query.marker)); i < vms.size();
+       ++i) {
+    const store::Vm& vm = vms[i];
+    if (query.state && vm.record.state != *query.state) continue;
+    if (!query.name.empty() && vm.name != query.name) continue;
+    if (skipped < query.offset) {
+      ++skipped;
+      continue;
+    }
+    if (page.vms.size() == limit) {
+      page.next_marker = page.vms.back().id;
+      break;
+    }
+    page.vms.push_back(vm);
+  }
+  return page;
+}
+
+std::vector<HostUsage> Engine::hosts() const {
+  std::shared_lock lock(impl_->published_mu);
+  std::vector<HostUsage> out;
+  for (const internal::HostSlot& h : impl_->published_hosts) {
+    out.push_back({h.info, h.used_vcpus, h.used_memory_mib, h.vms});
+  }
+  return out;
+}
+
+EngineStats Engine::stats() const {
+  std::shared_lock lock(impl_->published_mu);
+  return impl_->published_stats;
+}
+
+Result<std::optional<store::OperationRow>> Engine::operation(OpId id) const {
+  return impl_->store.operation(id);  // every change is committed before it is visible
+}
+
+Result<std::vector<store::TransitionRow>> Engine::history(VmId vm, std::int64_t after_id,
+                                                          int limit) const {
+  return impl_->store.history(vm, after_id, limit);
+}
+
+int Engine::subscribe(std::function<void(const std::vector<Event>&)> callback) {
+  std::lock_guard lock(impl_->subscribers_mu);
+  const int handle = impl_->next_subscriber++;
+  impl_->subscribers.emplace(handle, std::move(callback));
+  return handle;
+}
+
+void Engine::unsubscribe(int handle) {
+  std::lock_guard lock(impl_->subscribers_mu);
+  impl_->subscribers.erase(handle);
+}
+
+void Engine::phase_done(driver::PhaseResult result) { impl_->enqueue(std::move(result)); }
+
+void Engine::power_event(driver::PowerEvent event) { impl_->enqueue(std::move(event)); }
+
+// ---- Impl: the thread -------------------------------------------------------------------
+
+void Engine::Impl::enqueue(Command command) {
+  {
+    std::lock_guard lock(queue_mu);
+    queue.emplace_back(std::move(command));
+  }
+  queue_cv.notify_one();
+}
+
+bool Engine::Impl::exists(VmId id) const {
+  return (id >= 1 && static_cast<std::size_t>(id) <= vms.size()) || working.contains(id);
+}
+
+const store::Vm& Engine::Impl::current(VmId id) const {
+  if (auto it = working.find(id); it != working.end()) return it->second;
+  return vms[static_cast<std::size_t>(id - 1)];
+}
+
+store::Vm& Engine::Impl::mutate(VmId id) {
+  auto it = working.find(id);
+  if (it == working.end()) {
+    it = working.emplace(id, vms[static_cast<std::size_t>(id - 1)]).first;
+    dirty_order.push_back(id);
+  }
+  return it->second;
+}
+
+void Engine::Impl::loop() {
+  using namespace std::chrono_literals;
+  std::deque<Command> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mu);
+      if (queue.empty() && !stopping) {
+        // Sleep until work arrives or the next deadline; deadlines are on the injected clock,
+        // so never sleep long (a fake clock wakes us through on_advance anyway).
+        auto wait = std::chrono::milliseconds(100);
+        if (!deadlines.empty()) {
+          const Millis left = deadlines.top().at - clock.now_ms();
+          wait = std::clamp(std::chrono::milliseconds(left), 0ms, wait);
+        }
+        queue_cv.wait_for(lock, wait);
+      }
+      if (stopping && queue.empty()) break;
+      const std::size_t n = std::min(queue.size(), options.max_batch);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+    }
+    for (Command& command : batch) handle(command);
+    commands_in_batch += batch.size();
+    batch.clear();
+    expire_deadlines();
+    if (options.auto_schedule) schedule();
+    flush();
+  }
+  flush();
+}
+
+void Engine::Impl::handle(Command& command) {
+  std::visit(
+      [this](auto& c) {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, internal::CreateCommand>) {
+          handle_create(c);
+        } else if constexpr (std::is_same_v<T, internal::ActionCommand>) {
+          handle_action(c);
+        } else if constexpr (std::is_same_v<T, driver::PhaseResult>) {
+          handle_result(c);
+        } else {
+          handle_power(c);
+        }
+      },
+      command);
+}
+
+void Engine::Impl::expire_deadlines() {
+  const Millis now = clock.now_ms();
+  while (!deadlines.empty() && deadlines.top().at <= now) {
+    const internal::DeadlineEntry d = deadlines.top();
+    deadlines.pop();
+    if (!exists(d.vm)) continue;
+    const store::Vm& vm = current(d.vm);
+    if (!vm.record.busy() || vm.op.id != d.op || vm.record.op->step != d.step ||
+        vm.op.attempt != d.attempt) {
+      continue;  // that phase already ended
+    }
+    const lc::Phase phase = lc::current_phase(*vm.record.op);
+    const std::string reason = "deadline exceeded: " + std::string(lc::phase_name(phase)) +
+                               " took longer than " +
+                               std::to_string(deadline_for(vm.record.op->action, phase) / 1000) +
+                               " s";
+    const lc::Step step = lc::phase_failed(vm.record);
+    apply(d.vm, step, false, {}, {vm.record.op->action, "engine", {}, reason});
+  }
+}
+
+void Engine::Impl::rollback_batch() {
+  // Forget every uncommitted change: memory goes back to what the store holds.
+  for (VmId id : dirty_order) {
+    if (const auto it = working.find(id); it != working.end()) unaccount(it->second);
+    if (static_cast<std::size_t>(id) <= vms.size()) {
+      account(vms[static_cast<std::size_t>(id - 1)]);
+      track_pending(vms[static_cast<std::size_t>(id - 1)]);
+    } else {
+      pending.erase(id);
+    }
+  }
+  max_vm_id = static_cast<VmId>(vms.size());
+  working.clear();
+  dirty_order.clear();
+  op_rows.clear();
+  transitions.clear();
+  dispatch.clear();
+  new_deadlines.clear();
+}
+
+void Engine::Impl::flush() {
+  if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty()) return;
+  const Millis now = clock.now_ms();
+  store::Batch batch;
+  // New VMs are appended in id order after commit; order the batch the same way.
+  std::sort(dirty_order.begin(), dirty_order.end());
+  for (VmId id : dirty_order) {
+    store::Vm& vm = working.at(id);
+    vm.updated_at = now;
+    batch.vms.push_back(&vm);
+  }
+  batch.operations = std::move(op_rows);
+  batch.transitions = std::move(transitions);
+  op_rows.clear();
+  transitions.clear();
+
+  if (!batch.empty()) {
+    if (Status committed = store.commit(batch); !committed) {
+      std::fprintf(stderr, "corral: engine: commit failed, batch rolled back: %s\n",
+                   committed.error().message.c_str());
+      rollback_batch();
+      for (internal::PendingReply& r : replies) {
+        r.promise.set_value(fail(Error{ErrorCode::kUnavailable,
+                                       "could not persist the change: " + committed.error().message,
+                                       {}, {}}));
+      }
+      replies.clear();
+      return;
+    }
+  }
+
+  // Committed: publish, then answer, notify and dispatch.
+  std::vector<Event> events;
+  events.reserve(batch.transitions.size());
+  {
+    std::unique_lock lock(published_mu);
+    for (VmId id : dirty_order) {
+      store::Vm& vm = working.at(id);
+      if (static_cast<std::size_t>(id) <= vms.size()) {
+        vms[static_cast<std::size_t>(id - 1)] = std::move(vm);
+      } else {
+        vms.push_back(std::move(vm));  // ids are dense: creates arrive in order
+      }
+    }
+    published_hosts = hosts;
+    stats.batches += batch.empty() ? 0 : 1;
+    stats.transitions += batch.transitions.size();
+    stats.commands += commands_in_batch;
+    stats.vms = vms.size();
+    published_stats = stats;
+  }
+  commands_in_batch = 0;
+  working.clear();
+  dirty_order.clear();
+  for (const store::TransitionRow& t : batch.transitions) {
+    events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state});
+  }
+
+  for (internal::PendingReply& r : replies) {
+    if (r.error) {
+      r.promise.set_value(fail(*r.error));
+      continue;
+    }
+    const store::Vm& vm = vms[static_cast<std::size_t>(r.vm - 1)];
+    Accepted accepted{vm, std::nullopt};
+    if (vm.record.op && vm.op.id == r.op) {
+      accepted.op = store::OperationRow{vm.id, *vm.record.op, vm.op};
+    }
+    r.promise.set_value(std::move(accepted));
+  }
+  replies.clear();
+
+  if (!events.empty()) {
+    std::lock_guard lock(subscribers_mu);
+    for (auto& [handle, callback] : subscribers) callback(events);
+  }
+  for (const internal::DeadlineEntry& d : new_deadlines) deadlines.push(d);
+  new_deadlines.clear();
+  std::vector<driver::PhaseRequest> to_dispatch;
+  to_dispatch.swap(dispatch);
+  for (const driver::PhaseRequest& request : to_dispatch) driver.run_phase(request);
+}
+
+Status Engine::Impl::load() {
+  Result<store::Loaded> loaded = store.load();
+  if (!loaded) return std::unexpected(loaded.error());
+  vms = std::move(loaded->vms);
+  max_vm_id = loaded->max_vm_id;
+  max_op_id = loaded->max_op_id;
+  for (std::size_t i = 0; i < vms.size(); ++i) {
+    if (vms[i].id != static_cast<VmId>(i + 1)) {
+      return fail(Error::internal("store returned VM ids with gaps (" +
+                                  std::to_string(vms[i].id) + " at position " +
+                                  std::to_string(i + 1) + ")"));
+    }
+  }
+  init_hosts();
+  const Millis now = clock.now_ms();
+  for (const store::Vm& vm : vms) {
+    account(vm);
+    track_pending(vm);
+    if (!vm.host.empty()) driver.adopt(vm.id, vm.host, vm.record.power);
+  }
+  // Operations that were running when the previous process ended: send their current phase
+  // again (phases are idempotent), under a new attempt so a late answer from before is dropped.
+  for (const store::Vm& committed : vms) {
+    if (!committed.record.busy()) continue;
+    store::Vm& vm = mutate(committed.id);
+    vm.op.attempt += 1;
+    const lc::Phase phase = lc::current_phase(*vm.record.op);
+    transitions.push_back({0, vm.id, vm.op.id, vm.record.state, vm.record.state,
+                           vm.record.op->action, phase, vm.record.op->status, "recovery", {}, now,
+                           "re-dispatched after a restart (attempt " +
+                               std::to_string(vm.op.attempt) + ")"});
+    op_rows.push_back({vm.id, *vm.record.op, vm.op});
+    // Keep the deadline the phase had: restarting must not buy a hung phase more time.
+    after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);
+  }
+  {
+    std::unique_lock lock(published_mu);
+    published_hosts = hosts;
+    stats.vms = vms.size();
+    published_stats = stats;
+  }
+  return {};
+}
+
+}  // namespace corral::engine

@@ -1,0 +1,150 @@
+// Engine: the only owner of VM state.
+//
+// Contract:
+// - One engine thread owns every VM. Other threads send it commands (create, act) and block
+//   until the answer is durable; drivers report through the same queue (DriverSink).
+// - Every transition is committed to the store before anyone sees it: replies, reads, events
+//   and driver calls all happen after the commit of the batch that made them (group commit:
+//   one transaction for everything the engine did since the last one).
+// - One operation per VM; the transition table decides what is allowed (typed errors);
+//   terminate pre-empts; every phase has a deadline, after which the table's failure rule
+//   applies; the engine never waits on a driver and holds no lock while calling one.
+// - Reads (get, list, hosts) see committed state, from any thread, without the engine thread.
+// - Time comes from the injected Clock only.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "driver/driver.h"
+#include "lifecycle/model.h"
+#include "store/store.h"
+
+namespace corral::engine {
+
+using store::OpId;
+using store::VmId;
+
+struct EngineOptions {
+  Millis default_phase_deadline_ms = 300'000;
+  // Per (action, phase) deadlines; a phase of kNone matches every phase of the action.
+  std::map<std::pair<lifecycle::Action, lifecycle::Phase>, Millis> deadlines;
+  bool auto_schedule = true;       // place PENDING VMs on a host with room (first fit)
+  std::size_t max_batch = 4096;    // commands per group commit at most
+};
+
+struct CreateRequest {
+  std::string name;
+  store::VmModel model;
+  bool hold = false;  // create in HOLD: not scheduled until released
+  std::string actor = "api";
+  std::string request_id;
+};
+
+struct ActionRequest {
+  VmId vm = 0;
+  lifecycle::Action action = lifecycle::Action::kCreate;
+  lifecycle::State reset_to = lifecycle::State::kRunning;  // reset_state only
+  std::optional<store::VmModel> model;  // resize, resize_migrate, rebuild: the requested model
+  std::string host;                     // deploy, migrate, live_migrate: target (empty: any)
+  std::string params = "{}";            // the request's parameters, JSON text, kept with the op
+  std::string actor = "api";
+  std::string request_id;
+};
+
+// The answer to an accepted request: the VM and its operation as committed.
+struct Accepted {
+  store::Vm vm;
+  std::optional<store::OperationRow> op;
+};
+
+struct ListQuery {
+  std::optional<lifecycle::State> state;
+  std::string name;         // exact match; empty: any
+  std::size_t limit = 100;  // at most this many
+  VmId marker = 0;          // only ids greater than this (pagination by marker)
+  std::size_t offset = 0;   // or skip this many matches
+};
+
+struct ListPage {
+  std::vector<store::Vm> vms;
+  VmId next_marker = 0;  // 0: no more
+};
+
+struct HostUsage {
+  driver::HostInfo host;
+  int used_vcpus = 0;
+  int used_memory_mib = 0;
+  int vms = 0;
+};
+
+struct EngineStats {
+  std::uint64_t batches = 0;
+  std::uint64_t transitions = 0;
+  std::uint64_t commands = 0;
+  std::size_t vms = 0;
+};
+
+// One committed transition, as the event stream publishes it.
+struct Event {
+  store::TransitionRow transition;
+  lifecycle::State state = lifecycle::State::kInit;  // the VM's state after it
+};
+
+class Engine final : public driver::DriverSink {
+ public:
+  Engine(store::Store& store, driver::Driver& driver, Clock& clock, EngineOptions options = {});
+  ~Engine() override;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads every VM from the store, re-dispatches the phases that were running (a restart),
+  // and starts the engine thread and the driver.
+  [[nodiscard]] Status start();
+  // Stops accepting commands, finishes the current batch, stops the driver and the thread.
+  void stop();
+
+  [[nodiscard]] Result<Accepted> create(CreateRequest request);
+  [[nodiscard]] Result<Accepted> act(ActionRequest request);
+
+  std::optional<store::Vm> get(VmId id) const;
+  ListPage list(const ListQuery& query) const;
+  std::vector<HostUsage> hosts() const;
+  EngineStats stats() const;
+
+  // Past and running operations; history from the store.
+  [[nodiscard]] Result<std::optional<store::OperationRow>> operation(OpId id) const;
+  [[nodiscard]] Result<std::vector<store::TransitionRow>> history(VmId vm, std::int64_t after_id,
+                                                                  int limit) const;
+
+  // Committed transitions, in commit order. The callback runs on the engine thread after
+  // each commit: it must only copy or enqueue. Returns a handle for unsubscribe().
+  int subscribe(std::function<void(const std::vector<Event>&)> callback);
+  void unsubscribe(int handle);
+
+  // DriverSink: called by drivers from their threads; only enqueues.
+  void phase_done(driver::PhaseResult result) override;
+  void power_event(driver::PowerEvent event) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace corral::engine

@@ -1,0 +1,115 @@
+// The engine's private implementation (see engine.h for the contract). engine.cc holds the
+// thread, the queue, the batch/commit cycle and the public API; apply.cc holds what a command
+// or a driver answer does to a VM; placement.cc holds host accounting and the scheduler.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <queue>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/engine_state.h"
+
+namespace corral::engine {
+
+struct Engine::Impl {
+  Impl(store::Store& s, driver::Driver& d, Clock& c, EngineOptions o)
+      : store(s), driver(d), clock(c), options(std::move(o)) {}
+
+  store::Store& store;
+  driver::Driver& driver;
+  Clock& clock;
+  const EngineOptions options;
+
+  // ---- Committed state: written by the engine thread under `published_mu` (exclusive);
+  // read by anyone under a shared lock. The engine thread reads it without locking.
+  mutable std::shared_mutex published_mu;
+  std::vector<store::Vm> vms;  // vms[id - 1]; ids are dense and never reused
+  std::vector<internal::HostSlot> published_hosts;
+  EngineStats published_stats;
+
+  // ---- Engine thread only --------------------------------------------------------------
+  std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
+  std::vector<VmId> dirty_order;                // working's keys, in first-touch order
+  std::vector<internal::HostSlot> hosts;        // includes uncommitted changes
+  std::map<std::string, std::size_t> host_index;
+  std::set<VmId> pending;                       // PENDING, idle: waiting for a host
+  std::set<VmId> waiting_schedule;              // in an operation's schedule phase
+  bool schedule_needed = true;                  // room was freed or a VM started waiting
+  VmId max_vm_id = 0;
+  OpId max_op_id = 0;
+  std::priority_queue<internal::DeadlineEntry, std::vector<internal::DeadlineEntry>,
+                      std::greater<>>
+      deadlines;
+  // The batch being built.
+  std::vector<store::OperationRow> op_rows;
+  std::vector<store::TransitionRow> transitions;
+  std::vector<driver::PhaseRequest> dispatch;
+  std::vector<internal::DeadlineEntry> new_deadlines;
+  std::vector<internal::PendingReply> replies;
+  std::uint64_t commands_in_batch = 0;
+  EngineStats stats;
+
+  // ---- Queue ------------------------------------------------------------------------------
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<internal::Command> queue;
+  bool stopping = false;
+  bool running = false;
+  std::thread thread;
+
+  // ---- Subscribers --------------------------------------------------------------------------
+  std::mutex subscribers_mu;
+  std::map<int, std::function<void(const std::vector<Event>&)>> subscribers;
+  int next_subscriber = 1;
+
+  // engine.cc
+  Status load();
+  void loop();
+  void enqueue(internal::Command command);
+  void handle(internal::Command& command);
+  void flush();
+  void rollback_batch();
+  void expire_deadlines();
+  bool exists(VmId id) const;
+  const store::Vm& current(VmId id) const;
+  store::Vm& mutate(VmId id);
+
+  // apply.cc
+  void handle_create(internal::CreateCommand& command);
+  void handle_action(internal::ActionCommand& command);
+  void handle_result(const driver::PhaseResult& result);
+  void handle_power(const driver::PowerEvent& event);
+  // Applies a model step to a VM: op meta, host, model, history, deadline, dispatch.
+  void apply(VmId id, const lifecycle::Step& step, bool new_operation, const std::string& params,
+             const internal::Cause& cause);
+  // Sets the phase's deadline (or keeps `deadline` if given) and dispatches it.
+  void after_phase_started(store::Vm& vm, Millis deadline = 0);
+  void on_operation_finished(store::Vm& vm, const internal::Cause& cause);
+  Millis deadline_for(lifecycle::Action action, lifecycle::Phase phase) const;
+  std::optional<Error> prepare_action(const store::Vm& vm, ActionRequest& request,
+                                      std::string& params) const;
+
+  // placement.cc
+  void init_hosts();
+  void unaccount(const store::Vm& vm);
+  void account(const store::Vm& vm);
+  void track_pending(const store::Vm& vm);
+  std::optional<std::string> place(const store::VmModel& model, const std::string& preferred,
+                                   const std::string& exclude) const;
+  void schedule();
+  void try_schedule_phase(VmId id);
+};
+
+// Whether a VM in this state holds resources on its host.
+bool holds_host(lifecycle::State state);
+
+}  // namespace corral::engine

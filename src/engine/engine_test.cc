@@ -1,0 +1,417 @@
+// The engine with a scripted driver, an in-memory store and a fake clock: group commit,
+// placement, deadlines in simulated time, pre-emption, restart, the desired/effective model.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace corral::engine {
+namespace {
+
+namespace lc = corral::lifecycle;
+using lc::Action;
+using lc::Phase;
+using lc::State;
+using namespace std::chrono_literals;
+
+// A store in memory that remembers what was committed, and can be told to fail.
+class MemoryStore final : public store::Store {
+ public:
+  Result<store::Loaded> load() override {
+    std::lock_guard lock(mu_);
+    store::Loaded out;
+    for (const auto& [id, vm] : vms_) out.vms.push_back(vm);
+    out.max_vm_id = vms_.empty() ? 0 : vms_.rbegin()->first;
+    out.max_op_id = ops_.empty() ? 0 : ops_.rbegin()->first;
+    return out;
+  }
+  Status commit(const store::Batch& batch) override {
+    std::lock_guard lock(mu_);
+    if (fail_next_) {
+      fail_next_ = false;
+      return fail(Error{ErrorCode::kUnavailable, "disk full (test)", {}, {}});
+    }
+    ++commits_;
+    for (const store::Vm* vm : batch.vms) vms_[vm->id] = *vm;
+    for (const store::OperationRow& op : batch.operations) ops_[op.meta.id] = op;
+    for (store::TransitionRow t : batch.transitions) {
+      t.id = static_cast<std::int64_t>(transitions_.size()) + 1;
+      transitions_.push_back(t);
+    }
+    return {};
+  }
+  Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
+                                                    int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::TransitionRow> out;
+    for (const auto& t : transitions_) {
+      if (t.vm_id == vm && t.id > after && static_cast<int>(out.size()) < limit) out.push_back(t);
+    }
+    return out;
+  }
+  Result<std::optional<store::OperationRow>> operation(store::OpId id) override {
+    std::lock_guard lock(mu_);
+    if (auto it = ops_.find(id); it != ops_.end()) return std::optional(it->second);
+    return std::optional<store::OperationRow>();
+  }
+  Result<std::int64_t> count_transitions() override {
+    std::lock_guard lock(mu_);
+    return static_cast<std::int64_t>(transitions_.size());
+  }
+  Result<std::string> integrity_check() override { return std::string("ok"); }
+
+  void fail_next_commit() {
+    std::lock_guard lock(mu_);
+    fail_next_ = true;
+  }
+  int commits() {
+    std::lock_guard lock(mu_);
+    return commits_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<store::VmId, store::Vm> vms_;
+  std::map<store::OpId, store::OperationRow> ops_;
+  std::vector<store::TransitionRow> transitions_;
+  bool fail_next_ = false;
+  int commits_ = 0;
+};
+
+// A driver that answers every phase at once (auto) or holds them for the test to answer.
+class ScriptedDriver final : public driver::Driver {
+ public:
+  std::string name() const override { return "scripted"; }
+  std::vector<driver::HostInfo> hosts() const override {
+    return {{"h1", 4, 4096}, {"h2", 4, 4096}};
+  }
+  void start(driver::DriverSink* sink) override { sink_ = sink; }
+  void stop() override {}
+  void run_phase(const driver::PhaseRequest& request) override {
+    bool answer_now = false;
+    bool failing = false;
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back(request);
+      answer_now = auto_ && !hang_.contains({request.action, request.phase});
+      failing = fail_.contains({request.action, request.phase});
+    }
+    cv_.notify_all();
+    if (!answer_now) return;
+    // The sink only enqueues, so answering from inside run_phase is safe.
+    sink_->phase_done({request.vm, request.op, request.step, request.attempt, !failing,
+                       failing ? "injected" : "", lc::Power::kNoState, false});
+  }
+  void set_auto(bool on) {
+    std::lock_guard lock(mu_);
+    auto_ = on;
+  }
+  void hang(Action a, Phase p) {
+    std::lock_guard lock(mu_);
+    hang_.insert({a, p});
+  }
+  void fail_phase(Action a, Phase p) {
+    std::lock_guard lock(mu_);
+    fail_.insert({a, p});
+  }
+  // Waits for a request matching `pred`; returns it.
+  std::optional<driver::PhaseRequest> wait_for(
+      const std::function<bool(const driver::PhaseRequest&)>& pred) {
+    std::unique_lock lock(mu_);
+    std::optional<driver::PhaseRequest> found;
+    cv_.wait_for(lock, 5s, [&] {
+      for (const auto& r : requests_) {
+        if (pred(r)) {
+          found = r;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  void answer(const driver::PhaseRequest& r, bool ok = true) {
+    sink_->phase_done({r.vm, r.op, r.step, r.attempt, ok, ok ? "" : "failed (test)",
+                       lc::Power::kNoState, false});
+  }
+  driver::DriverSink* sink() { return sink_; }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<driver::PhaseRequest> requests_;
+  std::set<std::pair<Action, Phase>> hang_;
+  std::set<std::pair<Action, Phase>> fail_;
+  bool auto_ = true;
+  driver::DriverSink* sink_ = nullptr;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(); }
+  void TearDown() override { engine_->stop(); }
+
+  void start(EngineOptions options = {}) {
+    options.default_phase_deadline_ms = 60'000;
+    engine_ = std::make_unique<Engine>(store_, driver_, clock_, options);
+    ASSERT_TRUE(engine_->start().has_value());
+  }
+
+  // Polls committed state until `pred` holds (the engine works asynchronously).
+  store::Vm wait_vm(store::VmId id, const std::function<bool(const store::Vm&)>& pred) {
+    for (int i = 0; i < 500; ++i) {
+      std::optional<store::Vm> vm = engine_->get(id);
+      if (vm && pred(*vm)) return *vm;
+      std::this_thread::sleep_for(10ms);
+    }
+    std::optional<store::Vm> vm = engine_->get(id);
+    ADD_FAILURE() << "timed out waiting on VM " << id << " in state "
+                  << (vm ? lc::state_name(vm->record.state) : "none");
+    return vm.value_or(store::Vm{});
+  }
+  store::Vm wait_state(store::VmId id, State s) {
+    return wait_vm(id, [s](const store::Vm& vm) { return vm.record.state == s && !vm.record.busy(); });
+  }
+
+  store::VmId create(int vcpus = 1, bool hold = false) {
+    Result<Accepted> a = engine_->create({"vm", {vcpus, 512, "tiny"}, hold, "test", "req-1"});
+    EXPECT_TRUE(a.has_value());
+    return a ? a->vm.id : 0;
+  }
+
+  Result<Accepted> act(store::VmId id, Action action) {
+    ActionRequest r;
+    r.vm = id;
+    r.action = action;
+    return engine_->act(r);
+  }
+
+  MemoryStore store_;
+  ScriptedDriver driver_;
+  FakeClock clock_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, CreateRunsToRunningOnAHostAndRecordsHistory) {
+  Result<Accepted> a = engine_->create({"web", {2, 1024, "tiny"}, false, "test", "req-7"});
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->vm.record.state, State::kInit);
+  ASSERT_TRUE(a->op.has_value());
+  EXPECT_EQ(a->op->op.action, Action::kCreate);
+  EXPECT_EQ(a->op->meta.request_id, "req-7");
+  const store::Vm vm = wait_state(a->vm.id, State::kRunning);
+  EXPECT_EQ(vm.host, "h1");
+  EXPECT_EQ(vm.record.power, lc::Power::kRunning);
+  Result<std::vector<store::TransitionRow>> h = engine_->history(vm.id, 0, 100);
+  ASSERT_TRUE(h.has_value());
+  // Each entry names the phase that started (running) or that ended the operation.
+  std::vector<std::string> phases;
+  for (const auto& t : *h) {
+    phases.push_back(std::string(lc::phase_name(t.phase)) + ":" +
+                     std::string(lc::op_status_name(t.status)));
+  }
+  EXPECT_EQ(phases, (std::vector<std::string>{
+                        "init:running", "clone:running", "clone:succeeded", "prolog:running",
+                        "boot:running", "os_provisioning:running", "os_provisioned:running",
+                        "os_provisioned:succeeded"}));
+  EXPECT_EQ(h->back().to, State::kRunning);
+  EXPECT_EQ((*h)[3].actor, "scheduler");
+  EXPECT_EQ((*h)[0].request_id, "req-7");
+  const std::vector<HostUsage> hosts = engine_->hosts();
+  EXPECT_EQ(hosts[0].used_vcpus, 2);
+  EXPECT_EQ(hosts[0].vms, 1);
+}
+
+TEST_F(EngineTest, WrongStateIsATypedErrorAndChangesNothing) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  Result<Accepted> r = act(id, Action::kUnpause);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidState);
+  EXPECT_EQ(r.error().state, "RUNNING");
+  EXPECT_EQ(engine_->get(id)->record.state, State::kRunning);
+  Result<Accepted> missing = act(9999, Action::kShutdown);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(EngineTest, AVmThatFitsNowhereStaysPendingWithTheReasonUntilRoomIsFreed) {
+  const store::VmId big1 = create(4);
+  const store::VmId big2 = create(4);
+  wait_state(big1, State::kRunning);
+  wait_state(big2, State::kRunning);
+  const store::VmId third = create(4);
+  const store::Vm waiting = wait_vm(third, [](const store::Vm& vm) {
+    return vm.record.state == State::kPending && !vm.pending_reason.empty();
+  });
+  EXPECT_NE(waiting.pending_reason.find("no host has room for 4 vCPU"), std::string::npos);
+  ASSERT_TRUE(act(big1, Action::kTerminateHard).has_value());
+  wait_state(big1, State::kDone);
+  const store::Vm placed = wait_state(third, State::kRunning);
+  EXPECT_EQ(placed.host, "h1");
+  EXPECT_TRUE(placed.pending_reason.empty());
+}
+
+TEST_F(EngineTest, HoldKeepsAVmFromBeingScheduledUntilReleased) {
+  const store::VmId id = create(1, true);
+  wait_state(id, State::kHold);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(engine_->get(id)->record.state, State::kHold);
+  ASSERT_TRUE(act(id, Action::kRelease).has_value());
+  wait_state(id, State::kRunning);
+}
+
+TEST_F(EngineTest, AHungPhaseFailsByItsRuleAtTheDeadlineInSimulatedTime) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.hang(Action::kShutdown, Phase::kShutdown);
+  driver_.set_auto(false);
+  ASSERT_TRUE(act(id, Action::kShutdown).has_value());
+  ASSERT_TRUE(driver_.wait_for([](const auto& r) { return r.phase == Phase::kShutdown; }));
+  EXPECT_TRUE(engine_->get(id)->record.busy());
+  clock_.advance(59'000);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(engine_->get(id)->record.busy()) << "not yet at the deadline";
+  clock_.advance(2'000);
+  const store::Vm vm = wait_state(id, State::kRunning);  // shutdown rolls back to RUNNING
+  EXPECT_EQ(vm.record.op->status, lc::OpStatus::kFailed);
+  EXPECT_NE(vm.op.error.find("deadline exceeded: shutdown"), std::string::npos) << vm.op.error;
+}
+
+TEST_F(EngineTest, AFailStopPhaseEndsInFailedAndRecoverRetryResumesIt) {
+  driver_.fail_phase(Action::kDeploy, Phase::kBoot);
+  const store::VmId id = create();
+  const store::Vm failed = wait_state(id, State::kFailed);
+  EXPECT_EQ(lc::current_phase(*failed.record.op), Phase::kBoot);
+  EXPECT_EQ(failed.op.error, "injected");
+  driver_.set_auto(false);
+  ASSERT_TRUE(act(id, Action::kRecoverRetry).has_value());
+  auto retried = driver_.wait_for([&](const auto& r) {
+    return r.vm == id && r.phase == Phase::kBoot && r.attempt == failed.op.attempt + 1;
+  });
+  ASSERT_TRUE(retried.has_value());
+  driver_.set_auto(true);
+  driver_.answer(*retried);
+  // The remaining phases run with auto answers; the same operation, now succeeded.
+  const store::Vm vm = wait_state(id, State::kRunning);
+  EXPECT_EQ(vm.op.id, failed.op.id);
+  EXPECT_EQ(vm.record.op->status, lc::OpStatus::kSucceeded);
+  EXPECT_TRUE(vm.op.error.empty());
+}
+
+TEST_F(EngineTest, TerminateHardPreemptsAndTheCutOperationIsRecordedCanceled) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.set_auto(false);
+  Result<Accepted> shutdown = act(id, Action::kShutdown);
+  ASSERT_TRUE(shutdown.has_value());
+  const store::OpId cut = shutdown->op->meta.id;
+  driver_.set_auto(true);
+  Result<Accepted> kill = act(id, Action::kTerminateHard);
+  ASSERT_TRUE(kill.has_value());
+  wait_state(id, State::kDone);
+  Result<std::optional<store::OperationRow>> old = engine_->operation(cut);
+  ASSERT_TRUE(old.has_value() && old->has_value());
+  EXPECT_EQ((*old)->op.status, lc::OpStatus::kCanceled);
+  EXPECT_EQ((*old)->meta.error, "pre-empted by terminate_hard");
+  EXPECT_EQ(engine_->hosts()[0].vms, 0) << "a DONE VM releases its host";
+}
+
+TEST_F(EngineTest, AFailedResizeKeepsTheOldModelAndShowsTheRequestedOne) {
+  const store::VmId id = create(1);
+  wait_state(id, State::kRunning);
+  driver_.fail_phase(Action::kResize, Phase::kResize);
+  ActionRequest r;
+  r.vm = id;
+  r.action = Action::kResize;
+  r.model = store::VmModel{2, 2048, "tiny"};
+  ASSERT_TRUE(engine_->act(r).has_value());
+  const store::Vm vm = wait_vm(id, [](const store::Vm& v) {
+    return !v.record.busy() && v.record.op->action == Action::kResize;
+  });
+  EXPECT_EQ(vm.record.state, State::kRunning);
+  EXPECT_EQ(vm.model.vcpus, 1);
+  ASSERT_TRUE(vm.desired.has_value());
+  EXPECT_EQ(vm.desired->vcpus, 2);
+  EXPECT_EQ(vm.model_error, "injected");
+}
+
+TEST_F(EngineTest, AFailedCommitAnswersAnErrorAndChangesNothing) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  store_.fail_next_commit();
+  Result<Accepted> r = act(id, Action::kPause);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(engine_->get(id)->record.state, State::kRunning);
+  EXPECT_FALSE(engine_->get(id)->record.busy());
+  ASSERT_TRUE(act(id, Action::kPause).has_value());  // and it works again after
+  wait_state(id, State::kPaused);
+}
+
+TEST_F(EngineTest, ManyConcurrentRequestsShareCommits) {
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0};
+  for (int c = 0; c < 16; ++c) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        if (engine_->create({"x", {1, 16, "tiny"}, true, "test", {}}).has_value()) ++ok;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 320);
+  EXPECT_LT(store_.commits(), 320 * 3) << "group commit should batch concurrent requests";
+  EXPECT_EQ(engine_->stats().vms, 320U);
+}
+
+TEST_F(EngineTest, GuestPoweroffIsObservedButNotDuringAnOperation) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.sink()->power_event({id, lc::Power::kShutdown, true, false, false, {}});
+  const store::Vm vm = wait_state(id, State::kPoweroff);
+  EXPECT_EQ(vm.record.op->action, Action::kObservedPoweroff);
+  EXPECT_EQ(vm.op.actor, "monitor");
+}
+
+TEST_F(EngineTest, RestartRedispatchesTheRunningPhaseUnderANewAttempt) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.set_auto(false);
+  ASSERT_TRUE(act(id, Action::kSuspend).has_value());
+  auto first = driver_.wait_for([&](const auto& r) { return r.vm == id && r.phase == Phase::kSave; });
+  ASSERT_TRUE(first.has_value());
+  engine_->stop();
+  driver_.set_auto(true);
+  start();
+  const store::Vm vm = wait_state(id, State::kSuspended);
+  EXPECT_EQ(vm.op.attempt, first->attempt + 1);
+  Result<std::vector<store::TransitionRow>> h = engine_->history(id, 0, 1000);
+  bool noted = false;
+  for (const auto& t : *h) noted = noted || t.reason.find("after a restart") != std::string::npos;
+  EXPECT_TRUE(noted);
+  driver_.answer(*first);  // a late answer from before the restart changes nothing
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(engine_->get(id)->record.state, State::kSuspended);
+}
+
+TEST_F(EngineTest, ListPagesByMarkerAndFilters) {
+  for (int i = 0; i < 5; ++i) create(1, true);
+  for (store::VmId id = 1; id <= 5; ++id) wait_state(id, State::kHold);
+  ListPage p = engine_->list({State::kHold, "", 2, 0, 0});
+  ASSERT_EQ(p.vms.size(), 2U);
+  EXPECT_EQ(p.next_marker, 2);
+  p = engine_->list({State::kHold, "", 10, p.next_marker, 0});
+  EXPECT_EQ(p.vms.size(), 3U);
+  EXPECT_EQ(p.next_marker, 0);
+  EXPECT_TRUE(engine_->list({State::kRunning, "", 10, 0, 0}).vms.empty());
+}
+
+}  // namespace
+}  // namespace corral::engine

@@ -1,0 +1,53 @@
+// Store: durable home of VMs, operations and history.
+//
+// Contract: commit() writes a whole batch in one transaction and returns only once it is
+// durable (SQLite: WAL + synchronous=FULL, so the fsync is done). The engine groups many
+// transitions into one batch (group commit). Reads used by the API go to the engine's memory,
+// not here, except history and past operations. Prepared statements only; schema changes are
+// numbered migrations. Not thread-safe for writes: one engine thread commits; the read methods
+// may be called from any thread (they use their own connection).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "store/types.h"
+
+namespace corral::store {
+
+struct Batch {
+  std::vector<const Vm*> vms;                // rows to insert or replace (whole row)
+  std::vector<OperationRow> operations;      // operations to insert or replace
+  std::vector<TransitionRow> transitions;    // history entries to append
+  bool empty() const { return vms.empty() && operations.empty() && transitions.empty(); }
+};
+
+struct Loaded {
+  std::vector<Vm> vms;   // every VM, DONE ones included, ordered by id
+  VmId max_vm_id = 0;
+  OpId max_op_id = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  [[nodiscard]] virtual Result<Loaded> load() = 0;
+  [[nodiscard]] virtual Status commit(const Batch& batch) = 0;
+
+  // History of one VM, oldest first; entries with id > after_id, at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<TransitionRow>> history(VmId vm, std::int64_t after_id,
+                                                                   int limit) = 0;
+  [[nodiscard]] virtual Result<std::optional<OperationRow>> operation(OpId id) = 0;
+  [[nodiscard]] virtual Result<std::int64_t> count_transitions() = 0;
+  // "ok", or what SQLite's integrity_check found.
+  [[nodiscard]] virtual Result<std::string> integrity_check() = 0;
+};
+
+// Opens (creating and migrating) the SQLite store at `path`. Errors: kUnavailable with a
+// message that names the file and what went wrong.
+[[nodiscard]] Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+
+}  // namespace corral::store

@@ -1,0 +1,198 @@
+#include "support/recipes.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "lifecycle/export.h"
+#include "lifecycle/table.h"
+
+namespace corral::testing {
+
+namespace lc = corral::lifecycle;
+using lc::Action;
+using lc::State;
+
+namespace {
+
+ApiResult to_result(const httplib::Result& r) {
+  ApiResult out;
+  if (!r) return out;
+  out.status = r->status;
+  out.body = nlohmann::json::parse(r->body, nullptr, false);
+  return out;
+}
+
+}  // namespace
+
+ApiResult Api::get(const std::string& path) { return to_result(client_->Get(path.c_str())); }
+
+ApiResult Api::post(const std::string& path, const nlohmann::json& body) {
+  return to_result(client_->Post(path.c_str(), body.dump(), "application/json"));
+}
+
+ApiResult Api::del(const std::string& path) { return to_result(client_->Delete(path.c_str())); }
+
+nlohmann::json Api::wait_idle(std::int64_t id, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    ApiResult r = get("/v1/vms/" + std::to_string(id));
+    if (r.status == 200) {
+      const nlohmann::json& op = r.body["operation"];
+      if (op.is_null() || op["status"] != "running") return r.body;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "VM " << id << " still busy after " << timeout_ms << " ms: "
+                << get("/v1/vms/" + std::to_string(id)).body.dump();
+  return nullptr;
+}
+
+nlohmann::json default_params(Action action) {
+  switch (action) {
+    case Action::kResize:
+    case Action::kResizeMigrate: return {{"vcpus", 2}, {"memory_mib", 256}};
+    case Action::kRebuild: return {{"image", "tiny"}};
+    case Action::kSnapshot: return {{"name", "snap-1"}};
+    case Action::kBackup: return {{"name", "backup-1"}, {"backup_type", "daily"}, {"rotation", 2}};
+    case Action::kSetAdminPassword: return {{"password", "s3cret"}};
+    case Action::kResetState: return {{"state", "RUNNING"}};
+    default: return nlohmann::json::object();
+  }
+}
+
+void mirror_run(lc::VmRecord& record, Action action) {
+  Result<lc::Step> step = lc::begin(record, {action, State::kRunning});
+  ASSERT_TRUE(step.has_value()) << lc::action_name(action) << ": " << step.error().message;
+  record = step->record;
+  for (int i = 0; record.busy() && i < 10; ++i) record = lc::phase_succeeded(record).record;
+}
+
+namespace {
+
+bool act(Api& api, Subject& s, Action action) {
+  nlohmann::json body = default_params(action);
+  body["action"] = lc::action_name(action);
+  const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions", body);
+  EXPECT_EQ(r.status, 202) << lc::action_name(action) << " on VM " << s.id << ": " << r.body.dump();
+  if (r.status != 202) return false;
+  mirror_run(s.mirror, action);
+  const nlohmann::json vm = api.wait_idle(s.id);
+  EXPECT_EQ(vm["state"], lc::state_name(s.mirror.state)) << lc::action_name(action);
+  return vm["state"] == lc::state_name(s.mirror.state);
+}
+
+}  // namespace
+
+std::optional<Subject> bring_to(Api& api, State state) {
+  const ApiResult created = api.post(
+      "/v1/vms", {{"name", "t-" + std::string(lc::state_name(state))}, {"image", "tiny"},
+                  {"vcpus", 1}, {"memory_mib", 128}, {"hold", state == State::kHold}});
+  EXPECT_EQ(created.status, 202) << created.body.dump();
+  if (created.status != 202) return std::nullopt;
+  Subject s{created.body["vm"]["id"].get<std::int64_t>(), lc::new_record()};
+  for (int i = 0; s.mirror.busy() && i < 10; ++i) s.mirror = lc::phase_succeeded(s.mirror).record;
+  if (state == State::kHold) s.mirror = lc::begin(s.mirror, {Action::kHold})->record;
+  const nlohmann::json vm = api.wait_idle(s.id);
+  if (vm["state"] != lc::state_name(s.mirror.state)) {
+    ADD_FAILURE() << "created VM is " << vm.dump();
+    return std::nullopt;
+  }
+  if (state == State::kPending || state == State::kHold) return s;
+  if (state == State::kFailed) {
+    const ApiResult fault = api.post("/v1/admin/faults", {{"kind", "fail"},
+                                                          {"action", "deploy"},
+                                                          {"phase", "boot"},
+                                                          {"vm", s.id},
+                                                          {"times", 1}});
+    EXPECT_EQ(fault.status, 201) << fault.body.dump();
+    const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions",
+                                 {{"action", "deploy"}});
+    EXPECT_EQ(r.status, 202) << r.body.dump();
+    s.mirror = lc::begin(s.mirror, {Action::kDeploy})->record;
+    s.mirror = lc::phase_succeeded(s.mirror).record;
+    s.mirror = lc::phase_failed(s.mirror).record;
+    const nlohmann::json failed = api.wait_idle(s.id);
+    EXPECT_EQ(failed["state"], "FAILED") << failed.dump();
+    return failed["state"] == "FAILED" ? std::optional(s) : std::nullopt;
+  }
+  if (!act(api, s, Action::kDeploy)) return std::nullopt;
+  Action last = Action::kDeploy;
+  switch (state) {
+    case State::kRunning: return s;
+    case State::kPaused: last = Action::kPause; break;
+    case State::kSuspended: last = Action::kSuspend; break;
+    case State::kPoweroff: last = Action::kShutdown; break;
+    case State::kHibernated: last = Action::kHibernate; break;
+    case State::kDeallocated: last = Action::kDeallocate; break;
+    case State::kShelved: last = Action::kShelve; break;
+    case State::kRescued: last = Action::kRescue; break;
+    case State::kResized: last = Action::kResizeMigrate; break;
+    case State::kSoftDeleted: last = Action::kSoftDelete; break;
+    case State::kUnknown: {
+      const ApiResult r = api.post("/v1/admin/vms/" + std::to_string(s.id) + "/external",
+                                   {{"event", "lost"}});
+      EXPECT_EQ(r.status, 202) << r.body.dump();
+      s.mirror = lc::begin(s.mirror, {Action::kObservedLost})->record;
+      for (int i = 0; i < 200; ++i) {
+        if (api.get("/v1/vms/" + std::to_string(s.id)).body["state"] == "UNKNOWN") return s;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      ADD_FAILURE() << "VM never became UNKNOWN";
+      return std::nullopt;
+    }
+    case State::kInit:
+    case State::kPending:
+    case State::kHold:
+    case State::kFailed:
+    case State::kDone:
+      ADD_FAILURE() << "no recipe for " << lc::state_name(state);
+      return std::nullopt;
+  }
+  if (!act(api, s, last)) return std::nullopt;
+  return s;
+}
+
+lc::VmRecord record_from_json(const nlohmann::json& vm) {
+  lc::VmRecord r;
+  r.state = lc::parse_state(vm["state"].get<std::string>()).value_or(State::kInit);
+  for (lc::Power p : {lc::Power::kNoState, lc::Power::kRunning, lc::Power::kPaused,
+                      lc::Power::kShutdown, lc::Power::kCrashed, lc::Power::kSuspended}) {
+    if (vm["power"] == lc::power_name(p)) r.power = p;
+  }
+  r.resched = vm.value("resched", false);
+  const nlohmann::json& op = vm["operation"];
+  if (op.is_null()) return r;
+  lc::Operation o;
+  o.action = lc::parse_action(op["action"].get<std::string>()).value_or(Action::kCreate);
+  o.origin = lc::parse_state(op["origin"].get<std::string>()).value_or(State::kInit);
+  for (lc::OpStatus st : {lc::OpStatus::kRunning, lc::OpStatus::kSucceeded, lc::OpStatus::kFailed,
+                          lc::OpStatus::kCanceled}) {
+    if (op["status"] == lc::op_status_name(st)) o.status = st;
+  }
+  // The step is the index of the named phase in the operation's row (idle or pre-empting).
+  for (bool during : {false, true}) {
+    const lc::Transition* t = during ? lc::find_replacing(o.action, o.origin)
+                                     : lc::find_idle(o.action, o.origin);
+    if (t == nullptr) continue;
+    for (std::uint8_t i = 0; i < t->step_count; ++i) {
+      if (op["phase"] == lc::phase_name(t->steps[i].phase)) {
+        o.step = i;
+        o.during = during;
+        r.op = o;
+        return r;
+      }
+    }
+  }
+  r.op = o;
+  return r;
+}
+
+nlohmann::json comparable_views(const nlohmann::json& views) {
+  nlohmann::json out = views;
+  for (nlohmann::json& status : out["azure"]["statuses"]) status.erase("time");
+  return out;
+}
+
+}  // namespace corral::testing

@@ -1,0 +1,57 @@
+// How to bring a fresh VM into a given state through the API, step by step, while the same
+// steps run on a lifecycle::VmRecord: the "mirror" predicts what the server must show.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lifecycle/model.h"
+#include "lifecycle/vocabulary.h"
+#include "support/server_process.h"
+
+namespace corral::testing {
+
+struct ApiResult {
+  int status = 0;
+  nlohmann::json body;
+};
+
+class Api {
+ public:
+  explicit Api(const ServerProcess& server) : client_(server.client()) {}
+  ApiResult get(const std::string& path);
+  ApiResult post(const std::string& path, const nlohmann::json& body);
+  ApiResult del(const std::string& path);
+  // Waits until the VM has no running operation; returns its JSON (null on timeout).
+  nlohmann::json wait_idle(std::int64_t id, int timeout_ms = 10'000);
+
+ private:
+  std::unique_ptr<httplib::Client> client_;
+};
+
+// Parameters a canonical action needs (resize: a new size, rebuild: an image ...).
+nlohmann::json default_params(lifecycle::Action action);
+
+// A VM on the server and its mirror in the library.
+struct Subject {
+  std::int64_t id = 0;
+  lifecycle::VmRecord mirror;
+};
+
+// Creates a VM (server started with --no-schedule) and drives it to `state`; nullopt and a
+// test failure if that does not work. Supports every state but INIT and DONE.
+std::optional<Subject> bring_to(Api& api, lifecycle::State state);
+
+// Runs `action` to the end on the mirror (every phase succeeds).
+void mirror_run(lifecycle::VmRecord& record, lifecycle::Action action);
+
+// The lifecycle record the server's VM JSON describes (to re-render its views).
+lifecycle::VmRecord record_from_json(const nlohmann::json& vm);
+
+// A VM JSON's views with the volatile "time" fields removed.
+nlohmann::json comparable_views(const nlohmann::json& views);
+
+}  // namespace corral::testing

@@ -1,0 +1,169 @@
+#include "support/server_process.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace corral::testing {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string corral_binary() {
+  if (const char* env = std::getenv("CORRAL_BINARY"); env != nullptr && *env != '\0') return env;
+  return CORRAL_BINARY;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  ::close(fd);
+  return port;
+}
+
+namespace {
+
+std::string make_temp_dir() {
+  std::string templ = (fs::temp_directory_path() / "corral-test-XXXXXX").string();
+  char* made = ::mkdtemp(templ.data());
+  return made != nullptr ? std::string(made) : std::string();
+}
+
+// fork + execv with stdout/stderr to `log_path`; no shell.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd >= 0) {
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::close(fd);
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::vector<std::string> args, std::string data_dir)
+    : args_(std::move(args)), data_dir_(std::move(data_dir)) {
+  if (data_dir_.empty()) {
+    data_dir_ = make_temp_dir();
+    own_data_dir_ = true;
+  }
+  log_path_ = data_dir_ + "/server.log";
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) kill();
+  if (own_data_dir_ && std::getenv("CORRAL_KEEP_TEST_DIRS") == nullptr) {
+    std::error_code ignored;
+    fs::remove_all(data_dir_, ignored);
+  }
+}
+
+bool ServerProcess::start() {
+  port_ = free_port();
+  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  std::vector<std::string> argv = {corral_binary(), "server", "--listen",
+                                   "127.0.0.1:" + std::to_string(port_), "--data-dir",
+                                   data_dir_ + "/var"};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  const auto t0 = std::chrono::steady_clock::now();
+  pid_ = spawn(argv, log_path_);
+  httplib::Client c(url_);
+  c.set_connection_timeout(0, 200'000);
+  for (int i = 0; i < 600; ++i) {
+    if (auto r = c.Get("/healthz"); r && r->status == 200) {
+      last_start_ms_ =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      return true;
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;  // it exited
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  return false;
+}
+
+int ServerProcess::stop() {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  kill();
+  return -1;
+}
+
+void ServerProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string ServerProcess::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::unique_ptr<httplib::Client> ServerProcess::client() const {
+  auto c = std::make_unique<httplib::Client>(url_);
+  c->set_keep_alive(true);
+  c->set_read_timeout(30, 0);
+  return c;
+}
+
+CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url) {
+  std::string templ = (fs::temp_directory_path() / "corral-cli-XXXXXX").string();
+  const int fd = ::mkstemp(templ.data());
+  ::close(fd);
+  std::vector<std::string> argv = {corral_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ::setenv("CORRAL_URL", server_url.c_str(), 1);
+  const pid_t pid = spawn(argv, templ);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(templ);
+  std::stringstream s;
+  s << in.rdbuf();
+  result.out = s.str();
+  fs::remove(templ);
+  return result;
+}
+
+}  // namespace corral::testing

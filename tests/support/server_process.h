@@ -1,0 +1,67 @@
+// A real `corral server` process for integration tests and benchmarks: a free loopback port,
+// a temporary data dir, start / stop (SIGTERM) / kill (SIGKILL) / restart on the same data.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+namespace corral::testing {
+
+class ServerProcess {
+ public:
+  // `args` are extra `corral server` arguments (e.g. {"--sim-profile", "zero"}).
+  explicit ServerProcess(std::vector<std::string> args = {}, std::string data_dir = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and waits until GET /healthz answers (or fails the test).
+  bool start();
+  // SIGTERM and wait; returns the exit status (0 for a clean shutdown).
+  int stop();
+  // SIGKILL and wait.
+  void kill();
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  const std::string& url() const { return url_; }
+  int port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+  // Milliseconds the last start() took until /healthz answered.
+  double last_start_ms() const { return last_start_ms_; }
+  // The server's stderr so far.
+  std::string log() const;
+
+  std::unique_ptr<httplib::Client> client() const;
+
+ private:
+  std::vector<std::string> args_;
+  std::string data_dir_;
+  bool own_data_dir_ = false;
+  std::string log_path_;
+  std::string url_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  double last_start_ms_ = 0;
+};
+
+// The path of the corral binary under test.
+std::string corral_binary();
+
+// Runs the corral CLI with `args` (no shell), returns exit code and stdout+stderr.
+struct CliResult {
+  int exit_code = -1;
+  std::string out;
+};
+CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url);
+
+// A free TCP port on 127.0.0.1.
+int free_port();
+
+}  // namespace corral::testing
