@@ -21,6 +21,7 @@ struct Reply {
   int status = 200;
   nlohmann::json body;
   bool streaming = false;  // the handler set a content provider
+  std::string raw;         // a body already rendered (the hot read paths); wins over `body`
 };
 
 struct Context {

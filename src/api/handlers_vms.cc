@@ -3,8 +3,10 @@
 #include <string>
 
 #include "api/handlers.h"
+#include "api/queries.h"
 #include "api/requests.h"
 #include "api/vm_json.h"
+#include "api/vm_writer.h"
 #include "lifecycle/vocabulary.h"
 
 namespace corral::api::internal {
@@ -43,17 +45,17 @@ Outcome list_vms(Context& ctx, Call& call) {
   Result<engine::ListQuery> query = parse_list_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
   const engine::ListPage page = ctx.engine.list(*query);
-  json vms = json::array();
-  for (const store::Vm& vm : page.vms) vms.push_back(vm_json(vm));
-  return Reply{200,
-               {{"vms", std::move(vms)},
-                {"next_marker", page.next_marker == 0 ? json(nullptr) : json(page.next_marker)}}};
+  Reply reply;
+  reply.raw = render_vm_page(page.vms, page.next_marker);
+  return reply;
 }
 
 Outcome get_vm(Context& ctx, Call& call) {
   auto vm = vm_of(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
-  return Reply{200, vm_json(*vm)};
+  Reply reply;
+  reply.raw = render_vm(*vm);
+  return reply;
 }
 
 Outcome delete_vm(Context& ctx, Call& call) {

@@ -1,20 +1,18 @@
-// Request parsing and validation: HTTP bodies and queries -> engine commands.
+// Request bodies: parsing and validation, HTTP JSON -> engine commands (queries and ids:
+// api/queries.h).
 //
 // Contract: pure functions (no engine, no I/O, no httplib). Every malformed input yields
-// kInvalidArgument (kUnknownAction for an unknown verb, kTooLarge for a body over the limit)
-// with a message naming the field and what is wrong. Unknown fields and unknown query
-// parameters are refused, naming them. Bodies are JSON objects, nested at most kMaxJsonDepth
-// deep (checked before parsing, so no input can recurse deeply).
+// kInvalidArgument (kTooLarge for a body over the limit) with a message naming the field and
+// what is wrong. Unknown fields are refused, naming them. Bodies are JSON objects, nested at
+// most kMaxJsonDepth deep (checked before parsing, so no input can recurse deeply).
 //
 // Limits: name 1-64 of [A-Za-z0-9._-]; image 1-128 bytes, no '/', no "..", no control
 // characters (an image names a file under the data dir and can never escape it); vcpus
-// 1-1024; memory_mib 16-4194304. Ids are decimal, 1-18 digits (anything else names nothing:
-// the API answers 404). Passwords never leave this module: params keep "***".
+// 1-1024; memory_mib 16-4194304. Passwords never leave this module: params keep "***".
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -27,15 +25,12 @@
 
 namespace corral::api {
 
-inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} * 1024;
 inline constexpr int kMaxJsonDepth = 16;
 inline constexpr int kMinVcpus = 1;
 inline constexpr int kMaxVcpus = 1024;
 inline constexpr int kMinMemoryMib = 16;
 inline constexpr int kMaxMemoryMib = 4'194'304;
-inline constexpr std::size_t kMaxListLimit = 1000;
-
-using QueryParams = std::multimap<std::string, std::string>;  // = httplib::Params
 
 // The body as a JSON object. Errors: kTooLarge over kMaxBodyBytes, kInvalidArgument when it
 // is not JSON, nests deeper than kMaxJsonDepth, or is not an object.
@@ -64,29 +59,6 @@ struct ActionInput {
 [[nodiscard]] Result<engine::ActionRequest> build_action(const ActionInput& input,
                                                          lifecycle::Action action,
                                                          const store::Vm& vm);
-
-// GET /v1/vms ?state= &name= &limit= &offset= &marker=
-[[nodiscard]] Result<engine::ListQuery> parse_list_query(const QueryParams& query);
-
-// GET /v1/vms/{id}/history ?after= &limit=
-struct HistoryQuery {
-  std::int64_t after = 0;
-  int limit = 100;
-};
-[[nodiscard]] Result<HistoryQuery> parse_history_query(const QueryParams& query);
-
-// DELETE /v1/vms/{id} ?hard=true|false -> terminate or terminate_hard.
-[[nodiscard]] Result<lifecycle::Action> parse_delete_query(const QueryParams& query);
-
-// GET /v1/events ?vm=ID: the VM to follow, 0 for every VM.
-[[nodiscard]] Result<store::VmId> parse_events_query(const QueryParams& query);
-
-// A path id: decimal, 1-18 digits; nullopt otherwise.
-std::optional<std::int64_t> parse_id(std::string_view text);
-
-// The X-Request-Id to use: the caller's if it is 1-128 of [A-Za-z0-9._:-], else a new
-// "req-<16 hex>".
-std::string request_id_for(std::string_view incoming);
 
 bool valid_name(std::string_view name);
 bool valid_image(std::string_view image);

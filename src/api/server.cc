@@ -7,12 +7,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 #include "api/handlers.h"
 #include "api/log.h"
+#include "api/queries.h"
 #include "api/requests.h"
 #include "api/router.h"
 
@@ -136,6 +137,10 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   }
   if (outcome->streaming) return;
   res.status = outcome->status;
+  if (!outcome->raw.empty()) {
+    res.set_content(std::move(outcome->raw), kJson);
+    return;
+  }
   res.set_content(dump(outcome->body), kJson);
 }
 
@@ -188,10 +193,10 @@ void Server::Impl::configure() {
         write_failure(res, library_error(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
-  http.set_exception_handler(
-      [](const httplib::Request& /*req*/, httplib::Response& res, std::exception_ptr /*ep*/) {
-        write_failure(res, Error::internal("internal error"));
-      });
+  http.set_exception_handler([](const httplib::Request& /*req*/, httplib::Response& res,
+                                const std::exception_ptr& /*ep*/) {
+    write_failure(res, Error::internal("internal error"));
+  });
   http.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.has_header(kRequestIdHeader)) {
       res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
@@ -239,7 +244,8 @@ Status Server::bind(const std::string& host, int port) {
   }
   if (!bound) {
     const int err = errno;
-    std::string why = err == 0 ? "the address cannot be used" : std::strerror(err);
+    std::string why = err == 0 ? std::string("the address cannot be used")
+                               : std::error_code(err, std::generic_category()).message();
     if (err == EADDRINUSE) why = "the address is already in use (another corral server?)";
     return fail(Error{ErrorCode::kUnavailable, "cannot listen on " + address + ": " + why, {}, {}});
   }

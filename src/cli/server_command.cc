@@ -10,12 +10,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <expected>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -58,6 +59,8 @@ struct Address {
            std::to_string(port);
   }
 };
+
+std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
 
 int usage(const std::string& message) {
   std::fprintf(stderr, "corral server: %s\n", message.c_str());
@@ -135,12 +138,12 @@ std::optional<std::string> prepare_data_dir(const std::string& dir) {
       if (ec) return "cannot create data dir " + dir + ": " + ec.message();
     }
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return "cannot create data dir " + dir + ": " + std::strerror(errno);
+      return "cannot create data dir " + dir + ": " + errno_text(errno);
     }
   }
   if (!std::filesystem::is_directory(path, ec)) return "data dir " + dir + " is not a directory";
   if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
-    return "cannot use data dir " + dir + ": " + std::strerror(errno);
+    return "cannot use data dir " + dir + ": " + errno_text(errno);
   }
   return std::nullopt;
 }
@@ -150,7 +153,7 @@ std::optional<std::string> prepare_data_dir(const std::string& dir) {
 std::expected<int, std::string> lock_data_dir(const std::string& dir) {
   const std::string path = (std::filesystem::path(dir) / "corral.lock").string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return std::unexpected("cannot use data dir " + dir + ": " + std::strerror(errno));
+  if (fd < 0) return std::unexpected("cannot use data dir " + dir + ": " + errno_text(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char pid[32] = {};
     const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
@@ -214,6 +217,7 @@ int run_server(const ServerOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // our own wake-up call when run() ends by itself
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a death
 
@@ -230,14 +234,22 @@ int run_server(const ServerOptions& o) {
   }
   const Address actual{address->host, server.port()};
 
+  // The first signal stops the server cleanly; a second one, while that is still going on,
+  // ends the process at once.
   std::atomic<bool> finished{false};
   std::thread waiter([&] {
     int sig = 0;
+    bool stopping = false;
     while (sigwait(&signals, &sig) == 0) {
       if (finished) return;
+      if (sig == SIGUSR1) continue;
+      if (stopping) {
+        log(LogLevel::kWarn, "signal", {{"signal", signal_name(sig)}, {"action", "exit now"}});
+        std::_Exit(kExitCannotStart);
+      }
+      stopping = true;
       log(LogLevel::kInfo, "signal", {{"signal", signal_name(sig)}, {"action", "shutting down"}});
       server.stop();
-      return;
     }
   });
 
@@ -254,7 +266,7 @@ int run_server(const ServerOptions& o) {
 
   const Status served = server.run();
   finished = true;
-  pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait if run() ended by itself
+  pthread_kill(waiter.native_handle(), SIGUSR1);  // wakes sigwait if run() ended by itself
   waiter.join();
   engine.stop();
   if (!served) return cannot_start(served.error().message);

@@ -169,6 +169,10 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
   }
   if (request.action == Action::kCancel) cause.reason = "canceled by request";
   if (request.action == Action::kRecoverFailure) cause.reason = "declared failed by request";
+  if (request.action == Action::kResetState) {
+    cause.reason = "state set to " + std::string(lc::state_name(request.reset_to)) +
+                   " by reset_state; nothing on the host was touched";
+  }
   if (request.model) {
     store::Vm& target = mutate(request.vm);
     if (changes_model(request.action) || request.action == Action::kRevertResize) {

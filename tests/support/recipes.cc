@@ -42,7 +42,7 @@ nlohmann::json Api::wait_idle(std::int64_t id, int timeout_ms) {
       const nlohmann::json& op = r.body["operation"];
       if (op.is_null() || op["status"] != "running") return r.body;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ADD_FAILURE() << "VM " << id << " still busy after " << timeout_ms << " ms: "
                 << get("/v1/vms/" + std::to_string(id)).body.dump();

@@ -142,6 +142,7 @@ std::string ServerProcess::log() const {
 std::unique_ptr<httplib::Client> ServerProcess::client() const {
   auto c = std::make_unique<httplib::Client>(url_);
   c->set_keep_alive(true);
+  c->set_tcp_nodelay(true);  // small requests must not wait for delayed ACKs (Nagle)
   c->set_read_timeout(30, 0);
   return c;
 }

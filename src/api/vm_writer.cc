@@ -1,0 +1,252 @@
+#include "api/vm_writer.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string_view>
+
+#include "common/clock.h"
+#include "lifecycle/views.h"
+
+namespace corral::api {
+namespace {
+
+namespace lc = corral::lifecycle;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+void key(Writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+void text_or_null(Writer& w, const std::string& s) {
+  if (s.empty()) {
+    w.Null();
+  } else {
+    str(w, s);
+  }
+}
+void time_or_null(Writer& w, Millis ms) {
+  if (ms == 0) {
+    w.Null();
+  } else {
+    str(w, format_time(ms));
+  }
+}
+void phase_or_null(Writer& w, lc::Phase phase) {
+  if (phase == lc::Phase::kNone) {
+    w.Null();
+  } else {
+    str(w, lc::phase_name(phase));
+  }
+}
+
+void model(Writer& w, const store::VmModel& m) {
+  w.StartObject();
+  key(w, "vcpus");
+  w.Int(m.vcpus);
+  key(w, "memory_mib");
+  w.Int(m.memory_mib);
+  key(w, "image");
+  str(w, m.image);
+  w.EndObject();
+}
+
+void operation(Writer& w, const store::Vm& vm) {
+  const lc::Operation& op = *vm.record.op;
+  const store::OpMeta& meta = vm.op;
+  w.StartObject();
+  key(w, "id");
+  w.Int64(meta.id);
+  key(w, "vm_id");
+  w.Int64(vm.id);
+  key(w, "action");
+  str(w, lc::action_name(op.action));
+  key(w, "phase");
+  phase_or_null(w, lc::current_phase(op));
+  key(w, "status");
+  str(w, lc::op_status_name(op.status));
+  key(w, "origin");
+  str(w, lc::state_name(op.origin));
+  key(w, "started_at");
+  str(w, format_time(meta.started_at));
+  key(w, "deadline");
+  time_or_null(w, meta.deadline);
+  key(w, "finished_at");
+  time_or_null(w, meta.finished_at);
+  key(w, "error");
+  text_or_null(w, meta.error);
+  key(w, "attempt");
+  w.Uint(meta.attempt);
+  key(w, "actor");
+  str(w, meta.actor);
+  key(w, "request_id");
+  text_or_null(w, meta.request_id);
+  key(w, "params");
+  // The engine stores params as JSON it wrote itself (always an object).
+  if (meta.params.empty()) {
+    w.StartObject();
+    w.EndObject();
+  } else {
+    w.RawValue(meta.params.data(), meta.params.size(), rapidjson::kObjectType);
+  }
+  w.EndObject();
+}
+
+void views(Writer& w, const store::Vm& vm, const std::string& time) {
+  const lc::Views v = lc::render_views(vm.record);
+  w.StartObject();
+  key(w, "opennebula");
+  w.StartObject();
+  key(w, "state");
+  str(w, lc::one_state_name(v.opennebula.state));
+  key(w, "state_id");
+  w.Int(static_cast<int>(v.opennebula.state));
+  key(w, "lcm_state");
+  str(w, lc::lcm_state_name(v.opennebula.lcm_state));
+  key(w, "lcm_state_id");
+  w.Int(static_cast<int>(v.opennebula.lcm_state));
+  key(w, "short");
+  str(w, v.opennebula.short_alias);
+  w.EndObject();
+
+  key(w, "nova");
+  w.StartObject();
+  key(w, "vm_state");
+  str(w, lc::nova_vm_state_name(v.nova.vm_state));
+  key(w, "task_state");
+  const std::string_view task = lc::nova_task_state_name(v.nova.task_state);
+  if (task.empty()) {
+    w.Null();
+  } else {
+    str(w, task);
+  }
+  key(w, "power_state");
+  w.Int(v.nova.power_state);
+  key(w, "status");
+  str(w, v.nova.status);
+  w.EndObject();
+
+  key(w, "azure");
+  w.StartObject();
+  key(w, "statuses");
+  w.StartArray();
+  for (std::size_t i = 0; i < v.azure.status_count; ++i) {
+    const lc::AzureStatus& s = v.azure.statuses[i];
+    w.StartObject();
+    key(w, "code");
+    str(w, s.code);
+    key(w, "level");
+    str(w, s.level);
+    key(w, "displayStatus");
+    str(w, s.display_status);
+    if (s.timed && !time.empty()) {
+      key(w, "time");
+      str(w, time);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  key(w, "provisioning_state");
+  str(w, lc::azure_provisioning_name(v.azure.provisioning));
+  key(w, "power_state");
+  if (v.azure.power == lc::AzurePower::kNone) {
+    w.Null();
+  } else {
+    str(w, lc::azure_power_name(v.azure.power));
+  }
+  key(w, "billing");
+  str(w, lc::billing_name(v.azure.billing));
+  key(w, "billing_display");
+  str(w, lc::billing_display(v.azure.billing));
+  w.EndObject();
+
+  key(w, "stratuslab");
+  w.StartObject();
+  key(w, "state");
+  str(w, lc::sl_state_name(v.stratuslab.state));
+  w.EndObject();
+  w.EndObject();
+}
+
+void vm_object(Writer& w, const store::Vm& vm) {
+  const std::string updated = format_time(vm.updated_at);
+  w.StartObject();
+  key(w, "id");
+  w.Int64(vm.id);
+  key(w, "name");
+  str(w, vm.name);
+  key(w, "state");
+  str(w, lc::state_name(vm.record.state));
+  key(w, "operation");
+  if (vm.record.op) {
+    operation(w, vm);
+  } else {
+    w.Null();
+  }
+  key(w, "power");
+  str(w, lc::power_name(vm.record.power));
+  key(w, "host");
+  text_or_null(w, vm.host);
+  key(w, "vcpus");
+  w.Int(vm.model.vcpus);
+  key(w, "memory_mib");
+  w.Int(vm.model.memory_mib);
+  key(w, "image");
+  str(w, vm.model.image);
+  key(w, "model");
+  w.StartObject();
+  key(w, "effective");
+  model(w, vm.model);
+  key(w, "requested");
+  if (vm.desired) {
+    model(w, *vm.desired);
+  } else {
+    w.Null();
+  }
+  key(w, "error");
+  text_or_null(w, vm.model_error);
+  w.EndObject();
+  key(w, "pending_reason");
+  text_or_null(w, vm.pending_reason);
+  key(w, "resched");
+  w.Bool(vm.record.resched);
+  key(w, "created_at");
+  str(w, format_time(vm.created_at));
+  key(w, "updated_at");
+  str(w, updated);
+  key(w, "views");
+  views(w, vm, updated);
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string render_vm(const store::Vm& vm) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  vm_object(w, vm);
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker) {
+  rapidjson::StringBuffer buffer;
+  buffer.Reserve(vms.size() * 1200 + 64);
+  Writer w(buffer);
+  w.StartObject();
+  key(w, "vms");
+  w.StartArray();
+  for (const store::Vm& vm : vms) vm_object(w, vm);
+  w.EndArray();
+  key(w, "next_marker");
+  if (next_marker == 0) {
+    w.Null();
+  } else {
+    w.Int64(next_marker);
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+}  // namespace corral::api
