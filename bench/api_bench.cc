@@ -131,11 +131,12 @@ class Watcher {
         buffer.erase(0, end + 2);
         const std::size_t d = event.find("data: ");
         if (d == std::string::npos) continue;
-        const nlohmann::json j = nlohmann::json::parse(event.substr(d + 6), nullptr, false);
-        if (!j.is_object() || !j.contains("vm_id")) continue;
+        rapidjson::Document j;
+        j.Parse(event.c_str() + d + 6, event.size() - d - 6);
+        if (j.HasParseError() || !j.IsObject() || !j.HasMember("vm_id")) continue;
         std::lock_guard lock(mu_);
-        const long id = j["vm_id"].get<long>();
-        seen_[id] = {j.value("state", ""), j.value("status", "")};
+        const long id = j["vm_id"].GetInt64();
+        seen_[id] = {j["state"].GetString(), j["status"].GetString()};
         if (auto w = waiters_.find(id); w != waiters_.end()) w->second->notify_one();
       }
       return !stop_;

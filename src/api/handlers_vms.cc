@@ -26,7 +26,8 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
 
 Outcome accepted(Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
-  return Reply{202, accepted_json(*result)};
+  Reply reply{202, {}, false, render_accepted(result->vm, result->op)};
+  return reply;
 }
 
 }  // namespace

@@ -53,14 +53,12 @@ void model(Writer& w, const store::VmModel& m) {
   w.EndObject();
 }
 
-void operation(Writer& w, const store::Vm& vm) {
-  const lc::Operation& op = *vm.record.op;
-  const store::OpMeta& meta = vm.op;
+void operation(Writer& w, store::VmId vm_id, const lc::Operation& op, const store::OpMeta& meta) {
   w.StartObject();
   key(w, "id");
   w.Int64(meta.id);
   key(w, "vm_id");
-  w.Int64(vm.id);
+  w.Int64(vm_id);
   key(w, "action");
   str(w, lc::action_name(op.action));
   key(w, "phase");
@@ -181,7 +179,7 @@ void vm_object(Writer& w, const store::Vm& vm) {
   str(w, lc::state_name(vm.record.state));
   key(w, "operation");
   if (vm.record.op) {
-    operation(w, vm);
+    operation(w, vm.id, *vm.record.op, vm.op);
   } else {
     w.Null();
   }
@@ -227,6 +225,22 @@ std::string render_vm(const store::Vm& vm) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   vm_object(w, vm);
+  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
+std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op) {
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  w.StartObject();
+  key(w, "vm");
+  vm_object(w, vm);
+  key(w, "operation");
+  if (op) {
+    operation(w, op->vm_id, op->op, op->meta);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 

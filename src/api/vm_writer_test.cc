@@ -56,6 +56,15 @@ TEST(VmWriterTest, RenderVmEqualsVmJson) {
   }
 }
 
+TEST(VmWriterTest, AcceptedEqualsAcceptedJson) {
+  for (const store::Vm& vm : samples()) {
+    std::optional<store::OperationRow> op;
+    if (vm.record.op) op = store::OperationRow{vm.id, *vm.record.op, vm.op};
+    const engine::Accepted accepted{vm, op};
+    EXPECT_EQ(nlohmann::json::parse(render_accepted(vm, op)), accepted_json(accepted));
+  }
+}
+
 TEST(VmWriterTest, PageEqualsTheListShape) {
   const std::vector<store::Vm> vms = samples();
   nlohmann::json expected = {{"vms", nlohmann::json::array()}, {"next_marker", 17}};

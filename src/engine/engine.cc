@@ -205,8 +205,23 @@ void Engine::Impl::loop() {
       }
     }
     for (Command& command : batch) handle(command);
-    commands_in_batch += batch.size();
+    std::size_t taken = batch.size();
     batch.clear();
+    // Group commit: while the batch is small, give concurrent clients a moment to join it.
+    if (taken > 0 && taken < options.commit_delay_below && options.commit_delay.count() > 0) {
+      std::unique_lock lock(queue_mu);
+      queue_cv.wait_for(lock, options.commit_delay,
+                        [this] { return queue.size() >= options.commit_delay_below || stopping; });
+      const std::size_t n = std::min(queue.size(), options.max_batch - taken);
+      for (std::size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+    }
+    for (Command& command : batch) handle(command);
+    taken += batch.size();
+    batch.clear();
+    commands_in_batch += taken;
     expire_deadlines();
     if (options.auto_schedule) schedule();
     flush();
