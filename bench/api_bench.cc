@@ -13,21 +13,21 @@
 //  3. Restart: SIGTERM, start again on the same data dir, time until /healthz answers.
 // Targets (2-core machines): >= 20,000 transitions/s, p99 GET <= 5 ms, list <= 1 s,
 // <= 2 KiB RSS per VM, restart <= 2 s. Timings are printed, never asserted.
+#include <fmt/core.h>
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <unordered_map>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
-
-#include <fmt/core.h>
-#include <rapidjson/document.h>
 
 #include "support/server_process.h"
 
@@ -208,7 +208,9 @@ int main() {
       for (long i = next++; i < vms; i = next++) {
         auto created = c->Post("/v1/vms",
                                nlohmann::json{{"name", "load-" + std::to_string(i)},
-                                              {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 64}}
+                                              {"image", "tiny"},
+                                              {"vcpus", 1},
+                                              {"memory_mib", 64}}
                                    .dump(),
                                "application/json");
         if (!created || created->status != 202) {
@@ -246,8 +248,11 @@ int main() {
       auto c = server.client();
       for (long i = next++; i < scale; i = next++) {
         auto r = c->Post("/v1/vms",
-                         nlohmann::json{{"name", "idle-" + std::to_string(i)}, {"image", "tiny"},
-                                        {"vcpus", 1}, {"memory_mib", 64}, {"hold", true}}
+                         nlohmann::json{{"name", "idle-" + std::to_string(i)},
+                                        {"image", "tiny"},
+                                        {"vcpus", 1},
+                                        {"memory_mib", 64},
+                                        {"hold", true}}
                              .dump(),
                          "application/json");
         if (!r || r->status != 202) ++failures;
@@ -289,24 +294,28 @@ int main() {
   const double per_vm = static_cast<double>(rss_full - rss_empty) * 1024.0 /
                         static_cast<double>(std::max<long>(1, scale));
   fmt::print("\n| figure | target | measured |\n|---|---|---|\n");
-  fmt::print("| durable transitions/s ({} VMs create->running->shutdown->terminate, {} clients) "
-             "| >= 20,000 | {:.0f} ({} transitions in {:.2f} s) |\n",
-             vms, clients, tps, transitions, load_ms / 1000.0);
+  fmt::print(
+      "| durable transitions/s ({} VMs create->running->shutdown->terminate, {} clients) "
+      "| >= 20,000 | {:.0f} ({} transitions in {:.2f} s) |\n",
+      vms, clients, tps, transitions, load_ms / 1000.0);
   fmt::print("| group commit: transitions per commit | - | {:.1f} ({} commits) |\n",
              static_cast<double>(transitions) / static_cast<double>(std::max(1L, batches)),
              batches);
-  fmt::print("| GET /v1/vms/{{id}} under that load, p50 / p99 | p99 <= 5 ms | {:.2f} / {:.2f} ms "
-             "({} requests) |\n",
-             get_latency.percentile(0.50), get_latency.percentile(0.99), get_latency.ms.size());
+  fmt::print(
+      "| GET /v1/vms/{{id}} under that load, p50 / p99 | p99 <= 5 ms | {:.2f} / {:.2f} ms "
+      "({} requests) |\n",
+      get_latency.percentile(0.50), get_latency.percentile(0.99), get_latency.ms.size());
   fmt::print("| list {} VMs (pages of 1,000) | <= 1 s | {:.3f} s ({} listed) |\n", scale,
              list_ms / 1000.0, listed);
   fmt::print("| server RSS per VM at {} VMs | <= 2 KiB | {:.2f} KiB ({} -> {} KiB) |\n", scale,
              per_vm / 1024.0, rss_empty, rss_full);
-  fmt::print("| restart with {} VMs (SIGTERM exit {}, start until /healthz) | <= 2 s | {:.3f} s "
-             "({}, {} VMs loaded) |\n",
-             scale, exit_code, restart_ms / 1000.0, restarted ? "ok" : "FAILED", vms_after);
+  fmt::print(
+      "| restart with {} VMs (SIGTERM exit {}, start until /healthz) | <= 2 s | {:.3f} s "
+      "({}, {} VMs loaded) |\n",
+      scale, exit_code, restart_ms / 1000.0, restarted ? "ok" : "FAILED", vms_after);
   fmt::print("| request failures | 0 | {} |\n", failures.load());
-  fmt::print("\nFor scale: OpenNebula advises < 30 API requests/s and lists 20,000 VMs in "
-             "0.8-1.3 s; a Nova boot averages 8 s (Rally).\n");
+  fmt::print(
+      "\nFor scale: OpenNebula advises < 30 API requests/s and lists 20,000 VMs in "
+      "0.8-1.3 s; a Nova boot averages 8 s (Rally).\n");
   return failures.load() == 0 && restarted ? 0 : 1;
 }

@@ -46,11 +46,11 @@ TEST_F(ApiVerbsTest, EveryVerbOfEveryVocabulary) {
       // Hang the first phase of the running action so the verb meets it in flight.
       const lc::Transition* row = lc::find_idle(*c.during, c.from);
       ASSERT_NE(row, nullptr);
-      const ApiResult fault = api.post(
-          "/v1/admin/faults", {{"kind", "hang"},
-                               {"action", lc::action_name(*c.during)},
-                               {"phase", lc::phase_name(row->steps[0].phase)},
-                               {"vm", s->id}});
+      const ApiResult fault =
+          api.post("/v1/admin/faults", {{"kind", "hang"},
+                                        {"action", lc::action_name(*c.during)},
+                                        {"phase", lc::phase_name(row->steps[0].phase)},
+                                        {"vm", s->id}});
       ASSERT_EQ(fault.status, 201) << fault.body.dump();
       const ApiResult started = api.post("/v1/vms/" + std::to_string(s->id) + "/actions",
                                          {{"action", lc::action_name(*c.during)}});
@@ -69,8 +69,7 @@ TEST_F(ApiVerbsTest, EveryVerbOfEveryVocabulary) {
     EXPECT_EQ(vm["state"], lc::state_name(s->mirror.state)) << vm.dump();
     // The server's views are the library's views of the server's record.
     const lc::VmRecord record = record_from_json(vm);
-    EXPECT_EQ(comparable_views(vm["views"]), comparable_views(lc::views_json(record)))
-        << vm.dump();
+    EXPECT_EQ(comparable_views(vm["views"]), comparable_views(lc::views_json(record))) << vm.dump();
     ++per_vocabulary[std::string(lc::vocabulary_name(c.vocabulary))];
   }
   // Every vocabulary was exercised, the canonical one for every user action.

@@ -20,10 +20,16 @@ using lc::State;
 // The CLI flags that carry a request body's parameters.
 std::vector<std::string> cli_args(const nlohmann::json& body) {
   std::vector<std::string> out;
-  const std::pair<const char*, const char*> flags[] = {
-      {"vcpus", "--vcpus"},   {"memory_mib", "--memory"}, {"image", "--image"},
-      {"name", "--name"},     {"backup_type", "--backup-type"}, {"rotation", "--rotation"},
-      {"password", "--password"}, {"state", "--state"}, {"type", "--type"}, {"op", "--op"}};
+  const std::pair<const char*, const char*> flags[] = {{"vcpus", "--vcpus"},
+                                                       {"memory_mib", "--memory"},
+                                                       {"image", "--image"},
+                                                       {"name", "--name"},
+                                                       {"backup_type", "--backup-type"},
+                                                       {"rotation", "--rotation"},
+                                                       {"password", "--password"},
+                                                       {"state", "--state"},
+                                                       {"type", "--type"},
+                                                       {"op", "--op"}};
   for (const auto& [key, flag] : flags) {
     if (!body.contains(key)) continue;
     out.emplace_back(flag);
@@ -63,8 +69,9 @@ TEST_F(CliTest, EveryVerbOfEveryVocabulary) {
     ASSERT_TRUE(s.has_value());
     const Result<Action> action = lc::resolve(s->mirror, c.vocabulary, c.verb, c.variant);
     ASSERT_TRUE(action.has_value());
-    std::vector<std::string> args = {"vm", "action", std::to_string(s->id), c.verb,
-                                     "--vocabulary", std::string(lc::vocabulary_name(c.vocabulary))};
+    std::vector<std::string> args = {
+        "vm",   "action",       std::to_string(s->id),
+        c.verb, "--vocabulary", std::string(lc::vocabulary_name(c.vocabulary))};
     const std::vector<std::string> extra = cli_args(case_body(c, *action));
     args.insert(args.end(), extra.begin(), extra.end());
     const CliResult r = run_cli(args, server_->url());

@@ -73,8 +73,8 @@ TEST(RestartTest, AnOperationInFlightAtSigkillFinishesAfterTheRestart) {
                        {{"kind", "hang"}, {"action", "suspend"}, {"phase", "save"}, {"vm", id}})
                   .status,
               201);
-    const ApiResult r = api.post("/v1/vms/" + std::to_string(id) + "/actions",
-                                 {{"action", "suspend"}});
+    const ApiResult r =
+        api.post("/v1/vms/" + std::to_string(id) + "/actions", {{"action", "suspend"}});
     ASSERT_EQ(r.status, 202) << r.body.dump();
     const nlohmann::json vm = api.get("/v1/vms/" + std::to_string(id)).body;
     EXPECT_EQ(vm["operation"]["status"], "running");

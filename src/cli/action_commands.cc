@@ -127,8 +127,8 @@ CliResult<void> run_action(const GlobalOptions& globals, std::string_view id, Ac
   return {};
 }
 
-void add_action_commands(CLI::App* vm, Globals globals,
-                         std::shared_ptr<const std::string> vocabulary) {
+void add_action_commands(CLI::App* vm, const Globals& globals,
+                         const std::shared_ptr<const std::string>& vocabulary) {
   {
     struct Generic {
       std::string id;

@@ -28,7 +28,7 @@ namespace corral::cli {
 
 // Registers `action` and the verb subcommands on `vm`. `vocabulary` is vm's --vocabulary
 // ("" when not given), read when a command runs.
-void add_action_commands(CLI::App* vm, Globals globals,
-                         std::shared_ptr<const std::string> vocabulary);
+void add_action_commands(CLI::App* vm, const Globals& globals,
+                         const std::shared_ptr<const std::string>& vocabulary);
 
 }  // namespace corral::cli

@@ -27,7 +27,7 @@ CliResult<void> run_hosts(const GlobalOptions& globals) {
 
 }  // namespace
 
-void add_hosts_command(CLI::App& app, Globals globals) {
+void add_hosts_command(CLI::App& app, const Globals& globals) {
   CLI::App* cmd = app.add_subcommand("hosts", "List hosts with their capacity and use");
   set_command(cmd, "corral hosts", [globals] { return run_hosts(*globals); });
 }

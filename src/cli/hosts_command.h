@@ -8,6 +8,6 @@
 namespace corral::cli {
 
 // Registers `hosts` on `app`.
-void add_hosts_command(CLI::App& app, Globals globals);
+void add_hosts_command(CLI::App& app, const Globals& globals);
 
 }  // namespace corral::cli

@@ -46,7 +46,7 @@ void print_text() {
     for (lc::State s : lc::kAllStates) {
       if (t.from.contains(s)) from += (from.empty() ? "" : ",") + std::string(lc::state_name(s));
     }
-    if (!t.when_idle) from = "(while running) " + from;
+    if (!t.when_idle) from.insert(0, "(while running) ");
     std::string phases;
     for (const lc::PhaseStep& p : t.phases()) {
       phases += std::string(lc::phase_name(p.phase)) +

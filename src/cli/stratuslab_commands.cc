@@ -150,7 +150,7 @@ std::string stratuslab_table(const std::vector<json>& vms) {
   return out;
 }
 
-void add_stratuslab_commands(CLI::App& app, Globals globals) {
+void add_stratuslab_commands(CLI::App& app, const Globals& globals) {
   {
     auto options = std::make_shared<RunOptions>();
     CLI::App* cmd = app.add_subcommand("run", "Start a machine (stratus-run-instance)");

@@ -21,6 +21,6 @@ std::string stratuslab_run_text(std::string_view id, std::string_view address);
 std::string stratuslab_table(const std::vector<nlohmann::json>& vms);
 
 // Registers `run`, `describe` and `kill` on `app`.
-void add_stratuslab_commands(CLI::App& app, Globals globals);
+void add_stratuslab_commands(CLI::App& app, const Globals& globals);
 
 }  // namespace corral::cli

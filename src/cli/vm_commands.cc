@@ -245,7 +245,7 @@ CliResult<void> run_delete(const GlobalOptions& globals, const std::string& id, 
 
 }  // namespace
 
-void add_vm_command(CLI::App& app, Globals globals) {
+void add_vm_command(CLI::App& app, const Globals& globals) {
   auto vocabulary = std::make_shared<std::string>();
   CLI::App* vm = app.add_subcommand("vm", "Virtual machines: create, list, show, act on them");
   vm->require_subcommand(1);

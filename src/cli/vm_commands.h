@@ -9,6 +9,6 @@
 namespace corral::cli {
 
 // Registers `vm` and its subcommands on `app`.
-void add_vm_command(CLI::App& app, Globals globals);
+void add_vm_command(CLI::App& app, const Globals& globals);
 
 }  // namespace corral::cli

@@ -1,8 +1,8 @@
 #include "common/clock.h"
 
-#include <ctime>
-
 #include <fmt/core.h>
+
+#include <ctime>
 
 namespace corral {
 

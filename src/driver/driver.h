@@ -31,9 +31,9 @@ struct PhaseRequest {
   lifecycle::Action action = lifecycle::Action::kCreate;
   lifecycle::Phase phase = lifecycle::Phase::kNone;
   lifecycle::State origin = lifecycle::State::kInit;
-  store::VmModel model;    // the configuration to run with (the desired one during an update)
-  std::string host;        // where the VM is (or goes, for schedule/prolog/migrate)
-  std::string params;      // the operation's parameters, JSON text
+  store::VmModel model;  // the configuration to run with (the desired one during an update)
+  std::string host;      // where the VM is (or goes, for schedule/prolog/migrate)
+  std::string params;    // the operation's parameters, JSON text
 };
 
 struct PhaseResult {
@@ -42,7 +42,7 @@ struct PhaseResult {
   std::uint8_t step = 0;
   std::uint32_t attempt = 0;
   bool ok = true;
-  std::string error;            // why it failed (when !ok)
+  std::string error;                                    // why it failed (when !ok)
   lifecycle::Power power = lifecycle::Power::kNoState;  // what the VM is now, if known
   bool power_known = false;
 };

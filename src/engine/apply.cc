@@ -100,7 +100,8 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
       return Error{ErrorCode::kConflict,
                    request.host.empty() ? "no host has room for this VM"
                                         : "host " + request.host + " has no room for this VM",
-                   {}, {}};
+                   {},
+                   {}};
     }
     p["target_host"] = *host;
   } else if (a == Action::kMigrate || a == Action::kLiveMigrate) {
@@ -248,7 +249,9 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
     return;
   }
   apply(event.vm, *step, true, "{}",
-        {observed, "monitor", {},
+        {observed,
+         "monitor",
+         {},
          event.cause.empty() ? (event.guest_initiated ? "the guest powered itself off" : "")
                              : event.cause});
   if (!event.lost) mutate(event.vm).record.power = event.power;

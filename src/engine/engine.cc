@@ -258,10 +258,9 @@ void Engine::Impl::expire_deadlines() {
       continue;  // that phase already ended
     }
     const lc::Phase phase = lc::current_phase(*vm.record.op);
-    const std::string reason = "deadline exceeded: " + std::string(lc::phase_name(phase)) +
-                               " took longer than " +
-                               std::to_string(deadline_for(vm.record.op->action, phase) / 1000) +
-                               " s";
+    const std::string reason =
+        "deadline exceeded: " + std::string(lc::phase_name(phase)) + " took longer than " +
+        std::to_string(deadline_for(vm.record.op->action, phase) / 1000) + " s";
     const lc::Step step = lc::phase_failed(vm.record);
     apply(d.vm, step, false, {}, {vm.record.op->action, "engine", {}, reason});
   }
@@ -311,7 +310,8 @@ void Engine::Impl::flush() {
       for (internal::PendingReply& r : replies) {
         r.promise.set_value(fail(Error{ErrorCode::kUnavailable,
                                        "could not persist the change: " + committed.error().message,
-                                       {}, {}}));
+                                       {},
+                                       {}}));
       }
       replies.clear();
       return;
@@ -378,9 +378,8 @@ Status Engine::Impl::load() {
   max_op_id = loaded->max_op_id;
   for (std::size_t i = 0; i < vms.size(); ++i) {
     if (vms[i].id != static_cast<VmId>(i + 1)) {
-      return fail(Error::internal("store returned VM ids with gaps (" +
-                                  std::to_string(vms[i].id) + " at position " +
-                                  std::to_string(i + 1) + ")"));
+      return fail(Error::internal("store returned VM ids with gaps (" + std::to_string(vms[i].id) +
+                                  " at position " + std::to_string(i + 1) + ")"));
     }
   }
   init_hosts();
@@ -397,10 +396,19 @@ Status Engine::Impl::load() {
     store::Vm& vm = mutate(committed.id);
     vm.op.attempt += 1;
     const lc::Phase phase = lc::current_phase(*vm.record.op);
-    transitions.push_back({0, vm.id, vm.op.id, vm.record.state, vm.record.state,
-                           vm.record.op->action, phase, vm.record.op->status, "recovery", {}, now,
-                           "re-dispatched after a restart (attempt " +
-                               std::to_string(vm.op.attempt) + ")"});
+    transitions.push_back(
+        {0,
+         vm.id,
+         vm.op.id,
+         vm.record.state,
+         vm.record.state,
+         vm.record.op->action,
+         phase,
+         vm.record.op->status,
+         "recovery",
+         {},
+         now,
+         "re-dispatched after a restart (attempt " + std::to_string(vm.op.attempt) + ")"});
     op_rows.push_back({vm.id, *vm.record.op, vm.op});
     // Keep the deadline the phase had: restarting must not buy a hung phase more time.
     after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);

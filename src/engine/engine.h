@@ -46,8 +46,8 @@ struct EngineOptions {
   Millis default_phase_deadline_ms = 300'000;
   // Per (action, phase) deadlines; a phase of kNone matches every phase of the action.
   std::map<std::pair<lifecycle::Action, lifecycle::Phase>, Millis> deadlines;
-  bool auto_schedule = true;       // place PENDING VMs on a host with room (first fit)
-  std::size_t max_batch = 4096;    // commands per group commit at most
+  bool auto_schedule = true;     // place PENDING VMs on a host with room (first fit)
+  std::size_t max_batch = 4096;  // commands per group commit at most
   // Group commit delay: a batch smaller than `commit_delay_below` waits this long for more
   // work before committing (as PostgreSQL's commit_delay): fewer, larger fsyncs under load.
   std::chrono::microseconds commit_delay{300};

@@ -41,13 +41,12 @@ struct Engine::Impl {
   std::vector<VmId> dirty_order;                // working's keys, in first-touch order
   std::vector<internal::HostSlot> hosts;        // includes uncommitted changes
   std::map<std::string, std::size_t> host_index;
-  std::set<VmId> pending;                       // PENDING, idle: waiting for a host
-  std::set<VmId> waiting_schedule;              // in an operation's schedule phase
-  bool schedule_needed = true;                  // room was freed or a VM started waiting
+  std::set<VmId> pending;           // PENDING, idle: waiting for a host
+  std::set<VmId> waiting_schedule;  // in an operation's schedule phase
+  bool schedule_needed = true;      // room was freed or a VM started waiting
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
-  std::priority_queue<internal::DeadlineEntry, std::vector<internal::DeadlineEntry>,
-                      std::greater<>>
+  std::priority_queue<internal::DeadlineEntry, std::vector<internal::DeadlineEntry>, std::greater<>>
       deadlines;
   // The batch being built.
   std::vector<store::OperationRow> op_rows;

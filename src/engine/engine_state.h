@@ -25,8 +25,7 @@ struct ActionCommand {
   std::promise<Result<Accepted>> reply;
 };
 
-using Command =
-    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent>;
+using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent>;
 
 struct DeadlineEntry {
   Millis at = 0;

@@ -137,8 +137,8 @@ class ScriptedDriver final : public driver::Driver {
     return found;
   }
   void answer(const driver::PhaseRequest& r, bool ok = true) {
-    sink_->phase_done({r.vm, r.op, r.step, r.attempt, ok, ok ? "" : "failed (test)",
-                       lc::Power::kNoState, false});
+    sink_->phase_done(
+        {r.vm, r.op, r.step, r.attempt, ok, ok ? "" : "failed (test)", lc::Power::kNoState, false});
   }
   driver::DriverSink* sink() { return sink_; }
 
@@ -176,7 +176,8 @@ class EngineTest : public ::testing::Test {
     return vm.value_or(store::Vm{});
   }
   store::Vm wait_state(store::VmId id, State s) {
-    return wait_vm(id, [s](const store::Vm& vm) { return vm.record.state == s && !vm.record.busy(); });
+    return wait_vm(id,
+                   [s](const store::Vm& vm) { return vm.record.state == s && !vm.record.busy(); });
   }
 
   store::VmId create(int vcpus = 1, bool hold = false) {
@@ -216,10 +217,10 @@ TEST_F(EngineTest, CreateRunsToRunningOnAHostAndRecordsHistory) {
     phases.push_back(std::string(lc::phase_name(t.phase)) + ":" +
                      std::string(lc::op_status_name(t.status)));
   }
-  EXPECT_EQ(phases, (std::vector<std::string>{
-                        "init:running", "clone:running", "clone:succeeded", "prolog:running",
-                        "boot:running", "os_provisioning:running", "os_provisioned:running",
-                        "os_provisioned:succeeded"}));
+  EXPECT_EQ(phases,
+            (std::vector<std::string>{"init:running", "clone:running", "clone:succeeded",
+                                      "prolog:running", "boot:running", "os_provisioning:running",
+                                      "os_provisioned:running", "os_provisioned:succeeded"}));
   EXPECT_EQ(h->back().to, State::kRunning);
   EXPECT_EQ((*h)[3].actor, "scheduler");
   EXPECT_EQ((*h)[0].request_id, "req-7");
@@ -385,7 +386,8 @@ TEST_F(EngineTest, RestartRedispatchesTheRunningPhaseUnderANewAttempt) {
   wait_state(id, State::kRunning);
   driver_.set_auto(false);
   ASSERT_TRUE(act(id, Action::kSuspend).has_value());
-  auto first = driver_.wait_for([&](const auto& r) { return r.vm == id && r.phase == Phase::kSave; });
+  auto first =
+      driver_.wait_for([&](const auto& r) { return r.vm == id && r.phase == Phase::kSave; });
   ASSERT_TRUE(first.has_value());
   engine_->stop();
   driver_.set_auto(true);

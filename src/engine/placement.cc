@@ -71,12 +71,12 @@ namespace {
 
 std::string no_room_reason(const store::VmModel& model,
                            const std::vector<internal::HostSlot>& hosts) {
-  std::string reason = fmt::format("no host has room for {} vCPU and {} MiB", model.vcpus,
-                                   model.memory_mib);
+  std::string reason =
+      fmt::format("no host has room for {} vCPU and {} MiB", model.vcpus, model.memory_mib);
   const internal::HostSlot* best = nullptr;
   for (const internal::HostSlot& h : hosts) {
-    if (best == nullptr || h.info.memory_mib - h.used_memory_mib >
-                               best->info.memory_mib - best->used_memory_mib) {
+    if (best == nullptr ||
+        h.info.memory_mib - h.used_memory_mib > best->info.memory_mib - best->used_memory_mib) {
       best = &h;
     }
   }

@@ -161,7 +161,9 @@ std::string to_dot(Vocabulary vocabulary) {
                        " terms, generated from the transition table.\\l";
   if (!everywhere.empty()) {
     legend += "From (nearly) every state:\\l";
-    for (const auto& [verb, to] : everywhere) legend += "   " + verb + " -> " + to + "\\l";
+    for (const auto& [verb, to] : everywhere) {
+      legend.append("   ").append(verb).append(" -> ").append(to).append("\\l");
+    }
   }
   if (!fails.empty()) {
     legend += "Dashed: a phase that cannot roll back failed (recover or terminate it).\\l";

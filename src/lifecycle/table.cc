@@ -270,7 +270,8 @@ struct Index {
     for (auto& per_action : replacing) {
       for (auto& cell : per_action) cell = kNoRow;
     }
-    for (std::uint8_t i = 0; i < std::size(kRows); ++i) {
+    for (std::size_t row = 0; row < std::size(kRows); ++row) {
+      const auto i = static_cast<std::uint8_t>(row);  // fits: see the static_assert above
       const Transition& t = kRows[i];
       const auto a = static_cast<std::size_t>(t.action);
       if (t.when_idle) {

@@ -18,14 +18,14 @@
 namespace corral::store {
 
 struct Batch {
-  std::vector<const Vm*> vms;                // rows to insert or replace (whole row)
-  std::vector<OperationRow> operations;      // operations to insert or replace
-  std::vector<TransitionRow> transitions;    // history entries to append
+  std::vector<const Vm*> vms;              // rows to insert or replace (whole row)
+  std::vector<OperationRow> operations;    // operations to insert or replace
+  std::vector<TransitionRow> transitions;  // history entries to append
   bool empty() const { return vms.empty() && operations.empty() && transitions.empty(); }
 };
 
 struct Loaded {
-  std::vector<Vm> vms;   // every VM, DONE ones included, ordered by id
+  std::vector<Vm> vms;  // every VM, DONE ones included, ordered by id
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
 };

@@ -31,9 +31,9 @@ struct OpMeta {
   std::string actor;       // who asked ("api", "scheduler", "monitor", "recovery" ...)
   std::string request_id;  // the API request that asked, if any
   Millis started_at = 0;
-  Millis deadline = 0;     // of the current phase; 0 when not running
-  Millis finished_at = 0;  // 0 while running
-  std::string error;       // why it failed or was canceled
+  Millis deadline = 0;        // of the current phase; 0 when not running
+  Millis finished_at = 0;     // 0 while running
+  std::string error;          // why it failed or was canceled
   std::uint32_t attempt = 0;  // bumped by every retry and every dispatch after a restart
 };
 

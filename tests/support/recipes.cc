@@ -44,21 +44,28 @@ nlohmann::json Api::wait_idle(std::int64_t id, int timeout_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  ADD_FAILURE() << "VM " << id << " still busy after " << timeout_ms << " ms: "
-                << get("/v1/vms/" + std::to_string(id)).body.dump();
+  ADD_FAILURE() << "VM " << id << " still busy after " << timeout_ms
+                << " ms: " << get("/v1/vms/" + std::to_string(id)).body.dump();
   return nullptr;
 }
 
 nlohmann::json default_params(Action action) {
   switch (action) {
     case Action::kResize:
-    case Action::kResizeMigrate: return {{"vcpus", 2}, {"memory_mib", 256}};
-    case Action::kRebuild: return {{"image", "tiny"}};
-    case Action::kSnapshot: return {{"name", "snap-1"}};
-    case Action::kBackup: return {{"name", "backup-1"}, {"backup_type", "daily"}, {"rotation", 2}};
-    case Action::kSetAdminPassword: return {{"password", "s3cret"}};
-    case Action::kResetState: return {{"state", "RUNNING"}};
-    default: return nlohmann::json::object();
+    case Action::kResizeMigrate:
+      return {{"vcpus", 2}, {"memory_mib", 256}};
+    case Action::kRebuild:
+      return {{"image", "tiny"}};
+    case Action::kSnapshot:
+      return {{"name", "snap-1"}};
+    case Action::kBackup:
+      return {{"name", "backup-1"}, {"backup_type", "daily"}, {"rotation", 2}};
+    case Action::kSetAdminPassword:
+      return {{"password", "s3cret"}};
+    case Action::kResetState:
+      return {{"state", "RUNNING"}};
+    default:
+      return nlohmann::json::object();
   }
 }
 
@@ -86,9 +93,12 @@ bool act(Api& api, Subject& s, Action action) {
 }  // namespace
 
 std::optional<Subject> bring_to(Api& api, State state) {
-  const ApiResult created = api.post(
-      "/v1/vms", {{"name", "t-" + std::string(lc::state_name(state))}, {"image", "tiny"},
-                  {"vcpus", 1}, {"memory_mib", 128}, {"hold", state == State::kHold}});
+  const ApiResult created =
+      api.post("/v1/vms", {{"name", "t-" + std::string(lc::state_name(state))},
+                           {"image", "tiny"},
+                           {"vcpus", 1},
+                           {"memory_mib", 128},
+                           {"hold", state == State::kHold}});
   EXPECT_EQ(created.status, 202) << created.body.dump();
   if (created.status != 202) return std::nullopt;
   Subject s{created.body["vm"]["id"].get<std::int64_t>(), lc::new_record()};
@@ -101,14 +111,12 @@ std::optional<Subject> bring_to(Api& api, State state) {
   }
   if (state == State::kPending || state == State::kHold) return s;
   if (state == State::kFailed) {
-    const ApiResult fault = api.post("/v1/admin/faults", {{"kind", "fail"},
-                                                          {"action", "deploy"},
-                                                          {"phase", "boot"},
-                                                          {"vm", s.id},
-                                                          {"times", 1}});
+    const ApiResult fault = api.post(
+        "/v1/admin/faults",
+        {{"kind", "fail"}, {"action", "deploy"}, {"phase", "boot"}, {"vm", s.id}, {"times", 1}});
     EXPECT_EQ(fault.status, 201) << fault.body.dump();
-    const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions",
-                                 {{"action", "deploy"}});
+    const ApiResult r =
+        api.post("/v1/vms/" + std::to_string(s.id) + "/actions", {{"action", "deploy"}});
     EXPECT_EQ(r.status, 202) << r.body.dump();
     s.mirror = lc::begin(s.mirror, {Action::kDeploy})->record;
     s.mirror = lc::phase_succeeded(s.mirror).record;
@@ -120,19 +128,38 @@ std::optional<Subject> bring_to(Api& api, State state) {
   if (!act(api, s, Action::kDeploy)) return std::nullopt;
   Action last = Action::kDeploy;
   switch (state) {
-    case State::kRunning: return s;
-    case State::kPaused: last = Action::kPause; break;
-    case State::kSuspended: last = Action::kSuspend; break;
-    case State::kPoweroff: last = Action::kShutdown; break;
-    case State::kHibernated: last = Action::kHibernate; break;
-    case State::kDeallocated: last = Action::kDeallocate; break;
-    case State::kShelved: last = Action::kShelve; break;
-    case State::kRescued: last = Action::kRescue; break;
-    case State::kResized: last = Action::kResizeMigrate; break;
-    case State::kSoftDeleted: last = Action::kSoftDelete; break;
+    case State::kRunning:
+      return s;
+    case State::kPaused:
+      last = Action::kPause;
+      break;
+    case State::kSuspended:
+      last = Action::kSuspend;
+      break;
+    case State::kPoweroff:
+      last = Action::kShutdown;
+      break;
+    case State::kHibernated:
+      last = Action::kHibernate;
+      break;
+    case State::kDeallocated:
+      last = Action::kDeallocate;
+      break;
+    case State::kShelved:
+      last = Action::kShelve;
+      break;
+    case State::kRescued:
+      last = Action::kRescue;
+      break;
+    case State::kResized:
+      last = Action::kResizeMigrate;
+      break;
+    case State::kSoftDeleted:
+      last = Action::kSoftDelete;
+      break;
     case State::kUnknown: {
-      const ApiResult r = api.post("/v1/admin/vms/" + std::to_string(s.id) + "/external",
-                                   {{"event", "lost"}});
+      const ApiResult r =
+          api.post("/v1/admin/vms/" + std::to_string(s.id) + "/external", {{"event", "lost"}});
       EXPECT_EQ(r.status, 202) << r.body.dump();
       s.mirror = lc::begin(s.mirror, {Action::kObservedLost})->record;
       for (int i = 0; i < 200; ++i) {
@@ -173,8 +200,8 @@ lc::VmRecord record_from_json(const nlohmann::json& vm) {
   }
   // The step is the index of the named phase in the operation's row (idle or pre-empting).
   for (bool during : {false, true}) {
-    const lc::Transition* t = during ? lc::find_replacing(o.action, o.origin)
-                                     : lc::find_idle(o.action, o.origin);
+    const lc::Transition* t =
+        during ? lc::find_replacing(o.action, o.origin) : lc::find_idle(o.action, o.origin);
     if (t == nullptr) continue;
     for (std::uint8_t i = 0; i < t->step_count; ++i) {
       if (op["phase"] == lc::phase_name(t->steps[i].phase)) {

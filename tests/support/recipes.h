@@ -2,11 +2,10 @@
 // steps run on a lifecycle::VmRecord: the "mirror" predicts what the server must show.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lifecycle/model.h"
 #include "lifecycle/vocabulary.h"

@@ -85,9 +85,9 @@ ServerProcess::~ServerProcess() {
 bool ServerProcess::start() {
   port_ = free_port();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
-  std::vector<std::string> argv = {corral_binary(), "server", "--listen",
-                                   "127.0.0.1:" + std::to_string(port_), "--data-dir",
-                                   data_dir_ + "/var"};
+  std::vector<std::string> argv = {corral_binary(), "server",
+                                   "--listen",      "127.0.0.1:" + std::to_string(port_),
+                                   "--data-dir",    data_dir_ + "/var"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   const auto t0 = std::chrono::steady_clock::now();
   pid_ = spawn(argv, log_path_);

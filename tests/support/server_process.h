@@ -2,14 +2,13 @@
 // a temporary data dir, start / stop (SIGTERM) / kill (SIGKILL) / restart on the same data.
 #pragma once
 
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 namespace corral::testing {
 

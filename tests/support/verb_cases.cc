@@ -12,11 +12,10 @@ using lc::Action;
 using lc::State;
 
 // States a recipe can reach, in the order a verb's from-state is chosen.
-const State kReachable[] = {State::kRunning,   State::kPoweroff,    State::kPending,
-                            State::kHold,      State::kPaused,      State::kSuspended,
-                            State::kHibernated, State::kDeallocated, State::kShelved,
-                            State::kRescued,   State::kResized,     State::kSoftDeleted,
-                            State::kUnknown,   State::kFailed};
+const State kReachable[] = {
+    State::kRunning,   State::kPoweroff,    State::kPending,     State::kHold,    State::kPaused,
+    State::kSuspended, State::kHibernated,  State::kDeallocated, State::kShelved, State::kRescued,
+    State::kResized,   State::kSoftDeleted, State::kUnknown,     State::kFailed};
 
 std::string case_name(const VerbCase& c) {
   std::string n = std::string(lc::vocabulary_name(c.vocabulary)) + " " + c.verb;
@@ -36,8 +35,8 @@ std::vector<VerbCase> all_cases() {
       for (std::string_view verb : lc::verbs(v)) verbs.emplace_back(verb, "");
     } else {
       for (const lc::VerbRule& r : lc::verb_rules(v)) {
-        if (std::find(verbs.begin(), verbs.end(), std::pair(std::string(r.verb), std::string(r.variant))) ==
-            verbs.end()) {
+        if (std::find(verbs.begin(), verbs.end(),
+                      std::pair(std::string(r.verb), std::string(r.variant))) == verbs.end()) {
           verbs.emplace_back(r.verb, r.variant);
         }
       }

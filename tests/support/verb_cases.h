@@ -4,11 +4,10 @@
 // new verb is covered without new test code.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lifecycle/vocabulary.h"
 
