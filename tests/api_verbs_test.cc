@@ -20,19 +20,8 @@ namespace lc = corral::lifecycle;
 using lc::Action;
 using lc::State;
 
-class ApiVerbsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--sim-profile", "zero", "--no-schedule", "--sim-hosts", "64"});
-    ASSERT_TRUE(server_->start()) << server_->log();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static ServerProcess* server_;
-};
-ServerProcess* ApiVerbsTest::server_ = nullptr;
+// One server for the suite: zero-latency sim, no scheduler (tests deploy by hand).
+class ApiVerbsTest : public SharedServerSuite {};
 
 TEST_F(ApiVerbsTest, EveryVerbOfEveryVocabulary) {
   Api api(*server_);

@@ -43,19 +43,8 @@ std::vector<std::string> cli_args(const nlohmann::json& body) {
   return out;
 }
 
-class CliTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--sim-profile", "zero", "--no-schedule", "--sim-hosts", "64"});
-    ASSERT_TRUE(server_->start()) << server_->log();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static ServerProcess* server_;
-};
-ServerProcess* CliTest::server_ = nullptr;
+// One server for the suite: zero-latency sim, no scheduler (tests deploy by hand).
+class CliTest : public SharedServerSuite {};
 
 TEST_F(CliTest, EveryVerbOfEveryVocabulary) {
   Api api(*server_);

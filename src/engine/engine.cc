@@ -56,32 +56,28 @@ void Engine::stop() {
   }
 }
 
-Result<Accepted> Engine::create(CreateRequest request) {
-  internal::CreateCommand command{std::move(request), {}};
+// Queues a command that answers through a promise, and waits for the answer (which comes
+// after the batch holding the command is durable).
+template <typename CommandT>
+Result<Accepted> Engine::Impl::submit(CommandT command) {
   std::future<Result<Accepted>> answer = command.reply.get_future();
   {
-    std::lock_guard lock(impl_->queue_mu);
-    if (impl_->stopping || !impl_->running) {
+    std::lock_guard lock(queue_mu);
+    if (stopping || !running) {
       return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
     }
-    impl_->queue.emplace_back(std::move(command));
+    queue.emplace_back(std::move(command));
   }
-  impl_->queue_cv.notify_one();
+  queue_cv.notify_one();
   return answer.get();
 }
 
+Result<Accepted> Engine::create(CreateRequest request) {
+  return impl_->submit(internal::CreateCommand{std::move(request), {}});
+}
+
 Result<Accepted> Engine::act(ActionRequest request) {
-  internal::ActionCommand command{std::move(request), {}};
-  std::future<Result<Accepted>> answer = command.reply.get_future();
-  {
-    std::lock_guard lock(impl_->queue_mu);
-    if (impl_->stopping || !impl_->running) {
-      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
-    }
-    impl_->queue.emplace_back(std::move(command));
-  }
-  impl_->queue_cv.notify_one();
-  return answer.get();
+  return impl_->submit(internal::ActionCommand{std::move(request), {}});
 }
 
 std::optional<store::Vm> Engine::get(VmId id) const {

@@ -71,6 +71,8 @@ struct Engine::Impl {
   int next_subscriber = 1;
 
   // engine.cc
+  template <typename CommandT>
+  Result<Accepted> submit(CommandT command);
   Status load();
   void loop();
   void enqueue(internal::Command command);

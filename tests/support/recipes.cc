@@ -49,6 +49,18 @@ nlohmann::json Api::wait_idle(std::int64_t id, int timeout_ms) {
   return nullptr;
 }
 
+ServerProcess* SharedServerSuite::server_ = nullptr;
+
+void SharedServerSuite::SetUpTestSuite() {
+  server_ = new ServerProcess({"--sim-profile", "zero", "--no-schedule", "--sim-hosts", "64"});
+  ASSERT_TRUE(server_->start()) << server_->log();
+}
+
+void SharedServerSuite::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+}
+
 nlohmann::json default_params(Action action) {
   switch (action) {
     case Action::kResize:

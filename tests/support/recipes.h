@@ -2,6 +2,8 @@
 // steps run on a lifecycle::VmRecord: the "mirror" predicts what the server must show.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -29,6 +31,15 @@ class Api {
 
  private:
   std::unique_ptr<httplib::Client> client_;
+};
+
+// A test suite sharing one server started with --sim-profile zero --no-schedule (so VMs stay
+// PENDING until a test deploys them) and room for many VMs.
+class SharedServerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  static ServerProcess* server_;
 };
 
 // Parameters a canonical action needs (resize: a new size, rebuild: an image ...).
