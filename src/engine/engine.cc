@@ -274,6 +274,7 @@ void Engine::Impl::rollback_batch() {
     }
   }
   max_vm_id = static_cast<VmId>(vms.size());
+  max_transition_id = committed_transition_id;
   working.clear();
   dirty_order.clear();
   op_rows.clear();
@@ -299,6 +300,7 @@ void Engine::Impl::flush() {
   transitions.clear();
 
   if (!batch.empty()) {
+    for (store::TransitionRow& t : batch.transitions) t.id = ++max_transition_id;
     if (Status committed = store.commit(batch); !committed) {
       std::fprintf(stderr, "corral: engine: commit failed, batch rolled back: %s\n",
                    committed.error().message.c_str());
@@ -314,6 +316,7 @@ void Engine::Impl::flush() {
     }
   }
 
+  committed_transition_id = max_transition_id;
   // Committed: publish, then answer, notify and dispatch.
   std::vector<Event> events;
   events.reserve(batch.transitions.size());
@@ -372,6 +375,7 @@ Status Engine::Impl::load() {
   vms = std::move(loaded->vms);
   max_vm_id = loaded->max_vm_id;
   max_op_id = loaded->max_op_id;
+  max_transition_id = committed_transition_id = loaded->max_transition_id;
   for (std::size_t i = 0; i < vms.size(); ++i) {
     if (vms[i].id != static_cast<VmId>(i + 1)) {
       return fail(Error::internal("store returned VM ids with gaps (" + std::to_string(vms[i].id) +

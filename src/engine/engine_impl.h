@@ -46,6 +46,8 @@ struct Engine::Impl {
   bool schedule_needed = true;      // room was freed or a VM started waiting
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
+  std::int64_t max_transition_id = 0;  // ids are the engine's, so events carry them
+  std::int64_t committed_transition_id = 0;
   std::priority_queue<internal::DeadlineEntry, std::vector<internal::DeadlineEntry>, std::greater<>>
       deadlines;
   // The batch being built.

@@ -29,6 +29,7 @@ class MemoryStore final : public store::Store {
     for (const auto& [id, vm] : vms_) out.vms.push_back(vm);
     out.max_vm_id = vms_.empty() ? 0 : vms_.rbegin()->first;
     out.max_op_id = ops_.empty() ? 0 : ops_.rbegin()->first;
+    out.max_transition_id = static_cast<std::int64_t>(transitions_.size());
     return out;
   }
   Status commit(const store::Batch& batch) override {
@@ -40,8 +41,10 @@ class MemoryStore final : public store::Store {
     ++commits_;
     for (const store::Vm* vm : batch.vms) vms_[vm->id] = *vm;
     for (const store::OperationRow& op : batch.operations) ops_[op.meta.id] = op;
-    for (store::TransitionRow t : batch.transitions) {
-      t.id = static_cast<std::int64_t>(transitions_.size()) + 1;
+    for (const store::TransitionRow& t : batch.transitions) {
+      if (t.id != static_cast<std::int64_t>(transitions_.size()) + 1) {
+        return fail(Error::internal("transition ids must follow on: got " + std::to_string(t.id)));
+      }
       transitions_.push_back(t);
     }
     return {};

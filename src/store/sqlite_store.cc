@@ -163,7 +163,7 @@ constexpr const char* kUpsertOperationSql =
 
 constexpr const char* kInsertTransitionSql =
     "INSERT INTO transitions(vm_id, op_id, from_state, to_state, action, phase, status, actor, "
-    "request_id, at, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "request_id, at, reason, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 
 constexpr const char* kLoadVmsSql =
     "SELECT v.id, v.name, v.image, v.vcpus, v.memory_mib, v.desired_image, v.desired_vcpus, "
@@ -464,6 +464,7 @@ class SqliteStore final : public Store {
   Stmt insert_transition_;
   Stmt count_vms_;
   Stmt max_op_id_;
+  Stmt max_transition_id_;
   Stmt load_vms_;
 
   std::mutex read_mu_;
@@ -549,6 +550,7 @@ Status SqliteStore::open() {
       {&insert_transition_, kInsertTransitionSql},
       {&count_vms_, "SELECT count(*) FROM vms"},
       {&max_op_id_, "SELECT max(id) FROM operations"},
+      {&max_transition_id_, "SELECT max(id) FROM transitions"},
       {&load_vms_, kLoadVmsSql},
   };
   for (const auto& [stmt, sql] : writer_statements) {
@@ -739,6 +741,12 @@ Status SqliteStore::insert_transition(const TransitionRow& t) {
       .bind(t.request_id)
       .bind(t.at)
       .bind(t.reason);
+  // The engine numbers transitions itself (the event stream carries the ids); 0 lets SQLite.
+  if (t.id > 0) {
+    use.bind(t.id);
+  } else {
+    use.bind_null();
+  }
   if (int rc = use.step(); rc != SQLITE_DONE) {
     return fail(error(writer_.get(),
                       fmt::format("commit: transition of vm {} (operation {})", t.vm_id, t.op_id),
@@ -764,6 +772,13 @@ Result<Loaded> SqliteStore::load() {
     StmtUse use(max_op_id_);
     if (int rc = use.step(); rc != SQLITE_ROW) return fail(error(w, "load: max operation id", rc));
     out.max_op_id = sqlite3_column_int64(max_op_id_.get(), 0);  // NULL (no rows) reads as 0
+  }
+  {
+    StmtUse use(max_transition_id_);
+    if (int rc = use.step(); rc != SQLITE_ROW) {
+      return fail(error(w, "load: max transition id", rc));
+    }
+    out.max_transition_id = sqlite3_column_int64(max_transition_id_.get(), 0);
   }
   StmtUse use(load_vms_);
   int rc = SQLITE_OK;

@@ -28,6 +28,7 @@ struct Loaded {
   std::vector<Vm> vms;  // every VM, DONE ones included, ordered by id
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
+  std::int64_t max_transition_id = 0;
 };
 
 class Store {
