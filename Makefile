@@ -69,7 +69,7 @@ bench:
 	  fi; \
 	done
 
-lint:
+lint: deps
 	scripts/lint
 
 asan:
