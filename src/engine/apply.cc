@@ -11,30 +11,6 @@ using lc::Action;
 using lc::Phase;
 using lc::State;
 
-bool holds_host(State state) {
-  switch (state) {
-    case State::kInit:
-    case State::kPending:
-    case State::kHold:
-    case State::kHibernated:
-    case State::kDeallocated:
-    case State::kDone:
-      return false;
-    case State::kRunning:
-    case State::kPaused:
-    case State::kSuspended:
-    case State::kPoweroff:
-    case State::kShelved:
-    case State::kRescued:
-    case State::kResized:
-    case State::kSoftDeleted:
-    case State::kUnknown:
-    case State::kFailed:
-      return true;
-  }
-  return true;
-}
-
 namespace {
 
 nlohmann::json model_json(const store::VmModel& m) {
@@ -294,7 +270,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   if (vm.record.op) op_rows.push_back({id, *vm.record.op, vm.op});
 
   if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
-  if (!holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();
+  if (!lc::holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();
   if (vm.record.state != State::kPending) vm.pending_reason.clear();
   account(vm);
   track_pending(vm);

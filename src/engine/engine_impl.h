@@ -112,7 +112,4 @@ struct Engine::Impl {
   void try_schedule_phase(VmId id);
 };
 
-// Whether a VM in this state holds resources on its host.
-bool holds_host(lifecycle::State state);
-
 }  // namespace corral::engine

@@ -265,4 +265,28 @@ Power nominal_power(State state, Power prior) {
   return prior;
 }
 
+bool holds_host(State state) {
+  switch (state) {
+    case State::kInit:
+    case State::kPending:
+    case State::kHold:
+    case State::kHibernated:
+    case State::kDeallocated:
+    case State::kDone:
+      return false;
+    case State::kRunning:
+    case State::kPaused:
+    case State::kSuspended:
+    case State::kPoweroff:
+    case State::kShelved:
+    case State::kRescued:
+    case State::kResized:
+    case State::kSoftDeleted:
+    case State::kUnknown:
+    case State::kFailed:
+      return true;
+  }
+  return true;
+}
+
 }  // namespace corral::lifecycle

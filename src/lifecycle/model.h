@@ -93,4 +93,8 @@ std::vector<Action> allowed_actions(const VmRecord& record);
 // The power state a VM has at rest in `state`; `prior` for states that keep it.
 Power nominal_power(State state, Power prior);
 
+// Whether a VM at rest in `state` keeps resources on its host (POWEROFF does, as OpenNebula
+// and Azure's "Stopped" say; DEALLOCATED and HIBERNATED have released them).
+bool holds_host(State state);
+
 }  // namespace corral::lifecycle

@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "lifecycle/views.h"
+
 namespace corral::lifecycle {
 namespace {
 
@@ -293,6 +295,21 @@ TEST(ModelTest, ConfirmAndRevertResizeEndByPower) {
       EXPECT_EQ(x.state, expected) << action_name(a) << " from " << state_name(origin);
     }
   }
+}
+
+TEST(ModelTest, HostResourcesFollowTheBillingOfSeed000) {
+  // Azure bills the hardware of a VM that holds its host (Stopped) and not of one that
+  // released it (Deallocated); StratusLab's Unknown "still has resources allocated".
+  for (State s : kAllStates) {
+    const bool billed = azure_view(record_at_rest(s)).billing != Billing::kNotBilled;
+    EXPECT_EQ(holds_host(s), billed) << state_name(s);
+  }
+  EXPECT_TRUE(holds_host(S::kPoweroff));
+  EXPECT_TRUE(holds_host(S::kSuspended));
+  EXPECT_FALSE(holds_host(S::kDeallocated));
+  EXPECT_FALSE(holds_host(S::kHibernated));
+  EXPECT_FALSE(holds_host(S::kPending));
+  EXPECT_FALSE(holds_host(S::kDone));
 }
 
 TEST(ModelTest, ReschedSetsAFlagOnly) {
