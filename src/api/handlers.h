@@ -63,6 +63,12 @@ Outcome clear_faults(Context& ctx, Call& call);
 Outcome remove_fault(Context& ctx, Call& call);
 Outcome external_event(Context& ctx, Call& call);
 
+// handlers_console.cc
+Outcome list_images(Context& ctx, Call& call);
+Outcome console_log(Context& ctx, Call& call);
+Outcome console_stream(Context& ctx, Call& call);
+Outcome console_input(Context& ctx, Call& call);
+
 // A failure from an Error (for `return fail_with(...)` in handlers).
 inline std::unexpected<Failure> failure(Error error) {
   return std::unexpected<Failure>(Failure(std::move(error)));

@@ -24,6 +24,18 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
   return std::move(*vm);
 }
 
+// A driver with real images refuses a name it does not have, before anything is recorded.
+std::optional<Error> unknown_image(Context& ctx, const std::string& name) {
+  const std::vector<driver::ImageInfo> images = ctx.driver.images();
+  if (images.empty()) return std::nullopt;
+  std::string names;
+  for (const driver::ImageInfo& image : images) {
+    if (image.name == name) return std::nullopt;
+    names += (names.empty() ? "" : ", ") + image.name;
+  }
+  return Error::invalid_argument("no image named '" + name + "' (images: " + names + ")");
+}
+
 Outcome accepted(Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
   Reply reply{202, {}, false, render_accepted(result->vm, result->op)};
@@ -37,6 +49,9 @@ Outcome create_vm(Context& ctx, Call& call) {
   if (!body) return failure(std::move(body.error()));
   Result<engine::CreateRequest> request = parse_create(*body);
   if (!request) return failure(std::move(request.error()));
+  if (std::optional<Error> unknown = unknown_image(ctx, request->model.image)) {
+    return failure(std::move(*unknown));
+  }
   request->request_id = call.request_id;
   request->actor = "api";
   return accepted(ctx.engine.create(std::move(*request)));
@@ -91,6 +106,11 @@ Outcome act_on_vm(Context& ctx, Call& call) {
   }
   Result<engine::ActionRequest> request = build_action(*input, *action, *vm);
   if (!request) return failure(std::move(request.error()));
+  if (request->model && request->model->image != vm->model.image) {
+    if (std::optional<Error> unknown = unknown_image(ctx, request->model->image)) {
+      return failure(std::move(*unknown));
+    }
+  }
   request->request_id = call.request_id;
   request->actor = "api";
 

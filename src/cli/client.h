@@ -37,6 +37,7 @@ class Client {
   [[nodiscard]] CliResult<nlohmann::json> del(std::string_view path) const;
 
   const std::string& url() const { return display_url_; }
+  const ServerUrl& server_url() const { return url_; }
 
  private:
   enum class Method : std::uint8_t { kGet, kPost, kDelete };

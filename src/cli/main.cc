@@ -2,6 +2,7 @@
 // Exit codes: 0 ok, 1 the API refused (message printed), 2 usage, 3 cannot reach the server.
 #include <CLI/CLI.hpp>
 
+#include "cli/console_commands.h"
 #include "cli/hosts_command.h"
 #include "cli/options.h"
 #include "cli/server_command.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);
+  corral::cli::add_console_commands(app, *app.get_subcommand("vm"), globals);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& done) {

@@ -22,6 +22,7 @@
 
 #include "api/log.h"
 #include "api/server.h"
+#include "cli/qemu_setup.h"
 #include "common/clock.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
@@ -42,7 +43,10 @@ constexpr int kExitUsage = 2;
 struct ServerOptions {
   std::string listen = "127.0.0.1:8780";
   std::string data_dir = "./var";
-  std::string driver = "sim";
+  std::string driver = "auto";
+  std::string accel = "auto";
+  double shutdown_timeout_s = 30;
+  std::string shutdown_fallback = "poweroff";
   int sim_hosts = 4;
   std::string sim_profile = "fast";
   std::vector<std::string> phase_deadlines;
@@ -186,8 +190,10 @@ int run_server(const ServerOptions& o) {
   if (!level) return usage("--log-level must be debug, info, warn or error");
   api::set_log_level(*level);
 
-  if (o.driver == "qemu") return usage("the qemu driver arrives later (use --driver sim)");
-  if (o.driver != "sim") return usage("unknown driver '" + o.driver + "' (sim)");
+  const std::string driver_name = o.driver == "auto" ? (qemu_installed() ? "qemu" : "sim") : o.driver;
+  if (driver_name != "sim" && driver_name != "qemu") {
+    return usage("unknown driver '" + o.driver + "' (auto, qemu or sim)");
+  }
   const std::optional<Address> address = parse_listen(o.listen);
   if (!address)
     return usage("--listen wants HOST:PORT (e.g. 127.0.0.1:8780), not '" + o.listen + "'");
@@ -221,10 +227,32 @@ int run_server(const ServerOptions& o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a death
 
+  std::unique_ptr<driver::Driver> driver;
+  driver::sim::SimDriver* sim = nullptr;
+  if (driver_name == "qemu") {
+    QemuSetup setup;
+    setup.data_dir = o.data_dir;
+    setup.accel = o.accel;
+    setup.shutdown_timeout_s = o.shutdown_timeout_s;
+    setup.shutdown_fallback = o.shutdown_fallback;
+    setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
+    setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
+    Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
+    if (!qemu) {
+      return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)
+                                                              : cannot_start(qemu.error().message);
+    }
+    log(LogLevel::kInfo, "qemu",
+        {{"accel", (*qemu)->config().accel}, {"images", (*qemu)->image_store().dir()}});
+    driver = std::move(*qemu);
+  } else {
+    auto simulated = std::make_unique<driver::sim::SimDriver>(*sim_options);
+    sim = simulated.get();
+    driver = std::move(simulated);
+  }
   SystemClock clock;
-  driver::sim::SimDriver sim(*sim_options);
-  engine::Engine engine(**store, sim, clock, engine_options);
-  api::Server server(engine, sim, &sim);
+  engine::Engine engine(**store, *driver, clock, engine_options);
+  api::Server server(engine, *driver, sim);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
     return cannot_start(bound.error().message);
@@ -256,12 +284,12 @@ int run_server(const ServerOptions& o) {
   log(LogLevel::kInfo, "listening",
       {{"addr", actual.text()},
        {"data_dir", o.data_dir},
-       {"driver", sim.name()},
+       {"driver", driver->name()},
        {"sim_hosts", std::to_string(o.sim_hosts)},
        {"sim_profile", o.sim_profile},
        {"schedule", o.no_schedule ? "off" : "on"}});
   std::printf("corral: listening on http://%s (data dir %s, driver %s)\n", actual.text().c_str(),
-              o.data_dir.c_str(), sim.name().c_str());
+              o.data_dir.c_str(), driver->name().c_str());
   std::fflush(stdout);
 
   const Status served = server.run();
@@ -283,8 +311,23 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--data-dir", options->data_dir, "Where the store (corral.db) lives")
       ->capture_default_str();
-  cmd->add_option("--driver", options->driver, "Hypervisor driver: sim (qemu arrives later)")
+  cmd->add_option("--driver", options->driver,
+                  "Hypervisor driver: qemu, sim, or auto (qemu when qemu-system-x86_64 is "
+                  "installed)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "qemu", "sim"}));
+  cmd->add_option("--accel", options->accel,
+                  "qemu: accelerator kvm, tcg, or auto (kvm if a probe guest runs under it)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  cmd->add_option("--shutdown-timeout", options->shutdown_timeout_s,
+                  "qemu: seconds a guest has to power off after the ACPI power button")
       ->capture_default_str();
+  cmd->add_option("--shutdown-fallback", options->shutdown_fallback,
+                  "qemu: when a guest ignores ACPI, poweroff (pull the plug) or fail (back to "
+                  "RUNNING with the reason, as OpenNebula)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"poweroff", "fail"}));
   cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
       ->capture_default_str();
   cmd->add_option("--sim-profile", options->sim_profile,

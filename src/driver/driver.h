@@ -16,7 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "common/result.h"
 
 #include "lifecycle/types.h"
 #include "store/types.h"
@@ -57,6 +60,15 @@ struct PowerEvent {
   std::string cause;
 };
 
+// An image a VM can boot (drivers with real images list theirs).
+struct ImageInfo {
+  std::string name;
+  std::string kind;  // "kernel" (kernel + initramfs) or "disk" (qcow2, raw)
+  std::string path;  // the image's directory
+};
+
+using ConsoleOutput = std::function<void(std::string_view bytes)>;
+
 struct HostInfo {
   std::string name;
   int vcpus = 0;
@@ -83,6 +95,31 @@ class Driver {
   // After a restart: what the driver knows of a VM the store places on a host (the engine
   // reconciles). Default: nothing known.
   virtual void adopt(store::VmId /*vm*/, const std::string& /*host*/, lifecycle::Power /*power*/) {}
+
+  // Images VMs can boot. Empty: the driver accepts any image name (the sim).
+  virtual std::vector<ImageInfo> images() const { return {}; }
+
+  // The serial console, for drivers whose VMs have one. The defaults say there is none.
+  // console_log: the tail of what the guest wrote (this boot), at most max_bytes.
+  [[nodiscard]] virtual Result<std::string> console_log(store::VmId /*vm*/,
+                                                        std::size_t /*max_bytes*/) const {
+    return fail(no_console());
+  }
+  // Live output goes to `output` (from a driver thread; it must only copy or enqueue) until
+  // detach_console(handle); empty bytes mean the console closed (the VM's process ended).
+  [[nodiscard]] virtual Result<int> attach_console(store::VmId /*vm*/, ConsoleOutput /*output*/) {
+    return fail(no_console());
+  }
+  virtual void detach_console(store::VmId /*vm*/, int /*handle*/) {}
+  [[nodiscard]] virtual Status write_console(store::VmId /*vm*/, std::string /*bytes*/) {
+    return fail(no_console());
+  }
+
+ private:
+  Error no_console() const {
+    return Error{ErrorCode::kConflict, "the " + name() + " driver's VMs have no serial console",
+                 {}, {}};
+  }
 };
 
 }  // namespace corral::driver

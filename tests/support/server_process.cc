@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -88,6 +89,10 @@ bool ServerProcess::start() {
   std::vector<std::string> argv = {corral_binary(), "server",
                                    "--listen",      "127.0.0.1:" + std::to_string(port_),
                                    "--data-dir",    data_dir_ + "/var"};
+  // The sim unless a test asks for another driver (the server's own default is qemu).
+  if (std::find(args_.begin(), args_.end(), "--driver") == args_.end()) {
+    argv.insert(argv.end(), {"--driver", "sim"});
+  }
   argv.insert(argv.end(), args_.begin(), args_.end());
   const auto t0 = std::chrono::steady_clock::now();
   pid_ = spawn(argv, log_path_);

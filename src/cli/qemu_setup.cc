@@ -1,0 +1,95 @@
+#include "cli/qemu_setup.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "driver/qemu/posix.h"
+
+namespace corral::cli {
+
+namespace fs = std::filesystem;
+namespace qemu = corral::driver::qemu;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::string_view kTinyImage = "tiny";
+constexpr milliseconds kProbeTimeout{15000};
+
+// The guest-image script: $CORRAL_GUEST_SCRIPT, else the one in the source tree this binary
+// was built from.
+std::string guest_script() {
+  if (const char* env = std::getenv("CORRAL_GUEST_SCRIPT"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return std::string(CORRAL_SOURCE_DIR) + "/scripts/build-guest-image";
+}
+
+Status ensure_tiny(const qemu::ImageStore& images, const QemuSetup& setup) {
+  if (images.find(kTinyImage)) return {};
+  const std::string out = images.dir() + "/" + std::string(kTinyImage);
+  if (setup.info) setup.info("building the guest image 'tiny' into " + out);
+  Result<qemu::CommandResult> built =
+      qemu::run_command({guest_script(), "--out", out}, milliseconds(300000));
+  if (!built) return fail(std::move(built.error()));
+  if (built->exit_code != 0 || !images.find(kTinyImage)) {
+    return fail(Error::internal("cannot build the guest image 'tiny' with " + guest_script() +
+                                ": " + built->output));
+  }
+  return {};
+}
+
+}  // namespace
+
+bool qemu_installed() {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (!dir.empty() && ::access((dir + "/qemu-system-x86_64").c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
+Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setup) {
+  if (setup.accel != "auto" && setup.accel != "kvm" && setup.accel != "tcg") {
+    return fail(Error::invalid_argument("--accel must be auto, kvm or tcg"));
+  }
+  if (setup.shutdown_fallback != "poweroff" && setup.shutdown_fallback != "fail") {
+    return fail(Error::invalid_argument("--shutdown-fallback must be poweroff or fail"));
+  }
+  if (!(setup.shutdown_timeout_s > 0)) {
+    return fail(Error::invalid_argument("--shutdown-timeout must be a positive number"));
+  }
+  std::error_code ec;
+  qemu::QemuConfig config;
+  config.data_dir = fs::absolute(setup.data_dir, ec).lexically_normal().string();
+  while (config.data_dir.size() > 1 && config.data_dir.back() == '/') config.data_dir.pop_back();
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') config.host_name = host;
+  config.shutdown_timeout = milliseconds(static_cast<long long>(setup.shutdown_timeout_s * 1000));
+  config.shutdown_fallback = setup.shutdown_fallback == "fail" ? qemu::ShutdownFallback::kFail
+                                                               : qemu::ShutdownFallback::kPowerOff;
+  config.warn = setup.warn;
+  if (qemu::VmPaths::of(config.data_dir, 999999999).qmp.size() > qemu::kMaxSocketPath) {
+    return fail(Error::invalid_argument("the data dir path " + config.data_dir +
+                                        " is too long for the VMs' unix sockets"));
+  }
+  const qemu::ImageStore images(config.data_dir + "/images");
+  fs::create_directories(images.dir(), ec);
+  if (Status tiny = ensure_tiny(images, setup); !tiny) return fail(std::move(tiny.error()));
+  if (setup.accel == "auto") {
+    Result<qemu::Image> probe = images.find(kTinyImage);
+    if (!probe) return fail(std::move(probe.error()));
+    config.accel = qemu::probe_accelerator(config, *probe, config.data_dir + "/accel.json",
+                                           kProbeTimeout);
+  } else {
+    config.accel = setup.accel;
+  }
+  return std::make_unique<qemu::QemuDriver>(std::move(config));
+}
+
+}  // namespace corral::cli

@@ -1,0 +1,31 @@
+// What `corral server --driver qemu` needs before the engine starts: the built-in image
+// `tiny` (built by scripts/build-guest-image on first start), the accelerator (probed or
+// given), and the driver's configuration.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "driver/qemu/qemu_driver.h"
+
+namespace corral::cli {
+
+struct QemuSetup {
+  std::string data_dir;
+  std::string accel = "auto";  // auto | kvm | tcg
+  double shutdown_timeout_s = 30;
+  std::string shutdown_fallback = "poweroff";  // poweroff | fail
+  std::function<void(const std::string&)> warn;
+  std::function<void(const std::string&)> info;
+};
+
+// True when qemu-system-x86_64 is on PATH (what makes qemu the default driver).
+bool qemu_installed();
+
+[[nodiscard]] Result<std::unique_ptr<driver::qemu::QemuDriver>> make_qemu_driver(
+    const QemuSetup& setup);
+
+}  // namespace corral::cli

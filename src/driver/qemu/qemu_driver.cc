@@ -1,0 +1,214 @@
+#include "driver/qemu/qemu_driver.h"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace corral::driver::qemu {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+namespace {
+
+HostInfo this_host(const QemuConfig& config) {
+  HostInfo host;
+  host.name = config.host_name;
+  host.vcpus = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  long kib = 0;
+  while (meminfo >> key >> kib) {
+    if (key == "MemTotal:") break;
+    meminfo.ignore(1 << 10, '\n');
+  }
+  host.memory_mib = static_cast<int>(kib / 1024);
+  return host;
+}
+
+std::string read_file(const std::string& path, std::size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+  const std::size_t from = size > max ? size - max : 0;
+  in.seekg(static_cast<std::streamoff>(from));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+QemuDriver::QemuDriver(QemuConfig config)
+    : config_(std::move(config)),
+      images_(config_.data_dir + "/images"),
+      host_(this_host(config_)) {
+  std::error_code ec;
+  fs::create_directories(vms_dir(config_.data_dir), ec);
+  fs::create_directories(images_.dir(), ec);
+}
+
+QemuDriver::~QemuDriver() { stop(); }
+
+void QemuDriver::adopt(store::VmId vm, const std::string& host, lifecycle::Power power) {
+  if (host != host_.name) return;
+  std::lock_guard lock(mu_);
+  adopted_[vm] = power;
+}
+
+void QemuDriver::start(DriverSink* sink) {
+  {
+    std::lock_guard lock(mu_);
+    sink_ = sink;
+    for (const auto& [vm, power] : adopted_) worker(vm).reconcile(power);
+  }
+  stop_orphans();
+}
+
+void QemuDriver::stop() {
+  std::map<store::VmId, std::unique_ptr<VmWorker>> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& [vm, w] : workers) w->stop();
+}
+
+VmWorker& QemuDriver::worker(store::VmId vm) {
+  // Drop the workers of terminated VMs as we go.
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->first != vm && it->second->finished()) {
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::unique_ptr<VmWorker>& slot = workers_[vm];
+  if (!slot || slot->finished()) slot = std::make_unique<VmWorker>(vm, config_, images_, sink_);
+  return *slot;
+}
+
+void QemuDriver::run_phase(const PhaseRequest& request) {
+  std::lock_guard lock(mu_);
+  worker(request.vm).submit(request);
+}
+
+std::map<store::VmId, pid_t> QemuDriver::processes() const {
+  std::map<store::VmId, pid_t> out;
+  const std::string marker = vms_dir(config_.data_dir) + "/";
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    const std::string cmdline = process_cmdline(pid);
+    if (cmdline.find("-pidfile") == std::string::npos) continue;
+    const std::size_t at = cmdline.find(marker);
+    if (at == std::string::npos) continue;
+    const std::size_t digits = at + marker.size();
+    const std::size_t end = cmdline.find('/', digits);
+    if (end == std::string::npos) continue;
+    const std::string id = cmdline.substr(digits, end - digits);
+    if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (process_alive(pid)) out[std::stoll(id)] = pid;
+  }
+  return out;
+}
+
+void QemuDriver::stop_orphans() {
+  std::set<store::VmId> known;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [vm, power] : adopted_) known.insert(vm);
+  }
+  for (const auto& [vm, pid] : processes()) {
+    if (known.contains(vm)) continue;
+    if (config_.warn) {
+      config_.warn("stopping QEMU process " + std::to_string(pid) + " of VM " +
+                   std::to_string(vm) + ": the store does not place that VM on this host");
+    }
+    UniqueFd pidfd = open_pidfd(pid);
+    ::kill(pid, SIGTERM);
+    if (!pidfd.valid() || !wait_readable(pidfd.get(), milliseconds(3000))) ::kill(pid, SIGKILL);
+  }
+}
+
+std::vector<ImageInfo> QemuDriver::images() const {
+  std::vector<ImageInfo> out;
+  for (const Image& image : images_.list()) {
+    out.push_back({image.name, std::string(image_kind_name(image.kind)),
+                   images_.dir() + "/" + image.name});
+  }
+  return out;
+}
+
+Result<std::string> QemuDriver::console_log(store::VmId vm, std::size_t max_bytes) const {
+  const VmPaths paths = VmPaths::of(config_.data_dir, vm);
+  std::error_code ec;
+  if (!fs::exists(paths.serial_log, ec)) {
+    return fail(Error::not_found("VM " + std::to_string(vm) + " has no console log (never booted here)"));
+  }
+  return read_file(paths.serial_log, max_bytes);
+}
+
+Result<int> QemuDriver::attach_console(store::VmId vm, ConsoleOutput output) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(vm);
+  if (it == workers_.end() || !it->second->running()) {
+    return fail(Error{ErrorCode::kConflict, "VM " + std::to_string(vm) + " has no running QEMU process: no console to attach to", {}, {}});
+  }
+  return it->second->attach_console(std::move(output));
+}
+
+void QemuDriver::detach_console(store::VmId vm, int handle) {
+  std::lock_guard lock(mu_);
+  if (auto it = workers_.find(vm); it != workers_.end()) it->second->detach_console(handle);
+}
+
+Status QemuDriver::write_console(store::VmId vm, std::string bytes) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(vm);
+  if (it == workers_.end() || !it->second->write_console(std::move(bytes))) {
+    return fail(Error{ErrorCode::kConflict, "VM " + std::to_string(vm) + " has no running QEMU process", {}, {}});
+  }
+  return {};
+}
+
+std::string probe_accelerator(const QemuConfig& config, const Image& probe_image,
+                              const std::string& cache_file, milliseconds timeout) {
+  if (::access("/dev/kvm", R_OK | W_OK) != 0) return "tcg";
+  utsname uts{};
+  ::uname(&uts);
+  const std::string key = config.qemu_binary + "|" + probe_image.kernel + "|" + uts.release;
+  {
+    std::ifstream in(cache_file);
+    const nlohmann::json cached = nlohmann::json::parse(in, nullptr, false);
+    if (cached.is_object() && cached.value("key", std::string()) == key) {
+      return cached.value("accel", std::string("tcg"));
+    }
+  }
+  // Boot the probe guest under KVM and wait for its readiness line on stdout.
+  const std::string dir = fs::path(cache_file).parent_path().string();
+  const std::string log = dir + "/accel-probe.log";
+  std::error_code ec;
+  fs::remove(log, ec);
+  Result<CommandResult> ran = run_command(
+      {"timeout", "--signal=KILL", std::to_string(timeout.count() / 1000 + 1) + "s",
+       config.qemu_binary, "-machine", "pc,accel=kvm", "-m", "128", "-nodefaults",
+       "-no-user-config", "-display", "none", "-serial", "file:" + log, "-kernel",
+       probe_image.kernel, "-initrd", probe_image.initrd, "-append",
+       probe_image.cmdline + " corral.probe=1", "-no-reboot"},
+      timeout + milliseconds(2000));
+  (void)ran;
+  const std::string printed = read_file(log, 1 << 20);
+  const std::string accel = printed.find(config.readiness_line) != std::string::npos ? "kvm" : "tcg";
+  std::ofstream(cache_file) << nlohmann::json{{"key", key}, {"accel", accel}}.dump() << "\n";
+  return accel;
+}
+
+}  // namespace corral::driver::qemu
