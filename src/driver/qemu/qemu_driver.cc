@@ -20,7 +20,8 @@ namespace {
 HostInfo this_host(const QemuConfig& config) {
   HostInfo host;
   host.name = config.host_name;
-  host.vcpus = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  host.vcpus = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()) *
+                                config.cpu_allocation_ratio);
   std::ifstream meminfo("/proc/meminfo");
   std::string key;
   long kib = 0;

@@ -57,6 +57,9 @@ struct QemuConfig {
   ShutdownFallback shutdown_fallback = ShutdownFallback::kPowerOff;
   std::string rescue_image = "tiny";
   int blank_disk_mib = 64;  // the disk a kernel image's VM gets
+  // vCPUs offered per host core, as Nova's cpu_allocation_ratio (16.0 by default there):
+  // guests mostly idle, so a host runs more vCPUs than it has cores.
+  double cpu_allocation_ratio = 16.0;
   std::function<void(const std::string&)> warn;  // how the driver reports what it noticed
 };
 

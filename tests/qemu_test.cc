@@ -1,0 +1,397 @@
+// Real virtual machines: `corral server --driver qemu` with the test guest (TCG, 128 MiB),
+// checked against what the QEMU processes really do.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "driver/qemu/posix.h"
+#include "lifecycle/model.h"
+#include "lifecycle/views.h"
+#include "support/qemu_support.h"
+
+namespace corral::testing {
+namespace {
+
+namespace fs = std::filesystem;
+namespace lc = corral::lifecycle;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kReady = "corral-guest: ready";
+
+std::vector<pid_t> pids_of(const QemuServer& server, std::int64_t id) {
+  std::vector<pid_t> out;
+  const auto all = qemu_processes(server.data_dir());
+  for (auto [it, end] = all.equal_range(id); it != end; ++it) out.push_back(it->second);
+  return out;
+}
+
+// The one QEMU process of a VM (a test failure if there is none or more than one).
+pid_t pid_of(const QemuServer& server, std::int64_t id) {
+  const std::vector<pid_t> pids = pids_of(server, id);
+  EXPECT_EQ(pids.size(), 1U) << "VM " << id << " must have exactly one QEMU process";
+  return pids.empty() ? 0 : pids.front();
+}
+
+std::string vm_dir(const QemuServer& server, std::int64_t id) {
+  return server.vms_dir() + "/" + std::to_string(id);
+}
+
+// Types into the console and waits for the guest's answer.
+bool guest_answers(Api& api, std::int64_t id, const std::string& marker,
+                   std::chrono::milliseconds timeout = 10s) {
+  const ApiResult typed = api.post("/v1/vms/" + std::to_string(id) + "/console",
+                                   {{"input", "echo " + marker + "-$((6*7))\n"}});
+  EXPECT_EQ(typed.status, 202) << typed.body.dump();
+  return wait_console(api, id, marker + "-42", timeout);
+}
+
+std::string last_reason(Api& api, std::int64_t id) {
+  const json h = history(api, id);
+  return h.empty() || h.back()["reason"].is_null() ? std::string()
+                                                   : h.back()["reason"].get<std::string>();
+}
+
+// Seed 002, "Deploy" to "Terminate": run, describe (Pending, Prolog, Boot, Running), connect,
+// `poweroff` typed inside the guest, Unknown ("machine is stopped, but still has resources
+// allocated"), kill, Done.
+TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
+  QemuServer server;
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  const std::string url = server.process().url();
+  Api api(server.process());
+
+  const CliResult run = run_cli({"run", "tiny"}, url);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const std::size_t at = run.out.find("vm ID: ");
+  ASSERT_NE(at, std::string::npos) << run.out;
+  const std::int64_t id = std::stoll(run.out.substr(at + 7));
+  const std::string sid = std::to_string(id);
+
+  // Watch `corral describe` as the user would, until Running.
+  std::vector<std::string> seen;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < until;) {
+    const CliResult d = run_cli({"describe", sid}, url);
+    ASSERT_EQ(d.exit_code, 0) << d.out;
+    for (const char* s : {"Pending", "Prolog", "Boot", "Running", "Failed"}) {
+      if (d.out.find(std::string(" ") + s + " ") != std::string::npos &&
+          (seen.empty() || seen.back() != s)) {
+        seen.push_back(s);
+      }
+    }
+    if (!seen.empty() && seen.back() == "Running") break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), "Running");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+
+  // The phases the server went through, replayed on the model: the StratusLab names of the
+  // records the server had, in order, are the seed's Pending, Prolog, Boot, Running.
+  const json h = history(api, id);
+  lc::VmRecord mirror = lc::new_record();
+  const auto sl_name = [](const lc::VmRecord& r) {
+    return std::string(lc::sl_state_name(lc::stratuslab_view(r).state));
+  };
+  std::vector<std::string> names = {sl_name(mirror)};
+  for (std::size_t i = 1; i < h.size(); ++i) {
+    if (mirror.busy()) {
+      mirror = lc::phase_succeeded(mirror).record;
+    } else {
+      Result<lc::Step> next =
+          lc::begin(mirror, {*lc::parse_action(h[i]["action"].get<std::string>())});
+      ASSERT_TRUE(next.has_value()) << h[i].dump();
+      mirror = next->record;
+    }
+    ASSERT_TRUE(mirror.op.has_value());
+    EXPECT_EQ(h[i]["phase"], std::string(lc::phase_name(lc::current_phase(*mirror.op))))
+        << "history row " << i << ": " << h[i].dump();
+    EXPECT_EQ(h[i]["to"], std::string(lc::state_name(mirror.state))) << h[i].dump();
+    if (names.back() != sl_name(mirror)) names.push_back(sl_name(mirror));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Pending", "Prolog", "Boot", "Running"}))
+      << h.dump();
+  // What `describe` showed is that sequence, maybe with fast phases unseen.
+  std::size_t j = 0;
+  for (const std::string& s : seen) {
+    while (j < names.size() && names[j] != s) ++j;
+    EXPECT_LT(j, names.size()) << "describe showed " << s << " out of order";
+  }
+  ASSERT_TRUE(wait_console(api, id, kReady));
+
+  // Connect, look around, and power off from inside.
+  const CliResult connect =
+      run_cli_with_input({"connect", sid}, url, "uname -s\npoweroff\n", 60s);
+  EXPECT_EQ(connect.exit_code, 0) << connect.out;
+  EXPECT_NE(connect.out.find("Linux"), std::string::npos) << connect.out;
+  EXPECT_NE(connect.out.find("reboot: Power down"), std::string::npos) << connect.out;
+  EXPECT_NE(connect.out.find("the console closed"), std::string::npos) << connect.out;
+
+  const json off = wait_state(api, id, "POWEROFF", 30s);
+  ASSERT_TRUE(off.is_object());
+  EXPECT_EQ(off["views"]["stratuslab"]["state"], "Unknown");
+  EXPECT_EQ(off["views"]["nova"]["vm_state"], "stopped");
+  EXPECT_EQ(off["views"]["azure"]["power_state"], "stopped");
+  EXPECT_FALSE(off["host"].is_null()) << "resources are still allocated";
+  EXPECT_EQ(history(api, id).back()["action"], "observed_poweroff");
+  EXPECT_TRUE(pids_of(server, id).empty()) << "no QEMU process once the guest powered off";
+  const CliResult unknown = run_cli({"describe", sid}, url);
+  EXPECT_NE(unknown.out.find(" Unknown "), std::string::npos) << unknown.out;
+
+  const CliResult kill = run_cli({"kill", sid}, url);
+  EXPECT_EQ(kill.exit_code, 0) << kill.out;
+  ASSERT_TRUE(wait_state(api, id, "DONE").is_object());
+  const CliResult done = run_cli({"describe", sid}, url);
+  EXPECT_NE(done.out.find(" Done "), std::string::npos) << done.out;
+  EXPECT_FALSE(fs::exists(vm_dir(server, id))) << "kill releases the VM's files";
+}
+
+// Every power action against a running guest, and the QEMU process really in that state.
+TEST(QemuTest, PowerActionsDriveTheRealProcess) {
+  QemuServer server({"--shutdown-timeout", "20"});
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  Api api(server.process());
+  const std::int64_t id = create_vm(api, "power");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  ASSERT_TRUE(wait_console(api, id, kReady));
+  const pid_t first = pid_of(server, id);
+  EXPECT_TRUE(guest_answers(api, id, "alive"));
+
+  // pause: the process stays, the guest does not answer until unpaused.
+  act(api, id, "pause");
+  json vm = wait_state(api, id, "PAUSED");
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_EQ(vm["power"], "paused");
+  EXPECT_EQ(pid_of(server, id), first);
+  EXPECT_FALSE(guest_answers(api, id, "paused", 1500ms)) << "a paused guest runs nothing";
+  act(api, id, "unpause");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_TRUE(wait_console(api, id, "paused-42")) << "the typed line runs once unpaused";
+
+  // suspend: memory in a file, no process; resume: a new process, the same guest.
+  act(api, id, "suspend");
+  vm = wait_state(api, id, "SUSPENDED");
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_EQ(vm["power"], "suspended");
+  EXPECT_TRUE(pids_of(server, id).empty());
+  const std::string state_file = vm_dir(server, id) + "/memory.state";
+  ASSERT_TRUE(fs::exists(state_file));
+  EXPECT_GT(fs::file_size(state_file), 1U << 20);
+  act(api, id, "resume");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_NE(pid_of(server, id), first);
+  EXPECT_FALSE(fs::exists(state_file));
+  EXPECT_TRUE(guest_answers(api, id, "restored")) << "the restored guest runs on";
+
+  // reboot (ACPI, as libvirt does it: the same process resets) and hard reboot.
+  const pid_t restored = pid_of(server, id);
+  act(api, id, "reboot");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(pid_of(server, id), restored);
+  ASSERT_TRUE(wait_console(api, id, kReady)) << "the guest booted again";
+  act(api, id, "reboot_hard");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(pid_of(server, id), restored);
+  ASSERT_TRUE(wait_console(api, id, kReady));
+
+  // graceful shutdown: the guest powers off through ACPI; no process.
+  act(api, id, "shutdown");
+  vm = wait_state(api, id, "POWEROFF");
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_EQ(vm["power"], "shutdown");
+  EXPECT_TRUE(pids_of(server, id).empty());
+  act(api, id, "start");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(pids_of(server, id).size(), 1U);
+
+  // hard power-off.
+  act(api, id, "shutdown_hard");
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  EXPECT_TRUE(pids_of(server, id).empty());
+
+  // hibernate and deallocate release the host; start / resume bring the VM back.
+  act(api, id, "start");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  ASSERT_TRUE(wait_console(api, id, kReady));
+  act(api, id, "hibernate");
+  vm = wait_state(api, id, "HIBERNATED");
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_TRUE(vm["host"].is_null());
+  EXPECT_TRUE(pids_of(server, id).empty());
+  EXPECT_TRUE(fs::exists(state_file));
+  act(api, id, "resume");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_TRUE(guest_answers(api, id, "unhibernated"));
+  act(api, id, "deallocate");
+  vm = wait_state(api, id, "DEALLOCATED");
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_TRUE(vm["host"].is_null());
+  EXPECT_TRUE(pids_of(server, id).empty());
+  act(api, id, "start");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+
+  // rescue boots the rescue image with the VM's disk; unrescue its own.
+  act(api, id, "rescue");
+  ASSERT_TRUE(wait_state(api, id, "RESCUED").is_object());
+  EXPECT_EQ(pids_of(server, id).size(), 1U);
+  act(api, id, "unrescue");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+
+  // snapshot: a new image made from the disk, bootable.
+  act(api, id, "snapshot", {{"name", "power-snap"}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  const ApiResult images = api.get("/v1/images");
+  EXPECT_NE(images.body.dump().find("power-snap"), std::string::npos) << images.body.dump();
+
+  // a QEMU process that dies without a word: UNKNOWN, with the cause.
+  const pid_t victim = pid_of(server, id);
+  ::kill(victim, SIGKILL);
+  vm = wait_state(api, id, "UNKNOWN", 10s);
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_NE(last_reason(api, id).find("without a shutdown event"), std::string::npos)
+      << history(api, id).dump();
+
+  // terminate: process and files gone, the record kept as DONE.
+  act(api, id, "start");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  act(api, id, "terminate_hard");
+  ASSERT_TRUE(wait_state(api, id, "DONE").is_object());
+  EXPECT_TRUE(pids_of(server, id).empty());
+  EXPECT_FALSE(fs::exists(vm_dir(server, id)));
+}
+
+// A guest that ignores the ACPI power button (acpi=off): the configured fallback applies.
+void register_deaf_image(const QemuServer& server) {
+  const std::string images = server.data_dir() + "/var/images";
+  fs::create_directories(images + "/deaf");
+  fs::copy_file(images + "/tiny/vmlinuz", images + "/deaf/vmlinuz");
+  fs::copy_file(images + "/tiny/initrd.img", images + "/deaf/initrd.img");
+  std::ofstream(images + "/deaf/cmdline") << "console=ttyS0 quiet panic=-1 acpi=off\n";
+}
+
+TEST(QemuTest, GracefulShutdownFallsBackAsConfigured) {
+  QemuServer fail_back({"--shutdown-timeout", "2", "--shutdown-fallback", "fail"});
+  ASSERT_TRUE(fail_back.process().start()) << fail_back.process().log();
+  register_deaf_image(fail_back);
+  Api api(fail_back.process());
+  const std::int64_t deaf = create_vm(api, "deaf", "deaf");
+  ASSERT_TRUE(wait_state(api, deaf, "RUNNING").is_object());
+  act(api, deaf, "shutdown");
+  ASSERT_TRUE(wait_state(api, deaf, "RUNNING", 20s).is_object());
+  EXPECT_NE(last_reason(api, deaf).find("did not power off within 2 s"), std::string::npos)
+      << history(api, deaf).dump();
+  EXPECT_EQ(pids_of(fail_back, deaf).size(), 1U) << "OpenNebula's way: it keeps running";
+
+  // The default: pull the plug when the guest does not listen.
+  QemuServer plug({"--shutdown-timeout", "2"});
+  ASSERT_TRUE(plug.process().start()) << plug.process().log();
+  register_deaf_image(plug);
+  Api api2(plug.process());
+  const std::int64_t deaf2 = create_vm(api2, "deaf", "deaf");
+  ASSERT_TRUE(wait_state(api2, deaf2, "RUNNING").is_object());
+  act(api2, deaf2, "shutdown");
+  ASSERT_TRUE(wait_state(api2, deaf2, "POWEROFF", 20s).is_object());
+  EXPECT_TRUE(pids_of(plug, deaf2).empty());
+}
+
+// Seed 000: OS provisioning that misses its deadline fails, and the guest's readiness line
+// arriving later turns the failure to success by itself.
+TEST(QemuTest, LateReadinessTurnsFailedProvisioningToSucceeded) {
+  QemuServer server({"--phase-deadline", "deploy.os_provisioning=0.3"});
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  Api api(server.process());
+  const std::int64_t id = create_vm(api, "slow");
+  json vm;
+  bool saw_failed = false;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < until;) {
+    vm = api.get("/v1/vms/" + std::to_string(id)).body;
+    if (vm["views"]["azure"]["provisioning_state"] == "Failed") saw_failed = true;
+    if (saw_failed && vm["views"]["azure"]["provisioning_state"] == "Succeeded") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(saw_failed) << history(api, id).dump();
+  EXPECT_EQ(vm["views"]["azure"]["provisioning_state"], "Succeeded") << vm.dump();
+  EXPECT_EQ(vm["state"], "RUNNING");
+  EXPECT_EQ(vm["operation"]["status"], "succeeded");
+}
+
+// SIGKILL of the server while VMs run and while operations are in flight, then restart:
+// the same processes, states right, nothing orphaned, no VM running twice.
+TEST(QemuTest, SigkillAndRestartKeepsEveryVmOnce) {
+  QemuServer server({"--shutdown-timeout", "3"});
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  register_deaf_image(server);
+  std::int64_t steady = 0;
+  std::int64_t vanishing = 0;
+  std::int64_t stopping = 0;
+  std::int64_t booting = 0;
+  {
+    Api api(server.process());
+    steady = create_vm(api, "steady");
+    vanishing = create_vm(api, "vanishing");
+    stopping = create_vm(api, "stopping", "deaf");
+    for (std::int64_t id : {steady, vanishing, stopping}) {
+      ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+    }
+    act(api, stopping, "shutdown");  // the deaf guest keeps it in flight for 3 s
+    booting = create_vm(api, "booting");
+    std::this_thread::sleep_for(300ms);
+    for (std::int64_t id : {stopping, booting}) {
+      const json now = api.get("/v1/vms/" + std::to_string(id)).body;
+      ASSERT_EQ(now["operation"]["status"], "running") << "in flight at the SIGKILL: " << now.dump();
+    }
+  }
+  const pid_t steady_pid = pid_of(server, steady);
+  server.process().kill();
+  // While the server is down: one VM dies, and a QEMU process nobody knows appears.
+  ::kill(pid_of(server, vanishing), SIGKILL);
+  const std::string stray_dir = server.vms_dir() + "/999";
+  fs::create_directories(stray_dir);
+  Result<driver::qemu::CommandResult> stray = driver::qemu::run_command(
+      {"qemu-system-x86_64", "-S", "-nodefaults", "-display", "none", "-machine", "none",
+       "-daemonize", "-pidfile", stray_dir + "/qemu.pid"},
+      10s);
+  ASSERT_TRUE(stray.has_value() && stray->exit_code == 0);
+  ASSERT_EQ(pids_of(server, 999).size(), 1U);
+  std::this_thread::sleep_for(500ms);
+
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  Api api(server.process());
+  json vm = wait_state(api, steady, "RUNNING", 10s);
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_EQ(pid_of(server, steady), steady_pid) << "the same process, re-attached";
+  EXPECT_TRUE(guest_answers(api, steady, "reattached"));
+  vm = wait_state(api, vanishing, "UNKNOWN", 10s);
+  ASSERT_TRUE(vm.is_object());
+  EXPECT_NE(last_reason(api, vanishing).find("no QEMU process"), std::string::npos);
+  ASSERT_TRUE(wait_state(api, stopping, "POWEROFF", 30s).is_object())
+      << "the shutdown in flight completes";
+  EXPECT_NE(history(api, stopping).dump().find("re-dispatched after a restart"), std::string::npos);
+  EXPECT_TRUE(pids_of(server, stopping).empty());
+  ASSERT_TRUE(wait_state(api, booting, "RUNNING", 60s).is_object())
+      << "the deploy in flight completes";
+  EXPECT_EQ(pids_of(server, booting).size(), 1U);
+  EXPECT_TRUE(pids_of(server, 999).empty()) << "the unknown process was stopped";
+  EXPECT_NE(server.process().log().find("the store does not place that VM"), std::string::npos);
+
+  // Nothing runs that the store does not say runs, and nothing twice.
+  std::set<std::int64_t> running;
+  for (std::int64_t id : {steady, vanishing, stopping, booting}) {
+    const json now = api.get("/v1/vms/" + std::to_string(id)).body;
+    if (now["state"] == "RUNNING" || now["state"] == "PAUSED") running.insert(id);
+  }
+  std::set<std::int64_t> with_process;
+  for (const auto& [id, pid] : qemu_processes(server.data_dir())) {
+    EXPECT_TRUE(with_process.insert(id).second) << "VM " << id << " runs twice";
+  }
+  EXPECT_EQ(with_process, running);
+}
+
+}  // namespace
+}  // namespace corral::testing

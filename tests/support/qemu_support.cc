@@ -1,0 +1,179 @@
+#include "support/qemu_support.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+namespace corral::testing {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string cmdline_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (char& c : text) {
+    if (c == '\0') c = ' ';
+  }
+  return text;
+}
+
+bool is_zombie(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const std::size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+}  // namespace
+
+std::multimap<std::int64_t, pid_t> qemu_processes(const std::string& data_dir) {
+  std::multimap<std::int64_t, pid_t> out;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    const std::string cmdline = cmdline_of(pid);
+    if (cmdline.find("qemu-system") == std::string::npos) continue;
+    const std::string marker = data_dir + "/var/vms/";
+    const std::size_t at = cmdline.find(marker);
+    if (at == std::string::npos || is_zombie(pid)) continue;
+    const std::size_t digits = at + marker.size();
+    const std::size_t end = cmdline.find('/', digits);
+    if (end == std::string::npos) continue;
+    out.emplace(std::stoll(cmdline.substr(digits, end - digits)), pid);
+  }
+  return out;
+}
+
+void kill_qemu_processes(const std::string& data_dir) {
+  for (int round = 0; round < 100; ++round) {
+    const auto pids = qemu_processes(data_dir);
+    if (pids.empty()) return;
+    for (const auto& [vm, pid] : pids) ::kill(pid, SIGKILL);
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+QemuServer::QemuServer(std::vector<std::string> extra_args) {
+  std::vector<std::string> args = {"--driver", "qemu", "--accel", "tcg"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  server_ = std::make_unique<ServerProcess>(std::move(args));
+}
+
+QemuServer::~QemuServer() {
+  if (server_->running()) server_->kill();
+  kill_qemu_processes(server_->data_dir());
+}
+
+std::int64_t create_vm(Api& api, const std::string& name, const std::string& image) {
+  const ApiResult r =
+      api.post("/v1/vms", {{"name", name}, {"image", image}, {"vcpus", 1}, {"memory_mib", 128}});
+  EXPECT_EQ(r.status, 202) << r.body.dump();
+  if (r.status != 202) return 0;
+  return r.body["vm"]["id"].get<std::int64_t>();
+}
+
+int act(Api& api, std::int64_t id, const std::string& action, const nlohmann::json& extra) {
+  nlohmann::json body = extra;
+  body["action"] = action;
+  const ApiResult r = api.post("/v1/vms/" + std::to_string(id) + "/actions", body);
+  EXPECT_EQ(r.status, 202) << action << ": " << r.body.dump();
+  return r.status;
+}
+
+nlohmann::json wait_state(Api& api, std::int64_t id, const std::string& state,
+                          std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json last;
+  while (std::chrono::steady_clock::now() < until) {
+    const ApiResult r = api.get("/v1/vms/" + std::to_string(id));
+    if (r.status == 200) {
+      last = r.body;
+      const nlohmann::json& op = r.body["operation"];
+      const bool idle = op.is_null() || op["status"] != "running";
+      if (idle && r.body["state"] == state) return r.body;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  ADD_FAILURE() << "VM " << id << " not idle in " << state << " within " << timeout.count()
+                << " ms: " << last.dump() << "\nhistory: " << history(api, id).dump();
+  return nullptr;
+}
+
+bool wait_console(Api& api, std::int64_t id, const std::string& text,
+                  std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    const ApiResult r = api.get("/v1/vms/" + std::to_string(id) + "/console/log");
+    if (r.status == 200 && r.body["log"].get<std::string>().find(text) != std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+nlohmann::json history(Api& api, std::int64_t id) {
+  const ApiResult r = api.get("/v1/vms/" + std::to_string(id) + "/history?limit=1000");
+  return r.status == 200 ? r.body["transitions"] : nlohmann::json::array();
+}
+
+CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
+                             const std::string& input, std::chrono::milliseconds timeout) {
+  const std::string dir = (fs::temp_directory_path() / "corral-cli-in-XXXXXX").string();
+  std::string templ = dir;
+  const int out_fd = ::mkstemp(templ.data());
+  std::string in_path = dir + "-in";
+  {
+    std::ofstream(in_path, std::ios::binary) << input;
+  }
+  std::vector<std::string> argv = {corral_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in_fd = ::open(in_path.c_str(), O_RDONLY);
+    ::dup2(in_fd, STDIN_FILENO);
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    ::setenv("CORRAL_URL", server_url.c_str(), 1);
+    std::vector<char*> c_args;
+    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
+    c_args.push_back(nullptr);
+    ::execv(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  CliResult result;
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(templ);
+  std::stringstream s;
+  s << in.rdbuf();
+  result.out = s.str();
+  fs::remove(templ);
+  fs::remove(in_path);
+  return result;
+}
+
+}  // namespace corral::testing
