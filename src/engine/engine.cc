@@ -180,6 +180,7 @@ store::Vm& Engine::Impl::mutate(VmId id) {
 void Engine::Impl::loop() {
   using namespace std::chrono_literals;
   std::deque<Command> batch;
+  std::size_t previous_batch = 0;
   for (;;) {
     {
       std::unique_lock lock(queue_mu);
@@ -203,8 +204,12 @@ void Engine::Impl::loop() {
     for (Command& command : batch) handle(command);
     std::size_t taken = batch.size();
     batch.clear();
-    // Group commit: while the batch is small, give concurrent clients a moment to join it.
-    if (taken > 0 && taken < options.commit_delay_below && options.commit_delay.count() > 0) {
+    // Group commit: while the batch is small, give concurrent clients a moment to join it —
+    // only when there are concurrent clients (the last batch held more than one command, as
+    // PostgreSQL's commit_siblings): a lone request is not made to wait for company.
+    const bool concurrent = previous_batch > 1;
+    if (concurrent && taken > 0 && taken < options.commit_delay_below &&
+        options.commit_delay.count() > 0) {
       std::unique_lock lock(queue_mu);
       queue_cv.wait_for(lock, options.commit_delay,
                         [this] { return queue.size() >= options.commit_delay_below || stopping; });
@@ -218,6 +223,7 @@ void Engine::Impl::loop() {
     taken += batch.size();
     batch.clear();
     commands_in_batch += taken;
+    previous_batch = taken;
     expire_deadlines();
     if (options.auto_schedule) schedule();
     flush();

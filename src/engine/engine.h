@@ -50,6 +50,7 @@ struct EngineOptions {
   std::size_t max_batch = 4096;  // commands per group commit at most
   // Group commit delay: a batch smaller than `commit_delay_below` waits this long for more
   // work before committing (as PostgreSQL's commit_delay): fewer, larger fsyncs under load.
+  // Only while the previous batch held more than one command (commit_siblings).
   std::chrono::microseconds commit_delay{300};
   std::size_t commit_delay_below = 32;
 };
