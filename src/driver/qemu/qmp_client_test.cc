@@ -1,0 +1,143 @@
+#include "driver/qemu/qmp_client.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+namespace corral::driver::qemu {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+// A QMP server that speaks one scripted conversation: `script` gets each line the client
+// sends and returns what to write back (several lines at once are allowed).
+class FakeQmp {
+ public:
+  explicit FakeQmp(std::function<std::string(const std::string&)> script)
+      : script_(std::move(script)) {
+    std::string templ = (fs::temp_directory_path() / "corral-qmp-XXXXXX").string();
+    dir_ = ::mkdtemp(templ.data());
+    path_ = dir_ + "/qmp.sock";
+    listen_.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    EXPECT_EQ(::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listen_.get(), 1), 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeQmp() {
+    ::shutdown(listen_.get(), SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    fs::remove_all(dir_);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  void serve() {
+    UniqueFd conn(::accept(listen_.get(), nullptr, nullptr));
+    if (!conn.valid()) return;
+    send(conn, R"({"QMP": {"version": {}, "capabilities": []}})" "\r\n");
+    std::string buffer;
+    char chunk[1024];
+    for (;;) {
+      const ssize_t n = ::read(conn.get(), chunk, sizeof chunk);
+      if (n <= 0) return;
+      buffer.append(chunk, static_cast<std::size_t>(n));
+      for (std::size_t nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
+        const std::string line = buffer.substr(0, nl);
+        buffer.erase(0, nl + 1);
+        const std::string reply = script_(line);
+        if (reply == "<close>") return;
+        send(conn, reply);
+      }
+    }
+  }
+  static void send(const UniqueFd& fd, const std::string& text) {
+    [[maybe_unused]] const ssize_t n = ::write(fd.get(), text.data(), text.size());
+  }
+
+  std::function<std::string(const std::string&)> script_;
+  std::string dir_;
+  std::string path_;
+  UniqueFd listen_;
+  std::thread thread_;
+};
+
+std::string id_of(const std::string& line) {
+  return std::to_string(nlohmann::json::parse(line)["id"].get<std::uint64_t>());
+}
+
+TEST(QmpClientTest, AnswersMatchTheirCommandAndEventsAreKeptInOrder) {
+  FakeQmp server([](const std::string& line) -> std::string {
+    const auto request = nlohmann::json::parse(line);
+    const std::string id = id_of(line);
+    if (request["execute"] == "query-status") {
+      // Events before the answer, and the answer split across lines in the same write.
+      return R"({"event": "STOP", "data": {}, "timestamp": {}})" "\r\n"
+             R"({"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-shutdown"}})" "\r\n"
+             R"({"return": {"status": "running", "running": true}, "id": )" + id + "}\r\n";
+    }
+    if (request["execute"] == "stop") {
+      return R"({"error": {"class": "GenericError", "desc": "no can do"}, "id": )" + id + "}\r\n";
+    }
+    return R"({"return": {}, "id": )" + id + "}\r\n";
+  });
+  Result<QmpClient> client = QmpClient::connect(server.path(), milliseconds(2000));
+  ASSERT_TRUE(client.has_value()) << client.error().message;
+  Result<nlohmann::json> status = client->execute("query-status");
+  ASSERT_TRUE(status.has_value()) << status.error().message;
+  EXPECT_EQ((*status)["status"], "running");
+  std::deque<QmpEvent> events = client->take_events();
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].name, "STOP");
+  EXPECT_EQ(events[1].name, "SHUTDOWN");
+  EXPECT_TRUE(events[1].data["guest"].get<bool>());
+
+  Result<nlohmann::json> refused = client->execute("stop");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("no can do"), std::string::npos);
+  EXPECT_TRUE(client->execute("cont").has_value()) << "the connection is still usable";
+}
+
+TEST(QmpClientTest, ASilentServerTimesOutAndAClosedOneIsAnError) {
+  FakeQmp server([](const std::string& line) -> std::string {
+    const auto request = nlohmann::json::parse(line);
+    if (request["execute"] == "qmp_capabilities") {
+      return R"({"return": {}, "id": )" + id_of(line) + "}\r\n";
+    }
+    if (request["execute"] == "quit") return "<close>";
+    return "";  // never answers
+  });
+  Result<QmpClient> client = QmpClient::connect(server.path(), milliseconds(2000));
+  ASSERT_TRUE(client.has_value()) << client.error().message;
+  Result<nlohmann::json> silent = client->execute("query-status", {}, milliseconds(200));
+  ASSERT_FALSE(silent.has_value());
+  EXPECT_EQ(silent.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(silent.error().message.find("did not answer"), std::string::npos);
+  Result<nlohmann::json> closed = client->execute("quit", {}, milliseconds(2000));
+  ASSERT_FALSE(closed.has_value());
+  EXPECT_NE(closed.error().message.find("closed"), std::string::npos);
+  EXPECT_FALSE(client->connected());
+}
+
+TEST(QmpClientTest, NoSocketIsUnavailableAfterTheTimeout) {
+  Result<QmpClient> client = QmpClient::connect("/nonexistent/corral/qmp.sock", milliseconds(100));
+  ASSERT_FALSE(client.has_value());
+  EXPECT_EQ(client.error().code, ErrorCode::kUnavailable);
+  Result<QmpClient> too_long = QmpClient::connect("/" + std::string(200, 'x'), milliseconds(100));
+  ASSERT_FALSE(too_long.has_value());
+  EXPECT_EQ(too_long.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace corral::driver::qemu
