@@ -93,10 +93,23 @@ std::optional<double> raw_boot(const std::string& kernel, const std::string& ini
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<std::string> argv = {"qemu-system-x86_64", "-machine", "pc,accel=tcg", "-m",
-                                   std::to_string(kMemoryMib), "-nodefaults", "-no-user-config",
-                                   "-display", "none", "-serial", "stdio", "-kernel", kernel,
-                                   "-initrd", initrd, "-append", "console=ttyS0 quiet panic=-1"};
+  std::vector<std::string> argv = {"qemu-system-x86_64",
+                                   "-machine",
+                                   "pc,accel=tcg",
+                                   "-m",
+                                   std::to_string(kMemoryMib),
+                                   "-nodefaults",
+                                   "-no-user-config",
+                                   "-display",
+                                   "none",
+                                   "-serial",
+                                   "stdio",
+                                   "-kernel",
+                                   kernel,
+                                   "-initrd",
+                                   initrd,
+                                   "-append",
+                                   "console=ttyS0 quiet panic=-1"};
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -178,7 +191,8 @@ struct Libvirt {
 
   bool define(const std::string& kernel, const std::string& initrd) {
     // libvirt runs QEMU as its own user: the files go where it may read them.
-    dir = (fs::temp_directory_path() / ("corral-bench-libvirt-" + std::to_string(::getpid()))).string();
+    dir = (fs::temp_directory_path() / ("corral-bench-libvirt-" + std::to_string(::getpid())))
+              .string();
     fs::create_directories(dir);
     fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                              fs::perms::others_read | fs::perms::others_exec);
@@ -270,13 +284,15 @@ int main() {
   // Interleaved, so drift in the machine's load hits all three alike.
   Libvirt libvirt;
   const bool libvirt_ok = with_libvirt && libvirt.up() && libvirt.define(kernel, initrd);
-  if (with_libvirt && !libvirt_ok) fmt::print(stderr, "bench: libvirt unavailable; its column is empty\n");
+  if (with_libvirt && !libvirt_ok)
+    fmt::print(stderr, "bench: libvirt unavailable; its column is empty\n");
   std::vector<std::int64_t> vms;
   for (int r = 0; r < runs; ++r) {
     add(boot.raw, raw_boot(kernel, initrd));
     const auto t0 = Clock::now();
-    const corral::testing::ApiResult created = api.post(
-        "/v1/vms", {{"name", "bench"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", kMemoryMib}});
+    const corral::testing::ApiResult created =
+        api.post("/v1/vms",
+                 {{"name", "bench"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", kMemoryMib}});
     if (created.status == 202) {
       const std::int64_t id = created.body["vm"]["id"].get<std::int64_t>();
       if (until_state(api, id, "RUNNING", 2ms)) boot.corral.push_back(ms_since(t0));
@@ -290,7 +306,8 @@ int main() {
   if (vms.empty()) return 1;
   const std::int64_t id = vms.back();
   for (std::size_t i = 0; i + 1 < vms.size(); ++i) {
-    (void)api.post("/v1/vms/" + std::to_string(vms[i]) + "/actions", {{"action", "terminate_hard"}});
+    (void)api.post("/v1/vms/" + std::to_string(vms[i]) + "/actions",
+                   {{"action", "terminate_hard"}});
   }
   for (int r = 0; r < runs * 3; ++r) {
     const auto t0 = Clock::now();
@@ -303,7 +320,8 @@ int main() {
   }
   for (int r = 0; r < runs; ++r) {
     const auto t0 = Clock::now();
-    if (corral_action(api, id, "suspend", "SUSPENDED") && corral_action(api, id, "resume", "RUNNING")) {
+    if (corral_action(api, id, "suspend", "SUSPENDED") &&
+        corral_action(api, id, "resume", "RUNNING")) {
       save.corral.push_back(ms_since(t0));
     }
     if (libvirt_ok) {
@@ -324,9 +342,10 @@ int main() {
   }
   if (libvirt_ok) libvirt.down();
 
-  fmt::print("corral-bench-qemu: TCG, image tiny, {} MiB; medians (ms) of {} boots, {} pause "
-             "round trips, {} suspend+resume, {} power-offs\n",
-             kMemoryMib, runs, runs * 3, runs, runs * 2);
+  fmt::print(
+      "corral-bench-qemu: TCG, image tiny, {} MiB; medians (ms) of {} boots, {} pause "
+      "round trips, {} suspend+resume, {} power-offs\n",
+      kMemoryMib, runs, runs * 3, runs, runs * 2);
   fmt::print("{:<28} {:>9} {:>9} {:>9} {:>13} {:>15}  {}\n", "line", "raw qemu", "corral",
              "libvirt", "corral/raw", "corral/libvirt", "target");
   for (const Line* l : {&boot, &pause, &off, &save}) {

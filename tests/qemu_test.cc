@@ -60,7 +60,7 @@ std::string last_reason(Api& api, std::int64_t id) {
 // `poweroff` typed inside the guest, Unknown ("machine is stopped, but still has resources
 // allocated"), kill, Done.
 TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
-  QemuServer server;
+  QemuServer server({}, /*prebuilt_guest=*/false);  // the first start builds `tiny`
   ASSERT_TRUE(server.process().start()) << server.process().log();
   const std::string url = server.process().url();
   Api api(server.process());
@@ -114,8 +114,7 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
     EXPECT_EQ(h[i]["to"], std::string(lc::state_name(mirror.state))) << h[i].dump();
     if (names.back() != sl_name(mirror)) names.push_back(sl_name(mirror));
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"Pending", "Prolog", "Boot", "Running"}))
-      << h.dump();
+  EXPECT_EQ(names, (std::vector<std::string>{"Pending", "Prolog", "Boot", "Running"})) << h.dump();
   // What `describe` showed is that sequence, maybe with fast phases unseen.
   std::size_t j = 0;
   for (const std::string& s : seen) {
@@ -125,8 +124,7 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   ASSERT_TRUE(wait_console(api, id, kReady));
 
   // Connect, look around, and power off from inside.
-  const CliResult connect =
-      run_cli_with_input({"connect", sid}, url, "uname -s\npoweroff\n", 60s);
+  const CliResult connect = run_cli_with_input({"connect", sid}, url, "uname -s\npoweroff\n", 60s);
   EXPECT_EQ(connect.exit_code, 0) << connect.out;
   EXPECT_NE(connect.out.find("Linux"), std::string::npos) << connect.out;
   EXPECT_NE(connect.out.find("reboot: Power down"), std::string::npos) << connect.out;
@@ -344,7 +342,8 @@ TEST(QemuTest, SigkillAndRestartKeepsEveryVmOnce) {
     std::this_thread::sleep_for(300ms);
     for (std::int64_t id : {stopping, booting}) {
       const json now = api.get("/v1/vms/" + std::to_string(id)).body;
-      ASSERT_EQ(now["operation"]["status"], "running") << "in flight at the SIGKILL: " << now.dump();
+      ASSERT_EQ(now["operation"]["status"], "running")
+          << "in flight at the SIGKILL: " << now.dump();
     }
   }
   const pid_t steady_pid = pid_of(server, steady);

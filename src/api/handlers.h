@@ -18,6 +18,14 @@
 namespace corral::api::internal {
 
 struct Reply {
+  Reply() = default;
+  Reply(int status_code, nlohmann::json json_body, bool is_streaming = false,
+        std::string raw_body = {})
+      : status(status_code),
+        body(std::move(json_body)),
+        streaming(is_streaming),
+        raw(std::move(raw_body)) {}
+
   int status = 200;
   nlohmann::json body;
   bool streaming = false;  // the handler set a content provider

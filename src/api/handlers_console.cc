@@ -17,8 +17,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kDefaultLogBytes = 64 * 1024;
-constexpr std::size_t kMaxLogBytes = 4 * 1024 * 1024;
+constexpr std::size_t kDefaultLogBytes = std::size_t{64} * 1024;
+constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024;
 
 std::expected<store::VmId, Failure> vm_id_of(Context& ctx, const std::string& text) {
   const std::optional<std::int64_t> id = parse_id(text);
@@ -51,8 +51,8 @@ Outcome console_log(Context& ctx, Call& call) {
   if (call.req.has_param("bytes")) {
     const std::optional<std::int64_t> n = parse_id(call.req.get_param_value("bytes"));
     if (!n || static_cast<std::size_t>(*n) > kMaxLogBytes) {
-      return failure(Error::invalid_argument("'bytes' must be 1 to " +
-                                             std::to_string(kMaxLogBytes)));
+      return failure(
+          Error::invalid_argument("'bytes' must be 1 to " + std::to_string(kMaxLogBytes)));
     }
     max_bytes = static_cast<std::size_t>(*n);
   }

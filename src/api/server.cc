@@ -142,7 +142,7 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   if (outcome->streaming) return;
   res.status = outcome->status;
   if (!outcome->raw.empty()) {
-    res.set_content(std::move(outcome->raw), kJson);
+    res.set_content(outcome->raw, kJson);
     return;
   }
   res.set_content(dump(outcome->body), kJson);

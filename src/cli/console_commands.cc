@@ -61,7 +61,7 @@ CliResult<void> run_connect(const GlobalOptions& globals, const std::string& id)
   const ServerUrl& url = client->server_url();
   const std::string path = url.base_path + "/v1/vms/" + id + "/console";
   httplib::Client stream(url.scheme_host_port);
-  stream.set_read_timeout(24 * 3600, 0);
+  stream.set_read_timeout(time_t{24} * 3600, 0);
   std::atomic<bool> ended = false;
   std::optional<Failure> refused;
   std::atomic<bool> opened = false;
@@ -73,8 +73,7 @@ CliResult<void> run_connect(const GlobalOptions& globals, const std::string& id)
             refused = Failure{FailureKind::kRefused,
                               Error{ErrorCode::kConflict,
                                     "the server refused the console (HTTP " +
-                                        std::to_string(response.status) +
-                                        "): is the VM running?",
+                                        std::to_string(response.status) + "): is the VM running?",
                                     {},
                                     {}},
                               response.status,
@@ -91,16 +90,15 @@ CliResult<void> run_connect(const GlobalOptions& globals, const std::string& id)
         });
     if (!r && !refused && !opened) {
       refused = Failure{FailureKind::kUnreachable,
-                        Error{ErrorCode::kUnavailable, "cannot open the console stream", {}, {}},
-                        0,
+                        Error{ErrorCode::kUnavailable, "cannot open the console stream", {}, {}}, 0,
                         client->url()};
     }
     ended = true;
   });
 
   RawTerminal terminal;
-  std::fprintf(stderr, "Connected to the console of VM %s. Escape character is ^]%s",
-               id.c_str(), terminal.active() ? "\r\n" : "\n");
+  std::fprintf(stderr, "Connected to the console of VM %s. Escape character is ^]%s", id.c_str(),
+               terminal.active() ? "\r\n" : "\n");
   bool detached = false;
   bool input_open = true;
   char buffer[1024];
@@ -185,8 +183,8 @@ CliResult<void> run_images(const GlobalOptions& globals) {
 void add_console_commands(CLI::App& app, CLI::App& vm, const Globals& globals) {
   {
     auto id = std::make_shared<std::string>();
-    CLI::App* cmd = app.add_subcommand(
-        "connect", "Attach to a VM's serial console (Ctrl-] detaches)");
+    CLI::App* cmd =
+        app.add_subcommand("connect", "Attach to a VM's serial console (Ctrl-] detaches)");
     cmd->add_option("id", *id, "VM id")->required();
     set_command(cmd, "corral connect", [globals, id] { return run_connect(*globals, *id); });
   }
@@ -203,8 +201,9 @@ void add_console_commands(CLI::App& app, CLI::App& vm, const Globals& globals) {
   {
     CLI::App* image = app.add_subcommand("image", "Images VMs boot from");
     image->require_subcommand(1);
-    CLI::App* cmd = image->add_subcommand("list", "List images (a directory each under "
-                                                  "<data-dir>/images)");
+    CLI::App* cmd = image->add_subcommand("list",
+                                          "List images (a directory each under "
+                                          "<data-dir>/images)");
     set_command(cmd, "corral image list", [globals] { return run_images(*globals); });
   }
 }

@@ -84,8 +84,8 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   if (setup.accel == "auto") {
     Result<qemu::Image> probe = images.find(kTinyImage);
     if (!probe) return fail(std::move(probe.error()));
-    config.accel = qemu::probe_accelerator(config, *probe, config.data_dir + "/accel.json",
-                                           kProbeTimeout);
+    config.accel =
+        qemu::probe_accelerator(config, *probe, config.data_dir + "/accel.json", kProbeTimeout);
   } else {
     config.accel = setup.accel;
   }

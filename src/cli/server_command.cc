@@ -190,7 +190,8 @@ int run_server(const ServerOptions& o) {
   if (!level) return usage("--log-level must be debug, info, warn or error");
   api::set_log_level(*level);
 
-  const std::string driver_name = o.driver == "auto" ? (qemu_installed() ? "qemu" : "sim") : o.driver;
+  const std::string driver_name =
+      o.driver == "auto" ? (qemu_installed() ? "qemu" : "sim") : o.driver;
   if (driver_name != "sim" && driver_name != "qemu") {
     return usage("unknown driver '" + o.driver + "' (auto, qemu or sim)");
   }

@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "common/result.h"
-
 #include "lifecycle/types.h"
 #include "store/types.h"
 
@@ -107,18 +106,20 @@ class Driver {
   }
   // Live output goes to `output` (from a driver thread; it must only copy or enqueue) until
   // detach_console(handle); empty bytes mean the console closed (the VM's process ended).
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): a sink; overrides move it
   [[nodiscard]] virtual Result<int> attach_console(store::VmId /*vm*/, ConsoleOutput /*output*/) {
     return fail(no_console());
   }
   virtual void detach_console(store::VmId /*vm*/, int /*handle*/) {}
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): a sink; overrides move it
   [[nodiscard]] virtual Status write_console(store::VmId /*vm*/, std::string /*bytes*/) {
     return fail(no_console());
   }
 
  private:
   Error no_console() const {
-    return Error{ErrorCode::kConflict, "the " + name() + " driver's VMs have no serial console",
-                 {}, {}};
+    return Error{
+        ErrorCode::kConflict, "the " + name() + " driver's VMs have no serial console", {}, {}};
   }
 };
 

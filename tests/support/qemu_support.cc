@@ -66,10 +66,17 @@ void kill_qemu_processes(const std::string& data_dir) {
   }
 }
 
-QemuServer::QemuServer(std::vector<std::string> extra_args) {
+QemuServer::QemuServer(std::vector<std::string> extra_args, bool prebuilt_guest) {
   std::vector<std::string> args = {"--driver", "qemu", "--accel", "tcg"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   server_ = std::make_unique<ServerProcess>(std::move(args));
+  if (prebuilt_guest) {
+    const std::string tiny = server_->data_dir() + "/var/images/tiny";
+    fs::create_directories(tiny);
+    for (const char* file : {"vmlinuz", "initrd.img"}) {
+      fs::copy_file(std::string(CORRAL_GUEST_DIR) + "/" + file, tiny + "/" + file);
+    }
+  }
 }
 
 QemuServer::~QemuServer() {
@@ -136,9 +143,7 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
   std::string templ = dir;
   const int out_fd = ::mkstemp(templ.data());
   std::string in_path = dir + "-in";
-  {
-    std::ofstream(in_path, std::ios::binary) << input;
-  }
+  { std::ofstream(in_path, std::ios::binary) << input; }
   std::vector<std::string> argv = {corral_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   const pid_t pid = ::fork();

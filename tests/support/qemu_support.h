@@ -27,7 +27,9 @@ void kill_qemu_processes(const std::string& data_dir);
 // processes are killed when it goes.
 class QemuServer {
  public:
-  explicit QemuServer(std::vector<std::string> extra_args = {});
+  // With `prebuilt_guest`, the data dir starts with the image `tiny` the build made (else
+  // the server builds it on its first start, as `make run` does).
+  explicit QemuServer(std::vector<std::string> extra_args = {}, bool prebuilt_guest = true);
   ~QemuServer();
   QemuServer(const QemuServer&) = delete;
   QemuServer& operator=(const QemuServer&) = delete;

@@ -98,7 +98,8 @@ bool ServerProcess::start() {
   pid_ = spawn(argv, log_path_);
   httplib::Client c(url_);
   c.set_connection_timeout(0, 200'000);
-  for (int i = 0; i < 600; ++i) {
+  // Generous: a first start may build the guest image on a loaded machine.
+  for (const auto until = t0 + 120s; std::chrono::steady_clock::now() < until;) {
     if (auto r = c.Get("/healthz"); r && r->status == 200) {
       last_start_ms_ =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

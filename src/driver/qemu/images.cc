@@ -70,8 +70,7 @@ std::vector<Image> ImageStore::list() const {
     if (!valid_image_name(name)) continue;
     if (Result<Image> image = find(name)) out.push_back(std::move(*image));
   }
-  std::sort(out.begin(), out.end(),
-            [](const Image& a, const Image& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(), [](const Image& a, const Image& b) { return a.name < b.name; });
   return out;
 }
 

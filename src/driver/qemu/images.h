@@ -20,7 +20,7 @@ struct Image {
   enum class Kind : std::uint8_t { kKernel, kDisk };
   std::string name;
   Kind kind = Kind::kKernel;
-  std::string kernel;       // kKernel: absolute paths
+  std::string kernel;  // kKernel: absolute paths
   std::string initrd;
   std::string cmdline;      // kKernel: the kernel command line
   std::string disk;         // kDisk: absolute path

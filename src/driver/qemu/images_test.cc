@@ -16,11 +16,13 @@ TEST(ImagesTest, NamesCannotLeaveTheImagesDirectory) {
     const char* name;
     bool valid;
   } cases[] = {
-      {"tiny", true},         {"debian-12.qcow", true}, {"a_b", true},
-      {"", false},            {".", false},             {"..", false},
-      {"../etc", false},      {"a/b", false},           {".hidden", false},
-      {"UPPER", false},       {"sp ace", false},
-      {"x\n", false},         {"%2e%2e", false},
+      {"tiny", true},     {"debian-12.qcow", true},
+      {"a_b", true},      {"", false},
+      {".", false},       {"..", false},
+      {"../etc", false},  {"a/b", false},
+      {".hidden", false}, {"UPPER", false},
+      {"sp ace", false},  {"x\n", false},
+      {"%2e%2e", false},
   };
   for (const auto& c : cases) EXPECT_EQ(valid_image_name(c.name), c.valid) << c.name;
   EXPECT_FALSE(valid_image_name(std::string("nul\0x", 5)));

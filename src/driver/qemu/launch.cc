@@ -48,8 +48,8 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
       "-display",
       "none",
       "-chardev",
-      "socket,id=serial0,path=" + opt(p.serial) + ",server=on,wait=off,logfile=" + opt(p.serial_log) +
-          ",logappend=off",
+      "socket,id=serial0,path=" + opt(p.serial) +
+          ",server=on,wait=off,logfile=" + opt(p.serial_log) + ",logappend=off",
       "-serial",
       "chardev:serial0",
       "-qmp",
@@ -61,8 +61,8 @@ std::vector<std::string> qemu_argv(const LaunchSpec& spec) {
       "-S",
   };
   if (spec.image.kind == Image::Kind::kKernel) {
-    argv.insert(argv.end(), {"-kernel", spec.image.kernel, "-initrd", spec.image.initrd,
-                             "-append", spec.image.cmdline});
+    argv.insert(argv.end(), {"-kernel", spec.image.kernel, "-initrd", spec.image.initrd, "-append",
+                             spec.image.cmdline});
   }
   if (spec.attach_own_disk) {
     argv.insert(argv.end(),

@@ -35,8 +35,8 @@ LaunchSpec kernel_spec() {
 TEST(LaunchTest, EveryVmFileIsInItsOwnDirectory) {
   const VmPaths p = VmPaths::of("/var/lib/corral", 42);
   EXPECT_EQ(p.dir, "/var/lib/corral/vms/42");
-  for (const std::string& f : {p.pidfile, p.qmp, p.serial, p.serial_log, p.qemu_log, p.disk,
-                               p.memory_state}) {
+  for (const std::string& f :
+       {p.pidfile, p.qmp, p.serial, p.serial_log, p.qemu_log, p.disk, p.memory_state}) {
     EXPECT_EQ(f.rfind(p.dir + "/", 0), 0U) << f;
   }
 }
@@ -94,12 +94,13 @@ TEST(LaunchTest, CommasInPathsAreDoubledForQemuOptions) {
   spec.paths = VmPaths::of("/data,x", 7);
   const std::vector<std::string> argv = qemu_argv(spec);
   EXPECT_EQ(after(argv, "-qmp"), "unix:/data,,x/vms/7/qmp.sock,server=on,wait=off");
-  EXPECT_EQ(after(argv, "-blockdev"), "driver=file,filename=/data,,x/vms/7/disk.qcow2,node-name=file0");
+  EXPECT_EQ(after(argv, "-blockdev"),
+            "driver=file,filename=/data,,x/vms/7/disk.qcow2,node-name=file0");
 }
 
 TEST(LaunchTest, ShellQuoteSurvivesTheShell) {
-  for (const std::string text : {"plain", "with space", "it's", "$(rm -rf /)", "a'b'c", "`x`",
-                                 "semi;colon", "\"double\""}) {
+  for (const std::string text :
+       {"plain", "with space", "it's", "$(rm -rf /)", "a'b'c", "`x`", "semi;colon", "\"double\""}) {
     Result<CommandResult> out =
         run_command({"sh", "-c", "printf %s " + shell_quote(text)}, std::chrono::seconds(5));
     ASSERT_TRUE(out.has_value());

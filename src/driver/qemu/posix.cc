@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX names it here
 
@@ -32,7 +33,7 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
 
 Error spawn_error(const std::vector<std::string>& argv, int err) {
   return Error::internal("cannot start " + (argv.empty() ? std::string("?") : argv[0]) + ": " +
-                         std::strerror(err));
+                         errno_text(err));
 }
 
 // Waits for `pid` up to `timeout`; kills it after that. Returns the exit code or -1.
@@ -59,6 +60,8 @@ int wait_child(pid_t pid, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
 
 void UniqueFd::reset(int fd) {
   if (fd_ >= 0) ::close(fd_);

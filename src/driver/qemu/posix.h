@@ -69,6 +69,8 @@ std::string process_cmdline(pid_t pid);
 UniqueFd open_pidfd(pid_t pid);
 // Waits until the fd is readable or the timeout passes; true when readable.
 bool wait_readable(int fd, std::chrono::milliseconds timeout);
+// errno's text (thread-safe, unlike strerror).
+std::string errno_text(int err);
 // Unix socket path limit (sun_path): longer paths cannot be bound or connected.
 constexpr std::size_t kMaxSocketPath = 107;
 

@@ -46,9 +46,7 @@ std::string read_file(const std::string& path, std::size_t max) {
 }  // namespace
 
 QemuDriver::QemuDriver(QemuConfig config)
-    : config_(std::move(config)),
-      images_(config_.data_dir + "/images"),
-      host_(this_host(config_)) {
+    : config_(std::move(config)), images_(config_.data_dir + "/images"), host_(this_host(config_)) {
   std::error_code ec;
   fs::create_directories(vms_dir(config_.data_dir), ec);
   fs::create_directories(images_.dir(), ec);
@@ -130,8 +128,8 @@ void QemuDriver::stop_orphans() {
   for (const auto& [vm, pid] : processes()) {
     if (known.contains(vm)) continue;
     if (config_.warn) {
-      config_.warn("stopping QEMU process " + std::to_string(pid) + " of VM " +
-                   std::to_string(vm) + ": the store does not place that VM on this host");
+      config_.warn("stopping QEMU process " + std::to_string(pid) + " of VM " + std::to_string(vm) +
+                   ": the store does not place that VM on this host");
     }
     UniqueFd pidfd = open_pidfd(pid);
     ::kill(pid, SIGTERM);
@@ -142,8 +140,8 @@ void QemuDriver::stop_orphans() {
 std::vector<ImageInfo> QemuDriver::images() const {
   std::vector<ImageInfo> out;
   for (const Image& image : images_.list()) {
-    out.push_back({image.name, std::string(image_kind_name(image.kind)),
-                   images_.dir() + "/" + image.name});
+    out.push_back(
+        {image.name, std::string(image_kind_name(image.kind)), images_.dir() + "/" + image.name});
   }
   return out;
 }
@@ -152,7 +150,9 @@ Result<std::string> QemuDriver::console_log(store::VmId vm, std::size_t max_byte
   const VmPaths paths = VmPaths::of(config_.data_dir, vm);
   std::error_code ec;
   if (!fs::exists(paths.serial_log, ec)) {
-    return fail(Error::not_found("VM " + std::to_string(vm) + " has no console log (never booted here)"));
+    return fail(
+        Error::not_found("VM " + std::to_string(vm) +
+                         " has no console log (it never booted here, or it was terminated)"));
   }
   return read_file(paths.serial_log, max_bytes);
 }
@@ -161,7 +161,11 @@ Result<int> QemuDriver::attach_console(store::VmId vm, ConsoleOutput output) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(vm);
   if (it == workers_.end() || !it->second->running()) {
-    return fail(Error{ErrorCode::kConflict, "VM " + std::to_string(vm) + " has no running QEMU process: no console to attach to", {}, {}});
+    return fail(
+        Error{ErrorCode::kConflict,
+              "VM " + std::to_string(vm) + " has no running QEMU process: no console to attach to",
+              {},
+              {}});
   }
   return it->second->attach_console(std::move(output));
 }
@@ -174,8 +178,9 @@ void QemuDriver::detach_console(store::VmId vm, int handle) {
 Status QemuDriver::write_console(store::VmId vm, std::string bytes) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(vm);
-  if (it == workers_.end() || !it->second->write_console(std::move(bytes))) {
-    return fail(Error{ErrorCode::kConflict, "VM " + std::to_string(vm) + " has no running QEMU process", {}, {}});
+  if (it == workers_.end() || !it->second->write_console(bytes)) {
+    return fail(Error{
+        ErrorCode::kConflict, "VM " + std::to_string(vm) + " has no running QEMU process", {}, {}});
   }
   return {};
 }
@@ -198,16 +203,31 @@ std::string probe_accelerator(const QemuConfig& config, const Image& probe_image
   const std::string log = dir + "/accel-probe.log";
   std::error_code ec;
   fs::remove(log, ec);
-  Result<CommandResult> ran = run_command(
-      {"timeout", "--signal=KILL", std::to_string(timeout.count() / 1000 + 1) + "s",
-       config.qemu_binary, "-machine", "pc,accel=kvm", "-m", "128", "-nodefaults",
-       "-no-user-config", "-display", "none", "-serial", "file:" + log, "-kernel",
-       probe_image.kernel, "-initrd", probe_image.initrd, "-append",
-       probe_image.cmdline + " corral.probe=1", "-no-reboot"},
-      timeout + milliseconds(2000));
+  Result<CommandResult> ran = run_command({"timeout",
+                                           "--signal=KILL",
+                                           std::to_string(timeout.count() / 1000 + 1) + "s",
+                                           config.qemu_binary,
+                                           "-machine",
+                                           "pc,accel=kvm",
+                                           "-m",
+                                           "128",
+                                           "-nodefaults",
+                                           "-no-user-config",
+                                           "-display",
+                                           "none",
+                                           "-serial",
+                                           "file:" + log,
+                                           "-kernel",
+                                           probe_image.kernel,
+                                           "-initrd",
+                                           probe_image.initrd,
+                                           "-append",
+                                           probe_image.cmdline + " corral.probe=1",
+                                           "-no-reboot"},
+                                          timeout + milliseconds(2000));
   (void)ran;
   const std::string printed = read_file(log, 1 << 20);
-  const std::string accel = printed.find(config.readiness_line) != std::string::npos ? "kvm" : "tcg";
+  std::string accel = printed.find(config.readiness_line) != std::string::npos ? "kvm" : "tcg";
   std::ofstream(cache_file) << nlohmann::json{{"key", key}, {"accel", accel}}.dump() << "\n";
   return accel;
 }

@@ -28,8 +28,8 @@ milliseconds left_until(SteadyClock::time_point until) {
 
 Result<QmpClient> QmpClient::connect(const std::string& socket_path, milliseconds timeout) {
   if (socket_path.size() > kMaxSocketPath) {
-    return fail(Error::invalid_argument("QMP socket path too long for a unix socket: " +
-                                        socket_path));
+    return fail(
+        Error::invalid_argument("QMP socket path too long for a unix socket: " + socket_path));
   }
   const auto until = SteadyClock::now() + timeout;
   sockaddr_un addr{};
@@ -38,7 +38,7 @@ Result<QmpClient> QmpClient::connect(const std::string& socket_path, millisecond
   std::string last_error;
   for (;;) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd.valid()) return fail(Error::internal(std::string("socket: ") + std::strerror(errno)));
+    if (!fd.valid()) return fail(Error::internal("socket: " + errno_text(errno)));
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
       QmpClient client(std::move(fd));
@@ -55,9 +55,12 @@ Result<QmpClient> QmpClient::connect(const std::string& socket_path, millisecond
       if (!caps) return fail(std::move(caps.error()));
       return client;
     }
-    last_error = std::strerror(errno);
+    last_error = errno_text(errno);
     if (SteadyClock::now() >= until) {
-      return fail(unavailable("cannot connect to QMP at " + socket_path + ": " + last_error));
+      std::string message = "cannot connect to QMP at " + socket_path;
+      message += ": ";
+      message += last_error;
+      return fail(unavailable(std::move(message)));
     }
     std::this_thread::sleep_for(milliseconds(5));
   }
@@ -104,8 +107,8 @@ std::optional<nlohmann::json> QmpClient::take_lines(std::uint64_t id) {
     nlohmann::json message = nlohmann::json::parse(line, nullptr, false);
     if (!message.is_object()) continue;
     if (message.contains("event") && message["event"].is_string()) {
-      events_.push_back({message["event"].get<std::string>(),
-                         message.value("data", nlohmann::json::object())});
+      events_.push_back(
+          {message["event"].get<std::string>(), message.value("data", nlohmann::json::object())});
     } else if (message.contains("id") && message["id"].is_number_unsigned() &&
                message["id"].get<std::uint64_t>() == id) {
       answer = std::move(message);
@@ -115,8 +118,8 @@ std::optional<nlohmann::json> QmpClient::take_lines(std::uint64_t id) {
   return answer;
 }
 
-Result<nlohmann::json> QmpClient::execute(std::string_view command,
-                                          const nlohmann::json& arguments, milliseconds timeout) {
+Result<nlohmann::json> QmpClient::execute(std::string_view command, const nlohmann::json& arguments,
+                                          milliseconds timeout) {
   if (!fd_.valid()) return fail(unavailable("QMP is not connected"));
   const std::uint64_t id = next_id_++;
   nlohmann::json request = {{"execute", command}, {"id", id}};

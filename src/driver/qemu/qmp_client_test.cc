@@ -46,7 +46,8 @@ class FakeQmp {
   void serve() {
     UniqueFd conn(::accept(listen_.get(), nullptr, nullptr));
     if (!conn.valid()) return;
-    send(conn, R"({"QMP": {"version": {}, "capabilities": []}})" "\r\n");
+    send(conn, R"({"QMP": {"version": {}, "capabilities": []}})"
+               "\r\n");
     std::string buffer;
     char chunk[1024];
     for (;;) {
@@ -83,9 +84,12 @@ TEST(QmpClientTest, AnswersMatchTheirCommandAndEventsAreKeptInOrder) {
     const std::string id = id_of(line);
     if (request["execute"] == "query-status") {
       // Events before the answer, and the answer split across lines in the same write.
-      return R"({"event": "STOP", "data": {}, "timestamp": {}})" "\r\n"
-             R"({"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-shutdown"}})" "\r\n"
-             R"({"return": {"status": "running", "running": true}, "id": )" + id + "}\r\n";
+      return R"({"event": "STOP", "data": {}, "timestamp": {}})"
+             "\r\n"
+             R"({"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-shutdown"}})"
+             "\r\n"
+             R"({"return": {"status": "running", "running": true}, "id": )" +
+             id + "}\r\n";
     }
     if (request["execute"] == "stop") {
       return R"({"error": {"class": "GenericError", "desc": "no can do"}, "id": )" + id + "}\r\n";

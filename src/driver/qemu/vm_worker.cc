@@ -116,7 +116,7 @@ void VmWorker::detach_console(int handle) {
   consoles_.erase(handle);
 }
 
-bool VmWorker::write_console(std::string bytes) {
+bool VmWorker::write_console(const std::string& bytes) {
   if (!has_process_) return false;
   {
     std::lock_guard lock(mu_);
@@ -195,8 +195,8 @@ void VmWorker::pump(milliseconds timeout) {
       input.swap(console_in_);
     }
     if (!input.empty() && serial_.valid()) {
-      [[maybe_unused]] const ssize_t w = ::send(serial_.get(), input.data(), input.size(),
-                                                MSG_NOSIGNAL);
+      [[maybe_unused]] const ssize_t w =
+          ::send(serial_.get(), input.data(), input.size(), MSG_NOSIGNAL);
     }
   }
   if (qmp_index >= 0 && fds[qmp_index].revents != 0) {
@@ -212,9 +212,8 @@ void VmWorker::pump(milliseconds timeout) {
       serial_.reset();
     }
   }
-  if (pid_index >= 0 && (fds[pid_index].revents & POLLIN) != 0) {
-    on_process_gone();
-  } else if (pid_ > 0 && !pidfd_.valid() && !process_alive(pid_)) {
+  const bool pidfd_says_gone = pid_index >= 0 && (fds[pid_index].revents & POLLIN) != 0;
+  if (pidfd_says_gone || (pid_ > 0 && !pidfd_.valid() && !process_alive(pid_))) {
     on_process_gone();
   }
 }
@@ -337,8 +336,8 @@ void VmWorker::react_when_idle() {
       event.cause = "the QEMU process ended after a shutdown (reason " + shutdown_reason_ + ")";
     } else {
       event.lost = true;
-      event.cause = "the QEMU process ended without a shutdown event: " +
-                    tail_of_file(paths_.qemu_log, 300);
+      event.cause =
+          "the QEMU process ended without a shutdown event: " + tail_of_file(paths_.qemu_log, 300);
     }
     shutdown_seen_ = false;
     send_event(std::move(event));
@@ -434,7 +433,8 @@ void VmWorker::connect_serial() {
   std::memcpy(addr.sun_path, paths_.serial.c_str(), paths_.serial.size() + 1);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-  if (fd.valid() && ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+  if (fd.valid() &&
+      ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
     serial_ = std::move(fd);
   }
 }
@@ -456,7 +456,8 @@ void VmWorker::hard_stop() {
 }
 
 Result<std::string> VmWorker::run_status() {
-  Result<nlohmann::json> status = qmp_.execute("query-status", nlohmann::json::object(), kQmpTimeout);
+  Result<nlohmann::json> status =
+      qmp_.execute("query-status", nlohmann::json::object(), kQmpTimeout);
   if (!status) return fail(std::move(status.error()));
   return status->value("status", std::string("unknown"));
 }
@@ -472,7 +473,7 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
   const auto failed = [](std::string error, std::optional<Power> power = std::nullopt) {
     return Outcome{true, false, std::move(error), power};
   };
-  const Outcome ok_off{true, true, {}, Power::kShutdown};
+  Outcome ok_off{true, true, {}, Power::kShutdown};
   switch (r.phase) {
     case Phase::kNone:
     case Phase::kSchedule:
@@ -563,7 +564,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     }
     case Phase::kSnapshot:
     case Phase::kBackup:
-      if (r.action != Action::kSnapshot && r.action != Action::kBackup) return failed(unsupported(r));
+      if (r.action != Action::kSnapshot && r.action != Action::kBackup)
+        return failed(unsupported(r));
       return snapshot(r);
     case Phase::kMigrate:
     case Phase::kSetPassword:
@@ -642,14 +644,17 @@ VmWorker::Outcome VmWorker::acpi_reboot() {
   if (Result<nlohmann::json> pressed = qmp_.execute("system_powerdown"); !pressed) {
     return Outcome{true, false, pressed.error().message, {}};
   }
-  const Wait wait = wait_for([this] { return shutdown_seen_ || !alive(); }, config_.shutdown_timeout);
+  const Wait wait =
+      wait_for([this] { return shutdown_seen_ || !alive(); }, config_.shutdown_timeout);
   if (wait == Wait::kPreempted) return Outcome{false, true, {}, {}};
   if (wait == Wait::kTimedOut) {
-    return Outcome{true, false, "the guest did not shut down for the reboot within " +
-                                    std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
+    return Outcome{true, false,
+                   "the guest did not shut down for the reboot within " +
+                       std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
                    Power::kRunning};
   }
-  if (!alive()) return Outcome{true, false, "the QEMU process ended during the reboot", Power::kShutdown};
+  if (!alive())
+    return Outcome{true, false, "the QEMU process ended during the reboot", Power::kShutdown};
   shutdown_seen_ = false;
   if (Result<nlohmann::json> reset = qmp_.execute("system_reset"); !reset) {
     return Outcome{true, false, reset.error().message, {}};
@@ -768,7 +773,8 @@ VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
            std::to_string(r.op);
   }
   if (!valid_image_name(name)) {
-    return Outcome{true, false, "an image name is 1 to 64 characters of a-z, 0-9, '.', '_', '-'", {}};
+    return Outcome{
+        true, false, "an image name is 1 to 64 characters of a-z, 0-9, '.', '_', '-'", {}};
   }
   const fs::path target = fs::path(images_.dir()) / name;
   const fs::path tmp = fs::path(images_.dir()) / (".tmp-" + name);
@@ -786,9 +792,12 @@ VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
   const std::string disk = (tmp / "disk.qcow2").string();
   std::string error;
   if (alive()) {
-    Result<nlohmann::json> started = qmp_.execute(
-        "drive-backup", {{"job-id", "snapshot"}, {"device", "disk0"}, {"sync", "full"},
-                         {"target", disk}, {"format", "qcow2"}, {"auto-dismiss", true}});
+    Result<nlohmann::json> started = qmp_.execute("drive-backup", {{"job-id", "snapshot"},
+                                                                   {"device", "disk0"},
+                                                                   {"sync", "full"},
+                                                                   {"target", disk},
+                                                                   {"format", "qcow2"},
+                                                                   {"auto-dismiss", true}});
     if (!started) {
       error = started.error().message;
     } else {
@@ -804,8 +813,8 @@ VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
           kSaveTimeout, false);
     }
   } else {
-    Result<CommandResult> copied = run_command(
-        {config_.qemu_img, "convert", "-O", "qcow2", paths_.disk, disk}, kSaveTimeout);
+    Result<CommandResult> copied =
+        run_command({config_.qemu_img, "convert", "-O", "qcow2", paths_.disk, disk}, kSaveTimeout);
     if (!copied) {
       error = copied.error().message;
     } else if (copied->exit_code != 0) {
@@ -836,8 +845,8 @@ void VmWorker::do_reconcile(Power stored) {
       return;
     }
     // Whatever the guest said before we came back.
-    ready_ = tail_of_file(paths_.serial_log, 1 << 20).find(config_.readiness_line) !=
-             std::string::npos;
+    ready_ =
+        tail_of_file(paths_.serial_log, 1 << 20).find(config_.readiness_line) != std::string::npos;
     ready_reported_ = false;
     Result<std::string> status = run_status();
     PowerEvent event;
@@ -862,7 +871,8 @@ void VmWorker::do_reconcile(Power stored) {
   if (tail_of_file(paths_.serial_log, 2000).find("Power down") != std::string::npos) {
     event.power = Power::kShutdown;
     event.guest_initiated = true;
-    event.cause = "found powered off after a restart: the guest shut down while the server was down";
+    event.cause =
+        "found powered off after a restart: the guest shut down while the server was down";
   } else {
     event.lost = true;
     event.cause = "found no QEMU process after a restart";

@@ -83,7 +83,7 @@ class VmWorker {
   int attach_console(ConsoleCallback callback);
   void detach_console(int handle);
   // False when the VM has no running process to type into.
-  bool write_console(std::string bytes);
+  bool write_console(const std::string& bytes);
   bool running() const { return has_process_; }
 
  private:
