@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -48,6 +49,30 @@ bool guest_answers(Api& api, std::int64_t id, const std::string& marker,
                                    {{"input", "echo " + marker + "-$((6*7))\n"}});
   EXPECT_EQ(typed.status, 202) << typed.body.dump();
   return wait_console(api, id, marker + "-42", timeout);
+}
+
+// The VM disk's internal snapshots by name -> their saved memory size, as qemu-img sees them
+// (-U: the disk may be open by the running QEMU).
+std::map<std::string, long> disk_snapshots(const QemuServer& server, std::int64_t id) {
+  Result<driver::qemu::CommandResult> info = driver::qemu::run_command(
+      {"qemu-img", "info", "-U", "--output=json", vm_dir(server, id) + "/disk.qcow2"}, 10s);
+  std::map<std::string, long> out;
+  if (!info || info->exit_code != 0) {
+    ADD_FAILURE() << "qemu-img info failed";
+    return out;
+  }
+  const json j = json::parse(info->output, nullptr, false);
+  for (const json& s : j.value("snapshots", json::array())) {
+    out[s["name"].get<std::string>()] = s.value("vm-state-size", 0L);
+  }
+  return out;
+}
+
+long disk_size(const QemuServer& server, std::int64_t id) {
+  Result<driver::qemu::CommandResult> info = driver::qemu::run_command(
+      {"qemu-img", "info", "-U", "--output=json", vm_dir(server, id) + "/disk.qcow2"}, 10s);
+  if (!info || info->exit_code != 0) return -1;
+  return json::parse(info->output, nullptr, false).value("virtual-size", -1L);
 }
 
 std::string last_reason(Api& api, std::int64_t id) {
@@ -245,6 +270,43 @@ TEST(QemuTest, PowerActionsDriveTheRealProcess) {
   ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
   const ApiResult images = api.get("/v1/images");
   EXPECT_NE(images.body.dump().find("power-snap"), std::string::npos) << images.body.dump();
+
+  // checkpoints (memory + disk, snapshot-save/load) and disk snapshots while running ...
+  act(api, id, "checkpoint", {{"name", "cp1"}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  act(api, id, "disk_snapshot", {{"name", "ds1"}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  auto snaps = disk_snapshots(server, id);
+  ASSERT_TRUE(snaps.contains("cp1") && snaps.contains("ds1")) << history(api, id).dump();
+  EXPECT_GT(snaps["cp1"], 0) << "a checkpoint keeps the memory";
+  EXPECT_EQ(snaps["ds1"], 0) << "a disk snapshot does not";
+  act(api, id, "checkpoint_revert", {{"name", "cp1"}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(history(api, id).back()["status"], "succeeded");
+  EXPECT_TRUE(guest_answers(api, id, "reverted"));
+  act(api, id, "checkpoint_delete", {{"name", "cp1"}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  act(api, id, "disk_resize", {{"size_mib", 96}});
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(disk_size(server, id), 96L << 20);
+  // ... and with qemu-img while off.
+  act(api, id, "shutdown_hard");
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  for (const char* action : {"disk_snapshot_delete", "disk_snapshot"}) {
+    act(api, id, action, {{"name", "ds1"}});
+    ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  }
+  act(api, id, "disk_snapshot_revert", {{"name", "ds1"}});
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  EXPECT_EQ(history(api, id).back()["status"], "succeeded");
+  snaps = disk_snapshots(server, id);
+  EXPECT_EQ(snaps.size(), 1U);
+  EXPECT_TRUE(snaps.contains("ds1"));
+  act(api, id, "disk_resize", {{"size_mib", 128}});
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  EXPECT_EQ(disk_size(server, id), 128L << 20);
+  act(api, id, "start");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
 
   // a QEMU process that dies without a word: UNKNOWN, with the cause.
   const pid_t victim = pid_of(server, id);

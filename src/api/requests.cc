@@ -121,6 +121,13 @@ constexpr ActionParams kActionParams[] = {
     {lc::Action::kLiveMigrate, {"host"}, 1},
     {lc::Action::kDeploy, {"host"}, 1},
     {lc::Action::kResetState, {"state"}, 1},
+    {lc::Action::kDiskSnapshot, {"name"}, 1},
+    {lc::Action::kDiskSnapshotRevert, {"name"}, 1},
+    {lc::Action::kDiskSnapshotDelete, {"name"}, 1},
+    {lc::Action::kCheckpoint, {"name"}, 1},
+    {lc::Action::kCheckpointRevert, {"name"}, 1},
+    {lc::Action::kCheckpointDelete, {"name"}, 1},
+    {lc::Action::kDiskResize, {"size_mib"}, 1},
 };
 
 std::span<const std::string_view> params_of(lc::Action action) {
@@ -322,6 +329,9 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
       request.reset_to = *v;
     } else if (key == "name") {
       Result<std::string> v = text(value, key, 128);
+      if (!v) return fail(v.error());
+    } else if (key == "size_mib") {
+      Result<std::int64_t> v = integer(value, key, 1, std::int64_t{1} << 24);
       if (!v) return fail(v.error());
     } else if (key == "backup_type") {
       Result<std::string> v = text(value, key, 64);

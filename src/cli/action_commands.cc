@@ -54,7 +54,9 @@ void add_param_options(CLI::App* cmd, ActionArgs& args) {
   cmd->add_option("--memory", args.memory_mib, "Memory in MiB (resize)");
   cmd->add_option("--type", args.type, "SOFT or HARD (nova reboot)");
   cmd->add_option("--image", args.image, "Image (rebuild)");
-  cmd->add_option("--name", args.name, "Image name (snapshot, backup)");
+  cmd->add_option("--name", args.name,
+                  "Image name (snapshot, backup); snapshot name (disk_snapshot*, checkpoint*)");
+  cmd->add_option("--size-mib", args.size_mib, "New disk size in MiB (disk_resize)");
   cmd->add_option("--backup-type", args.backup_type, "Backup type (nova backup)");
   cmd->add_option("--rotation", args.rotation, "Backups to keep (nova backup)");
   cmd->add_option("--password", args.password, "Admin password (set_admin_password)");

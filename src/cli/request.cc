@@ -40,7 +40,9 @@ std::optional<bool> parse_bool(std::string_view text) {
 enum class ParamType : std::uint8_t { kString, kInteger, kBool };
 
 ParamType param_type(std::string_view key) {
-  if (key == "vcpus" || key == "memory_mib" || key == "rotation") return ParamType::kInteger;
+  if (key == "vcpus" || key == "memory_mib" || key == "rotation" || key == "size_mib") {
+    return ParamType::kInteger;
+  }
   if (key == "offload" || key == "skipShutdown" || key == "hard") return ParamType::kBool;
   return ParamType::kString;
 }
@@ -191,6 +193,7 @@ CliResult<nlohmann::json> action_request(const ActionArgs& args) {
   put("name", args.name);
   put("backup_type", args.backup_type);
   put("rotation", args.rotation);
+  put("size_mib", args.size_mib);
   put("password", args.password);
   put("host", args.host);
   put("state", args.state);

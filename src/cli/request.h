@@ -65,6 +65,7 @@ struct ActionArgs {
   std::optional<std::string> name;
   std::optional<std::string> backup_type;
   std::optional<int> rotation;
+  std::optional<int> size_mib;  // disk_resize
   std::optional<std::string> password;
   std::optional<std::string> host;
   std::optional<std::string> state;   // reset_state target

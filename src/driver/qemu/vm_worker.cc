@@ -545,6 +545,7 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kUnpause:
       return qmp_step("cont", Power::kRunning);
     case Phase::kResize:
+      if (r.action == Action::kDiskResize) return disk_resize(r);
       if (!alive()) return Outcome{};  // the new size applies at the next boot
       if (r.action == Action::kRevertResize) {
         hard_stop();
@@ -564,9 +565,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     }
     case Phase::kSnapshot:
     case Phase::kBackup:
-      if (r.action != Action::kSnapshot && r.action != Action::kBackup)
-        return failed(unsupported(r));
-      return snapshot(r);
+      if (r.action == Action::kSnapshot || r.action == Action::kBackup) return snapshot(r);
+      return internal_snapshot(r);
     case Phase::kMigrate:
     case Phase::kSetPassword:
     case Phase::kHotplug:
@@ -830,6 +830,103 @@ VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
   if (ec) return Outcome{true, false, "cannot register image " + name + ": " + ec.message(), {}};
   return Outcome{};
 }
+
+namespace {
+
+// The snapshot name a request gives ({"name": ...}), or `fallback`; "" if invalid.
+std::string snapshot_name(const PhaseRequest& r, const std::string& fallback) {
+  const nlohmann::json params = nlohmann::json::parse(r.params, nullptr, false);
+  const std::string name = params.is_object() ? params.value("name", fallback) : fallback;
+  return valid_image_name(name) ? name : std::string();
+}
+
+}  // namespace
+
+// Internal qcow2 snapshots of the VM's disk: qemu-img while no process has the disk open,
+// QMP while it runs; checkpoints (disk and memory) with snapshot-save/load/delete jobs.
+VmWorker::Outcome VmWorker::internal_snapshot(const PhaseRequest& r) {
+  const bool creates = r.action == Action::kDiskSnapshot || r.action == Action::kCheckpoint;
+  const std::string name = snapshot_name(r, creates ? "snap-" + std::to_string(r.op) : "");
+  if (name.empty()) {
+    return Outcome{true, false,
+                   std::string(lifecycle::action_name(r.action)) +
+                       " needs 'name': 1 to 64 characters of a-z, 0-9, '.', '_', '-'",
+                   {}};
+  }
+  const bool checkpoint = r.action == Action::kCheckpoint ||
+                          r.action == Action::kCheckpointRevert ||
+                          r.action == Action::kCheckpointDelete;
+  if (checkpoint || alive()) {
+    if (!alive()) return Outcome{true, false, "the VM is not running", {}};
+    nlohmann::json args;
+    std::string command;
+    if (checkpoint) {
+      command = r.action == Action::kCheckpoint         ? "snapshot-save"
+                : r.action == Action::kCheckpointRevert ? "snapshot-load"
+                                                        : "snapshot-delete";
+      args = {{"job-id", "checkpoint"}, {"tag", name}, {"devices", {"disk0"}}};
+      if (r.action != Action::kCheckpointDelete) args["vmstate"] = "disk0";
+    } else if (r.action == Action::kDiskSnapshot) {
+      command = "blockdev-snapshot-internal-sync";
+      args = {{"device", "disk0"}, {"name", name}};
+    } else if (r.action == Action::kDiskSnapshotDelete) {
+      command = "blockdev-snapshot-delete-internal-sync";
+      args = {{"device", "disk0"}, {"name", name}};
+    } else {
+      return Outcome{true, false, "a disk snapshot is reverted while the VM is off", {}};
+    }
+    if (Result<nlohmann::json> done = qmp_.execute(command, args, kSaveTimeout); !done) {
+      return Outcome{true, false, done.error().message, {}};
+    }
+    if (!checkpoint) return Outcome{};
+    // A job: wait until it concludes, keep its error, dismiss it.
+    std::string error;
+    wait_for(
+        [&] {
+          Result<nlohmann::json> jobs = qmp_.execute("query-jobs");
+          if (!jobs) {
+            error = jobs.error().message;
+            return true;
+          }
+          for (const nlohmann::json& job : *jobs) {
+            if (job.value("id", std::string()) != "checkpoint") continue;
+            if (job.value("status", std::string()) != "concluded") return false;
+            error = job.value("error", std::string());
+          }
+          return true;
+        },
+        kSaveTimeout, false);
+    (void)qmp_.execute("job-dismiss", {{"id", "checkpoint"}});
+    if (!error.empty()) return Outcome{true, false, error, {}};
+    return Outcome{};
+  }
+  const char* flag = r.action == Action::kDiskSnapshot         ? "-c"
+                     : r.action == Action::kDiskSnapshotRevert ? "-a"
+                                                               : "-d";
+  Result<CommandResult> ran =
+      run_command({config_.qemu_img, "snapshot", flag, name, paths_.disk}, kSaveTimeout);
+  if (!ran) return Outcome{true, false, ran.error().message, {}};
+  if (ran->exit_code != 0) return Outcome{true, false, "qemu-img snapshot: " + ran->output, {}};
+  return Outcome{};
+}
+
+VmWorker::Outcome VmWorker::disk_resize(const PhaseRequest& r) {
+  const nlohmann::json params = nlohmann::json::parse(r.params, nullptr, false);
+  const std::int64_t mib = params.is_object() ? params.value("size_mib", std::int64_t{0}) : 0;
+  if (mib <= 0) return Outcome{true, false, "disk_resize needs 'size_mib'", {}};
+  if (alive()) {
+    Result<nlohmann::json> grown = qmp_.execute(
+        "block_resize", {{"node-name", "disk0"}, {"size", mib * 1024 * 1024}}, kQmpTimeout);
+    if (!grown) return Outcome{true, false, grown.error().message, {}};
+    return Outcome{};
+  }
+  Result<CommandResult> ran = run_command(
+      {config_.qemu_img, "resize", "-q", paths_.disk, std::to_string(mib) + "M"}, kSaveTimeout);
+  if (!ran) return Outcome{true, false, ran.error().message, {}};
+  if (ran->exit_code != 0) return Outcome{true, false, "qemu-img resize: " + ran->output, {}};
+  return Outcome{};
+}
+
 
 // ---- Reconcile after a restart ----------------------------------------------------------
 

@@ -129,6 +129,8 @@ class VmWorker {
   Outcome save();
   Outcome restore(const PhaseRequest& request);
   Outcome snapshot(const PhaseRequest& request);
+  Outcome internal_snapshot(const PhaseRequest& request);
+  Outcome disk_resize(const PhaseRequest& request);
   Outcome qmp_step(std::string_view command, lifecycle::Power power);
 
   const store::VmId vm_;
