@@ -12,7 +12,7 @@ BUILD_DIR  := build/$(PRESET)
 DEPS_STAMP := build/.deps-stamp
 
 # Benchmark binaries (relative to build/release/bin) run in order by `make bench`.
-BENCHES    ?= corral-bench-lifecycle corral-bench-api
+BENCHES    ?= corral-bench-lifecycle corral-bench-api corral-bench-qemu
 BENCH_ARGS ?= --benchmark_min_time=0.5
 
 .PHONY: help deps configure build test bench lint asan tsan docs clean run

@@ -96,7 +96,7 @@ Outcome console_stream(Context& ctx, Call& call) {
         return sink.is_writable();
       },
       [driver, id, handle = *handle](bool /*success*/) { driver->detach_console(id, handle); });
-  return Reply{200, nullptr, /*streaming=*/true};
+  return Reply{200, nullptr, /*is_streaming=*/true};
 }
 
 Outcome console_input(Context& ctx, Call& call) {

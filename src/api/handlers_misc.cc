@@ -91,7 +91,7 @@ Outcome stream_events(Context& ctx, Call& call) {
         return true;
       },
       [hub, client](bool /*success*/) { hub->remove(client); });
-  return Reply{200, nullptr, /*streaming=*/true};
+  return Reply{200, nullptr, /*is_streaming=*/true};
 }
 
 Outcome add_fault(Context& ctx, Call& call) {

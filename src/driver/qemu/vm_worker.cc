@@ -153,6 +153,8 @@ void VmWorker::loop() {
       in_phase_ = true;
       provisioning_.reset();
       const Outcome outcome = run(*request);
+      // Events our own commands caused (STOP for a pause ...) belong to the phase.
+      for (const QmpEvent& event : qmp_.take_events()) on_qmp_event(event);
       in_phase_ = false;
       if (outcome.answer) {
         PhaseResult result;
@@ -235,6 +237,10 @@ void VmWorker::on_qmp_event(const QmpEvent& event) {
     shutdown_seen_ = true;
     shutdown_guest_ = event.data.value("guest", false);
     shutdown_reason_ = event.data.value("reason", std::string("unknown"));
+  } else if ((event.name == "STOP" || event.name == "RESUME") && !in_phase_) {
+    // Not ours (our own stop/cont run inside phases): someone paused or resumed the VM on
+    // the host; the engine notes the power.
+    outside_power_ = event.name == "STOP" ? Power::kPaused : Power::kRunning;
   } else if (event.name == "RESET") {
     // The guest reboots: it will say it is ready again.
     ready_ = false;
@@ -294,6 +300,15 @@ void VmWorker::react_when_idle() {
     event.cause = "the guest printed its readiness line";
     send_event(std::move(event));
   }
+  if (outside_power_ && alive() && !shutdown_seen_) {
+    PowerEvent event;
+    event.power = *outside_power_;
+    event.cause = *outside_power_ == Power::kPaused ? "paused outside Corral (QMP STOP)"
+                                                    : "resumed outside Corral (QMP RESUME)";
+    outside_power_.reset();
+    send_event(std::move(event));
+  }
+  outside_power_.reset();
   if (alive() && shutdown_seen_) {
     // -no-shutdown left the stopped guest's process for us to end.
     const bool guest = shutdown_guest_;
@@ -848,7 +863,8 @@ VmWorker::Outcome VmWorker::internal_snapshot(const PhaseRequest& r) {
   const bool creates = r.action == Action::kDiskSnapshot || r.action == Action::kCheckpoint;
   const std::string name = snapshot_name(r, creates ? "snap-" + std::to_string(r.op) : "");
   if (name.empty()) {
-    return Outcome{true, false,
+    return Outcome{true,
+                   false,
                    std::string(lifecycle::action_name(r.action)) +
                        " needs 'name': 1 to 64 characters of a-z, 0-9, '.', '_', '-'",
                    {}};
@@ -926,7 +942,6 @@ VmWorker::Outcome VmWorker::disk_resize(const PhaseRequest& r) {
   if (ran->exit_code != 0) return Outcome{true, false, "qemu-img resize: " + ran->output, {}};
   return Outcome{};
 }
-
 
 // ---- Reconcile after a restart ----------------------------------------------------------
 

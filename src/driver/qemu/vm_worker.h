@@ -166,7 +166,9 @@ class VmWorker {
   bool ready_ = false;           // the readiness line since the last boot
   bool ready_reported_ = false;  // ... and the engine was told
   bool in_phase_ = false;
-  std::optional<PhaseRequest> provisioning_;  // an os_provisioning phase waiting for readiness
+  std::optional<PhaseRequest> provisioning_;
+  std::optional<lifecycle::Power> outside_power_;  // a STOP/RESUME we did not cause  // an
+                                                   // os_provisioning phase waiting for readiness
 };
 
 }  // namespace corral::driver::qemu
