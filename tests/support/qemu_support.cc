@@ -11,31 +11,12 @@
 #include <sstream>
 #include <thread>
 
+#include "driver/qemu/posix.h"
+
 namespace corral::testing {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-namespace {
-
-std::string cmdline_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (char& c : text) {
-    if (c == '\0') c = ' ';
-  }
-  return text;
-}
-
-bool is_zombie(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  const std::size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
-}
-
-}  // namespace
 
 std::multimap<std::int64_t, pid_t> qemu_processes(const std::string& data_dir) {
   std::multimap<std::int64_t, pid_t> out;
@@ -44,11 +25,11 @@ std::multimap<std::int64_t, pid_t> qemu_processes(const std::string& data_dir) {
     const std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     const auto pid = static_cast<pid_t>(std::stol(name));
-    const std::string cmdline = cmdline_of(pid);
+    const std::string cmdline = driver::qemu::process_cmdline(pid);
     if (cmdline.find("qemu-system") == std::string::npos) continue;
     const std::string marker = data_dir + "/var/vms/";
     const std::size_t at = cmdline.find(marker);
-    if (at == std::string::npos || is_zombie(pid)) continue;
+    if (at == std::string::npos || !driver::qemu::process_alive(pid)) continue;
     const std::size_t digits = at + marker.size();
     const std::size_t end = cmdline.find('/', digits);
     if (end == std::string::npos) continue;
@@ -135,50 +116,6 @@ bool wait_console(Api& api, std::int64_t id, const std::string& text,
 nlohmann::json history(Api& api, std::int64_t id) {
   const ApiResult r = api.get("/v1/vms/" + std::to_string(id) + "/history?limit=1000");
   return r.status == 200 ? r.body["transitions"] : nlohmann::json::array();
-}
-
-CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
-                             const std::string& input, std::chrono::milliseconds timeout) {
-  const std::string dir = (fs::temp_directory_path() / "corral-cli-in-XXXXXX").string();
-  std::string templ = dir;
-  const int out_fd = ::mkstemp(templ.data());
-  std::string in_path = dir + "-in";
-  { std::ofstream(in_path, std::ios::binary) << input; }
-  std::vector<std::string> argv = {corral_binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in_fd = ::open(in_path.c_str(), O_RDONLY);
-    ::dup2(in_fd, STDIN_FILENO);
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(out_fd, STDERR_FILENO);
-    ::setenv("CORRAL_URL", server_url.c_str(), 1);
-    std::vector<char*> c_args;
-    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
-    c_args.push_back(nullptr);
-    ::execv(c_args[0], c_args.data());
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  CliResult result;
-  int status = 0;
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(templ);
-  std::stringstream s;
-  s << in.rdbuf();
-  result.out = s.str();
-  fs::remove(templ);
-  fs::remove(in_path);
-  return result;
 }
 
 }  // namespace corral::testing

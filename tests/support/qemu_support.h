@@ -57,8 +57,4 @@ bool wait_console(Api& api, std::int64_t id, const std::string& text,
 // The VM's transitions, oldest first.
 nlohmann::json history(Api& api, std::int64_t id);
 
-// Runs the CLI with `input` on its stdin; kills it after `timeout`.
-CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
-                             const std::string& input, std::chrono::milliseconds timeout);
-
 }  // namespace corral::testing

@@ -154,15 +154,41 @@ std::unique_ptr<httplib::Client> ServerProcess::client() const {
 }
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url) {
+  return run_cli_with_input(args, server_url, "", std::chrono::hours(1));
+}
+
+CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
+                             const std::string& input, std::chrono::milliseconds timeout) {
   std::string templ = (fs::temp_directory_path() / "corral-cli-XXXXXX").string();
-  const int fd = ::mkstemp(templ.data());
-  ::close(fd);
+  const int out_fd = ::mkstemp(templ.data());
+  const std::string in_path = templ + "-in";
+  std::ofstream(in_path, std::ios::binary) << input;
   std::vector<std::string> argv = {corral_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  ::setenv("CORRAL_URL", server_url.c_str(), 1);
-  const pid_t pid = spawn(argv, templ);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int in_fd = ::open(in_path.c_str(), O_RDONLY);
+    ::dup2(in_fd, STDIN_FILENO);
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    ::setenv("CORRAL_URL", server_url.c_str(), 1);
+    std::vector<char*> c_args;
+    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
+    c_args.push_back(nullptr);
+    ::execv(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
   CliResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   std::ifstream in(templ);
@@ -170,6 +196,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& serve
   s << in.rdbuf();
   result.out = s.str();
   fs::remove(templ);
+  fs::remove(in_path);
   return result;
 }
 

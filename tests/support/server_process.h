@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -59,6 +60,9 @@ struct CliResult {
   std::string out;
 };
 CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url);
+// The same with `input` on its stdin; killed after `timeout`.
+CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
+                             const std::string& input, std::chrono::milliseconds timeout);
 
 // A free TCP port on 127.0.0.1.
 int free_port();

@@ -186,8 +186,9 @@ Status QemuDriver::write_console(store::VmId vm, std::string bytes) {
 }
 
 std::string probe_accelerator(const QemuConfig& config, const Image& probe_image,
-                              const std::string& cache_file, milliseconds timeout) {
-  if (::access("/dev/kvm", R_OK | W_OK) != 0) return "tcg";
+                              const std::string& cache_file, milliseconds timeout,
+                              const std::string& kvm_device) {
+  if (::access(kvm_device.c_str(), R_OK | W_OK) != 0) return "tcg";
   utsname uts{};
   ::uname(&uts);
   const std::string key = config.qemu_binary + "|" + probe_image.kernel + "|" + uts.release;
@@ -203,28 +204,13 @@ std::string probe_accelerator(const QemuConfig& config, const Image& probe_image
   const std::string log = dir + "/accel-probe.log";
   std::error_code ec;
   fs::remove(log, ec);
-  Result<CommandResult> ran = run_command({"timeout",
-                                           "--signal=KILL",
-                                           std::to_string(timeout.count() / 1000 + 1) + "s",
-                                           config.qemu_binary,
-                                           "-machine",
-                                           "pc,accel=kvm",
-                                           "-m",
-                                           "128",
-                                           "-nodefaults",
-                                           "-no-user-config",
-                                           "-display",
-                                           "none",
-                                           "-serial",
-                                           "file:" + log,
-                                           "-kernel",
-                                           probe_image.kernel,
-                                           "-initrd",
-                                           probe_image.initrd,
-                                           "-append",
-                                           probe_image.cmdline + " corral.probe=1",
-                                           "-no-reboot"},
-                                          timeout + milliseconds(2000));
+  // run_command SIGKILLs QEMU itself if the guest hangs past the timeout.
+  Result<CommandResult> ran =
+      run_command({config.qemu_binary, "-machine", "pc,accel=kvm", "-m", "128", "-nodefaults",
+                   "-no-user-config", "-display", "none", "-serial", "file:" + log, "-kernel",
+                   probe_image.kernel, "-initrd", probe_image.initrd, "-append",
+                   probe_image.cmdline + " corral.probe=1", "-no-reboot"},
+                  timeout);
   (void)ran;
   const std::string printed = read_file(log, 1 << 20);
   std::string accel = printed.find(config.readiness_line) != std::string::npos ? "kvm" : "tcg";

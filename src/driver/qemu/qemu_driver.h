@@ -25,9 +25,11 @@ namespace corral::driver::qemu {
 
 // Which accelerator to use: "kvm" when /dev/kvm is usable and a probe guest actually reaches
 // its readiness line under it within `timeout`; otherwise "tcg". The answer is cached in
-// `cache_file` (keyed by the QEMU binary, the image and the kernel release).
+// `cache_file` (keyed by the QEMU binary, the image and the kernel release). The probe guest
+// powers itself off once ready (`corral.probe=1` on its command line).
 std::string probe_accelerator(const QemuConfig& config, const Image& probe_image,
-                              const std::string& cache_file, std::chrono::milliseconds timeout);
+                              const std::string& cache_file, std::chrono::milliseconds timeout,
+                              const std::string& kvm_device = "/dev/kvm");
 
 class QemuDriver final : public Driver {
  public:

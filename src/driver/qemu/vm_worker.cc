@@ -679,6 +679,24 @@ VmWorker::Outcome VmWorker::acpi_reboot() {
   return qmp_step("cont", Power::kRunning);
 }
 
+VmWorker::Wait VmWorker::wait_migration(std::string_view what, bool preemptible,
+                                        std::string& error) {
+  return wait_for(
+      [&] {
+        Result<nlohmann::json> info = qmp_.execute("query-migrate");
+        if (!info) {
+          error = info.error().message;
+          return true;
+        }
+        const std::string status = info->value("status", std::string());
+        if (status == "failed" || status == "cancelled") {
+          error = std::string(what) + " failed: " + info->value("error-desc", status);
+        }
+        return status == "completed" || !error.empty();
+      },
+      kSaveTimeout, preemptible);
+}
+
 VmWorker::Outcome VmWorker::save() {
   std::error_code ec;
   if (!alive()) {
@@ -696,22 +714,8 @@ VmWorker::Outcome VmWorker::save() {
     (void)qmp_.execute("cont");
     return Outcome{true, false, started.error().message, Power::kRunning};
   }
-  std::string status;
   std::string error;
-  const Wait wait = wait_for(
-      [&] {
-        Result<nlohmann::json> info = qmp_.execute("query-migrate");
-        if (!info) {
-          error = info.error().message;
-          return true;
-        }
-        status = info->value("status", std::string());
-        if (status == "failed" || status == "cancelled") {
-          error = "saving memory failed: " + info->value("error-desc", status);
-        }
-        return status == "completed" || !error.empty();
-      },
-      kSaveTimeout);
+  const Wait wait = wait_migration("saving memory", true, error);
   if (wait == Wait::kPreempted) {
     (void)qmp_.execute("migrate_cancel");
     return Outcome{false, true, {}, {}};
@@ -752,20 +756,7 @@ VmWorker::Outcome VmWorker::restore(const PhaseRequest& r) {
     return Outcome{true, false, incoming.error().message, Power::kSuspended};
   }
   std::string error;
-  const Wait wait = wait_for(
-      [&] {
-        Result<nlohmann::json> info = qmp_.execute("query-migrate");
-        if (!info) {
-          error = info.error().message;
-          return true;
-        }
-        const std::string status = info->value("status", std::string());
-        if (status == "failed" || status == "cancelled") {
-          error = "restoring memory failed: " + info->value("error-desc", status);
-        }
-        return status == "completed" || !error.empty();
-      },
-      kSaveTimeout, false);
+  const Wait wait = wait_migration("restoring memory", false, error);
   if (wait != Wait::kMet || !error.empty()) {
     hard_stop();
     return Outcome{true, false, error.empty() ? "restoring memory did not finish" : error,

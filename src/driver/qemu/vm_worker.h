@@ -126,6 +126,8 @@ class VmWorker {
   Outcome boot(const PhaseRequest& request, bool rescue);
   Outcome shutdown(const PhaseRequest& request);
   Outcome acpi_reboot();
+  // Polls query-migrate until the migration completes or fails (`error` says why).
+  Wait wait_migration(std::string_view what, bool preemptible, std::string& error);
   Outcome save();
   Outcome restore(const PhaseRequest& request);
   Outcome snapshot(const PhaseRequest& request);
