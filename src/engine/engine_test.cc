@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/memory_store_testing.h"
+
 namespace corral::engine {
 namespace {
 
@@ -18,74 +20,8 @@ namespace lc = corral::lifecycle;
 using lc::Action;
 using lc::Phase;
 using lc::State;
+using testing::MemoryStore;
 using namespace std::chrono_literals;
-
-// A store in memory that remembers what was committed, and can be told to fail.
-class MemoryStore final : public store::Store {
- public:
-  Result<store::Loaded> load() override {
-    std::lock_guard lock(mu_);
-    store::Loaded out;
-    for (const auto& [id, vm] : vms_) out.vms.push_back(vm);
-    out.max_vm_id = vms_.empty() ? 0 : vms_.rbegin()->first;
-    out.max_op_id = ops_.empty() ? 0 : ops_.rbegin()->first;
-    out.max_transition_id = static_cast<std::int64_t>(transitions_.size());
-    return out;
-  }
-  Status commit(const store::Batch& batch) override {
-    std::lock_guard lock(mu_);
-    if (fail_next_) {
-      fail_next_ = false;
-      return fail(Error{ErrorCode::kUnavailable, "disk full (test)", {}, {}});
-    }
-    ++commits_;
-    for (const store::Vm* vm : batch.vms) vms_[vm->id] = *vm;
-    for (const store::OperationRow& op : batch.operations) ops_[op.meta.id] = op;
-    for (const store::TransitionRow& t : batch.transitions) {
-      if (t.id != static_cast<std::int64_t>(transitions_.size()) + 1) {
-        return fail(Error::internal("transition ids must follow on: got " + std::to_string(t.id)));
-      }
-      transitions_.push_back(t);
-    }
-    return {};
-  }
-  Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
-                                                    int limit) override {
-    std::lock_guard lock(mu_);
-    std::vector<store::TransitionRow> out;
-    for (const auto& t : transitions_) {
-      if (t.vm_id == vm && t.id > after && static_cast<int>(out.size()) < limit) out.push_back(t);
-    }
-    return out;
-  }
-  Result<std::optional<store::OperationRow>> operation(store::OpId id) override {
-    std::lock_guard lock(mu_);
-    if (auto it = ops_.find(id); it != ops_.end()) return std::optional(it->second);
-    return std::optional<store::OperationRow>();
-  }
-  Result<std::int64_t> count_transitions() override {
-    std::lock_guard lock(mu_);
-    return static_cast<std::int64_t>(transitions_.size());
-  }
-  Result<std::string> integrity_check() override { return std::string("ok"); }
-
-  void fail_next_commit() {
-    std::lock_guard lock(mu_);
-    fail_next_ = true;
-  }
-  int commits() {
-    std::lock_guard lock(mu_);
-    return commits_;
-  }
-
- private:
-  std::mutex mu_;
-  std::map<store::VmId, store::Vm> vms_;
-  std::map<store::OpId, store::OperationRow> ops_;
-  std::vector<store::TransitionRow> transitions_;
-  bool fail_next_ = false;
-  int commits_ = 0;
-};
 
 // A driver that answers every phase at once (auto) or holds them for the test to answer.
 class ScriptedDriver final : public driver::Driver {
