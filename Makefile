@@ -1,12 +1,17 @@
 # Convenience wrapper around CMake presets (see CMakePresets.json).
 #
-#   make test                 # configure + build + test the dev preset
-#   make test PRESET=release  # same with another preset
+#   make test                 # configure + build + test the dev preset, then the sanitizer runs
+#   make test PRESET=release  # same with another preset (no sanitizer runs)
+#   make test SANITIZE=0      # the dev preset's tests only
 #   make run ARGS='--port 8080'
 
 JOBS   ?= 2
 PRESET ?= dev
 ARGS   ?=
+
+SANITIZE ?= 1
+# What runs under ThreadSanitizer: the concurrent parts (engine, store, drivers).
+TSAN_TESTS := engine_test store_test sim_driver_test qemu_driver_test
 
 BUILD_DIR  := build/$(PRESET)
 DEPS_STAMP := build/.deps-stamp
@@ -15,7 +20,7 @@ DEPS_STAMP := build/.deps-stamp
 BENCHES    ?= corral-bench-lifecycle corral-bench-api corral-bench-qemu
 BENCH_ARGS ?= --benchmark_min_time=0.5
 
-.PHONY: help deps configure build test bench lint asan tsan docs clean run
+.PHONY: help deps configure build test sanitize bench lint asan tsan docs clean run
 
 help:
 	@echo "Usage: make <target> [PRESET=$(PRESET)] [JOBS=$(JOBS)] [ARGS=...]"
@@ -25,7 +30,8 @@ help:
 	@echo "  deps       Install Debian build dependencies (scripts/install-deps; stamped)"
 	@echo "  configure  Configure build/\$$PRESET with 'cmake --preset' (skipped if already configured)"
 	@echo "  build      Build the preset and link build/bin/corral to its binary"
-	@echo "  test       Build, then run ctest --preset \$$PRESET"
+	@echo "  test       Build, then run ctest --preset \$$PRESET; for dev, then 'sanitize'"
+	@echo "  sanitize   Every test under ASan+UBSan; engine/store/driver tests under TSan"
 	@echo "  bench      Build the release preset and run the benchmarks listed in BENCHES"
 	@echo "  lint       Run clang-format (check only) and clang-tidy (scripts/lint)"
 	@echo "  asan       make test PRESET=asan (AddressSanitizer + UBSan)"
@@ -52,10 +58,22 @@ configure: deps
 build: configure
 	cmake --build --preset $(PRESET) -j $(JOBS)
 	@mkdir -p build/bin
-	ln -sfn ../$(PRESET)/bin/corral build/bin/corral
+	@case "$(PRESET)" in asan|tsan) ;; *) ln -sfn ../$(PRESET)/bin/corral build/bin/corral ;; esac
 
 test: build
 	ctest --preset $(PRESET)
+ifeq ($(PRESET)$(SANITIZE),dev1)
+	$(MAKE) sanitize
+endif
+
+sanitize: deps
+	$(MAKE) test PRESET=asan SANITIZE=0
+	$(MAKE) configure PRESET=tsan
+	cmake --build --preset tsan -j $(JOBS) --target $(TSAN_TESTS)
+	@for t in $(TSAN_TESTS); do \
+	  echo "== TSan: $$t"; \
+	  build/tsan/bin/$$t --gtest_brief=1 || exit $$?; \
+	done
 
 bench:
 	$(MAKE) build PRESET=release
