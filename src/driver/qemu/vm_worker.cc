@@ -145,14 +145,16 @@ void VmWorker::loop() {
       }
     }
     if (!job) {
-      pump(milliseconds(1000));
+      pump(std::min(config_.monitor_interval, milliseconds(1000)));
       react_when_idle();
+      monitor();
       continue;
     }
     if (const auto* request = std::get_if<PhaseRequest>(&*job)) {
       in_phase_ = true;
       provisioning_.reset();
       const Outcome outcome = run(*request);
+      if (outcome.power) reported_power_ = *outcome.power;
       // Events our own commands caused (STOP for a pause ...) belong to the phase.
       for (const QmpEvent& event : qmp_.take_events()) on_qmp_event(event);
       in_phase_ = false;
@@ -355,6 +357,47 @@ void VmWorker::react_when_idle() {
           "the QEMU process ended without a shutdown event: " + tail_of_file(paths_.qemu_log, 300);
     }
     shutdown_seen_ = false;
+    send_event(std::move(event));
+  }
+}
+
+// Between phases, every monitor_interval: is QEMU still answering, and in what state? A
+// process that stopped answering (SIGSTOPped, wedged) is reported lost, as OpenNebula's
+// monitor makes such a VM UNKNOWN; when it answers again, what it says is reported.
+void VmWorker::monitor() {
+  if (!alive() || !qmp_.connected() || in_phase_) return;
+  const auto now = SteadyClock::now();
+  if (now - last_monitor_ < config_.monitor_interval) return;
+  last_monitor_ = now;
+  Result<nlohmann::json> status =
+      qmp_.execute("query-status", nlohmann::json::object(), config_.monitor_timeout);
+  if (!status) {
+    if (!unresponsive_ && alive()) {
+      unresponsive_ = true;
+      PowerEvent event;
+      event.lost = true;
+      event.cause = "QEMU does not answer QMP within " +
+                    std::to_string(config_.monitor_timeout.count()) + " ms (stopped or wedged)";
+      send_event(std::move(event));
+    }
+    return;
+  }
+  const std::string state = status->value("status", std::string());
+  Power power = Power::kRunning;
+  if (state == "paused" || state == "suspended" || state == "io-error" || state == "prelaunch" ||
+      state == "postmigrate") {
+    power = Power::kPaused;
+  } else if (state == "internal-error" || state == "guest-panicked") {
+    power = Power::kCrashed;
+  } else if (state == "shutdown") {
+    return;  // the SHUTDOWN event ends it (react_when_idle)
+  }
+  if (unresponsive_ || power != reported_power_) {
+    unresponsive_ = false;
+    reported_power_ = power;
+    PowerEvent event;
+    event.power = power;
+    event.cause = "monitor: QEMU says " + state;
     send_event(std::move(event));
   }
 }

@@ -61,6 +61,9 @@ struct QemuConfig {
   // guests mostly idle, so a host runs more vCPUs than it has cores.
   double cpu_allocation_ratio = 16.0;
   std::function<void(const std::string&)> warn;  // how the driver reports what it noticed
+  // How often an idle VM's QEMU is asked for its status, and how long it has to answer.
+  std::chrono::milliseconds monitor_interval{2000};
+  std::chrono::milliseconds monitor_timeout{1000};
 };
 
 using ConsoleCallback = ConsoleOutput;
@@ -104,6 +107,7 @@ class VmWorker {
   Wait wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 bool preemptible = true);
   void react_when_idle();
+  void monitor();
   void on_qmp_event(const QmpEvent& event);
   void on_serial(std::string_view bytes);
   void on_process_gone();
@@ -169,8 +173,12 @@ class VmWorker {
   bool ready_reported_ = false;  // ... and the engine was told
   bool in_phase_ = false;
   std::optional<PhaseRequest> provisioning_;
-  std::optional<lifecycle::Power> outside_power_;  // a STOP/RESUME we did not cause  // an
-                                                   // os_provisioning phase waiting for readiness
+  std::optional<lifecycle::Power> outside_power_;  // a STOP/RESUME we did not cause
+  std::chrono::steady_clock::time_point last_monitor_{};
+  bool unresponsive_ = false;  // the last monitor query timed out
+  lifecycle::Power reported_power_ =
+      lifecycle::Power::kRunning;  // what monitor last said  // an
+                                   // os_provisioning phase waiting for readiness
 };
 
 }  // namespace corral::driver::qemu
