@@ -61,6 +61,15 @@ int wait_child(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+std::string read_tail(const std::string& path, std::size_t max) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+  in.seekg(static_cast<std::streamoff>(size > max ? size - max : 0));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 std::string errno_text(int err) { return std::generic_category().message(err); }
 
 void UniqueFd::reset(int fd) {

@@ -69,6 +69,9 @@ std::string process_cmdline(pid_t pid);
 UniqueFd open_pidfd(pid_t pid);
 // Waits until the fd is readable or the timeout passes; true when readable.
 bool wait_readable(int fd, std::chrono::milliseconds timeout);
+// The last `max` bytes of a file (all of it if smaller; "" if unreadable), read from there
+// on, not from the start.
+std::string read_tail(const std::string& path, std::size_t max);
 // errno's text (thread-safe, unlike strerror).
 std::string errno_text(int err);
 // Unix socket path limit (sun_path): longer paths cannot be bound or connected.

@@ -33,16 +33,6 @@ HostInfo this_host(const QemuConfig& config) {
   return host;
 }
 
-std::string read_file(const std::string& path, std::size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
-  const std::size_t from = size > max ? size - max : 0;
-  in.seekg(static_cast<std::streamoff>(from));
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 }  // namespace
 
 QemuDriver::QemuDriver(QemuConfig config)
@@ -154,7 +144,7 @@ Result<std::string> QemuDriver::console_log(store::VmId vm, std::size_t max_byte
         Error::not_found("VM " + std::to_string(vm) +
                          " has no console log (it never booted here, or it was terminated)"));
   }
-  return read_file(paths.serial_log, max_bytes);
+  return read_tail(paths.serial_log, max_bytes);
 }
 
 Result<int> QemuDriver::attach_console(store::VmId vm, ConsoleOutput output) {
@@ -212,7 +202,7 @@ std::string probe_accelerator(const QemuConfig& config, const Image& probe_image
                    probe_image.cmdline + " corral.probe=1", "-no-reboot"},
                   timeout);
   (void)ran;
-  const std::string printed = read_file(log, 1 << 20);
+  const std::string printed = read_tail(log, 1 << 20);
   std::string accel = printed.find(config.readiness_line) != std::string::npos ? "kvm" : "tcg";
   std::ofstream(cache_file) << nlohmann::json{{"key", key}, {"accel", accel}}.dump() << "\n";
   return accel;

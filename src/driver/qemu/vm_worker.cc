@@ -15,6 +15,8 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "lifecycle/table.h"
+
 namespace corral::driver::qemu {
 
 namespace fs = std::filesystem;
@@ -33,10 +35,9 @@ constexpr milliseconds kSaveTimeout{300000};
 // not listen yet.
 constexpr milliseconds kPowerButtonRepeat{3000};
 
-std::string tail_of_file(const std::string& path, std::size_t max) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.size() > max) text.erase(0, text.size() - max);
+// What QEMU last said in its log, for an error message.
+std::string qemu_said(const std::string& log, std::size_t max) {
+  std::string text = read_tail(log, max);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
 }
@@ -46,8 +47,12 @@ std::string unsupported(const PhaseRequest& r) {
          std::string(lifecycle::phase_name(r.phase)) + " yet";
 }
 
-bool ends_the_vm(Action a) {
-  return a == Action::kTerminate || a == Action::kTerminateHard || a == Action::kRecoverDelete;
+// Whether the operation ends the VM — its row in the table leads to DONE — so its files go.
+bool ends_the_vm(const PhaseRequest& r) {
+  const lifecycle::Transition* row = lifecycle::find_idle(r.action, r.origin);
+  if (row == nullptr) row = lifecycle::find_replacing(r.action, r.origin);
+  return row != nullptr && row->target == lifecycle::Target::kState &&
+         row->to == lifecycle::State::kDone;
 }
 
 }  // namespace
@@ -354,7 +359,7 @@ void VmWorker::react_when_idle() {
     } else {
       event.lost = true;
       event.cause =
-          "the QEMU process ended without a shutdown event: " + tail_of_file(paths_.qemu_log, 300);
+          "the QEMU process ended without a shutdown event: " + qemu_said(paths_.qemu_log, 300);
     }
     shutdown_seen_ = false;
     send_event(std::move(event));
@@ -460,7 +465,7 @@ Status VmWorker::launch(const PhaseRequest& request, const Image& image, bool in
   if (!rc) return fail(std::move(rc.error()));
   if (*rc != 0) {
     return fail(Error::internal("QEMU did not start (exit " + std::to_string(*rc) +
-                                "): " + tail_of_file(paths_.qemu_log, 400)));
+                                "): " + qemu_said(paths_.qemu_log, 400)));
   }
   const std::optional<pid_t> pid = read_pidfile(paths_.pidfile);
   if (!pid) return fail(Error::internal("QEMU started but wrote no pidfile " + paths_.pidfile));
@@ -575,9 +580,9 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kEpilog:
     case Phase::kCleanup:
       hard_stop();
-      if (ends_the_vm(r.action) || r.action == Action::kRecoverRecreate) {
+      if (ends_the_vm(r) || r.action == Action::kRecoverRecreate) {
         remove_files();
-        finished_ = ends_the_vm(r.action);
+        finished_ = ends_the_vm(r);
         return Outcome{true, true, {}, Power::kNoState};
       }
       return Outcome{};
@@ -992,7 +997,7 @@ void VmWorker::do_reconcile(Power stored) {
     }
     // Whatever the guest said before we came back.
     ready_ =
-        tail_of_file(paths_.serial_log, 1 << 20).find(config_.readiness_line) != std::string::npos;
+        read_tail(paths_.serial_log, 1 << 20).find(config_.readiness_line) != std::string::npos;
     ready_reported_ = false;
     Result<std::string> status = run_status();
     PowerEvent event;
@@ -1014,7 +1019,7 @@ void VmWorker::do_reconcile(Power stored) {
   if (stored != Power::kRunning && stored != Power::kPaused) return;
   PowerEvent event;
   // The kernel says "reboot: Power down" as its last words when the guest powered off.
-  if (tail_of_file(paths_.serial_log, 2000).find("Power down") != std::string::npos) {
+  if (read_tail(paths_.serial_log, 2000).find("Power down") != std::string::npos) {
     event.power = Power::kShutdown;
     event.guest_initiated = true;
     event.cause =
