@@ -138,6 +138,20 @@ void ServerProcess::kill() {
   pid_ = -1;
 }
 
+bool ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return true;
+  for (const auto until = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < until;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return true;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
 std::string ServerProcess::log() const {
   std::ifstream in(log_path_);
   std::stringstream s;

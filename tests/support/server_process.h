@@ -27,6 +27,8 @@ class ServerProcess {
   int stop();
   // SIGKILL and wait.
   void kill();
+  // Waits up to `timeout` for the server to end by itself (a crash fault); true if it did.
+  bool wait_exit(std::chrono::milliseconds timeout);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 
