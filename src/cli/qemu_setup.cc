@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -73,6 +74,9 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   config.shutdown_timeout = milliseconds(static_cast<long long>(setup.shutdown_timeout_s * 1000));
   config.shutdown_fallback = setup.shutdown_fallback == "fail" ? qemu::ShutdownFallback::kFail
                                                                : qemu::ShutdownFallback::kPowerOff;
+  config.monitor_interval = milliseconds(static_cast<long long>(setup.monitor_interval_s * 1000));
+  // A monitor check never takes longer than the interval it runs in.
+  config.monitor_timeout = std::min(config.monitor_timeout, config.monitor_interval);
   config.warn = setup.warn;
   if (qemu::VmPaths::of(config.data_dir, 999999999).qmp.size() > qemu::kMaxSocketPath) {
     return fail(Error::invalid_argument("the data dir path " + config.data_dir +

@@ -18,6 +18,7 @@ struct QemuSetup {
   std::string accel = "auto";  // auto | kvm | tcg
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";  // poweroff | fail
+  double monitor_interval_s = 2;               // between two query-status of an idle VM
   std::function<void(const std::string&)> warn;
   std::function<void(const std::string&)> info;
 };

@@ -47,6 +47,9 @@ struct ServerOptions {
   std::string accel = "auto";
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";
+  double monitor_interval_s = 2;
+  std::string drift_policy = "opennebula";
+  std::string missing_state = "unknown";
   int sim_hosts = 4;
   std::string sim_profile = "fast";
   std::vector<std::string> phase_deadlines;
@@ -207,6 +210,14 @@ int run_server(const ServerOptions& o) {
   for (const std::string& spec : o.phase_deadlines) {
     if (std::optional<std::string> bad = add_deadline(spec, engine_options)) return usage(*bad);
   }
+  Result<lc::DriftPolicy> policy = lc::parse_drift_policy(o.drift_policy);
+  if (!policy) return usage(policy.error().message);
+  engine_options.drift.policy = *policy;
+  engine_options.drift.missing_state =
+      o.missing_state == "poweroff" ? lc::State::kPoweroff : lc::State::kUnknown;
+  if (!(o.monitor_interval_s >= 0.1 && o.monitor_interval_s <= 3600)) {
+    return usage("--monitor-interval must be 0.1 to 3600 seconds");
+  }
   Result<driver::sim::SimOptions> sim_options = driver::sim::parse_sim_profile(o.sim_profile);
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = o.sim_hosts;
@@ -236,6 +247,7 @@ int run_server(const ServerOptions& o) {
     setup.accel = o.accel;
     setup.shutdown_timeout_s = o.shutdown_timeout_s;
     setup.shutdown_fallback = o.shutdown_fallback;
+    setup.monitor_interval_s = o.monitor_interval_s;
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
@@ -288,7 +300,10 @@ int run_server(const ServerOptions& o) {
        {"driver", driver->name()},
        {"sim_hosts", std::to_string(o.sim_hosts)},
        {"sim_profile", o.sim_profile},
-       {"schedule", o.no_schedule ? "off" : "on"}});
+       {"schedule", o.no_schedule ? "off" : "on"},
+       {"drift_policy", o.drift_policy},
+       {"missing_state", o.missing_state},
+       {"monitor_interval_s", std::to_string(o.monitor_interval_s)}});
   std::printf("corral: listening on http://%s (data dir %s, driver %s)\n", actual.text().c_str(),
               o.data_dir.c_str(), driver->name().c_str());
   std::fflush(stdout);
@@ -329,6 +344,20 @@ void add_server_command(CLI::App& app) {
                   "RUNNING with the reason, as OpenNebula)")
       ->capture_default_str()
       ->check(CLI::IsMember({"poweroff", "fail"}));
+  cmd->add_option("--monitor-interval", options->monitor_interval_s,
+                  "qemu: seconds between two checks of an idle VM's QEMU (query-status)")
+      ->capture_default_str();
+  cmd->add_option("--drift-policy", options->drift_policy,
+                  "What a change behind Corral's back does to an idle VM: opennebula (the "
+                  "hypervisor's view becomes the state) or nova (the state stays; a guest that "
+                  "shut itself down is stopped, a stopped VM found running is powered off)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"opennebula", "nova"}));
+  cmd->add_option("--missing-state", options->missing_state,
+                  "opennebula policy: the state of a VM its hypervisor no longer has, unknown "
+                  "or poweroff (OpenNebula's MISSING_STATE)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"unknown", "poweroff"}));
   cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
       ->capture_default_str();
   cmd->add_option("--sim-profile", options->sim_profile,

@@ -54,7 +54,8 @@ struct PowerEvent {
   store::VmId vm = 0;
   lifecycle::Power power = lifecycle::Power::kNoState;
   bool guest_initiated = false;  // the guest shut itself down (QMP SHUTDOWN guest:true)
-  bool lost = false;             // the VM vanished (process gone, host unreachable)
+  bool lost = false;             // the VM vanished (process gone)
+  bool unresponsive = false;     // the hypervisor does not answer for the VM (it may still run)
   bool guest_ready = false;      // the guest's readiness line arrived
   std::string cause;
 };

@@ -207,30 +207,39 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   }
   // Never reconcile a VM while its own operation runs: that operation decides.
   if (vm.record.busy()) return;
-  Action observed = Action::kObservedRunning;
+  lc::Observation seen = lc::Observation::kRunning;
   if (event.lost) {
-    observed = Action::kObservedLost;
+    seen = lc::Observation::kVanished;
+  } else if (event.unresponsive) {
+    seen = lc::Observation::kUnresponsive;
   } else if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
-    observed = Action::kObservedPoweroff;
-  } else if (event.power == lc::Power::kRunning) {
-    observed = Action::kObservedRunning;
-  } else {
-    store::Vm& changed = mutate(event.vm);  // e.g. paused from outside: note the power only
-    changed.record.power = event.power;
-    return;
-  }
-  Result<lc::Step> step = lc::begin(vm.record, {observed, State::kRunning});
-  if (!step) {
+    seen = lc::Observation::kGuestPoweroff;
+  } else if (event.power == lc::Power::kPaused) {
+    seen = lc::Observation::kPaused;
+  } else if (event.power != lc::Power::kRunning) {
+    // Nothing a policy acts on (e.g. a guest's own S3 suspend): its power is noted.
     if (vm.record.power != event.power) mutate(event.vm).record.power = event.power;
     return;
   }
-  apply(event.vm, *step, true, "{}",
-        {observed,
-         "monitor",
-         {},
-         event.cause.empty() ? (event.guest_initiated ? "the guest powered itself off" : "")
-                             : event.cause});
-  if (!event.lost) mutate(event.vm).record.power = event.power;
+  lc::VmRecord seen_record = vm.record;
+  if (event.power == lc::Power::kCrashed) seen_record.power = lc::Power::kCrashed;
+  const std::optional<lc::DriftStep> drift = lc::react(options.drift, seen_record, seen);
+  if (!drift) return;
+  Result<lc::Step> step = lc::begin(vm.record, {drift->observed, State::kRunning});
+  if (!step) {  // the table refuses what the policy asked: keep the state, note the power
+    if (vm.record.power != drift->power) mutate(event.vm).record.power = drift->power;
+    return;
+  }
+  std::string cause = event.cause.empty() ? std::string(lc::observation_name(seen)) : event.cause;
+  cause += " (" + std::string(drift->why) + ")";
+  apply(event.vm, *step, true, "{}", {drift->observed, "monitor", {}, cause});
+  mutate(event.vm).record.power = drift->power;
+  if (!drift->then) return;
+  // The policy starts an operation of its own (Nova's force_stop), as a request would.
+  const store::Vm& now = current(event.vm);
+  Result<lc::Step> then = lc::begin(now.record, {*drift->then, State::kRunning});
+  if (!then) return;
+  apply(event.vm, *then, true, "{}", {*drift->then, "monitor", {}, std::string(drift->why)});
 }
 
 void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,

@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "driver/driver.h"
+#include "lifecycle/drift.h"
 #include "lifecycle/model.h"
 #include "store/store.h"
 
@@ -53,6 +54,8 @@ struct EngineOptions {
   // Only while the previous batch held more than one command (commit_siblings).
   std::chrono::microseconds commit_delay{300};
   std::size_t commit_delay_below = 32;
+  // What the monitor's reports do to an idle VM (lifecycle/drift.h).
+  lifecycle::DriftOptions drift;
 };
 
 struct CreateRequest {

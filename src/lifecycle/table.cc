@@ -250,8 +250,10 @@ const Transition kRows[] = {
       "the hypervisor lost the VM"),
   row(A::kObservedPoweroff, {S::kRunning, S::kUnknown, S::kPaused, S::kRescued, S::kResized}, {},
       S::kPoweroff, "the guest powered itself off"),
-  row(A::kObservedRunning, {S::kUnknown, S::kPoweroff}, {}, S::kRunning,
+  row(A::kObservedRunning, {S::kUnknown, S::kPoweroff, S::kPaused}, {}, S::kRunning,
       "the VM is seen running again"),
+  row_to(A::kObservedPower, kLive, {}, Target::kOrigin,
+         "the hypervisor reports a power change the drift policy records, state kept"),
 };
 // clang-format on
 

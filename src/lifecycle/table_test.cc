@@ -168,7 +168,8 @@ TEST(TableTest, StableNumbers) {
                            "reset_state",
                            "observed_lost",
                            "observed_poweroff",
-                           "observed_running"};
+                           "observed_running",
+                           "observed_power"};
   ASSERT_EQ(std::size(actions), static_cast<std::size_t>(kActionCount));
   for (int n = 1; n < kActionCount; ++n) {
     EXPECT_EQ(action_name(static_cast<Action>(n)), actions[n]) << "action number " << n;

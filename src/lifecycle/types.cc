@@ -182,6 +182,8 @@ std::string_view action_name(Action action) {
       return "observed_poweroff";
     case Action::kObservedRunning:
       return "observed_running";
+    case Action::kObservedPower:
+      return "observed_power";
   }
   return "?";
 }

@@ -99,8 +99,9 @@ enum class Action : std::uint8_t {
   kObservedLost = 55,      // system: the hypervisor lost the VM
   kObservedPoweroff = 56,  // system: the guest powered itself off
   kObservedRunning = 57,   // system: the VM is seen running again
+  kObservedPower = 58,     // system: a power change the drift policy records, state kept
 };
-inline constexpr int kActionCount = 58;  // numbers 1..57; 0 unused
+inline constexpr int kActionCount = 59;  // numbers 1..58; 0 unused
 
 // The steps an operation passes through. A phase is what the driver is asked to do.
 enum class Phase : std::uint8_t {
@@ -254,7 +255,7 @@ extern const std::array<Vocabulary, kVocabularyCount> kAllVocabularies;
 // Actions no user verb can ask for: the engine applies them when the hypervisor reports.
 constexpr bool is_system_action(Action a) {
   return a == Action::kObservedLost || a == Action::kObservedPoweroff ||
-         a == Action::kObservedRunning;
+         a == Action::kObservedRunning || a == Action::kObservedPower;
 }
 
 }  // namespace corral::lifecycle

@@ -113,6 +113,7 @@ AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) 
     case A::kObservedLost:
     case A::kObservedPoweroff:
     case A::kObservedRunning:
+    case A::kObservedPower:
       break;
   }
   VmRecord at_origin = r;

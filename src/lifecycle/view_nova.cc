@@ -141,6 +141,7 @@ T task_of(const Operation& op, Phase phase) {
     case A::kObservedLost:
     case A::kObservedPoweroff:
     case A::kObservedRunning:
+    case A::kObservedPower:
       return T::kNone;
   }
   return T::kNone;

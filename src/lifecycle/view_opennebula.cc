@@ -178,6 +178,7 @@ OpenNebulaView in_flight(const Operation& op, Phase phase, Power power) {
     case A::kObservedLost:
     case A::kObservedPoweroff:
     case A::kObservedRunning:
+    case A::kObservedPower:
       break;
   }
   return at_rest(o, power);

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <system_error>
@@ -163,6 +164,23 @@ std::string process_cmdline(pid_t pid) {
     if (c == '\0') c = ' ';
   }
   return text;
+}
+
+std::vector<pid_t> pids_mentioning(std::string_view text) {
+  std::vector<pid_t> out;
+  const pid_t self = ::getpid();
+  std::error_code ec;
+  for (const std::filesystem::directory_entry& entry :
+       std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(name));
+    if (pid == self) continue;
+    if (process_cmdline(pid).find(text) != std::string::npos && process_alive(pid)) {
+      out.push_back(pid);
+    }
+  }
+  return out;
 }
 
 UniqueFd open_pidfd(pid_t pid) {

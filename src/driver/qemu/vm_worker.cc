@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "lifecycle/table.h"
 
@@ -30,6 +31,7 @@ namespace {
 
 constexpr milliseconds kQmpTimeout{5000};
 constexpr milliseconds kLaunchTimeout{60000};
+constexpr milliseconds kGoneGrace{300};
 constexpr milliseconds kSaveTimeout{300000};
 // How often a graceful shutdown presses the power button again: a guest still booting may
 // not listen yet.
@@ -178,7 +180,8 @@ void VmWorker::loop() {
     } else {
       do_reconcile(std::get<Power>(*job));
     }
-    react_when_idle();
+    // A phase queued behind (one a restart re-dispatched) decides what its VM's state means.
+    if (!has_newer_request()) react_when_idle();
   }
 }
 
@@ -367,8 +370,8 @@ void VmWorker::react_when_idle() {
 }
 
 // Between phases, every monitor_interval: is QEMU still answering, and in what state? A
-// process that stopped answering (SIGSTOPped, wedged) is reported lost, as OpenNebula's
-// monitor makes such a VM UNKNOWN; when it answers again, what it says is reported.
+// process that stopped answering (SIGSTOPped, wedged) is reported unresponsive (the drift
+// policy decides what that does); when it answers again, what it says is reported.
 void VmWorker::monitor() {
   if (!alive() || !qmp_.connected() || in_phase_) return;
   const auto now = SteadyClock::now();
@@ -377,10 +380,13 @@ void VmWorker::monitor() {
   Result<nlohmann::json> status =
       qmp_.execute("query-status", nlohmann::json::object(), config_.monitor_timeout);
   if (!status) {
+    // A killed QEMU closes its QMP socket a moment before the process is gone: that is a
+    // vanished VM (reported when the pidfd says so), not an unresponsive one.
+    if (wait_for([this] { return !alive(); }, kGoneGrace, false) == Wait::kMet) return;
     if (!unresponsive_ && alive()) {
       unresponsive_ = true;
       PowerEvent event;
-      event.lost = true;
+      event.unresponsive = true;
       event.cause = "QEMU does not answer QMP within " +
                     std::to_string(config_.monitor_timeout.count()) + " ms (stopped or wedged)";
       send_event(std::move(event));
@@ -438,6 +444,7 @@ Status VmWorker::ensure_disk(const PhaseRequest& request) {
 }
 
 Status VmWorker::launch(const PhaseRequest& request, const Image& image, bool incoming) {
+  kill_leftovers();
   if (Status disk = ensure_disk(request); !disk) return disk;
   std::error_code ec;
   for (const std::string& stale : {paths_.qmp, paths_.serial, paths_.pidfile}) {
@@ -515,6 +522,29 @@ void VmWorker::hard_stop() {
       ::kill(pid_, sig);
     }
     if (wait_for(gone, milliseconds(3000), false) == Wait::kMet) return;
+  }
+}
+
+void VmWorker::kill_leftovers() {
+  for (const pid_t pid : pids_mentioning(paths_.pidfile)) {
+    if (has_process_ && pid == pid_ && alive()) continue;
+    if (config_.warn) {
+      config_.warn("vm " + std::to_string(vm_) + ": killing leftover QEMU process " +
+                   std::to_string(pid) + " before launching another");
+    }
+    UniqueFd pidfd = open_pidfd(pid);
+    ::kill(pid, SIGKILL);
+    if (pidfd.valid()) (void)wait_readable(pidfd.get(), milliseconds(3000));
+  }
+}
+
+void VmWorker::await_interrupted_launch() {
+  const auto until = SteadyClock::now() + kLaunchTimeout;
+  while (SteadyClock::now() < until) {
+    const std::optional<pid_t> pid = read_pidfile(paths_.pidfile);
+    if (pid && process_alive(*pid)) return;
+    if (pids_mentioning(paths_.pidfile).empty()) return;
+    std::this_thread::sleep_for(milliseconds(50));
   }
 }
 
@@ -702,19 +732,22 @@ VmWorker::Outcome VmWorker::shutdown(const PhaseRequest& r) {
 VmWorker::Outcome VmWorker::acpi_reboot() {
   if (!alive()) return Outcome{true, false, "the VM is not running", Power::kShutdown};
   // As libvirt does: press the power button, and when the guest has shut down, reset and
-  // run it again instead of ending the process (-no-shutdown keeps it).
-  shutdown_seen_ = false;
-  if (Result<nlohmann::json> pressed = qmp_.execute("system_powerdown"); !pressed) {
-    return Outcome{true, false, pressed.error().message, {}};
-  }
-  const Wait wait =
-      wait_for([this] { return shutdown_seen_ || !alive(); }, config_.shutdown_timeout);
-  if (wait == Wait::kPreempted) return Outcome{false, true, {}, {}};
-  if (wait == Wait::kTimedOut) {
-    return Outcome{true, false,
-                   "the guest did not shut down for the reboot within " +
-                       std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
-                   Power::kRunning};
+  // run it again instead of ending the process (-no-shutdown keeps it). A guest found already
+  // down (a restart came between its shutdown and the reset) is reset at once.
+  Result<std::string> status = run_status();
+  if (!shutdown_seen_ && !(status && *status == "shutdown")) {
+    if (Result<nlohmann::json> pressed = qmp_.execute("system_powerdown"); !pressed) {
+      return Outcome{true, false, pressed.error().message, {}};
+    }
+    const Wait wait =
+        wait_for([this] { return shutdown_seen_ || !alive(); }, config_.shutdown_timeout);
+    if (wait == Wait::kPreempted) return Outcome{false, true, {}, {}};
+    if (wait == Wait::kTimedOut) {
+      return Outcome{true, false,
+                     "the guest did not shut down for the reboot within " +
+                         std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
+                     Power::kRunning};
+    }
   }
   if (!alive())
     return Outcome{true, false, "the QEMU process ended during the reboot", Power::kShutdown};
@@ -985,6 +1018,7 @@ VmWorker::Outcome VmWorker::disk_resize(const PhaseRequest& r) {
 // ---- Reconcile after a restart ----------------------------------------------------------
 
 void VmWorker::do_reconcile(Power stored) {
+  await_interrupted_launch();
   const std::optional<pid_t> pid = read_pidfile(paths_.pidfile);
   if (pid && process_alive(*pid) &&
       process_cmdline(*pid).find(paths_.pidfile) != std::string::npos) {

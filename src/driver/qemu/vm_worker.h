@@ -122,6 +122,12 @@ class VmWorker {
   [[nodiscard]] Status attach(pid_t pid);
   void connect_serial();
   void hard_stop();
+  // Ends every QEMU process of this VM but the attached one: a launch a crash interrupted
+  // must never leave a second process beside the next one.
+  void kill_leftovers();
+  // Waits while a launch from before a restart is still daemonizing (a process names our
+  // pidfile, which holds no live pid yet), so reconcile finds the process it starts.
+  void await_interrupted_launch();
   [[nodiscard]] Result<std::string> run_status();
   [[nodiscard]] Status ensure_disk(const PhaseRequest& request);
   void remove_files();

@@ -241,6 +241,8 @@ std::string_view external_event_name(ExternalEvent kind) {
       return "guest_poweroff";
     case ExternalEvent::kLost:
       return "lost";
+    case ExternalEvent::kUnresponsive:
+      return "unresponsive";
     case ExternalEvent::kPausedOutside:
       return "paused";
     case ExternalEvent::kRunningAgain:
@@ -253,13 +255,13 @@ std::string_view external_event_name(ExternalEvent kind) {
 
 Result<ExternalEvent> parse_external_event(std::string_view name) {
   for (ExternalEvent kind :
-       {ExternalEvent::kGuestPoweroff, ExternalEvent::kLost, ExternalEvent::kPausedOutside,
-        ExternalEvent::kRunningAgain, ExternalEvent::kGuestReady}) {
+       {ExternalEvent::kGuestPoweroff, ExternalEvent::kLost, ExternalEvent::kUnresponsive,
+        ExternalEvent::kPausedOutside, ExternalEvent::kRunningAgain, ExternalEvent::kGuestReady}) {
     if (iequals(external_event_name(kind), name)) return kind;
   }
-  return fail(
-      Error::invalid_argument("unknown external event " + in_quotes(name) +
-                              " (expected guest_poweroff, lost, paused, running or guest_ready)"));
+  return fail(Error::invalid_argument(
+      "unknown external event " + in_quotes(name) +
+      " (expected guest_poweroff, lost, unresponsive, paused, running or guest_ready)"));
 }
 
 // ---- PowerMap ---------------------------------------------------------------------------
@@ -507,6 +509,11 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
           event.power = Power::kNoState;
           event.lost = true;
           event.cause = "sim: the VM is gone from its host";
+          break;
+        case ExternalEvent::kUnresponsive:
+          event.power = Power::kNoState;
+          event.unresponsive = true;
+          event.cause = "sim: its host does not answer for the VM";
           break;
         case ExternalEvent::kPausedOutside:
           event.power = Power::kPaused;

@@ -95,13 +95,15 @@ std::optional<lifecycle::Phase> parse_phase(std::string_view name);  // case-ins
 enum class ExternalEvent : std::uint8_t {
   kGuestPoweroff,  // the guest shut itself down: kShutdown, guest_initiated
   kLost,           // the VM vanished: kNoState, lost
+  kUnresponsive,   // its host stops answering for it: kNoState, unresponsive
   kPausedOutside,  // someone paused it on the host: kPaused
   kRunningAgain,   // it runs again: kRunning
   kGuestReady,     // the guest's readiness line arrived: kRunning, guest_ready
 };
 
 std::string_view external_event_name(ExternalEvent kind);  // as parse_external_event reads
-// "guest_poweroff" | "lost" | "paused" | "running" | "guest_ready" (case-insensitive).
+// "guest_poweroff" | "lost" | "unresponsive" | "paused" | "running" | "guest_ready"
+// (case-insensitive).
 [[nodiscard]] Result<ExternalEvent> parse_external_event(std::string_view name);
 
 namespace detail {

@@ -1,0 +1,153 @@
+#include "lifecycle/drift.h"
+
+#include <array>
+
+namespace corral::lifecycle {
+namespace {
+
+using S = State;
+using O = Observation;
+using R = Reaction;
+constexpr DriftPolicy kOne = DriftPolicy::kOpenNebula;
+constexpr DriftPolicy kNova = DriftPolicy::kNova;
+
+// Where a VM's process is expected to run.
+constexpr StateSet kOnHost = {S::kRunning, S::kPaused, S::kRescued, S::kResized};
+
+// clang-format off
+constexpr DriftRule kRules[] = {
+  // OpenNebula: the monitor's report becomes the state (src/im/InformationManager.cc).
+  {kOne, O::kGuestPoweroff, kOnHost.with(S::kUnknown), R::kPoweroff,
+   "opennebula: a VM the host reports off is POWEROFF"},
+  {kOne, O::kVanished, kOnHost, R::kMissingState,
+   "opennebula: a VM missing from its host takes the missing state"},
+  {kOne, O::kVanished, {S::kUnknown}, R::kMissingState,
+   "opennebula: a VM missing from its host takes the missing state"},
+  {kOne, O::kUnresponsive, kOnHost, R::kLost,
+   "opennebula: a VM its host cannot report on is UNKNOWN"},
+  {kOne, O::kRunning, {S::kUnknown, S::kPoweroff, S::kPaused}, R::kRunning,
+   "opennebula: a VM the host reports running is RUNNING"},
+
+  // Nova: _sync_instance_power_state (the database's vm_state wins; power is copied).
+  {kNova, O::kGuestPoweroff, {S::kRunning, S::kUnknown}, R::kPoweroff,
+   "nova: instance shutdown by itself, calling the stop API"},
+  {kNova, O::kGuestPoweroff, {S::kPaused}, R::kPoweroff,
+   "nova: paused instance shut down, calling force_stop"},
+  {kNova, O::kVanished, kOnHost, R::kNotePower,
+   "nova: instance is unexpectedly not found, ignored (power NOSTATE)"},
+  {kNova, O::kUnresponsive, kOnHost, R::kNotePower,
+   "nova: the driver cannot report on the instance, ignored (power NOSTATE)"},
+  {kNova, O::kRunning, {S::kUnknown}, R::kRunning,
+   "nova: the instance runs again"},
+  {kNova, O::kRunning, {S::kPoweroff}, R::kForceStop,
+   "nova: instance is not stopped, calling force_stop"},
+  {kNova, O::kPaused, {S::kPoweroff}, R::kForceStop,
+   "nova: stopped instance is paused, calling force_stop"},
+  {kNova, O::kPaused, {S::kRunning}, R::kNotePower,
+   "nova: instance is paused unexpectedly, ignored (bug 1097806)"},
+};
+// clang-format on
+
+Power seen_power(Observation seen, Power now) {
+  switch (seen) {
+    case O::kGuestPoweroff:
+      return now == Power::kCrashed ? Power::kCrashed : Power::kShutdown;
+    case O::kVanished:
+    case O::kUnresponsive:
+      return Power::kNoState;
+    case O::kRunning:
+      return Power::kRunning;
+    case O::kPaused:
+      return Power::kPaused;
+  }
+  return Power::kNoState;
+}
+
+}  // namespace
+
+std::string_view drift_policy_name(DriftPolicy policy) {
+  switch (policy) {
+    case DriftPolicy::kOpenNebula:
+      return "opennebula";
+    case DriftPolicy::kNova:
+      return "nova";
+  }
+  return "?";
+}
+
+Result<DriftPolicy> parse_drift_policy(std::string_view name) {
+  for (DriftPolicy p : {DriftPolicy::kOpenNebula, DriftPolicy::kNova}) {
+    if (name == drift_policy_name(p)) return p;
+  }
+  return fail(Error::invalid_argument("unknown drift policy \"" + std::string(name) +
+                                      "\" (expected opennebula or nova)"));
+}
+
+std::string_view observation_name(Observation seen) {
+  switch (seen) {
+    case O::kGuestPoweroff:
+      return "guest_poweroff";
+    case O::kVanished:
+      return "vanished";
+    case O::kUnresponsive:
+      return "unresponsive";
+    case O::kRunning:
+      return "running";
+    case O::kPaused:
+      return "paused";
+  }
+  return "?";
+}
+
+std::span<const DriftRule> drift_rules() { return kRules; }
+
+std::optional<DriftStep> react(const DriftOptions& options, const VmRecord& record,
+                               Observation seen) {
+  if (record.busy()) return std::nullopt;
+  // A crashed guest (QEMU internal-error, guest-panicked) is reported with its power.
+  const Power power = seen_power(seen, record.power);
+  for (const DriftRule& rule : kRules) {
+    if (rule.policy != options.policy || rule.seen != seen || !rule.from.contains(record.state)) {
+      continue;
+    }
+    DriftStep step;
+    step.power = power;
+    step.why = rule.why;
+    switch (rule.reaction) {
+      case R::kNotePower:
+        if (record.power == power) return std::nullopt;
+        step.observed = Action::kObservedPower;
+        break;
+      case R::kPoweroff:
+        step.observed = Action::kObservedPoweroff;
+        break;
+      case R::kLost:
+        step.observed = Action::kObservedLost;
+        break;
+      case R::kMissingState:
+        step.observed = options.missing_state == S::kPoweroff ? Action::kObservedPoweroff
+                                                              : Action::kObservedLost;
+        if (record.state == S::kUnknown && step.observed == Action::kObservedLost) {
+          return std::nullopt;  // UNKNOWN already says it
+        }
+        break;
+      case R::kRunning:
+        step.observed = Action::kObservedRunning;
+        break;
+      case R::kForceStop:
+        step.observed = Action::kObservedRunning;
+        step.then = Action::kShutdownHard;
+        break;
+    }
+    return step;
+  }
+  // No rule: the state stays, and a changed power is recorded.
+  if (record.power == power) return std::nullopt;
+  DriftStep step;
+  step.power = power;
+  step.why = options.policy == kNova ? "nova: power state copied from the hypervisor"
+                                     : "opennebula: power state as the host reports it";
+  return step;
+}
+
+}  // namespace corral::lifecycle
