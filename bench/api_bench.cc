@@ -158,7 +158,9 @@ int main() {
   const long clients = env_or("CORRAL_BENCH_CLIENTS", 64);
   const long scale = env_or("CORRAL_BENCH_SCALE", 100'000);
 
-  ServerProcess server({"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn"});
+  // No rate limit: the bench measures the server, not its limiter.
+  ServerProcess server({"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn",
+                        "--rate-limit", "0"});
   if (!server.start()) {
     std::fprintf(stderr, "corral-bench-api: the server did not start:\n%s\n", server.log().c_str());
     return 1;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cmath>
 #include <exception>
 #include <system_error>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/log.h"
 #include "api/queries.h"
+#include "api/rate_limit.h"
 #include "api/requests.h"
 #include "api/router.h"
 
@@ -100,9 +102,13 @@ thread_local std::chrono::steady_clock::time_point t_started;
 
 struct Server::Impl {
   Impl(engine::Engine& e, driver::Driver& d, driver::sim::SimDriver* s, ServerOptions o)
-      : options(o), events(o.event_queue_limit), context{e, d, s, events, options} {}
+      : options(o),
+        events(o.event_queue_limit),
+        context{e, d, s, events, options},
+        limiter(o.rate_limit, o.rate_burst) {}
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
+  RateLimiter::Verdict admit(const httplib::Request& req);
   void configure();
 
   const ServerOptions options;
@@ -115,7 +121,15 @@ struct Server::Impl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   int subscription = -1;
+  RateLimiter limiter;
 };
+
+RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
+  if (!limiter.enabled() || req.path == "/healthz") return {};
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch());
+  return limiter.admit(req.remote_addr, now.count());
+}
 
 void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
   Router::Outcome route = router.match(req.method, req.path);
@@ -172,10 +186,20 @@ void Server::Impl::configure() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_started = std::chrono::steady_clock::now();
     res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
-    if (std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
+    if (const RateLimiter::Verdict verdict = admit(req); !verdict.admitted) {
+      write_failure(res, Error{ErrorCode::kRateLimited,
+                               "more than " + std::to_string(std::lround(options.rate_limit)) +
+                                   " requests a second (burst " +
+                                   std::to_string(std::lround(options.rate_burst)) + ") from " +
+                                   req.remote_addr + "; retry in " +
+                                   std::to_string(verdict.retry_after_ms) + " ms",
+                               {},
+                               {}});
+    } else if (std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
       return httplib::Server::HandlerResponse::Unhandled;
+    } else {
+      dispatch(req, res);
     }
-    dispatch(req, res);
     // The body, if any, was not read: the connection cannot carry another request.
     if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
       res.set_header("Connection", "close");

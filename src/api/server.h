@@ -35,6 +35,10 @@ struct ServerOptions {
   std::chrono::milliseconds heartbeat{15'000};  // SSE comment when no event came
   std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
   int keep_alive_timeout_s = 5;                 // an idle keep-alive connection is closed after
+  // Requests a second per client address after a burst (api/rate_limit.h); 0: no limit.
+  // GET /healthz is never limited.
+  double rate_limit = 5000;
+  double rate_burst = 10000;
 };
 
 class Server {

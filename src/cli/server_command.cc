@@ -50,6 +50,8 @@ struct ServerOptions {
   double monitor_interval_s = 2;
   std::string drift_policy = "opennebula";
   std::string missing_state = "unknown";
+  double rate_limit = 5000;
+  double rate_burst = 10000;
   int sim_hosts = 4;
   std::string sim_profile = "fast";
   std::vector<std::string> phase_deadlines;
@@ -215,6 +217,9 @@ int run_server(const ServerOptions& o) {
   engine_options.drift.policy = *policy;
   engine_options.drift.missing_state =
       o.missing_state == "poweroff" ? lc::State::kPoweroff : lc::State::kUnknown;
+  if (!(o.rate_limit >= 0) || !(o.rate_burst >= 1)) {
+    return usage("--rate-limit must be 0 (no limit) or more, --rate-burst 1 or more");
+  }
   if (!(o.monitor_interval_s >= 0.1 && o.monitor_interval_s <= 3600)) {
     return usage("--monitor-interval must be 0.1 to 3600 seconds");
   }
@@ -265,7 +270,10 @@ int run_server(const ServerOptions& o) {
   }
   SystemClock clock;
   engine::Engine engine(**store, *driver, clock, engine_options);
-  api::Server server(engine, *driver, sim);
+  api::ServerOptions server_options;
+  server_options.rate_limit = o.rate_limit;
+  server_options.rate_burst = o.rate_burst;
+  api::Server server(engine, *driver, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
     return cannot_start(bound.error().message);
@@ -358,6 +366,13 @@ void add_server_command(CLI::App& app) {
                   "or poweroff (OpenNebula's MISSING_STATE)")
       ->capture_default_str()
       ->check(CLI::IsMember({"unknown", "poweroff"}));
+  cmd->add_option("--rate-limit", options->rate_limit,
+                  "Requests a second per client address after a burst; more get 429 "
+                  "rate_limited (0: no limit; /healthz is never limited)")
+      ->capture_default_str();
+  cmd->add_option("--rate-burst", options->rate_burst,
+                  "Requests a client address may send at once before --rate-limit applies")
+      ->capture_default_str();
   cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
       ->capture_default_str();
   cmd->add_option("--sim-profile", options->sim_profile,
