@@ -20,7 +20,11 @@ DEPS_STAMP := build/.deps-stamp
 BENCHES    ?= corral-bench-lifecycle corral-bench-api corral-bench-qemu
 BENCH_ARGS ?= --benchmark_min_time=0.5
 
-.PHONY: help deps configure build test sanitize bench lint asan tsan docs clean run
+# The longer crash-consistency run (`make soak`, also at the end of `make bench`).
+SOAK_KILLS ?= 100
+SOAK_OPS   ?= 10000
+
+.PHONY: help deps configure build test sanitize bench soak lint asan tsan docs clean run
 
 help:
 	@echo "Usage: make <target> [PRESET=$(PRESET)] [JOBS=$(JOBS)] [ARGS=...]"
@@ -32,7 +36,8 @@ help:
 	@echo "  build      Build the preset and link build/bin/corral to its binary"
 	@echo "  test       Build, then run ctest --preset \$$PRESET; for dev, then 'sanitize'"
 	@echo "  sanitize   Every test under ASan+UBSan; engine/store/driver tests under TSan"
-	@echo "  bench      Build the release preset and run the benchmarks listed in BENCHES"
+	@echo "  bench      Build the release preset, run the benchmarks listed in BENCHES, then soak"
+	@echo "  soak       Crash consistency, longer: SOAK_KILLS SIGKILLs, SOAK_OPS operations (release)"
 	@echo "  lint       Run clang-format (check only) and clang-tidy (scripts/lint)"
 	@echo "  asan       make test PRESET=asan (AddressSanitizer + UBSan)"
 	@echo "  tsan       make test PRESET=tsan (ThreadSanitizer)"
@@ -86,6 +91,12 @@ bench:
 	    echo "bench: $$bin not found (not built yet?), skipping"; \
 	  fi; \
 	done
+	$(MAKE) soak
+
+soak:
+	$(MAKE) build PRESET=release
+	CORRAL_CRASH_KILLS=$(SOAK_KILLS) CORRAL_CRASH_OPS=$(SOAK_OPS) \
+	  build/release/bin/integration_test --gtest_filter='CrashTest.*:CrashPhases.*'
 
 lint: deps
 	scripts/lint
