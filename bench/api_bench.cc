@@ -159,8 +159,8 @@ int main() {
   const long scale = env_or("CORRAL_BENCH_SCALE", 100'000);
 
   // No rate limit: the bench measures the server, not its limiter.
-  ServerProcess server({"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn",
-                        "--rate-limit", "0"});
+  ServerProcess server(
+      {"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn", "--rate-limit", "0"});
   if (!server.start()) {
     std::fprintf(stderr, "corral-bench-api: the server did not start:\n%s\n", server.log().c_str());
     return 1;
