@@ -41,10 +41,7 @@ TEST(CrashPhases, TheServerDiesInEveryPhaseOfEveryRowAndFinishesTheOperationAfte
   int lost = 0;   // the acknowledged request not run exactly once
   std::set<std::pair<Action, Phase>> covered;
   for (const lc::Transition& row : lc::transitions()) {
-    if (!row.when_idle || row.instant() || lc::is_system_action(row.action) ||
-        row.action == Action::kCreate) {
-      continue;
-    }
+    if (!lc::request_runs_phases(row)) continue;
     const std::optional<State> origin = origin_of(row);
     ASSERT_TRUE(origin.has_value()) << lc::action_name(row.action);
     for (std::uint8_t i = 0; i < row.step_count; ++i) {

@@ -172,10 +172,7 @@ TEST(QemuCrash, RepeatedSigkillsWithOperationsInFlight) {
       const json vm = api.get("/v1/vms/" + std::to_string(id)).body;
       if (vm["state"] == "RUNNING" || vm["state"] == "PAUSED") should_run.insert(id);
     }
-    std::set<std::int64_t> runs;
-    for (const auto& [id, pid] : qemu_processes(server.data_dir())) {
-      EXPECT_TRUE(runs.insert(id).second) << "VM " << id << " runs twice";
-    }
+    const std::set<std::int64_t> runs = vms_with_process(server.data_dir());
     EXPECT_EQ(runs, should_run);
     if (runs != should_run) {
       for (std::int64_t id : ids) {

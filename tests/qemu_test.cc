@@ -482,11 +482,7 @@ TEST(QemuTest, SigkillAndRestartKeepsEveryVmOnce) {
     const json now = api.get("/v1/vms/" + std::to_string(id)).body;
     if (now["state"] == "RUNNING" || now["state"] == "PAUSED") running.insert(id);
   }
-  std::set<std::int64_t> with_process;
-  for (const auto& [id, pid] : qemu_processes(server.data_dir())) {
-    EXPECT_TRUE(with_process.insert(id).second) << "VM " << id << " runs twice";
-  }
-  EXPECT_EQ(with_process, running);
+  EXPECT_EQ(vms_with_process(server.data_dir()), running);
 }
 
 }  // namespace

@@ -69,6 +69,12 @@ const Transition* find_replacing(Action action, State origin);
 // One-line description of each action (for help, docs and the JSON export).
 std::string_view action_summary(Action action);
 
+// A row a request starts on an idle VM whose phases a driver runs: what the fault tests
+// (a failure, a hang, a server crash in each phase) are generated from.
+inline bool request_runs_phases(const Transition& t) {
+  return t.when_idle && !t.instant() && !is_system_action(t.action) && t.action != Action::kCreate;
+}
+
 // Actions that act on the operation rather than the VM: their row's target is not a state.
 constexpr bool is_meta_target(Target t) {
   return t == Target::kFailPhase || t == Target::kNextPhase || t == Target::kRetryPhase ||

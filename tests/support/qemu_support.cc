@@ -38,6 +38,14 @@ std::multimap<std::int64_t, pid_t> qemu_processes(const std::string& data_dir) {
   return out;
 }
 
+std::set<std::int64_t> vms_with_process(const std::string& data_dir) {
+  std::set<std::int64_t> out;
+  for (const auto& [id, pid] : qemu_processes(data_dir)) {
+    EXPECT_TRUE(out.insert(id).second) << "VM " << id << " runs twice";
+  }
+  return out;
+}
+
 void kill_qemu_processes(const std::string& data_dir) {
   for (int round = 0; round < 100; ++round) {
     const auto pids = qemu_processes(data_dir);

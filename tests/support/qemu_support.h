@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ namespace corral::testing {
 // QEMU processes whose command line names <data_dir>/.../vms/<id>/, by VM id (as `ps`
 // shows them; a VM listed twice would be a VM running twice, so ids map to every pid).
 std::multimap<std::int64_t, pid_t> qemu_processes(const std::string& data_dir);
+// The VMs with a QEMU process; a test failure for each VM that has more than one.
+std::set<std::int64_t> vms_with_process(const std::string& data_dir);
 // SIGKILLs every one of them and waits until they are gone.
 void kill_qemu_processes(const std::string& data_dir);
 
