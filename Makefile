@@ -3,6 +3,7 @@
 #   make test                 # configure + build + test the dev preset, then the sanitizer runs
 #   make test PRESET=release  # same with another preset (no sanitizer runs)
 #   make test SANITIZE=0      # the dev preset's tests only
+#   make fuzz FUZZ_SECONDS=3600  # the request fuzzer for an hour (default 60 s; 30 s in make test)
 #   make run ARGS='--port 8080'
 
 JOBS   ?= 2
@@ -12,6 +13,14 @@ ARGS   ?=
 SANITIZE ?= 1
 # What runs under ThreadSanitizer: the concurrent parts (engine, store, drivers).
 TSAN_TESTS := engine_test store_test sim_driver_test qemu_driver_test
+
+# libFuzzer: clang 16 (clang 14 cannot compile <expected>; see fuzz/CMakeLists.txt).
+FUZZ_CXX          ?= clang++-16
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 30
+FUZZ_DIR          := build/fuzz
+FUZZ_TARGET       := corral-fuzz-requests
+FUZZ_ARGS         ?=
 
 BUILD_DIR  := build/$(PRESET)
 DEPS_STAMP := build/.deps-stamp
@@ -24,7 +33,7 @@ BENCH_ARGS ?= --benchmark_min_time=0.5
 SOAK_KILLS ?= 100
 SOAK_OPS   ?= 10000
 
-.PHONY: help deps configure build test sanitize bench soak lint asan tsan docs clean run
+.PHONY: help deps configure build test sanitize fuzz bench soak lint asan tsan docs clean run
 
 help:
 	@echo "Usage: make <target> [PRESET=$(PRESET)] [JOBS=$(JOBS)] [ARGS=...]"
@@ -36,6 +45,7 @@ help:
 	@echo "  build      Build the preset and link build/bin/corral to its binary"
 	@echo "  test       Build, then run ctest --preset \$$PRESET; for dev, then 'sanitize'"
 	@echo "  sanitize   Every test under ASan+UBSan; engine/store/driver tests under TSan"
+	@echo "  fuzz       Build fuzz/ with clang, run the request fuzzer for \$$FUZZ_SECONDS (60) s"
 	@echo "  bench      Build the release preset, run the benchmarks listed in BENCHES, then soak"
 	@echo "  soak       Crash consistency, longer: SOAK_KILLS SIGKILLs, SOAK_OPS operations (release)"
 	@echo "  lint       Run clang-format (check only) and clang-tidy (scripts/lint)"
@@ -69,6 +79,7 @@ test: build
 	ctest --preset $(PRESET)
 ifeq ($(PRESET)$(SANITIZE),dev1)
 	$(MAKE) sanitize
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 endif
 
 sanitize: deps
@@ -79,6 +90,30 @@ sanitize: deps
 	  echo "== TSan: $$t"; \
 	  build/tsan/bin/$$t --gtest_brief=1 || exit $$?; \
 	done
+
+# The request fuzzer (fuzz/), for FUZZ_SECONDS. libFuzzer writes new inputs to the first
+# corpus dir only: $(FUZZ_DIR)/corpus/requests, kept between runs so that a long run builds on
+# the earlier ones; the seeds in fuzz/corpus/requests are only read. A finding fails the
+# target and is saved in $(FUZZ_DIR)/artifacts/; replay it with `$(FUZZ_DIR)/$(FUZZ_TARGET)
+# FILE`. FUZZ_ARGS passes more libFuzzer flags (e.g. -jobs=2, -max_len=70000). Shown: the
+# "pulse" lines (at 2^n runs), the final figures and any finding; the full log, with a line
+# for each input that adds coverage (thousands a minute), is $(FUZZ_DIR)/fuzz.log.
+fuzz: SHELL := /bin/bash
+fuzz: deps
+	@if [ -f $(FUZZ_DIR)/build.ninja ]; then \
+	  echo "fuzz: $(FUZZ_DIR) already configured"; \
+	else \
+	  echo "cmake -S fuzz -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=$(FUZZ_CXX)"; \
+	  cmake -S fuzz -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=$(FUZZ_CXX); \
+	fi
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	@mkdir -p $(FUZZ_DIR)/corpus/requests $(FUZZ_DIR)/artifacts
+	set -o pipefail; \
+	$(FUZZ_DIR)/$(FUZZ_TARGET) -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  -print_final_stats=1 -print_funcs=0 -dict=fuzz/requests.dict \
+	  -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_ARGS) \
+	  $(FUZZ_DIR)/corpus/requests fuzz/corpus/requests 2>&1 | \
+	  tee $(FUZZ_DIR)/fuzz.log | grep --line-buffered -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE) '
 
 bench:
 	$(MAKE) build PRESET=release

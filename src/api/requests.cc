@@ -194,6 +194,11 @@ Result<json> parse_body(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return fail(bad("the request needs a JSON object as its body"));
   }
+  // JSON never holds a raw NUL byte, but nlohmann's lexer takes one for the end of the input
+  // (as in a C string) and would accept `{...}\0anything`, ignoring the rest.
+  if (body.find('\0') != std::string_view::npos) {
+    return fail(bad("the request body is not valid JSON (it contains a NUL byte)"));
+  }
   if (json_depth(body) > kMaxJsonDepth) {
     return fail(
         bad("the JSON body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"));

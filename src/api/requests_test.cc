@@ -54,6 +54,17 @@ INSTANTIATE_TEST_SUITE_P(
                       BadBody{"{\"a\":" + std::string(100000, '[') + "}", ErrorCode::kTooLarge,
                               "64 KiB"}));
 
+// nlohmann's parser stops at a NUL byte and would accept the object before it.
+TEST(ParseBody, RefusesANulByte) {
+  for (const std::string& text : {std::string("{\"a\": 1}\0garbage", 16), std::string("{}\0", 3),
+                                  std::string("{\"a\": 1}\0{[", 11)}) {
+    Result<json> body = parse_body(text);
+    ASSERT_FALSE(body.has_value()) << text.size();
+    EXPECT_EQ(body.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(body.error().message, HasSubstr("NUL byte"));
+  }
+}
+
 TEST(JsonDepth, CountsNestingOutsideStrings) {
   EXPECT_EQ(json_depth("{}"), 1);
   EXPECT_EQ(json_depth(R"({"a": {"b": [1, [2]]}})"), 4);

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cmath>
 #include <exception>
+#include <iterator>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "api/rate_limit.h"
 #include "api/requests.h"
 #include "api/router.h"
+#include "api/routes.h"
 
 namespace corral::api {
 
@@ -58,6 +61,20 @@ constexpr RouteSpec kRoutes[] = {
     {"DELETE", "/v1/admin/faults/{id}", internal::remove_fault},
     {"POST", "/v1/admin/vms/{id}/external", internal::external_event},
 };
+
+// The handlers sit beside their routes here; api::kRoutePatterns is the same list without
+// httplib, for the request fuzzer. A route added to one and not the other fails the build.
+constexpr bool same_as_route_patterns() {
+  if (std::size(kRoutes) != std::size(kRoutePatterns)) return false;
+  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+    if (kRoutes[i].method != kRoutePatterns[i].method ||
+        kRoutes[i].pattern != kRoutePatterns[i].pattern) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(same_as_route_patterns(), "kRoutes and api::kRoutePatterns (api/routes.h) differ");
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kRequestIdHeader = "X-Request-Id";
