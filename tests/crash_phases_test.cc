@@ -21,14 +21,6 @@ using lc::State;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// The first origin of the row that bring_to can reach.
-std::optional<State> origin_of(const lc::Transition& row) {
-  for (State s : lc::kAllStates) {
-    if (s != State::kInit && s != State::kDone && row.from.contains(s)) return s;
-  }
-  return std::nullopt;
-}
-
 json history_of(Api& api, std::int64_t vm) {
   return api.get("/v1/vms/" + std::to_string(vm) + "/history?limit=1000").body["transitions"];
 }
@@ -42,7 +34,7 @@ TEST(CrashPhases, TheServerDiesInEveryPhaseOfEveryRowAndFinishesTheOperationAfte
   std::set<std::pair<Action, Phase>> covered;
   for (const lc::Transition& row : lc::transitions()) {
     if (!lc::request_runs_phases(row)) continue;
-    const std::optional<State> origin = origin_of(row);
+    const std::optional<State> origin = lc::first_origin(row);
     ASSERT_TRUE(origin.has_value()) << lc::action_name(row.action);
     for (std::uint8_t i = 0; i < row.step_count; ++i) {
       const Phase phase = row.steps[i].phase;

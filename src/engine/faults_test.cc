@@ -179,21 +179,13 @@ class FaultsTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
-// Where each row can be started from: its first origin this test knows how to reach.
-std::optional<State> origin_of(const lc::Transition& row) {
-  for (State s : lc::kAllStates) {
-    if (s != State::kInit && s != State::kDone && row.from.contains(s)) return s;
-  }
-  return std::nullopt;
-}
-
 TEST_F(FaultsTest, EveryPhaseOfEveryRowFailsAndHangsWhereTheTableSays) {
   int injected = 0;
   int recovered = 0;
   std::set<std::pair<Action, Phase>> covered;
   for (const lc::Transition& row : lc::transitions()) {
     if (!lc::request_runs_phases(row)) continue;
-    const std::optional<State> origin = origin_of(row);
+    const std::optional<State> origin = lc::first_origin(row);
     ASSERT_TRUE(origin.has_value()) << lc::action_name(row.action);
     for (std::uint8_t i = 0; i < row.step_count; ++i) {
       const Phase phase = row.steps[i].phase;

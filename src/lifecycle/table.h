@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -73,6 +74,15 @@ std::string_view action_summary(Action action);
 // (a failure, a hang, a server crash in each phase) are generated from.
 inline bool request_runs_phases(const Transition& t) {
   return t.when_idle && !t.instant() && !is_system_action(t.action) && t.action != Action::kCreate;
+}
+
+// The first state (in number order, INIT and DONE aside) the row can start from: where the
+// fault tests bring a VM to start the row.
+inline std::optional<State> first_origin(const Transition& t) {
+  for (State s : kAllStates) {
+    if (s != State::kInit && s != State::kDone && t.from.contains(s)) return s;
+  }
+  return std::nullopt;
 }
 
 // Actions that act on the operation rather than the VM: their row's target is not a state.
