@@ -166,7 +166,7 @@ std::string process_cmdline(pid_t pid) {
   return text;
 }
 
-std::vector<pid_t> pids_mentioning(std::string_view text) {
+std::vector<pid_t> pids_mentioning(std::string_view comm_prefix, std::string_view text) {
   std::vector<pid_t> out;
   const pid_t self = ::getpid();
   std::error_code ec;
@@ -176,6 +176,10 @@ std::vector<pid_t> pids_mentioning(std::string_view text) {
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const auto pid = static_cast<pid_t>(std::stol(name));
     if (pid == self) continue;
+    std::ifstream comm_file(entry.path() / "comm");
+    std::string comm;
+    std::getline(comm_file, comm);
+    if (!comm.starts_with(comm_prefix)) continue;
     if (process_cmdline(pid).find(text) != std::string::npos && process_alive(pid)) {
       out.push_back(pid);
     }

@@ -66,8 +66,10 @@ std::optional<pid_t> read_pidfile(const std::string& path);
 bool process_alive(pid_t pid);
 // The process's command line, arguments joined by '\0' -> ' ' (empty if it is gone).
 std::string process_cmdline(pid_t pid);
-// The live processes whose command line contains `text` (from /proc; this process excluded).
-std::vector<pid_t> pids_mentioning(std::string_view text);
+// The live processes named `comm_prefix`... (/proc/PID/comm) whose command line contains
+// `text`; this process excluded. Only those processes' command lines are read: reading one
+// takes the process's memory-map lock, which a busy process may hold.
+std::vector<pid_t> pids_mentioning(std::string_view comm_prefix, std::string_view text);
 // A pidfd (Linux >= 5.3): readable once the process has exited. Invalid if it is gone.
 UniqueFd open_pidfd(pid_t pid);
 // Waits until the fd is readable or the timeout passes; true when readable.

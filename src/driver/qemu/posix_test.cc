@@ -1,7 +1,10 @@
 #include "driver/qemu/posix.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <thread>
 
 namespace corral::driver::qemu {
 namespace {
@@ -32,6 +35,23 @@ TEST(PosixTest, ProcessesAreWatchedThroughPidfds) {
   EXPECT_NE(process_cmdline(::getpid()).find("qemu_driver_test"), std::string::npos);
   EXPECT_FALSE(open_pidfd(1 << 30).valid());
   EXPECT_FALSE(read_pidfile("/nonexistent/pid").has_value());
+}
+
+TEST(PosixTest, ProcessesAreFoundByNameAndCommandLine) {
+  // run_command waits, so the process to find runs in a thread of ours meanwhile.
+  const std::string marker = "987654.321";  // an argument no other process has
+  std::thread sleeper([&] { (void)run_command({"sleep", marker}, milliseconds(5000)); });
+  std::vector<pid_t> found;
+  for (int i = 0; i < 200 && found.empty(); ++i) {
+    found = pids_mentioning("sleep", marker);
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(found.size(), 1U);
+  EXPECT_NE(process_cmdline(found[0]).find(marker), std::string::npos);
+  EXPECT_TRUE(pids_mentioning("qemu-system", marker).empty()) << "another name: not listed";
+  ::kill(found[0], SIGKILL);
+  sleeper.join();
+  EXPECT_TRUE(pids_mentioning("sleep", marker).empty());
 }
 
 }  // namespace

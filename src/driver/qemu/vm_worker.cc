@@ -32,6 +32,10 @@ namespace {
 constexpr milliseconds kQmpTimeout{5000};
 constexpr milliseconds kLaunchTimeout{60000};
 constexpr milliseconds kGoneGrace{300};
+// What the kernel calls a process of `binary` (comm: the file name, at most 15 characters).
+std::string comm_of(const std::string& binary) {
+  return fs::path(binary).filename().string().substr(0, 15);
+}
 constexpr milliseconds kSaveTimeout{300000};
 // How often a graceful shutdown presses the power button again: a guest still booting may
 // not listen yet.
@@ -526,7 +530,13 @@ void VmWorker::hard_stop() {
 }
 
 void VmWorker::kill_leftovers() {
-  for (const pid_t pid : pids_mentioning(paths_.pidfile)) {
+  // A QEMU of this VM creates its sockets first: without them none was ever started here.
+  std::error_code ec;
+  if (!fs::exists(paths_.pidfile, ec) && !fs::exists(paths_.qmp, ec) &&
+      !fs::exists(paths_.serial, ec)) {
+    return;
+  }
+  for (const pid_t pid : pids_mentioning(comm_of(config_.qemu_binary), paths_.pidfile)) {
     if (has_process_ && pid == pid_ && alive()) continue;
     if (config_.warn) {
       config_.warn("vm " + std::to_string(vm_) + ": killing leftover QEMU process " +
@@ -543,7 +553,7 @@ void VmWorker::await_interrupted_launch() {
   while (SteadyClock::now() < until) {
     const std::optional<pid_t> pid = read_pidfile(paths_.pidfile);
     if (pid && process_alive(*pid)) return;
-    if (pids_mentioning(paths_.pidfile).empty()) return;
+    if (pids_mentioning(comm_of(config_.qemu_binary), paths_.pidfile).empty()) return;
     std::this_thread::sleep_for(milliseconds(50));
   }
 }
