@@ -385,8 +385,10 @@ void VmWorker::monitor() {
       qmp_.execute("query-status", nlohmann::json::object(), config_.monitor_timeout);
   if (!status) {
     // A killed QEMU closes its QMP socket a moment before the process is gone: that is a
-    // vanished VM (reported when the pidfd says so), not an unresponsive one.
-    if (wait_for([this] { return !alive(); }, kGoneGrace, false) == Wait::kMet) return;
+    // vanished VM (reported when the pidfd says so), not an unresponsive one. A closed socket
+    // means the process is ending, however slowly a loaded host lets it.
+    const milliseconds grace = qmp_.connected() ? kGoneGrace : kQmpTimeout;
+    if (wait_for([this] { return !alive(); }, grace, false) == Wait::kMet) return;
     if (!unresponsive_ && alive()) {
       unresponsive_ = true;
       PowerEvent event;
