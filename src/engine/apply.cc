@@ -221,9 +221,7 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
     if (vm.record.power != event.power) mutate(event.vm).record.power = event.power;
     return;
   }
-  lc::VmRecord seen_record = vm.record;
-  if (event.power == lc::Power::kCrashed) seen_record.power = lc::Power::kCrashed;
-  const std::optional<lc::DriftStep> drift = lc::react(options.drift, seen_record, seen);
+  const std::optional<lc::DriftStep> drift = lc::react(options.drift, vm.record, seen, event.power);
   if (!drift) return;
   Result<lc::Step> step = lc::begin(vm.record, {drift->observed, State::kRunning});
   if (!step) {  // the table refuses what the policy asked: keep the state, note the power

@@ -48,10 +48,10 @@ constexpr DriftRule kRules[] = {
 };
 // clang-format on
 
-Power seen_power(Observation seen, Power now) {
+Power seen_power(Observation seen, Power off_power) {
   switch (seen) {
     case O::kGuestPoweroff:
-      return now == Power::kCrashed ? Power::kCrashed : Power::kShutdown;
+      return off_power == Power::kCrashed ? Power::kCrashed : Power::kShutdown;
     case O::kVanished:
     case O::kUnresponsive:
       return Power::kNoState;
@@ -102,10 +102,9 @@ std::string_view observation_name(Observation seen) {
 std::span<const DriftRule> drift_rules() { return kRules; }
 
 std::optional<DriftStep> react(const DriftOptions& options, const VmRecord& record,
-                               Observation seen) {
+                               Observation seen, Power off_power) {
   if (record.busy()) return std::nullopt;
-  // A crashed guest (QEMU internal-error, guest-panicked) is reported with its power.
-  const Power power = seen_power(seen, record.power);
+  const Power power = seen_power(seen, off_power);
   for (const DriftRule& rule : kRules) {
     if (rule.policy != options.policy || rule.seen != seen || !rule.from.contains(record.state)) {
       continue;

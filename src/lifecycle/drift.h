@@ -75,8 +75,9 @@ struct DriftStep {
 };
 
 // The reaction to `seen` on an idle VM in `record`. nullopt when there is nothing to record:
-// the VM is busy, or its state and power already say what was seen.
+// the VM is busy, or its state and power already say what was seen. `off_power` is the power
+// a kGuestPoweroff came with (kShutdown, or kCrashed for a guest that crashed).
 std::optional<DriftStep> react(const DriftOptions& options, const VmRecord& record,
-                               Observation seen);
+                               Observation seen, Power off_power = Power::kShutdown);
 
 }  // namespace corral::lifecycle

@@ -187,6 +187,10 @@ std::vector<pid_t> pids_mentioning(std::string_view comm_prefix, std::string_vie
   return out;
 }
 
+std::string comm_of(const std::string& binary) {
+  return std::filesystem::path(binary).filename().string().substr(0, 15);
+}
+
 UniqueFd open_pidfd(pid_t pid) {
   return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
 }

@@ -70,6 +70,8 @@ std::string process_cmdline(pid_t pid);
 // `text`; this process excluded. Only those processes' command lines are read: reading one
 // takes the process's memory-map lock, which a busy process may hold.
 std::vector<pid_t> pids_mentioning(std::string_view comm_prefix, std::string_view text);
+// What the kernel calls a process of `binary` (comm: its file name, at most 15 characters).
+std::string comm_of(const std::string& binary);
 // A pidfd (Linux >= 5.3): readable once the process has exited. Invalid if it is gone.
 UniqueFd open_pidfd(pid_t pid);
 // Waits until the fd is readable or the timeout passes; true when readable.

@@ -90,11 +90,7 @@ void QemuDriver::run_phase(const PhaseRequest& request) {
 std::map<store::VmId, pid_t> QemuDriver::processes() const {
   std::map<store::VmId, pid_t> out;
   const std::string marker = vms_dir(config_.data_dir) + "/";
-  std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const auto pid = static_cast<pid_t>(std::stol(name));
+  for (const pid_t pid : pids_mentioning(comm_of(config_.qemu_binary), marker)) {
     const std::string cmdline = process_cmdline(pid);
     if (cmdline.find("-pidfile") == std::string::npos) continue;
     const std::size_t at = cmdline.find(marker);
@@ -104,7 +100,7 @@ std::map<store::VmId, pid_t> QemuDriver::processes() const {
     if (end == std::string::npos) continue;
     const std::string id = cmdline.substr(digits, end - digits);
     if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (process_alive(pid)) out[std::stoll(id)] = pid;
+    out[std::stoll(id)] = pid;
   }
   return out;
 }

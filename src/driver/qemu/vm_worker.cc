@@ -32,10 +32,6 @@ namespace {
 constexpr milliseconds kQmpTimeout{5000};
 constexpr milliseconds kLaunchTimeout{60000};
 constexpr milliseconds kGoneGrace{300};
-// What the kernel calls a process of `binary` (comm: the file name, at most 15 characters).
-std::string comm_of(const std::string& binary) {
-  return fs::path(binary).filename().string().substr(0, 15);
-}
 constexpr milliseconds kSaveTimeout{300000};
 // How often a graceful shutdown presses the power button again: a guest still booting may
 // not listen yet.
