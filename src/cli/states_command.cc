@@ -50,9 +50,10 @@ void print_text() {
     std::string phases;
     for (const lc::PhaseStep& p : t.phases()) {
       phases += std::string(lc::phase_name(p.phase)) +
-                (p.on_failure == lc::FailureRule::kRollback   ? "[R] "
-                 : p.on_failure == lc::FailureRule::kFailStop ? "[F] "
-                                                              : "[K] ");
+                (p.on_failure == lc::FailureRule::kRollback           ? "[R] "
+                 : p.on_failure == lc::FailureRule::kFailStop         ? "[F] "
+                 : p.on_failure == lc::FailureRule::kRollbackIfIntact ? "[RF] "
+                                                                      : "[K] ");
     }
     if (from.size() > 40) from = from.substr(0, 37) + "...";
     fmt::print("{:<20} {:<40} {}-> {}\n", lc::action_name(t.action), from, phases,

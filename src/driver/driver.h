@@ -7,6 +7,11 @@
 //   applies) or the process dies (then the engine re-dispatches after restart: phases must be
 //   idempotent, "re-entrant" as OpenNebula's drivers are asked to be).
 // - A result echoes the request's (op_id, step, attempt): the engine drops stale ones.
+// - A failed result says what the failure left of the VM's origin (the state the operation
+//   started from): kIntact only when the driver knows nothing changed (e.g. a save whose QEMU
+//   still runs as before); kUnknown otherwise. A phase whose rule is kRollbackIfIntact goes
+//   back to the origin on kIntact and stops in FAILED on kUnknown (Nova's
+//   InstanceFaultRollback against any other error); other rules ignore it.
 // - Things the hypervisor does by itself (a guest powers off, a process dies) arrive as
 //   PowerEvents.
 // - The engine holds no lock while calling a driver; a driver never calls into the engine
@@ -47,6 +52,8 @@ struct PhaseResult {
   std::string error;                                    // why it failed (when !ok)
   lifecycle::Power power = lifecycle::Power::kNoState;  // what the VM is now, if known
   bool power_known = false;
+  // When !ok: whether the VM is still as it was before the operation (see the contract).
+  lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
 };
 
 // Something the hypervisor did on its own.

@@ -181,7 +181,8 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     const lc::Step step = lc::phase_succeeded(vm.record);
     apply(result.vm, step, false, {}, {action, "driver", {}, {}});
   } else {
-    const lc::Step step = lc::phase_failed(vm.record);
+    // The driver says whether the origin is intact: a kRollbackIfIntact phase reads it.
+    const lc::Step step = lc::phase_failed(vm.record, lc::OpStatus::kFailed, result.integrity);
     apply(result.vm, step, false, {}, {action, "driver", {}, result.error});
   }
   if (result.power_known) {

@@ -263,7 +263,9 @@ void Engine::Impl::expire_deadlines() {
     const std::string reason =
         "deadline exceeded: " + std::string(lc::phase_name(phase)) + " took longer than " +
         std::to_string(deadline_for(vm.record.op->action, phase) / 1000) + " s";
-    const lc::Step step = lc::phase_failed(vm.record);
+    // A phase past its deadline says nothing of the origin: a kRollbackIfIntact phase fails.
+    const lc::Step step =
+        lc::phase_failed(vm.record, lc::OpStatus::kFailed, lc::Integrity::kUnknown);
     apply(d.vm, step, false, {}, {vm.record.op->action, "engine", {}, reason});
   }
 }

@@ -13,19 +13,24 @@ constexpr DriftPolicy kNova = DriftPolicy::kNova;
 
 // Where a VM's process is expected to run.
 constexpr StateSet kOnHost = {S::kRunning, S::kPaused, S::kRescued, S::kResized};
+// The states OpenNebula shows as ACTIVE/RUNNING (the view).
+constexpr StateSet kOneRunning = {S::kRunning, S::kRescued, S::kResized};
 
 // clang-format off
 constexpr DriftRule kRules[] = {
   // OpenNebula: the monitor's report becomes the state (src/im/InformationManager.cc).
   {kOne, O::kGuestPoweroff, kOnHost.with(S::kUnknown), R::kPoweroff,
    "opennebula: a VM the host reports off is POWEROFF"},
-  {kOne, O::kVanished, kOnHost, R::kMissingState,
+  // MISSING_STATE and host ERROR move only VMs OpenNebula shows as RUNNING (RESCUED and a
+  // powered RESIZED show so) or UNKNOWN: opennebula.md:54, :56. A PAUSED VM (shown SUSPENDED)
+  // keeps its state: only RUNNING VMs become UNKNOWN.
+  {kOne, O::kVanished, kOneRunning.with(S::kUnknown), R::kMissingState,
    "opennebula: a VM missing from its host takes the missing state"},
-  {kOne, O::kVanished, {S::kUnknown}, R::kMissingState,
-   "opennebula: a VM missing from its host takes the missing state"},
-  {kOne, O::kUnresponsive, kOnHost, R::kLost,
+  {kOne, O::kUnresponsive, kOneRunning, R::kLost,
    "opennebula: a VM its host cannot report on is UNKNOWN"},
-  {kOne, O::kRunning, {S::kUnknown, S::kPoweroff, S::kPaused}, R::kRunning,
+  // opennebula.md:57: POWEROFF/SUSPENDED/UNKNOWN seen running are RUNNING (PAUSED shows as
+  // SUSPENDED).
+  {kOne, O::kRunning, {S::kUnknown, S::kPoweroff, S::kPaused, S::kSuspended}, R::kRunning,
    "opennebula: a VM the host reports running is RUNNING"},
 
   // Nova: _sync_instance_power_state (the database's vm_state wins; power is copied).
@@ -63,6 +68,9 @@ Power seen_power(Observation seen, Power off_power) {
   return Power::kNoState;
 }
 
+// The rules react() reads: the built-in ones, or a mutant (testing::ScopedDriftRules).
+std::span<const DriftRule> g_rules = kRules;
+
 }  // namespace
 
 std::string_view drift_policy_name(DriftPolicy policy) {
@@ -99,13 +107,24 @@ std::string_view observation_name(Observation seen) {
   return "?";
 }
 
-std::span<const DriftRule> drift_rules() { return kRules; }
+std::span<const DriftRule> drift_rules() { return g_rules; }
+
+namespace testing {
+
+ScopedDriftRules::ScopedDriftRules(std::span<const DriftRule> rules) : previous_(g_rules) {
+  g_rules = rules;
+}
+
+ScopedDriftRules::~ScopedDriftRules() { g_rules = previous_; }
+
+}  // namespace testing
 
 std::optional<DriftStep> react(const DriftOptions& options, const VmRecord& record,
                                Observation seen, Power off_power) {
-  if (record.busy()) return std::nullopt;
+  // A terminated VM has nothing left to reconcile (the table records nothing on DONE).
+  if (record.busy() || record.state == S::kDone) return std::nullopt;
   const Power power = seen_power(seen, off_power);
-  for (const DriftRule& rule : kRules) {
+  for (const DriftRule& rule : drift_rules()) {
     if (rule.policy != options.policy || rule.seen != seen || !rule.from.contains(record.state)) {
       continue;
     }

@@ -1,11 +1,13 @@
 // Drift: what Corral does when the hypervisor changes a VM behind its back.
 //
-// A policy is data (kDriftRules): for each policy, what the hypervisor was seen doing, and
+// A policy is data (kRules in drift.cc): for each policy, what the hypervisor was seen doing, and
 // the VM's state, the reaction. Two policies, after the systems Corral replaces:
 //   - opennebula: the monitor's view wins. A guest that powered itself off is POWEROFF; a VM
-//     the hypervisor no longer has is UNKNOWN (or POWEROFF with missing_state = POWEROFF,
-//     OpenNebula's shipped MISSING_STATE; its users report that as wrong, #3853 #5564); a VM
-//     the hypervisor does not answer for is UNKNOWN; seen running again, it is RUNNING.
+//     OpenNebula shows as RUNNING (RUNNING, RESCUED, a powered-on RESIZED) that the hypervisor
+//     no longer has is UNKNOWN (or POWEROFF with missing_state = POWEROFF, OpenNebula's
+//     shipped MISSING_STATE; its users report that as wrong, #3853 #5564), and so is one it
+//     does not answer for; any other VM keeps its state, its power noted (a PAUSED VM is not
+//     UNKNOWN); seen running again, UNKNOWN, POWEROFF, PAUSED and SUSPENDED are RUNNING.
 //   - nova (_sync_instance_power_state): the database's vm_state wins. A guest that shut itself
 //     down is stopped; a VM not found or not answering keeps its state, only its power becomes
 //     NOSTATE; a paused one is ignored (bug 1097806); a stopped VM seen running is powered off
@@ -80,4 +82,20 @@ struct DriftStep {
 std::optional<DriftStep> react(const DriftOptions& options, const VmRecord& record,
                                Observation seen, Power off_power = Power::kShutdown);
 
+namespace testing {
+
+// The mutation tool's hook: until destroyed, drift_rules() and react() read `rules` instead
+// of the built-in ones. Not thread-safe; `rules` must outlive it.
+class ScopedDriftRules {
+ public:
+  explicit ScopedDriftRules(std::span<const DriftRule> rules);
+  ~ScopedDriftRules();
+  ScopedDriftRules(const ScopedDriftRules&) = delete;
+  ScopedDriftRules& operator=(const ScopedDriftRules&) = delete;
+
+ private:
+  std::span<const DriftRule> previous_;
+};
+
+}  // namespace testing
 }  // namespace corral::lifecycle

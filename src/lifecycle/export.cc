@@ -149,7 +149,9 @@ std::string to_dot(Vocabulary vocabulary) {
       nodes.insert(b);
       if (a != b) edges[{a, b}].insert(verbs.begin(), verbs.end());
       for (const PhaseStep& step : t.phases()) {
-        if (step.on_failure == FailureRule::kFailStop && a != failed) fails.insert(a);
+        const bool can_fail_stop = step.on_failure == FailureRule::kFailStop ||
+                                   step.on_failure == FailureRule::kRollbackIfIntact;
+        if (can_fail_stop && a != failed) fails.insert(a);
       }
     }
   }

@@ -197,7 +197,7 @@ Step phase_succeeded(const VmRecord& record) {
   return finish(record, *t, *record.op);
 }
 
-Step phase_failed(const VmRecord& record, OpStatus why) {
+Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
   Step step;
   step.from = step.to = record.state;
   step.record = record;
@@ -206,12 +206,17 @@ Step phase_failed(const VmRecord& record, OpStatus why) {
   if (t == nullptr) return step;
   const Operation& op = *record.op;
   step.record.op->status = why;
-  switch (t->steps[op.step].on_failure) {
+  FailureRule rule = t->steps[op.step].on_failure;
+  if (rule == FailureRule::kRollbackIfIntact) {
+    rule = origin == Integrity::kIntact ? FailureRule::kRollback : FailureRule::kFailStop;
+  }
+  switch (rule) {
     case FailureRule::kRollback:
       step.record.state = op.origin;
       step.record.power = nominal_power(op.origin, record.power);
       break;
     case FailureRule::kFailStop:
+    case FailureRule::kRollbackIfIntact:  // resolved above
       step.record.state = State::kFailed;
       break;
     case FailureRule::kKeepTarget: {

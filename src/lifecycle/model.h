@@ -85,7 +85,9 @@ std::vector<Action> allowed_actions(const VmRecord& record);
 // The driver finished the current phase.
 [[nodiscard]] Step phase_succeeded(const VmRecord& record);
 // The current phase failed (or ran past its deadline, or was canceled): its failure rule.
-[[nodiscard]] Step phase_failed(const VmRecord& record, OpStatus why = OpStatus::kFailed);
+// `origin` is what the driver reported of the VM's origin; only kRollbackIfIntact reads it.
+[[nodiscard]] Step phase_failed(const VmRecord& record, OpStatus why = OpStatus::kFailed,
+                                Integrity origin = Integrity::kUnknown);
 // A phase with FailureRule::kKeepTarget that failed has now succeeded late (Azure: "the
 // platform will automatically transition to success from failure").
 [[nodiscard]] std::optional<Step> late_success(const VmRecord& record);

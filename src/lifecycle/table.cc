@@ -1,5 +1,6 @@
 #include "lifecycle/table.h"
 
+#include <memory>
 #include <vector>
 
 namespace corral::lifecycle {
@@ -11,6 +12,8 @@ using P = Phase;
 constexpr FailureRule R = FailureRule::kRollback;
 constexpr FailureRule F = FailureRule::kFailStop;
 constexpr FailureRule K = FailureRule::kKeepTarget;
+// Nova's E (reference nova.md:21): back to the origin on InstanceFaultRollback, else ERROR.
+constexpr FailureRule RI = FailureRule::kRollbackIfIntact;
 
 // Where a running operation can have started from (INIT: a creation in progress).
 constexpr StateSet kAnyOrigin = StateSet::all_live().with(S::kInit);
@@ -83,10 +86,10 @@ const Transition kRows[] = {
   row(A::kStart, {S::kDeallocated}, {{P::kSchedule, R}, {P::kProlog, F}, {P::kBoot, F}},
       S::kRunning, "find a host, bring the disks back, boot"),
 
-  row(A::kReboot, {S::kRunning}, {{P::kReboot, R}}, S::kRunning, "ACPI reboot"),
+  row(A::kReboot, {S::kRunning}, {{P::kReboot, RI}}, S::kRunning, "ACPI reboot"),
 
-  row(A::kRebootHard, {S::kRunning, S::kPaused}, {{P::kReset, R}}, S::kRunning, "reset"),
-  row(A::kRebootHard, {S::kPoweroff, S::kSuspended}, {{P::kBoot, R}}, S::kRunning,
+  row(A::kRebootHard, {S::kRunning, S::kPaused}, {{P::kReset, RI}}, S::kRunning, "reset"),
+  row(A::kRebootHard, {S::kPoweroff, S::kSuspended}, {{P::kBoot, RI}}, S::kRunning,
       "boot afresh (saved memory is discarded)"),
   row(A::kRebootHard, {S::kFailed}, {{P::kBoot, F}}, S::kRunning,
       "boot afresh from a failed operation"),
@@ -94,10 +97,10 @@ const Transition kRows[] = {
   row(A::kPause, {S::kRunning}, {{P::kPause, R}}, S::kPaused, "stop the vCPUs"),
   row(A::kUnpause, {S::kPaused}, {{P::kUnpause, R}}, S::kRunning, "run the vCPUs again"),
 
-  row(A::kSuspend, {S::kRunning, S::kPaused}, {{P::kSave, R}}, S::kSuspended,
+  row(A::kSuspend, {S::kRunning, S::kPaused}, {{P::kSave, RI}}, S::kSuspended,
       "save memory to a file on the host and end the process"),
 
-  row(A::kResume, {S::kSuspended}, {{P::kRestore, R}}, S::kRunning,
+  row(A::kResume, {S::kSuspended}, {{P::kRestore, RI}}, S::kRunning,
       "restore saved memory on the same host"),
   row(A::kResume, {S::kHibernated}, {{P::kSchedule, R}, {P::kProlog, F}, {P::kRestore, F}},
       S::kRunning, "find a host, bring memory and disks back, restore"),
@@ -143,8 +146,8 @@ const Transition kRows[] = {
   row(A::kMigrate, {S::kUnknown}, {{P::kProlog, F}, {P::kBoot, F}}, S::kRunning,
       "move a lost VM to a new host and boot it there"),
 
-  row_to(A::kLiveMigrate, {S::kRunning, S::kPaused}, {{P::kMigrate, R}}, Target::kOrigin,
-         "move memory while running; on failure it keeps running on the source"),
+  row_to(A::kLiveMigrate, {S::kRunning, S::kPaused}, {{P::kMigrate, RI}}, Target::kOrigin,
+         "move memory while running; on a failure the source reports intact it keeps running there"),
 
   row_to(A::kResched, {S::kRunning, S::kUnknown, S::kPoweroff}, {}, Target::kOrigin,
          "flag the VM for the scheduler to move"),
@@ -156,23 +159,23 @@ const Transition kRows[] = {
   row_to(A::kResize, {S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, {}, Target::kOrigin,
          "takes effect at the next boot"),
 
-  row(A::kResizeMigrate, {S::kRunning}, {{P::kResize, R}, {P::kBoot, R}}, S::kResized,
+  row(A::kResizeMigrate, {S::kRunning}, {{P::kResize, RI}, {P::kBoot, RI}}, S::kResized,
       "resize and boot with the new size; confirm or revert"),
-  row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, R}}, S::kResized,
+  row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, RI}}, S::kResized,
       "resize a powered-off VM; confirm or revert"),
-  row_to(A::kConfirmResize, {S::kResized}, {{P::kConfirm, R}}, Target::kByPower,
+  row_to(A::kConfirmResize, {S::kResized}, {{P::kConfirm, F}}, Target::kByPower,
          "keep the new size"),
-  row_to(A::kRevertResize, {S::kResized}, {{P::kResize, R}}, Target::kByPower,
+  row_to(A::kRevertResize, {S::kResized}, {{P::kResize, F}}, Target::kByPower,
          "go back to the old size"),
 
-  row(A::kRescue, {S::kRunning, S::kPoweroff}, {{P::kRescue, R}}, S::kRescued,
+  row(A::kRescue, {S::kRunning, S::kPoweroff}, {{P::kRescue, F}}, S::kRescued,
       "boot the rescue image with the VM's disk attached"),
   row(A::kRescue, {S::kFailed}, {{P::kRescue, F}}, S::kRescued, "rescue a failed VM"),
-  row(A::kUnrescue, {S::kRescued}, {{P::kUnrescue, R}}, S::kRunning, "boot the VM's own disk"),
+  row(A::kUnrescue, {S::kRescued}, {{P::kUnrescue, F}}, S::kRunning, "boot the VM's own disk"),
 
-  row_to(A::kRebuild, {S::kRunning}, {{P::kRebuild, F}, {P::kBoot, F}}, Target::kOrigin,
+  row_to(A::kRebuild, {S::kRunning}, {{P::kRebuild, RI}, {P::kBoot, F}}, Target::kOrigin,
          "re-image the disk and boot"),
-  row_to(A::kRebuild, {S::kPoweroff}, {{P::kRebuild, F}}, Target::kOrigin, "re-image the disk"),
+  row_to(A::kRebuild, {S::kPoweroff}, {{P::kRebuild, RI}}, Target::kOrigin, "re-image the disk"),
 
   row_to(A::kSetAdminPassword, {S::kRunning}, {{P::kSetPassword, R}}, Target::kOrigin,
          "set the guest's administrator password"),
@@ -246,35 +249,39 @@ const Transition kRows[] = {
   on_running(A::kResetState, Target::kParameter,
              "admin: end the running operation and set the state"),
 
-  row(A::kObservedLost, {S::kRunning, S::kPaused, S::kRescued, S::kResized}, {}, S::kUnknown,
-      "the hypervisor lost the VM"),
+  row(A::kObservedLost, {S::kRunning, S::kRescued, S::kResized}, {}, S::kUnknown,
+      "the hypervisor lost the VM (only a VM shown RUNNING: opennebula.md:54)"),
   row(A::kObservedPoweroff, {S::kRunning, S::kUnknown, S::kPaused, S::kRescued, S::kResized}, {},
       S::kPoweroff, "the guest powered itself off"),
-  row(A::kObservedRunning, {S::kUnknown, S::kPoweroff, S::kPaused}, {}, S::kRunning,
-      "the VM is seen running again"),
+  row(A::kObservedRunning, {S::kUnknown, S::kPoweroff, S::kPaused, S::kSuspended}, {}, S::kRunning,
+      "the VM is seen running again (opennebula.md:57)"),
   row_to(A::kObservedPower, kLive, {}, Target::kOrigin,
          "the hypervisor reports a power change the drift policy records, state kept"),
 };
 // clang-format on
 
 constexpr std::uint8_t kNoRow = 0xFF;
+static_assert(std::size(kRows) < kNoRow);
 
-struct Index {
+}  // namespace
+
+// The lookup index over a set of rows (the built-in table's, or a mutant's).
+struct testing::Index {
+  std::span<const Transition> rows;
   std::uint8_t idle[kActionCount][kStateCount];
   std::uint8_t replacing[kActionCount][kStateCount];
   std::vector<std::uint8_t> busy[kActionCount];
 
-  Index() {
-    static_assert(std::size(kRows) < kNoRow);
+  explicit Index(std::span<const Transition> all) : rows(all) {
     for (auto& per_action : idle) {
       for (auto& cell : per_action) cell = kNoRow;
     }
     for (auto& per_action : replacing) {
       for (auto& cell : per_action) cell = kNoRow;
     }
-    for (std::size_t row = 0; row < std::size(kRows); ++row) {
-      const auto i = static_cast<std::uint8_t>(row);  // fits: see the static_assert above
-      const Transition& t = kRows[i];
+    for (std::size_t row = 0; row < rows.size() && row < kNoRow; ++row) {
+      const auto i = static_cast<std::uint8_t>(row);
+      const Transition& t = rows[i];
       const auto a = static_cast<std::size_t>(t.action);
       if (t.when_idle) {
         for (State s : kAllStates) {
@@ -298,40 +305,59 @@ struct Index {
   }
 };
 
+namespace {
+
+using testing::Index;
+
+// The rows every lookup reads: the built-in table, or a mutant (testing::ScopedTransitions).
+const Index* g_override = nullptr;
+
 const Index& index() {
-  static const Index kIndex;
-  return kIndex;
+  static const Index kIndex(kRows);
+  return g_override != nullptr ? *g_override : kIndex;
 }
 
 }  // namespace
 
-std::span<const Transition> transitions() { return kRows; }
+std::span<const Transition> transitions() { return index().rows; }
 
 const Transition* find_idle(Action action, State state) {
-  const std::uint8_t i =
-      index().idle[static_cast<std::size_t>(action)][static_cast<std::size_t>(state)];
-  return i == kNoRow ? nullptr : &kRows[i];
+  const Index& ix = index();
+  const std::uint8_t i = ix.idle[static_cast<std::size_t>(action)][static_cast<std::size_t>(state)];
+  return i == kNoRow ? nullptr : &ix.rows[i];
 }
 
 const Transition* find_during(Action action, State origin, Action running) {
-  for (std::uint8_t i : index().busy[static_cast<std::size_t>(action)]) {
-    const Transition& t = kRows[i];
+  const Index& ix = index();
+  for (std::uint8_t i : ix.busy[static_cast<std::size_t>(action)]) {
+    const Transition& t = ix.rows[i];
     if (t.from.contains(origin) && t.during.contains(running)) return &t;
   }
   return nullptr;
 }
 
 const Transition* find_replacing(Action action, State origin) {
+  const Index& ix = index();
   const std::uint8_t i =
-      index().replacing[static_cast<std::size_t>(action)][static_cast<std::size_t>(origin)];
-  return i == kNoRow ? nullptr : &kRows[i];
+      ix.replacing[static_cast<std::size_t>(action)][static_cast<std::size_t>(origin)];
+  return i == kNoRow ? nullptr : &ix.rows[i];
 }
 
 std::string_view action_summary(Action action) {
-  for (const Transition& t : kRows) {
+  for (const Transition& t : transitions()) {
     if (t.action == action) return t.note;
   }
   return {};
 }
 
+namespace testing {
+
+ScopedTransitions::ScopedTransitions(std::span<const Transition> rows)
+    : previous_(g_override), index_(std::make_unique<Index>(rows)) {
+  g_override = index_.get();
+}
+
+ScopedTransitions::~ScopedTransitions() { g_override = previous_; }
+
+}  // namespace testing
 }  // namespace corral::lifecycle

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -91,4 +92,24 @@ constexpr bool is_meta_target(Target t) {
          t == Target::kParameter;
 }
 
+namespace testing {
+
+struct Index;
+
+// The mutation tool's hook: until destroyed, every lookup above (transitions(), find_*, and
+// so the model, the views and the vocabularies) reads `rows` instead of the built-in table.
+// Not thread-safe: for single-threaded tools and tests only. `rows` must outlive it.
+class ScopedTransitions {
+ public:
+  explicit ScopedTransitions(std::span<const Transition> rows);
+  ~ScopedTransitions();
+  ScopedTransitions(const ScopedTransitions&) = delete;
+  ScopedTransitions& operator=(const ScopedTransitions&) = delete;
+
+ private:
+  const Index* previous_;
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace testing
 }  // namespace corral::lifecycle

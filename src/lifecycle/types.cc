@@ -296,6 +296,8 @@ std::string_view failure_rule_name(FailureRule rule) {
       return "fail_stop";
     case FailureRule::kKeepTarget:
       return "keep_target";
+    case FailureRule::kRollbackIfIntact:
+      return "rollback_if_intact";
   }
   return "?";
 }

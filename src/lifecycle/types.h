@@ -144,6 +144,16 @@ enum class FailureRule : std::uint8_t {
   kRollback = 1,    // back to the origin state, the reason recorded (nothing changed)
   kFailStop = 2,    // stop in FAILED: recover or terminate (OpenNebula *_FAILURE)
   kKeepTarget = 3,  // the VM reached its target; the operation is failed (Azure OS provisioning)
+  // Back to the origin if the driver reports the origin intact (Nova InstanceFaultRollback),
+  // else stop in FAILED (Nova _error_out_instance_on_exception: any other error is ERROR). A
+  // deadline or a cancel knows nothing of the origin: FAILED.
+  kRollbackIfIntact = 4,
+};
+
+// What a failed phase left of the VM's origin, as the driver reports it.
+enum class Integrity : std::uint8_t {
+  kUnknown = 0,  // the driver cannot say (a deadline passed, a cancel, a lost answer)
+  kIntact = 1,   // nothing changed: the VM is as it was when the operation started
 };
 
 // Power state as the hypervisor reports it. Numbers follow Nova's power_state (2, 5 unused).

@@ -161,6 +161,52 @@ const std::array<NovaVmState, 12> kAllNovaVmStates = {
     V::kActive,  V::kBuilding,    V::kPaused,  V::kSuspended, V::kStopped, V::kRescued,
     V::kResized, V::kSoftDeleted, V::kDeleted, V::kError,     V::kShelved, V::kShelvedOffloaded};
 
+const std::array<NovaTaskState, 43> kAllNovaTaskStates = {
+    T::kNone,
+    T::kScheduling,
+    T::kBlockDeviceMapping,
+    T::kNetworking,
+    T::kSpawning,
+    T::kImageSnapshot,
+    T::kImageSnapshotPending,
+    T::kImagePendingUpload,
+    T::kImageUploading,
+    T::kImageBackup,
+    T::kUpdatingPassword,
+    T::kResizePrep,
+    T::kResizeMigrating,
+    T::kResizeMigrated,
+    T::kResizeFinish,
+    T::kResizeReverting,
+    T::kResizeConfirming,
+    T::kRebooting,
+    T::kRebootPending,
+    T::kRebootStarted,
+    T::kRebootingHard,
+    T::kRebootPendingHard,
+    T::kRebootStartedHard,
+    T::kPausing,
+    T::kUnpausing,
+    T::kSuspending,
+    T::kResuming,
+    T::kPoweringOff,
+    T::kPoweringOn,
+    T::kRescuing,
+    T::kUnrescuing,
+    T::kRebuilding,
+    T::kRebuildBlockDeviceMapping,
+    T::kRebuildSpawning,
+    T::kMigrating,
+    T::kDeleting,
+    T::kSoftDeleting,
+    T::kRestoring,
+    T::kShelving,
+    T::kShelvingImagePendingUpload,
+    T::kShelvingImageUploading,
+    T::kShelvingOffloading,
+    T::kUnshelving,
+};
+
 std::string_view nova_vm_state_name(NovaVmState state) {
   switch (state) {
     case V::kActive:
@@ -359,8 +405,11 @@ NovaView nova_view(const VmRecord& record) {
     if (op.action == A::kCreate) {
       view.vm_state = V::kBuilding;
     } else if (op.action == A::kDeploy) {
-      view.vm_state =
-          (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? V::kActive : V::kBuilding;
+      const bool spawned = phase == P::kOsProvisioning || phase == P::kOsProvisioned;
+      view.vm_state = spawned ? V::kActive : V::kBuilding;
+      // Spawned is active / 1 to Nova (nova.md:26, _update_instance_after_spawn): the guest
+      // runs while its OS provisions (seed 000:276), whatever the record's power still says.
+      if (spawned) view.power_state = static_cast<int>(Power::kRunning);
     } else {
       view.vm_state = vm_state_at_rest(op.origin);
     }

@@ -14,8 +14,6 @@ OpenNebulaView at_rest(State state, Power power) {
   auto active = [](LcmState lcm) { return OpenNebulaView{OneState::kActive, lcm, {}}; };
   auto plain = [](OneState s) { return OpenNebulaView{s, L::kLcmInit, {}}; };
   switch (state) {
-    case S::kInit:
-      return plain(OneState::kInit);
     case S::kPending:
       return plain(OneState::kPending);
     case S::kHold:
@@ -41,10 +39,15 @@ OpenNebulaView at_rest(State state, Power power) {
       return active(L::kUnknown);
     case S::kDone:
       return plain(OneState::kDone);
+    // Never shown from here: a VM is in INIT only while create runs (in_flight), and a FAILED
+    // one shows the failure of its step (failed() below). Both reach here only from failed(),
+    // when the record's last operation names no step (a drift record, reset_state): the
+    // default view, which failure_of() turns into the generic failure.
+    case S::kInit:
     case S::kFailed:
-      return active(L::kBootFailure);  // refined by failed() below
+      break;
   }
-  return plain(OneState::kInit);
+  return OpenNebulaView{};
 }
 
 // The LCM state (or plain STATE) while `op` runs in `phase`.
@@ -78,7 +81,6 @@ OpenNebulaView in_flight(const Operation& op, Phase phase, Power power) {
     case A::kReboot:
       return active(L::kRunning);
     case A::kRebootHard:
-      if (o == S::kRunning) return active(L::kRunning);
       if (o == S::kFailed) return active(L::kBoot);
       return by_origin(L::kRunning, L::kBootPoweroff, L::kBootSuspended);
     case A::kPause:
@@ -152,9 +154,9 @@ OpenNebulaView in_flight(const Operation& op, Phase phase, Power power) {
       return active(o == S::kPoweroff ? L::kHotplugNicPoweroff : L::kHotplugNic);
     case A::kDiskSnapshot:
       return by_origin(L::kDiskSnapshot, L::kDiskSnapshotPoweroff, L::kDiskSnapshotSuspended);
-    case A::kDiskSnapshotRevert:
-      return by_origin(L::kDiskSnapshotRevertPoweroff, L::kDiskSnapshotRevertPoweroff,
-                       L::kDiskSnapshotRevertSuspended);
+    case A::kDiskSnapshotRevert:  // from POWEROFF or SUSPENDED only (seed 001 has no running one)
+      return active(o == S::kSuspended ? L::kDiskSnapshotRevertSuspended
+                                       : L::kDiskSnapshotRevertPoweroff);
     case A::kDiskSnapshotDelete:
       return by_origin(L::kDiskSnapshotDelete, L::kDiskSnapshotDeletePoweroff,
                        L::kDiskSnapshotDeleteSuspended);
@@ -184,19 +186,17 @@ OpenNebulaView in_flight(const Operation& op, Phase phase, Power power) {
   return at_rest(o, power);
 }
 
-// OpenNebula keeps a *_FAILURE state only for steps that cannot roll back by themselves.
+// OpenNebula keeps a *_FAILURE state only for steps that cannot roll back by themselves
+// (reference opennebula.md:44); seed 001 names each "Failure during a <step>".
 struct FailurePair {
   LcmState in_progress;
   LcmState failure;
 };
 constexpr FailurePair kFailures[] = {
     {L::kProlog, L::kPrologFailure},
-    {L::kBoot, L::kBootFailure},
     {L::kBootMigrate, L::kBootMigrateFailure},
     {L::kPrologMigrate, L::kPrologMigrateFailure},
     {L::kEpilog, L::kEpilogFailure},
-    {L::kCleanupDelete, L::kEpilogFailure},
-    {L::kCleanupResubmit, L::kEpilogFailure},
     {L::kEpilogStop, L::kEpilogStopFailure},
     {L::kEpilogUndeploy, L::kEpilogUndeployFailure},
     {L::kPrologMigratePoweroff, L::kPrologMigratePoweroffFailure},
@@ -206,13 +206,37 @@ constexpr FailurePair kFailures[] = {
     {L::kPrologResume, L::kPrologResumeFailure},
     {L::kPrologUndeploy, L::kPrologUndeployFailure},
     {L::kPrologMigrateUnknown, L::kPrologMigrateUnknownFailure},
+    // Corral's choice: a delete's cleanup that failed left files on the host, as a failed
+    // EPILOG does (OpenNebula's delete does not wait for its cleanup: reference opennebula.md:50).
+    {L::kCleanupDelete, L::kEpilogFailure},
+    {L::kCleanupResubmit, L::kEpilogFailure},
+    // Corral's choice: a live migration that failed with the source not known intact left the
+    // VM running on neither host, as a failed BOOT_MIGRATE does (seed 001:341); OpenNebula
+    // itself always rolls a live migration back (reference opennebula.md:27).
+    {L::kMigrate, L::kBootMigrateFailure},
 };
 
+// BOOT itself, and every step OpenNebula rolls back (SAVE_SUSPEND, BOOT_SUSPENDED,
+// HOTPLUG_RESIZE...) but Corral may stop in FAILED (the origin not known intact), show the
+// generic BOOT_FAILURE: the VM is not known to run. Not listed above, so that no entry
+// repeats the default.
 LcmState failure_of(LcmState in_progress) {
   for (const FailurePair& f : kFailures) {
     if (f.in_progress == in_progress) return f.failure;
   }
-  return L::kBootFailure;  // nearest for any other step: the VM is not known to run
+  return L::kBootFailure;
+}
+
+// A VM in FAILED shows the *_FAILURE of the step that failed; a failed creation, CLONING_FAILURE.
+OpenNebulaView failed(const VmRecord& record) {
+  const std::optional<Operation>& op = record.op;
+  if (op.has_value() && op->action == A::kCreate) {
+    return {OneState::kCloningFailure, L::kLcmInit, {}};
+  }
+  // The model always keeps the failed operation; without one there is no step to name.
+  const LcmState step =
+      op.has_value() ? in_flight(*op, current_phase(*op), record.power).lcm_state : LcmState{};
+  return {OneState::kActive, failure_of(step), {}};
 }
 
 OpenNebulaView with_alias(OpenNebulaView v) {
@@ -390,13 +414,7 @@ OpenNebulaView opennebula_view(const VmRecord& record) {
   if (record.busy()) {
     return with_alias(in_flight(*record.op, current_phase(*record.op), record.power));
   }
-  if (record.state == S::kFailed) {
-    if (!record.op.has_value()) return with_alias(at_rest(S::kFailed, record.power));
-    const Operation& op = *record.op;
-    if (op.action == A::kCreate) return with_alias({OneState::kCloningFailure, L::kLcmInit, {}});
-    const OpenNebulaView during = in_flight(op, current_phase(op), record.power);
-    return with_alias({OneState::kActive, failure_of(during.lcm_state), {}});
-  }
+  if (record.state == S::kFailed) return with_alias(failed(record));
   return with_alias(at_rest(record.state, record.power));
 }
 

@@ -192,6 +192,7 @@ std::string_view nova_task_state_name(NovaTaskState state);  // "powering-off"; 
 std::string_view nova_power_state_name(int power_state);     // "Running" (as openstackclient)
 std::string_view nova_status(NovaVmState vm_state, NovaTaskState task_state);
 extern const std::array<NovaVmState, 12> kAllNovaVmStates;
+extern const std::array<NovaTaskState, 43> kAllNovaTaskStates;  // None first
 
 NovaView nova_view(const VmRecord& record);
 

@@ -15,6 +15,8 @@ using V = Vocabulary;
 
 constexpr StateSet kLive = StateSet::all_live();
 constexpr ActionSet kAll = ActionSet::all();
+// What a delete may cut short: anything but a delete already running (the table's own limit).
+constexpr ActionSet kAllButDelete = kAll.without(A::kTerminateHard).without(A::kRecoverDelete);
 
 // Where OpenNebula's terminate applies: every state but the transient ones.
 constexpr StateSet kOneTerminable = {S::kRunning,     S::kUnknown,     S::kSuspended, S::kPoweroff,
@@ -30,7 +32,7 @@ const VerbRule kRules[] = {
   // Seed 003 draws delete from building, paused, suspended, stopped, rescued, soft_deleted and
   // error only; Nova's API accepts it in every vm_state and task_state (nova/compute/api.py
   // delete: any/any, must_have_launched=False), and so does Corral.
-  {V::kNova, "delete", "", kLive, A::kTerminateHard, kAll, "delete now; pre-empts any task"},
+  {V::kNova, "delete", "", kLive, A::kTerminateHard, kAllButDelete, "delete now; pre-empts any task"},
   {V::kNova, "soft_delete", "", {S::kRunning, S::kPoweroff}, A::kSoftDelete, {}, ""},
   {V::kNova, "restore", "", {S::kSoftDeleted}, A::kRestore, {}, ""},
   {V::kNova, "pause", "", {S::kRunning}, A::kPause, {}, ""},
@@ -79,7 +81,9 @@ const VerbRule kRules[] = {
   {V::kOpenNebula, "undeploy-hard", "", {S::kRunning, S::kUnknown}, A::kDeallocateHard, {A::kDeallocate}, ""},
   {V::kOpenNebula, "undeploy-hard", "", {S::kPoweroff}, A::kDeallocate, {}, ""},
   {V::kOpenNebula, "terminate", "", kOneTerminable, A::kTerminate, {}, ""},
-  {V::kOpenNebula, "terminate-hard", "", kOneTerminable, A::kTerminateHard, {A::kTerminate}, "also overrides a hung terminate"},
+  // opennebula.md:24: INIT and CLONING (create running) go to DONE directly.
+  {V::kOpenNebula, "terminate", "", {}, A::kTerminateHard, {A::kCreate}, "while the VM is created"},
+  {V::kOpenNebula, "terminate-hard", "", kOneTerminable, A::kTerminateHard, {A::kTerminate, A::kCreate}, "also overrides a hung terminate"},
   {V::kOpenNebula, "reboot", "", {S::kRunning}, A::kReboot, {}, ""},
   {V::kOpenNebula, "reboot-hard", "", {S::kRunning}, A::kRebootHard, {}, ""},
   {V::kOpenNebula, "migrate", "", {S::kRunning, S::kPoweroff, S::kSuspended, S::kUnknown}, A::kMigrate, {}, "cold"},
@@ -89,8 +93,9 @@ const VerbRule kRules[] = {
   {V::kOpenNebula, "recover", "success", {S::kFailed}, A::kRecoverSuccess, kAll, ""},
   {V::kOpenNebula, "recover", "failure", {S::kFailed}, A::kRecoverFailure, kAll, ""},
   {V::kOpenNebula, "recover", "retry", {S::kFailed}, A::kRecoverRetry, kAll, ""},
-  {V::kOpenNebula, "recover", "delete", kLive, A::kRecoverDelete, kAll, ""},
-  {V::kOpenNebula, "recover", "recreate", kLive, A::kRecoverRecreate, kAll, ""},
+  {V::kOpenNebula, "recover", "delete", kLive, A::kRecoverDelete, kAllButDelete, ""},
+  // Nothing was placed yet in PENDING or HOLD: nothing to clean up and schedule again.
+  {V::kOpenNebula, "recover", "recreate", kLive.without(S::kPending).without(S::kHold), A::kRecoverRecreate, kAllButDelete, ""},
   {V::kOpenNebula, "resize", "", {S::kRunning, S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, A::kResize, {}, ""},
   {V::kOpenNebula, "disk-attach", "", {S::kRunning, S::kPoweroff}, A::kDiskAttach, {}, ""},
   {V::kOpenNebula, "disk-detach", "", {S::kRunning, S::kPoweroff}, A::kDiskDetach, {}, ""},
@@ -98,7 +103,7 @@ const VerbRule kRules[] = {
   {V::kOpenNebula, "nic-detach", "", {S::kRunning, S::kPoweroff}, A::kNicDetach, {}, ""},
   {V::kOpenNebula, "disk-saveas", "", {S::kRunning, S::kPoweroff, S::kSuspended, S::kPaused, S::kDeallocated, S::kHibernated}, A::kSnapshot, {}, ""},
   {V::kOpenNebula, "disk-snapshot-create", "", {S::kRunning, S::kPoweroff, S::kSuspended}, A::kDiskSnapshot, {}, ""},
-  {V::kOpenNebula, "disk-snapshot-revert", "", {S::kPoweroff, S::kSuspended}, A::kDiskSnapshotRevert, {}, ""},
+  {V::kOpenNebula, "disk-snapshot-revert", "", {S::kPoweroff}, A::kDiskSnapshotRevert, {}, "POWEROFF only (opennebula.md:33)"},
   {V::kOpenNebula, "disk-snapshot-delete", "", {S::kRunning, S::kPoweroff, S::kSuspended}, A::kDiskSnapshotDelete, {}, ""},
   {V::kOpenNebula, "disk-resize", "", {S::kRunning, S::kPoweroff, S::kDeallocated}, A::kDiskResize, {}, ""},
   {V::kOpenNebula, "snapshot-create", "", {S::kRunning}, A::kCheckpoint, {}, ""},
@@ -115,11 +120,11 @@ const VerbRule kRules[] = {
   {V::kAzure, "restart", "", {S::kRunning}, A::kReboot, {}, ""},
   {V::kAzure, "deallocate", "", {S::kRunning, S::kUnknown, S::kPoweroff, S::kSuspended, S::kShelved}, A::kDeallocate, {}, ""},
   {V::kAzure, "deallocate", "", {S::kPaused}, A::kDeallocateHard, {}, ""},
-  {V::kAzure, "delete", "", kLive, A::kTerminateHard, kAll, ""},
+  {V::kAzure, "delete", "", kLive, A::kTerminateHard, kAllButDelete, ""},
 
   // ---- StratusLab: seed 002 ----------------------------------------------------------------
   {V::kStratusLab, "run", "", {S::kInit}, A::kCreate, {}, "stratus-run-instance"},
-  {V::kStratusLab, "kill", "", kLive, A::kTerminateHard, kAll, "stratus-kill-instance: forcibly stop and remove"},
+  {V::kStratusLab, "kill", "", kLive, A::kTerminateHard, kAllButDelete, "stratus-kill-instance: forcibly stop and remove"},
 };
 // clang-format on
 
@@ -131,12 +136,13 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 struct Ranges {
+  std::span<const VerbRule> all;
   std::array<std::span<const VerbRule>, kVocabularyCount> by_vocabulary{};
-  Ranges() {
+  explicit Ranges(std::span<const VerbRule> rules) : all(rules) {
     for (Vocabulary v : kAllVocabularies) {
       const VerbRule* first = nullptr;
       std::size_t count = 0;
-      for (const VerbRule& r : kRules) {
+      for (const VerbRule& r : all) {
         if (r.vocabulary != v) continue;
         if (first == nullptr) first = &r;
         ++count;
@@ -146,9 +152,12 @@ struct Ranges {
   }
 };
 
+// The rules every lookup reads: the built-in ones, or a mutant (testing::ScopedVerbRules).
+const Ranges* g_override = nullptr;
+
 const Ranges& ranges() {
-  static const Ranges kRanges;
-  return kRanges;
+  static const Ranges kRanges(kRules);
+  return g_override != nullptr ? *g_override : kRanges;
 }
 
 bool rule_applies(const VerbRule& rule, const VmRecord& record) {
@@ -173,6 +182,19 @@ Error invalid_state(const VmRecord& record, Vocabulary vocabulary, std::string_v
 }
 
 }  // namespace
+
+std::span<const VerbRule> all_verb_rules() { return ranges().all; }
+
+namespace testing {
+
+ScopedVerbRules::ScopedVerbRules(std::span<const VerbRule> rules)
+    : previous_(g_override), ranges_(new Ranges(rules)) {
+  g_override = static_cast<const Ranges*>(ranges_.get());
+}
+
+ScopedVerbRules::~ScopedVerbRules() { g_override = static_cast<const Ranges*>(previous_); }
+
+}  // namespace testing
 
 std::span<const VerbRule> verb_rules(Vocabulary vocabulary) {
   return ranges().by_vocabulary[static_cast<std::size_t>(vocabulary)];

@@ -8,6 +8,7 @@
 // vocabulary.cc); the canonical vocabulary "corral" speaks the action names themselves.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +32,8 @@ struct VerbRule {
 
 // The rules of one vocabulary (empty for kCorral, which is generated from the table).
 std::span<const VerbRule> verb_rules(Vocabulary vocabulary);
+// Every vocabulary's rules, grouped by vocabulary (what the mutation tool edits).
+std::span<const VerbRule> all_verb_rules();
 
 // Every verb of a vocabulary, in table order, without duplicates.
 std::vector<std::string_view> verbs(Vocabulary vocabulary);
@@ -47,4 +50,22 @@ std::string_view variant_parameter(Vocabulary vocabulary, std::string_view verb)
 // The verbs of `vocabulary` allowed on this record now.
 std::vector<std::string> allowed_verbs(const VmRecord& record, Vocabulary vocabulary);
 
+namespace testing {
+
+// The mutation tool's hook: until destroyed, every function above reads `rules` (grouped by
+// vocabulary, as all_verb_rules() is) instead of the built-in ones. Not thread-safe; `rules`
+// must outlive it.
+class ScopedVerbRules {
+ public:
+  explicit ScopedVerbRules(std::span<const VerbRule> rules);
+  ~ScopedVerbRules();
+  ScopedVerbRules(const ScopedVerbRules&) = delete;
+  ScopedVerbRules& operator=(const ScopedVerbRules&) = delete;
+
+ private:
+  const void* previous_;
+  std::shared_ptr<const void> ranges_;  // the index over `rules` (type private to the .cc)
+};
+
+}  // namespace testing
 }  // namespace corral::lifecycle

@@ -175,6 +175,7 @@ void VmWorker::loop() {
         result.error = outcome.error;
         result.power_known = outcome.power.has_value();
         result.power = outcome.power.value_or(Power::kNoState);
+        result.integrity = outcome.integrity;
         sink_->phase_done(std::move(result));
       }
     } else {
@@ -612,7 +613,7 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       hard_stop();
       return ok_off;
     case Phase::kSave:
-      return save();
+      return save(r);
     case Phase::kRestore:
       return restore(r);
     case Phase::kEpilog:
@@ -670,8 +671,12 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       return internal_snapshot(r);
     case Phase::kMigrate:
     case Phase::kSetPassword:
-    case Phase::kHotplug:
-      return failed(unsupported(r));
+    case Phase::kHotplug: {
+      // Nothing was tried, so nothing changed: the VM is as the operation found it.
+      Outcome out = failed(unsupported(r));
+      out.integrity = lifecycle::Integrity::kIntact;
+      return out;
+    }
   }
   return failed(unsupported(r));
 }
@@ -751,10 +756,16 @@ VmWorker::Outcome VmWorker::acpi_reboot() {
         wait_for([this] { return shutdown_seen_ || !alive(); }, config_.shutdown_timeout);
     if (wait == Wait::kPreempted) return Outcome{false, true, {}, {}};
     if (wait == Wait::kTimedOut) {
-      return Outcome{true, false,
-                     "the guest did not shut down for the reboot within " +
-                         std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
-                     Power::kRunning};
+      Outcome out{true, false,
+                  "the guest did not shut down for the reboot within " +
+                      std::to_string(config_.shutdown_timeout.count() / 1000) + " s",
+                  Power::kRunning};
+      // Nova's rule for a failed reboot (reference nova.md:37): a guest still running is as
+      // the reboot found it; otherwise the VM is in error.
+      if (Result<std::string> now = run_status(); now && *now == "running" && !shutdown_seen_) {
+        out.integrity = lifecycle::Integrity::kIntact;
+      }
+      return out;
     }
   }
   if (!alive())
@@ -786,7 +797,7 @@ VmWorker::Wait VmWorker::wait_migration(std::string_view what, bool preemptible,
       kSaveTimeout, preemptible);
 }
 
-VmWorker::Outcome VmWorker::save() {
+VmWorker::Outcome VmWorker::save(const PhaseRequest& r) {
   std::error_code ec;
   if (!alive()) {
     if (fs::exists(paths_.memory_state, ec)) return Outcome{true, true, {}, Power::kSuspended};
@@ -800,8 +811,7 @@ VmWorker::Outcome VmWorker::save() {
   if (Result<nlohmann::json> started =
           qmp_.execute("migrate", {{"uri", "exec:cat > " + shell_quote(tmp)}});
       !started) {
-    (void)qmp_.execute("cont");
-    return Outcome{true, false, started.error().message, Power::kRunning};
+    return save_failed(r, started.error().message);
   }
   std::string error;
   const Wait wait = wait_migration("saving memory", true, error);
@@ -809,16 +819,35 @@ VmWorker::Outcome VmWorker::save() {
     (void)qmp_.execute("migrate_cancel");
     return Outcome{false, true, {}, {}};
   }
-  if (wait == Wait::kTimedOut) error = "saving memory did not finish in time";
+  if (wait == Wait::kTimedOut) {
+    (void)qmp_.execute("migrate_cancel");
+    error = "saving memory did not finish in time";
+  }
   if (!error.empty()) {
-    (void)qmp_.execute("cont");
     fs::remove(tmp, ec);
-    return Outcome{true, false, error, Power::kRunning};
+    return save_failed(r, error);
   }
   fs::rename(tmp, paths_.memory_state, ec);
   if (ec) return Outcome{true, false, "cannot keep the saved memory: " + ec.message(), {}};
   hard_stop();
   return Outcome{true, true, {}, Power::kSuspended};
+}
+
+VmWorker::Outcome VmWorker::save_failed(const PhaseRequest& r, std::string error) {
+  // As before the save: a paused VM stays paused, a running one runs again.
+  const bool paused = r.origin == lifecycle::State::kPaused;
+  Outcome out{true, false, std::move(error), paused ? Power::kPaused : Power::kRunning};
+  if (!paused) (void)qmp_.execute("cont");
+  // Intact only if QEMU says so: no migration still going, the guest in its old run state.
+  Result<nlohmann::json> migration = qmp_.execute("query-migrate");
+  const std::string migrating = migration ? migration->value("status", std::string()) : "?";
+  const bool over = migrating.empty() || migrating == "none" || migrating == "failed" ||
+                    migrating == "cancelled" || migrating == "completed";
+  Result<std::string> status = run_status();
+  if (alive() && over && status && *status == (paused ? "paused" : "running")) {
+    out.integrity = lifecycle::Integrity::kIntact;
+  }
+  return out;
 }
 
 VmWorker::Outcome VmWorker::restore(const PhaseRequest& r) {
@@ -832,24 +861,31 @@ VmWorker::Outcome VmWorker::restore(const PhaseRequest& r) {
     return Outcome{true, false, "no saved memory to restore (" + paths_.memory_state + ")",
                    Power::kShutdown};
   }
-  Result<Image> image = images_.find(r.model.image);
-  if (!image) return Outcome{true, false, image.error().message, Power::kSuspended};
-  if (Status launched = launch(r, *image, true); !launched) {
+  // A restore that failed before the guest ran: no process is left and the saved memory is
+  // untouched (it is only read), so a VM resumed from SUSPENDED is as it was.
+  const auto failed = [&](std::string error) {
     hard_stop();
-    return Outcome{true, false, launched.error().message, Power::kSuspended};
+    Outcome out{true, false, std::move(error), Power::kSuspended};
+    if (r.origin == lifecycle::State::kSuspended && !alive() &&
+        fs::exists(paths_.memory_state, ec)) {
+      out.integrity = lifecycle::Integrity::kIntact;
+    }
+    return out;
+  };
+  Result<Image> image = images_.find(r.model.image);
+  if (!image) return failed(image.error().message);
+  if (Status launched = launch(r, *image, true); !launched) {
+    return failed(launched.error().message);
   }
   if (Result<nlohmann::json> incoming = qmp_.execute(
           "migrate-incoming", {{"uri", "exec:cat " + shell_quote(paths_.memory_state)}});
       !incoming) {
-    hard_stop();
-    return Outcome{true, false, incoming.error().message, Power::kSuspended};
+    return failed(incoming.error().message);
   }
   std::string error;
   const Wait wait = wait_migration("restoring memory", false, error);
   if (wait != Wait::kMet || !error.empty()) {
-    hard_stop();
-    return Outcome{true, false, error.empty() ? "restoring memory did not finish" : error,
-                   Power::kSuspended};
+    return failed(error.empty() ? "restoring memory did not finish" : error);
   }
   Outcome resumed = qmp_step("cont", Power::kRunning);
   if (resumed.ok) {

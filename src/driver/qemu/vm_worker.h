@@ -96,6 +96,8 @@ class VmWorker {
     bool ok = true;
     std::string error;
     std::optional<lifecycle::Power> power;
+    // A failure that left the VM as the operation found it (see driver.h).
+    lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
   };
   using Job = std::variant<PhaseRequest, lifecycle::Power>;  // a phase, or a reconcile
 
@@ -138,7 +140,9 @@ class VmWorker {
   Outcome acpi_reboot();
   // Polls query-migrate until the migration completes or fails (`error` says why).
   Wait wait_migration(std::string_view what, bool preemptible, std::string& error);
-  Outcome save();
+  Outcome save(const PhaseRequest& request);
+  // A save that failed while QEMU still ran: the VM as it was (running, or paused if it was).
+  Outcome save_failed(const PhaseRequest& request, std::string error);
   Outcome restore(const PhaseRequest& request);
   Outcome snapshot(const PhaseRequest& request);
   Outcome internal_snapshot(const PhaseRequest& request);

@@ -121,6 +121,8 @@ std::string_view fault_kind_name(FaultKind kind) {
       return "hang";
     case FaultKind::kCrash:
       return "crash";
+    case FaultKind::kFailIntact:
+      return "fail_intact";
   }
   return "?";
 }
@@ -168,9 +170,11 @@ Result<Fault> parse_fault(const nlohmann::json& json) {
         fault.kind = FaultKind::kHang;
       } else if (iequals(*text, "crash")) {
         fault.kind = FaultKind::kCrash;
+      } else if (iequals(*text, "fail_intact")) {
+        fault.kind = FaultKind::kFailIntact;
       } else {
         return fail(Error::invalid_argument("unknown fault kind " + in_quotes(*text) +
-                                            " (expected fail, hang or crash)"));
+                                            " (expected fail, fail_intact, hang or crash)"));
       }
       has_kind = true;
     } else if (key == "action") {
@@ -218,7 +222,8 @@ Result<Fault> parse_fault(const nlohmann::json& json) {
     }
   }
   if (!has_kind) {
-    return fail(Error::invalid_argument("a fault needs a \"kind\": fail, hang or crash"));
+    return fail(
+        Error::invalid_argument("a fault needs a \"kind\": fail, fail_intact, hang or crash"));
   }
   return fault;
 }
@@ -417,7 +422,9 @@ void SimDriver::run_phase(const PhaseRequest& request) {
     if (auto fault = match_fault(request)) {
       switch (fault->kind) {
         case FaultKind::kFail:
+        case FaultKind::kFailIntact:
           job.kind = JobKind::kFail;
+          job.intact = fault->kind == FaultKind::kFailIntact;
           job.error = !fault->message.empty()
                           ? fault->message
                           : "injected failure in " +
@@ -486,14 +493,16 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       } else if (!known || after != before) {
         power_.set(job.vm, after);
       }
-      out.result = PhaseResult{job.vm,
-                               job.op,
-                               job.step,
-                               job.attempt,
-                               job.kind != JobKind::kFail,
-                               std::move(job.error),
-                               after,
-                               /*power_known=*/true};
+      out.result =
+          PhaseResult{job.vm,
+                      job.op,
+                      job.step,
+                      job.attempt,
+                      job.kind != JobKind::kFail,
+                      std::move(job.error),
+                      after,
+                      /*power_known=*/true,
+                      job.intact ? lifecycle::Integrity::kIntact : lifecycle::Integrity::kUnknown};
       break;
     }
     case JobKind::kEvent: {

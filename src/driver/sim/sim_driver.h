@@ -1,6 +1,6 @@
 // SimDriver: a simulated hypervisor. It answers every phase after a configurable latency,
-// tracks each VM's power, and lets tests and users inject faults (fail, hang, crash) and
-// drift (a guest powers off, a VM is lost) to rehearse what a real hypervisor does.
+// tracks each VM's power, and lets tests and users inject faults (fail, fail_intact, hang,
+// crash) and drift (a guest powers off, a VM is lost) to rehearse what a real hypervisor does.
 //
 // Contract:
 // - Implements driver::Driver. run_phase() only enqueues: it never blocks and never calls the
@@ -13,8 +13,11 @@
 //   VM is forgotten once the epilog or cleanup of terminate(_hard) or recover_delete succeeds.
 // - Faults are matched in run_phase(), in the order they were added; the first whose set
 //   fields all equal the request's consumes one of its `times`. kFail answers ok=false after
-//   the phase's latency; kHang never answers; kCrash SIGKILLs the whole process when the
-//   phase's latency has passed (a server crash in the middle of that phase).
+//   the phase's latency, saying nothing of the VM's origin (Integrity::kUnknown); kFailIntact
+//   answers the same but reports the origin intact (Integrity::kIntact: the failure changed
+//   nothing, as Nova's InstanceFaultRollback); both leave the power as it was. kHang never
+//   answers; kCrash SIGKILLs the whole process when the phase's latency has passed (a server
+//   crash in the middle of that phase).
 // - stop() drops whatever is pending and joins the worker: no callback after it returns.
 //   Called from a sink callback it cannot join its own thread: the worker then ends when the
 //   callback returns, and a later stop() (or the destructor) joins it.
@@ -66,9 +69,9 @@ lifecycle::Power power_after(lifecycle::Phase phase, lifecycle::Power before);
 
 // ---- Faults -----------------------------------------------------------------------------
 
-enum class FaultKind : std::uint8_t { kFail, kHang, kCrash };
+enum class FaultKind : std::uint8_t { kFail, kHang, kCrash, kFailIntact };
 
-std::string_view fault_kind_name(FaultKind kind);  // "fail", "hang", "crash"
+std::string_view fault_kind_name(FaultKind kind);  // "fail", "hang", "crash", "fail_intact"
 
 struct Fault {
   std::uint64_t id = 0;  // assigned by add_fault()
@@ -77,13 +80,15 @@ struct Fault {
   std::optional<lifecycle::Action> action;
   std::optional<lifecycle::Phase> phase;
   std::optional<store::VmId> vm;
-  int times = 1;        // how many requests it hits; -1: until removed
-  std::string message;  // kFail's error; empty: "injected failure in <action>/<phase>"
+  int times = 1;  // how many requests it hits; -1: until removed
+  // kFail's and kFailIntact's error; empty: "injected failure in <action>/<phase>"
+  std::string message;
 };
 
-// {"kind": "fail"|"hang"|"crash", "action": "deploy", "phase": "boot", "vm": 12, "times": 1,
-//  "message": "..."}; all but kind optional; "id" is accepted and ignored. Unknown keys,
-// names or types, and times other than -1 or >= 1, are kInvalidArgument.
+// {"kind": "fail"|"fail_intact"|"hang"|"crash", "action": "deploy", "phase": "boot",
+//  "vm": 12, "times": 1, "message": "..."}; all but kind optional; "id" is accepted and
+// ignored. Unknown keys, names or types, and times other than -1 or >= 1, are
+// kInvalidArgument.
 [[nodiscard]] Result<Fault> parse_fault(const nlohmann::json& json);
 nlohmann::json fault_json(const Fault& fault);
 
@@ -182,6 +187,7 @@ class SimDriver final : public Driver {
     std::uint32_t attempt = 0;
     std::uint8_t step = 0;
     JobKind kind = JobKind::kPhase;
+    bool intact = false;  // kFail only: the origin is reported intact
     lifecycle::Action action = lifecycle::Action::kCreate;
     lifecycle::Phase phase = lifecycle::Phase::kNone;
     ExternalEvent event = ExternalEvent::kGuestReady;

@@ -319,10 +319,37 @@ TEST(SimFaultTest, FailAnswersNotOkWithTheMessage) {
   EXPECT_EQ(results[0].attempt, 2U);
   EXPECT_TRUE(results[0].power_known);
   EXPECT_EQ(results[0].power, Power::kShutdown);  // the boot did not happen
+  // A plain failure says nothing of the VM's origin.
+  EXPECT_EQ(results[0].integrity, lifecycle::Integrity::kUnknown);
   EXPECT_FALSE(results[1].ok);
   EXPECT_EQ(results[1].error, "disk full");
+  EXPECT_EQ(results[1].integrity, lifecycle::Integrity::kUnknown);
   EXPECT_EQ(driver.power_of(1), Power::kShutdown);
   EXPECT_TRUE(driver.faults().empty());  // both spent
+}
+
+TEST(SimFaultTest, FailIntactReportsTheOriginIntact) {
+  RecordingSink sink;
+  SimDriver driver(zero());
+  driver.start(&sink);
+  driver.adopt(1, "sim-1", Power::kRunning);
+  driver.add_fault(fault(R"({"kind": "fail_intact", "action": "suspend", "phase": "save"})"));
+  driver.add_fault(fault(R"({"kind": "fail_intact", "phase": "migrate", "message": "no link"})"));
+  driver.run_phase(request(1, Action::kSuspend, Phase::kSave, 3));
+  driver.run_phase(request(1, Action::kLiveMigrate, Phase::kMigrate, 4));
+  driver.run_phase(request(1, Action::kSuspend, Phase::kSave, 5));  // spent: succeeds
+  ASSERT_TRUE(sink.wait_results(3));
+  auto results = sink.results();
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_EQ(results[0].error, "injected failure in suspend/save");
+  EXPECT_EQ(results[0].integrity, lifecycle::Integrity::kIntact);
+  EXPECT_EQ(results[0].power, Power::kRunning);  // the save did not happen
+  EXPECT_FALSE(results[1].ok);
+  EXPECT_EQ(results[1].error, "no link");
+  EXPECT_EQ(results[1].integrity, lifecycle::Integrity::kIntact);
+  EXPECT_TRUE(results[2].ok);
+  EXPECT_EQ(results[2].integrity, lifecycle::Integrity::kUnknown);  // read only when !ok
+  EXPECT_EQ(driver.power_of(1), Power::kShutdown);
 }
 
 TEST(SimFaultTest, HangNeverAnswers) {
@@ -465,12 +492,18 @@ TEST(SimFaultTest, ParseFault) {
   EXPECT_EQ(crash->phase, Phase::kOsProvisioning);
   EXPECT_EQ(crash->times, -1);
 
+  auto intact = parse_fault(nlohmann::json::parse(R"({"kind": "FAIL_INTACT", "phase": "save"})"));
+  ASSERT_TRUE(intact.has_value()) << intact.error().message;
+  EXPECT_EQ(intact->kind, FaultKind::kFailIntact);
+  EXPECT_EQ(intact->phase, Phase::kSave);
+
   const struct {
     const char* json;
     const char* mentions;
   } bad[] = {
       {R"({"action": "deploy"})", "kind"},
       {R"({"kind": "explode"})", "explode"},
+      {R"({"kind": "explode"})", "fail_intact"},  // the message lists every kind
       {R"({"kind": "fail", "action": "frobnicate"})", "frobnicate"},
       {R"({"kind": "fail", "phase": "warmup"})", "warmup"},
       {R"({"kind": "fail", "vm": "12"})", "vm"},
@@ -516,6 +549,15 @@ TEST(SimFaultTest, FaultJsonRoundTrips) {
   EXPECT_EQ(back->vm, fault.vm);
   EXPECT_EQ(back->times, fault.times);
   EXPECT_EQ(back->message, fault.message);
+
+  for (FaultKind kind :
+       {FaultKind::kFail, FaultKind::kFailIntact, FaultKind::kHang, FaultKind::kCrash}) {
+    Fault f;
+    f.kind = kind;
+    auto parsed = parse_fault(fault_json(f));
+    ASSERT_TRUE(parsed.has_value()) << fault_kind_name(kind);
+    EXPECT_EQ(parsed->kind, kind);
+  }
 
   nlohmann::json bare = fault_json(Fault{});  // matches everything: no optional field shown
   EXPECT_FALSE(bare.contains("action") || bare.contains("phase") || bare.contains("vm") ||
