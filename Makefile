@@ -4,6 +4,7 @@
 #   make test PRESET=release  # same with another preset (no sanitizer runs)
 #   make test SANITIZE=0      # the dev preset's tests only
 #   make fuzz FUZZ_SECONDS=3600  # the request fuzzer for an hour (default 60 s; 30 s in make test)
+#   make mutate               # mutation testing of the lifecycle tables (also in make test)
 #   make run ARGS='--port 8080'
 
 JOBS   ?= 2
@@ -33,7 +34,11 @@ BENCH_ARGS ?= --benchmark_min_time=0.5
 SOAK_KILLS ?= 100
 SOAK_OPS   ?= 10000
 
-.PHONY: help deps configure build test sanitize fuzz bench soak lint asan tsan docs clean run
+# Mutation testing (src/lifecycle/mutate): MUTATE_ARGS passes options (--verbose lists the
+# equivalent mutants, --only data|views, --jobs N).
+MUTATE_ARGS ?= --jobs $(JOBS)
+
+.PHONY: help deps configure build test sanitize fuzz mutate bench soak lint asan tsan docs clean run
 
 help:
 	@echo "Usage: make <target> [PRESET=$(PRESET)] [JOBS=$(JOBS)] [ARGS=...]"
@@ -46,6 +51,7 @@ help:
 	@echo "  test       Build, then run ctest --preset \$$PRESET; for dev, then 'sanitize'"
 	@echo "  sanitize   Every test under ASan+UBSan; engine/store/driver tests under TSan"
 	@echo "  fuzz       Build fuzz/ with clang, run the request fuzzer for \$$FUZZ_SECONDS (60) s"
+	@echo "  mutate     Every single-edit mutant of the lifecycle tables and views vs the golden checks"
 	@echo "  bench      Build the release preset, run the benchmarks listed in BENCHES, then soak"
 	@echo "  soak       Crash consistency, longer: SOAK_KILLS SIGKILLs, SOAK_OPS operations (release)"
 	@echo "  lint       Run clang-format (check only) and clang-tidy (scripts/lint)"
@@ -78,6 +84,7 @@ build: configure
 test: build
 	ctest --preset $(PRESET)
 ifeq ($(PRESET)$(SANITIZE),dev1)
+	$(MAKE) mutate
 	$(MAKE) sanitize
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 endif
@@ -114,6 +121,11 @@ fuzz: deps
 	  -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_ARGS) \
 	  $(FUZZ_DIR)/corpus/requests fuzz/corpus/requests 2>&1 | \
 	  tee $(FUZZ_DIR)/fuzz.log | grep --line-buffered -vE '^#[0-9]+[[:space:]]+(NEW|REDUCE) '
+
+# Each mutant must be rejected by a golden check (src/lifecycle/golden); survivors fail it.
+mutate: configure
+	cmake --build --preset $(PRESET) -j $(JOBS) --target corral-mutate
+	$(BUILD_DIR)/bin/corral-mutate $(MUTATE_ARGS)
 
 bench:
 	$(MAKE) build PRESET=release

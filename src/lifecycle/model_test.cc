@@ -147,7 +147,51 @@ INSTANTIATE_TEST_SUITE_P(
         FailurePath{S::kRunning, A::kHibernate, 1, S::kFailed},  // EPILOG_STOP_FAILURE
         FailurePath{S::kRunning, A::kResize, 0, S::kRunning},    // a failed update keeps running
         FailurePath{S::kRunning, A::kTerminate, 0, S::kRunning},
-        FailurePath{S::kRunning, A::kTerminate, 1, S::kFailed}));
+        FailurePath{S::kRunning, A::kTerminate, 1, S::kFailed},
+        // Nova: a failed rescue is ERROR (reference nova.md:39), so is unrescue (nova.md:40).
+        FailurePath{S::kRunning, A::kRescue, 0, S::kFailed},
+        FailurePath{S::kRescued, A::kUnrescue, 0, S::kFailed},
+        // Nova's E (nova.md:21): with nothing said of the origin, a failure is ERROR.
+        FailurePath{S::kRunning, A::kReboot, 0, S::kFailed},
+        FailurePath{S::kRunning, A::kSuspend, 0, S::kFailed},
+        FailurePath{S::kPoweroff, A::kRebuild, 0, S::kFailed}));
+
+struct IntactPath {
+  State from;
+  Action action;
+  int fail_at;
+  State ends;  // when the driver reports the origin intact
+};
+
+class IntactPathTest : public ::testing::TestWithParam<IntactPath> {};
+
+TEST_P(IntactPathTest, AFailureWithTheOriginIntactRollsBackOnlyWhereTheRuleSays) {
+  const IntactPath& c = GetParam();
+  VmRecord r = must_begin(record_at_rest(c.from), c.action).record;
+  for (int i = 0; i < c.fail_at; ++i) r = phase_succeeded(r).record;
+  const Step failed = phase_failed(r, OpStatus::kFailed, Integrity::kIntact);
+  EXPECT_EQ(failed.record.state, c.ends);
+  EXPECT_EQ(failed.record.op->status, OpStatus::kFailed);
+  // Every case here rolls back if intact or stops in FAILED: a cancel, knowing nothing of the
+  // origin, stops in FAILED.
+  EXPECT_EQ(phase_failed(r, OpStatus::kCanceled).record.state, S::kFailed);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, IntactPathTest,
+    ::testing::Values(
+        // Nova's E: InstanceFaultRollback puts the vm_state back (reference nova.md:21).
+        IntactPath{S::kRunning, A::kSuspend, 0, S::kRunning},        // nova.md:35 E(active)
+        IntactPath{S::kSuspended, A::kResume, 0, S::kSuspended},     // nova.md:36 E(suspended)
+        IntactPath{S::kRunning, A::kResizeMigrate, 1, S::kRunning},  // nova.md:41
+        IntactPath{S::kRunning, A::kLiveMigrate, 0, S::kRunning},    // nova.md:48
+        IntactPath{S::kRunning, A::kReboot, 0, S::kRunning},         // nova.md:37 still RUNNING
+        IntactPath{S::kPoweroff, A::kRebuild, 0, S::kPoweroff},      // nova.md:46 claim failure
+        // Fail-stop does not ask: OpenNebula's *_FAILURE stays (seed 001:377), Nova's
+        // "E: ERROR" stays ERROR (nova.md:42), a re-imaged disk is not intact (nova.md:46).
+        IntactPath{S::kRunning, A::kDeallocate, 1, S::kFailed},
+        IntactPath{S::kResized, A::kConfirmResize, 0, S::kFailed},
+        IntactPath{S::kRunning, A::kRebuild, 1, S::kFailed}));
 
 TEST(ModelTest, NewRecordIsCreatingInInit) {
   const VmRecord r = new_record();

@@ -38,6 +38,8 @@ std::vector<Reached> explore() {
     if (r.busy()) {
       visit(phase_succeeded(r).record, current.path + " >ok");
       visit(phase_failed(r).record, current.path + " >fail");
+      visit(phase_failed(r, OpStatus::kFailed, Integrity::kIntact).record,
+            current.path + " >fail-intact");
       visit(phase_failed(r, OpStatus::kCanceled).record, current.path + " >cancel");
     }
     if (auto late = late_success(r)) visit(late->record, current.path + " >late-ok");

@@ -1,5 +1,5 @@
 // Test helper: every record the model can reach from a new VM, by any user or system action
-// and any phase outcome (success, failure, cancel).
+// and any phase outcome (success, failure with the origin unknown or intact, cancel).
 #pragma once
 
 #include <string>

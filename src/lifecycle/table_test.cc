@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "lifecycle/golden/golden.h"
 #include "lifecycle/model.h"
 
 namespace corral::lifecycle {
@@ -78,6 +81,103 @@ TEST(TableTest, EveryLiveStateHasAWayOutAndCanBeDeleted) {
         << state_name(s) << " cannot be deleted";
   }
   EXPECT_TRUE(allowed_actions(record_at_rest(State::kDone)).empty());
+}
+
+// ---- The golden checks reject edits of the table ------------------------------------------
+
+using Rows = std::vector<Transition>;
+
+Rows copy_of_table() { return Rows(transitions().begin(), transitions().end()); }
+
+// Whether the outcomes or allowed golden table rejects `rows`.
+bool rejected(const Rows& rows) {
+  const testing::ScopedTransitions scoped(rows);
+  return !golden::check_outcomes(1).empty() || !golden::check_allowed(1).empty();
+}
+
+TEST(TableGoldenTest, TheBuiltInTableAgreesWithTheGoldenTables) {
+  EXPECT_FALSE(rejected(copy_of_table()));
+}
+
+// Issue 10: deallocate's epilog turned from fail-stop (EPILOG_UNDEPLOY_FAILURE) to roll back
+// passed every test.
+TEST(TableGoldenTest, DeallocateEpilogRollingBackIsRejected) {
+  Rows rows = copy_of_table();
+  int changed = 0;
+  for (Transition& t : rows) {
+    if (t.action != Action::kDeallocate) continue;
+    for (std::uint8_t i = 0; i < t.step_count; ++i) {
+      if (t.steps[i].phase == Phase::kEpilog) {
+        t.steps[i].on_failure = FailureRule::kRollback;
+        ++changed;
+      }
+    }
+  }
+  ASSERT_GT(changed, 0);
+  const testing::ScopedTransitions scoped(rows);
+  EXPECT_FALSE(golden::check_outcomes(1).empty());
+}
+
+// Issue 10: pause also allowed from SUSPENDED passed every test.
+TEST(TableGoldenTest, PauseFromSuspendedIsRejected) {
+  Rows rows = copy_of_table();
+  int changed = 0;
+  for (Transition& t : rows) {
+    if (t.action == Action::kPause && t.when_idle) {
+      t.from = t.from.with(State::kSuspended);
+      ++changed;
+    }
+  }
+  ASSERT_EQ(changed, 1);
+  const testing::ScopedTransitions scoped(rows);
+  EXPECT_FALSE(golden::check_allowed(1).empty());
+  EXPECT_FALSE(golden::check_outcomes(1).empty());
+}
+
+// Every other failure rule on every phase of every row is rejected, but where no state can
+// tell the rules apart: from FAILED alone, rolling back and stopping in FAILED both end in
+// FAILED. (The observed_* rows have no phases.)
+TEST(TableGoldenTest, EveryFailureRuleFlipIsRejected) {
+  const Rows table = copy_of_table();
+  int tried = 0;
+  for (std::size_t r = 0; r < table.size(); ++r) {
+    for (std::uint8_t i = 0; i < table[r].step_count; ++i) {
+      for (FailureRule rule : {FailureRule::kRollback, FailureRule::kFailStop,
+                               FailureRule::kKeepTarget, FailureRule::kRollbackIfIntact}) {
+        const FailureRule was = table[r].steps[i].on_failure;
+        if (rule == was) continue;
+        const bool only_failed = table[r].from.bits() == StateSet{State::kFailed}.bits();
+        const bool ends_alike = (rule == FailureRule::kRollback && was == FailureRule::kFailStop) ||
+                                (rule == FailureRule::kFailStop && was == FailureRule::kRollback);
+        if (only_failed && ends_alike) continue;
+        Rows rows = table;
+        rows[r].steps[i].on_failure = rule;
+        ++tried;
+        EXPECT_TRUE(rejected(rows)) << action_name(table[r].action) << " (" << table[r].note
+                                    << "), " << phase_name(table[r].steps[i].phase) << ": "
+                                    << failure_rule_name(was) << " -> " << failure_rule_name(rule);
+      }
+    }
+  }
+  EXPECT_GT(tried, 0);
+}
+
+// Dropping any origin of any user action's row is rejected.
+TEST(TableGoldenTest, EveryDroppedOriginIsRejected) {
+  const Rows table = copy_of_table();
+  int tried = 0;
+  for (std::size_t r = 0; r < table.size(); ++r) {
+    if (is_system_action(table[r].action)) continue;  // the drift table's rows
+    for (State s : kAllStates) {
+      if (!table[r].from.contains(s)) continue;
+      Rows rows = table;
+      rows[r].from = table[r].from.without(s);
+      ++tried;
+      EXPECT_TRUE(rejected(rows)) << action_name(table[r].action) << " (" << table[r].note
+                                  << ") without " << state_name(s);
+    }
+  }
+  EXPECT_GT(tried, 0);
 }
 
 // Persisted and published numbers never change. A failure here means a renumbering:

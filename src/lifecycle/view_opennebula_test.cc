@@ -1,10 +1,14 @@
 // Seed 001, line by line: every STATE and LCM_STATE, with its number and short alias, is
-// produced by the OpenNebula view for some reachable record.
+// produced by the OpenNebula view for some reachable record. The golden table
+// (golden/opennebula_golden.cc) pins what each moment shows; here, that its check can fail.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
+#include "lifecycle/golden/golden.h"
 #include "lifecycle/reachable.h"
 #include "lifecycle/seed_text.h"
 #include "lifecycle/views.h"
@@ -112,6 +116,11 @@ TEST(OpenNebulaViewTest, FineGrainedStatesFollowOriginAndPhase) {
       {State::kRunning, A::kHibernate, 0, false, LcmState::kSaveStop},
       {State::kPoweroff, A::kDiskAttach, 0, false, LcmState::kHotplugPrologPoweroff},
       {State::kFailed, A::kTerminate, 0, false, LcmState::kCleanupDelete},
+      // Failed with the origin not known intact (FailureRule::kRollbackIfIntact): OpenNebula
+      // has no failure state of its own for these steps; Corral shows the nearest.
+      {State::kRunning, A::kLiveMigrate, 0, true, LcmState::kBootMigrateFailure},
+      {State::kRunning, A::kSuspend, 0, true, LcmState::kBootFailure},
+      {State::kSuspended, A::kResume, 0, true, LcmState::kBootFailure},
   };
   for (const Case& c : cases) {
     const OpenNebulaView v = run(c.from, c.a, c.ok, c.fail);
@@ -127,6 +136,40 @@ TEST(OpenNebulaViewTest, FineGrainedStatesFollowOriginAndPhase) {
   r = phase_succeeded(r).record;
   EXPECT_EQ(opennebula_view(r).state, OneState::kCloning);
   EXPECT_EQ(opennebula_view(phase_failed(r).record).state, OneState::kCloningFailure);
+}
+
+// The golden check on a table edited in memory, as the mutation tool edits it.
+golden::Mismatches check_with_rows(const std::function<bool(Transition&)>& edit) {
+  std::vector<Transition> rows(transitions().begin(), transitions().end());
+  bool edited = false;
+  for (Transition& t : rows) edited = edit(t) || edited;
+  EXPECT_TRUE(edited) << "the edit matched no row of the table";
+  const lifecycle::testing::ScopedTransitions mutant(rows);
+  return golden::check_opennebula(1);
+}
+
+TEST(OpenNebulaViewTest, GoldenCheckFailsBothWays) {
+  const golden::Mismatches as_is = golden::check_opennebula(1);
+  EXPECT_TRUE(as_is.empty()) << as_is.lines().front();
+
+  // A moment no golden row knows: pause allowed from SUSPENDED too.
+  const golden::Mismatches added = check_with_rows([](Transition& t) {
+    if (t.action != Action::kPause || !t.when_idle) return false;
+    t.from = t.from.with(State::kSuspended);
+    return true;
+  });
+  ASSERT_FALSE(added.empty());
+  EXPECT_THAT(added.lines().front(), ::testing::HasSubstr("no golden row"));
+
+  // A golden row no moment reaches: backup no longer allowed from POWEROFF.
+  const golden::Mismatches dropped = check_with_rows([](Transition& t) {
+    if (t.action != Action::kBackup || !t.from.contains(State::kPoweroff)) return false;
+    t.from = t.from.without(State::kPoweroff);
+    return true;
+  });
+  ASSERT_FALSE(dropped.empty());
+  EXPECT_THAT(dropped.lines().front(), ::testing::HasSubstr("BACKUP_POWEROFF"));
+  EXPECT_THAT(dropped.lines().front(), ::testing::HasSubstr("is no moment's row"));
 }
 
 }  // namespace

@@ -174,6 +174,29 @@ TEST(VocabularyTest, UnknownVerbAndVariantAreRefusedClearly) {
       << "system actions are not user verbs";
 }
 
+// opennebula.md:24: terminate takes a VM in INIT or CLONING (create running) to DONE directly.
+TEST(VocabularyTest, OpenNebulaTerminatesAVmBeingCreated) {
+  const VmRecord creating = new_record();
+  ASSERT_TRUE(creating.busy());
+  EXPECT_EQ(resolve(creating, V::kOpenNebula, "terminate"), A::kTerminateHard);
+  EXPECT_EQ(resolve(creating, V::kOpenNebula, "terminate-hard"), A::kTerminateHard);
+  const std::vector<std::string> allowed = allowed_verbs(creating, V::kOpenNebula);
+  EXPECT_NE(std::find(allowed.begin(), allowed.end(), "terminate"), allowed.end());
+  // Elsewhere in flight (a deploy's prolog) it is still refused.
+  const VmRecord deploying = begin(record_at_rest(S::kPending), {A::kDeploy})->record;
+  EXPECT_FALSE(resolve(deploying, V::kOpenNebula, "terminate").has_value());
+}
+
+// opennebula.md:33: disk-snapshot-revert is for a POWEROFF VM only.
+TEST(VocabularyTest, OpenNebulaRevertsDiskSnapshotsOnlyPoweredOff) {
+  EXPECT_EQ(resolve(record_at_rest(S::kPoweroff), V::kOpenNebula, "disk-snapshot-revert"),
+            A::kDiskSnapshotRevert);
+  EXPECT_FALSE(
+      resolve(record_at_rest(S::kSuspended), V::kOpenNebula, "disk-snapshot-revert").has_value());
+  // The canonical action itself is still allowed there.
+  EXPECT_TRUE(allowed(record_at_rest(S::kSuspended), A::kDiskSnapshotRevert));
+}
+
 TEST(VocabularyTest, PreemptionFollowsEachSystemsRules) {
   VmRecord shutting = begin(running(), {A::kShutdown})->record;
   // OpenNebula: poweroff --hard overrides a hung ACPI shutdown (issue #2586).
@@ -191,6 +214,7 @@ TEST(VocabularyTest, PreemptionFollowsEachSystemsRules) {
   EXPECT_EQ(resolve(terminating, V::kOpenNebula, "terminate-hard"), A::kTerminateHard);
 }
 
+// Live at rest in a state of its `from`, or during a running operation of its `during`.
 TEST(VocabularyTest, EveryRuleIsLiveSomewhere) {
   for (Vocabulary v : kAllVocabularies) {
     for (const VerbRule& r : verb_rules(v)) {
@@ -198,6 +222,16 @@ TEST(VocabularyTest, EveryRuleIsLiveSomewhere) {
       for (State s : kAllStates) {
         if (r.from.contains(s) && (s == S::kInit || allowed(record_at_rest(s), r.action))) {
           live = true;
+        }
+        for (Action running : kAllActions) {
+          if (live || !r.during.contains(running) || is_system_action(running)) continue;
+          VmRecord busy;  // idle: not busy
+          if (running == A::kCreate && s == S::kInit) {
+            busy = new_record();
+          } else if (const Result<Step> started = begin(record_at_rest(s), {running}); started) {
+            busy = started->record;
+          }
+          if (busy.busy() && allowed(busy, r.action)) live = true;
         }
       }
       EXPECT_TRUE(live) << vocabulary_name(v) << " " << r.verb << " (" << r.variant << ") maps to "

@@ -1,0 +1,373 @@
+#include "lifecycle/mutate/data_mutants.h"
+
+#include <optional>
+#include <set>
+
+#include "lifecycle/drift.h"
+#include "lifecycle/table.h"
+#include "lifecycle/vocabulary.h"
+
+namespace corral::mutate {
+namespace {
+
+namespace lc = corral::lifecycle;
+using lc::Action;
+using lc::State;
+
+constexpr lc::FailureRule kRules[] = {lc::FailureRule::kRollback, lc::FailureRule::kFailStop,
+                                      lc::FailureRule::kKeepTarget,
+                                      lc::FailureRule::kRollbackIfIntact};
+constexpr lc::Target kTargets[] = {
+    lc::Target::kState,     lc::Target::kOrigin,     lc::Target::kByPower,  lc::Target::kFailPhase,
+    lc::Target::kNextPhase, lc::Target::kRetryPhase, lc::Target::kParameter};
+constexpr lc::DriftPolicy kPolicies[] = {lc::DriftPolicy::kOpenNebula, lc::DriftPolicy::kNova};
+constexpr lc::Observation kObservations[] = {
+    lc::Observation::kGuestPoweroff, lc::Observation::kVanished, lc::Observation::kUnresponsive,
+    lc::Observation::kRunning, lc::Observation::kPaused};
+constexpr lc::Reaction kReactions[] = {lc::Reaction::kNotePower, lc::Reaction::kPoweroff,
+                                       lc::Reaction::kLost,      lc::Reaction::kMissingState,
+                                       lc::Reaction::kRunning,   lc::Reaction::kForceStop};
+
+// A mutated copy of a table, and the hook that makes the model read it.
+template <typename Row, typename Guard>
+struct Installed {
+  std::vector<Row> rows;
+  std::optional<Guard> guard;
+};
+
+template <typename Row, typename Guard>
+std::function<std::shared_ptr<void>()> installer(const std::vector<Row>& original, std::size_t i,
+                                                 std::function<void(Row&)> change) {
+  return [&original, i, change = std::move(change)]() -> std::shared_ptr<void> {
+    auto installed = std::make_shared<Installed<Row, Guard>>();
+    installed->rows = original;
+    change(installed->rows[i]);
+    installed->guard.emplace(installed->rows);
+    return installed;
+  };
+}
+
+std::string states_text(lc::StateSet set) {
+  std::string out;
+  for (State s : lc::kAllStates) {
+    if (set.contains(s)) out += (out.empty() ? "" : ",") + std::string(lc::state_name(s));
+  }
+  return out.empty() ? "-" : out;
+}
+
+// ---- Transition table ----------------------------------------------------------------------
+
+// The built-in rows, copied before any mutant is installed.
+const std::vector<lc::Transition>& original_rows() {
+  static const std::vector<lc::Transition> kRows(lc::transitions().begin(),
+                                                 lc::transitions().end());
+  return kRows;
+}
+
+// What a lookup found, as what it does to a VM that starts from `origin`: the phases and
+// where each one's failure ends, and where success ends. Two rows that differ only where it
+// cannot matter (a roll-back to FAILED is a fail-stop; a target that is the origin) agree.
+std::string row_effect(const lc::Transition* t, State origin) {
+  if (t == nullptr) return "-";
+  auto end_of = [origin](lc::FailureRule rule) -> std::string {
+    switch (rule) {
+      case lc::FailureRule::kRollback:
+        return std::string(lc::state_name(origin));
+      case lc::FailureRule::kFailStop:
+        return "FAILED";
+      case lc::FailureRule::kKeepTarget:
+        return "target";
+      case lc::FailureRule::kRollbackIfIntact:
+        return origin == State::kFailed ? "FAILED"
+                                        : "intact?" + std::string(lc::state_name(origin));
+    }
+    return "?";
+  };
+  std::string k;
+  for (const lc::PhaseStep& step : t->phases()) {
+    k += std::string(lc::phase_name(step.phase)) + ":" + end_of(step.on_failure) + " ";
+  }
+  switch (t->target) {
+    case lc::Target::kState:
+      return k + "-> " + std::string(lc::state_name(t->to));
+    case lc::Target::kOrigin:
+      return k + "-> " + std::string(lc::state_name(origin));
+    case lc::Target::kByPower:
+    case lc::Target::kFailPhase:
+    case lc::Target::kNextPhase:
+    case lc::Target::kRetryPhase:
+    case lc::Target::kParameter:
+      break;
+  }
+  return k + "-> target " + std::to_string(static_cast<int>(t->target));
+}
+
+bool runs_phases(const lc::Transition* t) {
+  return t != nullptr && !t->instant() && !lc::is_meta_target(t->target);
+}
+
+// Every lookup the model can make of the table, by what it does: idle rows in every state;
+// rows during an operation only where that operation can be running (an action with phases,
+// from an origin it starts from).
+std::string lookup_signature() {
+  std::string sig;
+  // (running action, its origin), for operations started on an idle VM and for operations
+  // that pre-empted a running one: the model finds their rows with find_idle and
+  // find_replacing respectively (model.cc row_of).
+  std::set<std::pair<Action, State>> idle_runs;
+  std::set<std::pair<Action, State>> replacing_runs;
+  for (Action a : lc::kAllActions) {
+    for (State s : lc::kAllStates) {
+      sig += row_effect(lc::find_idle(a, s), s) + "|";
+      if (runs_phases(lc::find_idle(a, s))) idle_runs.emplace(a, s);
+    }
+  }
+  for (bool grew = true; grew;) {
+    grew = false;
+    std::set<std::pair<Action, State>> runs = idle_runs;
+    runs.insert(replacing_runs.begin(), replacing_runs.end());
+    for (const auto& [running, origin] : runs) {
+      for (Action a : lc::kAllActions) {
+        const lc::Transition* t = lc::find_during(a, origin, running);
+        if (runs_phases(t) && replacing_runs.emplace(a, origin).second) grew = true;
+      }
+    }
+  }
+  std::set<std::pair<Action, State>> runs = idle_runs;
+  runs.insert(replacing_runs.begin(), replacing_runs.end());
+  for (const auto& [running, origin] : runs) {
+    for (Action a : lc::kAllActions) {
+      const lc::Transition* t = lc::find_during(a, origin, running);
+      sig += row_effect(t, origin) + (t != nullptr && lc::is_meta_target(t->target) ? "m;" : ";");
+    }
+  }
+  for (const auto& [action, origin] : replacing_runs) {
+    sig += row_effect(lc::find_replacing(action, origin), origin) + "/";
+  }
+  return sig;
+}
+
+std::string row_label(std::size_t i) {
+  const lc::Transition& t = original_rows()[i];
+  return "transitions row " + std::to_string(i) + " (" + std::string(lc::action_name(t.action)) +
+         " from " + states_text(t.from) + (t.when_idle ? "" : ", pre-empting") + ")";
+}
+
+void add_transition_mutant(std::vector<Mutant>& out, std::size_t i, std::string edit,
+                           std::function<void(lc::Transition&)> change) {
+  Mutant m;
+  m.table = Table::kTransitions;
+  m.what = row_label(i) + ": " + std::move(edit);
+  m.install = installer<lc::Transition, lc::testing::ScopedTransitions>(original_rows(), i,
+                                                                        std::move(change));
+  m.equivalent = [install = m.install]() {
+    static const std::string kOriginal = lookup_signature();
+    const std::shared_ptr<void> mutated = install();
+    return lookup_signature() == kOriginal;
+  };
+  out.push_back(std::move(m));
+}
+
+void transition_mutants(std::vector<Mutant>& out) {
+  std::set<lc::Phase> used_phases;
+  for (const lc::Transition& t : original_rows()) {
+    for (const lc::PhaseStep& step : t.phases()) used_phases.insert(step.phase);
+  }
+  for (std::size_t i = 0; i < original_rows().size(); ++i) {
+    const lc::Transition& t = original_rows()[i];
+    for (std::uint8_t j = 0; j < t.step_count; ++j) {
+      const std::string phase(lc::phase_name(t.steps[j].phase));
+      for (lc::FailureRule rule : kRules) {
+        if (rule == t.steps[j].on_failure) continue;
+        add_transition_mutant(out, i,
+                              phase + " fails " +
+                                  std::string(lc::failure_rule_name(t.steps[j].on_failure)) +
+                                  " -> " + std::string(lc::failure_rule_name(rule)),
+                              [j, rule](lc::Transition& r) { r.steps[j].on_failure = rule; });
+      }
+      for (lc::Phase p : used_phases) {
+        if (p == t.steps[j].phase) continue;
+        add_transition_mutant(out, i, "phase " + phase + " -> " + std::string(lc::phase_name(p)),
+                              [j, p](lc::Transition& r) { r.steps[j].phase = p; });
+      }
+      add_transition_mutant(out, i, "phase " + phase + " dropped", [j](lc::Transition& r) {
+        for (std::uint8_t k = j; k + 1 < r.step_count; ++k) r.steps[k] = r.steps[k + 1];
+        --r.step_count;
+      });
+    }
+    for (State s : lc::kAllStates) {
+      const std::string name(lc::state_name(s));
+      if (t.from.contains(s)) {
+        add_transition_mutant(out, i, "origin " + name + " dropped",
+                              [s](lc::Transition& r) { r.from = r.from.without(s); });
+      } else {
+        add_transition_mutant(out, i, "origin " + name + " added",
+                              [s](lc::Transition& r) { r.from = r.from.with(s); });
+      }
+    }
+    for (lc::Target target : kTargets) {
+      if (target == lc::Target::kState) {
+        for (State s : lc::kAllStates) {
+          if (t.target == lc::Target::kState && s == t.to) continue;
+          add_transition_mutant(out, i, "target -> " + std::string(lc::state_name(s)),
+                                [s](lc::Transition& r) {
+                                  r.target = lc::Target::kState;
+                                  r.to = s;
+                                });
+        }
+      } else if (target != t.target) {
+        add_transition_mutant(out, i,
+                              "target kind " + std::to_string(static_cast<int>(t.target)) + " -> " +
+                                  std::to_string(static_cast<int>(target)),
+                              [target](lc::Transition& r) { r.target = target; });
+      }
+    }
+    add_transition_mutant(out, i, t.when_idle ? "not when idle" : "also when idle",
+                          [](lc::Transition& r) { r.when_idle = !r.when_idle; });
+    if (!t.during.empty()) {
+      for (Action a : lc::kAllActions) {
+        const std::string name(lc::action_name(a));
+        if (t.during.contains(a)) {
+          add_transition_mutant(out, i, "not during " + name,
+                                [a](lc::Transition& r) { r.during = r.during.without(a); });
+        } else {
+          add_transition_mutant(out, i, "also during " + name, [a](lc::Transition& r) {
+            lc::ActionSet during = lc::ActionSet::all();
+            for (Action b : lc::kAllActions) {
+              if (b != a && !r.during.contains(b)) during = during.without(b);
+            }
+            r.during = during;
+          });
+        }
+      }
+    }
+  }
+}
+
+// ---- Verb rules ----------------------------------------------------------------------------
+
+const std::vector<lc::VerbRule>& original_verbs() {
+  static const std::vector<lc::VerbRule> kBuiltIn(lc::all_verb_rules().begin(),
+                                                  lc::all_verb_rules().end());
+  return kBuiltIn;
+}
+
+void add_verb_mutant(std::vector<Mutant>& out, std::size_t i, std::string edit,
+                     std::function<void(lc::VerbRule&)> change) {
+  const lc::VerbRule& r = original_verbs()[i];
+  Mutant m;
+  m.table = Table::kVerbRules;
+  m.what = "verb rule " + std::to_string(i) + " (" +
+           std::string(lc::vocabulary_name(r.vocabulary)) + " " + std::string(r.verb) +
+           (r.variant.empty() ? "" : " " + std::string(r.variant)) + " -> " +
+           std::string(lc::action_name(r.action)) + "): " + std::move(edit);
+  m.install =
+      installer<lc::VerbRule, lc::testing::ScopedVerbRules>(original_verbs(), i, std::move(change));
+  m.equivalent = [] { return false; };
+  out.push_back(std::move(m));
+}
+
+void verb_mutants(std::vector<Mutant>& out) {
+  for (std::size_t i = 0; i < original_verbs().size(); ++i) {
+    const lc::VerbRule& r = original_verbs()[i];
+    for (State s : lc::kAllStates) {
+      const std::string name(lc::state_name(s));
+      if (r.from.contains(s)) {
+        add_verb_mutant(out, i, "state " + name + " dropped",
+                        [s](lc::VerbRule& v) { v.from = v.from.without(s); });
+      } else {
+        add_verb_mutant(out, i, "state " + name + " added",
+                        [s](lc::VerbRule& v) { v.from = v.from.with(s); });
+      }
+    }
+    for (Action a : lc::kAllActions) {
+      if (a == r.action || lc::is_system_action(a)) continue;
+      add_verb_mutant(out, i, "action -> " + std::string(lc::action_name(a)),
+                      [a](lc::VerbRule& v) { v.action = a; });
+    }
+    if (!r.during.empty()) {
+      add_verb_mutant(out, i, "not during anything",
+                      [](lc::VerbRule& v) { v.during = lc::ActionSet(); });
+    } else {
+      add_verb_mutant(out, i, "also during any operation",
+                      [](lc::VerbRule& v) { v.during = lc::ActionSet::all(); });
+    }
+  }
+}
+
+// ---- Drift rules ---------------------------------------------------------------------------
+
+const std::vector<lc::DriftRule>& original_drift() {
+  static const std::vector<lc::DriftRule> kBuiltIn(lc::drift_rules().begin(),
+                                                   lc::drift_rules().end());
+  return kBuiltIn;
+}
+
+void add_drift_mutant(std::vector<Mutant>& out, std::size_t i, std::string edit,
+                      std::function<void(lc::DriftRule&)> change) {
+  const lc::DriftRule& r = original_drift()[i];
+  Mutant m;
+  m.table = Table::kDriftRules;
+  m.what = "drift rule " + std::to_string(i) + " (" + std::string(lc::drift_policy_name(r.policy)) +
+           " " + std::string(lc::observation_name(r.seen)) + " from " + states_text(r.from) +
+           "): " + std::move(edit);
+  m.install = installer<lc::DriftRule, lc::testing::ScopedDriftRules>(original_drift(), i,
+                                                                      std::move(change));
+  m.equivalent = [] { return false; };
+  out.push_back(std::move(m));
+}
+
+void drift_mutants(std::vector<Mutant>& out) {
+  for (std::size_t i = 0; i < original_drift().size(); ++i) {
+    const lc::DriftRule& r = original_drift()[i];
+    for (State s : lc::kAllStates) {
+      const std::string name(lc::state_name(s));
+      if (r.from.contains(s)) {
+        add_drift_mutant(out, i, "state " + name + " dropped",
+                         [s](lc::DriftRule& d) { d.from = d.from.without(s); });
+      } else {
+        add_drift_mutant(out, i, "state " + name + " added",
+                         [s](lc::DriftRule& d) { d.from = d.from.with(s); });
+      }
+    }
+    for (lc::Reaction reaction : kReactions) {
+      if (reaction == r.reaction) continue;
+      add_drift_mutant(out, i, "reaction -> " + std::to_string(static_cast<int>(reaction)),
+                       [reaction](lc::DriftRule& d) { d.reaction = reaction; });
+    }
+    for (lc::Observation seen : kObservations) {
+      if (seen == r.seen) continue;
+      add_drift_mutant(out, i, "observation -> " + std::string(lc::observation_name(seen)),
+                       [seen](lc::DriftRule& d) { d.seen = seen; });
+    }
+    for (lc::DriftPolicy policy : kPolicies) {
+      if (policy == r.policy) continue;
+      add_drift_mutant(out, i, "policy -> " + std::string(lc::drift_policy_name(policy)),
+                       [policy](lc::DriftRule& d) { d.policy = policy; });
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view table_name(Table table) {
+  switch (table) {
+    case Table::kTransitions:
+      return "transition table";
+    case Table::kVerbRules:
+      return "verb rules";
+    case Table::kDriftRules:
+      return "drift rules";
+  }
+  return "?";
+}
+
+std::vector<Mutant> data_mutants() {
+  std::vector<Mutant> out;
+  transition_mutants(out);
+  verb_mutants(out);
+  drift_mutants(out);
+  return out;
+}
+
+}  // namespace corral::mutate
