@@ -1,7 +1,8 @@
 // Drift through a real server: the sim's external events (what a hypervisor does behind
 // Corral's back) move an idle VM as the configured policy says — opennebula (with either
 // missing state) or nova — with the cause in its history; a VM with an operation running is
-// left to that operation. The same with real QEMU processes: tests/qemu_test.cc.
+// left to that operation. The policies' full tables: src/lifecycle/golden/drift_golden.cc. The same
+// with real QEMU processes: tests/qemu_test.cc.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -86,6 +87,32 @@ TEST(Drift, IdleVmsFollowTheConfiguredPolicy) {
        "running",
        {"observed_running"},
        "reports running"},
+      // opennebula.md:57: a probe reporting RUNNING moves a SUSPENDED VM to RUNNING.
+      {"suspended VM seen running",
+       one,
+       S::kSuspended,
+       "running",
+       "RUNNING",
+       "running",
+       {"observed_running"},
+       "reports running"},
+      // opennebula.md:54, :56: only RUNNING VMs become UNKNOWN; a PAUSED one keeps its state.
+      {"paused VM's host stops answering",
+       one,
+       S::kPaused,
+       "unresponsive",
+       "PAUSED",
+       "nostate",
+       {"observed_power"},
+       "as the host reports"},
+      {"paused VM vanishes",
+       one,
+       S::kPaused,
+       "lost",
+       "PAUSED",
+       "nostate",
+       {"observed_power"},
+       "as the host reports"},
       {"vanishes, MISSING_STATE=POWEROFF",
        one_off,
        S::kRunning,

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/history_replay_testing.h"
 #include "engine/memory_store_testing.h"
 
 namespace corral::engine {
@@ -75,9 +76,10 @@ class ScriptedDriver final : public driver::Driver {
     });
     return found;
   }
-  void answer(const driver::PhaseRequest& r, bool ok = true) {
-    sink_->phase_done(
-        {r.vm, r.op, r.step, r.attempt, ok, ok ? "" : "failed (test)", lc::Power::kNoState, false});
+  void answer(const driver::PhaseRequest& r, bool ok = true,
+              lc::Integrity integrity = lc::Integrity::kUnknown) {
+    sink_->phase_done({r.vm, r.op, r.step, r.attempt, ok, ok ? "" : "failed (test)",
+                       lc::Power::kNoState, false, integrity});
   }
   driver::DriverSink* sink() { return sink_; }
 
@@ -245,6 +247,27 @@ TEST_F(EngineTest, AFailStopPhaseEndsInFailedAndRecoverRetryResumesIt) {
   EXPECT_TRUE(vm.op.error.empty());
 }
 
+// Nova (reference nova.md:35): a suspend that fails goes back to ACTIVE only on
+// InstanceFaultRollback — the driver reports the VM as it was; any other error is ERROR.
+TEST_F(EngineTest, AFailedSaveGoesBackOnlyIfTheDriverReportsTheOriginIntact) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.set_auto(false);
+  for (lc::Integrity integrity : {lc::Integrity::kIntact, lc::Integrity::kUnknown}) {
+    ASSERT_TRUE(act(id, Action::kSuspend).has_value());
+    const store::OpId op = engine_->get(id)->op.id;
+    auto save = driver_.wait_for([&](const auto& r) { return r.op == op; });
+    ASSERT_TRUE(save.has_value());
+    ASSERT_EQ(save->phase, Phase::kSave);
+    driver_.answer(*save, false, integrity);
+    const store::Vm vm = wait_vm(id, [](const store::Vm& v) { return !v.record.busy(); });
+    EXPECT_EQ(vm.record.state,
+              integrity == lc::Integrity::kIntact ? State::kRunning : State::kFailed);
+    EXPECT_EQ(vm.record.op->status, lc::OpStatus::kFailed);
+    EXPECT_EQ(vm.op.error, "failed (test)");
+  }
+}
+
 TEST_F(EngineTest, TerminateHardPreemptsAndTheCutOperationIsRecordedCanceled) {
   const store::VmId id = create();
   wait_state(id, State::kRunning);
@@ -353,6 +376,90 @@ TEST_F(EngineTest, ListPagesByMarkerAndFilters) {
   EXPECT_EQ(p.vms.size(), 3U);
   EXPECT_EQ(p.next_marker, 0);
   EXPECT_TRUE(engine_->list({State::kRunning, "", 10, 0, 0}).vms.empty());
+}
+
+// ---- The history replay the fault and crash tests rely on ------------------------------
+
+// A history entry as the engine writes it for a model step.
+store::TransitionRow entry(const lc::Step& step, Action action, std::string actor) {
+  store::TransitionRow row;
+  row.from = step.from;
+  row.to = step.to;
+  row.action = action;
+  row.phase = step.record.op ? lc::current_phase(*step.record.op) : Phase::kNone;
+  row.status = step.record.op ? step.record.op->status : lc::OpStatus::kSucceeded;
+  row.actor = std::move(actor);
+  return row;
+}
+
+// create, deploy, then deallocate whose epilog fails (fail-stop: FAILED), with a restart's
+// re-dispatch in the middle of the epilog.
+std::vector<store::TransitionRow> a_history(lc::VmRecord& r) {
+  std::vector<store::TransitionRow> h;
+  r = lc::new_record();
+  h.push_back(
+      entry({r, State::kInit, State::kInit, Phase::kInit, std::nullopt}, Action::kCreate, "api"));
+  const auto run = [&](Action action) {
+    lc::Step begun = lc::begin(r, {action}).value();
+    h.push_back(entry(begun, action, "api"));
+    r = begun.record;
+  };
+  const auto succeed = [&] {
+    const Action action = r.op->action;
+    const lc::Step s = lc::phase_succeeded(r);
+    h.push_back(entry(s, action, "driver"));
+    r = s.record;
+  };
+  while (r.busy()) succeed();
+  run(Action::kDeploy);
+  while (r.busy()) succeed();
+  run(Action::kDeallocate);
+  succeed();  // shutdown
+  h.push_back(
+      entry({r, r.state, r.state, Phase::kEpilog, std::nullopt}, Action::kDeallocate, "recovery"));
+  const lc::Step failed = lc::phase_failed(r);
+  h.push_back(entry(failed, Action::kDeallocate, "driver"));
+  r = failed.record;
+  return h;
+}
+
+TEST(HistoryReplay, AcceptsTheModelsStepsAndEndsWhereTheModelDoes) {
+  lc::VmRecord end;
+  const std::vector<store::TransitionRow> h = a_history(end);
+  ASSERT_EQ(end.state, State::kFailed);
+  const testing::Replay replay = testing::replay_history(h);
+  EXPECT_TRUE(replay.ok()) << replay.error;
+  EXPECT_EQ(replay.steps, h.size());
+  EXPECT_TRUE(testing::replay_ends_at(replay, end));
+  lc::VmRecord elsewhere = end;
+  elsewhere.state = State::kDeallocated;
+  EXPECT_FALSE(testing::replay_ends_at(replay, elsewhere));
+}
+
+TEST(HistoryReplay, RejectsAnEntryNoModelStepGives) {
+  lc::VmRecord end;
+  const std::vector<store::TransitionRow> good = a_history(end);
+  const std::size_t last = good.size() - 1;
+  const std::size_t redispatch = last - 1;
+  const struct {
+    const char* what;
+    std::function<void(std::vector<store::TransitionRow>&)> change;
+  } cases[] = {
+      // deallocate's epilog is fail-stop: rolling back is not a step the model takes.
+      {"a fail-stop phase rolled back", [&](auto& h) { h[last].to = State::kRunning; }},
+      {"a jump in state", [&](auto& h) { h[last].from = State::kPoweroff; }},
+      {"the wrong phase", [&](auto& h) { h[last].phase = Phase::kShutdown; }},
+      {"the wrong status", [&](auto& h) { h[last].status = lc::OpStatus::kCanceled; }},
+      {"an action the state does not allow",
+       [&](auto& h) { h[redispatch - 2].action = Action::kUnpause; }},
+      {"a re-dispatch of another phase", [&](auto& h) { h[redispatch].phase = Phase::kShutdown; }},
+      {"a creation that is not first", [&](auto& h) { h.erase(h.begin()); }},
+  };
+  for (const auto& c : cases) {
+    std::vector<store::TransitionRow> bad = good;
+    c.change(bad);
+    EXPECT_FALSE(testing::replay_history(bad).ok()) << c.what;
+  }
 }
 
 }  // namespace

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <thread>
+#include <tuple>
 
+#include "engine/history_replay_testing.h"
 #include "lifecycle/export.h"
 #include "lifecycle/table.h"
 
@@ -98,6 +101,7 @@ bool act(Api& api, Subject& s, Action action) {
   if (r.status != 202) return false;
   mirror_run(s.mirror, action);
   const nlohmann::json vm = api.wait_idle(s.id);
+  if (!vm.is_object()) return false;  // wait_idle failed the test
   EXPECT_EQ(vm["state"], lc::state_name(s.mirror.state)) << lc::action_name(action);
   return vm["state"] == lc::state_name(s.mirror.state);
 }
@@ -117,7 +121,7 @@ std::optional<Subject> bring_to(Api& api, State state) {
   for (int i = 0; s.mirror.busy() && i < 10; ++i) s.mirror = lc::phase_succeeded(s.mirror).record;
   if (state == State::kHold) s.mirror = lc::begin(s.mirror, {Action::kHold})->record;
   const nlohmann::json vm = api.wait_idle(s.id);
-  if (vm["state"] != lc::state_name(s.mirror.state)) {
+  if (!vm.is_object() || vm["state"] != lc::state_name(s.mirror.state)) {
     ADD_FAILURE() << "created VM is " << vm.dump();
     return std::nullopt;
   }
@@ -134,6 +138,7 @@ std::optional<Subject> bring_to(Api& api, State state) {
     s.mirror = lc::phase_succeeded(s.mirror).record;
     s.mirror = lc::phase_failed(s.mirror).record;
     const nlohmann::json failed = api.wait_idle(s.id);
+    if (!failed.is_object()) return std::nullopt;
     EXPECT_EQ(failed["state"], "FAILED") << failed.dump();
     return failed["state"] == "FAILED" ? std::optional(s) : std::nullopt;
   }
@@ -232,6 +237,93 @@ nlohmann::json comparable_views(const nlohmann::json& views) {
   nlohmann::json out = views;
   for (nlohmann::json& status : out["azure"]["statuses"]) status.erase("time");
   return out;
+}
+
+nlohmann::json full_history(Api& api, std::int64_t vm) {
+  nlohmann::json out = nlohmann::json::array();
+  std::int64_t after = 0;
+  for (;;) {
+    const ApiResult r = api.get("/v1/vms/" + std::to_string(vm) +
+                                "/history?limit=1000&after=" + std::to_string(after));
+    if (r.status != 200) {
+      ADD_FAILURE() << "history of VM " << vm << ": " << r.status << " " << r.body.dump();
+      return out;
+    }
+    const nlohmann::json& page = r.body["transitions"];
+    for (const nlohmann::json& t : page) out.push_back(t);
+    if (page.size() < 1000) return out;
+    after = page.back()["id"].get<std::int64_t>();
+  }
+}
+
+namespace {
+
+template <typename T, std::size_t N>
+T parse_named(const nlohmann::json& value, const std::array<T, N>& all, std::string_view (*name)(T),
+              T fallback) {
+  for (T v : all) {
+    if (value.is_string() && value.get<std::string>() == name(v)) return v;
+  }
+  ADD_FAILURE() << "unknown name in history: " << value.dump();
+  return fallback;
+}
+
+}  // namespace
+
+std::vector<store::TransitionRow> history_rows(const nlohmann::json& transitions) {
+  static constexpr std::array kStatuses = {lc::OpStatus::kRunning, lc::OpStatus::kSucceeded,
+                                           lc::OpStatus::kFailed, lc::OpStatus::kCanceled};
+  std::vector<store::TransitionRow> rows;
+  for (const nlohmann::json& t : transitions) {
+    store::TransitionRow row;
+    row.id = t.value("id", std::int64_t{0});
+    row.from = parse_named(t["from"], lc::kAllStates, lc::state_name, State::kInit);
+    row.to = parse_named(t["to"], lc::kAllStates, lc::state_name, State::kInit);
+    row.action = parse_named(t["action"], lc::kAllActions, lc::action_name, Action::kCreate);
+    row.phase = t["phase"].is_null()
+                    ? lc::Phase::kNone
+                    : parse_named(t["phase"], lc::kAllPhases, lc::phase_name, lc::Phase::kNone);
+    row.status = parse_named(t["status"], kStatuses, lc::op_status_name, lc::OpStatus::kRunning);
+    row.actor = t["actor"].is_string() ? t["actor"].get<std::string>() : std::string();
+    row.request_id = t["request_id"].is_string() ? t["request_id"].get<std::string>() : "";
+    row.reason = t["reason"].is_string() ? t["reason"].get<std::string>() : "";
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::size_t expect_history_replays(Api& api, std::int64_t vm) {
+  return expect_history_replays(api, vm, full_history(api, vm));
+}
+
+std::size_t expect_history_replays(Api& api, std::int64_t vm, const nlohmann::json& history) {
+  const std::vector<store::TransitionRow> rows = history_rows(history);
+  const engine::testing::Replay replay = engine::testing::replay_history(rows);
+  if (!replay.ok()) {
+    ADD_FAILURE() << "VM " << vm << ": " << replay.error;
+    return 0;
+  }
+  const ApiResult now = api.get("/v1/vms/" + std::to_string(vm));
+  if (now.status != 200) {
+    ADD_FAILURE() << "VM " << vm << ": " << now.status << " " << now.body.dump();
+    return 0;
+  }
+  // What the VM's JSON shows of its record (its operation's `during` is not shown).
+  const lc::VmRecord actual = record_from_json(now.body);
+  const auto shown = [](const lc::VmRecord& r) {
+    return r.op ? std::tuple(r.state, r.resched, true, r.op->action, r.op->origin, r.op->status,
+                             lc::current_phase(*r.op))
+                : std::tuple(r.state, r.resched, false, Action::kCreate, State::kInit,
+                             lc::OpStatus::kRunning, lc::Phase::kNone);
+  };
+  bool reachable = false;
+  for (const lc::VmRecord& end : replay.ends) reachable = reachable || shown(end) == shown(actual);
+  if (!reachable) {
+    ADD_FAILURE() << "VM " << vm << " is " << engine::testing::describe_record(actual)
+                  << ", which its history does not lead to: " << now.body.dump();
+    return 0;
+  }
+  return replay.steps;
 }
 
 }  // namespace corral::testing

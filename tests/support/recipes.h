@@ -11,6 +11,7 @@
 
 #include "lifecycle/model.h"
 #include "lifecycle/vocabulary.h"
+#include "store/types.h"
 #include "support/server_process.h"
 
 namespace corral::testing {
@@ -63,5 +64,18 @@ lifecycle::VmRecord record_from_json(const nlohmann::json& vm);
 
 // A VM JSON's views with the volatile "time" fields removed.
 nlohmann::json comparable_views(const nlohmann::json& views);
+
+// A VM's whole history, every page of GET /v1/vms/{id}/history.
+nlohmann::json full_history(Api& api, std::int64_t vm);
+
+// History entries (the API's JSON) as the store rows they were written from, for the replay.
+std::vector<store::TransitionRow> history_rows(const nlohmann::json& transitions);
+
+// Replays the VM's whole history through the model, entry by entry (see
+// engine/history_replay_testing.h), and checks the model can end where the VM is now. A test
+// failure names the first entry the model cannot produce. Returns the entries replayed.
+std::size_t expect_history_replays(Api& api, std::int64_t vm);
+// The same with the history already read (full_history).
+std::size_t expect_history_replays(Api& api, std::int64_t vm, const nlohmann::json& history);
 
 }  // namespace corral::testing
