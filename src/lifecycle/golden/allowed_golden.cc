@@ -135,19 +135,6 @@ constexpr During kDuring[] = {
 };
 // clang-format on
 
-std::vector<std::string_view> words(std::string_view text) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && text[i] == ' ') ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ') ++j;
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 using ActionBits = std::array<bool, kActionCount>;
 
 // The golden rows parsed once (this file's own data, not the model's).

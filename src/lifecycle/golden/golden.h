@@ -89,6 +89,9 @@ std::vector<Moment> moments();
 std::optional<VmRecord> record_of(Action action, State origin, bool during, std::uint8_t step,
                                   Outcome outcome);
 
+// The space-separated words of a golden row's text ("RUNNING UNKNOWN", "shutdown:origin").
+std::vector<std::string_view> words(std::string_view text);
+
 // ---- The checks: one per golden table ------------------------------------------------------
 
 // (action, origin, phases with each one's failure end) -> success end; allowed actions.

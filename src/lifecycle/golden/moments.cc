@@ -152,6 +152,19 @@ std::vector<Moment> moments() {
   return out;
 }
 
+std::vector<std::string_view> words(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    std::size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
 const std::vector<NamedCheck>& all_checks() {
   static const std::vector<NamedCheck> kChecks = {
       {"outcomes", &check_outcomes},     {"allowed", &check_allowed},

@@ -50,19 +50,6 @@ std::optional<Phase> parse_phase(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string_view> words(std::string_view text) {
-  std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && text[i] == ' ') ++i;
-    std::size_t j = i;
-    while (j < text.size() && text[j] != ' ') ++j;
-    if (j > i) out.push_back(text.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 std::optional<Entry> parse(const Row& row, std::string& error) {
   Entry e;
   e.row = &row;
