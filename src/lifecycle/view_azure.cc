@@ -5,8 +5,6 @@
 namespace corral::lifecycle {
 namespace {
 
-using AP = AzurePower;
-using PS = AzureProvisioning;
 using S = State;
 using A = Action;
 using P = Phase;
@@ -16,67 +14,67 @@ AzurePower power_at_rest(const VmRecord& r) {
     case S::kInit:
     case S::kPending:
     case S::kHold:
-      return AP::kStarting;  // seed 000: a VM being created is "starting"
+      return AzurePower::kStarting;  // seed 000: a VM being created is "starting"
     case S::kRunning:
     case S::kPaused:  // Azure has no pause: the VM still holds (and bills) its host
     case S::kRescued:
-      return AP::kRunning;
+      return AzurePower::kRunning;
     case S::kResized:
-      return r.power == Power::kRunning ? AP::kRunning : AP::kStopped;
+      return r.power == Power::kRunning ? AzurePower::kRunning : AzurePower::kStopped;
     case S::kSuspended:
     case S::kPoweroff:
     case S::kShelved:
     case S::kSoftDeleted:
-      return AP::kStopped;
+      return AzurePower::kStopped;
     case S::kHibernated:
     case S::kDeallocated:
-      return AP::kDeallocated;
+      return AzurePower::kDeallocated;
     case S::kUnknown:
-      return AP::kUnknown;
+      return AzurePower::kUnknown;
     case S::kFailed:
-      return (r.power == Power::kRunning || r.power == Power::kPaused) ? AP::kRunning
-                                                                       : AP::kStopped;
+      return (r.power == Power::kRunning || r.power == Power::kPaused) ? AzurePower::kRunning
+                                                                       : AzurePower::kStopped;
     case S::kDone:
-      return AP::kNone;
+      return AzurePower::kNone;
   }
-  return AP::kUnknown;
+  return AzurePower::kUnknown;
 }
 
 AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) {
   const bool from_off = op.origin != S::kRunning && op.origin != S::kPaused;
   switch (op.action) {
     case A::kCreate:
-      return AP::kStarting;
+      return AzurePower::kStarting;
     case A::kDeploy:
-      return (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? AP::kRunning
-                                                                         : AP::kStarting;
+      return (phase == P::kOsProvisioning || phase == P::kOsProvisioned) ? AzurePower::kRunning
+                                                                         : AzurePower::kStarting;
     case A::kStart:
     case A::kResume:
     case A::kRestore:
     case A::kRescue:
     case A::kUnrescue:
-      return AP::kStarting;
+      return AzurePower::kStarting;
     case A::kRebootHard:
-      return from_off ? AP::kStarting : AP::kRunning;
+      return from_off ? AzurePower::kStarting : AzurePower::kRunning;
     case A::kShutdown:
     case A::kShutdownHard:
     case A::kSuspend:
     case A::kSoftDelete:
     case A::kShelve:
-      return phase == P::kUpload ? AP::kStopped : AP::kStopping;
+      return phase == P::kUpload ? AzurePower::kStopped : AzurePower::kStopping;
     case A::kDeallocate:
     case A::kDeallocateHard:
     case A::kHibernate:
-      return AP::kDeallocating;
+      return AzurePower::kDeallocating;
     case A::kShelveOffload:
-      if (phase == P::kEpilog) return AP::kDeallocating;
-      return phase == P::kUpload ? AP::kStopped : AP::kStopping;
+      if (phase == P::kEpilog) return AzurePower::kDeallocating;
+      return phase == P::kUpload ? AzurePower::kStopped : AzurePower::kStopping;
     case A::kTerminate:
     case A::kTerminateHard:
     case A::kRecoverDelete:
     case A::kRecoverRecreate:
-      if (phase == P::kShutdown || phase == P::kPowerOff) return AP::kStopping;
-      return AP::kDeallocating;
+      if (phase == P::kShutdown || phase == P::kPowerOff) return AzurePower::kStopping;
+      return AzurePower::kDeallocating;
     case A::kReboot:
     case A::kPause:
     case A::kUnpause:
@@ -124,48 +122,48 @@ AzurePower power_in_flight(const VmRecord& r, const Operation& op, Phase phase) 
 AzureProvisioning provisioning(const VmRecord& r, Phase phase) {
   if (r.busy()) {
     const Action a = r.op->action;
-    if (a == A::kCreate) return PS::kCreating;
+    if (a == A::kCreate) return AzureProvisioning::kCreating;
     if (a == A::kDeploy) {
-      if (phase == P::kOsProvisioning) return PS::kOsProvisioningInProgress;
-      if (phase == P::kOsProvisioned) return PS::kOsProvisioningComplete;
-      return PS::kCreating;
+      if (phase == P::kOsProvisioning) return AzureProvisioning::kOsProvisioningInProgress;
+      if (phase == P::kOsProvisioned) return AzureProvisioning::kOsProvisioningComplete;
+      return AzureProvisioning::kCreating;
     }
     if (a == A::kTerminate || a == A::kTerminateHard || a == A::kRecoverDelete) {
-      return PS::kDeleting;
+      return AzureProvisioning::kDeleting;
     }
-    return PS::kUpdating;  // seed 000: start, restart and the rest are updates
+    return AzureProvisioning::kUpdating;  // seed 000: start, restart and the rest are updates
   }
-  if (r.state == S::kDone) return PS::kDeleted;
+  if (r.state == S::kDone) return AzureProvisioning::kDeleted;
   const OpStatus status = r.op.has_value() ? r.op->status : OpStatus::kSucceeded;
-  if (status == OpStatus::kCanceled) return PS::kCanceled;
-  if (status == OpStatus::kFailed || r.state == S::kFailed) return PS::kFailed;
+  if (status == OpStatus::kCanceled) return AzureProvisioning::kCanceled;
+  if (status == OpStatus::kFailed || r.state == S::kFailed) return AzureProvisioning::kFailed;
   // Created but not yet placed and booted: creation is still in progress for Azure.
-  if (r.state == S::kPending || r.state == S::kHold) return PS::kCreating;
-  return PS::kSucceeded;
+  if (r.state == S::kPending || r.state == S::kHold) return AzureProvisioning::kCreating;
+  return AzureProvisioning::kSucceeded;
 }
 
 AzureStatus provisioning_status(AzureProvisioning p) {
   switch (p) {
-    case PS::kCreating:
+    case AzureProvisioning::kCreating:
       return {"ProvisioningState/creating", "Info", "Creating", false};
-    case PS::kUpdating:
+    case AzureProvisioning::kUpdating:
       return {"ProvisioningState/updating", "Info", "Updating", false};
-    case PS::kDeleting:
+    case AzureProvisioning::kDeleting:
       return {"ProvisioningState/deleting", "Info", "Deleting", false};
-    case PS::kSucceeded:
+    case AzureProvisioning::kSucceeded:
       return {"ProvisioningState/succeeded", "Info", "Provisioning succeeded", true};
-    case PS::kFailed:
+    case AzureProvisioning::kFailed:
       return {"ProvisioningState/failed", "Info", "Provisioning failed", true};
-    case PS::kCanceled:
+    case AzureProvisioning::kCanceled:
       return {"ProvisioningState/canceled", "Info", "Provisioning canceled", true};
-    case PS::kOsProvisioningInProgress:
+    case AzureProvisioning::kOsProvisioningInProgress:
       return {"ProvisioningState/OSProvisioningInprogress", "Info", "OS Provisioning In progress",
               false};
-    case PS::kOsProvisioningComplete:
+    case AzureProvisioning::kOsProvisioningComplete:
       return {"ProvisioningState/OSProvisioningComplete", "Info", "OS Provisioning Complete",
               false};
     // Azure forgets a deleted VM (404); Corral keeps it for accounting, like OpenNebula.
-    case PS::kDeleted:
+    case AzureProvisioning::kDeleted:
       return {"ProvisioningState/deleted", "Info", "Deleted", true};
   }
   return {};
@@ -173,21 +171,21 @@ AzureStatus provisioning_status(AzureProvisioning p) {
 
 AzureStatus power_status(AzurePower p) {
   switch (p) {
-    case AP::kNone:
+    case AzurePower::kNone:
       return {};
-    case AP::kStarting:
+    case AzurePower::kStarting:
       return {"PowerState/starting", "Info", "VM starting", false};
-    case AP::kRunning:
+    case AzurePower::kRunning:
       return {"PowerState/running", "Info", "VM running", false};
-    case AP::kStopping:
+    case AzurePower::kStopping:
       return {"PowerState/stopping", "Info", "VM stopping", false};
-    case AP::kStopped:
+    case AzurePower::kStopped:
       return {"PowerState/stopped", "Info", "VM stopped", false};
-    case AP::kDeallocating:
+    case AzurePower::kDeallocating:
       return {"PowerState/deallocating", "Info", "VM deallocating", false};
-    case AP::kDeallocated:
+    case AzurePower::kDeallocated:
       return {"PowerState/deallocated", "Info", "VM deallocated", false};
-    case AP::kUnknown:
+    case AzurePower::kUnknown:
       return {"PowerState/unknown", "Info", "VM status unknown", false};
   }
   return {};
@@ -197,21 +195,21 @@ AzureStatus power_status(AzurePower p) {
 
 std::string_view azure_power_name(AzurePower power) {
   switch (power) {
-    case AP::kNone:
+    case AzurePower::kNone:
       return "";
-    case AP::kStarting:
+    case AzurePower::kStarting:
       return "starting";
-    case AP::kRunning:
+    case AzurePower::kRunning:
       return "running";
-    case AP::kStopping:
+    case AzurePower::kStopping:
       return "stopping";
-    case AP::kStopped:
+    case AzurePower::kStopped:
       return "stopped";
-    case AP::kDeallocating:
+    case AzurePower::kDeallocating:
       return "deallocating";
-    case AP::kDeallocated:
+    case AzurePower::kDeallocated:
       return "deallocated";
-    case AP::kUnknown:
+    case AzurePower::kUnknown:
       return "unknown";
   }
   return "?";
@@ -219,23 +217,23 @@ std::string_view azure_power_name(AzurePower power) {
 
 std::string_view azure_provisioning_name(AzureProvisioning state) {
   switch (state) {
-    case PS::kCreating:
+    case AzureProvisioning::kCreating:
       return "Creating";
-    case PS::kUpdating:
+    case AzureProvisioning::kUpdating:
       return "Updating";
-    case PS::kDeleting:
+    case AzureProvisioning::kDeleting:
       return "Deleting";
-    case PS::kSucceeded:
+    case AzureProvisioning::kSucceeded:
       return "Succeeded";
-    case PS::kFailed:
+    case AzureProvisioning::kFailed:
       return "Failed";
-    case PS::kCanceled:
+    case AzureProvisioning::kCanceled:
       return "Canceled";
-    case PS::kOsProvisioningInProgress:
+    case AzureProvisioning::kOsProvisioningInProgress:
       return "OSProvisioningInprogress";
-    case PS::kOsProvisioningComplete:
+    case AzureProvisioning::kOsProvisioningComplete:
       return "OSProvisioningComplete";
-    case PS::kDeleted:
+    case AzureProvisioning::kDeleted:
       return "Deleted";
   }
   return "?";
@@ -268,16 +266,16 @@ std::string_view billing_display(Billing billing) {
 // Seed 000, "Power State" table, Billing column.
 Billing billing_of(AzurePower power) {
   switch (power) {
-    case AP::kNone:
-    case AP::kStarting:
-    case AP::kDeallocated:
+    case AzurePower::kNone:
+    case AzurePower::kStarting:
+    case AzurePower::kDeallocated:
       return Billing::kNotBilled;
-    case AP::kRunning:
-    case AP::kStopping:
+    case AzurePower::kRunning:
+    case AzurePower::kStopping:
       return Billing::kBilledHardwareAndSoftware;
-    case AP::kStopped:
-    case AP::kDeallocating:
-    case AP::kUnknown:  // not in seed 000: the host is still held, as when stopped
+    case AzurePower::kStopped:
+    case AzurePower::kDeallocating:
+    case AzurePower::kUnknown:  // not in seed 000: the host is still held, as when stopped
       return Billing::kBilledHardwareOnly;
   }
   return Billing::kBilledHardwareOnly;
@@ -291,7 +289,8 @@ AzureView azure_view(const VmRecord& record) {
   view.billing = billing_of(view.power);
   view.statuses[0] = provisioning_status(view.provisioning);
   view.status_count = 1;
-  if (view.power != AP::kNone) view.statuses[view.status_count++] = power_status(view.power);
+  if (view.power != AzurePower::kNone)
+    view.statuses[view.status_count++] = power_status(view.power);
   return view;
 }
 

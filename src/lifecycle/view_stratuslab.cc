@@ -7,7 +7,6 @@
 namespace corral::lifecycle {
 namespace {
 
-using SL = SlState;
 using S = State;
 
 SlState at_rest(State state) {
@@ -15,12 +14,12 @@ SlState at_rest(State state) {
     case S::kInit:
     case S::kPending:
     case S::kHold:
-      return SL::kPending;
+      return SlState::kPending;
     case S::kRunning:
     case S::kPaused:
     case S::kRescued:
     case S::kResized:
-      return SL::kRunning;
+      return SlState::kRunning;
     // Seed 002: "Unknown — machine is stopped, but still has resources allocated!"
     case S::kSuspended:
     case S::kPoweroff:
@@ -29,35 +28,36 @@ SlState at_rest(State state) {
     case S::kShelved:
     case S::kSoftDeleted:
     case S::kUnknown:
-      return SL::kUnknown;
+      return SlState::kUnknown;
     case S::kFailed:
-      return SL::kFailed;
+      return SlState::kFailed;
     case S::kDone:
-      return SL::kDone;
+      return SlState::kDone;
   }
-  return SL::kUnknown;
+  return SlState::kUnknown;
 }
 
 }  // namespace
 
-const std::array<SlState, 7> kAllSlStates = {SL::kPending, SL::kProlog,  SL::kBoot, SL::kRunning,
-                                             SL::kFailed,  SL::kUnknown, SL::kDone};
+const std::array<SlState, 7> kAllSlStates = {SlState::kPending, SlState::kProlog, SlState::kBoot,
+                                             SlState::kRunning, SlState::kFailed, SlState::kUnknown,
+                                             SlState::kDone};
 
 std::string_view sl_state_name(SlState state) {
   switch (state) {
-    case SL::kPending:
+    case SlState::kPending:
       return "Pending";
-    case SL::kProlog:
+    case SlState::kProlog:
       return "Prolog";
-    case SL::kBoot:
+    case SlState::kBoot:
       return "Boot";
-    case SL::kRunning:
+    case SlState::kRunning:
       return "Running";
-    case SL::kFailed:
+    case SlState::kFailed:
       return "Failed";
-    case SL::kUnknown:
+    case SlState::kUnknown:
       return "Unknown";
-    case SL::kDone:
+    case SlState::kDone:
       return "Done";
   }
   return "?";
@@ -70,17 +70,17 @@ StratusLabView stratuslab_view(const VmRecord& record) {
     case Phase::kInit:
     case Phase::kClone:
     case Phase::kSchedule:
-      return {SL::kPending};
+      return {SlState::kPending};
     case Phase::kProlog:
-      return {SL::kProlog};
+      return {SlState::kProlog};
     case Phase::kBoot:
-      return {SL::kBoot};
+      return {SlState::kBoot};
     case Phase::kRestore:
       // Restoring memory is booting the VM for a StratusLab user.
-      return {record.op->action == Action::kMigrate ? SL::kRunning : SL::kBoot};
+      return {record.op->action == Action::kMigrate ? SlState::kRunning : SlState::kBoot};
     case Phase::kOsProvisioning:
     case Phase::kOsProvisioned:
-      return {SL::kRunning};
+      return {SlState::kRunning};
     case Phase::kNone:
     case Phase::kShutdown:
     case Phase::kPowerOff:
