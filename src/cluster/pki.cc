@@ -230,8 +230,7 @@ Result<CertAndKey> CertificateAuthority::load_or_issue_server_cert(
   return pair;
 }
 
-Result<std::string> CertificateAuthority::sign_agent_csr(std::string_view csr_pem,
-                                                         std::string_view host) {
+Status check_agent_csr(std::string_view csr_pem, std::string_view host) {
   if (!valid_host_name(host)) {
     return fail(Error::invalid_argument("not a valid host name: \"" + std::string(host) + "\""));
   }
@@ -250,9 +249,18 @@ Result<std::string> CertificateAuthority::sign_agent_csr(std::string_view csr_pe
     return fail(Error::invalid_argument("the certificate request names \"" + cn +
                                         "\", not the host \"" + std::string(host) + "\""));
   }
-  Result<ossl::Cert> cert = issue(host, key, impl_->cert.get(), impl_->key.get(),
-                                  impl_->clock->now_ms(), impl_->options.leaf_validity_ms,
-                                  leaf_extensions("clientAuth", "DNS:" + std::string(host)));
+  return {};
+}
+
+Result<std::string> CertificateAuthority::sign_agent_csr(std::string_view csr_pem,
+                                                         std::string_view host) {
+  if (Status ok = check_agent_csr(csr_pem, host); !ok) return fail(ok.error());
+  Result<ossl::Req> req = ossl::read_req(csr_pem);
+  if (!req) return fail(req.error());
+  Result<ossl::Cert> cert =
+      issue(host, X509_REQ_get0_pubkey(req->get()), impl_->cert.get(), impl_->key.get(),
+            impl_->clock->now_ms(), impl_->options.leaf_validity_ms,
+            leaf_extensions("clientAuth", "DNS:" + std::string(host)));
   if (!cert) return fail(cert.error());
   return ossl::cert_pem(cert->get());
 }

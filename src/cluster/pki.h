@@ -66,6 +66,9 @@ class CertificateAuthority {
   std::unique_ptr<Impl> impl_;
 };
 
+// What sign_agent_csr() checks before signing (a caller can check before spending a token).
+[[nodiscard]] Status check_agent_csr(std::string_view csr_pem, std::string_view host);
+
 // Host names a certificate may carry: 1-63 of [A-Za-z0-9._-], not starting with '.' or '-'.
 bool valid_host_name(std::string_view host);
 

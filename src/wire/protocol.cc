@@ -29,4 +29,26 @@ std::optional<v1::Refuse> check_protocol_version(std::uint32_t agent_version) {
                          ": this controller speaks versions " + range + "; " + advice);
 }
 
+std::optional<v1::Refuse> check_hello(const v1::AgentMessage& first, std::string_view peer_host) {
+  if (!first.has_hello()) {
+    return make_refuse(v1::Refuse::CODE_HELLO_EXPECTED,
+                       "the first message on the stream must be a Hello");
+  }
+  const v1::Hello& hello = first.hello();
+  if (std::optional<v1::Refuse> refuse = check_protocol_version(hello.protocol_version())) {
+    return refuse;
+  }
+  if (peer_host.empty()) {
+    return make_refuse(v1::Refuse::CODE_IDENTITY_MISMATCH,
+                       "this connection has no verified client certificate; connect to the "
+                       "controller's agent port with the certificate `corral agent --join` got");
+  }
+  if (hello.host() != peer_host) {
+    return make_refuse(v1::Refuse::CODE_IDENTITY_MISMATCH,
+                       "the agent says it is host \"" + hello.host() +
+                           "\" but its certificate names \"" + std::string(peer_host) + "\"");
+  }
+  return std::nullopt;
+}
+
 }  // namespace corral::wire

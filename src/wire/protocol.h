@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "wire/agent.pb.h"
 
@@ -21,6 +23,12 @@ inline constexpr std::uint32_t kMinProtocolVersion = 1;  // the oldest agent sti
 
 // nullopt: the agent's version is accepted. Otherwise the Refuse to send (then end the stream).
 std::optional<v1::Refuse> check_protocol_version(std::uint32_t agent_version);
+
+// The controller's checks of a stream's first message, in order: it is a Hello; its protocol
+// version is accepted; the peer has a verified certificate (peer_host, see credentials.h) and
+// Hello.host is the host that certificate names. nullopt: go on to the store's checks (a known
+// host, not offline) and the Welcome.
+std::optional<v1::Refuse> check_hello(const v1::AgentMessage& first, std::string_view peer_host);
 
 // A Refuse with the protocol range filled in.
 v1::Refuse make_refuse(v1::Refuse::Code code, std::string message);
