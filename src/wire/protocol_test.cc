@@ -31,5 +31,38 @@ TEST(ProtocolVersion, TheControllerAcceptsItsRangeAndRefusesTheRestSayingWhoToUp
   }
 }
 
+TEST(CheckHello, TheFirstMessageIsAHelloOfAnAcceptedVersionFromTheHostTheCertificateNames) {
+  auto hello = [](std::uint32_t version, const std::string& host) {
+    v1::AgentMessage m;
+    m.mutable_hello()->set_protocol_version(version);
+    m.mutable_hello()->set_host(host);
+    return m;
+  };
+  v1::AgentMessage heartbeat;
+  heartbeat.mutable_heartbeat()->set_seq(1);
+  struct Case {
+    const char* what;
+    v1::AgentMessage first;
+    std::string peer;
+    std::optional<v1::Refuse::Code> refused;
+  };
+  const Case cases[] = {
+      {"accepted", hello(kProtocolVersion, "node-1"), "node-1", std::nullopt},
+      {"not a Hello", heartbeat, "node-1", v1::Refuse::CODE_HELLO_EXPECTED},
+      {"version first, even without a certificate", hello(99, "node-1"), "",
+       v1::Refuse::CODE_INCOMPATIBLE_VERSION},
+      {"no certificate", hello(kProtocolVersion, "node-1"), "", v1::Refuse::CODE_IDENTITY_MISMATCH},
+      {"another host", hello(kProtocolVersion, "node-2"), "node-1",
+       v1::Refuse::CODE_IDENTITY_MISMATCH},
+  };
+  for (const Case& c : cases) {
+    std::optional<v1::Refuse> refuse = check_hello(c.first, c.peer);
+    ASSERT_EQ(refuse.has_value(), c.refused.has_value()) << c.what;
+    if (!refuse) continue;
+    EXPECT_EQ(refuse->code(), *c.refused) << c.what;
+    EXPECT_FALSE(refuse->message().empty()) << c.what;
+  }
+}
+
 }  // namespace
 }  // namespace corral::wire

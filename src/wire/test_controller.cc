@@ -7,16 +7,13 @@
 
 namespace corral::wire::testing {
 
-TestController::TestController(TestControllerOptions options, const Clock& /*clock*/)
-    : options_(std::move(options)) {}
-
 TestController::~TestController() {
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
 Result<std::unique_ptr<TestController>> TestController::start(TestControllerOptions options,
                                                               const Clock& clock) {
-  std::unique_ptr<TestController> c(new TestController(std::move(options), clock));
+  std::unique_ptr<TestController> c(new TestController(std::move(options)));
   Result<cluster::CertificateAuthority> ca =
       cluster::CertificateAuthority::load_or_create(c->options_.dir, clock);
   if (!ca) return fail(ca.error());

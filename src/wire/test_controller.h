@@ -52,7 +52,7 @@ class TestController final : public v1::AgentService::Service {
       grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) override;
 
  private:
-  TestController(TestControllerOptions options, const Clock& clock);
+  explicit TestController(TestControllerOptions options) : options_(std::move(options)) {}
 
   TestControllerOptions options_;
   std::optional<cluster::CertificateAuthority> ca_;
