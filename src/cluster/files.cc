@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace corral::cluster {
 
@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 namespace {
 
 Error io_error(const std::string& what, const fs::path& path) {
-  return Error::internal(what + " " + path.string() + ": " + std::strerror(errno));
+  return Error::internal(what + " " + path.string() + ": " +
+                         std::generic_category().message(errno));
 }
 
 // Closes the descriptor on every path out.

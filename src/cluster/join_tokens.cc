@@ -40,7 +40,7 @@ std::string hash_secret(std::string_view secret) {
   return ossl::sha256_hex({reinterpret_cast<const unsigned char*>(secret.data()), secret.size()});
 }
 
-Error refused(std::string message) {
+Error refused(const std::string& message) {
   return Error::invalid_argument("join token refused: " + message);
 }
 

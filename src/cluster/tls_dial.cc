@@ -37,7 +37,7 @@ Result<int> dial(const std::string& host, int port, int timeout_ms, Socket& sock
         ErrorCode::kUnavailable, "cannot resolve " + host + ": " + ::gai_strerror(rc), {}, {}});
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, ::freeaddrinfo);
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
   for (addrinfo* a = list.get(); a != nullptr; a = a->ai_next) {
     Socket s{::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol)};
     if (s.fd < 0) continue;
@@ -135,8 +135,8 @@ Status probe_client_certificate(const std::string& host, int port, const std::st
       SSL_set_fd(ssl.get(), sock.fd) != 1) {
     return fail(ossl::error("cannot set up TLS"));
   }
-  auto refused = [&](std::string what) {
-    Error e = ossl::error(std::move(what));
+  auto refused = [&](const std::string& what) {
+    Error e = ossl::error(what);
     e.code = ErrorCode::kUnavailable;
     return fail(std::move(e));
   };

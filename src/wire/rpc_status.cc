@@ -27,8 +27,6 @@ grpc::Status to_grpc_status(const Error& error) {
       code = grpc::StatusCode::INTERNAL;
       break;
     case ErrorCode::kTooLarge:
-      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
     case ErrorCode::kRateLimited:
       code = grpc::StatusCode::RESOURCE_EXHAUSTED;
       break;
