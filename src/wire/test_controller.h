@@ -1,0 +1,73 @@
+// A minimal controller for tests and benches: the two ports (agent port with mutual TLS, join
+// port with server TLS), the JoinService, and an AgentService.Connect that applies
+// check_hello(), answers Welcome (epoch + a fixed VM set), sends the phase requests it was
+// given, and records every message the agent sends after. Not the controller: the real
+// service (store, engine, host table) is written against the same pieces later.
+#pragma once
+
+#include <grpcpp/server.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "cluster/join_tokens.h"
+#include "cluster/pki.h"
+#include "common/clock.h"
+#include "wire/agent.grpc.pb.h"
+#include "wire/join.h"
+
+namespace corral::wire::testing {
+
+struct TestControllerOptions {
+  std::filesystem::path dir;                    // the CA, server certificate and token file go here
+  std::vector<v1::PlacedVm> placed;             // the VM set every Welcome carries
+  std::vector<v1::PhaseRequest> after_welcome;  // sent right after the Welcome
+  bool echo_heartbeats = false;  // answer each Heartbeat with a Ping of the same seq (bench)
+};
+
+class TestController final : public v1::AgentService::Service {
+ public:
+  [[nodiscard]] static Result<std::unique_ptr<TestController>> start(TestControllerOptions options,
+                                                                     const Clock& clock);
+  ~TestController() override;
+
+  int agent_port() const { return agent_port_; }
+  int join_port() const { return join_port_; }
+  cluster::JoinTokens& tokens() { return *tokens_; }
+  cluster::CertificateAuthority& ca() { return *ca_; }
+
+  // Streams that reached the Connect handler, and those welcomed.
+  int connects() const;
+  std::uint64_t epoch() const;  // the last epoch given; 0: nobody welcomed
+  // Waits until `count` messages came after a Welcome (false at the deadline); the messages.
+  bool wait_received(std::size_t count, std::chrono::milliseconds deadline);
+  std::vector<v1::AgentMessage> received() const;
+
+  grpc::Status Connect(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) override;
+
+ private:
+  explicit TestController(TestControllerOptions options) : options_(std::move(options)) {}
+
+  TestControllerOptions options_;
+  std::optional<cluster::CertificateAuthority> ca_;
+  std::unique_ptr<cluster::FileJoinTokenStore> token_store_;
+  std::unique_ptr<cluster::JoinTokens> tokens_;
+  std::unique_ptr<JoinServiceImpl> join_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int agent_port_ = 0;
+  int join_port_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  int connects_ = 0;
+  std::uint64_t epoch_ = 0;
+  std::vector<v1::AgentMessage> received_;
+};
+
+}  // namespace corral::wire::testing
