@@ -234,6 +234,11 @@ std::expected<Requirements, SyntaxError> Requirements::parse(std::string_view te
   auto root = parser.parse_all();
   if (!root) return std::unexpected(root.error());
   out.root_ = *root;
+  for (const Node& n : out.nodes_) {
+    if (n.kind == Kind::kCompare && n.metric != Metric::kLabel && n.metric != Metric::kName) {
+      out.fixed_ = false;
+    }
+  }
   return out;
 }
 
@@ -266,13 +271,13 @@ bool Requirements::compare(const Node& n, const HostSnapshot& host) const {
   std::string_view text;
   double number = 0;
   bool numeric = false;
-  const Resources cap = capacity(host);
   switch (n.metric) {
     case Metric::kLabel: {
       const auto it = host.labels.find(n.name);
       if (it == host.labels.end()) return false;  // absent: every comparison is false
       text = it->second;
-      numeric = to_number(text, number);
+      // Read the label as a number only when the comparison is with one.
+      numeric = n.value_is_number && to_number(text, number);
       break;
     }
     case Metric::kName:
@@ -288,10 +293,11 @@ bool Requirements::compare(const Node& n, const HostSnapshot& host) const {
       number = host.free_cpu, numeric = true;
       break;
     case Metric::kFreeVcpus:
-      number = static_cast<double>(cap.vcpus - host.used.vcpus), numeric = true;
+      number = static_cast<double>(capacity(host).vcpus - host.used.vcpus), numeric = true;
       break;
     case Metric::kFreeMemory:
-      number = static_cast<double>(cap.memory_mib - host.used.memory_mib), numeric = true;
+      number = static_cast<double>(capacity(host).memory_mib - host.used.memory_mib);
+      numeric = true;
       break;
     case Metric::kTotalVcpus:
       number = static_cast<double>(host.total.vcpus), numeric = true;

@@ -45,6 +45,9 @@ class Requirements {
 
   bool empty() const { return nodes_.empty(); }
   bool matches(const HostSnapshot& host) const;
+  // True when the expression reads only labels and the name, which never change for a host
+  // between snapshots: its result per host can be kept (scheduler.h RequirementsMemo).
+  bool reads_only_fixed_attributes() const { return fixed_; }
 
  private:
   enum class Kind : std::uint8_t { kAnd, kOr, kNot, kCompare };
@@ -81,6 +84,7 @@ class Requirements {
   std::vector<Node> nodes_;
   std::vector<std::uint32_t> children_;
   std::uint32_t root_ = 0;
+  bool fixed_ = true;
 };
 
 // `*` matches any run of characters (including none); everything else matches itself.

@@ -87,6 +87,20 @@ std::expected<Placement, NoValidHost> place(std::span<const HostSnapshot> hosts,
     std::sort(members.begin(), members.end());
   }
   const bool has_requirements = request.requirements != nullptr && !request.requirements->empty();
+  RequirementsMemo* memo = has_requirements && request.requirements->reads_only_fixed_attributes()
+                               ? request.memo
+                               : nullptr;
+  if (memo != nullptr &&
+      (memo->of != request.requirements || memo->results.size() != hosts.size())) {
+    memo->of = request.requirements;
+    memo->results.assign(hosts.size(), -1);
+  }
+  auto meets_requirements = [&](std::size_t i) {
+    if (memo == nullptr) return request.requirements->matches(hosts[i]);
+    std::int8_t& known = memo->results[i];
+    if (known < 0) known = request.requirements->matches(hosts[i]) ? 1 : 0;
+    return known == 1;
+  };
 
   std::array<int, kFilterCount> eliminated{};
   const HostSnapshot* best = nullptr;
@@ -109,7 +123,7 @@ std::expected<Placement, NoValidHost> place(std::span<const HostSnapshot> hosts,
       out(Filter::kCapacity);
       continue;
     }
-    if (has_requirements && !request.requirements->matches(h)) {
+    if (has_requirements && !meets_requirements(i)) {
       out(Filter::kRequirements);
       continue;
     }

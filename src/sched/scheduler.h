@@ -47,9 +47,22 @@ struct ServerGroup {
   std::vector<std::string> member_hosts;
 };
 
+// The requirements' result per host, kept across the placements of a batch that share one
+// expression reading only fixed attributes (labels, name). Valid for one host list in one
+// order: clear() it when the list changes. Ignored for expressions that read metrics.
+struct RequirementsMemo {
+  const Requirements* of = nullptr;  // the expression the results are for
+  std::vector<std::int8_t> results;  // per host: -1 not yet evaluated, 0 no, 1 yes
+  void clear() {
+    of = nullptr;
+    results.clear();
+  }
+};
+
 struct PlacementRequest {
   Resources resources;
   const Requirements* requirements = nullptr;  // null: none
+  RequirementsMemo* memo = nullptr;            // optional, for batches (see above)
   ServerGroup group;
   std::string requested_host;  // empty: any
   // An operator's deploy to requested_host (OpenNebula `onevm deploy`): the host-state filter

@@ -121,6 +121,44 @@ TEST(SchedulerTest, RequirementsFilter) {
   EXPECT_EQ(none.error().eliminated[static_cast<int>(Filter::kHostState)], 1);
 }
 
+// The memo keeps per-host results of a label-only expression across a batch, and is ignored
+// for one that reads metrics (they change with every claim).
+TEST(SchedulerTest, RequirementsMemoGivesTheSameChoices) {
+  std::vector<HostSnapshot> hosts;
+  for (int i = 0; i < 20; ++i) {
+    hosts.push_back(host("h" + std::to_string(i)));
+    hosts.back().labels = {{"zone", i % 3 == 0 ? "eu-1" : "us-1"}};
+  }
+  for (const char* text : {"zone = eu-*", "zone = eu-* & RUNNING_VMS < 2"}) {
+    auto req = Requirements::parse(text);
+    ASSERT_TRUE(req.has_value());
+    std::vector<HostSnapshot> with = hosts;
+    std::vector<HostSnapshot> without = hosts;
+    RequirementsMemo memo;
+    PlacementRequest r = small();
+    r.requirements = &*req;
+    for (int v = 0; v < 40; ++v) {
+      r.memo = &memo;
+      auto a = place(with, r);
+      r.memo = nullptr;
+      auto b = place(without, r);
+      ASSERT_EQ(a.has_value(), b.has_value()) << text << " VM " << v;
+      if (!a) {
+        EXPECT_EQ(a.error().reason, b.error().reason);
+        continue;
+      }
+      ASSERT_EQ(a->host, b->host) << text << " VM " << v;
+      for (auto* hs : {&with, &without}) {
+        HostSnapshot& h = (*hs)[a->host];
+        ++h.running_vms;
+        h.used.vcpus += 1;
+        h.used.memory_mib += 1024;
+      }
+    }
+    EXPECT_EQ(memo.of != nullptr, req->reads_only_fixed_attributes()) << text;
+  }
+}
+
 // Nova's server groups: ServerGroupAffinityFilter / AntiAffinityFilter (:90), soft weighers.
 TEST(SchedulerTest, ServerGroups) {
   const std::vector<HostSnapshot> hosts = {host("a", 1), host("b", 2), host("c", 0)};
