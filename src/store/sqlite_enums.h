@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
 #include "store/sqlite_util.h"
 
@@ -39,6 +40,18 @@ inline bool known(lifecycle::OpStatus s) {
       return true;
   }
   return false;
+}
+
+inline bool known(lifecycle::HostState s) {
+  switch (s) {
+    case lifecycle::HostState::kInit:
+    case lifecycle::HostState::kMonitored:
+    case lifecycle::HostState::kError:
+    case lifecycle::HostState::kDisabled:
+    case lifecycle::HostState::kOffline:
+      return true;
+  }
+  return false;  // a retired number (1, 5, 6, 7) or one from a newer corral
 }
 
 // Reads an enum column, validated by the known() above.

@@ -118,4 +118,7 @@ const RowCodec<OperationRef, OperationRow>& operation_codec();
 // transitions: an id of 0 binds as NULL, so SQLite assigns the next one.
 const RowCodec<TransitionRow>& transition_codec();
 
+// hosts: keyed by name; labels are a JSON object of strings (any other JSON reads as corrupt).
+const RowCodec<HostRow>& host_codec();
+
 }  // namespace corral::store::sqlite

@@ -76,6 +76,34 @@ CREATE TABLE transitions(
 );
 CREATE INDEX transitions_vm_id ON transitions(vm_id, id);
 )sql"},
+    // Hosts as rows: the name is the key the engine writes and deletes by; the id is the
+    // stable number shown to users. No foreign key from vms.host: a VM may name a host that
+    // was deleted (the engine decides what that means), and a version-1 file has VMs on hosts
+    // that were never stored.
+    {2, R"sql(
+CREATE TABLE hosts(
+  name TEXT NOT NULL PRIMARY KEY,
+  id INTEGER NOT NULL UNIQUE,
+  state INTEGER NOT NULL,
+  enabled INTEGER NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  forced_down INTEGER NOT NULL,
+  labels TEXT NOT NULL,
+  vcpus INTEGER NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  reserved_vcpus INTEGER NOT NULL,
+  reserved_memory_mib INTEGER NOT NULL,
+  cpu_allocation_ratio REAL NOT NULL,
+  ram_allocation_ratio REAL NOT NULL,
+  agent_version TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  last_heartbeat_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

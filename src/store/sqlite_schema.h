@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 namespace sqlite {
 

@@ -115,9 +115,11 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
   EXPECT_EQ(raw.columns("vms"), codec_columns(sqlite::vm_codec()));
   EXPECT_EQ(raw.columns("operations"), codec_columns(sqlite::operation_codec()));
   EXPECT_EQ(raw.columns("transitions"), codec_columns(sqlite::transition_codec()));
+  EXPECT_EQ(raw.columns("hosts"), codec_columns(sqlite::host_codec()));
   EXPECT_EQ(sqlite::vm_codec().table, "vms");
   EXPECT_EQ(sqlite::operation_codec().table, "operations");
   EXPECT_EQ(sqlite::transition_codec().table, "transitions");
+  EXPECT_EQ(sqlite::host_codec().table, "hosts");
 }
 
 TEST(SqliteSchemaTest, AnUpsertReplacesEveryColumnButTheKey) {
@@ -250,6 +252,9 @@ TEST(SqliteSchemaTest, AVersion1FileMigratesAndReadsBackAsWritten) {
                    Action::kDeploy, Phase::kBoot, OpStatus::kSucceeded, std::string("scheduler"),
                    std::string("req-1"), kT0 + 5, std::string("deployed")));
     EXPECT_EQ(*(*store)->integrity_check(), "ok");
+    Result<std::vector<HostRow>> hosts = (*store)->load_hosts();  // migration 2: none yet
+    ASSERT_TRUE(hosts.has_value()) << hosts.error().message;
+    EXPECT_TRUE(hosts->empty());
 
     Batch batch;
     for (const Vm& vm : loaded->vms) batch.vms.push_back(&vm);

@@ -15,6 +15,10 @@
 // (record.op + Vm::op), after the batch's explicit operation rows. load() reads the current
 // operation back through vms.op_id, so what load() returns for a VM is exactly the Vm last
 // committed, even if the caller did not list its operation in Batch::operations.
+//
+// Hosts go in the same transaction as the VMs: a batch's deleted names first, then its host
+// rows, each upserted whole by name. load_hosts() reads on the read connection, so any thread
+// may call it; it sees the last commit.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -81,6 +85,15 @@ const std::string& operation_sql() {
       "SELECT " + sqlite::column_list(sqlite::operation_codec()) + " FROM operations WHERE id = ?1";
   return sql;
 }
+const std::string& upsert_host_sql() {
+  static const std::string sql = sqlite::insert_sql(sqlite::host_codec());
+  return sql;
+}
+const std::string& load_hosts_sql() {
+  static const std::string sql =
+      "SELECT " + sqlite::column_list(sqlite::host_codec()) + " FROM hosts ORDER BY id";
+  return sql;
+}
 const std::string& history_sql() {
   static const std::string sql = "SELECT " + sqlite::column_list(sqlite::transition_codec()) +
                                  " FROM transitions WHERE vm_id = ?1 AND id > ?2 ORDER BY id "
@@ -101,6 +114,7 @@ class SqliteStore final : public Store {
   Result<std::vector<TransitionRow>> history(VmId vm, std::int64_t after_id, int limit) override;
   Result<std::optional<OperationRow>> operation(OpId id) override;
   Result<std::int64_t> count_transitions() override;
+  Result<std::vector<HostRow>> load_hosts() override;
   Result<std::string> integrity_check() override;
 
  private:
@@ -141,12 +155,15 @@ class SqliteStore final : public Store {
   Stmt max_op_id_;
   Stmt max_transition_id_;
   Stmt load_vms_;
+  Stmt upsert_host_;
+  Stmt delete_host_;
 
   std::mutex read_mu_;
   Db reader_;
   Stmt history_;
   Stmt operation_;
   Stmt count_transitions_;
+  Stmt load_hosts_;
   Stmt integrity_check_;
 };
 
@@ -227,6 +244,8 @@ Status SqliteStore::open() {
       {&max_op_id_, "SELECT max(id) FROM operations"},
       {&max_transition_id_, "SELECT max(id) FROM transitions"},
       {&load_vms_, load_vms_sql().c_str()},
+      {&upsert_host_, upsert_host_sql().c_str()},
+      {&delete_host_, "DELETE FROM hosts WHERE name = ?1"},
   };
   for (const auto& [stmt, sql] : writer_statements) {
     if (int rc = prepare(w, sql, *stmt); rc != SQLITE_OK) {
@@ -246,6 +265,7 @@ Status SqliteStore::open() {
       {&history_, history_sql().c_str()},
       {&operation_, operation_sql().c_str()},
       {&count_transitions_, "SELECT count(*) FROM transitions"},
+      {&load_hosts_, load_hosts_sql().c_str()},
       {&integrity_check_, "PRAGMA integrity_check"},
   };
   for (const auto& [stmt, sql] : reader_statements) {
@@ -326,6 +346,18 @@ Status SqliteStore::write_batch(const Batch& batch) {
     Status s = write_row(insert_transition_, sqlite::transition_codec(), t, [&] {
       return fmt::format("transition of vm {} (operation {})", t.vm_id, t.op_id);
     });
+    if (!s) return s;
+  }
+  for (const std::string& name : batch.deleted_hosts) {
+    StmtUse use(delete_host_);
+    use.bind(name);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(error(writer_.get(), fmt::format("commit: delete host {}", name), rc));
+    }
+  }
+  for (const HostRow& host : batch.hosts) {
+    Status s = write_row(upsert_host_, sqlite::host_codec(), host,
+                         [&] { return fmt::format("host {}", host.name); });
     if (!s) return s;
   }
   return {};
@@ -426,6 +458,23 @@ Result<std::int64_t> SqliteStore::count_transitions() {
     return fail(error(reader_.get(), "count transitions", rc));
   }
   return sqlite3_column_int64(count_transitions_.get(), 0);
+}
+
+Result<std::vector<HostRow>> SqliteStore::load_hosts() {
+  std::vector<HostRow> out;
+  std::lock_guard lock(read_mu_);
+  StmtUse use(load_hosts_);
+  int rc = SQLITE_OK;
+  while ((rc = use.step()) == SQLITE_ROW) {
+    HostRow& host = out.emplace_back();
+    RowReader r(use.get());
+    sqlite::read_row(r, sqlite::host_codec(), host);
+    if (r.problem()) {
+      return fail(corrupt("hosts", fmt::format("host {}: {}", host.name, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(error(reader_.get(), "hosts", rc));
+  return out;
 }
 
 Result<std::string> SqliteStore::integrity_check() {

@@ -24,6 +24,15 @@ StmtUse& StmtUse::bind(std::string_view value) {
   return *this;
 }
 
+StmtUse& StmtUse::bind_copy(std::string_view value) {
+  if (rc_ == SQLITE_OK) {
+    rc_ = sqlite3_bind_text64(stmt_, next_, value.data(), value.size(), SQLITE_TRANSIENT,
+                              SQLITE_UTF8);
+  }
+  ++next_;
+  return *this;
+}
+
 StmtUse& StmtUse::bind_null() {
   if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_null(stmt_, next_);
   ++next_;

@@ -53,6 +53,8 @@ class StmtUse {
   StmtUse& bind(double value);
   // The text is not copied: it must outlive the step (the caller's batch does).
   StmtUse& bind(std::string_view value);
+  // Copied (SQLITE_TRANSIENT): for text made just for this bind, such as encoded JSON.
+  StmtUse& bind_copy(std::string_view value);
   StmtUse& bind_null();
   // SQLITE_ROW, SQLITE_DONE, or an error code (a failed bind included).
   int step() { return rc_ != SQLITE_OK ? rc_ : sqlite3_step(stmt_); }
