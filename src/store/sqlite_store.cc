@@ -59,46 +59,26 @@ constexpr int kBusyTimeoutMs = 5000;
 constexpr int kWriterCacheKib = 8192;
 constexpr int kReaderCacheKib = 2048;
 
-// The SQL, from the row codecs' column lists.
-const std::string& upsert_vm_sql() {
-  static const std::string sql = sqlite::insert_sql(sqlite::vm_codec());
-  return sql;
-}
-const std::string& upsert_operation_sql() {
-  static const std::string sql = sqlite::insert_sql(sqlite::operation_codec());
-  return sql;
-}
-const std::string& insert_transition_sql() {
-  static const std::string sql = sqlite::insert_sql(sqlite::transition_codec());
-  return sql;
-}
-// Every VM with its current operation (NULL columns when it has none), by id.
-const std::string& load_vms_sql() {
-  static const std::string sql = "SELECT " + sqlite::column_list(sqlite::vm_codec(), "v") + ", " +
-                                 sqlite::column_list(sqlite::operation_codec(), "o") +
-                                 " FROM vms AS v LEFT JOIN operations AS o ON o.id = v.op_id "
-                                 "ORDER BY v.id";
-  return sql;
-}
-const std::string& operation_sql() {
-  static const std::string sql =
+// The SQL, built once from the row codecs' column lists.
+struct Sql {
+  std::string upsert_vm = sqlite::insert_sql(sqlite::vm_codec());
+  std::string upsert_operation = sqlite::insert_sql(sqlite::operation_codec());
+  std::string insert_transition = sqlite::insert_sql(sqlite::transition_codec());
+  std::string upsert_host = sqlite::insert_sql(sqlite::host_codec());
+  // Every VM with its current operation (NULL columns when it has none), by id.
+  std::string load_vms = "SELECT " + sqlite::column_list(sqlite::vm_codec(), "v") + ", " +
+                         sqlite::column_list(sqlite::operation_codec(), "o") +
+                         " FROM vms AS v LEFT JOIN operations AS o ON o.id = v.op_id ORDER BY v.id";
+  std::string operation =
       "SELECT " + sqlite::column_list(sqlite::operation_codec()) + " FROM operations WHERE id = ?1";
-  return sql;
-}
-const std::string& upsert_host_sql() {
-  static const std::string sql = sqlite::insert_sql(sqlite::host_codec());
-  return sql;
-}
-const std::string& load_hosts_sql() {
-  static const std::string sql =
+  std::string history = "SELECT " + sqlite::column_list(sqlite::transition_codec()) +
+                        " FROM transitions WHERE vm_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+  std::string load_hosts =
       "SELECT " + sqlite::column_list(sqlite::host_codec()) + " FROM hosts ORDER BY id";
-  return sql;
-}
-const std::string& history_sql() {
-  static const std::string sql = "SELECT " + sqlite::column_list(sqlite::transition_codec()) +
-                                 " FROM transitions WHERE vm_id = ?1 AND id > ?2 ORDER BY id "
-                                 "LIMIT ?3";
-  return sql;
+};
+const Sql& sql() {
+  static const Sql built;
+  return built;
 }
 
 // ---- The store ----------------------------------------------------------------------------
@@ -237,14 +217,14 @@ Status SqliteStore::open() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&upsert_vm_, upsert_vm_sql().c_str()},
-      {&upsert_operation_, upsert_operation_sql().c_str()},
-      {&insert_transition_, insert_transition_sql().c_str()},
+      {&upsert_vm_, sql().upsert_vm.c_str()},
+      {&upsert_operation_, sql().upsert_operation.c_str()},
+      {&insert_transition_, sql().insert_transition.c_str()},
       {&count_vms_, "SELECT count(*) FROM vms"},
       {&max_op_id_, "SELECT max(id) FROM operations"},
       {&max_transition_id_, "SELECT max(id) FROM transitions"},
-      {&load_vms_, load_vms_sql().c_str()},
-      {&upsert_host_, upsert_host_sql().c_str()},
+      {&load_vms_, sql().load_vms.c_str()},
+      {&upsert_host_, sql().upsert_host.c_str()},
       {&delete_host_, "DELETE FROM hosts WHERE name = ?1"},
   };
   for (const auto& [stmt, sql] : writer_statements) {
@@ -262,10 +242,10 @@ Status SqliteStore::open() {
     return fail(open_error(r, "cannot set query_only", rc));
   }
   const std::pair<Stmt*, const char*> reader_statements[] = {
-      {&history_, history_sql().c_str()},
-      {&operation_, operation_sql().c_str()},
+      {&history_, sql().history.c_str()},
+      {&operation_, sql().operation.c_str()},
       {&count_transitions_, "SELECT count(*) FROM transitions"},
-      {&load_hosts_, load_hosts_sql().c_str()},
+      {&load_hosts_, sql().load_hosts.c_str()},
       {&integrity_check_, "PRAGMA integrity_check"},
   };
   for (const auto& [stmt, sql] : reader_statements) {
