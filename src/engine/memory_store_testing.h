@@ -2,8 +2,10 @@
 // checks that transition ids follow on, and can be told to fail the next commit.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "store/store.h"
@@ -36,6 +38,8 @@ class MemoryStore final : public store::Store {
       }
       transitions_.push_back(t);
     }
+    for (const std::string& name : batch.deleted_hosts) hosts_.erase(name);
+    for (const store::HostRow& host : batch.hosts) hosts_[host.name] = host;
     return {};
   }
   Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
@@ -56,6 +60,13 @@ class MemoryStore final : public store::Store {
     std::lock_guard lock(mu_);
     return static_cast<std::int64_t>(transitions_.size());
   }
+  Result<std::vector<store::HostRow>> load_hosts() override {
+    std::lock_guard lock(mu_);
+    std::vector<store::HostRow> out;
+    for (const auto& [name, host] : hosts_) out.push_back(host);
+    std::ranges::sort(out, {}, &store::HostRow::id);
+    return out;
+  }
   Result<std::string> integrity_check() override { return std::string("ok"); }
 
   void fail_next_commit() {
@@ -72,6 +83,7 @@ class MemoryStore final : public store::Store {
   std::map<store::VmId, store::Vm> vms_;
   std::map<store::OpId, store::OperationRow> ops_;
   std::vector<store::TransitionRow> transitions_;
+  std::map<std::string, store::HostRow> hosts_;
   bool fail_next_ = false;
   int commits_ = 0;
 };

@@ -1,4 +1,4 @@
-// Store: durable home of VMs, operations and history.
+// Store: durable home of VMs, operations, history and hosts.
 //
 // Contract: commit() writes a whole batch in one transaction and returns only once it is
 // durable (SQLite: WAL + synchronous=FULL, so the fsync is done). The engine groups many
@@ -21,7 +21,15 @@ struct Batch {
   std::vector<const Vm*> vms;              // rows to insert or replace (whole row)
   std::vector<OperationRow> operations;    // operations to insert or replace
   std::vector<TransitionRow> transitions;  // history entries to append
-  bool empty() const { return vms.empty() && operations.empty() && transitions.empty(); }
+  // Hosts, by name: deleted first (a name that is not stored is no error), then the rows of
+  // `hosts` inserted or replaced whole, so a host removed and re-added in one batch is stored.
+  // (Default initializers: `Batch{{vms}, {operations}, {transitions}}` stays warning-free.)
+  std::vector<std::string> deleted_hosts{};
+  std::vector<HostRow> hosts{};
+  bool empty() const {
+    return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
+           hosts.empty();
+  }
 };
 
 struct Loaded {
@@ -43,6 +51,8 @@ class Store {
                                                                    int limit) = 0;
   [[nodiscard]] virtual Result<std::optional<OperationRow>> operation(OpId id) = 0;
   [[nodiscard]] virtual Result<std::int64_t> count_transitions() = 0;
+  // Every host, ordered by id: the last committed rows.
+  [[nodiscard]] virtual Result<std::vector<HostRow>> load_hosts() = 0;
   // "ok", or what SQLite's integrity_check found.
   [[nodiscard]] virtual Result<std::string> integrity_check() = 0;
 };

@@ -1,20 +1,24 @@
-// The rows Corral persists: VMs (with their current operation), operations, transitions.
+// The rows Corral persists: VMs (with their current operation), operations, transitions, and
+// the hypervisor hosts.
 //
 // Contract: these are plain values. The engine owns them in memory and hands batches of them
 // to a Store; nothing else mutates them. Enum fields hold the lifecycle's stable numbers.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "common/clock.h"
+#include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
 
 namespace corral::store {
 
 using VmId = std::int64_t;
 using OpId = std::int64_t;
+using HostId = std::int64_t;
 
 // What a VM is made of: the model Azure calls the VM's configuration.
 struct VmModel {
@@ -72,6 +76,39 @@ struct TransitionRow {
   std::string request_id;
   Millis at = 0;
   std::string reason;
+};
+
+// An amount of a host's vCPUs and memory.
+struct HostResources {
+  int vcpus = 0;
+  std::int64_t memory_mib = 0;
+  friend bool operator==(const HostResources&, const HostResources&) = default;
+};
+
+// A hypervisor host: what it is (OpenNebula's state, Nova's service view), what it offers, and
+// what its agent last said. The store keeps it whole; the rules that change it live in the host
+// state table, not here.
+struct HostRow {
+  std::string name;  // unique: the key the store writes and deletes by
+  HostId id = 0;     // stable, assigned when the host is added (OpenNebula's host ID)
+  lifecycle::HostState state = lifecycle::HostState::kInit;
+  bool enabled = true;          // Nova's service status
+  std::string disabled_reason;  // why an operator disabled it
+  bool forced_down = false;     // Nova's forced_down: an operator says it is down (fenced)
+  std::map<std::string, std::string> labels;  // for requirement expressions; JSON text on disk
+  HostResources capacity;                     // what the host has
+  // Kept back from guests. May be negative, as OpenNebula allows: it then adds capacity.
+  HostResources reserved;
+  double cpu_allocation_ratio = 1.0;  // vCPUs per physical CPU the scheduler may place
+  double ram_allocation_ratio = 1.0;
+  std::string agent_version;     // of the agent last connected; empty if never
+  std::int64_t epoch = 0;        // bumped on every agent (re)connect
+  std::int64_t generation = 0;   // bumped on every claim: the scheduler's compare-and-set
+  Millis last_heartbeat_at = 0;  // 0: never heard from
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  std::string error;  // why it is in ERROR (or was refused); empty if none
+  friend bool operator==(const HostRow&, const HostRow&) = default;
 };
 
 }  // namespace corral::store

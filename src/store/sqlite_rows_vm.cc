@@ -1,0 +1,84 @@
+// The vms table's codec. The desired model is three NULL-able columns: all NULL when
+// Vm::desired is empty (an empty but present model is not the same as none).
+#include <cstdint>
+
+#include "store/sqlite_enums.h"
+#include "store/sqlite_rows.h"
+
+namespace corral::store::sqlite {
+namespace {
+
+using lifecycle::Power;
+using lifecycle::State;
+
+VmModel& desired(Vm& vm) { return vm.desired ? *vm.desired : vm.desired.emplace(); }
+
+constexpr Column<Vm> kColumns[] = {
+    {"id", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.id); },
+     [](RowReader& r, Vm& v) { v.id = r.i64(); }},
+    {"name", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.name); },
+     [](RowReader& r, Vm& v) { v.name = r.text(); }},
+    {"image", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.model.image); },
+     [](RowReader& r, Vm& v) { v.model.image = r.text(); }},
+    {"vcpus", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(std::int64_t{v.model.vcpus}); },
+     [](RowReader& r, Vm& v) { v.model.vcpus = r.integer<int>(); }},
+    {"memory_mib", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(std::int64_t{v.model.memory_mib}); },
+     [](RowReader& r, Vm& v) { v.model.memory_mib = r.integer<int>(); }},
+    {"desired_image", SqlType::kText, true,
+     [](StmtUse& u, const Vm& v) { v.desired ? u.bind(v.desired->image) : u.bind_null(); },
+     [](RowReader& r, Vm& v) { r.null() ? r.skip() : void(desired(v).image = r.text()); }},
+    {"desired_vcpus", SqlType::kInteger, true,
+     [](StmtUse& u, const Vm& v) {
+       v.desired ? u.bind(std::int64_t{v.desired->vcpus}) : u.bind_null();
+     },
+     [](RowReader& r, Vm& v) { r.null() ? r.skip() : void(desired(v).vcpus = r.integer<int>()); }},
+    {"desired_memory_mib", SqlType::kInteger, true,
+     [](StmtUse& u, const Vm& v) {
+       v.desired ? u.bind(std::int64_t{v.desired->memory_mib}) : u.bind_null();
+     },
+     [](RowReader& r, Vm& v) {
+       r.null() ? r.skip() : void(desired(v).memory_mib = r.integer<int>());
+     }},
+    {"model_error", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.model_error); },
+     [](RowReader& r, Vm& v) { v.model_error = r.text(); }},
+    {"state", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(num(v.record.state)); },
+     [](RowReader& r, Vm& v) { v.record.state = read_enum<State>(r); }},
+    {"power", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(num(v.record.power)); },
+     [](RowReader& r, Vm& v) { v.record.power = read_enum<Power>(r); }},
+    {"resched", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(std::int64_t{v.record.resched}); },
+     [](RowReader& r, Vm& v) { v.record.resched = r.boolean(); }},
+    {"host", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.host); },
+     [](RowReader& r, Vm& v) { v.host = r.text(); }},
+    {"pending_reason", SqlType::kText, false,
+     [](StmtUse& u, const Vm& v) { u.bind(v.pending_reason); },
+     [](RowReader& r, Vm& v) { v.pending_reason = r.text(); }},
+    // The current operation's row is written and read by the operations codec.
+    {"op_id", SqlType::kInteger, true,
+     [](StmtUse& u, const Vm& v) { v.record.op ? u.bind(v.op.id) : u.bind_null(); },
+     [](RowReader& r, Vm& v) {
+       if (r.null()) {
+         r.skip();
+         v.record.op.reset();
+       } else {
+         v.op.id = r.i64();
+         v.record.op.emplace();
+       }
+     }},
+    {"created_at", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.created_at); },
+     [](RowReader& r, Vm& v) { v.created_at = r.i64(); }},
+    {"updated_at", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.updated_at); },
+     [](RowReader& r, Vm& v) { v.updated_at = r.i64(); }},
+};
+
+constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};
+
+}  // namespace
+
+const RowCodec<Vm>& vm_codec() { return kCodec; }
+
+}  // namespace corral::store::sqlite

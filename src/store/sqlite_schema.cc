@@ -1,0 +1,167 @@
+#include "store/sqlite_schema.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <iterator>
+#include <utility>
+
+#include "store/sqlite_util.h"
+
+namespace corral::store::sqlite {
+namespace {
+
+// Numbered migrations, applied in order in one transaction; PRAGMA user_version records the
+// last one applied. Never edit a shipped migration: add the next number.
+//
+// Foreign keys catch engine bugs before they become a database that cannot be loaded: an
+// operation or a history entry of a VM that was never stored. operations.vm_id is deferred
+// (checked at COMMIT) so a batch may list a new VM's operation before the VM itself.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE vms(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  image TEXT NOT NULL,
+  vcpus INTEGER NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  desired_image TEXT,
+  desired_vcpus INTEGER,
+  desired_memory_mib INTEGER,
+  model_error TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL,
+  power INTEGER NOT NULL,
+  resched INTEGER NOT NULL,
+  host TEXT NOT NULL DEFAULT '',
+  pending_reason TEXT NOT NULL DEFAULT '',
+  op_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX vms_state_id ON vms(state, id);
+CREATE INDEX vms_name ON vms(name);
+
+CREATE TABLE operations(
+  id INTEGER PRIMARY KEY,
+  vm_id INTEGER NOT NULL REFERENCES vms(id) DEFERRABLE INITIALLY DEFERRED,
+  action INTEGER NOT NULL,
+  origin INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  during INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  deadline INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  attempt INTEGER NOT NULL
+);
+CREATE INDEX operations_vm_id ON operations(vm_id, id);
+
+CREATE TABLE transitions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  vm_id INTEGER NOT NULL REFERENCES vms(id),
+  op_id INTEGER NOT NULL,
+  from_state INTEGER NOT NULL,
+  to_state INTEGER NOT NULL,
+  action INTEGER NOT NULL,
+  phase INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX transitions_vm_id ON transitions(vm_id, id);
+)sql"},
+    // Hosts as rows: the name is the key the engine writes and deletes by; the id is the
+    // stable number shown to users. No foreign key from vms.host: a VM may name a host that
+    // was deleted (the engine decides what that means), and a version-1 file has VMs on hosts
+    // that were never stored.
+    {2, R"sql(
+CREATE TABLE hosts(
+  name TEXT NOT NULL PRIMARY KEY,
+  id INTEGER NOT NULL UNIQUE,
+  state INTEGER NOT NULL,
+  enabled INTEGER NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  forced_down INTEGER NOT NULL,
+  labels TEXT NOT NULL,
+  vcpus INTEGER NOT NULL,
+  memory_mib INTEGER NOT NULL,
+  reserved_vcpus INTEGER NOT NULL,
+  reserved_memory_mib INTEGER NOT NULL,
+  cpu_allocation_ratio REAL NOT NULL,
+  ram_allocation_ratio REAL NOT NULL,
+  agent_version TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  generation INTEGER NOT NULL,
+  last_heartbeat_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  error TEXT NOT NULL
+);
+)sql"},
+};
+
+constexpr bool migrations_are_numbered_in_order() {
+  for (std::size_t i = 0; i < std::size(kMigrations); ++i) {
+    if (kMigrations[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return true;
+}
+static_assert(migrations_are_numbered_in_order(), "migrations are numbered 1, 2, 3 ...");
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion,
+              "kSqliteSchemaVersion must be the last migration's number");
+
+Error too_new(std::string_view path, std::int64_t version) {
+  return unavailable(path, fmt::format("database schema version {} is newer than this corral ({})",
+                                       version, kSqliteSchemaVersion));
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+Status migrate(sqlite3* db, std::string_view path, int target) {
+  if (target < 0 || target > kSqliteSchemaVersion) {
+    return fail(Error::internal(fmt::format("migrate: no schema version {}", target)));
+  }
+  // IMMEDIATE, and the version read again inside: two processes opening a new file at once
+  // apply each migration once.
+  if (int rc = exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) {
+    return fail(open_error(db, path, "migrate: begin", rc));
+  }
+  auto abort = [&](Error e) -> Status {
+    exec(db, "ROLLBACK");
+    return fail(std::move(e));
+  };
+  std::int64_t version = 0;
+  if (int rc = query_int(db, "PRAGMA user_version", version); rc != SQLITE_OK) {
+    return abort(open_error(db, path, "migrate: cannot read the schema version", rc));
+  }
+  if (version > kSqliteSchemaVersion) return abort(too_new(path, version));
+  if (version >= target) {
+    exec(db, "ROLLBACK");  // nothing to do; nothing was written
+    return {};
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= version || m.version > target) continue;
+    if (int rc = exec(db, m.sql); rc != SQLITE_OK) {
+      return abort(open_error(db, path, fmt::format("migration {}", m.version), rc));
+    }
+  }
+  // PRAGMA takes no parameters; the number is our own constant, not data.
+  const std::string set_version = fmt::format("PRAGMA user_version = {}", target);
+  if (int rc = exec(db, set_version.c_str()); rc != SQLITE_OK) {
+    return abort(open_error(db, path, "migrate: cannot set user_version", rc));
+  }
+  if (int rc = exec(db, "COMMIT"); rc != SQLITE_OK) {
+    return abort(open_error(db, path, "migrate: commit", rc));
+  }
+  return {};
+}
+
+}  // namespace corral::store::sqlite
