@@ -14,6 +14,7 @@
 #include "api/errors.h"
 #include "api/events.h"
 #include "api/server.h"
+#include "driver/host_services.h"
 
 namespace corral::api::internal {
 
@@ -34,8 +35,7 @@ struct Reply {
 
 struct Context {
   engine::Engine& engine;
-  driver::Driver& driver;
-  driver::sim::SimDriver* sim;
+  const driver::HostServicesRouter& hosts;  // images, console, sim admin: per host
   EventHub& events;
   const ServerOptions& options;
 };

@@ -15,14 +15,20 @@ namespace {
 using nlohmann::json;
 namespace sim = corral::driver::sim;
 
-std::expected<sim::SimDriver*, Failure> sim_of(Context& ctx) {
-  if (ctx.sim == nullptr) {
+// The sim's admin of `services`' host; 404 when that host does not run the sim.
+std::expected<sim::FaultInjector*, Failure> sim_of(const driver::HostServices& services) {
+  if (services.fault_injector() == nullptr) {
     return failure(
         Error::not_found("the admin endpoints exist only with the sim driver (this "
                          "server runs the " +
-                         ctx.driver.name() + " driver)"));
+                         services.driver_name() + " driver)"));
   }
-  return ctx.sim;
+  return services.fault_injector();
+}
+
+// Faults are not about one VM's host: this process's own sim holds them.
+std::expected<sim::FaultInjector*, Failure> sim_of(Context& ctx) {
+  return sim_of(ctx.hosts.local());
 }
 
 }  // namespace
@@ -55,7 +61,7 @@ Outcome healthz(Context& ctx, Call& /*call*/) {
   return Reply{200,
                {{"status", "ok"},
                 {"vms", stats.vms},
-                {"driver", ctx.driver.name()},
+                {"driver", ctx.hosts.local().driver_name()},
                 // Committed since start: what load tests measure durable throughput with.
                 {"transitions", stats.transitions},
                 {"batches", stats.batches},
@@ -150,10 +156,13 @@ Outcome external_event(Context& ctx, Call& call) {
   Result<sim::ExternalEvent> kind = sim::parse_external_event(event->get_ref<const std::string&>());
   if (!kind) return failure(std::move(kind.error()));
   const std::optional<std::int64_t> id = parse_id(call.args[0]);
-  if (!id || !ctx.engine.get(*id)) {
-    return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
-  }
-  (*sim)->external_event(*id, *kind);
+  std::optional<store::Vm> vm;
+  if (id) vm = ctx.engine.get(*id);
+  if (!vm) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
+  // What the hypervisor does by itself happens on the VM's host.
+  auto host_sim = sim_of(ctx.hosts.services_for(vm->host));
+  if (!host_sim) return std::unexpected(std::move(host_sim.error()));
+  (*host_sim)->external_event(*id, *kind);
   return Reply{202, {{"vm_id", *id}, {"event", std::string(sim::external_event_name(*kind))}}};
 }
 

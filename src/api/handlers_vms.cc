@@ -25,8 +25,9 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
 }
 
 // A driver with real images refuses a name it does not have, before anything is recorded.
+// The VM is not placed yet: the local host's images stand for all (one host serves them today).
 std::optional<Error> unknown_image(Context& ctx, const std::string& name) {
-  const std::vector<driver::ImageInfo> images = ctx.driver.images();
+  const std::vector<driver::ImageInfo> images = ctx.hosts.local().images();
   if (images.empty()) return std::nullopt;
   std::string names;
   for (const driver::ImageInfo& image : images) {

@@ -123,10 +123,12 @@ thread_local std::chrono::steady_clock::time_point t_started;
 }  // namespace
 
 struct Server::Impl {
-  Impl(engine::Engine& e, driver::Driver& d, driver::sim::SimDriver* s, ServerOptions o)
+  Impl(engine::Engine& e, driver::Driver& d, driver::sim::FaultInjector* faults, ServerOptions o)
       : options(o),
         events(o.event_queue_limit),
-        context{e, d, s, events, options},
+        local_host(d, faults),
+        hosts(local_host),
+        context{e, hosts, events, options},
         limiter(o.rate_limit, o.rate_burst) {}
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
@@ -135,6 +137,8 @@ struct Server::Impl {
 
   const ServerOptions options;
   EventHub events;
+  driver::LocalHostServices local_host;  // every host today: the driver runs them all
+  driver::HostServicesRouter hosts;
   Context context;
   Router router;  // route i is kRoutes[i]
   httplib::Server http;
@@ -264,9 +268,9 @@ void Server::Impl::configure() {
   });
 }
 
-Server::Server(engine::Engine& engine, driver::Driver& driver, driver::sim::SimDriver* sim,
+Server::Server(engine::Engine& engine, driver::Driver& driver, driver::sim::FaultInjector* faults,
                ServerOptions options)
-    : impl_(std::make_unique<Impl>(engine, driver, sim, options)) {
+    : impl_(std::make_unique<Impl>(engine, driver, faults, options)) {
   impl_->configure();
   EventHub* hub = &impl_->events;
   impl_->subscription =
