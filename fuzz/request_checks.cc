@@ -126,7 +126,7 @@ std::optional<std::int64_t> fuzz_route(std::string_view method, std::string_view
   for (const api::Route& p : api::kRoutes) {
     path_known = path_known || pattern_matches(p.pattern, segments);
   }
-  const api::Router::Outcome outcome = router().match(method, path);
+  const api::Router::Lookup outcome = router().match(method, path);
   std::optional<std::int64_t> id;
   if (const auto* match = std::get_if<api::Router::Match>(&outcome)) {
     check(match->route < std::size(api::kRoutes), "a match names a route");

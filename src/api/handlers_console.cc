@@ -1,4 +1,4 @@
-// Images and the serial console: GET /v1/images, GET /v1/vms/{id}/console/log,
+// The serial console of a VM, asked of its host: GET /v1/vms/{id}/console/log,
 // GET /v1/vms/{id}/console (a live stream of what the guest writes), POST
 // /v1/vms/{id}/console (type into it).
 #include <condition_variable>
@@ -44,16 +44,7 @@ struct ConsoleQueue {
 
 }  // namespace
 
-Outcome list_images(Context& ctx, Call& /*call*/) {
-  json images = json::array();
-  const driver::HostServices& local = ctx.hosts.local();
-  for (const driver::ImageInfo& image : local.images()) {
-    images.push_back({{"name", image.name}, {"kind", image.kind}, {"path", image.path}});
-  }
-  return Reply{200, {{"driver", local.driver_name()}, {"images", std::move(images)}}};
-}
-
-Outcome console_log(Context& ctx, Call& call) {
+HandlerResult console_log(Context& ctx, Call& call) {
   auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   std::size_t max_bytes = kDefaultLogBytes;
@@ -70,7 +61,7 @@ Outcome console_log(Context& ctx, Call& call) {
   return Reply{200, {{"vm_id", vm->id}, {"log", std::move(*text)}}};
 }
 
-Outcome console_stream(Context& ctx, Call& call) {
+HandlerResult console_stream(Context& ctx, Call& call) {
   auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   auto queue = std::make_shared<ConsoleQueue>();
@@ -108,7 +99,7 @@ Outcome console_stream(Context& ctx, Call& call) {
   return Reply{200, nullptr, /*is_streaming=*/true};
 }
 
-Outcome console_input(Context& ctx, Call& call) {
+HandlerResult console_input(Context& ctx, Call& call) {
   auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Result<json> body = parse_body(call.req.body);

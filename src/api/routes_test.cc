@@ -29,7 +29,7 @@ TEST(Routes, RouterNumbersRoutesAsTheListDoes) {
     for (std::size_t at = path.find("{id}"); at != std::string::npos; at = path.find("{id}")) {
       path.replace(at, 4, "7");
     }
-    const Router::Outcome outcome = router.match(r.method, path);
+    const Router::Lookup outcome = router.match(r.method, path);
     const auto* match = std::get_if<Router::Match>(&outcome);
     ASSERT_NE(match, nullptr) << route_name(r.method, r.pattern);
     EXPECT_EQ(route_id_of(match->route), r.id) << route_name(r.method, r.pattern);

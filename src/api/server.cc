@@ -29,7 +29,7 @@ namespace {
 using internal::Call;
 using internal::Context;
 using internal::Handler;
-using internal::Outcome;
+using internal::HandlerResult;
 using internal::Reply;
 
 // Each route's handler. No `default`: a RouteId without a handler fails the build.
@@ -157,7 +157,7 @@ RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
 }
 
 void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
-  Router::Outcome route = router.match(req.method, req.path);
+  Router::Lookup route = router.match(req.method, req.path);
   if (std::holds_alternative<Router::NotFound>(route)) {
     write_failure(res, Error::not_found("no such endpoint: " + req.method + " " + req.path));
     return;
@@ -168,7 +168,7 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   }
   Router::Match& match = std::get<Router::Match>(route);
   Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
-  Outcome outcome;
+  HandlerResult outcome;
   try {
     outcome = handler_for(route_id_of(match.route))(context, call);
   } catch (const std::exception& e) {

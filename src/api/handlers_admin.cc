@@ -1,13 +1,12 @@
-// Operations, hosts, the model, health, the event stream, and the sim driver's admin.
+// The sim driver's admin (/v1/admin/*): faults injected into phases, and things the
+// hypervisor does by itself. Each answers 404 when the host does not run the sim.
 #include <optional>
 #include <string>
 
 #include "api/handlers.h"
 #include "api/queries.h"
 #include "api/requests.h"
-#include "api/vm_json.h"
 #include "driver/sim/sim_driver.h"
-#include "lifecycle/export.h"
 
 namespace corral::api::internal {
 namespace {
@@ -33,74 +32,7 @@ std::expected<sim::FaultInjector*, Failure> sim_of(Context& ctx) {
 
 }  // namespace
 
-Outcome get_operation(Context& ctx, Call& call) {
-  const std::optional<std::int64_t> id = parse_id(call.args[0]);
-  const auto missing = [&] {
-    return failure(Error::not_found("no operation with id '" + call.args[0] + "'"));
-  };
-  if (!id) return missing();
-  Result<std::optional<store::OperationRow>> row = ctx.engine.operation(*id);
-  if (!row) return failure(std::move(row.error()));
-  if (!*row) return missing();
-  return Reply{200, op_json(**row)};
-}
-
-Outcome list_hosts(Context& ctx, Call& /*call*/) {
-  json hosts = json::array();
-  for (const engine::HostUsage& h : ctx.engine.hosts()) hosts.push_back(host_json(h));
-  return Reply{200, {{"hosts", std::move(hosts)}}};
-}
-
-Outcome get_states(Context& /*ctx*/, Call& /*call*/) {
-  static const json kModel = lifecycle::model_json();  // a pure function of the code
-  return Reply{200, kModel};
-}
-
-Outcome healthz(Context& ctx, Call& /*call*/) {
-  const engine::EngineStats stats = ctx.engine.stats();
-  return Reply{200,
-               {{"status", "ok"},
-                {"vms", stats.vms},
-                {"driver", ctx.hosts.local().driver_name()},
-                // Committed since start: what load tests measure durable throughput with.
-                {"transitions", stats.transitions},
-                {"batches", stats.batches},
-                {"commands", stats.commands}}};
-}
-
-Outcome stream_events(Context& ctx, Call& call) {
-  Result<store::VmId> vm = parse_events_query(call.req.params);
-  if (!vm) return failure(std::move(vm.error()));
-  if (*vm != 0 && !ctx.engine.get(*vm)) {
-    return failure(Error::not_found("no VM with id '" + std::to_string(*vm) + "'"));
-  }
-  std::shared_ptr<EventClient> client = ctx.events.open(*vm);
-  if (!client) return failure(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
-  const std::chrono::milliseconds heartbeat = ctx.options.heartbeat;
-  EventHub* hub = &ctx.events;
-  call.res.status = 200;
-  call.res.set_header("Cache-Control", "no-cache");
-  call.res.set_header("X-Accel-Buffering", "no");
-  call.res.set_chunked_content_provider(
-      "text/event-stream",
-      [client, heartbeat, greeted = false](std::size_t /*offset*/,
-                                           httplib::DataSink& sink) mutable {
-        std::string chunk;
-        if (!greeted) {
-          greeted = true;  // at once, so the client sees the stream open
-          chunk = ": connected\nretry: 2000\n\n";
-        } else {
-          chunk = client->next(heartbeat);
-        }
-        if (!chunk.empty() && !sink.write(chunk.data(), chunk.size())) return false;
-        if (client->finished()) sink.done();
-        return true;
-      },
-      [hub, client](bool /*success*/) { hub->remove(client); });
-  return Reply{200, nullptr, /*is_streaming=*/true};
-}
-
-Outcome add_fault(Context& ctx, Call& call) {
+HandlerResult add_fault(Context& ctx, Call& call) {
   auto sim = sim_of(ctx);
   if (!sim) return std::unexpected(std::move(sim.error()));
   Result<json> body = parse_body(call.req.body);
@@ -111,7 +43,7 @@ Outcome add_fault(Context& ctx, Call& call) {
   return Reply{201, sim::fault_json(*fault)};
 }
 
-Outcome list_faults(Context& ctx, Call& /*call*/) {
+HandlerResult list_faults(Context& ctx, Call& /*call*/) {
   auto sim = sim_of(ctx);
   if (!sim) return std::unexpected(std::move(sim.error()));
   json faults = json::array();
@@ -119,7 +51,7 @@ Outcome list_faults(Context& ctx, Call& /*call*/) {
   return Reply{200, {{"faults", std::move(faults)}}};
 }
 
-Outcome clear_faults(Context& ctx, Call& /*call*/) {
+HandlerResult clear_faults(Context& ctx, Call& /*call*/) {
   auto sim = sim_of(ctx);
   if (!sim) return std::unexpected(std::move(sim.error()));
   const std::size_t before = (*sim)->faults().size();
@@ -127,7 +59,7 @@ Outcome clear_faults(Context& ctx, Call& /*call*/) {
   return Reply{200, {{"removed", before}}};
 }
 
-Outcome remove_fault(Context& ctx, Call& call) {
+HandlerResult remove_fault(Context& ctx, Call& call) {
   auto sim = sim_of(ctx);
   if (!sim) return std::unexpected(std::move(sim.error()));
   const std::optional<std::int64_t> id = parse_id(call.args[0]);
@@ -137,7 +69,7 @@ Outcome remove_fault(Context& ctx, Call& call) {
   return Reply{200, {{"removed", 1}}};
 }
 
-Outcome external_event(Context& ctx, Call& call) {
+HandlerResult external_event(Context& ctx, Call& call) {
   auto sim = sim_of(ctx);
   if (!sim) return std::unexpected(std::move(sim.error()));
   Result<json> body = parse_body(call.req.body);
