@@ -86,7 +86,7 @@ const api::Router& router() {
   static const api::Router built = [] {
     api::Router r;
     std::size_t i = 0;
-    for (const api::RoutePattern& p : api::kRoutePatterns) {
+    for (const api::Route& p : api::kRoutes) {
       check(r.add(std::string(p.method), p.pattern) == i++, "add() returns 0, 1, 2 ...");
     }
     return r;
@@ -123,14 +123,14 @@ std::optional<std::int64_t> fuzz_route(std::string_view method, std::string_view
 
   const std::string_view wanted = method == "HEAD" ? "GET" : method;
   bool path_known = false;
-  for (const api::RoutePattern& p : api::kRoutePatterns) {
+  for (const api::Route& p : api::kRoutes) {
     path_known = path_known || pattern_matches(p.pattern, segments);
   }
-  const api::Router::Outcome outcome = router().match(method, path);
+  const api::Router::Lookup outcome = router().match(method, path);
   std::optional<std::int64_t> id;
   if (const auto* match = std::get_if<api::Router::Match>(&outcome)) {
-    check(match->route < std::size(api::kRoutePatterns), "a match names a route");
-    const api::RoutePattern& route = api::kRoutePatterns[match->route];
+    check(match->route < std::size(api::kRoutes), "a match names a route");
+    const api::Route& route = api::kRoutes[match->route];
     check(route.method == wanted, "a match has the request's method (GET for HEAD)");
     check(pattern_matches(route.pattern, segments), "a match's pattern fits the path");
     std::size_t parameters = 0;

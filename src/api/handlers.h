@@ -8,12 +8,14 @@
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/errors.h"
 #include "api/events.h"
 #include "api/server.h"
+#include "driver/host_services.h"
 
 namespace corral::api::internal {
 
@@ -34,8 +36,7 @@ struct Reply {
 
 struct Context {
   engine::Engine& engine;
-  driver::Driver& driver;
-  driver::sim::SimDriver* sim;
+  const driver::HostServicesRouter& hosts;  // images, console, sim admin: per host
   EventHub& events;
   const ServerOptions& options;
 };
@@ -47,35 +48,41 @@ struct Call {
   std::string request_id;
 };
 
-using Outcome = std::expected<Reply, Failure>;
-using Handler = Outcome (*)(Context&, Call&);
+using HandlerResult = std::expected<Reply, Failure>;
+using Handler = HandlerResult (*)(Context&, Call&);
 
 // handlers_vms.cc
-Outcome create_vm(Context& ctx, Call& call);
-Outcome list_vms(Context& ctx, Call& call);
-Outcome get_vm(Context& ctx, Call& call);
-Outcome delete_vm(Context& ctx, Call& call);
-Outcome act_on_vm(Context& ctx, Call& call);
-Outcome instance_view(Context& ctx, Call& call);
-Outcome vm_history(Context& ctx, Call& call);
+HandlerResult create_vm(Context& ctx, Call& call);
+HandlerResult list_vms(Context& ctx, Call& call);
+HandlerResult get_vm(Context& ctx, Call& call);
+HandlerResult delete_vm(Context& ctx, Call& call);
+HandlerResult act_on_vm(Context& ctx, Call& call);
+HandlerResult instance_view(Context& ctx, Call& call);
+HandlerResult vm_history(Context& ctx, Call& call);
 
-// handlers_misc.cc
-Outcome get_operation(Context& ctx, Call& call);
-Outcome list_hosts(Context& ctx, Call& call);
-Outcome get_states(Context& ctx, Call& call);
-Outcome healthz(Context& ctx, Call& call);
-Outcome stream_events(Context& ctx, Call& call);
-Outcome add_fault(Context& ctx, Call& call);
-Outcome list_faults(Context& ctx, Call& call);
-Outcome clear_faults(Context& ctx, Call& call);
-Outcome remove_fault(Context& ctx, Call& call);
-Outcome external_event(Context& ctx, Call& call);
+// handlers_status.cc
+HandlerResult get_operation(Context& ctx, Call& call);
+HandlerResult list_hosts(Context& ctx, Call& call);
+HandlerResult get_states(Context& ctx, Call& call);
+HandlerResult healthz(Context& ctx, Call& call);
+HandlerResult stream_events(Context& ctx, Call& call);
+
+// handlers_admin.cc
+HandlerResult add_fault(Context& ctx, Call& call);
+HandlerResult list_faults(Context& ctx, Call& call);
+HandlerResult clear_faults(Context& ctx, Call& call);
+HandlerResult remove_fault(Context& ctx, Call& call);
+HandlerResult external_event(Context& ctx, Call& call);
+
+// handlers_images.cc
+HandlerResult list_images(Context& ctx, Call& call);
+// A VM's image must be one of the host's when the host lists its images: the error if not.
+std::optional<Error> unknown_image(Context& ctx, const std::string& name);
 
 // handlers_console.cc
-Outcome list_images(Context& ctx, Call& call);
-Outcome console_log(Context& ctx, Call& call);
-Outcome console_stream(Context& ctx, Call& call);
-Outcome console_input(Context& ctx, Call& call);
+HandlerResult console_log(Context& ctx, Call& call);
+HandlerResult console_stream(Context& ctx, Call& call);
+HandlerResult console_input(Context& ctx, Call& call);
 
 // A failure from an Error (for `return fail_with(...)` in handlers).
 inline std::unexpected<Failure> failure(Error error) {

@@ -1,4 +1,4 @@
-// Images and the serial console: GET /v1/images, GET /v1/vms/{id}/console/log,
+// The serial console of a VM, asked of its host: GET /v1/vms/{id}/console/log,
 // GET /v1/vms/{id}/console (a live stream of what the guest writes), POST
 // /v1/vms/{id}/console (type into it).
 #include <condition_variable>
@@ -20,10 +20,18 @@ using nlohmann::json;
 constexpr std::size_t kDefaultLogBytes = std::size_t{64} * 1024;
 constexpr std::size_t kMaxLogBytes = std::size_t{4} * 1024 * 1024;
 
-std::expected<store::VmId, Failure> vm_id_of(Context& ctx, const std::string& text) {
+// The VM a path names and the services of its host. Malformed ids name nothing: 404.
+struct VmOnHost {
+  store::VmId id = 0;
+  driver::HostServices* services = nullptr;
+};
+
+std::expected<VmOnHost, Failure> vm_on_host(Context& ctx, const std::string& text) {
   const std::optional<std::int64_t> id = parse_id(text);
-  if (!id || !ctx.engine.get(*id)) return failure(Error::not_found("no VM with id '" + text + "'"));
-  return *id;
+  std::optional<store::Vm> vm;
+  if (id) vm = ctx.engine.get(*id);
+  if (!vm) return failure(Error::not_found("no VM with id '" + text + "'"));
+  return VmOnHost{*id, &ctx.hosts.services_for(vm->host)};
 }
 
 // What the driver's console callback hands the HTTP stream.
@@ -36,16 +44,8 @@ struct ConsoleQueue {
 
 }  // namespace
 
-Outcome list_images(Context& ctx, Call& /*call*/) {
-  json images = json::array();
-  for (const driver::ImageInfo& image : ctx.driver.images()) {
-    images.push_back({{"name", image.name}, {"kind", image.kind}, {"path", image.path}});
-  }
-  return Reply{200, {{"driver", ctx.driver.name()}, {"images", std::move(images)}}};
-}
-
-Outcome console_log(Context& ctx, Call& call) {
-  auto vm = vm_id_of(ctx, call.args[0]);
+HandlerResult console_log(Context& ctx, Call& call) {
+  auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   std::size_t max_bytes = kDefaultLogBytes;
   if (call.req.has_param("bytes")) {
@@ -56,16 +56,16 @@ Outcome console_log(Context& ctx, Call& call) {
     }
     max_bytes = static_cast<std::size_t>(*n);
   }
-  Result<std::string> text = ctx.driver.console_log(*vm, max_bytes);
+  Result<std::string> text = vm->services->console_log(vm->id, max_bytes);
   if (!text) return failure(std::move(text.error()));
-  return Reply{200, {{"vm_id", *vm}, {"log", std::move(*text)}}};
+  return Reply{200, {{"vm_id", vm->id}, {"log", std::move(*text)}}};
 }
 
-Outcome console_stream(Context& ctx, Call& call) {
-  auto vm = vm_id_of(ctx, call.args[0]);
+HandlerResult console_stream(Context& ctx, Call& call) {
+  auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   auto queue = std::make_shared<ConsoleQueue>();
-  Result<int> handle = ctx.driver.attach_console(*vm, [queue](std::string_view bytes) {
+  Result<int> handle = vm->services->attach_console(vm->id, [queue](std::string_view bytes) {
     std::lock_guard lock(queue->mu);
     if (bytes.empty()) {
       queue->closed = true;
@@ -75,8 +75,8 @@ Outcome console_stream(Context& ctx, Call& call) {
     queue->cv.notify_all();
   });
   if (!handle) return failure(std::move(handle.error()));
-  driver::Driver* driver = &ctx.driver;
-  const store::VmId id = *vm;
+  driver::HostServices* services = vm->services;
+  const store::VmId id = vm->id;
   call.res.status = 200;
   call.res.set_header("Cache-Control", "no-cache");
   call.res.set_chunked_content_provider(
@@ -95,12 +95,12 @@ Outcome console_stream(Context& ctx, Call& call) {
         if (closed) sink.done();
         return sink.is_writable();
       },
-      [driver, id, handle = *handle](bool /*success*/) { driver->detach_console(id, handle); });
+      [services, id, handle = *handle](bool /*success*/) { services->detach_console(id, handle); });
   return Reply{200, nullptr, /*is_streaming=*/true};
 }
 
-Outcome console_input(Context& ctx, Call& call) {
-  auto vm = vm_id_of(ctx, call.args[0]);
+HandlerResult console_input(Context& ctx, Call& call) {
+  auto vm = vm_on_host(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Result<json> body = parse_body(call.req.body);
   if (!body) return failure(std::move(body.error()));
@@ -115,10 +115,10 @@ Outcome console_input(Context& ctx, Call& call) {
   }
   std::string bytes = input->get<std::string>();
   const std::size_t size = bytes.size();
-  if (Status written = ctx.driver.write_console(*vm, std::move(bytes)); !written) {
+  if (Status written = vm->services->write_console(vm->id, std::move(bytes)); !written) {
     return failure(std::move(written.error()));
   }
-  return Reply{202, {{"vm_id", *vm}, {"bytes", size}}};
+  return Reply{202, {{"vm_id", vm->id}, {"bytes", size}}};
 }
 
 }  // namespace corral::api::internal

@@ -24,19 +24,7 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
   return std::move(*vm);
 }
 
-// A driver with real images refuses a name it does not have, before anything is recorded.
-std::optional<Error> unknown_image(Context& ctx, const std::string& name) {
-  const std::vector<driver::ImageInfo> images = ctx.driver.images();
-  if (images.empty()) return std::nullopt;
-  std::string names;
-  for (const driver::ImageInfo& image : images) {
-    if (image.name == name) return std::nullopt;
-    names += (names.empty() ? "" : ", ") + image.name;
-  }
-  return Error::invalid_argument("no image named '" + name + "' (images: " + names + ")");
-}
-
-Outcome accepted(Result<engine::Accepted> result) {
+HandlerResult accepted(Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
   Reply reply{202, {}, false, render_accepted(result->vm, result->op)};
   return reply;
@@ -44,7 +32,7 @@ Outcome accepted(Result<engine::Accepted> result) {
 
 }  // namespace
 
-Outcome create_vm(Context& ctx, Call& call) {
+HandlerResult create_vm(Context& ctx, Call& call) {
   Result<json> body = parse_body(call.req.body);
   if (!body) return failure(std::move(body.error()));
   Result<engine::CreateRequest> request = parse_create(*body);
@@ -57,7 +45,7 @@ Outcome create_vm(Context& ctx, Call& call) {
   return accepted(ctx.engine.create(std::move(*request)));
 }
 
-Outcome list_vms(Context& ctx, Call& call) {
+HandlerResult list_vms(Context& ctx, Call& call) {
   Result<engine::ListQuery> query = parse_list_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
   const engine::ListPage page = ctx.engine.list(*query);
@@ -66,7 +54,7 @@ Outcome list_vms(Context& ctx, Call& call) {
   return reply;
 }
 
-Outcome get_vm(Context& ctx, Call& call) {
+HandlerResult get_vm(Context& ctx, Call& call) {
   auto vm = vm_of(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Reply reply;
@@ -74,7 +62,7 @@ Outcome get_vm(Context& ctx, Call& call) {
   return reply;
 }
 
-Outcome delete_vm(Context& ctx, Call& call) {
+HandlerResult delete_vm(Context& ctx, Call& call) {
   Result<lc::Action> action = parse_delete_query(call.req.params);
   if (!action) return failure(std::move(action.error()));
   auto vm = vm_of(ctx, call.args[0]);
@@ -87,7 +75,7 @@ Outcome delete_vm(Context& ctx, Call& call) {
   return accepted(ctx.engine.act(std::move(request)));
 }
 
-Outcome act_on_vm(Context& ctx, Call& call) {
+HandlerResult act_on_vm(Context& ctx, Call& call) {
   Result<json> body = parse_body(call.req.body);
   if (!body) return failure(std::move(body.error()));
   Result<ActionInput> input = parse_action(*body);
@@ -129,13 +117,13 @@ Outcome act_on_vm(Context& ctx, Call& call) {
   return accepted(std::move(result));
 }
 
-Outcome instance_view(Context& ctx, Call& call) {
+HandlerResult instance_view(Context& ctx, Call& call) {
   auto vm = vm_of(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
   return Reply{200, instance_view_json(*vm)};
 }
 
-Outcome vm_history(Context& ctx, Call& call) {
+HandlerResult vm_history(Context& ctx, Call& call) {
   Result<HistoryQuery> query = parse_history_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
   auto vm = vm_of(ctx, call.args[0]);

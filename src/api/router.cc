@@ -33,7 +33,7 @@ std::size_t Router::add(std::string method, std::string_view pattern) {
   return routes_.size() - 1;
 }
 
-Router::Outcome Router::match(std::string_view method, std::string_view path) const {
+Router::Lookup Router::match(std::string_view method, std::string_view path) const {
   if (method == "HEAD") method = "GET";
   const std::vector<std::string_view> segments = split_path(path);
   WrongMethod wrong;

@@ -24,12 +24,12 @@ class Router {
   struct WrongMethod {
     std::vector<std::string> allowed;
   };
-  using Outcome = std::variant<Match, NotFound, WrongMethod>;
+  using Lookup = std::variant<Match, NotFound, WrongMethod>;  // what match() found
 
   // Returns the route's index (0, 1, 2 ... in the order of calls).
   std::size_t add(std::string method, std::string_view pattern);
 
-  Outcome match(std::string_view method, std::string_view path) const;
+  Lookup match(std::string_view method, std::string_view path) const;
 
  private:
   struct Route {

@@ -1,42 +1,91 @@
-// The routes the HTTP server serves, as data: (method, pattern) in registration order.
+// The routes the HTTP server serves: the one list (method, path pattern, help text), in the
+// style of Envoy's admin `makeHandler(prefix, help_text, handler, ...)`.
 //
-// Contract: kRoutePatterns[i] is route i of the server's Router (api/server.cc registers
-// exactly these, in this order, and a static_assert there keeps the two lists equal). It lives
-// apart from the server so that code without httplib (the request fuzzer) can route as the
+// Contract:
+// - kRoutes[i].id == RouteId(i) (static_assert below), and the server registers kRoutes in
+//   order, so Router::Match::route is a RouteId's number (route_id_of).
+// - The server maps each RouteId to its handler in a switch without `default` (api/server.cc):
+//   a route added here without a handler fails the build (-Werror=switch).
+// - docs/api.md names every route as `METHOD /pattern` (routes_test.cc checks both ways).
+// It lives apart from the server, without httplib, so that the request fuzzer routes as the
 // server does.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <string_view>
 
 namespace corral::api {
 
-struct RoutePattern {
-  std::string_view method;
-  std::string_view pattern;
+// Numbered in kRoutes' order. Not persisted: renumbering is free.
+enum class RouteId : std::uint8_t {
+  kCreateVm,
+  kListVms,
+  kGetVm,
+  kDeleteVm,
+  kActOnVm,
+  kInstanceView,
+  kVmHistory,
+  kGetOperation,
+  kListHosts,
+  kListImages,
+  kConsoleLog,
+  kConsoleStream,
+  kConsoleInput,
+  kGetStates,
+  kStreamEvents,
+  kHealthz,
+  kAddFault,
+  kListFaults,
+  kClearFaults,
+  kRemoveFault,
+  kExternalEvent,
 };
 
-inline constexpr RoutePattern kRoutePatterns[] = {
-    {"POST", "/v1/vms"},
-    {"GET", "/v1/vms"},
-    {"GET", "/v1/vms/{id}"},
-    {"DELETE", "/v1/vms/{id}"},
-    {"POST", "/v1/vms/{id}/actions"},
-    {"GET", "/v1/vms/{id}/instance-view"},
-    {"GET", "/v1/vms/{id}/history"},
-    {"GET", "/v1/operations/{id}"},
-    {"GET", "/v1/hosts"},
-    {"GET", "/v1/images"},
-    {"GET", "/v1/vms/{id}/console/log"},
-    {"GET", "/v1/vms/{id}/console"},
-    {"POST", "/v1/vms/{id}/console"},
-    {"GET", "/v1/states"},
-    {"GET", "/v1/events"},
-    {"GET", "/healthz"},
-    {"POST", "/v1/admin/faults"},
-    {"GET", "/v1/admin/faults"},
-    {"DELETE", "/v1/admin/faults"},
-    {"DELETE", "/v1/admin/faults/{id}"},
-    {"POST", "/v1/admin/vms/{id}/external"},
+struct Route {
+  RouteId id;
+  std::string_view method;
+  std::string_view pattern;  // literal segments and "{name}" segments (api/router.h)
+  std::string_view help;     // one line: what the route does
 };
+
+inline constexpr Route kRoutes[] = {
+    {RouteId::kCreateVm, "POST", "/v1/vms", "create a VM (202, an operation)"},
+    {RouteId::kListVms, "GET", "/v1/vms", "list VMs, filtered and paged"},
+    {RouteId::kGetVm, "GET", "/v1/vms/{id}", "read a VM"},
+    {RouteId::kDeleteVm, "DELETE", "/v1/vms/{id}", "terminate a VM (202, an operation)"},
+    {RouteId::kActOnVm, "POST", "/v1/vms/{id}/actions", "run an action on a VM (202)"},
+    {RouteId::kInstanceView, "GET", "/v1/vms/{id}/instance-view", "a VM in Azure's terms"},
+    {RouteId::kVmHistory, "GET", "/v1/vms/{id}/history", "a VM's transitions, paged"},
+    {RouteId::kGetOperation, "GET", "/v1/operations/{id}", "read an operation"},
+    {RouteId::kListHosts, "GET", "/v1/hosts", "hosts with their capacity and use"},
+    {RouteId::kListImages, "GET", "/v1/images", "images VMs can boot"},
+    {RouteId::kConsoleLog, "GET", "/v1/vms/{id}/console/log", "the tail of a VM's serial output"},
+    {RouteId::kConsoleStream, "GET", "/v1/vms/{id}/console", "stream a VM's serial output"},
+    {RouteId::kConsoleInput, "POST", "/v1/vms/{id}/console", "type into a VM's serial console"},
+    {RouteId::kGetStates, "GET", "/v1/states", "the state model, as data"},
+    {RouteId::kStreamEvents, "GET", "/v1/events", "committed transitions, as Server-Sent Events"},
+    {RouteId::kHealthz, "GET", "/healthz", "liveness and counters"},
+    {RouteId::kAddFault, "POST", "/v1/admin/faults", "sim: inject a fault"},
+    {RouteId::kListFaults, "GET", "/v1/admin/faults", "sim: the faults in force"},
+    {RouteId::kClearFaults, "DELETE", "/v1/admin/faults", "sim: remove every fault"},
+    {RouteId::kRemoveFault, "DELETE", "/v1/admin/faults/{id}", "sim: remove one fault"},
+    {RouteId::kExternalEvent, "POST", "/v1/admin/vms/{id}/external",
+     "sim: something the hypervisor does by itself"},
+};
+
+constexpr bool routes_numbered_in_order() {
+  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
+    if (static_cast<std::size_t>(kRoutes[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(routes_numbered_in_order(), "kRoutes[i].id must be RouteId(i)");
+static_assert(static_cast<std::size_t>(RouteId::kExternalEvent) + 1 == std::size(kRoutes),
+              "every RouteId has its kRoutes entry (the last RouteId is kRoutes' last)");
+
+// The route of a Router::Match::route (the server registers kRoutes in order).
+constexpr RouteId route_id_of(std::size_t index) { return kRoutes[index].id; }
 
 }  // namespace corral::api

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <exception>
-#include <iterator>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -29,52 +29,57 @@ namespace {
 using internal::Call;
 using internal::Context;
 using internal::Handler;
-using internal::Outcome;
+using internal::HandlerResult;
 using internal::Reply;
 
-struct RouteSpec {
-  const char* method;
-  const char* pattern;
-  Handler handler;
-};
-
-constexpr RouteSpec kRoutes[] = {
-    {"POST", "/v1/vms", internal::create_vm},
-    {"GET", "/v1/vms", internal::list_vms},
-    {"GET", "/v1/vms/{id}", internal::get_vm},
-    {"DELETE", "/v1/vms/{id}", internal::delete_vm},
-    {"POST", "/v1/vms/{id}/actions", internal::act_on_vm},
-    {"GET", "/v1/vms/{id}/instance-view", internal::instance_view},
-    {"GET", "/v1/vms/{id}/history", internal::vm_history},
-    {"GET", "/v1/operations/{id}", internal::get_operation},
-    {"GET", "/v1/hosts", internal::list_hosts},
-    {"GET", "/v1/images", internal::list_images},
-    {"GET", "/v1/vms/{id}/console/log", internal::console_log},
-    {"GET", "/v1/vms/{id}/console", internal::console_stream},
-    {"POST", "/v1/vms/{id}/console", internal::console_input},
-    {"GET", "/v1/states", internal::get_states},
-    {"GET", "/v1/events", internal::stream_events},
-    {"GET", "/healthz", internal::healthz},
-    {"POST", "/v1/admin/faults", internal::add_fault},
-    {"GET", "/v1/admin/faults", internal::list_faults},
-    {"DELETE", "/v1/admin/faults", internal::clear_faults},
-    {"DELETE", "/v1/admin/faults/{id}", internal::remove_fault},
-    {"POST", "/v1/admin/vms/{id}/external", internal::external_event},
-};
-
-// The handlers sit beside their routes here; api::kRoutePatterns is the same list without
-// httplib, for the request fuzzer. A route added to one and not the other fails the build.
-constexpr bool same_as_route_patterns() {
-  if (std::size(kRoutes) != std::size(kRoutePatterns)) return false;
-  for (std::size_t i = 0; i < std::size(kRoutes); ++i) {
-    if (kRoutes[i].method != kRoutePatterns[i].method ||
-        kRoutes[i].pattern != kRoutePatterns[i].pattern) {
-      return false;
-    }
+// Each route's handler. No `default`: a RouteId without a handler fails the build.
+Handler handler_for(RouteId id) {
+  switch (id) {
+    case RouteId::kCreateVm:
+      return internal::create_vm;
+    case RouteId::kListVms:
+      return internal::list_vms;
+    case RouteId::kGetVm:
+      return internal::get_vm;
+    case RouteId::kDeleteVm:
+      return internal::delete_vm;
+    case RouteId::kActOnVm:
+      return internal::act_on_vm;
+    case RouteId::kInstanceView:
+      return internal::instance_view;
+    case RouteId::kVmHistory:
+      return internal::vm_history;
+    case RouteId::kGetOperation:
+      return internal::get_operation;
+    case RouteId::kListHosts:
+      return internal::list_hosts;
+    case RouteId::kListImages:
+      return internal::list_images;
+    case RouteId::kConsoleLog:
+      return internal::console_log;
+    case RouteId::kConsoleStream:
+      return internal::console_stream;
+    case RouteId::kConsoleInput:
+      return internal::console_input;
+    case RouteId::kGetStates:
+      return internal::get_states;
+    case RouteId::kStreamEvents:
+      return internal::stream_events;
+    case RouteId::kHealthz:
+      return internal::healthz;
+    case RouteId::kAddFault:
+      return internal::add_fault;
+    case RouteId::kListFaults:
+      return internal::list_faults;
+    case RouteId::kClearFaults:
+      return internal::clear_faults;
+    case RouteId::kRemoveFault:
+      return internal::remove_fault;
+    case RouteId::kExternalEvent:
+      return internal::external_event;
   }
-  return true;
+  std::abort();  // not a RouteId: route_id_of() only returns kRoutes' ids
 }
-static_assert(same_as_route_patterns(), "kRoutes and api::kRoutePatterns (api/routes.h) differ");
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kRequestIdHeader = "X-Request-Id";
@@ -118,10 +123,12 @@ thread_local std::chrono::steady_clock::time_point t_started;
 }  // namespace
 
 struct Server::Impl {
-  Impl(engine::Engine& e, driver::Driver& d, driver::sim::SimDriver* s, ServerOptions o)
+  Impl(engine::Engine& e, driver::Driver& d, driver::sim::FaultInjector* faults, ServerOptions o)
       : options(o),
         events(o.event_queue_limit),
-        context{e, d, s, events, options},
+        local_host(d, faults),
+        hosts(local_host),
+        context{e, hosts, events, options},
         limiter(o.rate_limit, o.rate_burst) {}
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
@@ -130,9 +137,10 @@ struct Server::Impl {
 
   const ServerOptions options;
   EventHub events;
+  driver::LocalHostServices local_host;  // every host today: the driver runs them all
+  driver::HostServicesRouter hosts;
   Context context;
-  Router router;
-  std::vector<Handler> handlers;
+  Router router;  // route i is kRoutes[i]
   httplib::Server http;
   std::atomic<int> listen_fd{-1};
   std::atomic<bool> stop_requested{false};
@@ -149,7 +157,7 @@ RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
 }
 
 void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
-  Router::Outcome route = router.match(req.method, req.path);
+  Router::Lookup route = router.match(req.method, req.path);
   if (std::holds_alternative<Router::NotFound>(route)) {
     write_failure(res, Error::not_found("no such endpoint: " + req.method + " " + req.path));
     return;
@@ -160,9 +168,9 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   }
   Router::Match& match = std::get<Router::Match>(route);
   Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
-  Outcome outcome;
+  HandlerResult outcome;
   try {
-    outcome = handlers[match.route](context, call);
+    outcome = handler_for(route_id_of(match.route))(context, call);
   } catch (const std::exception& e) {
     outcome = std::unexpected(Failure(Error::internal(std::string("internal error: ") + e.what())));
   }
@@ -180,10 +188,7 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
 }
 
 void Server::Impl::configure() {
-  for (const RouteSpec& r : kRoutes) {
-    router.add(r.method, r.pattern);
-    handlers.push_back(r.handler);
-  }
+  for (const Route& r : kRoutes) router.add(std::string(r.method), r.pattern);
   const std::size_t threads = options.threads;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_keep_alive_max_count(1'000'000);
@@ -263,9 +268,9 @@ void Server::Impl::configure() {
   });
 }
 
-Server::Server(engine::Engine& engine, driver::Driver& driver, driver::sim::SimDriver* sim,
+Server::Server(engine::Engine& engine, driver::Driver& driver, driver::sim::FaultInjector* faults,
                ServerOptions options)
-    : impl_(std::make_unique<Impl>(engine, driver, sim, options)) {
+    : impl_(std::make_unique<Impl>(engine, driver, faults, options)) {
   impl_->configure();
   EventHub* hub = &impl_->events;
   impl_->subscription =

@@ -10,7 +10,9 @@
 // - Every error goes through api::to_http (api/errors.h), including the library's own
 //   (unknown route 404, wrong method 405, body over 64 KiB 413, malformed HTTP 400).
 // - Path ids that are not 1-18 decimal digits name nothing: 404, like unknown ids.
-// - /v1/admin/* exists only when a SimDriver is given (404 otherwise).
+// - Images and the console are asked of the VM's host through a driver::HostServicesRouter
+//   (driver/host_services.h); today the driver serves every host itself.
+// - /v1/admin/* exists only when a FaultInjector (the sim) is given (404 otherwise).
 // - bind() then run() (blocks); stop() from any thread (not a signal handler) ends the event
 //   streams, stops accepting, and makes run() return once the connections in flight are done.
 #pragma once
@@ -25,7 +27,7 @@
 #include "engine/engine.h"
 
 namespace corral::driver::sim {
-class SimDriver;
+class FaultInjector;
 }
 
 namespace corral::api {
@@ -43,8 +45,9 @@ struct ServerOptions {
 
 class Server {
  public:
-  // `sim` enables /v1/admin (may be nullptr). Everything given must outlive the Server.
-  Server(engine::Engine& engine, driver::Driver& driver, driver::sim::SimDriver* sim,
+  // `faults` (the sim) enables /v1/admin (may be nullptr). Everything given must outlive the
+  // Server.
+  Server(engine::Engine& engine, driver::Driver& driver, driver::sim::FaultInjector* faults,
          ServerOptions options = {});
   ~Server();
   Server(const Server&) = delete;

@@ -42,6 +42,7 @@
 
 #include "common/result.h"
 #include "driver/driver.h"
+#include "driver/sim/fault_injector.h"
 #include "lifecycle/types.h"
 #include "store/types.h"
 
@@ -143,7 +144,7 @@ class PowerMap {
 
 // ---- The driver -------------------------------------------------------------------------
 
-class SimDriver final : public Driver {
+class SimDriver final : public Driver, public FaultInjector {
  public:
   // Negative latencies count as 0, a negative host count as 0.
   explicit SimDriver(SimOptions options = {});
@@ -160,13 +161,13 @@ class SimDriver final : public Driver {
   // The sim keeps no placement of its own: only the power is recorded.
   void adopt(store::VmId vm, const std::string& host, lifecycle::Power power) override;
 
-  std::uint64_t add_fault(Fault fault);  // a fault with times == 0 is spent: not kept
-  std::vector<Fault> faults() const;
-  bool remove_fault(std::uint64_t id);
-  void clear_faults();
+  std::uint64_t add_fault(Fault fault) override;  // a fault with times == 0 is spent: not kept
+  std::vector<Fault> faults() const override;
+  bool remove_fault(std::uint64_t id) override;
+  void clear_faults() override;
 
   // Delivered through sink->power_event() by the worker, after what is already due.
-  void external_event(store::VmId vm, ExternalEvent kind);
+  void external_event(store::VmId vm, ExternalEvent kind) override;
 
   // What the driver believes now (it changes when a result is delivered, not when asked).
   std::optional<lifecycle::Power> power_of(store::VmId vm) const;
