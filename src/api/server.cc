@@ -15,12 +15,12 @@
 #include <thread>
 
 #include "api/handlers.h"
-#include "api/log.h"
 #include "api/queries.h"
 #include "api/rate_limit.h"
 #include "api/requests.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "common/log.h"
 
 namespace corral::api {
 

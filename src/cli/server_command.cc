@@ -20,10 +20,10 @@
 #include <thread>
 #include <vector>
 
-#include "api/log.h"
 #include "api/server.h"
 #include "cli/qemu_setup.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
 #include "lifecycle/types.h"
@@ -33,8 +33,6 @@ namespace corral::cli {
 namespace {
 
 namespace lc = corral::lifecycle;
-using api::log;
-using api::LogLevel;
 
 constexpr int kExitOk = 0;
 constexpr int kExitCannotStart = 1;
@@ -191,9 +189,9 @@ const char* signal_name(int sig) {
 }
 
 int run_server(const ServerOptions& o) {
-  const std::optional<LogLevel> level = api::parse_log_level(o.log_level);
+  const std::optional<LogLevel> level = parse_log_level(o.log_level);
   if (!level) return usage("--log-level must be debug, info, warn or error");
-  api::set_log_level(*level);
+  set_log_level(*level);
 
   const std::string driver_name =
       o.driver == "auto" ? (qemu_installed() ? "qemu" : "sim") : o.driver;
