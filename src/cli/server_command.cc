@@ -73,7 +73,7 @@ std::optional<std::string> add_deadline(const std::string& spec, engine::EngineO
   lc::Phase phase = lc::Phase::kNone;
   if (dot != std::string::npos) {
     const std::string phase_name = key.substr(dot + 1);
-    const std::optional<lc::Phase> p = driver::sim::parse_phase(phase_name);
+    const std::optional<lc::Phase> p = lc::parse_phase(phase_name);
     if (!p) return "unknown phase '" + phase_name + "' in --phase-deadline " + spec;
     phase = *p;
   }
