@@ -15,12 +15,13 @@
 #include <thread>
 
 #include "api/handlers.h"
-#include "api/log.h"
 #include "api/queries.h"
 #include "api/rate_limit.h"
 #include "api/requests.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "common/log.h"
+#include "daemon/address.h"
 
 namespace corral::api {
 
@@ -283,8 +284,7 @@ Server::~Server() {
 }
 
 Status Server::bind(const std::string& host, int port) {
-  const std::string address =
-      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  const std::string address = daemon::host_port_text(host, port);
   errno = 0;
   bool bound = false;
   if (port == 0) {

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <utility>
 
+#include "common/text.h"
 #include "lifecycle/vocabulary.h"
 
 namespace corral::cli {
@@ -15,13 +16,6 @@ namespace {
 namespace lc = corral::lifecycle;
 
 constexpr std::size_t kMaxIdLength = 64;
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::optional<long long> parse_integer(std::string_view text) {
   long long value = 0;

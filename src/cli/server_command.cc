@@ -1,29 +1,19 @@
 #include "cli/server_command.h"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <expected>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
-#include <thread>
 #include <vector>
 
-#include "api/log.h"
 #include "api/server.h"
 #include "cli/qemu_setup.h"
 #include "common/clock.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
 #include "lifecycle/types.h"
@@ -33,8 +23,6 @@ namespace corral::cli {
 namespace {
 
 namespace lc = corral::lifecycle;
-using api::log;
-using api::LogLevel;
 
 constexpr int kExitOk = 0;
 constexpr int kExitCannotStart = 1;
@@ -60,17 +48,6 @@ struct ServerOptions {
   std::string log_level = "info";
 };
 
-struct Address {
-  std::string host;
-  int port = 0;
-  std::string text() const {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-           std::to_string(port);
-  }
-};
-
-std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
-
 int usage(const std::string& message) {
   std::fprintf(stderr, "corral server: %s\n", message.c_str());
   return kExitUsage;
@@ -80,32 +57,6 @@ int cannot_start(const std::string& message) {
   std::fprintf(stderr, "corral server: %s\n", message.c_str());
   log(LogLevel::kError, "start_failed", {{"reason", message}});
   return kExitCannotStart;
-}
-
-// "HOST:PORT" or "[V6]:PORT".
-std::optional<Address> parse_listen(const std::string& text) {
-  Address out;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    const std::size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
-    }
-    out.host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
-    out.host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (out.host.empty() || port.empty() || port.size() > 5) return std::nullopt;
-  for (char c : port) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  out.port = std::stoi(port);
-  if (out.port > 65535) return std::nullopt;
-  return out;
 }
 
 // "ACTION[.PHASE]=SECONDS" into the engine's deadlines.
@@ -122,7 +73,7 @@ std::optional<std::string> add_deadline(const std::string& spec, engine::EngineO
   lc::Phase phase = lc::Phase::kNone;
   if (dot != std::string::npos) {
     const std::string phase_name = key.substr(dot + 1);
-    const std::optional<lc::Phase> p = driver::sim::parse_phase(phase_name);
+    const std::optional<lc::Phase> p = lc::parse_phase(phase_name);
     if (!p) return "unknown phase '" + phase_name + "' in --phase-deadline " + spec;
     phase = *p;
   }
@@ -137,70 +88,17 @@ std::optional<std::string> add_deadline(const std::string& spec, engine::EngineO
   return std::nullopt;
 }
 
-// Creates the data dir (0700) if missing; checks it is a writable directory.
-std::optional<std::string> prepare_data_dir(const std::string& dir) {
-  std::error_code ec;
-  const std::filesystem::path path(dir);
-  if (!std::filesystem::exists(path, ec)) {
-    if (path.has_parent_path() && !path.parent_path().empty()) {
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec) return "cannot create data dir " + dir + ": " + ec.message();
-    }
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return "cannot create data dir " + dir + ": " + errno_text(errno);
-    }
-  }
-  if (!std::filesystem::is_directory(path, ec)) return "data dir " + dir + " is not a directory";
-  if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) {
-    return "cannot use data dir " + dir + ": " + errno_text(errno);
-  }
-  return std::nullopt;
-}
-
-// One server per data dir: an exclusive flock on <dir>/corral.lock, held until exit (the
-// kernel drops it when the process ends, however it ends). Returns the fd or an error.
-std::expected<int, std::string> lock_data_dir(const std::string& dir) {
-  const std::string path = (std::filesystem::path(dir) / "corral.lock").string();
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return std::unexpected("cannot use data dir " + dir + ": " + errno_text(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {};
-    const ssize_t n = ::pread(fd, pid, sizeof(pid) - 1, 0);
-    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
-    while (!owner.empty() && (owner.back() == '\n' || owner.back() == ' ')) owner.pop_back();
-    ::close(fd);
-    return std::unexpected("data dir " + dir + " is in use by another corral server" +
-                           (owner.empty() ? std::string() : " (pid " + owner + ")"));
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] const ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
-  }
-  return fd;
-}
-
-const char* signal_name(int sig) {
-  switch (sig) {
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGINT:
-      return "SIGINT";
-    default:
-      return "signal";
-  }
-}
-
 int run_server(const ServerOptions& o) {
-  const std::optional<LogLevel> level = api::parse_log_level(o.log_level);
-  if (!level) return usage("--log-level must be debug, info, warn or error");
-  api::set_log_level(*level);
+  if (Status logging = daemon::set_up_logging(o.log_level); !logging) {
+    return usage(logging.error().message);
+  }
 
   const std::string driver_name =
       o.driver == "auto" ? (qemu_installed() ? "qemu" : "sim") : o.driver;
   if (driver_name != "sim" && driver_name != "qemu") {
     return usage("unknown driver '" + o.driver + "' (auto, qemu or sim)");
   }
-  const std::optional<Address> address = parse_listen(o.listen);
+  const std::optional<daemon::HostPort> address = daemon::parse_host_port(o.listen);
   if (!address)
     return usage("--listen wants HOST:PORT (e.g. 127.0.0.1:8780), not '" + o.listen + "'");
   if (o.sim_hosts < 1 || o.sim_hosts > 10000) return usage("--sim-hosts must be 1 to 10000");
@@ -227,22 +125,17 @@ int run_server(const ServerOptions& o) {
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = o.sim_hosts;
 
-  if (std::optional<std::string> bad = prepare_data_dir(o.data_dir)) return cannot_start(*bad);
-  const std::expected<int, std::string> lock = lock_data_dir(o.data_dir);
-  if (!lock) return cannot_start(lock.error());
+  if (Status dir = daemon::prepare_data_dir(o.data_dir); !dir) {
+    return cannot_start(dir.error().message);
+  }
+  Result<daemon::DataDirLock> lock = daemon::DataDirLock::acquire(o.data_dir, "corral server");
+  if (!lock) return cannot_start(lock.error().message);
   const std::string db_path = (std::filesystem::path(o.data_dir) / "corral.db").string();
   Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db_path);
   if (!store) return cannot_start(store.error().message);
 
-  // Signals: blocked in every thread (threads inherit this mask) and taken by sigwait() in
-  // one thread of ours, so nothing runs in a signal handler.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);  // our own wake-up call when run() ends by itself
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a death
+  // Before any thread starts: the threads inherit the blocked signals.
+  daemon::StopSignals stop_signals(kExitCannotStart);
 
   std::unique_ptr<driver::Driver> driver;
   driver::sim::SimDriver* sim = nullptr;
@@ -281,26 +174,10 @@ int run_server(const ServerOptions& o) {
   if (Status started = engine.start(); !started) {
     return cannot_start("cannot start the engine: " + started.error().message);
   }
-  const Address actual{address->host, server.port()};
+  const daemon::HostPort actual{address->host, server.port()};
 
-  // The first signal stops the server cleanly; a second one, while that is still going on,
-  // ends the process at once.
-  std::atomic<bool> finished{false};
-  std::thread waiter([&] {
-    int sig = 0;
-    bool stopping = false;
-    while (sigwait(&signals, &sig) == 0) {
-      if (finished) return;
-      if (sig == SIGUSR1) continue;
-      if (stopping) {
-        log(LogLevel::kWarn, "signal", {{"signal", signal_name(sig)}, {"action", "exit now"}});
-        std::_Exit(kExitCannotStart);
-      }
-      stopping = true;
-      log(LogLevel::kInfo, "signal", {{"signal", signal_name(sig)}, {"action", "shutting down"}});
-      server.stop();
-    }
-  });
+  // The first signal stops the server cleanly; a second one ends the process at once.
+  stop_signals.watch([&server] { server.stop(); });
 
   log(LogLevel::kInfo, "listening",
       {{"addr", actual.text()},
@@ -317,9 +194,7 @@ int run_server(const ServerOptions& o) {
   std::fflush(stdout);
 
   const Status served = server.run();
-  finished = true;
-  pthread_kill(waiter.native_handle(), SIGUSR1);  // wakes sigwait if run() ended by itself
-  waiter.join();
+  stop_signals.finish();
   engine.stop();
   if (!served) return cannot_start(served.error().message);
   log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});

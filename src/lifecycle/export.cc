@@ -1,5 +1,6 @@
 #include "lifecycle/export.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -103,6 +104,30 @@ std::string target_name(const Transition& t) {
       return "the requested state";
   }
   return {};
+}
+
+// A status line as the API renders it in "statuses" (without the time), and whether it
+// carries a time when rendered.
+json azure_status_json(const AzureStatus& s) {
+  return {{"code", s.code},
+          {"level", s.level},
+          {"displayStatus", s.display_status},
+          {"timed", s.timed}};
+}
+
+// Every API "status" the Nova view can render (nova_status over every vm_state and
+// task_state), each once, in first-seen order.
+json nova_statuses() {
+  std::vector<std::string_view> seen;
+  for (NovaVmState vm : kAllNovaVmStates) {
+    for (NovaTaskState task : kAllNovaTaskStates) {
+      const std::string_view status = nova_status(vm, task);
+      if (std::find(seen.begin(), seen.end(), status) == seen.end()) seen.push_back(status);
+    }
+  }
+  json out = json::array();
+  for (std::string_view s : seen) out.push_back(s);
+  return out;
 }
 
 }  // namespace
@@ -299,24 +324,41 @@ json model_json() {
       case Vocabulary::kNova: {
         json vm = json::array();
         for (NovaVmState s : kAllNovaVmStates) vm.push_back(nova_vm_state_name(s));
+        json tasks = json::array();
+        for (NovaTaskState t : kAllNovaTaskStates) {
+          if (t != NovaTaskState::kNone) tasks.push_back(nova_task_state_name(t));
+        }
         json power = json::array();
         for (int p : {0, 1, 3, 4, 6, 7}) {
           power.push_back({{"number", p}, {"name", nova_power_state_name(p)}});
         }
         names["vm_states"] = std::move(vm);
+        names["task_states"] = std::move(tasks);
         names["power_states"] = std::move(power);
+        names["statuses"] = nova_statuses();
         break;
       }
       case Vocabulary::kAzure: {
+        json provisioning = json::array();
+        for (AzureProvisioning p : kAllAzureProvisioning) {
+          provisioning.push_back({{"name", azure_provisioning_name(p)},
+                                  {"status", azure_status_json(azure_provisioning_status(p))}});
+        }
         json power = json::array();
-        for (AzurePower p : {AzurePower::kStarting, AzurePower::kRunning, AzurePower::kStopping,
-                             AzurePower::kStopped, AzurePower::kDeallocating,
-                             AzurePower::kDeallocated, AzurePower::kUnknown}) {
+        for (AzurePower p : kAllAzurePowers) {
           power.push_back({{"name", azure_power_name(p)},
+                           {"status", azure_status_json(azure_power_status(p))},
                            {"billing", billing_name(billing_of(p))},
                            {"billing_display", billing_display(billing_of(p))}});
         }
+        json billing = json::array();
+        for (Billing b : {Billing::kNotBilled, Billing::kBilledHardwareAndSoftware,
+                          Billing::kBilledHardwareOnly}) {
+          billing.push_back({{"name", billing_name(b)}, {"display", billing_display(b)}});
+        }
+        names["provisioning_states"] = std::move(provisioning);
         names["power_states"] = std::move(power);
+        names["billing"] = std::move(billing);
         break;
       }
       case Vocabulary::kStratusLab: {

@@ -18,7 +18,11 @@ namespace corral::lifecycle {
 std::string to_dot(Vocabulary vocabulary);
 
 // The whole model: states (with every vocabulary's view), actions, phases, transitions and
-// each vocabulary's verbs and state names.
+// each vocabulary's verbs and names. The names cover every value each view can render:
+// OpenNebula states and LCM states with their short aliases; Nova vm_states, task_states,
+// power_states and API statuses; Azure provisioning states and power states, each with the
+// status line ({code, level, displayStatus, timed}) the API shows, and billing;
+// StratusLab states. export_test holds this against every reachable record's views.
 nlohmann::json model_json();
 
 // A record's four views, in the API's shape:

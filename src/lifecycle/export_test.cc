@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 
+#include "lifecycle/reachable.h"
 #include "lifecycle/table.h"
+#include "lifecycle/views.h"
 
 namespace corral::lifecycle {
 namespace {
@@ -59,6 +63,117 @@ TEST(ExportTest, DotInEveryVocabulary) {
       EXPECT_NE(dot.find(s), std::string::npos) << vocabulary_name(c.v) << " lacks " << s;
     }
   }
+}
+
+// The values of `key` in a JSON array of strings (key empty) or of objects.
+std::set<std::string> values(const nlohmann::json& list, const std::string& key = {}) {
+  std::set<std::string> out;
+  for (const nlohmann::json& item : list) {
+    if (key.empty()) {
+      out.insert(item.get<std::string>());
+    } else if (item.contains(key) && item[key].is_string()) {
+      out.insert(item[key].get<std::string>());
+    }
+  }
+  return out;
+}
+
+// Every Azure status line in the export, as "code|level|displayStatus|timed".
+std::set<std::string> azure_status_lines(const nlohmann::json& names) {
+  std::set<std::string> out;
+  for (const char* list : {"provisioning_states", "power_states"}) {
+    for (const nlohmann::json& item : names[list]) {
+      const nlohmann::json& s = item["status"];
+      out.insert(s["code"].get<std::string>() + "|" + s["level"].get<std::string>() + "|" +
+                 s["displayStatus"].get<std::string>() + "|" +
+                 (s["timed"].get<bool>() ? "1" : "0"));
+    }
+  }
+  return out;
+}
+
+void expect_in(const std::set<std::string>& exported, std::string_view value, const char* what,
+               const VmRecord& record) {
+  EXPECT_TRUE(exported.contains(std::string(value)))
+      << what << " '" << value << "' is rendered for " << testing::describe(record)
+      << " but missing from `corral states --format json`";
+}
+
+// Every value any view renders, for every record the model can reach (at rest and in every
+// phase of every operation), appears in the export's names: a new view output cannot be
+// left out of `corral states --format json`.
+TEST(ExportTest, NamesCoverEveryOutputOfEveryView) {
+  const nlohmann::json j = model_json();
+  const nlohmann::json& voc = j["vocabularies"];
+  const nlohmann::json& one = voc["opennebula"]["names"];
+  const std::set<std::string> one_states = values(one["states"], "name");
+  const std::set<std::string> lcm_states = values(one["lcm_states"], "name");
+  std::set<std::string> one_short = values(one["states"], "short");
+  one_short.merge(values(one["lcm_states"], "short"));
+  const nlohmann::json& nova = voc["nova"]["names"];
+  const std::set<std::string> nova_vm = values(nova["vm_states"]);
+  const std::set<std::string> nova_tasks = values(nova["task_states"]);
+  const std::set<std::string> nova_status = values(nova["statuses"]);
+  std::set<int> nova_power;
+  for (const nlohmann::json& p : nova["power_states"]) nova_power.insert(p["number"].get<int>());
+  const nlohmann::json& azure = voc["azure"]["names"];
+  const std::set<std::string> azure_provisioning = values(azure["provisioning_states"], "name");
+  const std::set<std::string> azure_power = values(azure["power_states"], "name");
+  const std::set<std::string> azure_lines = azure_status_lines(azure);
+  const std::set<std::string> billing = values(azure["billing"], "name");
+  const std::set<std::string> billing_shown = values(azure["billing"], "display");
+  const std::set<std::string> sl = values(voc["stratuslab"]["names"]["states"]);
+
+  std::set<std::string> seen_provisioning;
+  std::size_t in_flight = 0;
+  for (const testing::Reached& reached : testing::reachable_records()) {
+    const VmRecord& r = reached.record;
+    if (r.busy()) ++in_flight;
+    const Views v = render_views(r);
+    expect_in(one_states, one_state_name(v.opennebula.state), "OpenNebula state", r);
+    expect_in(lcm_states, lcm_state_name(v.opennebula.lcm_state), "OpenNebula LCM state", r);
+    expect_in(one_short, v.opennebula.short_alias, "OpenNebula short alias", r);
+    expect_in(nova_vm, nova_vm_state_name(v.nova.vm_state), "Nova vm_state", r);
+    if (v.nova.task_state != NovaTaskState::kNone) {
+      expect_in(nova_tasks, nova_task_state_name(v.nova.task_state), "Nova task_state", r);
+    }
+    EXPECT_TRUE(nova_power.contains(v.nova.power_state)) << testing::describe(r);
+    expect_in(nova_status, v.nova.status, "Nova status", r);
+    expect_in(azure_provisioning, azure_provisioning_name(v.azure.provisioning),
+              "Azure provisioning state", r);
+    seen_provisioning.insert(std::string(azure_provisioning_name(v.azure.provisioning)));
+    if (v.azure.power != AzurePower::kNone) {
+      expect_in(azure_power, azure_power_name(v.azure.power), "Azure power state", r);
+    }
+    for (std::size_t i = 0; i < v.azure.status_count; ++i) {
+      const AzureStatus& s = v.azure.statuses[i];
+      const std::string line = std::string(s.code) + "|" + std::string(s.level) + "|" +
+                               std::string(s.display_status) + "|" + (s.timed ? "1" : "0");
+      expect_in(azure_lines, line, "Azure status", r);
+    }
+    expect_in(billing, billing_name(v.azure.billing), "Azure billing", r);
+    expect_in(billing_shown, billing_display(v.azure.billing), "Azure billing display", r);
+    expect_in(sl, sl_state_name(v.stratuslab.state), "StratusLab state", r);
+  }
+  // The walk must reach operations in flight, or the in-progress outputs go unchecked.
+  EXPECT_GT(in_flight, 0U);
+  EXPECT_TRUE(seen_provisioning.contains("OSProvisioningInprogress"));
+}
+
+// Seed 000's provisioning states and display statuses, by name.
+TEST(ExportTest, AzureNamesHaveSeed000StatusLines) {
+  const nlohmann::json model = model_json();
+  const nlohmann::json& azure = model["vocabularies"]["azure"]["names"];
+  const std::set<std::string> lines = azure_status_lines(azure);
+  for (const char* line :
+       {"ProvisioningState/OSProvisioningInprogress|Info|OS Provisioning In progress|0",
+        "ProvisioningState/OSProvisioningComplete|Info|OS Provisioning Complete|0",
+        "ProvisioningState/succeeded|Info|Provisioning succeeded|1",
+        "PowerState/deallocating|Info|VM deallocating|0", "PowerState/running|Info|VM running|0"}) {
+    EXPECT_TRUE(lines.contains(line)) << line;
+  }
+  EXPECT_EQ(azure["provisioning_states"].size(), kAllAzureProvisioning.size());
+  EXPECT_EQ(azure["power_states"].size(), kAllAzurePowers.size());
 }
 
 }  // namespace

@@ -281,5 +281,17 @@ TEST(TableTest, StableNumbers) {
   EXPECT_EQ(static_cast<int>(OpStatus::kCanceled), 4);
 }
 
+// parse_phase reads --phase-deadline ACTION.PHASE and the sim's faults; case-insensitive as
+// parse_state and parse_action.
+TEST(Names, EveryPhaseNameParses) {
+  for (Phase phase : kAllPhases) {
+    EXPECT_EQ(parse_phase(phase_name(phase)), phase) << phase_name(phase);
+  }
+  EXPECT_EQ(parse_phase("BOOT"), Phase::kBoot);
+  EXPECT_EQ(parse_phase("Prolog"), Phase::kProlog);
+  EXPECT_EQ(parse_phase("bogus"), std::nullopt);
+  EXPECT_EQ(parse_phase(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace corral::lifecycle

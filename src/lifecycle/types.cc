@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/text.h"
+
 namespace corral::lifecycle {
 
 const std::array<State, kStateCount> kAllStates = {
@@ -320,13 +322,6 @@ std::string_view vocabulary_name(Vocabulary vocabulary) {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 template <typename Enum, std::size_t N, typename NameFn>
 std::optional<Enum> parse_by_name(const std::array<Enum, N>& all, NameFn name,
                                   std::string_view text) {
@@ -344,6 +339,10 @@ std::optional<State> parse_state(std::string_view name) {
 
 std::optional<Action> parse_action(std::string_view name) {
   return parse_by_name(kAllActions, action_name, name);
+}
+
+std::optional<Phase> parse_phase(std::string_view name) {
+  return parse_by_name(kAllPhases, phase_name, name);
 }
 
 std::optional<Vocabulary> parse_vocabulary(std::string_view name) {

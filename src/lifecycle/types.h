@@ -254,6 +254,7 @@ std::string_view vocabulary_name(Vocabulary vocabulary);  // "opennebula"
 
 std::optional<State> parse_state(std::string_view name);  // case-insensitive
 std::optional<Action> parse_action(std::string_view name);
+std::optional<Phase> parse_phase(std::string_view name);  // case-insensitive
 std::optional<Vocabulary> parse_vocabulary(std::string_view name);
 
 // Every value, in number order (for tables, tests and exports).

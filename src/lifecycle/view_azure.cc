@@ -281,6 +281,28 @@ Billing billing_of(AzurePower power) {
   return Billing::kBilledHardwareOnly;
 }
 
+AzureStatus azure_provisioning_status(AzureProvisioning state) {
+  return provisioning_status(state);
+}
+
+AzureStatus azure_power_status(AzurePower power) { return power_status(power); }
+
+const std::array<AzureProvisioning, 9> kAllAzureProvisioning = {
+    AzureProvisioning::kCreating,
+    AzureProvisioning::kUpdating,
+    AzureProvisioning::kDeleting,
+    AzureProvisioning::kSucceeded,
+    AzureProvisioning::kFailed,
+    AzureProvisioning::kCanceled,
+    AzureProvisioning::kOsProvisioningInProgress,
+    AzureProvisioning::kOsProvisioningComplete,
+    AzureProvisioning::kDeleted};
+
+const std::array<AzurePower, 7> kAllAzurePowers = {
+    AzurePower::kStarting, AzurePower::kRunning,      AzurePower::kStopping,
+    AzurePower::kStopped,  AzurePower::kDeallocating, AzurePower::kDeallocated,
+    AzurePower::kUnknown};
+
 AzureView azure_view(const VmRecord& record) {
   AzureView view;
   const Phase phase = record.op.has_value() ? current_phase(*record.op) : Phase::kNone;

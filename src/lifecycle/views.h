@@ -247,6 +247,12 @@ std::string_view azure_provisioning_name(AzureProvisioning state);  // "Succeede
 std::string_view billing_name(Billing billing);                     // "hardware_only"
 std::string_view billing_display(Billing billing);                  // "Billed (Hardware only)"
 Billing billing_of(AzurePower power);
+// The status lines the view renders for a provisioning state and a power state
+// ({} for AzurePower::kNone), as in AzureView::statuses.
+AzureStatus azure_provisioning_status(AzureProvisioning state);
+AzureStatus azure_power_status(AzurePower power);
+extern const std::array<AzureProvisioning, 9> kAllAzureProvisioning;
+extern const std::array<AzurePower, 7> kAllAzurePowers;  // without kNone
 
 AzureView azure_view(const VmRecord& record);
 

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include "common/text.h"
 #include "lifecycle/views.h"
 
 namespace corral::lifecycle {
@@ -127,13 +128,6 @@ const VerbRule kRules[] = {
   {V::kStratusLab, "kill", "", kLive, A::kTerminateHard, kAllButDelete, "stratus-kill-instance: forcibly stop and remove"},
 };
 // clang-format on
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 struct Ranges {
   std::span<const VerbRule> all;

@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "common/text.h"
+
 namespace corral::driver::sim {
 
 using lifecycle::Action;
@@ -16,13 +18,6 @@ using lifecycle::Phase;
 using lifecycle::Power;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::vector<HostInfo> make_hosts(const SimOptions& options) {
   std::vector<HostInfo> hosts;
@@ -127,13 +122,6 @@ std::string_view fault_kind_name(FaultKind kind) {
   return "?";
 }
 
-std::optional<Phase> parse_phase(std::string_view name) {
-  for (Phase phase : lifecycle::kAllPhases) {
-    if (iequals(lifecycle::phase_name(phase), name)) return phase;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 Result<std::string> string_field(const std::string& key, const nlohmann::json& value) {
@@ -190,7 +178,7 @@ Result<Fault> parse_fault(const nlohmann::json& json) {
     } else if (key == "phase") {
       auto text = want_string();
       if (!text) return fail(text.error());
-      auto phase = parse_phase(*text);
+      auto phase = lifecycle::parse_phase(*text);
       if (!phase) {
         return fail(Error::invalid_argument("unknown phase " + in_quotes(*text) +
                                             " in fault (e.g. \"prolog\", \"boot\", \"epilog\")"));

@@ -93,8 +93,6 @@ struct Fault {
 [[nodiscard]] Result<Fault> parse_fault(const nlohmann::json& json);
 nlohmann::json fault_json(const Fault& fault);
 
-std::optional<lifecycle::Phase> parse_phase(std::string_view name);  // case-insensitive
-
 // ---- Drift ------------------------------------------------------------------------------
 
 // What the hypervisor does behind Corral's back.

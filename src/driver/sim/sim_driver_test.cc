@@ -564,14 +564,6 @@ TEST(SimFaultTest, FaultJsonRoundTrips) {
                bare.contains("message"));
 }
 
-TEST(SimFaultTest, EveryPhaseNameParses) {
-  for (Phase phase : lifecycle::kAllPhases) {
-    EXPECT_EQ(parse_phase(lifecycle::phase_name(phase)), phase);
-  }
-  EXPECT_EQ(parse_phase("BOOT"), Phase::kBoot);
-  EXPECT_EQ(parse_phase("bogus"), std::nullopt);
-}
-
 // ---- Drift ------------------------------------------------------------------------------
 
 TEST(SimDriftTest, ExternalEventsArriveAsPowerEvents) {
