@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -87,6 +90,74 @@ class RecordingSink : public DriverSink {
   std::condition_variable changed_;
   std::vector<PhaseResult> results_;
   std::vector<PowerEvent> events_;
+};
+
+// The guest's serial port: a unix socket the worker connects to, as QEMU's chardev.
+class FakeSerial {
+ public:
+  explicit FakeSerial(const std::string& path) {
+    listen_.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    EXPECT_EQ(::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listen_.get(), 1), 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~FakeSerial() {
+    ::shutdown(listen_.get(), SHUT_RDWR);
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+      if (conn_.valid()) ::shutdown(conn_.get(), SHUT_RDWR);
+    }
+    thread_.join();
+  }
+  // What the guest prints.
+  void print(const std::string& text) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, kPatience, [&] { return conn_.valid(); });
+    [[maybe_unused]] const ssize_t n = ::send(conn_.get(), text.data(), text.size(), MSG_NOSIGNAL);
+  }
+  // Waits until the guest was sent `text`.
+  bool received(const std::string& text) {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, kPatience,
+                             [&] { return typed_.find(text) != std::string::npos; });
+  }
+
+ private:
+  void serve() {
+    UniqueFd accepted(::accept(listen_.get(), nullptr, nullptr));
+    if (!accepted.valid()) return;
+    int fd = -1;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_) return;
+      conn_ = std::move(accepted);
+      fd = conn_.get();
+    }
+    changed_.notify_all();
+    char chunk[256];
+    for (;;) {
+      const ssize_t n = ::read(fd, chunk, sizeof chunk);
+      if (n <= 0) return;
+      {
+        std::lock_guard lock(mu_);
+        typed_.append(chunk, static_cast<std::size_t>(n));
+      }
+      changed_.notify_all();
+    }
+  }
+
+  UniqueFd listen_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  UniqueFd conn_;
+  bool closing_ = false;
+  std::string typed_;
+  std::thread thread_;
 };
 
 class VmWorkerTest : public ::testing::Test {
@@ -401,6 +472,48 @@ TEST_F(VmWorkerTest, ASilentQmpIsUnresponsiveThenReportedWhenItAnswersAgain) {
   std::size_t unresponsive = 0;
   for (const PowerEvent& e : sink_.events()) unresponsive += e.unresponsive ? 1 : 0;
   EXPECT_EQ(unresponsive, 1U) << "reported once while it stayed silent";
+}
+
+TEST_F(VmWorkerTest, OsProvisioningIsAnsweredByTheReadinessLineAndTheConsoleCarriesBoth) {
+  start_process();
+  serve_qmp();
+  FakeSerial serial(paths_.serial);
+  attach_worker();
+  std::mutex console_mu;
+  std::string console;
+  const int handle = worker_->attach_console([&](std::string_view bytes) {
+    std::lock_guard lock(console_mu);
+    console.append(bytes);
+  });
+  worker_->submit(request(1, Action::kCreate, Phase::kOsProvisioning));
+  worker_->submit(request(2, Action::kCreate, Phase::kSchedule));  // a barrier
+  ASSERT_TRUE(sink_.result_of(2).has_value());
+  for (const PhaseResult& r : sink_.results()) {
+    EXPECT_NE(r.op, 1U) << "os_provisioning waits for the guest";
+  }
+
+  serial.print("booting\ncorral-guest: ready\n");
+  std::optional<PowerEvent> ready =
+      sink_.event_where([](const PowerEvent& e) { return e.guest_ready; });
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->power, Power::kRunning);
+  {
+    std::lock_guard lock(console_mu);
+    EXPECT_NE(console.find("corral-guest: ready"), std::string::npos) << console;
+  }
+  EXPECT_TRUE(worker_->write_console("root\n"));
+  EXPECT_TRUE(serial.received("root\n"));
+  worker_->detach_console(handle);
+
+  // Once ready, a later os_provisioning (a re-dispatch) answers at once.
+  worker_->submit(request(3, Action::kCreate, Phase::kOsProvisioning));
+  std::optional<PhaseResult> again = sink_.result_of(3);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(again->ok) << again->error;
+  EXPECT_EQ(again->power, Power::kRunning);
+  std::size_t readiness_events = 0;
+  for (const PowerEvent& e : sink_.events()) readiness_events += e.guest_ready ? 1 : 0;
+  EXPECT_EQ(readiness_events, 1U) << "the readiness line is reported once";
 }
 
 TEST_F(VmWorkerTest, AfterARestartAVmWithoutItsProcessIsLost) {
