@@ -17,6 +17,11 @@
 //   QEMU process through its pidfile and QMP socket and reports what it finds.
 // - Console: subscribers get what the guest writes on its serial port; write_console()
 //   types into it. Both thread-safe.
+//
+// The class is split by concern: the actor loop and event pump here (vm_worker.cc); the
+// QEMU process in qemu_process.h; what the guest said, and the PowerEvents it makes, in
+// guest_watch.h (pure); the phases in phases_power.cc, phases_memory.cc (save, restore) and
+// qemu_storage.cc (disks, snapshots); reconcile after a restart in reconcile.cc.
 #pragma once
 
 #include <atomic>
@@ -139,7 +144,7 @@ class VmWorker {
   std::map<int, ConsoleCallback> consoles_;
   int next_console_ = 1;
 
-  // Worker thread only.
+  // Worker thread only (but process_.running(), an atomic).
   QemuProcess process_;
   GuestState guest_;
   bool in_phase_ = false;
