@@ -41,7 +41,7 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
   const auto failed = [](std::string error, std::optional<Power> power = std::nullopt) {
     return Outcome::failed(std::move(error), power);
   };
-  const Outcome ok_off = Outcome::ok(Power::kShutdown);
+  Outcome ok_off = Outcome::ok(Power::kShutdown);
   switch (r.phase) {
     case Phase::kNone:
     case Phase::kSchedule:
