@@ -1,78 +1,13 @@
 #include "driver/qemu/qmp_client.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
-#include <cstring>
-#include <filesystem>
-#include <functional>
-#include <thread>
+#include "driver/qemu/qmp_fake_testing.h"
 
 namespace corral::driver::qemu {
 namespace {
 
-namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-
-// A QMP server that speaks one scripted conversation: `script` gets each line the client
-// sends and returns what to write back (several lines at once are allowed).
-class FakeQmp {
- public:
-  explicit FakeQmp(std::function<std::string(const std::string&)> script)
-      : script_(std::move(script)) {
-    std::string templ = (fs::temp_directory_path() / "corral-qmp-XXXXXX").string();
-    dir_ = ::mkdtemp(templ.data());
-    path_ = dir_ + "/qmp.sock";
-    listen_.reset(::socket(AF_UNIX, SOCK_STREAM, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
-    EXPECT_EQ(::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(listen_.get(), 1), 0);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~FakeQmp() {
-    ::shutdown(listen_.get(), SHUT_RDWR);
-    if (thread_.joinable()) thread_.join();
-    fs::remove_all(dir_);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  void serve() {
-    UniqueFd conn(::accept(listen_.get(), nullptr, nullptr));
-    if (!conn.valid()) return;
-    send(conn, R"({"QMP": {"version": {}, "capabilities": []}})"
-               "\r\n");
-    std::string buffer;
-    char chunk[1024];
-    for (;;) {
-      const ssize_t n = ::read(conn.get(), chunk, sizeof chunk);
-      if (n <= 0) return;
-      buffer.append(chunk, static_cast<std::size_t>(n));
-      for (std::size_t nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
-        const std::string line = buffer.substr(0, nl);
-        buffer.erase(0, nl + 1);
-        const std::string reply = script_(line);
-        if (reply == "<close>") return;
-        send(conn, reply);
-      }
-    }
-  }
-  static void send(const UniqueFd& fd, const std::string& text) {
-    [[maybe_unused]] const ssize_t n = ::write(fd.get(), text.data(), text.size());
-  }
-
-  std::function<std::string(const std::string&)> script_;
-  std::string dir_;
-  std::string path_;
-  UniqueFd listen_;
-  std::thread thread_;
-};
 
 std::string id_of(const std::string& line) {
   return std::to_string(nlohmann::json::parse(line)["id"].get<std::uint64_t>());

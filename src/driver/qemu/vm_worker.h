@@ -17,9 +17,12 @@
 //   QEMU process through its pidfile and QMP socket and reports what it finds.
 // - Console: subscribers get what the guest writes on its serial port; write_console()
 //   types into it. Both thread-safe.
+//
+// The class is split by concern: the actor loop and event pump here (vm_worker.cc); the
+// QEMU process in qemu_process.h; what the guest said, and the PowerEvents it makes, in
+// guest_watch.h (pure); the phases in phases_power.cc, phases_memory.cc (save, restore) and
+// qemu_storage.cc (disks, snapshots); reconcile after a restart in reconcile.cc.
 #pragma once
-
-#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,37 +37,16 @@
 #include <variant>
 
 #include "driver/driver.h"
+#include "driver/qemu/guest_watch.h"
 #include "driver/qemu/images.h"
 #include "driver/qemu/launch.h"
+#include "driver/qemu/phase_outcome.h"
 #include "driver/qemu/posix.h"
+#include "driver/qemu/qemu_config.h"
+#include "driver/qemu/qemu_process.h"
 #include "driver/qemu/qmp_client.h"
 
 namespace corral::driver::qemu {
-
-enum class ShutdownFallback : std::uint8_t {
-  kPowerOff,  // the guest ignored ACPI: pull the plug (the VM still ends powered off)
-  kFail,      // back to RUNNING with the reason, as OpenNebula does
-};
-
-struct QemuConfig {
-  std::string data_dir;  // absolute
-  std::string qemu_binary = "qemu-system-x86_64";
-  std::string qemu_img = "qemu-img";
-  std::string accel = "tcg";
-  std::string host_name = "localhost";
-  std::string readiness_line = "corral-guest: ready";
-  std::chrono::milliseconds shutdown_timeout{30000};
-  ShutdownFallback shutdown_fallback = ShutdownFallback::kPowerOff;
-  std::string rescue_image = "tiny";
-  int blank_disk_mib = 64;  // the disk a kernel image's VM gets
-  // vCPUs offered per host core, as Nova's cpu_allocation_ratio (16.0 by default there):
-  // guests mostly idle, so a host runs more vCPUs than it has cores.
-  double cpu_allocation_ratio = 16.0;
-  std::function<void(const std::string&)> warn;  // how the driver reports what it noticed
-  // How often an idle VM's QEMU is asked for its status, and how long it has to answer.
-  std::chrono::milliseconds monitor_interval{2000};
-  std::chrono::milliseconds monitor_timeout{1000};
-};
 
 using ConsoleCallback = ConsoleOutput;
 
@@ -87,20 +69,16 @@ class VmWorker {
   void detach_console(int handle);
   // False when the VM has no running process to type into.
   bool write_console(const std::string& bytes);
-  bool running() const { return has_process_; }
+  bool running() const { return process_.running(); }
 
  private:
   enum class Wait : std::uint8_t { kMet, kTimedOut, kPreempted };
-  struct Outcome {
-    bool answer = true;  // false: no PhaseResult (pre-empted, or answered by an event)
-    bool ok = true;
-    std::string error;
-    std::optional<lifecycle::Power> power;
-    // A failure that left the VM as the operation found it (see driver.h).
-    lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
-  };
+  using Outcome = PhaseOutcome;
   using Job = std::variant<PhaseRequest, lifecycle::Power>;  // a phase, or a reconcile
+  // How long a memory save or restore, a disk copy or a snapshot job may take.
+  static constexpr std::chrono::milliseconds kSaveTimeout{300000};
 
+  // The actor (vm_worker.cc).
   void loop();
   void wake();
   bool has_newer_request();
@@ -108,6 +86,8 @@ class VmWorker {
   void pump(std::chrono::milliseconds timeout);
   Wait wait_for(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                 bool preemptible = true);
+  // Between phases: tells the engine what the guest did (guest_watch) and ends the process of
+  // a guest that powered off.
   void react_when_idle();
   void monitor();
   void on_qmp_event(const QmpEvent& event);
@@ -115,39 +95,36 @@ class VmWorker {
   void on_process_gone();
   void send_event(PowerEvent event);
 
-  Outcome run(const PhaseRequest& request);
-  void do_reconcile(lifecycle::Power stored);
-
-  // The process.
-  bool alive() const { return pid_ > 0 && !exited_; }
+  // The process (vm_worker.cc, over qemu_process).
+  bool alive() const { return process_.alive(); }
+  QmpClient& qmp() { return process_.qmp(); }
   [[nodiscard]] Status launch(const PhaseRequest& request, const Image& image, bool incoming);
-  [[nodiscard]] Status attach(pid_t pid);
-  void connect_serial();
   void hard_stop();
-  // Ends every QEMU process of this VM but the attached one: a launch a crash interrupted
-  // must never leave a second process beside the next one.
-  void kill_leftovers();
-  // Waits while a launch from before a restart is still daemonizing (a process names our
-  // pidfile, which holds no live pid yet), so reconcile finds the process it starts.
-  void await_interrupted_launch();
-  [[nodiscard]] Result<std::string> run_status();
-  [[nodiscard]] Status ensure_disk(const PhaseRequest& request);
-  void remove_files();
 
-  // Phases.
+  // Power phases (phases_power.cc).
+  Outcome run(const PhaseRequest& request);
   Outcome boot(const PhaseRequest& request, bool rescue);
   Outcome shutdown(const PhaseRequest& request);
   Outcome acpi_reboot();
+  Outcome qmp_step(std::string_view command, lifecycle::Power power);
+
+  // Memory save and restore (phases_memory.cc).
   // Polls query-migrate until the migration completes or fails (`error` says why).
   Wait wait_migration(std::string_view what, bool preemptible, std::string& error);
   Outcome save(const PhaseRequest& request);
   // A save that failed while QEMU still ran: the VM as it was (running, or paused if it was).
   Outcome save_failed(const PhaseRequest& request, std::string error);
   Outcome restore(const PhaseRequest& request);
+
+  // Disks and snapshots (qemu_storage.cc).
+  [[nodiscard]] Status ensure_disk(const PhaseRequest& request);
+  void remove_files();
   Outcome snapshot(const PhaseRequest& request);
   Outcome internal_snapshot(const PhaseRequest& request);
   Outcome disk_resize(const PhaseRequest& request);
-  Outcome qmp_step(std::string_view command, lifecycle::Power power);
+
+  // After a server restart (reconcile.cc).
+  void do_reconcile(lifecycle::Power stored);
 
   const store::VmId vm_;
   const QemuConfig& config_;
@@ -162,33 +139,17 @@ class VmWorker {
   UniqueFd wake_fd_;  // an eventfd
   std::thread thread_;
   std::atomic<bool> finished_ = false;
-  std::atomic<bool> has_process_ = false;
 
   std::mutex console_mu_;
   std::map<int, ConsoleCallback> consoles_;
   int next_console_ = 1;
 
-  // Worker thread only.
-  pid_t pid_ = 0;
-  UniqueFd pidfd_;
-  QmpClient qmp_;
-  UniqueFd serial_;
-  std::string serial_line_;
-  bool exited_ = false;          // the process ended
-  bool expect_exit_ = false;     // ... because we ended it
-  bool shutdown_seen_ = false;   // QMP SHUTDOWN since the last boot
-  bool shutdown_guest_ = false;  // ... and the guest asked for it
-  std::string shutdown_reason_;
-  bool ready_ = false;           // the readiness line since the last boot
-  bool ready_reported_ = false;  // ... and the engine was told
+  // Worker thread only (but process_.running(), an atomic).
+  QemuProcess process_;
+  GuestState guest_;
   bool in_phase_ = false;
-  std::optional<PhaseRequest> provisioning_;
-  std::optional<lifecycle::Power> outside_power_;  // a STOP/RESUME we did not cause
+  std::optional<PhaseRequest> provisioning_;  // an os_provisioning phase waiting for readiness
   std::chrono::steady_clock::time_point last_monitor_{};
-  bool unresponsive_ = false;  // the last monitor query timed out
-  lifecycle::Power reported_power_ =
-      lifecycle::Power::kRunning;  // what monitor last said  // an
-                                   // os_provisioning phase waiting for readiness
 };
 
 }  // namespace corral::driver::qemu

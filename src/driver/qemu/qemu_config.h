@@ -1,0 +1,38 @@
+// QemuConfig: how the qemu driver runs its VMs (the server's --accel, --shutdown-timeout,
+// --shutdown-fallback, --monitor-interval ... options), shared by the driver, each VM's
+// worker and its QEMU process. Read-only once the driver has started.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace corral::driver::qemu {
+
+enum class ShutdownFallback : std::uint8_t {
+  kPowerOff,  // the guest ignored ACPI: pull the plug (the VM still ends powered off)
+  kFail,      // back to RUNNING with the reason, as OpenNebula does
+};
+
+struct QemuConfig {
+  std::string data_dir;  // absolute
+  std::string qemu_binary = "qemu-system-x86_64";
+  std::string qemu_img = "qemu-img";
+  std::string accel = "tcg";
+  std::string host_name = "localhost";
+  std::string readiness_line = "corral-guest: ready";
+  std::chrono::milliseconds shutdown_timeout{30000};
+  ShutdownFallback shutdown_fallback = ShutdownFallback::kPowerOff;
+  std::string rescue_image = "tiny";
+  int blank_disk_mib = 64;  // the disk a kernel image's VM gets
+  // vCPUs offered per host core, as Nova's cpu_allocation_ratio (16.0 by default there):
+  // guests mostly idle, so a host runs more vCPUs than it has cores.
+  double cpu_allocation_ratio = 16.0;
+  std::function<void(const std::string&)> warn;  // how the driver reports what it noticed
+  // How often an idle VM's QEMU is asked for its status, and how long it has to answer.
+  std::chrono::milliseconds monitor_interval{2000};
+  std::chrono::milliseconds monitor_timeout{1000};
+};
+
+}  // namespace corral::driver::qemu
