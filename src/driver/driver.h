@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +41,10 @@ struct PhaseRequest {
   lifecycle::State origin = lifecycle::State::kInit;
   store::VmModel model;  // the configuration to run with (the desired one during an update)
   std::string host;      // where the VM is (or goes, for schedule/prolog/migrate)
-  std::string params;    // the operation's parameters, JSON text
+  // snapshot, backup, disk_snapshot*, checkpoint*: the name asked for (valid per
+  // store::valid_param_name); absent: the driver names it after the operation.
+  std::optional<std::string> name;
+  std::int64_t size_mib = 0;  // disk_resize: the disk's new size (0: not given)
 };
 
 struct PhaseResult {

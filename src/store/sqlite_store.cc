@@ -338,7 +338,7 @@ void read_operation(RowReader& r, lifecycle::Operation& op, OpMeta& meta) {
   op.step = r.integer<std::uint8_t>();
   op.status = r.enumerator<OpStatus>();
   op.during = r.boolean();
-  meta.params = r.text();
+  meta.params = params_from_json_text(r.text());
   meta.actor = r.text();
   meta.request_id = r.text();
   meta.started_at = r.i64();
@@ -705,6 +705,7 @@ Status SqliteStore::upsert_vm(const Vm& vm) {
 
 Status SqliteStore::upsert_operation(VmId vm_id, const lifecycle::Operation& op,
                                      const OpMeta& meta) {
+  const std::string params = to_json_text(meta.params);  // bound SQLITE_STATIC: outlives step()
   StmtUse use(upsert_operation_);
   use.bind(meta.id)
       .bind(vm_id)
@@ -713,7 +714,7 @@ Status SqliteStore::upsert_operation(VmId vm_id, const lifecycle::Operation& op,
       .bind(std::int64_t{op.step})
       .bind(num(op.status))
       .bind(std::int64_t{op.during})
-      .bind(meta.params)
+      .bind(params)
       .bind(meta.actor)
       .bind(meta.request_id)
       .bind(meta.started_at)

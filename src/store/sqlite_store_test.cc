@@ -115,7 +115,7 @@ Vm make_vm(VmId id, State state) {
   vm.record = lifecycle::record_at_rest(state);
   if (vm.record.op) {
     vm.op = OpMeta{.id = id * 10,
-                   .params = "{}",
+                   .params = {},
                    .actor = "api",
                    .request_id = fmt::format("req-{}", id),
                    .started_at = kT0 + id,
@@ -227,7 +227,7 @@ std::vector<Vm> sample_vms() {
   creating.record.op->during = true;
   creating.record.op->step = 255;
   creating.op.attempt = 0xFFFF'FFFF;
-  creating.op.params = R"({"host":"h1","quote":"it's"})";
+  creating.op.params = params_from_json_text(R"({"host":"h1","quote":"it's","name":"s1"})");
   vms.push_back(creating);
 
   Vm odd = make_vm(id++, State::kFailed);  // text that would break SQL built from strings
@@ -262,7 +262,7 @@ TEST(SqliteStoreTest, RoundTripThroughAReopenedFile) {
         vm.id,
         lifecycle::Operation{Action::kShutdown, State::kRunning, 1, OpStatus::kCanceled, false},
         OpMeta{.id = vm.id * 10 - 1,
-               .params = "{}",
+               .params = {},
                .actor = "api",
                .request_id = "r",
                .started_at = kT0,
