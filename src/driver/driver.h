@@ -60,14 +60,22 @@ struct PhaseResult {
   lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
 };
 
+// What the hypervisor saw happen to a VM, one fact per event. The engine turns it into a
+// lifecycle::Observation (lifecycle/drift.h) for the drift policy, or completes a phase.
+enum class PowerEventKind : std::uint8_t {
+  kPowerChanged = 1,   // its power is now `power` (paused or resumed outside Corral, a crash,
+                       // a shutdown QEMU did, a guest's own S3 suspend)
+  kGuestPoweroff = 2,  // the guest shut itself down (QMP SHUTDOWN guest:true): kShutdown
+  kVanished = 3,       // the VM vanished (process gone): kNoState
+  kUnresponsive = 4,   // the hypervisor does not answer for the VM (it may still run): kNoState
+  kGuestReady = 5,     // the guest's readiness line arrived: kRunning
+};
+
 // Something the hypervisor did on its own.
 struct PowerEvent {
   store::VmId vm = 0;
+  PowerEventKind kind = PowerEventKind::kPowerChanged;
   lifecycle::Power power = lifecycle::Power::kNoState;
-  bool guest_initiated = false;  // the guest shut itself down (QMP SHUTDOWN guest:true)
-  bool lost = false;             // the VM vanished (process gone)
-  bool unresponsive = false;     // the hypervisor does not answer for the VM (it may still run)
-  bool guest_ready = false;      // the guest's readiness line arrived
   std::string cause;
 };
 

@@ -17,6 +17,29 @@ bool changes_model(Action a) {
          a == Action::kRebuild;
 }
 
+// What the drift policy is told a hypervisor's event means; nullopt: nothing it acts on
+// (a guest's readiness completes a phase instead; an unusual power is only noted).
+std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
+  switch (event.kind) {
+    case driver::PowerEventKind::kGuestReady:
+      return std::nullopt;
+    case driver::PowerEventKind::kGuestPoweroff:
+      return lc::Observation::kGuestPoweroff;
+    case driver::PowerEventKind::kVanished:
+      return lc::Observation::kVanished;
+    case driver::PowerEventKind::kUnresponsive:
+      return lc::Observation::kUnresponsive;
+    case driver::PowerEventKind::kPowerChanged:
+      break;
+  }
+  if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
+    return lc::Observation::kGuestPoweroff;
+  }
+  if (event.power == lc::Power::kPaused) return lc::Observation::kPaused;
+  if (event.power == lc::Power::kRunning) return lc::Observation::kRunning;
+  return std::nullopt;
+}
+
 }  // namespace
 
 Millis Engine::Impl::deadline_for(Action action, Phase phase) const {
@@ -173,7 +196,7 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
 void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   if (!exists(event.vm)) return;
   const store::Vm& vm = current(event.vm);
-  if (event.guest_ready) {
+  if (event.kind == driver::PowerEventKind::kGuestReady) {
     // Azure: OS provisioning completes when the guest says it is ready — even after the
     // deadline turned the operation to failed.
     if (vm.record.busy() && lc::current_phase(*vm.record.op) == Phase::kOsProvisioning) {
@@ -186,20 +209,13 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   }
   // Never reconcile a VM while its own operation runs: that operation decides.
   if (vm.record.busy()) return;
-  lc::Observation seen = lc::Observation::kRunning;
-  if (event.lost) {
-    seen = lc::Observation::kVanished;
-  } else if (event.unresponsive) {
-    seen = lc::Observation::kUnresponsive;
-  } else if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
-    seen = lc::Observation::kGuestPoweroff;
-  } else if (event.power == lc::Power::kPaused) {
-    seen = lc::Observation::kPaused;
-  } else if (event.power != lc::Power::kRunning) {
+  const std::optional<lc::Observation> observed = observation_of(event);
+  if (!observed) {
     // Nothing a policy acts on (e.g. a guest's own S3 suspend): its power is noted.
     if (vm.record.power != event.power) mutate(event.vm).record.power = event.power;
     return;
   }
+  const lc::Observation seen = *observed;
   const std::optional<lc::DriftStep> drift = lc::react(options.drift, vm.record, seen, event.power);
   if (!drift) return;
   Result<lc::Step> step = lc::begin(vm.record, {drift->observed, State::kRunning});

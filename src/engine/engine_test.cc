@@ -337,8 +337,10 @@ TEST_F(EngineTest, ManyConcurrentRequestsShareCommits) {
 TEST_F(EngineTest, GuestPoweroffIsObservedButNotDuringAnOperation) {
   const store::VmId id = create();
   wait_state(id, State::kRunning);
-  driver_.sink()->power_event(
-      {.vm = id, .power = lc::Power::kShutdown, .guest_initiated = true, .cause = "test"});
+  driver_.sink()->power_event({.vm = id,
+                               .kind = driver::PowerEventKind::kGuestPoweroff,
+                               .power = lc::Power::kShutdown,
+                               .cause = "test"});
   const store::Vm vm = wait_state(id, State::kPoweroff);
   EXPECT_EQ(vm.record.op->action, Action::kObservedPoweroff);
   EXPECT_EQ(vm.op.actor, "monitor");

@@ -306,8 +306,8 @@ void VmWorker::react_when_idle() {
   if (ready_ && !ready_reported_) {
     ready_reported_ = true;
     PowerEvent event;
+    event.kind = PowerEventKind::kGuestReady;
     event.power = Power::kRunning;
-    event.guest_ready = true;
     event.cause = "the guest printed its readiness line";
     send_event(std::move(event));
   }
@@ -330,8 +330,8 @@ void VmWorker::react_when_idle() {
     expect_exit_ = false;
     shutdown_seen_ = false;
     PowerEvent event;
+    event.kind = guest ? PowerEventKind::kGuestPoweroff : PowerEventKind::kPowerChanged;
     event.power = Power::kShutdown;
-    event.guest_initiated = guest;
     event.cause = guest ? "the guest powered itself off (QMP SHUTDOWN, reason " + reason + ")"
                         : "QEMU shut the VM down (QMP SHUTDOWN, reason " + reason + ")";
     send_event(std::move(event));
@@ -357,11 +357,11 @@ void VmWorker::react_when_idle() {
     }
     PowerEvent event;
     if (shutdown_seen_) {
+      event.kind = shutdown_guest_ ? PowerEventKind::kGuestPoweroff : PowerEventKind::kPowerChanged;
       event.power = Power::kShutdown;
-      event.guest_initiated = shutdown_guest_;
       event.cause = "the QEMU process ended after a shutdown (reason " + shutdown_reason_ + ")";
     } else {
-      event.lost = true;
+      event.kind = PowerEventKind::kVanished;
       event.cause =
           "the QEMU process ended without a shutdown event: " + qemu_said(paths_.qemu_log, 300);
     }
@@ -389,7 +389,7 @@ void VmWorker::monitor() {
     if (!unresponsive_ && alive()) {
       unresponsive_ = true;
       PowerEvent event;
-      event.unresponsive = true;
+      event.kind = PowerEventKind::kUnresponsive;
       event.cause = "QEMU does not answer QMP within " +
                     std::to_string(config_.monitor_timeout.count()) + " ms (stopped or wedged)";
       send_event(std::move(event));
@@ -1095,12 +1095,12 @@ void VmWorker::do_reconcile(Power stored) {
   PowerEvent event;
   // The kernel says "reboot: Power down" as its last words when the guest powered off.
   if (read_tail(paths_.serial_log, 2000).find("Power down") != std::string::npos) {
+    event.kind = PowerEventKind::kGuestPoweroff;
     event.power = Power::kShutdown;
-    event.guest_initiated = true;
     event.cause =
         "found powered off after a restart: the guest shut down while the server was down";
   } else {
-    event.lost = true;
+    event.kind = PowerEventKind::kVanished;
     event.cause = "found no QEMU process after a restart";
   }
   send_event(std::move(event));

@@ -511,17 +511,17 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       switch (job.event) {
         case ExternalEvent::kGuestPoweroff:
           event.power = Power::kShutdown;
-          event.guest_initiated = true;
+          event.kind = PowerEventKind::kGuestPoweroff;
           event.cause = "sim: the guest powered itself off";
           break;
         case ExternalEvent::kLost:
           event.power = Power::kNoState;
-          event.lost = true;
+          event.kind = PowerEventKind::kVanished;
           event.cause = "sim: the VM is gone from its host";
           break;
         case ExternalEvent::kUnresponsive:
           event.power = Power::kNoState;
-          event.unresponsive = true;
+          event.kind = PowerEventKind::kUnresponsive;
           event.cause = "sim: its host does not answer for the VM";
           break;
         case ExternalEvent::kPausedOutside:
@@ -534,7 +534,7 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
           break;
         case ExternalEvent::kGuestReady:
           event.power = Power::kRunning;  // only a running guest prints its readiness line
-          event.guest_ready = true;
+          event.kind = PowerEventKind::kGuestReady;
           event.cause = "sim: the guest is ready";
           break;
       }

@@ -591,16 +591,15 @@ TEST(SimDriftTest, ExternalEventsArriveAsPowerEvents) {
     EXPECT_FALSE(event.cause.empty());
   }
   EXPECT_EQ(events[0].power, Power::kShutdown);
-  EXPECT_TRUE(events[0].guest_initiated);
-  EXPECT_FALSE(events[0].lost);
+  EXPECT_EQ(events[0].kind, PowerEventKind::kGuestPoweroff);
   EXPECT_EQ(events[1].power, Power::kRunning);
-  EXPECT_FALSE(events[1].guest_initiated);
+  EXPECT_EQ(events[1].kind, PowerEventKind::kPowerChanged);
   EXPECT_EQ(events[2].power, Power::kPaused);
+  EXPECT_EQ(events[2].kind, PowerEventKind::kPowerChanged);
   EXPECT_EQ(events[3].power, Power::kRunning);
-  EXPECT_TRUE(events[3].guest_ready);
+  EXPECT_EQ(events[3].kind, PowerEventKind::kGuestReady);
   EXPECT_EQ(events[4].power, Power::kNoState);
-  EXPECT_TRUE(events[4].lost);
-  EXPECT_FALSE(events[4].guest_ready);
+  EXPECT_EQ(events[4].kind, PowerEventKind::kVanished);
   EXPECT_EQ(driver.power_of(1), Power::kNoState);
   EXPECT_EQ(sink.result_count(), 0U);
 }
