@@ -45,6 +45,10 @@ struct PhaseRequest {
   // store::valid_param_name); absent: the driver names it after the operation.
   std::optional<std::string> name;
   std::int64_t size_mib = 0;  // disk_resize: the disk's new size (0: not given)
+  // Intents the engine derives from the transition table, so a driver never reads it (a
+  // controller and an agent of different versions agree on what a phase does):
+  bool delete_files = false;  // this phase removes the VM's files (disk, memory state, logs)
+  bool ends_vm = false;       // after this phase the VM is gone: the driver forgets it
 };
 
 struct PhaseResult {

@@ -17,6 +17,13 @@ bool changes_model(Action a) {
          a == Action::kRebuild;
 }
 
+// Whether the operation's row ends the VM (leads to DONE).
+bool ends_the_vm(const lc::Operation& op) {
+  const lc::Transition* row = lc::find_idle(op.action, op.origin);
+  if (row == nullptr) row = lc::find_replacing(op.action, op.origin);
+  return row != nullptr && row->target == lc::Target::kState && row->to == State::kDone;
+}
+
 // What the drift policy is told a hypervisor's event means; nullopt: nothing it acts on
 // (a guest's readiness completes a phase instead; an unusual power is only noted).
 std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
@@ -330,6 +337,11 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
       !params.target_host.empty()) {
     request.host = params.target_host;
   }
+  // The VM's files go in the epilog or cleanup of an operation that ends it, and in
+  // recover_recreate's cleanup (it starts again from nothing).
+  const bool last_phase = phase == Phase::kEpilog || phase == Phase::kCleanup;
+  request.ends_vm = last_phase && ends_the_vm(op);
+  request.delete_files = request.ends_vm || (last_phase && op.action == Action::kRecoverRecreate);
   request.name = params.name;
   request.size_mib = params.size_mib;
   dispatch.push_back(std::move(request));

@@ -16,8 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "lifecycle/table.h"
-
 namespace corral::driver::qemu {
 
 namespace fs = std::filesystem;
@@ -47,14 +45,6 @@ std::string qemu_said(const std::string& log, std::size_t max) {
 std::string unsupported(const PhaseRequest& r) {
   return "the qemu driver cannot do " + std::string(lifecycle::action_name(r.action)) + "/" +
          std::string(lifecycle::phase_name(r.phase)) + " yet";
-}
-
-// Whether the operation ends the VM — its row in the table leads to DONE — so its files go.
-bool ends_the_vm(const PhaseRequest& r) {
-  const lifecycle::Transition* row = lifecycle::find_idle(r.action, r.origin);
-  if (row == nullptr) row = lifecycle::find_replacing(r.action, r.origin);
-  return row != nullptr && row->target == lifecycle::Target::kState &&
-         row->to == lifecycle::State::kDone;
 }
 
 }  // namespace
@@ -619,9 +609,9 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kEpilog:
     case Phase::kCleanup:
       hard_stop();
-      if (ends_the_vm(r) || r.action == Action::kRecoverRecreate) {
+      if (r.delete_files) {
         remove_files();
-        finished_ = ends_the_vm(r);
+        finished_ = r.ends_vm;
         return Outcome{true, true, {}, Power::kNoState};
       }
       return Outcome{};

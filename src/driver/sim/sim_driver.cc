@@ -418,6 +418,7 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.step = request.step;
   job.action = request.action;
   job.phase = request.phase;
+  job.ends_vm = request.ends_vm;
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
       switch (fault->kind) {
@@ -484,10 +485,7 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       Power before = known.value_or(Power::kNoState);
       Power after = job.kind == JobKind::kPhase ? power_after(job.phase, before) : before;
       // A deleted VM is forgotten, so the map holds live VMs only.
-      bool deleted = job.kind == JobKind::kPhase &&
-                     (job.action == Action::kTerminate || job.action == Action::kTerminateHard ||
-                      job.action == Action::kRecoverDelete) &&
-                     (job.phase == Phase::kEpilog || job.phase == Phase::kCleanup);
+      const bool deleted = job.kind == JobKind::kPhase && job.ends_vm;
       if (deleted) {
         power_.erase(job.vm);
       } else if (!known || after != before) {

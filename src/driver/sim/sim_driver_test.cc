@@ -284,6 +284,7 @@ TEST(SimDriverTest, AdoptSeedsThePower) {
   EXPECT_TRUE(sink.results()[0].power_known);
 }
 
+// The engine says which phase ends a VM (PhaseRequest::ends_vm); the sim forgets it then.
 TEST(SimDriverTest, TerminatedVmsAreForgotten) {
   RecordingSink sink;
   SimDriver driver(zero());
@@ -291,7 +292,9 @@ TEST(SimDriverTest, TerminatedVmsAreForgotten) {
   driver.adopt(3, "sim-1", Power::kRunning);
   driver.adopt(4, "sim-1", Power::kRunning);
   driver.run_phase(request(3, Action::kTerminate, Phase::kShutdown));
-  driver.run_phase(request(3, Action::kTerminate, Phase::kEpilog, 1, 1));
+  PhaseRequest epilog = request(3, Action::kTerminate, Phase::kEpilog, 1, 1);
+  epilog.delete_files = epilog.ends_vm = true;
+  driver.run_phase(epilog);
   driver.run_phase(request(4, Action::kHibernate, Phase::kEpilog));  // not a delete
   ASSERT_TRUE(sink.wait_results(3));
   EXPECT_EQ(sink.results()[1].power, Power::kShutdown);
