@@ -24,6 +24,7 @@
 #include "lifecycle/model.h"
 #include "lifecycle/types.h"
 #include "lifecycle/vocabulary.h"
+#include "store/op_params.h"
 
 namespace corral::fuzz {
 namespace {
@@ -253,8 +254,11 @@ void fuzz_build(const api::ActionInput& input, lc::Action action, const corral::
     return;
   }
   check(request->vm == vm.id && request->action == action, "the request is for this VM, action");
-  const json params = json::parse(request->params, nullptr, /*allow_exceptions=*/false);
+  const json params = json::parse(corral::store::to_json_text(request->params), nullptr,
+                                  /*allow_exceptions=*/false);
   check(params.is_object(), "params are a JSON object");
+  check(corral::store::validate_params(action, request->params).has_value(),
+        "accepted params pass the drivers' rules");
   check(!params.contains("password") || params["password"] == "***", "no password is kept");
   if (request->model) check_model(*request->model);
   if (action == lc::Action::kResize || action == lc::Action::kResizeMigrate ||

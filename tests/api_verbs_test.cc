@@ -84,5 +84,28 @@ TEST_F(ApiVerbsTest, AVerbItsSystemRefusesIsA409InItsWords) {
   EXPECT_EQ(api.get("/v1/vms/" + std::to_string(s->id)).body["state"], "POWEROFF");
 }
 
+// The driver names snapshots after their `name` (a directory, a qcow2 tag): one it cannot
+// use is refused at the API, before any operation exists — not accepted and failed later.
+TEST_F(ApiVerbsTest, ASnapshotNameNoDriverCanUseIsA400AndChangesNothing) {
+  Api api(*server_);
+  std::optional<Subject> s = bring_to(api, State::kRunning);
+  ASSERT_TRUE(s.has_value());
+  const std::string path = "/v1/vms/" + std::to_string(s->id);
+  const ApiResult before = api.get(path);
+  ASSERT_EQ(before.status, 200);
+  const std::size_t history = full_history(api, s->id).size();
+  for (const char* action : {"disk_snapshot", "snapshot", "checkpoint", "backup"}) {
+    SCOPED_TRACE(action);
+    const ApiResult r = api.post(path + "/actions", {{"action", action}, {"name", "My disk"}});
+    EXPECT_EQ(r.status, 400) << r.body.dump();
+    EXPECT_EQ(r.body["error"]["code"], "invalid_argument");
+  }
+  const ApiResult after = api.get(path);
+  EXPECT_EQ(after.body["state"], "RUNNING");
+  EXPECT_EQ(after.body["operation"], before.body["operation"]);
+  EXPECT_EQ(after.body["updated_at"], before.body["updated_at"]);
+  EXPECT_EQ(full_history(api, s->id).size(), history);
+}
+
 }  // namespace
 }  // namespace corral::testing

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lifecycle/vocabulary.h"
+#include "store/op_params.h"
 
 namespace corral::api {
 namespace {
@@ -333,11 +334,15 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
       if (!v) return fail(v.error());
       request.reset_to = *v;
     } else if (key == "name") {
-      Result<std::string> v = text(value, key, 128);
-      if (!v) return fail(v.error());
+      // A driver makes it a directory or a qcow2 tag: store::valid_param_name's rule.
+      if (!value.is_string()) return fail(bad("'name' must be a string"));
+      request.params.name = value.get<std::string>();
+      continue;
     } else if (key == "size_mib") {
-      Result<std::int64_t> v = integer(value, key, 1, std::int64_t{1} << 24);
+      Result<std::int64_t> v = integer(value, key, 1, store::kMaxDiskSizeMib);
       if (!v) return fail(v.error());
+      request.params.size_mib = *v;
+      continue;
     } else if (key == "backup_type") {
       Result<std::string> v = text(value, key, 64);
       if (!v) return fail(v.error());
@@ -365,7 +370,8 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
   } else if (action == lc::Action::kSetAdminPassword && !input.params.contains("password")) {
     return fail(bad(what + " needs 'password'"));
   }
-  request.params = kept.dump();
+  if (Status s = store::validate_params(action, request.params); !s) return fail(s.error());
+  request.params.shown = kept.dump();
   return request;
 }
 

@@ -8,7 +8,9 @@
 //
 // Limits: name 1-64 of [A-Za-z0-9._-]; image 1-128 bytes, no '/', no "..", no control
 // characters (an image names a file under the data dir and can never escape it); vcpus
-// 1-1024; memory_mib 16-4194304. Passwords never leave this module: params keep "***".
+// 1-1024; memory_mib 16-4194304; an operation's params pass store::validate_params (what the
+// drivers need: a snapshot name is 1-64 of [a-z0-9._-]). Passwords never leave this module:
+// params keep "***".
 #pragma once
 
 #include <cstddef>

@@ -28,10 +28,9 @@ json model_json(const store::VmModel& model) {
   return {{"vcpus", model.vcpus}, {"memory_mib", model.memory_mib}, {"image", model.image}};
 }
 
-// The op's parameters as stored (JSON text); an object in any case.
-json params_json(const std::string& text) {
-  if (text.empty()) return json::object();
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+// The op's parameters as stored (store/op_params.h); an object in any case.
+json params_json(const store::OpParams& params) {
+  json parsed = json::parse(store::to_json_text(params), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return json::object();
   return parsed;
 }

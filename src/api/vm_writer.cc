@@ -82,13 +82,9 @@ void operation(Writer& w, store::VmId vm_id, const lc::Operation& op, const stor
   key(w, "request_id");
   text_or_null(w, meta.request_id);
   key(w, "params");
-  // The engine stores params as JSON it wrote itself (always an object).
-  if (meta.params.empty()) {
-    w.StartObject();
-    w.EndObject();
-  } else {
-    w.RawValue(meta.params.data(), meta.params.size(), rapidjson::kObjectType);
-  }
+  // to_json_text writes an object, always.
+  const std::string params = store::to_json_text(meta.params);
+  w.RawValue(params.data(), params.size(), rapidjson::kObjectType);
   w.EndObject();
 }
 

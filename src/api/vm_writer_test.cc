@@ -27,7 +27,8 @@ std::vector<store::Vm> samples() {
     vm.updated_at = 1'700'000'123'456;
     if (vm.record.op) {
       vm.op.id = 40 + vm.id;
-      vm.op.params = R"({"hold":true,"note":"quote \" and \\ and \u00e9"})";
+      vm.op.params =
+          store::params_from_json_text(R"({"hold":true,"note":"quote \" and \\ and \u00e9"})");
       vm.op.actor = "api";
       vm.op.started_at = vm.created_at;
     }
@@ -43,7 +44,7 @@ std::vector<store::Vm> samples() {
   full.op.deadline = 1'700'000'200'000;
   full.op.error = "tab\there";
   full.op.request_id = "req-1";
-  full.op.params = "";
+  full.op.params = {};
   out.push_back(full);
   return out;
 }

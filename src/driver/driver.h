@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +41,14 @@ struct PhaseRequest {
   lifecycle::State origin = lifecycle::State::kInit;
   store::VmModel model;  // the configuration to run with (the desired one during an update)
   std::string host;      // where the VM is (or goes, for schedule/prolog/migrate)
-  std::string params;    // the operation's parameters, JSON text
+  // snapshot, backup, disk_snapshot*, checkpoint*: the name asked for (valid per
+  // store::valid_param_name); absent: the driver names it after the operation.
+  std::optional<std::string> name;
+  std::int64_t size_mib = 0;  // disk_resize: the disk's new size (0: not given)
+  // Intents the engine derives from the transition table, so a driver never reads it (a
+  // controller and an agent of different versions agree on what a phase does):
+  bool delete_files = false;  // this phase removes the VM's files (disk, memory state, logs)
+  bool ends_vm = false;       // after this phase the VM is gone: the driver forgets it
 };
 
 struct PhaseResult {
@@ -56,14 +64,22 @@ struct PhaseResult {
   lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
 };
 
+// What the hypervisor saw happen to a VM, one fact per event. The engine turns it into a
+// lifecycle::Observation (lifecycle/drift.h) for the drift policy, or completes a phase.
+enum class PowerEventKind : std::uint8_t {
+  kPowerChanged = 1,   // its power is now `power` (paused or resumed outside Corral, a crash,
+                       // a shutdown QEMU did, a guest's own S3 suspend)
+  kGuestPoweroff = 2,  // the guest shut itself down (QMP SHUTDOWN guest:true): kShutdown
+  kVanished = 3,       // the VM vanished (process gone): kNoState
+  kUnresponsive = 4,   // the hypervisor does not answer for the VM (it may still run): kNoState
+  kGuestReady = 5,     // the guest's readiness line arrived: kRunning
+};
+
 // Something the hypervisor did on its own.
 struct PowerEvent {
   store::VmId vm = 0;
+  PowerEventKind kind = PowerEventKind::kPowerChanged;
   lifecycle::Power power = lifecycle::Power::kNoState;
-  bool guest_initiated = false;  // the guest shut itself down (QMP SHUTDOWN guest:true)
-  bool lost = false;             // the VM vanished (process gone)
-  bool unresponsive = false;     // the hypervisor does not answer for the VM (it may still run)
-  bool guest_ready = false;      // the guest's readiness line arrived
   std::string cause;
 };
 

@@ -1,6 +1,4 @@
 // What commands, driver answers and hypervisor events do to a VM. Engine thread only.
-#include <nlohmann/json.hpp>
-
 #include "engine/engine_impl.h"
 #include "lifecycle/table.h"
 
@@ -13,29 +11,40 @@ using lc::State;
 
 namespace {
 
-nlohmann::json model_json(const store::VmModel& m) {
-  return {{"vcpus", m.vcpus}, {"memory_mib", m.memory_mib}, {"image", m.image}};
-}
-
-std::optional<store::VmModel> model_from(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("vcpus") || !j["vcpus"].is_number_integer() ||
-      !j.contains("memory_mib") || !j["memory_mib"].is_number_integer() || !j.contains("image") ||
-      !j["image"].is_string()) {
-    return std::nullopt;
-  }
-  return store::VmModel{j["vcpus"].get<int>(), j["memory_mib"].get<int>(),
-                        j["image"].get<std::string>()};
-}
-
-nlohmann::json parse_params(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
-
 // Actions whose success puts the requested model in effect.
 bool changes_model(Action a) {
   return a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRevertResize ||
          a == Action::kRebuild;
+}
+
+// Whether the operation's row ends the VM (leads to DONE).
+bool ends_the_vm(const lc::Operation& op) {
+  const lc::Transition* row = lc::find_idle(op.action, op.origin);
+  if (row == nullptr) row = lc::find_replacing(op.action, op.origin);
+  return row != nullptr && row->target == lc::Target::kState && row->to == State::kDone;
+}
+
+// What the drift policy is told a hypervisor's event means; nullopt: nothing it acts on
+// (a guest's readiness completes a phase instead; an unusual power is only noted).
+std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
+  switch (event.kind) {
+    case driver::PowerEventKind::kGuestReady:
+      return std::nullopt;
+    case driver::PowerEventKind::kGuestPoweroff:
+      return lc::Observation::kGuestPoweroff;
+    case driver::PowerEventKind::kVanished:
+      return lc::Observation::kVanished;
+    case driver::PowerEventKind::kUnresponsive:
+      return lc::Observation::kUnresponsive;
+    case driver::PowerEventKind::kPowerChanged:
+      break;
+  }
+  if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
+    return lc::Observation::kGuestPoweroff;
+  }
+  if (event.power == lc::Power::kPaused) return lc::Observation::kPaused;
+  if (event.power == lc::Power::kRunning) return lc::Observation::kRunning;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -60,15 +69,16 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.created_at = vm.updated_at = now;
   working.emplace(vm.id, std::move(vm));
   dirty_order.push_back(max_vm_id);
-  const std::string params = request.hold ? R"({"hold":true})" : "{}";
+  store::OpParams params;
+  params.hold = request.hold;
   const lc::Step step{lc::new_record(), State::kInit, State::kInit, Phase::kInit, std::nullopt};
   apply(max_vm_id, step, true, params, {Action::kCreate, request.actor, request.request_id, {}});
   replies.push_back({std::move(command.reply), std::nullopt, max_vm_id, max_op_id});
 }
 
 std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionRequest& request,
-                                                  std::string& params) const {
-  nlohmann::json p = parse_params(request.params);
+                                                  store::OpParams& params) const {
+  params = request.params;
   const Action a = request.action;
   if (a == Action::kDeploy) {
     const std::optional<std::string> host = place(vm.model, request.host, {});
@@ -79,28 +89,26 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                    {},
                    {}};
     }
-    p["target_host"] = *host;
+    params.target_host = *host;
   } else if (a == Action::kMigrate || a == Action::kLiveMigrate) {
     const std::optional<std::string> host = place(vm.model, request.host, vm.host);
     if (!host) {
       return Error{ErrorCode::kConflict, "no other host has room to migrate this VM to", {}, {}};
     }
-    p["target_host"] = *host;
+    params.target_host = *host;
   } else if (a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRebuild) {
     if (!request.model) {
       return Error::invalid_argument(std::string(lc::action_name(a)) +
                                      " needs the new model (vcpus, memory_mib or image)");
     }
-    p["previous"] = model_json(vm.model);
+    params.previous = vm.model;
   } else if (a == Action::kRevertResize) {
     // Back to the model the resize started from.
     if (vm.record.op && vm.record.op->action == Action::kResizeMigrate) {
-      const nlohmann::json last = parse_params(vm.op.params);
-      if (last.contains("previous")) request.model = model_from(last["previous"]);
+      if (vm.op.params.previous) request.model = vm.op.params.previous;
     }
     if (!request.model) return Error::internal("the resize to revert left no previous model");
   }
-  params = p.dump();
   return std::nullopt;
 }
 
@@ -123,7 +131,7 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
     refuse(std::move(step.error()));
     return;
   }
-  std::string params;
+  store::OpParams params;
   if (std::optional<Error> error = prepare_action(vm, request, params)) {
     refuse(std::move(*error));
     return;
@@ -195,7 +203,7 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
 void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   if (!exists(event.vm)) return;
   const store::Vm& vm = current(event.vm);
-  if (event.guest_ready) {
+  if (event.kind == driver::PowerEventKind::kGuestReady) {
     // Azure: OS provisioning completes when the guest says it is ready — even after the
     // deadline turned the operation to failed.
     if (vm.record.busy() && lc::current_phase(*vm.record.op) == Phase::kOsProvisioning) {
@@ -208,20 +216,13 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   }
   // Never reconcile a VM while its own operation runs: that operation decides.
   if (vm.record.busy()) return;
-  lc::Observation seen = lc::Observation::kRunning;
-  if (event.lost) {
-    seen = lc::Observation::kVanished;
-  } else if (event.unresponsive) {
-    seen = lc::Observation::kUnresponsive;
-  } else if (event.power == lc::Power::kShutdown || event.power == lc::Power::kCrashed) {
-    seen = lc::Observation::kGuestPoweroff;
-  } else if (event.power == lc::Power::kPaused) {
-    seen = lc::Observation::kPaused;
-  } else if (event.power != lc::Power::kRunning) {
+  const std::optional<lc::Observation> observed = observation_of(event);
+  if (!observed) {
     // Nothing a policy acts on (e.g. a guest's own S3 suspend): its power is noted.
     if (vm.record.power != event.power) mutate(event.vm).record.power = event.power;
     return;
   }
+  const lc::Observation seen = *observed;
   const std::optional<lc::DriftStep> drift = lc::react(options.drift, vm.record, seen, event.power);
   if (!drift) return;
   Result<lc::Step> step = lc::begin(vm.record, {drift->observed, State::kRunning});
@@ -231,18 +232,18 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   }
   std::string cause = event.cause.empty() ? std::string(lc::observation_name(seen)) : event.cause;
   cause += " (" + std::string(drift->why) + ")";
-  apply(event.vm, *step, true, "{}", {drift->observed, "monitor", {}, cause});
+  apply(event.vm, *step, true, {}, {drift->observed, "monitor", {}, cause});
   mutate(event.vm).record.power = drift->power;
   if (!drift->then) return;
   // The policy starts an operation of its own (Nova's force_stop), as a request would.
   const store::Vm& now = current(event.vm);
   Result<lc::Step> then = lc::begin(now.record, {*drift->then, State::kRunning});
   if (!then) return;
-  apply(event.vm, *then, true, "{}", {*drift->then, "monitor", {}, std::string(drift->why)});
+  apply(event.vm, *then, true, {}, {*drift->then, "monitor", {}, std::string(drift->why)});
 }
 
 void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
-                         const std::string& params, const internal::Cause& cause) {
+                         const store::OpParams& params, const internal::Cause& cause) {
   store::Vm& vm = mutate(id);
   unaccount(vm);
   const bool was_running = vm.record.busy();
@@ -251,7 +252,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   if (new_operation && vm.record.op) {
     vm.op = store::OpMeta{};
     vm.op.id = ++max_op_id;
-    vm.op.params = params.empty() ? "{}" : params;
+    vm.op.params = params;
     vm.op.actor = cause.actor;
     vm.op.request_id = cause.request_id;
     vm.op.started_at = now;
@@ -288,7 +289,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
 void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& cause) {
   const lc::Operation& op = *vm.record.op;
   const bool ok = op.status == lc::OpStatus::kSucceeded;
-  const nlohmann::json params = parse_params(vm.op.params);
+  const store::OpParams& params = vm.op.params;
   if (ok && changes_model(op.action) && vm.desired) {
     vm.model = *vm.desired;
     vm.desired.reset();
@@ -298,12 +299,12 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
     vm.model_error = vm.op.error;
   }
   if (ok && (op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
-      params.contains("target_host")) {
-    vm.host = params["target_host"].get<std::string>();
+      !params.target_host.empty()) {
+    vm.host = params.target_host;
   }
-  if (ok && op.action == Action::kCreate && params.value("hold", false)) {
+  if (ok && op.action == Action::kCreate && params.hold) {
     Result<lc::Step> hold = lc::begin(vm.record, {Action::kHold, State::kRunning});
-    if (hold) apply(vm.id, *hold, true, "{}", {Action::kHold, cause.actor, cause.request_id, {}});
+    if (hold) apply(vm.id, *hold, true, {}, {Action::kHold, cause.actor, cause.request_id, {}});
   }
 }
 
@@ -313,9 +314,9 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   const Millis now = clock.now_ms();
   vm.op.deadline = deadline != 0 ? deadline : now + deadline_for(op.action, phase);
   new_deadlines.push_back({vm.op.deadline, vm.id, vm.op.id, op.step, vm.op.attempt});
-  const nlohmann::json params = parse_params(vm.op.params);
-  if (op.action == Action::kDeploy && vm.host.empty() && params.contains("target_host")) {
-    vm.host = params["target_host"].get<std::string>();
+  const store::OpParams& params = vm.op.params;
+  if (op.action == Action::kDeploy && vm.host.empty() && !params.target_host.empty()) {
+    vm.host = params.target_host;
     account(vm);  // placed: the host's room is taken from now on
   }
   if (phase == Phase::kSchedule) {
@@ -333,10 +334,16 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.model = vm.desired.value_or(vm.model);
   request.host = vm.host;
   if ((op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
-      params.contains("target_host")) {
-    request.host = params["target_host"].get<std::string>();
+      !params.target_host.empty()) {
+    request.host = params.target_host;
   }
-  request.params = vm.op.params;
+  // The VM's files go in the epilog or cleanup of an operation that ends it, and in
+  // recover_recreate's cleanup (it starts again from nothing).
+  const bool last_phase = phase == Phase::kEpilog || phase == Phase::kCleanup;
+  request.ends_vm = last_phase && ends_the_vm(op);
+  request.delete_files = request.ends_vm || (last_phase && op.action == Action::kRecoverRecreate);
+  request.name = params.name;
+  request.size_mib = params.size_mib;
   dispatch.push_back(std::move(request));
 }
 

@@ -72,7 +72,7 @@ struct ActionRequest {
   lifecycle::State reset_to = lifecycle::State::kRunning;  // reset_state only
   std::optional<store::VmModel> model;  // resize, resize_migrate, rebuild: the requested model
   std::string host;                     // deploy, migrate, live_migrate: target (empty: any)
-  std::string params = "{}";            // the request's parameters, JSON text, kept with the op
+  store::OpParams params;               // the request's parameters (validated), kept with the op
   std::string actor = "api";
   std::string request_id;
 };

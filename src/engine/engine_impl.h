@@ -92,14 +92,14 @@ struct Engine::Impl {
   void handle_result(const driver::PhaseResult& result);
   void handle_power(const driver::PowerEvent& event);
   // Applies a model step to a VM: op meta, host, model, history, deadline, dispatch.
-  void apply(VmId id, const lifecycle::Step& step, bool new_operation, const std::string& params,
-             const internal::Cause& cause);
+  void apply(VmId id, const lifecycle::Step& step, bool new_operation,
+             const store::OpParams& params, const internal::Cause& cause);
   // Sets the phase's deadline (or keeps `deadline` if given) and dispatches it.
   void after_phase_started(store::Vm& vm, Millis deadline = 0);
   void on_operation_finished(store::Vm& vm, const internal::Cause& cause);
   Millis deadline_for(lifecycle::Action action, lifecycle::Phase phase) const;
   std::optional<Error> prepare_action(const store::Vm& vm, ActionRequest& request,
-                                      std::string& params) const;
+                                      store::OpParams& params) const;
 
   // placement.cc
   void init_hosts();

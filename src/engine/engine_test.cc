@@ -170,6 +170,38 @@ TEST_F(EngineTest, CreateRunsToRunningOnAHostAndRecordsHistory) {
   EXPECT_EQ(hosts[0].vms, 1);
 }
 
+// Drivers get intents, not the table: terminate's epilog deletes the files and ends the VM;
+// deallocate's epilog does neither (the VM lives on, off its host).
+TEST_F(EngineTest, OnlyAPhaseThatEndsTheVmAsksTheDriverToDeleteItsFiles) {
+  const store::VmId kept = create();
+  wait_state(kept, State::kRunning);
+  ASSERT_TRUE(act(kept, Action::kDeallocate).has_value());
+  const std::optional<driver::PhaseRequest> deallocate =
+      driver_.wait_for([&](const driver::PhaseRequest& r) {
+        return r.vm == kept && r.action == Action::kDeallocate && r.phase == Phase::kEpilog;
+      });
+  ASSERT_TRUE(deallocate.has_value());
+  EXPECT_FALSE(deallocate->delete_files);
+  EXPECT_FALSE(deallocate->ends_vm);
+
+  const store::VmId gone = create();
+  wait_state(gone, State::kRunning);
+  ASSERT_TRUE(act(gone, Action::kTerminate).has_value());
+  const std::optional<driver::PhaseRequest> shutdown =
+      driver_.wait_for([&](const driver::PhaseRequest& r) {
+        return r.vm == gone && r.action == Action::kTerminate && r.phase == Phase::kShutdown;
+      });
+  ASSERT_TRUE(shutdown.has_value());
+  EXPECT_FALSE(shutdown->delete_files) << "files go in the epilog, not before";
+  const std::optional<driver::PhaseRequest> epilog =
+      driver_.wait_for([&](const driver::PhaseRequest& r) {
+        return r.vm == gone && r.action == Action::kTerminate && r.phase == Phase::kEpilog;
+      });
+  ASSERT_TRUE(epilog.has_value());
+  EXPECT_TRUE(epilog->delete_files);
+  EXPECT_TRUE(epilog->ends_vm);
+}
+
 TEST_F(EngineTest, WrongStateIsATypedErrorAndChangesNothing) {
   const store::VmId id = create();
   wait_state(id, State::kRunning);
@@ -337,8 +369,10 @@ TEST_F(EngineTest, ManyConcurrentRequestsShareCommits) {
 TEST_F(EngineTest, GuestPoweroffIsObservedButNotDuringAnOperation) {
   const store::VmId id = create();
   wait_state(id, State::kRunning);
-  driver_.sink()->power_event(
-      {.vm = id, .power = lc::Power::kShutdown, .guest_initiated = true, .cause = "test"});
+  driver_.sink()->power_event({.vm = id,
+                               .kind = driver::PowerEventKind::kGuestPoweroff,
+                               .power = lc::Power::kShutdown,
+                               .cause = "test"});
   const store::Vm vm = wait_state(id, State::kPoweroff);
   EXPECT_EQ(vm.record.op->action, Action::kObservedPoweroff);
   EXPECT_EQ(vm.op.actor, "monitor");

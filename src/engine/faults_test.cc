@@ -250,7 +250,8 @@ class FaultsTest : public ::testing::Test {
         {State::kSoftDeleted, Action::kSoftDelete},
     };
     if (state == State::kUnknown) {
-      driver_.sink()->power_event({.vm = id, .lost = true, .cause = "lost (test)"});
+      driver_.sink()->power_event(
+          {.vm = id, .kind = driver::PowerEventKind::kVanished, .cause = "lost (test)"});
       mirror = lc::begin(mirror, {Action::kObservedLost})->record;
       for (int i = 0; i < 5000 && engine_->get(id)->record.state != State::kUnknown; ++i) {
         std::this_thread::sleep_for(1ms);

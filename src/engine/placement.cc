@@ -1,8 +1,6 @@
 // Hosts, their room, and the scheduler (first fit). Engine thread only.
 #include <fmt/core.h>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/engine_impl.h"
 
 namespace corral::engine {
@@ -133,7 +131,8 @@ void Engine::Impl::schedule() {
     }
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kDeploy, lc::State::kRunning});
     if (!step) continue;
-    const std::string params = nlohmann::json{{"target_host", *host}}.dump();
+    store::OpParams params;
+    params.target_host = *host;
     apply(id, *step, true, params, {lc::Action::kDeploy, "scheduler", {}, "placed on " + *host});
   }
 }

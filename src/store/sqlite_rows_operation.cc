@@ -1,6 +1,7 @@
-// The operations table's codec. params stays the action's parameters as JSON text.
+// The operations table's codec. params: the typed OpParams, stored as their JSON text.
 #include <cstdint>
 
+#include "store/op_params.h"
 #include "store/sqlite_enums.h"
 #include "store/sqlite_rows.h"
 
@@ -30,8 +31,9 @@ constexpr Column<In, Out> kColumns[] = {
     {"during", SqlType::kInteger, false,
      [](StmtUse& u, const In& o) { u.bind(std::int64_t{o.op.during}); },
      [](RowReader& r, Out& o) { o.op.during = r.boolean(); }},
-    {"params", SqlType::kText, false, [](StmtUse& u, const In& o) { u.bind(o.meta.params); },
-     [](RowReader& r, Out& o) { o.meta.params = r.text(); }},
+    {"params", SqlType::kText, false,
+     [](StmtUse& u, const In& o) { u.bind_copy(to_json_text(o.meta.params)); },
+     [](RowReader& r, Out& o) { o.meta.params = params_from_json_text(r.text()); }},
     {"actor", SqlType::kText, false, [](StmtUse& u, const In& o) { u.bind(o.meta.actor); },
      [](RowReader& r, Out& o) { o.meta.actor = r.text(); }},
     {"request_id", SqlType::kText, false,

@@ -166,7 +166,7 @@ std::vector<Vm> version1_vms() {
       State::kRunning,
       lifecycle::Operation{Action::kDeploy, State::kPending, 5, OpStatus::kSucceeded, false},
       Power::kRunning, false};
-  vms[0].op = OpMeta{11, "{}", "scheduler", "req-1", kT0 + 2, 0, kT0 + 5, "", 1};
+  vms[0].op = OpMeta{11, OpParams{}, "scheduler", "req-1", kT0 + 2, 0, kT0 + 5, "", 1};
   vms[0].host = "host-1";
   vms[0].created_at = kT0;
   vms[0].updated_at = kT0 + 5;
@@ -187,8 +187,11 @@ std::vector<Vm> version1_vms() {
       State::kPending,
       lifecycle::Operation{Action::kCreate, State::kInit, 1, OpStatus::kRunning, true},
       Power::kNoState, true};
-  vms[2].op = OpMeta{31, R"({"hold":false})", "api",      "req-3", kT0 + 20, kT0 + 300020,
-                     0,  "it's late",         4294967295U};
+  vms[2].op = OpMeta{31,         params_from_json_text(R"({"hold":false})"),
+                     "api",      "req-3",
+                     kT0 + 20,   kT0 + 300020,
+                     0,          "it's late",
+                     4294967295U};
   vms[2].pending_reason = "no host has 64 vCPUs free";
   vms[2].created_at = kT0 + 20;
   vms[2].updated_at = kT0 + 21;

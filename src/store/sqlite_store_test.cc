@@ -39,7 +39,7 @@ TEST(SqliteStoreTest, RoundTripThroughAReopenedFile) {
         vm.id,
         lifecycle::Operation{Action::kShutdown, State::kRunning, 1, OpStatus::kCanceled, false},
         OpMeta{.id = vm.id * 10 - 1,
-               .params = "{}",
+               .params = {},
                .actor = "api",
                .request_id = "r",
                .started_at = kT0,

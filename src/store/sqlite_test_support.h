@@ -104,7 +104,7 @@ inline Vm make_vm(VmId id, State state) {
   vm.record = lifecycle::record_at_rest(state);
   if (vm.record.op) {
     vm.op = OpMeta{.id = id * 10,
-                   .params = "{}",
+                   .params = {},
                    .actor = "api",
                    .request_id = fmt::format("req-{}", id),
                    .started_at = kT0 + id,
@@ -216,7 +216,7 @@ inline std::vector<Vm> sample_vms() {
   creating.record.op->during = true;
   creating.record.op->step = 255;
   creating.op.attempt = 0xFFFF'FFFF;
-  creating.op.params = R"({"host":"h1","quote":"it's"})";
+  creating.op.params = params_from_json_text(R"({"host":"h1","quote":"it's","name":"s1"})");
   vms.push_back(creating);
 
   Vm odd = make_vm(id++, State::kFailed);  // text that would break SQL built from strings

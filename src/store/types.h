@@ -13,6 +13,8 @@
 #include "common/clock.h"
 #include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
+#include "store/op_params.h"
+#include "store/vm_model.h"
 
 namespace corral::store {
 
@@ -20,18 +22,10 @@ using VmId = std::int64_t;
 using OpId = std::int64_t;
 using HostId = std::int64_t;
 
-// What a VM is made of: the model Azure calls the VM's configuration.
-struct VmModel {
-  int vcpus = 1;
-  int memory_mib = 128;
-  std::string image;
-  friend bool operator==(const VmModel&, const VmModel&) = default;
-};
-
 // Everything about an operation that the lifecycle record does not hold.
 struct OpMeta {
   OpId id = 0;
-  std::string params;      // the action's parameters, JSON text ("{}" if none)
+  OpParams params;         // the action's parameters (store/op_params.h)
   std::string actor;       // who asked ("api", "scheduler", "monitor", "recovery" ...)
   std::string request_id;  // the API request that asked, if any
   Millis started_at = 0;

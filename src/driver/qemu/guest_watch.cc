@@ -56,8 +56,8 @@ std::optional<PowerEvent> take_readiness(GuestState& state) {
   if (!state.ready || state.ready_reported) return std::nullopt;
   state.ready_reported = true;
   PowerEvent event;
+  event.kind = PowerEventKind::kGuestReady;
   event.power = Power::kRunning;
-  event.guest_ready = true;
   event.cause = "the guest printed its readiness line";
   return event;
 }
@@ -80,8 +80,8 @@ std::optional<PowerEvent> powered_off(const GuestState& state, bool alive) {
   const bool guest = state.shutdown_guest;
   const std::string& reason = state.shutdown_reason;
   PowerEvent event;
+  event.kind = guest ? PowerEventKind::kGuestPoweroff : PowerEventKind::kPowerChanged;
   event.power = Power::kShutdown;
-  event.guest_initiated = guest;
   event.cause = guest ? "the guest powered itself off (QMP SHUTDOWN, reason " + reason + ")"
                       : "QEMU shut the VM down (QMP SHUTDOWN, reason " + reason + ")";
   return event;
@@ -90,11 +90,12 @@ std::optional<PowerEvent> powered_off(const GuestState& state, bool alive) {
 PowerEvent process_ended(GuestState& state, std::string_view qemu_said) {
   PowerEvent event;
   if (state.shutdown_seen) {
+    event.kind =
+        state.shutdown_guest ? PowerEventKind::kGuestPoweroff : PowerEventKind::kPowerChanged;
     event.power = Power::kShutdown;
-    event.guest_initiated = state.shutdown_guest;
     event.cause = "the QEMU process ended after a shutdown (reason " + state.shutdown_reason + ")";
   } else {
-    event.lost = true;
+    event.kind = PowerEventKind::kVanished;
     event.cause = "the QEMU process ended without a shutdown event: " + std::string(qemu_said);
   }
   state.shutdown_handled();
@@ -124,7 +125,7 @@ std::optional<PowerEvent> on_silence(GuestState& state, std::chrono::millisecond
   if (state.unresponsive) return std::nullopt;
   state.unresponsive = true;
   PowerEvent event;
-  event.unresponsive = true;
+  event.kind = PowerEventKind::kUnresponsive;
   event.cause = "QEMU does not answer QMP within " + std::to_string(timeout.count()) +
                 " ms (stopped or wedged)";
   return event;
@@ -157,12 +158,12 @@ std::optional<PowerEvent> found_without_process(Power stored, std::string_view s
   PowerEvent event;
   // The kernel says "reboot: Power down" as its last words when the guest powered off.
   if (serial_tail.find("Power down") != std::string_view::npos) {
+    event.kind = PowerEventKind::kGuestPoweroff;
     event.power = Power::kShutdown;
-    event.guest_initiated = true;
     event.cause =
         "found powered off after a restart: the guest shut down while the server was down";
   } else {
-    event.lost = true;
+    event.kind = PowerEventKind::kVanished;
     event.cause = "found no QEMU process after a restart";
   }
   return event;

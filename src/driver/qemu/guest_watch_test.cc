@@ -122,13 +122,15 @@ TEST(GuestWatchTest, QmpEventsBecomeTheRightPowerEventBetweenPhases) {
     ASSERT_EQ(got.outside.has_value(), c.outside.has_value());
     if (c.outside) {
       EXPECT_EQ(got.outside->power, *c.outside);
-      EXPECT_FALSE(got.outside->lost || got.outside->unresponsive || got.outside->guest_ready);
+      EXPECT_FALSE((got.outside->kind == PowerEventKind::kVanished) ||
+                   (got.outside->kind == PowerEventKind::kUnresponsive) ||
+                   (got.outside->kind == PowerEventKind::kGuestReady));
     }
     ASSERT_EQ(got.off.has_value(), c.off.has_value());
     if (c.off) {
       EXPECT_EQ(got.off->power, *c.off);
-      EXPECT_EQ(got.off->guest_initiated, c.guest_initiated);
-      EXPECT_FALSE(got.off->lost);
+      EXPECT_EQ((got.off->kind == PowerEventKind::kGuestPoweroff), c.guest_initiated);
+      EXPECT_FALSE((got.off->kind == PowerEventKind::kVanished));
     }
     // What was reported once is not reported again; a power-off stays until handled.
     const Reported again = idle(state, c.alive);
@@ -181,8 +183,8 @@ TEST(GuestWatchTest, AProcessThatEndsIsAShutdownAfterSHUTDOWNAndLostWithout) {
     for (const QmpEvent& e : c.events) guest_watch::on_qmp_event(state, e, false);
     const PowerEvent got = guest_watch::process_ended(state, "qemu: terminating on signal 9");
     EXPECT_EQ(got.power, c.power);
-    EXPECT_EQ(got.guest_initiated, c.guest_initiated);
-    EXPECT_EQ(got.lost, c.lost);
+    EXPECT_EQ((got.kind == PowerEventKind::kGuestPoweroff), c.guest_initiated);
+    EXPECT_EQ((got.kind == PowerEventKind::kVanished), c.lost);
     EXPECT_NE(got.cause.find(c.cause_has), std::string::npos) << got.cause;
     EXPECT_FALSE(state.shutdown_seen) << "the shutdown is reported once";
   }
@@ -196,7 +198,7 @@ TEST(GuestWatchTest, TheReadinessLineIsReportedOnceAndAgainAfterAReboot) {
   ASSERT_TRUE(state.ready);
   std::optional<PowerEvent> ready = guest_watch::take_readiness(state);
   ASSERT_TRUE(ready.has_value());
-  EXPECT_TRUE(ready->guest_ready);
+  EXPECT_TRUE((ready->kind == PowerEventKind::kGuestReady));
   EXPECT_EQ(ready->power, Power::kRunning);
   EXPECT_FALSE(guest_watch::take_readiness(state).has_value()) << "reported once";
 
@@ -270,7 +272,7 @@ TEST(GuestWatchTest, MonitorStatusReportsChangesAndRecoveryOnly) {
     ASSERT_EQ(got.has_value(), c.event.has_value());
     if (!got) continue;
     EXPECT_EQ(got->power, *c.event);
-    EXPECT_FALSE(got->unresponsive);
+    EXPECT_FALSE((got->kind == PowerEventKind::kUnresponsive));
     EXPECT_NE(got->cause.find(c.status), std::string::npos);
     EXPECT_EQ(state.reported_power, *c.event);
     EXPECT_FALSE(state.unresponsive);
@@ -282,7 +284,7 @@ TEST(GuestWatchTest, SilenceIsReportedOnceUntilQemuAnswersAgain) {
   GuestState state;
   std::optional<PowerEvent> silent = guest_watch::on_silence(state, milliseconds(1000));
   ASSERT_TRUE(silent.has_value());
-  EXPECT_TRUE(silent->unresponsive);
+  EXPECT_TRUE((silent->kind == PowerEventKind::kUnresponsive));
   EXPECT_NE(silent->cause.find("1000 ms"), std::string::npos);
   EXPECT_FALSE(guest_watch::on_silence(state, milliseconds(1000)).has_value());
   std::optional<PowerEvent> back = guest_watch::on_status(state, "running");
@@ -317,7 +319,7 @@ TEST(GuestWatchTest, ReattachingAfterARestartReportsWhatQemuSays) {
     const std::optional<PowerEvent> off = guest_watch::powered_off(state, true);
     ASSERT_EQ(off.has_value(), c.off_later);
     if (off) {
-      EXPECT_TRUE(off->guest_initiated);
+      EXPECT_TRUE((off->kind == PowerEventKind::kGuestPoweroff));
     }
   }
 }
@@ -345,8 +347,8 @@ TEST(GuestWatchTest, AVmFoundWithoutItsProcessIsOffOrLost) {
     ASSERT_EQ(got.has_value(), c.power.has_value());
     if (!got) continue;
     EXPECT_EQ(got->power, *c.power);
-    EXPECT_EQ(got->lost, c.lost);
-    EXPECT_EQ(got->guest_initiated, !c.lost);
+    EXPECT_EQ((got->kind == PowerEventKind::kVanished), c.lost);
+    EXPECT_EQ((got->kind == PowerEventKind::kGuestPoweroff), !c.lost);
   }
 }
 

@@ -32,7 +32,8 @@ VmWorker::Wait VmWorker::wait_migration(std::string_view what, bool preemptible,
 VmWorker::Outcome VmWorker::save(const PhaseRequest& r) {
   std::error_code ec;
   if (!alive()) {
-    if (fs::exists(paths_.memory_state, ec)) return Outcome::ok(Power::kSuspended);
+    // Saved memory and no process: shut off, as libvirt's managedSave (nova.md power_state).
+    if (fs::exists(paths_.memory_state, ec)) return Outcome::ok(Power::kShutdown);
     return Outcome::failed("the VM has no QEMU process to save", Power::kShutdown);
   }
   const std::string tmp = paths_.memory_state + ".tmp";
@@ -62,7 +63,7 @@ VmWorker::Outcome VmWorker::save(const PhaseRequest& r) {
   fs::rename(tmp, paths_.memory_state, ec);
   if (ec) return Outcome::failed("cannot keep the saved memory: " + ec.message());
   hard_stop();
-  return Outcome::ok(Power::kSuspended);
+  return Outcome::ok(Power::kShutdown);
 }
 
 VmWorker::Outcome VmWorker::save_failed(const PhaseRequest& r, std::string error) {
@@ -97,7 +98,7 @@ VmWorker::Outcome VmWorker::restore(const PhaseRequest& r) {
   // untouched (it is only read), so a VM resumed from SUSPENDED is as it was.
   const auto failed = [&](std::string error) {
     hard_stop();
-    Outcome out = Outcome::failed(std::move(error), Power::kSuspended);
+    Outcome out = Outcome::failed(std::move(error), Power::kShutdown);
     if (r.origin == lifecycle::State::kSuspended && !alive() &&
         fs::exists(paths_.memory_state, ec)) {
       out.intact();

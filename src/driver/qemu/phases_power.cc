@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/qemu/vm_worker.h"
-#include "lifecycle/table.h"
 
 namespace corral::driver::qemu {
 
@@ -25,14 +24,6 @@ constexpr milliseconds kPowerButtonRepeat{3000};
 std::string unsupported(const PhaseRequest& r) {
   return "the qemu driver cannot do " + std::string(lifecycle::action_name(r.action)) + "/" +
          std::string(lifecycle::phase_name(r.phase)) + " yet";
-}
-
-// Whether the operation ends the VM — its row in the table leads to DONE — so its files go.
-bool ends_the_vm(const PhaseRequest& r) {
-  const lifecycle::Transition* row = lifecycle::find_idle(r.action, r.origin);
-  if (row == nullptr) row = lifecycle::find_replacing(r.action, r.origin);
-  return row != nullptr && row->target == lifecycle::Target::kState &&
-         row->to == lifecycle::State::kDone;
 }
 
 }  // namespace
@@ -85,9 +76,9 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kEpilog:
     case Phase::kCleanup:
       hard_stop();
-      if (ends_the_vm(r) || r.action == Action::kRecoverRecreate) {
+      if (r.delete_files) {  // an intent of the engine's (the table), not decided here
         remove_files();
-        finished_ = ends_the_vm(r);
+        finished_ = r.ends_vm;
         return Outcome::ok(Power::kNoState);
       }
       return Outcome::ok();

@@ -46,8 +46,7 @@ void VmWorker::remove_files() {
 }
 
 VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
-  const nlohmann::json params = nlohmann::json::parse(r.params, nullptr, false);
-  std::string name = params.is_object() ? params.value("name", std::string()) : std::string();
+  std::string name = r.name.value_or(std::string());
   if (name.empty()) {
     name = "vm" + std::to_string(vm_) + (r.action == Action::kBackup ? "-backup-" : "-snapshot-") +
            std::to_string(r.op);
@@ -112,10 +111,9 @@ VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {
 
 namespace {
 
-// The snapshot name a request gives ({"name": ...}), or `fallback`; "" if invalid.
+// The snapshot name a request gives, or `fallback`; "" if invalid.
 std::string snapshot_name(const PhaseRequest& r, const std::string& fallback) {
-  const nlohmann::json params = nlohmann::json::parse(r.params, nullptr, false);
-  const std::string name = params.is_object() ? params.value("name", fallback) : fallback;
+  const std::string name = r.name.value_or(fallback);
   return valid_image_name(name) ? name : std::string();
 }
 
@@ -188,8 +186,7 @@ VmWorker::Outcome VmWorker::internal_snapshot(const PhaseRequest& r) {
 }
 
 VmWorker::Outcome VmWorker::disk_resize(const PhaseRequest& r) {
-  const nlohmann::json params = nlohmann::json::parse(r.params, nullptr, false);
-  const std::int64_t mib = params.is_object() ? params.value("size_mib", std::int64_t{0}) : 0;
+  const std::int64_t mib = r.size_mib;
   if (mib <= 0) return Outcome::failed("disk_resize needs 'size_mib'");
   if (alive()) {
     Result<nlohmann::json> grown = qmp().execute(

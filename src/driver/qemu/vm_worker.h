@@ -8,11 +8,11 @@
 //   stale and none is sent.
 // - Exactly one PhaseResult per phase that is neither pre-empted nor os_provisioning: that
 //   phase ends when the guest's readiness line arrives, which is reported as a PowerEvent
-//   with guest_ready (the engine completes the phase, or — after its deadline failed it —
+//   of kind kGuestReady (the engine completes the phase, or — after its deadline failed it —
 //   marks the operation succeeded late, as seed 000 describes).
 // - Between phases the worker watches the process: a guest power-off (QMP SHUTDOWN
-//   guest:true) ends the process and reports Power::kShutdown, guest_initiated; a process
-//   that ends without a SHUTDOWN event is reported lost.
+//   guest:true) ends the process and reports Power::kShutdown, kGuestPoweroff; a process
+//   that ends without a SHUTDOWN event is reported kVanished.
 // - reconcile() (queued before any phase, after a server restart) re-attaches to a running
 //   QEMU process through its pidfile and QMP socket and reports what it finds.
 // - Console: subscribers get what the guest writes on its serial port; write_console()

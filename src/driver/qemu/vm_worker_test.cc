@@ -24,12 +24,13 @@ TEST_F(VmWorkerTest, AGuestPowerOffEndsTheProcessAndIsReportedAsGuestInitiated) 
   std::optional<PowerEvent> off =
       sink_.event_where([](const PowerEvent& e) { return e.power == Power::kShutdown; });
   ASSERT_TRUE(off.has_value());
-  EXPECT_TRUE(off->guest_initiated);
-  EXPECT_FALSE(off->lost);
+  EXPECT_TRUE((off->kind == PowerEventKind::kGuestPoweroff));
+  EXPECT_FALSE((off->kind == PowerEventKind::kVanished));
   EXPECT_NE(off->cause.find("guest-shutdown"), std::string::npos) << off->cause;
   EXPECT_TRUE(qmp_saw("quit")) << "-no-shutdown leaves the process for the worker to end";
   EXPECT_FALSE(worker_->running());
-  for (const PowerEvent& e : sink_.events()) EXPECT_FALSE(e.lost) << e.cause;
+  for (const PowerEvent& e : sink_.events())
+    EXPECT_FALSE((e.kind == PowerEventKind::kVanished)) << e.cause;
 }
 
 TEST_F(VmWorkerTest, AProcessThatDiesWithoutShutdownIsLost) {
@@ -37,7 +38,8 @@ TEST_F(VmWorkerTest, AProcessThatDiesWithoutShutdownIsLost) {
   serve_qmp();
   attach_worker();
   ::kill(pid_, SIGKILL);
-  std::optional<PowerEvent> lost = sink_.event_where([](const PowerEvent& e) { return e.lost; });
+  std::optional<PowerEvent> lost =
+      sink_.event_where([](const PowerEvent& e) { return e.kind == PowerEventKind::kVanished; });
   ASSERT_TRUE(lost.has_value());
   EXPECT_NE(lost->cause.find("without a shutdown event"), std::string::npos) << lost->cause;
   EXPECT_FALSE(worker_->running());
@@ -66,18 +68,22 @@ TEST_F(VmWorkerTest, ASilentQmpIsUnresponsiveThenReportedWhenItAnswersAgain) {
   attach_worker();
   const std::size_t before = sink_.events().size();
   silent_ = true;
-  std::optional<PowerEvent> stuck =
-      sink_.event_where([](const PowerEvent& e) { return e.unresponsive; }, before);
+  std::optional<PowerEvent> stuck = sink_.event_where(
+      [](const PowerEvent& e) { return e.kind == PowerEventKind::kUnresponsive; }, before);
   ASSERT_TRUE(stuck.has_value());
   EXPECT_NE(stuck->cause.find("100 ms"), std::string::npos) << stuck->cause;
   EXPECT_TRUE(worker_->running()) << "unresponsive is not gone";
   silent_ = false;
   std::optional<PowerEvent> back = sink_.event_where(
-      [](const PowerEvent& e) { return !e.unresponsive && e.power == Power::kRunning; }, before);
+      [](const PowerEvent& e) {
+        return !(e.kind == PowerEventKind::kUnresponsive) && e.power == Power::kRunning;
+      },
+      before);
   ASSERT_TRUE(back.has_value());
   EXPECT_NE(back->cause.find("monitor: QEMU says running"), std::string::npos) << back->cause;
   std::size_t unresponsive = 0;
-  for (const PowerEvent& e : sink_.events()) unresponsive += e.unresponsive ? 1 : 0;
+  for (const PowerEvent& e : sink_.events())
+    unresponsive += (e.kind == PowerEventKind::kUnresponsive) ? 1 : 0;
   EXPECT_EQ(unresponsive, 1U) << "reported once while it stayed silent";
 }
 
@@ -101,7 +107,7 @@ TEST_F(VmWorkerTest, OsProvisioningIsAnsweredByTheReadinessLineAndTheConsoleCarr
 
   serial.print("booting\ncorral-guest: ready\n");
   std::optional<PowerEvent> ready =
-      sink_.event_where([](const PowerEvent& e) { return e.guest_ready; });
+      sink_.event_where([](const PowerEvent& e) { return e.kind == PowerEventKind::kGuestReady; });
   ASSERT_TRUE(ready.has_value());
   EXPECT_EQ(ready->power, Power::kRunning);
   {
@@ -119,14 +125,16 @@ TEST_F(VmWorkerTest, OsProvisioningIsAnsweredByTheReadinessLineAndTheConsoleCarr
   EXPECT_TRUE(again->ok) << again->error;
   EXPECT_EQ(again->power, Power::kRunning);
   std::size_t readiness_events = 0;
-  for (const PowerEvent& e : sink_.events()) readiness_events += e.guest_ready ? 1 : 0;
+  for (const PowerEvent& e : sink_.events())
+    readiness_events += (e.kind == PowerEventKind::kGuestReady) ? 1 : 0;
   EXPECT_EQ(readiness_events, 1U) << "the readiness line is reported once";
 }
 
 TEST_F(VmWorkerTest, AfterARestartAVmWithoutItsProcessIsLost) {
   worker_ = std::make_unique<VmWorker>(kVm, config_, images_, &sink_);
   worker_->reconcile(Power::kRunning);
-  std::optional<PowerEvent> lost = sink_.event_where([](const PowerEvent& e) { return e.lost; });
+  std::optional<PowerEvent> lost =
+      sink_.event_where([](const PowerEvent& e) { return e.kind == PowerEventKind::kVanished; });
   ASSERT_TRUE(lost.has_value());
   EXPECT_EQ(lost->cause, "found no QEMU process after a restart");
 }

@@ -406,6 +406,7 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.step = request.step;
   job.action = request.action;
   job.phase = request.phase;
+  job.ends_vm = request.ends_vm;
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
       switch (fault->kind) {
@@ -472,10 +473,7 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       Power before = known.value_or(Power::kNoState);
       Power after = job.kind == JobKind::kPhase ? power_after(job.phase, before) : before;
       // A deleted VM is forgotten, so the map holds live VMs only.
-      bool deleted = job.kind == JobKind::kPhase &&
-                     (job.action == Action::kTerminate || job.action == Action::kTerminateHard ||
-                      job.action == Action::kRecoverDelete) &&
-                     (job.phase == Phase::kEpilog || job.phase == Phase::kCleanup);
+      const bool deleted = job.kind == JobKind::kPhase && job.ends_vm;
       if (deleted) {
         power_.erase(job.vm);
       } else if (!known || after != before) {
@@ -499,17 +497,17 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       switch (job.event) {
         case ExternalEvent::kGuestPoweroff:
           event.power = Power::kShutdown;
-          event.guest_initiated = true;
+          event.kind = PowerEventKind::kGuestPoweroff;
           event.cause = "sim: the guest powered itself off";
           break;
         case ExternalEvent::kLost:
           event.power = Power::kNoState;
-          event.lost = true;
+          event.kind = PowerEventKind::kVanished;
           event.cause = "sim: the VM is gone from its host";
           break;
         case ExternalEvent::kUnresponsive:
           event.power = Power::kNoState;
-          event.unresponsive = true;
+          event.kind = PowerEventKind::kUnresponsive;
           event.cause = "sim: its host does not answer for the VM";
           break;
         case ExternalEvent::kPausedOutside:
@@ -522,7 +520,7 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
           break;
         case ExternalEvent::kGuestReady:
           event.power = Power::kRunning;  // only a running guest prints its readiness line
-          event.guest_ready = true;
+          event.kind = PowerEventKind::kGuestReady;
           event.cause = "sim: the guest is ready";
           break;
       }

@@ -189,6 +189,7 @@ class SimDriver final : public Driver, public FaultInjector {
     bool intact = false;  // kFail only: the origin is reported intact
     lifecycle::Action action = lifecycle::Action::kCreate;
     lifecycle::Phase phase = lifecycle::Phase::kNone;
+    bool ends_vm = false;  // kPhase: the request's intent (the VM is gone after it)
     ExternalEvent event = ExternalEvent::kGuestReady;
     std::string error;  // kFail only
   };

@@ -284,6 +284,7 @@ TEST(SimDriverTest, AdoptSeedsThePower) {
   EXPECT_TRUE(sink.results()[0].power_known);
 }
 
+// The engine says which phase ends a VM (PhaseRequest::ends_vm); the sim forgets it then.
 TEST(SimDriverTest, TerminatedVmsAreForgotten) {
   RecordingSink sink;
   SimDriver driver(zero());
@@ -291,7 +292,9 @@ TEST(SimDriverTest, TerminatedVmsAreForgotten) {
   driver.adopt(3, "sim-1", Power::kRunning);
   driver.adopt(4, "sim-1", Power::kRunning);
   driver.run_phase(request(3, Action::kTerminate, Phase::kShutdown));
-  driver.run_phase(request(3, Action::kTerminate, Phase::kEpilog, 1, 1));
+  PhaseRequest epilog = request(3, Action::kTerminate, Phase::kEpilog, 1, 1);
+  epilog.delete_files = epilog.ends_vm = true;
+  driver.run_phase(epilog);
   driver.run_phase(request(4, Action::kHibernate, Phase::kEpilog));  // not a delete
   ASSERT_TRUE(sink.wait_results(3));
   EXPECT_EQ(sink.results()[1].power, Power::kShutdown);
@@ -583,16 +586,15 @@ TEST(SimDriftTest, ExternalEventsArriveAsPowerEvents) {
     EXPECT_FALSE(event.cause.empty());
   }
   EXPECT_EQ(events[0].power, Power::kShutdown);
-  EXPECT_TRUE(events[0].guest_initiated);
-  EXPECT_FALSE(events[0].lost);
+  EXPECT_EQ(events[0].kind, PowerEventKind::kGuestPoweroff);
   EXPECT_EQ(events[1].power, Power::kRunning);
-  EXPECT_FALSE(events[1].guest_initiated);
+  EXPECT_EQ(events[1].kind, PowerEventKind::kPowerChanged);
   EXPECT_EQ(events[2].power, Power::kPaused);
+  EXPECT_EQ(events[2].kind, PowerEventKind::kPowerChanged);
   EXPECT_EQ(events[3].power, Power::kRunning);
-  EXPECT_TRUE(events[3].guest_ready);
+  EXPECT_EQ(events[3].kind, PowerEventKind::kGuestReady);
   EXPECT_EQ(events[4].power, Power::kNoState);
-  EXPECT_TRUE(events[4].lost);
-  EXPECT_FALSE(events[4].guest_ready);
+  EXPECT_EQ(events[4].kind, PowerEventKind::kVanished);
   EXPECT_EQ(driver.power_of(1), Power::kNoState);
   EXPECT_EQ(sink.result_count(), 0U);
 }

@@ -1,0 +1,61 @@
+// An operation's parameters, typed: parsed and validated once at the API, carried by the
+// engine and handed to drivers as fields (Firecracker's CreateSnapshotParams in spirit).
+//
+// Contract:
+// - One struct, one group of fields per action family; a field an action does not take stays
+//   at its default. The API fills what the request said (name, size_mib), the engine what it
+//   decided (target_host, previous, hold).
+// - validate_params() holds the rules the drivers rely on: an API that accepts what it
+//   passes never hands a driver a parameter that fails in its phase.
+// - Persisted as one JSON object (the operations.params column, GET /v1/operations' params):
+//   to_json_text / params_from_json_text round-trip it, `shown` included, key for key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "lifecycle/types.h"
+#include "store/vm_model.h"
+
+namespace corral::store {
+
+inline constexpr std::size_t kMaxParamNameChars = 64;
+inline constexpr std::int64_t kMaxDiskSizeMib = std::int64_t{1} << 24;
+
+struct OpParams {
+  // snapshot, backup, disk_snapshot*, checkpoint*: the image or snapshot's name, when given
+  // (absent: the driver names it after the operation). JSON "name".
+  std::optional<std::string> name;
+  // disk_resize: the disk's new size; 0 when not given. JSON "size_mib".
+  std::int64_t size_mib = 0;
+  // deploy, migrate, live_migrate: the host the engine placed the VM on. JSON "target_host".
+  std::string target_host;
+  // resize, resize_migrate, rebuild: the model in effect before, for a revert. JSON "previous".
+  std::optional<VmModel> previous;
+  // create: stay in HOLD once created. JSON "hold" (written only when true).
+  bool hold = false;
+  // The request's other fields as it sent them (passwords as "***"), a JSON object's text:
+  // shown by GET /v1/operations, read by no rule.
+  std::string shown = "{}";
+
+  friend bool operator==(const OpParams&, const OpParams&) = default;
+};
+
+// Whether `name` may name an image or snapshot: 1-64 of [a-z0-9._-], not starting with '.'
+// (it becomes a directory under the data dir and a qcow2 snapshot tag).
+bool valid_param_name(std::string_view name);
+
+// The rules drivers rely on for `action`'s parameters. Errors: kInvalidArgument naming the
+// field.
+[[nodiscard]] Status validate_params(lifecycle::Action action, const OpParams& params);
+
+// The JSON object text persisted and shown: `shown`'s fields plus the typed ones.
+std::string to_json_text(const OpParams& params);
+// Back from that text. Text that is not a JSON object gives the defaults; a typed key whose
+// value has the wrong type stays in `shown` (never read by a rule).
+OpParams params_from_json_text(std::string_view text);
+
+}  // namespace corral::store

@@ -1,0 +1,101 @@
+// Operation parameters: the rules drivers rely on, and the JSON text round trip.
+#include "store/op_params.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace corral::store {
+namespace {
+
+using lifecycle::Action;
+using nlohmann::json;
+
+struct NameCase {
+  std::string_view name;
+  bool valid;
+};
+
+TEST(OpParams, NamesAreWhatTheDriversCanUseAsDirectoriesAndTags) {
+  const NameCase cases[] = {
+      {"snap-1", true},
+      {"a", true},
+      {"a.b_c-9", true},
+      {std::string_view("x").substr(0, 0), false},  // empty
+      {"My disk", false},
+      {"UPPER", false},
+      {"has space", false},
+      {".hidden", false},
+      {"a/b", false},
+      {"..", false},
+      {"\xC3\xA9t\xC3\xA9", false},
+  };
+  for (const NameCase& c : cases) EXPECT_EQ(valid_param_name(c.name), c.valid) << c.name;
+  EXPECT_TRUE(valid_param_name(std::string(64, 'a')));
+  EXPECT_FALSE(valid_param_name(std::string(65, 'a')));
+}
+
+TEST(OpParams, ValidateRefusesABadNameForEveryActionThatTakesOne) {
+  for (Action a : {Action::kSnapshot, Action::kBackup, Action::kDiskSnapshot,
+                   Action::kDiskSnapshotRevert, Action::kDiskSnapshotDelete, Action::kCheckpoint,
+                   Action::kCheckpointRevert, Action::kCheckpointDelete}) {
+    OpParams p;
+    EXPECT_TRUE(validate_params(a, p)) << "no name: the driver names it";
+    p.name = "ok-1";
+    EXPECT_TRUE(validate_params(a, p));
+    p.name = "My disk";
+    Status refused = validate_params(a, p);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    p.name = "";
+    EXPECT_FALSE(validate_params(a, p));
+  }
+  OpParams named;
+  named.name = "ok";
+  EXPECT_FALSE(validate_params(Action::kReboot, named)) << "an action that takes no name";
+}
+
+TEST(OpParams, ValidateBoundsSizeToDiskResize) {
+  OpParams p;
+  p.size_mib = 96;
+  EXPECT_TRUE(validate_params(Action::kDiskResize, p));
+  EXPECT_FALSE(validate_params(Action::kResize, p));
+  p.size_mib = -1;
+  EXPECT_FALSE(validate_params(Action::kDiskResize, p));
+  p.size_mib = kMaxDiskSizeMib + 1;
+  EXPECT_FALSE(validate_params(Action::kDiskResize, p));
+}
+
+TEST(OpParams, JsonTextRoundTripsEveryField) {
+  OpParams p;
+  p.name = "s1";
+  p.size_mib = 128;
+  p.target_host = "h2";
+  p.previous = VmModel{2, 256, "tiny"};
+  p.hold = true;
+  p.shown = R"({"host":"h2","password":"***","rotation":7})";
+  const std::string text = to_json_text(p);
+  EXPECT_EQ(json::parse(text),
+            json::parse(R"({"host":"h2","password":"***","rotation":7,"name":"s1","size_mib":128,
+                "target_host":"h2","previous":{"vcpus":2,"memory_mib":256,"image":"tiny"},
+                "hold":true})"));
+  EXPECT_EQ(params_from_json_text(text), p);
+}
+
+TEST(OpParams, DefaultsAreAnEmptyObjectAndBadTextGivesDefaults) {
+  EXPECT_EQ(to_json_text(OpParams{}), "{}");
+  EXPECT_EQ(params_from_json_text(""), OpParams{});
+  EXPECT_EQ(params_from_json_text("[1]"), OpParams{});
+  EXPECT_EQ(params_from_json_text("{}"), OpParams{});
+}
+
+TEST(OpParams, ATypedKeyOfTheWrongTypeIsOnlyShown) {
+  const OpParams p = params_from_json_text(R"({"name":5,"hold":"yes","previous":{}})");
+  EXPECT_FALSE(p.name);
+  EXPECT_FALSE(p.hold);
+  EXPECT_FALSE(p.previous);
+  EXPECT_EQ(json::parse(p.shown), json::parse(R"({"name":5,"hold":"yes","previous":{}})"));
+}
+
+}  // namespace
+}  // namespace corral::store
