@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "driver/driver.h"
+#include "engine/hosts.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
 #include "store/store.h"
@@ -56,6 +57,10 @@ struct EngineOptions {
   std::size_t commit_delay_below = 32;
   // What the monitor's reports do to an idle VM (lifecycle/drift.h).
   lifecycle::DriftOptions drift;
+  // Hosts: heartbeats, down-timeout, lease, and what a dead host's VMs become (hosts.h).
+  HostOptions hosts;
+  // How the scheduler ranks the hosts that pass its filters (OpenNebula's policies 0-2).
+  std::uint8_t rank_policy = 1;  // sched::RankPolicy: 0 packing, 1 striping, 2 load-aware
 };
 
 struct CreateRequest {
@@ -146,6 +151,27 @@ class Engine final : public driver::DriverSink {
   // each commit: it must only copy or enqueue. Returns a handle for unsubscribe().
   int subscribe(std::function<void(const std::vector<Event>&)> callback);
   void unsubscribe(int handle);
+
+  // ---- Hosts (hosts.h; engine/hosts.cc) ----------------------------------------------------
+  // Operator side. Durable before they return; errors typed (kConflict: the name is taken;
+  // kNotFound; a refused action is kInvalidState with the host's state and its allowed actions,
+  // delete with VMs kConflict).
+  [[nodiscard]] Result<HostDetail> add_host(HostSpec spec);
+  [[nodiscard]] Result<HostDetail> host_action(HostActionRequest request);
+  // Committed state, from any thread.
+  std::vector<HostDetail> host_details() const;
+  std::optional<HostDetail> host(std::string_view name) const;
+
+  // Agent side (the controller's connection threads). agent_connected() admits the agent
+  // (kNotFound: no such host; kInvalidState: the host is OFFLINE), bumps and commits the
+  // host's epoch, returns the VM set the store places there, and then re-dispatches the
+  // phases that were running on the host's VMs (through the driver: the host router sends
+  // them on the new stream). agent_heartbeat() is cheap (no queue, no commit); a heartbeat of
+  // an older epoch is ignored. agent_disconnected() of the current epoch marks the host not
+  // connected (its state changes only when the down-timeout passes).
+  [[nodiscard]] Result<AgentWelcome> agent_connected(AgentHello hello);
+  void agent_heartbeat(std::string_view host, std::uint64_t epoch, const HostMetrics& metrics);
+  void agent_disconnected(std::string_view host, std::uint64_t epoch);
 
   // DriverSink: called by drivers from their threads; only enqueues.
   void phase_done(driver::PhaseResult result) override;
