@@ -349,7 +349,7 @@ void Engine::Impl::flush() {
   working.clear();
   dirty_order.clear();
   for (const store::TransitionRow& t : batch.transitions) {
-    events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state});
+    events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state, std::nullopt});
   }
 
   for (internal::PendingReply& r : replies) {

@@ -119,6 +119,8 @@ struct EngineStats {
 struct Event {
   store::TransitionRow transition;
   lifecycle::State state = lifecycle::State::kInit;  // the VM's state after it
+  // Set for a host's change instead of a VM transition (then `transition` is empty).
+  std::optional<HostChange> host_change;
 };
 
 class Engine final : public driver::DriverSink {

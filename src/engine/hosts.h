@@ -115,6 +115,20 @@ struct PlacedVm {
   bool may_fence = false;
 };
 
+// A committed change of a host's record, as /v1/events publishes it (Event::host_change).
+// Live only: host changes are not in the VM history, so a client resuming with Last-Event-ID
+// gets the VM transitions it missed, not these.
+struct HostChange {
+  std::string host;
+  lifecycle::HostEvent event = lifecycle::HostEvent::kEnable;
+  lifecycle::HostState from = lifecycle::HostState::kInit;
+  lifecycle::HostState to = lifecycle::HostState::kInit;
+  bool removed = false;  // delete
+  std::string actor;     // "api", "monitor", ...
+  std::string reason;
+  Millis at = 0;
+};
+
 struct AgentWelcome {
   std::uint64_t epoch = 0;
   std::vector<PlacedVm> vms;
