@@ -48,11 +48,13 @@ void Engine::stop() {
   }
   for (Command& c : left) {
     const Error shutting_down{ErrorCode::kUnavailable, "corral is shutting down", {}, {}};
-    if (auto* create = std::get_if<internal::CreateCommand>(&c)) {
-      create->reply.set_value(fail(shutting_down));
-    } else if (auto* act = std::get_if<internal::ActionCommand>(&c)) {
-      act->reply.set_value(fail(shutting_down));
-    }
+    std::visit(
+        [&](auto& command) {
+          if constexpr (requires { command.reply.set_value(fail(shutting_down)); }) {
+            command.reply.set_value(fail(shutting_down));
+          }
+        },
+        c);
   }
 }
 
@@ -225,6 +227,7 @@ void Engine::Impl::loop() {
     commands_in_batch += taken;
     previous_batch = taken;
     expire_deadlines();
+    check_hosts();
     if (options.auto_schedule) schedule();
     flush();
   }
@@ -241,8 +244,14 @@ void Engine::Impl::handle(Command& command) {
           handle_action(c);
         } else if constexpr (std::is_same_v<T, driver::PhaseResult>) {
           handle_result(c);
-        } else {
+        } else if constexpr (std::is_same_v<T, driver::PowerEvent>) {
           handle_power(c);
+        } else if constexpr (std::is_same_v<T, internal::AddHostCommand>) {
+          handle_add_host(c);
+        } else if constexpr (std::is_same_v<T, internal::HostActionCommand>) {
+          handle_host_action(c);
+        } else {
+          handle_agent_connected(c);
         }
       },
       command);
@@ -273,14 +282,25 @@ void Engine::Impl::expire_deadlines() {
 void Engine::Impl::rollback_batch() {
   // Forget every uncommitted change: memory goes back to what the store holds.
   for (VmId id : dirty_order) {
-    if (const auto it = working.find(id); it != working.end()) unaccount(it->second);
     if (static_cast<std::size_t>(id) <= vms.size()) {
-      account(vms[static_cast<std::size_t>(id - 1)]);
       track_pending(vms[static_cast<std::size_t>(id - 1)]);
     } else {
       pending.erase(id);
     }
   }
+  working.clear();
+  // Hosts go back to their published rows (liveness slots stay: an agent's heartbeat is not
+  // part of a batch); use is recounted from the committed VMs.
+  {
+    std::shared_lock lock(published_mu);
+    hosts = published_hosts;
+  }
+  max_host_id = 0;
+  for (const internal::HostSlot& h : hosts) max_host_id = std::max(max_host_id, h.row.id);
+  rebuild_host_index();
+  host_rows.clear();
+  deleted_hosts.clear();
+  host_changes.clear();
   max_vm_id = static_cast<VmId>(vms.size());
   max_transition_id = committed_transition_id;
   working.clear();
@@ -292,7 +312,10 @@ void Engine::Impl::rollback_batch() {
 }
 
 void Engine::Impl::flush() {
-  if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty()) return;
+  if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty() &&
+      host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty()) {
+    return;
+  }
   const Millis now = clock.now_ms();
   store::Batch batch;
   // New VMs are appended in id order after commit; order the batch the same way.
@@ -304,8 +327,12 @@ void Engine::Impl::flush() {
   }
   batch.operations = std::move(op_rows);
   batch.transitions = std::move(transitions);
+  batch.deleted_hosts = std::move(deleted_hosts);
+  batch.hosts = std::move(host_rows);
   op_rows.clear();
   transitions.clear();
+  deleted_hosts.clear();
+  host_rows.clear();
 
   if (!batch.empty()) {
     for (store::TransitionRow& t : batch.transitions) t.id = ++max_transition_id;
@@ -313,13 +340,12 @@ void Engine::Impl::flush() {
       std::fprintf(stderr, "corral: engine: commit failed, batch rolled back: %s\n",
                    committed.error().message.c_str());
       rollback_batch();
-      for (internal::PendingReply& r : replies) {
-        r.promise.set_value(fail(Error{ErrorCode::kUnavailable,
-                                       "could not persist the change: " + committed.error().message,
-                                       {},
-                                       {}}));
-      }
+      const Error error{ErrorCode::kUnavailable,
+                        "could not persist the change: " + committed.error().message, {}, {}};
+      for (internal::PendingReply& r : replies) r.promise.set_value(fail(error));
       replies.clear();
+      for (auto& answer : host_replies) answer(&error);
+      host_replies.clear();
       return;
     }
   }
@@ -338,7 +364,8 @@ void Engine::Impl::flush() {
         vms.push_back(std::move(vm));  // ids are dense: creates arrive in order
       }
     }
-    published_hosts = hosts;
+    if (hosts_changed) published_hosts = hosts;
+    hosts_changed = false;
     stats.batches += batch.empty() ? 0 : 1;
     stats.transitions += batch.transitions.size();
     stats.commands += commands_in_batch;
@@ -351,6 +378,8 @@ void Engine::Impl::flush() {
   for (const store::TransitionRow& t : batch.transitions) {
     events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state, std::nullopt});
   }
+  for (HostChange& change : host_changes) events.push_back({{}, lc::State::kInit, std::move(change)});
+  host_changes.clear();
 
   for (internal::PendingReply& r : replies) {
     if (r.error) {
@@ -365,6 +394,8 @@ void Engine::Impl::flush() {
     r.promise.set_value(std::move(accepted));
   }
   replies.clear();
+  for (auto& answer : host_replies) answer(nullptr);
+  host_replies.clear();
 
   if (!events.empty()) {
     std::lock_guard lock(subscribers_mu);
@@ -390,7 +421,8 @@ Status Engine::Impl::load() {
                                   " at position " + std::to_string(i + 1) + ")"));
     }
   }
-  init_hosts();
+  started_at = clock.now_ms();
+  if (Status registered = init_hosts(); !registered) return registered;
   const Millis now = clock.now_ms();
   for (const store::Vm& vm : vms) {
     account(vm);
@@ -424,6 +456,7 @@ Status Engine::Impl::load() {
   {
     std::unique_lock lock(published_mu);
     published_hosts = hosts;
+    hosts_changed = false;
     stats.vms = vms.size();
     published_stats = stats;
   }

@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_state.h"
+#include "sched/scheduler.h"
 
 namespace corral::engine {
 
@@ -34,6 +35,10 @@ struct Engine::Impl {
   mutable std::shared_mutex published_mu;
   std::vector<store::Vm> vms;  // vms[id - 1]; ids are dense and never reused
   std::vector<internal::HostSlot> published_hosts;
+  // Agents' heartbeats, by host name: written by any thread (atomics), slots added and removed
+  // by the engine thread under the exclusive lock.
+  mutable std::shared_mutex live_mu;
+  std::map<std::string, std::shared_ptr<internal::HostLiveness>, std::less<>> live;
   EngineStats published_stats;
 
   // ---- Engine thread only --------------------------------------------------------------
@@ -44,6 +49,19 @@ struct Engine::Impl {
   std::set<VmId> pending;           // PENDING, idle: waiting for a host
   std::set<VmId> waiting_schedule;  // in an operation's schedule phase
   bool schedule_needed = true;      // room was freed or a VM started waiting
+  bool hosts_changed = true;        // publish `hosts` at the next commit
+  // The scheduler's view of `hosts` (same order), kept up to date by account()/unaccount()
+  // and refresh_host(): placing a VM costs no copy of the host list.
+  std::vector<sched::HostSnapshot> sched_view;
+  std::unordered_map<std::string, std::set<VmId>> vms_on_host;  // accounted VMs, by host
+  store::HostId max_host_id = 0;
+  Millis started_at = 0;  // the engine's start, on its clock (evacuation waits a lease after it)
+  // Host changes of the batch being built.
+  std::vector<store::HostRow> host_rows;
+  std::vector<std::string> deleted_hosts;
+  std::vector<HostChange> host_changes;
+  // Answers for host commands, called after the commit (nullptr) or with its error.
+  std::vector<std::function<void(const Error*)>> host_replies;
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
   std::int64_t max_transition_id = 0;  // ids are the engine's, so events carry them
@@ -75,6 +93,8 @@ struct Engine::Impl {
   // engine.cc
   template <typename CommandT>
   Result<Accepted> submit(CommandT command);
+  template <typename T, typename CommandT>
+  Result<T> submit_host(CommandT command);  // hosts.cc
   Status load();
   void loop();
   void enqueue(internal::Command command);
@@ -101,8 +121,32 @@ struct Engine::Impl {
   std::optional<Error> prepare_action(const store::Vm& vm, ActionRequest& request,
                                       store::OpParams& params) const;
 
+  // host_registry.cc: host rows, operator actions, what reads see
+  Status init_hosts();
+  void handle_add_host(internal::AddHostCommand& command);
+  void handle_host_action(internal::HostActionCommand& command);
+  // Applies a host event through lifecycle/host_table; records the row and the change.
+  Result<lifecycle::HostStep> host_event(internal::HostSlot& slot, lifecycle::HostEvent event,
+                                         const std::string& actor, const std::string& reason);
+  void commit_host(internal::HostSlot& slot);
+  void remove_host(const std::string& name);
+  void rebuild_host_index();
+  internal::HostSlot* find_host(std::string_view name);
+  HostDetail detail_of(const internal::HostSlot& slot, std::vector<VmId> vm_ids) const;
+  bool host_up(const internal::HostSlot& slot, Millis now) const;
+  void reply_host(std::promise<Result<HostDetail>>&& promise, const std::string& name,
+                  std::optional<Error> error);
+
+  // host_monitor.cc: agents, the down-timeout, evacuation
+  void handle_agent_connected(internal::AgentConnectedCommand& command);
+  void check_hosts();
+  void vms_lost(internal::HostSlot& slot, const std::string& why);
+  void evacuate(internal::HostSlot& slot, const std::string& why);
+  void move_away(internal::HostSlot& slot);
+  void redispatch_on(const std::string& host, const std::string& why);
+
   // placement.cc
-  void init_hosts();
+  void refresh_host(std::size_t index);
   void unaccount(const store::Vm& vm);
   void account(const store::Vm& vm);
   void track_pending(const store::Vm& vm);

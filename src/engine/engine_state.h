@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <queue>
 #include <string>
@@ -25,7 +28,23 @@ struct ActionCommand {
   std::promise<Result<Accepted>> reply;
 };
 
-using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent>;
+struct AddHostCommand {
+  HostSpec spec;
+  std::promise<Result<HostDetail>> reply;
+};
+
+struct HostActionCommand {
+  HostActionRequest request;
+  std::promise<Result<HostDetail>> reply;
+};
+
+struct AgentConnectedCommand {
+  AgentHello hello;
+  std::promise<Result<AgentWelcome>> reply;
+};
+
+using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                             AddHostCommand, HostActionCommand, AgentConnectedCommand>;
 
 struct DeadlineEntry {
   Millis at = 0;
@@ -44,11 +63,29 @@ struct PendingReply {
   OpId op = 0;
 };
 
+// What agents write without the engine thread: heartbeats are atomics, never queued.
+struct HostLiveness {
+  std::atomic<Millis> last_heard{0};       // the last heartbeat or connect (engine clock)
+  std::atomic<std::uint64_t> epoch{0};     // the current agent stream's epoch
+  std::atomic<bool> connected{false};      // a stream of that epoch is live
+  mutable std::mutex metrics_mu;
+  HostMetrics metrics;                     // the last heartbeat's (under metrics_mu)
+  HostMetrics read_metrics() const {
+    std::lock_guard lock(metrics_mu);
+    return metrics;
+  }
+};
+
 struct HostSlot {
-  driver::HostInfo info;
+  driver::HostInfo info;  // name and raw capacity (HostUsage)
+  store::HostRow row;     // as committed (or to be committed in this batch)
+  bool local = false;     // served by the in-process driver: always up
   int used_vcpus = 0;
   int used_memory_mib = 0;
   int vms = 0;
+  std::uint64_t generation = 0;  // moved by every claim and release (compare-and-set)
+  Millis down_at = 0;            // engine thread: when silence was acted on (0: not down)
+  std::shared_ptr<HostLiveness> live;
 };
 
 // Who asked for a step, for the history entry.
