@@ -341,7 +341,9 @@ void Engine::Impl::flush() {
                    committed.error().message.c_str());
       rollback_batch();
       const Error error{ErrorCode::kUnavailable,
-                        "could not persist the change: " + committed.error().message, {}, {}};
+                        "could not persist the change: " + committed.error().message,
+                        {},
+                        {}};
       for (internal::PendingReply& r : replies) r.promise.set_value(fail(error));
       replies.clear();
       for (auto& answer : host_replies) answer(&error);
@@ -378,7 +380,8 @@ void Engine::Impl::flush() {
   for (const store::TransitionRow& t : batch.transitions) {
     events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state, std::nullopt});
   }
-  for (HostChange& change : host_changes) events.push_back({{}, lc::State::kInit, std::move(change)});
+  for (HostChange& change : host_changes)
+    events.push_back({{}, lc::State::kInit, std::move(change)});
   host_changes.clear();
 
   for (internal::PendingReply& r : replies) {

@@ -2,8 +2,8 @@
 // model step changes a VM). Not part of the engine's interface.
 #pragma once
 
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -65,11 +65,11 @@ struct PendingReply {
 
 // What agents write without the engine thread: heartbeats are atomics, never queued.
 struct HostLiveness {
-  std::atomic<Millis> last_heard{0};       // the last heartbeat or connect (engine clock)
-  std::atomic<std::uint64_t> epoch{0};     // the current agent stream's epoch
-  std::atomic<bool> connected{false};      // a stream of that epoch is live
+  std::atomic<Millis> last_heard{0};    // the last heartbeat or connect (engine clock)
+  std::atomic<std::uint64_t> epoch{0};  // the current agent stream's epoch
+  std::atomic<bool> connected{false};   // a stream of that epoch is live
   mutable std::mutex metrics_mu;
-  HostMetrics metrics;                     // the last heartbeat's (under metrics_mu)
+  HostMetrics metrics;  // the last heartbeat's (under metrics_mu)
   HostMetrics read_metrics() const {
     std::lock_guard lock(metrics_mu);
     return metrics;

@@ -52,10 +52,14 @@ void Engine::Impl::evacuate(internal::HostSlot& slot, const std::string& why) {
     const store::Vm& started = current(id);
     if (!started.record.busy()) continue;
     const OpId op = started.op.id;
-    std::erase_if(dispatch, [&](const driver::PhaseRequest& r) { return r.vm == id && r.op == op; });
-    apply(id, lc::phase_succeeded(started.record), false, {},
-          {lc::Action::kRecoverRecreate, "monitor", {},
-           "cleanup left to host " + slot.row.name + "'s agent: it removes the VM when it returns"});
+    std::erase_if(dispatch,
+                  [&](const driver::PhaseRequest& r) { return r.vm == id && r.op == op; });
+    apply(
+        id, lc::phase_succeeded(started.record), false, {},
+        {lc::Action::kRecoverRecreate,
+         "monitor",
+         {},
+         "cleanup left to host " + slot.row.name + "'s agent: it removes the VM when it returns"});
   }
 }
 
@@ -86,7 +90,10 @@ void Engine::Impl::move_away(internal::HostSlot& slot) {
     store::OpParams params;
     params.target_host = target.name;
     apply(id, *step, true, params,
-          {lc::Action::kMigrate, "flush", {}, "host " + name + " is flushed: moved to " + target.name});
+          {lc::Action::kMigrate,
+           "flush",
+           {},
+           "host " + name + " is flushed: moved to " + target.name});
   }
 }
 
@@ -102,8 +109,17 @@ void Engine::Impl::redispatch_on(const std::string& host, const std::string& why
     std::erase_if(dispatch, [&](const driver::PhaseRequest& r) { return r.vm == id; });
     store::Vm& vm = mutate(id);
     vm.op.attempt += 1;
-    transitions.push_back({0, vm.id, vm.op.id, vm.record.state, vm.record.state,
-                           vm.record.op->action, phase, vm.record.op->status, "recovery", {}, now,
+    transitions.push_back({0,
+                           vm.id,
+                           vm.op.id,
+                           vm.record.state,
+                           vm.record.state,
+                           vm.record.op->action,
+                           phase,
+                           vm.record.op->status,
+                           "recovery",
+                           {},
+                           now,
                            why + " (attempt " + std::to_string(vm.op.attempt) + ")"});
     op_rows.push_back({vm.id, *vm.record.op, vm.op});
     after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);
@@ -114,7 +130,8 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   AgentHello& hello = command.hello;
   auto shared = std::make_shared<std::promise<Result<AgentWelcome>>>(std::move(command.reply));
   auto refuse = [&](Error e) {
-    host_replies.push_back([shared, e = std::move(e)](const Error*) { shared->set_value(fail(e)); });
+    host_replies.push_back(
+        [shared, e = std::move(e)](const Error*) { shared->set_value(fail(e)); });
   };
   internal::HostSlot* slot = find_host(hello.host);
   if (slot == nullptr) {
@@ -124,13 +141,15 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   }
   if (slot->local) {
     refuse(Error{ErrorCode::kConflict,
-                 "host " + hello.host + " is served by the server's own driver, not an agent", {}, {}});
+                 "host " + hello.host + " is served by the server's own driver, not an agent",
+                 {},
+                 {}});
     return;
   }
   if (slot->row.state == HostState::kOffline) {
     refuse(Error{ErrorCode::kInvalidState,
-                 "host " + hello.host + " is offline: enable it (`corral host enable " + hello.host +
-                     "`) before its agent connects",
+                 "host " + hello.host + " is offline: enable it (`corral host enable " +
+                     hello.host + "`) before its agent connects",
                  {},
                  {}});
     return;
@@ -143,7 +162,8 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   row.epoch = static_cast<std::int64_t>(epoch);
   row.agent_version = hello.agent_version;
   if (hello.capacity.vcpus > 0 || hello.capacity.memory_mib > 0) row.capacity = hello.capacity;
-  for (const auto& [key, value] : hello.labels) row.labels.try_emplace(key, value);  // operator's win
+  for (const auto& [key, value] : hello.labels)
+    row.labels.try_emplace(key, value);  // operator's win
   row.error.clear();
   slot->live->epoch = epoch;
   slot->live->connected = true;
@@ -170,6 +190,18 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
     handle_power({reported.vm, driver::PowerEventKind::kPowerChanged, reported.power,
                   "host " + name + "'s agent reconnected and reports it"});
   }
+  // A VM the store shows running there that the agent did not find is gone (a host reboot):
+  // the drift policy decides what it becomes, as for any vanished VM.
+  std::set<VmId> reported_ids;
+  for (const AgentVm& reported : hello.vms) reported_ids.insert(reported.vm);
+  for (VmId id : placed_here) {
+    if (reported_ids.contains(id)) continue;
+    const store::Vm& vm = current(id);
+    if (vm.record.busy()) continue;
+    if (vm.record.state != State::kRunning && vm.record.state != State::kUnknown) continue;
+    handle_power({id, driver::PowerEventKind::kVanished, lc::Power::kNoState,
+                  "host " + name + "'s agent reconnected without it"});
+  }
   redispatch_on(name, "re-dispatched: host " + name + "'s agent reconnected");
   schedule_needed = true;
 
@@ -179,8 +211,8 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   welcome.lease_ms = options.hosts.lease_ms;
   const bool may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
   auto add = [&](const store::Vm& vm) {
-    welcome.vms.push_back({vm.id, vm.record.state, vm.record.power, vm.desired.value_or(vm.model),
-                           may_fence});
+    welcome.vms.push_back(
+        {vm.id, vm.record.state, vm.record.power, vm.desired.value_or(vm.model), may_fence});
   };
   for (VmId id : ids_on(vms_on_host, name)) add(current(id));
   // VMs moving onto the host are its too: the agent must not discard what arrives.
@@ -218,10 +250,11 @@ void Engine::Impl::check_hosts() {
     if (silent && slot.down_at == 0) {
       slot.down_at = now;
       const std::string why =
-          heard > 0 ? fmt::format("host {} sent no heartbeat for {} s (down-timeout {} s)",
-                                  slot.row.name, (now - heard) / 1000, o.down_timeout_ms / 1000)
-                    : fmt::format("host {}'s agent has not connected within the down-timeout ({} s)",
-                                  slot.row.name, o.down_timeout_ms / 1000);
+          heard > 0
+              ? fmt::format("host {} sent no heartbeat for {} s (down-timeout {} s)", slot.row.name,
+                            (now - heard) / 1000, o.down_timeout_ms / 1000)
+              : fmt::format("host {}'s agent has not connected within the down-timeout ({} s)",
+                            slot.row.name, o.down_timeout_ms / 1000);
       if (state == HostState::kInit || state == HostState::kMonitored ||
           state == HostState::kDisabled) {
         slot.row.error = why;
@@ -240,12 +273,13 @@ void Engine::Impl::check_hosts() {
     if (o.failure_policy != HostFailurePolicy::kEvacuate) continue;
     // forced_down: the operator asserts the host is fenced (Nova's evacuate precondition).
     const bool fenced =
-        slot.row.forced_down ||
-        (slot.down_at != 0 && now >= std::max(slot.down_at, started_at) + o.lease_ms + o.lease_margin_ms);
+        slot.row.forced_down || (slot.down_at != 0 && now >= std::max(slot.down_at, started_at) +
+                                                                 o.lease_ms + o.lease_margin_ms);
     if (fenced && (slot.row.forced_down || slot.down_at != 0)) {
-      evacuate(slot, slot.row.forced_down
-                         ? "host " + slot.row.name + " is forced down: recreated elsewhere"
-                         : "host " + slot.row.name + " is down past its lease: recreated elsewhere");
+      evacuate(slot,
+               slot.row.forced_down
+                   ? "host " + slot.row.name + " is forced down: recreated elsewhere"
+                   : "host " + slot.row.name + " is down past its lease: recreated elsewhere");
     }
   }
 }

@@ -20,7 +20,8 @@ bool valid_host_name(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   auto plain = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!plain(name.front())) return false;
-  return std::ranges::all_of(name, [&](char c) { return plain(c) || c == '.' || c == '_' || c == '-'; });
+  return std::ranges::all_of(name,
+                             [&](char c) { return plain(c) || c == '.' || c == '_' || c == '-'; });
 }
 
 bool enabled_in(HostState state) {
@@ -141,8 +142,7 @@ void Engine::Impl::commit_host(internal::HostSlot& slot) {
 }
 
 Result<lc::HostStep> Engine::Impl::host_event(internal::HostSlot& slot, HostEvent event,
-                                              const std::string& actor,
-                                              const std::string& reason) {
+                                              const std::string& actor, const std::string& reason) {
   const auto on = vms_on_host.find(slot.row.name);
   const int count = on == vms_on_host.end() ? 0 : static_cast<int>(on->second.size());
   const lc::HostRecord before{slot.row.state, slot.row.forced_down};
@@ -151,12 +151,14 @@ Result<lc::HostStep> Engine::Impl::host_event(internal::HostSlot& slot, HostEven
   if (!step->removed) {
     slot.row.state = step->record.state;
     slot.row.forced_down = step->record.forced_down;
-    if (event == HostEvent::kDisable || event == HostEvent::kFlush) slot.row.disabled_reason = reason;
+    if (event == HostEvent::kDisable || event == HostEvent::kFlush)
+      slot.row.disabled_reason = reason;
     if (event == HostEvent::kEnable) slot.row.disabled_reason.clear();
     commit_host(slot);
   }
-  host_changes.push_back({slot.row.name, event, before.state, step->removed ? before.state : step->record.state,
-                          step->removed, actor, reason, clock.now_ms()});
+  host_changes.push_back({slot.row.name, event, before.state,
+                          step->removed ? before.state : step->record.state, step->removed, actor,
+                          reason, clock.now_ms()});
   return step;
 }
 
@@ -202,7 +204,8 @@ void Engine::Impl::reply_host(std::promise<Result<HostDetail>>&& promise, const 
                               std::optional<Error> error) {
   auto shared = std::make_shared<std::promise<Result<HostDetail>>>(std::move(promise));
   if (error) {
-    host_replies.push_back([shared, e = std::move(*error)](const Error*) { shared->set_value(fail(e)); });
+    host_replies.push_back(
+        [shared, e = std::move(*error)](const Error*) { shared->set_value(fail(e)); });
     return;
   }
   // A deleted host is answered with what it was.
@@ -239,9 +242,10 @@ void Engine::Impl::handle_add_host(internal::AddHostCommand& command) {
   HostSpec& spec = command.spec;
   auto refuse = [&](Error e) { reply_host(std::move(command.reply), spec.name, std::move(e)); };
   if (!valid_host_name(spec.name)) {
-    refuse(Error::invalid_argument("host name \"" + spec.name +
-                                   "\" is not valid: 1-63 characters of a-z, 0-9, '.', '_' and '-', "
-                                   "starting with a letter or digit"));
+    refuse(
+        Error::invalid_argument("host name \"" + spec.name +
+                                "\" is not valid: 1-63 characters of a-z, 0-9, '.', '_' and '-', "
+                                "starting with a letter or digit"));
     return;
   }
   if (spec.cpu_allocation_ratio < 0 || spec.ram_allocation_ratio < 0) {
@@ -292,10 +296,11 @@ void Engine::Impl::handle_host_action(internal::HostActionCommand& command) {
     return;
   }
   if (slot->local && request.event == HostEvent::kDelete) {
-    refuse(Error{ErrorCode::kConflict,
-                 "host " + request.host + " is served by this server's own driver: it cannot be deleted",
-                 {},
-                 {}});
+    refuse(Error{
+        ErrorCode::kConflict,
+        "host " + request.host + " is served by this server's own driver: it cannot be deleted",
+        {},
+        {}});
     return;
   }
   const std::string name = slot->row.name;

@@ -42,7 +42,8 @@ std::vector<HostDetail> Engine::host_details() const {
   out.reserve(e.published_hosts.size());
   for (const internal::HostSlot& slot : e.published_hosts) {
     auto it = on_host.find(slot.row.name);
-    out.push_back(e.detail_of(slot, it == on_host.end() ? std::vector<VmId>{} : std::move(it->second)));
+    out.push_back(
+        e.detail_of(slot, it == on_host.end() ? std::vector<VmId>{} : std::move(it->second)));
   }
   return out;
 }
@@ -61,7 +62,8 @@ std::optional<HostDetail> Engine::host(std::string_view name) const {
   return std::nullopt;
 }
 
-void Engine::agent_heartbeat(std::string_view host, std::uint64_t epoch, const HostMetrics& metrics) {
+void Engine::agent_heartbeat(std::string_view host, std::uint64_t epoch,
+                             const HostMetrics& metrics) {
   Impl& e = *impl_;
   std::shared_lock lock(e.live_mu);
   const auto it = e.live.find(host);

@@ -2,6 +2,9 @@
 // connects and heartbeats, the down-timeout, and the failure policies. Fake clock, sim driver
 // (its hosts are local; other hosts are played by calling agent_connected/heartbeat).
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "engine/hosts_testing.h"
 
@@ -41,10 +44,10 @@ TEST_F(HostsTest, AddValidatesNamesAndDefaultsTheRatios) {
     ErrorCode error;  // kInternal: accepted
   };
   const Case cases[] = {
-      {"node-1", ErrorCode::kInternal},     {"a.b_c", ErrorCode::kInternal},
-      {"node-1", ErrorCode::kConflict},     {"", ErrorCode::kInvalidArgument},
-      {"Node", ErrorCode::kInvalidArgument}, {"-x", ErrorCode::kInvalidArgument},
-      {"a b", ErrorCode::kInvalidArgument}, {std::string(64, 'a'), ErrorCode::kInvalidArgument},
+      {"node-1", ErrorCode::kInternal},        {"a.b_c", ErrorCode::kInternal},
+      {"node-1", ErrorCode::kConflict},        {"", ErrorCode::kInvalidArgument},
+      {"Node", ErrorCode::kInvalidArgument},   {"-x", ErrorCode::kInvalidArgument},
+      {"a b", ErrorCode::kInvalidArgument},    {std::string(64, 'a'), ErrorCode::kInvalidArgument},
       {"../etc", ErrorCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
@@ -209,6 +212,63 @@ TEST_F(HostsTest, SilentHostGoesErrorItsVmsUnknownAndComesBackOnReconnect) {
   EXPECT_FALSE(engine_->host("a")->connected);
 }
 
+TEST_F(HostsTest, AVmTheReturningAgentDoesNotFindIsNoLongerRunning) {
+  start();
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId kept = create();
+  const store::VmId gone = create();
+  ASSERT_TRUE(
+      eventually([&] { return is(kept, State::kRunning, "a") && is(gone, State::kRunning, "a"); }));
+  ASSERT_TRUE(connect("a", {{kept, lc::Power::kRunning}}));
+  ASSERT_TRUE(eventually([&] { return is(gone, State::kUnknown, "a"); }));
+  EXPECT_TRUE(stays([&] { return is(kept, State::kRunning, "a"); }));
+}
+
+TEST_F(HostsTest, HostRowsSurviveARestartInSqlite) {
+  const std::string dir = ::testing::TempDir() + "/corral-hosts-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/corral.db";
+  std::filesystem::remove(path);
+  {
+    Result<std::unique_ptr<store::Store>> opened = store::open_sqlite_store(path);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+  start({}, 1);
+  HostSpec spec;
+  spec.labels = {{"rack", "r1"}};
+  spec.reserved = {-2, 1024};
+  ASSERT_TRUE(add("a", spec));
+  ASSERT_TRUE(connect("a", {}, 16, 65536));
+  ASSERT_TRUE(engine_->host_action({"a", HostEvent::kDisable, "disk swap", "op", {}}));
+  const HostDetail before = *engine_->host("a");
+  stop();
+  {
+    Result<std::unique_ptr<store::Store>> opened = store::open_sqlite_store(path);
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+  restart();
+  const std::optional<HostDetail> after = engine_->host("a");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->row.id, before.row.id);
+  EXPECT_EQ(after->row.state, HostState::kDisabled);
+  EXPECT_EQ(after->row.disabled_reason, "disk swap");
+  EXPECT_EQ(after->row.labels, spec.labels);
+  EXPECT_EQ(after->row.reserved, spec.reserved);
+  EXPECT_EQ(after->row.capacity, (store::HostResources{16, 65536}));
+  EXPECT_EQ(after->row.epoch, before.row.epoch);
+  EXPECT_TRUE(engine_->host("sim-1")->local);
+  // The next connect gets a newer epoch than any before the restart.
+  Result<AgentWelcome> welcome = connect("a");
+  ASSERT_TRUE(welcome);
+  EXPECT_GT(welcome->epoch, static_cast<std::uint64_t>(before.row.epoch));
+  stop();
+  store_.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(HostsTest, NonePolicyMovesNothing) {
   start();
   ASSERT_TRUE(add("a"));
@@ -303,11 +363,13 @@ TEST_F(HostsTest, FlushMovesEveryVmAway) {
   start(packing, 2);
   std::vector<store::VmId> vms;
   for (int i = 0; i < 3; ++i) vms.push_back(create());
-  for (store::VmId vm : vms) ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "sim-1"); }));
+  for (store::VmId vm : vms)
+    ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "sim-1"); }));
   Result<HostDetail> flushed = engine_->host_action({"sim-1", HostEvent::kFlush, {}, "op", {}});
   ASSERT_TRUE(flushed) << flushed.error().message;
   EXPECT_EQ(flushed->row.state, HostState::kDisabled);
-  for (store::VmId vm : vms) ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "sim-2"); }));
+  for (store::VmId vm : vms)
+    ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "sim-2"); }));
   EXPECT_TRUE(engine_->host("sim-1")->vms.empty());
   ASSERT_TRUE(engine_->host_action({"sim-1", HostEvent::kEnable, {}, "op", {}}));
 }
@@ -331,7 +393,7 @@ TEST_F(HostsTest, RankPoliciesSpreadPackOrFollowFreeCpu) {
       EXPECT_EQ(host_of(vm), want) << "policy " << int(c.policy);
     }
     stop();
-    store_ = std::make_unique<testing::MemoryStore>();
+    store_ = std::make_unique<testing::MemoryStore>();  // a fresh one per case
   }
   // Load-aware: the host whose agent reports the most idle CPU.
   EngineOptions o;
@@ -356,7 +418,8 @@ TEST_F(HostsTest, PendingWithAReasonThenPlacedWhenAHostAppears) {
     const auto v = engine_->get(vm);
     return v->record.state == State::kPending && !v->pending_reason.empty();
   }));
-  EXPECT_NE(engine_->get(vm)->pending_reason.find("no host has room for 2 vCPU"), std::string::npos);
+  EXPECT_NE(engine_->get(vm)->pending_reason.find("no host has room for 2 vCPU"),
+            std::string::npos);
   // A host too small does not take it; one that fits does.
   ASSERT_TRUE(add("small"));
   ASSERT_TRUE(connect("small", {}, 1, 512));

@@ -107,7 +107,8 @@ class HostsTest : public ::testing::Test {
   }
   bool is(store::VmId id, lifecycle::State state, const std::string& host = {}) const {
     const std::optional<store::Vm> vm = engine_->get(id);
-    return vm && vm->record.state == state && !vm->record.busy() && (host.empty() || vm->host == host);
+    return vm && vm->record.state == state && !vm->record.busy() &&
+           (host.empty() || vm->host == host);
   }
   std::string host_of(store::VmId id) const { return engine_->get(id)->host; }
   lifecycle::HostState state_of(const std::string& host) const {
@@ -116,7 +117,7 @@ class HostsTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  std::unique_ptr<MemoryStore> store_ = std::make_unique<MemoryStore>();
+  std::unique_ptr<store::Store> store_ = std::make_unique<MemoryStore>();
   EngineOptions options_;
   driver::sim::SimOptions sim_options_;
   std::unique_ptr<driver::sim::SimDriver> driver_;

@@ -135,16 +135,18 @@ namespace {
 
 // Plans on the view and claims with compare-and-set on the generation; re-plans if it moved.
 // Returns the host, or the scheduler's reason.
-std::expected<std::size_t, std::string> plan_and_claim(
-    const std::vector<sched::HostSnapshot>& view, const std::vector<internal::HostSlot>& hosts,
-    const store::VmModel& model, sched::RankPolicy policy) {
+std::expected<std::size_t, std::string> plan_and_claim(const std::vector<sched::HostSnapshot>& view,
+                                                       const std::vector<internal::HostSlot>& hosts,
+                                                       const store::VmModel& model,
+                                                       sched::RankPolicy policy) {
   sched::PlacementRequest request;
   request.resources = {model.vcpus, model.memory_mib};
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto placed = sched::place(view, request, policy);
     if (!placed) return std::unexpected(placed.error().reason);
     const internal::HostSlot& slot = hosts[placed->host];
-    if (slot.generation == placed->generation && sched::fits(view[placed->host], request.resources)) {
+    if (slot.generation == placed->generation &&
+        sched::fits(view[placed->host], request.resources)) {
       return placed->host;
     }
   }
