@@ -144,6 +144,8 @@ struct Engine::Impl {
   void evacuate(internal::HostSlot& slot, const std::string& why);
   void move_away(internal::HostSlot& slot);
   void redispatch_on(const std::string& host, const std::string& why);
+  void redispatch_vm(VmId id, const std::string& why);
+  std::vector<VmId> incoming_to(const std::string& host) const;
 
   // placement.cc
   void refresh_host(std::size_t index);

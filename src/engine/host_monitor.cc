@@ -45,10 +45,23 @@ void Engine::Impl::vms_lost(internal::HostSlot& slot, const std::string& why) {
 void Engine::Impl::evacuate(internal::HostSlot& slot, const std::string& why) {
   for (VmId id : ids_on(vms_on_host, slot.row.name)) {
     const store::Vm& vm = current(id);
-    if (vm.record.busy() || vm.record.state != State::kUnknown) continue;
+    // Idle VMs it lost (UNKNOWN), and VMs whose operation was running there: that phase can
+    // never end on a fenced host, so recover_recreate cuts it short (its pre-empting row).
+    if (!vm.record.busy() && vm.record.state != State::kUnknown) continue;
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kRecoverRecreate, State::kRunning});
     if (!step) continue;
-    apply(id, *step, true, {}, {lc::Action::kRecoverRecreate, "monitor", {}, why});
+    std::string reason = why;
+    if (step->replaced) {
+      store::Vm& old = mutate(id);
+      lc::Operation canceled = *old.record.op;
+      canceled.status = lc::OpStatus::kCanceled;
+      old.op.error = "pre-empted by recover_recreate: host " + slot.row.name + " is down";
+      old.op.finished_at = clock.now_ms();
+      old.op.deadline = 0;
+      op_rows.push_back({old.id, canceled, old.op});
+      reason += " (" + old.op.error + ")";
+    }
+    apply(id, *step, true, {}, {lc::Action::kRecoverRecreate, "monitor", {}, reason});
     const store::Vm& started = current(id);
     if (!started.record.busy()) continue;
     const OpId op = started.op.id;
@@ -74,6 +87,10 @@ void Engine::Impl::move_away(internal::HostSlot& slot) {
   for (VmId id : ids_on(vms_on_host, name)) {
     const store::Vm& vm = current(id);
     if (vm.record.busy()) continue;
+    // A lost VM may still run on a host nobody hears from: starting it elsewhere could run it
+    // twice. Only once the operator says the host is fenced (force_down) does flush move it
+    // (under kEvacuate the lease does it by itself).
+    if (vm.record.state == State::kUnknown && !slot.row.forced_down) continue;
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kMigrate, State::kRunning});
     if (!step) continue;
     sched::PlacementRequest request;
@@ -100,30 +117,48 @@ void Engine::Impl::move_away(internal::HostSlot& slot) {
 // Sends again the phases that were running on the host's VMs (the new stream carries them),
 // under a new attempt so a late answer from the old stream is dropped.
 void Engine::Impl::redispatch_on(const std::string& host, const std::string& why) {
+  for (VmId id : ids_on(vms_on_host, host)) redispatch_vm(id, why);
+}
+
+void Engine::Impl::redispatch_vm(VmId id, const std::string& why) {
   const Millis now = clock.now_ms();
-  for (VmId id : ids_on(vms_on_host, host)) {
-    const store::Vm& committed = current(id);
-    if (!committed.record.busy()) continue;
-    const lc::Phase phase = lc::current_phase(*committed.record.op);
-    if (phase == lc::Phase::kSchedule) continue;
-    std::erase_if(dispatch, [&](const driver::PhaseRequest& r) { return r.vm == id; });
-    store::Vm& vm = mutate(id);
-    vm.op.attempt += 1;
-    transitions.push_back({0,
-                           vm.id,
-                           vm.op.id,
-                           vm.record.state,
-                           vm.record.state,
-                           vm.record.op->action,
-                           phase,
-                           vm.record.op->status,
-                           "recovery",
-                           {},
-                           now,
-                           why + " (attempt " + std::to_string(vm.op.attempt) + ")"});
-    op_rows.push_back({vm.id, *vm.record.op, vm.op});
-    after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);
+  const store::Vm& committed = current(id);
+  if (!committed.record.busy()) return;
+  const lc::Phase phase = lc::current_phase(*committed.record.op);
+  if (phase == lc::Phase::kSchedule) return;
+  std::erase_if(dispatch, [&](const driver::PhaseRequest& r) { return r.vm == id; });
+  store::Vm& vm = mutate(id);
+  vm.op.attempt += 1;
+  transitions.push_back({0,
+                         vm.id,
+                         vm.op.id,
+                         vm.record.state,
+                         vm.record.state,
+                         vm.record.op->action,
+                         phase,
+                         vm.record.op->status,
+                         "recovery",
+                         {},
+                         now,
+                         why + " (attempt " + std::to_string(vm.op.attempt) + ")"});
+  op_rows.push_back({vm.id, *vm.record.op, vm.op});
+  // Keep the phase's deadline: a reconnect must not buy a hung phase more time.
+  after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);
+}
+
+// Busy VMs whose operation moves them onto `host` (a migration's target).
+std::vector<VmId> Engine::Impl::incoming_to(const std::string& host) const {
+  std::vector<VmId> out;
+  auto incoming = [&](const store::Vm& vm) {
+    return vm.record.busy() && vm.host != host && vm.op.params.target_host == host;
+  };
+  for (const store::Vm& vm : vms) {
+    if (!working.contains(vm.id) && incoming(vm)) out.push_back(vm.id);
   }
+  for (const auto& [id, vm] : working) {
+    if (incoming(vm)) out.push_back(id);
+  }
+  return out;
 }
 
 void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& command) {
@@ -203,6 +238,9 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
                   "host " + name + "'s agent reconnected without it"});
   }
   redispatch_on(name, "re-dispatched: host " + name + "'s agent reconnected");
+  for (VmId id : incoming_to(name)) {
+    redispatch_vm(id, "re-dispatched: host " + name + "'s agent (the target) reconnected");
+  }
   schedule_needed = true;
 
   AgentWelcome welcome;
@@ -216,15 +254,7 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   };
   for (VmId id : ids_on(vms_on_host, name)) add(current(id));
   // VMs moving onto the host are its too: the agent must not discard what arrives.
-  auto incoming = [&](const store::Vm& vm) {
-    return vm.record.busy() && vm.host != name && vm.op.params.target_host == name;
-  };
-  for (const store::Vm& vm : vms) {
-    if (!working.contains(vm.id) && incoming(vm)) add(vm);
-  }
-  for (const auto& [id, vm] : working) {
-    if (incoming(vm)) add(vm);
-  }
+  for (VmId id : incoming_to(name)) add(current(id));
   host_replies.push_back([shared, welcome = std::move(welcome)](const Error* failed) {
     if (failed != nullptr) {
       shared->set_value(fail(*failed));

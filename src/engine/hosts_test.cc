@@ -269,6 +269,45 @@ TEST_F(HostsTest, HostRowsSurviveARestartInSqlite) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(HostsTest, AReconnectReDispatchesThePhasesRunningOnTheHost) {
+  start();
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  // The stream to `a` drops the reboot's phase (a hang, once); the new stream carries it.
+  driver::sim::Fault hang;
+  hang.kind = driver::sim::FaultKind::kHang;
+  hang.action = lc::Action::kReboot;
+  driver_->add_fault(hang);
+  ASSERT_TRUE(engine_->act({vm, lc::Action::kReboot}));
+  EXPECT_TRUE(stays([&] { return engine_->get(vm)->record.busy(); }));
+  const std::uint32_t attempt = engine_->get(vm)->op.attempt;
+  ASSERT_TRUE(connect("a", {{vm, lc::Power::kRunning}}));
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  EXPECT_GT(engine_->get(vm)->op.attempt, attempt);
+  EXPECT_EQ(engine_->get(vm)->record.op->status, lc::OpStatus::kSucceeded);
+}
+
+TEST_F(HostsTest, FlushLeavesLostVmsUntilTheHostIsForcedDown) {
+  start();
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  ASSERT_TRUE(connect("b"));
+  advance(11'000, {"b"});
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kUnknown, "a"); }));
+  // It may still run on `a`: flushing must not start it a second time on `b`.
+  ASSERT_TRUE(engine_->host_action({"a", HostEvent::kFlush, {}, "op", {}}));
+  EXPECT_TRUE(stays([&] { return is(vm, State::kUnknown, "a"); }));
+  // The operator asserts `a` is fenced: now it moves.
+  ASSERT_TRUE(engine_->host_action({"a", HostEvent::kForceDown, {}, "op", {}}));
+  ASSERT_TRUE(engine_->host_action({"a", HostEvent::kFlush, {}, "op", {}}));
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "b"); }));
+}
+
 TEST_F(HostsTest, NonePolicyMovesNothing) {
   start();
   ASSERT_TRUE(add("a"));
@@ -339,6 +378,26 @@ TEST_F(EvacuateTest, AfterARestartWaitsAFullLeaseFromTheStart) {
   advance(7'000, {"b"});
   EXPECT_TRUE(stays([&] { return is(vm, State::kUnknown, "a"); }));
   advance(2'000, {"b"});
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "b"); }));
+}
+
+TEST_F(EvacuateTest, AnOperationStuckOnTheDeadHostIsCutShortAndTheVmRecreated) {
+  start(evacuate());
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  ASSERT_TRUE(connect("b"));
+  driver::sim::Fault hang;
+  hang.kind = driver::sim::FaultKind::kHang;
+  hang.action = lc::Action::kReboot;
+  driver_->add_fault(hang);
+  ASSERT_TRUE(engine_->act({vm, lc::Action::kReboot}));
+  advance(11'000, {"b"});
+  ASSERT_TRUE(eventually([&] { return state_of("a") == HostState::kError; }));
+  EXPECT_TRUE(stays([&] { return engine_->get(vm)->record.busy() && host_of(vm) == "a"; }));
+  advance(9'000, {"b"});
   ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "b"); }));
 }
 
