@@ -46,10 +46,11 @@ struct Engine::Impl {
   std::vector<VmId> dirty_order;                // working's keys, in first-touch order
   std::vector<internal::HostSlot> hosts;        // includes uncommitted changes
   std::map<std::string, std::size_t> host_index;
-  std::set<VmId> pending;           // PENDING, idle: waiting for a host
-  std::set<VmId> waiting_schedule;  // in an operation's schedule phase
-  bool schedule_needed = true;      // room was freed or a VM started waiting
-  bool hosts_changed = true;        // publish `hosts` at the next commit
+  std::set<VmId> pending;                // PENDING, idle: waiting for a host
+  std::set<VmId> waiting_schedule;       // in an operation's schedule phase
+  bool schedule_needed = true;           // room was freed or a VM started waiting
+  bool hosts_changed = true;             // publish `hosts` whole at the next commit (list changed)
+  std::vector<std::size_t> dirty_hosts;  // else publish only these slots
   // The scheduler's view of `hosts` (same order), kept up to date by account()/unaccount()
   // and refresh_host(): placing a VM costs no copy of the host list.
   std::vector<sched::HostSnapshot> sched_view;
@@ -149,6 +150,7 @@ struct Engine::Impl {
 
   // placement.cc
   void refresh_host(std::size_t index);
+  void touch_host(std::size_t index);  // its slot is published at the next commit
   void unaccount(const store::Vm& vm);
   void account(const store::Vm& vm);
   void track_pending(const store::Vm& vm);

@@ -85,6 +85,7 @@ struct HostSlot {
   int vms = 0;
   std::uint64_t generation = 0;  // moved by every claim and release (compare-and-set)
   Millis down_at = 0;            // engine thread: when silence was acted on (0: not down)
+  bool dirty = false;            // engine thread: changed since the last publish
   std::shared_ptr<HostLiveness> live;
 };
 

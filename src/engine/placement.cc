@@ -42,7 +42,14 @@ void Engine::Impl::refresh_host(std::size_t index) {
   s.running_vms = h.vms;
   s.labels = sched::Labels(h.row.labels.begin(), h.row.labels.end());
   s.generation = h.generation;
-  hosts_changed = true;
+  touch_host(index);
+}
+
+void Engine::Impl::touch_host(std::size_t index) {
+  internal::HostSlot& h = hosts[index];
+  if (h.dirty) return;
+  h.dirty = true;
+  dirty_hosts.push_back(index);
 }
 
 // A VM takes room on its host while it has one (set when placed, cleared when it leaves).
@@ -61,7 +68,7 @@ void Engine::Impl::unaccount(const store::Vm& vm) {
   s.used = {h.used_vcpus, h.used_memory_mib};
   s.running_vms = h.vms;
   s.generation = h.generation;
-  hosts_changed = true;
+  touch_host(it->second);
   schedule_needed = true;
 }
 
@@ -79,7 +86,7 @@ void Engine::Impl::account(const store::Vm& vm) {
   s.used = {h.used_vcpus, h.used_memory_mib};
   s.running_vms = h.vms;
   s.generation = h.generation;
-  hosts_changed = true;
+  touch_host(it->second);
 }
 
 void Engine::Impl::track_pending(const store::Vm& vm) {
