@@ -6,6 +6,8 @@
 // can never overcommit a host, and a claim that finds the generation moved re-plans.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "engine/engine_impl.h"
 
 namespace corral::engine {
@@ -197,16 +199,26 @@ void Engine::Impl::schedule() {
   }
   const sched::RankPolicy policy = rank_policy(options.rank_policy);
   const std::vector<VmId> ids(pending.begin(), pending.end());
+  // Within one pass room only shrinks: a VM at least as large as one that found no host finds
+  // none either (and keeps its reason), so many stuck VMs cost one scan of the hosts each size.
+  std::vector<store::VmModel> no_room;
+  auto hopeless = [&](const store::Vm& vm) {
+    return !vm.pending_reason.empty() && std::ranges::any_of(no_room, [&](const store::VmModel& m) {
+      return m.vcpus <= vm.model.vcpus && m.memory_mib <= vm.model.memory_mib;
+    });
+  };
   for (VmId id : ids) {
     const store::Vm& vm = current(id);
     if (vm.record.state != lc::State::kPending || vm.record.busy()) {
       pending.erase(id);
       continue;
     }
+    if (hopeless(vm)) continue;
     auto host = plan_and_claim(sched_view, hosts, vm.model, policy);
     if (!host) {
       const std::string reason = no_room_reason(vm.model, host.error());
       if (vm.pending_reason != reason) mutate(id).pending_reason = reason;
+      if (no_room.size() < 16) no_room.push_back(vm.model);
       continue;
     }
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kDeploy, lc::State::kRunning});
