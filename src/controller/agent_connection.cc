@@ -58,9 +58,11 @@ bool AgentConnection::welcome(v1::Welcome welcome) {
       queue_.push_back(std::move(phase));
     }
     held_.clear();
+    // Under the lock, so no Finish (pump) can come between the check and the read. gRPC runs
+    // no reaction inline from a Start* call made outside a reaction.
+    StartRead(&in_);
   }
   pump();
-  StartRead(&in_);
   return true;
 }
 
@@ -174,7 +176,8 @@ void AgentConnection::OnReadDone(bool ok) {
     return;
   }
   handler_.on_message(*this, in_);
-  StartRead(&in_);
+  std::lock_guard lock(mu_);
+  if (!finished_) StartRead(&in_);  // no read after Finish
 }
 
 void AgentConnection::OnWriteDone(bool ok) {

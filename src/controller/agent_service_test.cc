@@ -36,6 +36,8 @@ class RecordingRegistry final : public AgentRegistry {
         return fail(Error{ErrorCode::kInvalidState, "host is OFFLINE", {}, {}});
       }
       if (!known.contains(hello.host)) return fail(Error::not_found("no host " + hello.host));
+      if (unavailable)
+        return fail(Error{ErrorCode::kUnavailable, "the engine is stopping", {}, {}});
       welcome.epoch = ++epoch_[hello.host];
       welcome.heartbeat_interval_ms = 2000;
       welcome.lease_ms = 6000;
@@ -70,6 +72,7 @@ class RecordingRegistry final : public AgentRegistry {
   };
   std::set<std::string> known = {"node-1", "node-2"};
   std::set<std::string> offline;
+  bool unavailable = false;
   std::function<void(const std::string&)> on_connected;
   std::vector<std::string> connects;
   std::vector<Beat> heartbeats;
@@ -251,6 +254,22 @@ TEST_F(AgentServiceTest, RefusesWithAReasonAPersonUnderstands) {
   std::lock_guard lock(registry_.mu_);
   EXPECT_TRUE(registry_.connects.empty());
   EXPECT_EQ(server_->agents().connected(), 0U);
+}
+
+TEST_F(AgentServiceTest, AnEngineThatCannotAdmitNowEndsTheStreamWithoutARefusal) {
+  {
+    std::lock_guard lock(registry_.mu_);
+    registry_.unavailable = true;
+  }
+  AgentCall call(server_->agent_port(), join("node-1"));
+  ASSERT_TRUE(call.stream->Write(hello("node-1")));
+  v1::ControllerMessage in;
+  EXPECT_FALSE(call.stream->Read(&in)) << in.DebugString();  // no Refuse: the agent retries
+  const grpc::Status status = call.stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(status.error_message().find("the engine is stopping"), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(server_->agents().epoch_of("node-1"), 0U);
 }
 
 TEST_F(AgentServiceTest, WelcomesHeartbeatsAndCarriesPhasesBothWays) {
