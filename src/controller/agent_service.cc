@@ -27,14 +27,14 @@ std::optional<v1::Refuse> refusal_for(const std::string& host, const Error& erro
           v1::Refuse::CODE_UNKNOWN_HOST,
           "host \"" + host + "\" is not known to this controller (never added, or deleted): " +
               "add it with `corral host add " + host + "` and join the agent with the new token");
-    case ErrorCode::kInvalidState:
+    case ErrorCode::kInvalidState:  // the engine's message says what to do (enable it)
       return wire::make_refuse(v1::Refuse::CODE_HOST_OFFLINE,
-                               "host \"" + host + "\" is not accepting its agent (" +
-                                   error.message + "); an operator can run `corral host enable " +
-                                   host + "`");
+                               "the controller refuses host \"" + host + "\": " + error.message);
+    case ErrorCode::kConflict:  // e.g. a host the server's own driver serves
+      return wire::make_refuse(v1::Refuse::CODE_ALREADY_CONNECTED,
+                               "the controller refuses host \"" + host + "\": " + error.message);
     case ErrorCode::kUnknownAction:
     case ErrorCode::kInvalidArgument:
-    case ErrorCode::kConflict:
     case ErrorCode::kUnavailable:
     case ErrorCode::kInternal:
     case ErrorCode::kTooLarge:

@@ -5,7 +5,8 @@
 // - The first message must be a Hello (else Refuse CODE_HELLO_EXPECTED); its protocol version
 //   must be accepted and Hello.host must equal the client certificate's CN (wire::check_hello).
 //   Then the registry admits it (kNotFound -> Refuse CODE_UNKNOWN_HOST, kInvalidState ->
-//   Refuse CODE_HOST_OFFLINE, each with a message saying what to do); any other error ends the
+//   Refuse CODE_HOST_OFFLINE, kConflict (a host the server's own driver serves) -> Refuse
+//   CODE_ALREADY_CONNECTED, each with a message saying what to do); any other error ends the
 //   stream with UNAVAILABLE and no Refuse, so the agent retries instead of exiting.
 // - Admission runs on a pool of `admission_threads` threads (it may wait for a commit), one
 //   admission per host at a time. A newer stream of a host replaces the older one: the older

@@ -33,7 +33,17 @@ class RecordingRegistry final : public AgentRegistry {
     {
       std::lock_guard lock(mu_);
       if (offline.contains(hello.host)) {
-        return fail(Error{ErrorCode::kInvalidState, "host is OFFLINE", {}, {}});
+        return fail(Error{ErrorCode::kInvalidState,
+                          "host " + hello.host + " is offline: enable it (`corral host enable " +
+                              hello.host + "`) before its agent connects",
+                          {},
+                          {}});
+      }
+      if (local.contains(hello.host)) {
+        return fail(Error{ErrorCode::kConflict,
+                          "host " + hello.host + " is served by the server's own driver",
+                          {},
+                          {}});
       }
       if (!known.contains(hello.host)) return fail(Error::not_found("no host " + hello.host));
       if (unavailable)
@@ -70,7 +80,8 @@ class RecordingRegistry final : public AgentRegistry {
     std::uint64_t epoch;
     int running_vms;
   };
-  std::set<std::string> known = {"node-1", "node-2"};
+  std::set<std::string> known = {"node-1", "node-2", "sim-1"};
+  std::set<std::string> local = {"sim-1"};
   std::set<std::string> offline;
   bool unavailable = false;
   std::function<void(const std::string&)> on_connected;
@@ -216,6 +227,7 @@ TEST_F(AgentServiceTest, RefusesWithAReasonAPersonUnderstands) {
   const wire::AgentIdentity node1 = join("node-1");
   const wire::AgentIdentity node2 = join("node-2");
   const wire::AgentIdentity node3 = join("node-3");  // joined, but the registry has no such host
+  const wire::AgentIdentity sim1 = join("sim-1");    // a host the server's own driver serves
   v1::AgentMessage heartbeat;
   heartbeat.mutable_heartbeat()->set_seq(1);
   v1::AgentMessage old_version = hello("node-1");
@@ -238,6 +250,8 @@ TEST_F(AgentServiceTest, RefusesWithAReasonAPersonUnderstands) {
        "corral host add node-3"},
       {"offline", &node2, hello("node-2"), v1::Refuse::CODE_HOST_OFFLINE,
        "corral host enable node-2"},
+      {"local host", &sim1, hello("sim-1"), v1::Refuse::CODE_ALREADY_CONNECTED,
+       "served by the server's own driver"},
   };
   for (const Case& c : cases) {
     AgentCall call(server_->agent_port(), *c.id);
