@@ -11,9 +11,13 @@
 
 #include "api/server.h"
 #include "cli/qemu_setup.h"
+#include "cli/server_cluster.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "controller/agent_registry.h"
+#include "controller/cluster_server.h"
 #include "daemon/daemon.h"
+#include "driver/host_router.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
 #include "lifecycle/types.h"
@@ -46,6 +50,7 @@ struct ServerOptions {
   double default_deadline_s = 300;
   bool no_schedule = false;
   std::string log_level = "info";
+  ClusterFlags cluster;
 };
 
 int usage(const std::string& message) {
@@ -110,6 +115,15 @@ int run_server(const ServerOptions& o) {
   for (const std::string& spec : o.phase_deadlines) {
     if (std::optional<std::string> bad = add_deadline(spec, engine_options)) return usage(*bad);
   }
+  if (std::optional<std::string> bad = apply_cluster_flags(o.cluster, engine_options)) {
+    return usage(*bad);
+  }
+  for (const auto& [flag, text] : {std::pair{"--agent-listen", &o.cluster.agent_listen},
+                                   std::pair{"--join-listen", &o.cluster.join_listen}}) {
+    if (!daemon::parse_host_port(*text)) {
+      return usage(std::string(flag) + " wants HOST:PORT, not '" + *text + "'");
+    }
+  }
   Result<lc::DriftPolicy> policy = lc::parse_drift_policy(o.drift_policy);
   if (!policy) return usage(policy.error().message);
   engine_options.drift.policy = *policy;
@@ -162,11 +176,17 @@ int run_server(const ServerOptions& o) {
     driver = std::move(simulated);
   }
   SystemClock clock;
-  engine::Engine engine(**store, *driver, clock, engine_options);
+  // The engine drives local hosts through the in-process driver and the others through their
+  // agents' streams (driver/host_router.h).
+  driver::HostRouter router(*driver);
+  engine::Engine engine(**store, router, clock, engine_options);
   api::ServerOptions server_options;
   server_options.rate_limit = o.rate_limit;
   server_options.rate_burst = o.rate_burst;
-  api::Server server(engine, *driver, sim, server_options);
+  // TODO(merge): api::ServerOptions has no agent/join address yet; the API's
+  // POST /v1/hosts (join token + agent command) needs cluster->agent_address(),
+  // cluster->join_address() and cluster->tokens() once it has them.
+  api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
     return cannot_start(bound.error().message);
@@ -174,6 +194,20 @@ int run_server(const ServerOptions& o) {
   if (Status started = engine.start(); !started) {
     return cannot_start("cannot start the engine: " + started.error().message);
   }
+  // After the engine: an agent admitted at once reaches a running engine.
+  controller::EngineRegistry registry(engine);
+  controller::ClusterServerOptions cluster_options;
+  cluster_options.dir = std::filesystem::path(o.data_dir) / "cluster";
+  cluster_options.agent_listen = o.cluster.agent_listen;
+  cluster_options.join_listen = o.cluster.join_listen;
+  cluster_options.agents.ping_interval_ms = engine_options.hosts.heartbeat_interval_ms;
+  Result<std::unique_ptr<controller::ClusterServer>> cluster =
+      controller::ClusterServer::start(cluster_options, registry, router.remote_sink(), clock);
+  if (!cluster) {
+    engine.stop();
+    return cannot_start(cluster.error().message);
+  }
+  router.set_remote(&(*cluster)->agents());
   const daemon::HostPort actual{address->host, server.port()};
 
   // The first signal stops the server cleanly; a second one ends the process at once.
@@ -188,13 +222,20 @@ int run_server(const ServerOptions& o) {
        {"schedule", o.no_schedule ? "off" : "on"},
        {"drift_policy", o.drift_policy},
        {"missing_state", o.missing_state},
-       {"monitor_interval_s", std::to_string(o.monitor_interval_s)}});
+       {"monitor_interval_s", std::to_string(o.monitor_interval_s)},
+       {"agent_addr", (*cluster)->agent_address()},
+       {"join_addr", (*cluster)->join_address()}});
   std::printf("corral: listening on http://%s (data dir %s, driver %s)\n", actual.text().c_str(),
               o.data_dir.c_str(), driver->name().c_str());
+  std::printf("corral: agents connect to %s, join at %s\n", (*cluster)->agent_address().c_str(),
+              (*cluster)->join_address().c_str());
   std::fflush(stdout);
 
   const Status served = server.run();
   stop_signals.finish();
+  // Agents first: no stream calls into the engine once it stops.
+  router.set_remote(nullptr);
+  (*cluster)->stop();
   engine.stop();
   if (!served) return cannot_start(served.error().message);
   log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});
@@ -268,6 +309,7 @@ void add_server_command(CLI::App& app) {
                   "or warn")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add_cluster_flags(*cmd, options->cluster);
   cmd->callback([options] { throw CLI::RuntimeError(run_server(*options)); });
 }
 

@@ -93,6 +93,13 @@ bool ServerProcess::start() {
   if (std::find(args_.begin(), args_.end(), "--driver") == args_.end()) {
     argv.insert(argv.end(), {"--driver", "sim"});
   }
+  // Any free cluster ports, so parallel tests never collide on 8781/8782 (the bound ones are
+  // in <data-dir>/cluster/ports.json: agent_address(), join_address()).
+  for (const char* flag : {"--agent-listen", "--join-listen"}) {
+    if (std::find(args_.begin(), args_.end(), flag) == args_.end()) {
+      argv.insert(argv.end(), {flag, "127.0.0.1:0"});
+    }
+  }
   argv.insert(argv.end(), args_.begin(), args_.end());
   const auto t0 = std::chrono::steady_clock::now();
   pid_ = spawn(argv, log_path_);
@@ -165,6 +172,14 @@ std::unique_ptr<httplib::Client> ServerProcess::client() const {
   c->set_tcp_nodelay(true);  // small requests must not wait for delayed ACKs (Nagle)
   c->set_read_timeout(30, 0);
   return c;
+}
+
+std::string ServerProcess::cluster_address(const char* which) const {
+  std::ifstream in(data_dir_ + "/var/cluster/ports.json");
+  if (!in) return "";
+  const nlohmann::json ports = nlohmann::json::parse(in, nullptr, false);
+  if (!ports.is_object() || !ports.contains(which) || !ports[which].is_string()) return "";
+  return ports[which].get<std::string>();
 }
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url) {

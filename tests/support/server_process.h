@@ -35,6 +35,10 @@ class ServerProcess {
   const std::string& url() const { return url_; }
   int port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The cluster ports the running server bound ("HOST:PORT", from <data-dir>/cluster/
+  // ports.json; "" before it wrote them).
+  std::string agent_address() const { return cluster_address("agent"); }
+  std::string join_address() const { return cluster_address("join"); }
   // Milliseconds the last start() took until /healthz answered.
   double last_start_ms() const { return last_start_ms_; }
   // The server's stderr so far.
@@ -43,6 +47,7 @@ class ServerProcess {
   std::unique_ptr<httplib::Client> client() const;
 
  private:
+  std::string cluster_address(const char* which) const;
   std::vector<std::string> args_;
   std::string data_dir_;
   bool own_data_dir_ = false;

@@ -1,0 +1,265 @@
+#include "controller/agent_service.h"
+
+#include <grpc/grpc_security_constants.h>
+
+#include "common/log.h"
+#include "controller/convert.h"
+#include "wire/protocol.h"
+
+namespace corral::controller {
+namespace {
+
+// The CN of the client's verified certificate ("" without one), as wire::peer_host() reads
+// it for the synchronous API.
+std::string peer_cn(const grpc::CallbackServerContext& context) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return "";
+  const std::vector<grpc::string_ref> names = auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME);
+  if (names.size() != 1) return "";
+  return {names[0].data(), names[0].size()};
+}
+
+// What an agent (and the person reading its exit message) is told when the registry refuses.
+std::optional<v1::Refuse> refusal_for(const std::string& host, const Error& error) {
+  switch (error.code) {
+    case ErrorCode::kNotFound:
+      return wire::make_refuse(
+          v1::Refuse::CODE_UNKNOWN_HOST,
+          "host \"" + host + "\" is not known to this controller (never added, or deleted): " +
+              "add it with `corral host add " + host + "` and join the agent with the new token");
+    case ErrorCode::kInvalidState:  // the engine's message says what to do (enable it)
+      return wire::make_refuse(v1::Refuse::CODE_HOST_OFFLINE,
+                               "the controller refuses host \"" + host + "\": " + error.message);
+    case ErrorCode::kConflict:  // e.g. a host the server's own driver serves
+      return wire::make_refuse(v1::Refuse::CODE_ALREADY_CONNECTED,
+                               "the controller refuses host \"" + host + "\": " + error.message);
+    case ErrorCode::kUnknownAction:
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kUnavailable:
+    case ErrorCode::kInternal:
+    case ErrorCode::kTooLarge:
+    case ErrorCode::kRateLimited:
+      return std::nullopt;  // not the agent's fault: it should retry, not exit
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+AgentService::AgentService(AgentRegistry& registry, driver::DriverSink& sink, const Clock& clock,
+                           AgentServiceOptions options)
+    : registry_(registry), sink_(sink), clock_(clock), options_(options) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.admission_threads); ++i) {
+    pool_.emplace_back([this] { admission_loop(); });
+  }
+  if (options_.ping_interval_ms > 0) pinger_ = std::thread([this] { ping_loop(); });
+}
+
+AgentService::~AgentService() { shutdown(); }
+
+void AgentService::shutdown() {
+  std::map<std::string, std::shared_ptr<AgentConnection>> attached;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    attached.swap(attached_);
+  }
+  wake_.notify_all();
+  ping_wake_.notify_all();
+  for (std::thread& t : pool_) t.join();
+  if (pinger_.joinable()) pinger_.join();
+  for (auto& [host, connection] : attached) {
+    connection->close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is stopping"),
+                      AgentConnection::Close::kCancel);
+  }
+}
+
+grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* AgentService::Connect(
+    grpc::CallbackServerContext* context) {
+  return AgentConnection::open(context, *this, options_.max_queue);
+}
+
+void AgentService::on_first(std::shared_ptr<AgentConnection> connection, v1::AgentMessage first) {
+  post([this, connection = std::move(connection), first = std::move(first)] {
+    admit(connection, first);
+  });
+}
+
+std::shared_ptr<std::mutex> AgentService::host_lock(const std::string& host) {
+  std::lock_guard lock(mu_);
+  std::shared_ptr<std::mutex>& slot = admitting_[host];
+  if (!slot) slot = std::make_shared<std::mutex>();
+  return slot;
+}
+
+void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
+                         const v1::AgentMessage& first) {
+  const std::string cn = peer_cn(connection->context());
+  if (std::optional<v1::Refuse> refuse = wire::check_hello(first, cn)) {
+    log(LogLevel::kWarn, "agent_refused",
+        {{"cert_host", cn},
+         {"code", v1::Refuse::Code_Name(refuse->code())},
+         {"reason", refuse->message()}});
+    connection->refuse(*refuse);
+    return;
+  }
+  const std::string host = first.hello().host();
+  connection->set_host(host);
+  // One admission per host at a time, so epochs are given in the order streams are attached.
+  const std::shared_ptr<std::mutex> admitting = host_lock(host);
+  std::lock_guard one(*admitting);
+
+  std::shared_ptr<AgentConnection> older;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    older = std::exchange(attached_[host], connection);
+  }
+  if (older) {
+    log(LogLevel::kInfo, "agent_replaced",
+        {{"host", host}, {"old_epoch", std::to_string(older->epoch())}});
+    older->close(
+        grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer connection of host " + host),
+        AgentConnection::Close::kDrop);
+  }
+  Result<engine::AgentWelcome> welcome = registry_.agent_connected(hello_from_wire(first.hello()));
+  if (!welcome) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = attached_.find(host);
+      if (it != attached_.end() && it->second == connection) attached_.erase(it);
+    }
+    std::optional<v1::Refuse> refuse = refusal_for(host, welcome.error());
+    log(LogLevel::kWarn, "agent_refused", {{"host", host}, {"reason", welcome.error().message}});
+    if (refuse) {
+      connection->refuse(*refuse);
+    } else {
+      connection->close(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller cannot admit host " + host +
+                                                          " now: " + welcome.error().message),
+          AgentConnection::Close::kDrain);
+    }
+    return;
+  }
+  const std::uint64_t epoch = welcome->epoch;
+  if (!connection->welcome(welcome_to_wire(*welcome))) {
+    // The stream ended while the registry admitted it: the registry must not wait for it.
+    registry_.agent_disconnected(host, epoch);
+    return;
+  }
+  log(LogLevel::kInfo, "agent_connected",
+      {{"host", host},
+       {"epoch", std::to_string(epoch)},
+       {"vms", std::to_string(welcome->vms.size())},
+       {"agent_version", first.hello().agent_version()}});
+}
+
+void AgentService::on_message(AgentConnection& connection, const v1::AgentMessage& message) {
+  switch (message.body_case()) {
+    case v1::AgentMessage::kHeartbeat:
+      registry_.agent_heartbeat(connection.host(), connection.epoch(),
+                                metrics_from_wire(message.heartbeat().metrics()));
+      return;
+    case v1::AgentMessage::kPhaseResult: {
+      Result<driver::PhaseResult> result = phase_result_from_wire(message.phase_result());
+      if (!result) {
+        log(LogLevel::kWarn, "agent_message_dropped",
+            {{"host", connection.host()}, {"reason", result.error().message}});
+        return;
+      }
+      sink_.phase_done(std::move(*result));
+      return;
+    }
+    case v1::AgentMessage::kPowerEvent:
+      sink_.power_event(power_event_from_wire(message.power_event()));
+      return;
+    case v1::AgentMessage::kHello:
+    case v1::AgentMessage::BODY_NOT_SET:
+      log(LogLevel::kWarn, "agent_message_dropped",
+          {{"host", connection.host()}, {"reason", "a Hello or an empty message after Welcome"}});
+      return;
+  }
+}
+
+void AgentService::on_done(AgentConnection& connection) {
+  const std::string host = connection.host();
+  {
+    std::lock_guard lock(mu_);
+    auto it = attached_.find(host);
+    if (it != attached_.end() && it->second.get() == &connection) attached_.erase(it);
+  }
+  if (connection.welcomed()) {
+    registry_.agent_disconnected(host, connection.epoch());
+    log(LogLevel::kInfo, "agent_disconnected",
+        {{"host", host}, {"epoch", std::to_string(connection.epoch())}});
+  }
+}
+
+bool AgentService::run_remote(const driver::PhaseRequest& request) {
+  std::shared_ptr<AgentConnection> connection;
+  {
+    std::lock_guard lock(mu_);
+    auto it = attached_.find(request.host);
+    if (it == attached_.end()) return false;
+    connection = it->second;
+  }
+  return connection->send_phase(request);
+}
+
+std::size_t AgentService::connected() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [host, connection] : attached_) n += connection->welcomed() ? 1 : 0;
+  return n;
+}
+
+std::uint64_t AgentService::epoch_of(const std::string& host) const {
+  std::lock_guard lock(mu_);
+  auto it = attached_.find(host);
+  return it == attached_.end() ? 0 : it->second->epoch();
+}
+
+void AgentService::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    tasks_.push_back(std::move(task));
+  }
+  wake_.notify_one();
+}
+
+void AgentService::admission_loop() {
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (stopping_) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+void AgentService::ping_loop() {
+  std::unique_lock lock(mu_);
+  while (!ping_wake_.wait_for(lock, std::chrono::milliseconds(options_.ping_interval_ms),
+                              [this] { return stopping_; })) {
+    std::vector<std::shared_ptr<AgentConnection>> streams;
+    streams.reserve(attached_.size());
+    for (const auto& [host, connection] : attached_) streams.push_back(connection);
+    const std::uint64_t seq = ++ping_seq_;
+    lock.unlock();
+    v1::ControllerMessage ping;
+    ping.mutable_ping()->set_seq(seq);
+    ping.mutable_ping()->set_sent_at_ms(clock_.now_ms());
+    for (const std::shared_ptr<AgentConnection>& connection : streams) {
+      if (connection->welcomed()) connection->send(ping);
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace corral::controller
