@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "api/host_json.h"
 #include "api/vm_json.h"
 
 namespace corral::api {
@@ -68,6 +69,15 @@ std::string EventClient::next(std::chrono::milliseconds wait) {
   std::string out;
   for (const EventBatch& batch : batches) {
     for (const engine::Event& e : *batch) {
+      if (e.host_change) {
+        // Host changes: on the unfiltered stream only, live (no id to resume from).
+        if (vm_ != 0) continue;
+        out += "event: host\ndata: ";
+        out += host_change_json(*e.host_change)
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += "\n\n";
+        continue;
+      }
       if (vm_ != 0 && e.transition.vm_id != vm_) continue;
       if (e.transition.id != 0) out += "id: " + std::to_string(e.transition.id) + "\n";
       out += "event: transition\ndata: ";

@@ -60,9 +60,16 @@ HandlerResult act_on_vm(Context& ctx, Call& call);
 HandlerResult instance_view(Context& ctx, Call& call);
 HandlerResult vm_history(Context& ctx, Call& call);
 
+// handlers_hosts.cc
+HandlerResult list_hosts(Context& ctx, Call& call);
+HandlerResult get_host(Context& ctx, Call& call);
+HandlerResult add_host(Context& ctx, Call& call);
+HandlerResult act_on_host(Context& ctx, Call& call);
+HandlerResult delete_host(Context& ctx, Call& call);
+HandlerResult host_join_token(Context& ctx, Call& call);
+
 // handlers_status.cc
 HandlerResult get_operation(Context& ctx, Call& call);
-HandlerResult list_hosts(Context& ctx, Call& call);
 HandlerResult get_states(Context& ctx, Call& call);
 HandlerResult healthz(Context& ctx, Call& call);
 HandlerResult stream_events(Context& ctx, Call& call);

@@ -24,12 +24,6 @@ HandlerResult get_operation(Context& ctx, Call& call) {
   return Reply{200, op_json(**row)};
 }
 
-HandlerResult list_hosts(Context& ctx, Call& /*call*/) {
-  json hosts = json::array();
-  for (const engine::HostUsage& h : ctx.engine.hosts()) hosts.push_back(host_json(h));
-  return Reply{200, {{"hosts", std::move(hosts)}}};
-}
-
 HandlerResult get_states(Context& /*ctx*/, Call& /*call*/) {
   static const json kModel = lifecycle::model_json();  // a pure function of the code
   return Reply{200, kModel};

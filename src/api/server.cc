@@ -54,6 +54,16 @@ Handler handler_for(RouteId id) {
       return internal::get_operation;
     case RouteId::kListHosts:
       return internal::list_hosts;
+    case RouteId::kGetHost:
+      return internal::get_host;
+    case RouteId::kAddHost:
+      return internal::add_host;
+    case RouteId::kActOnHost:
+      return internal::act_on_host;
+    case RouteId::kDeleteHost:
+      return internal::delete_host;
+    case RouteId::kHostJoinToken:
+      return internal::host_join_token;
     case RouteId::kListImages:
       return internal::list_images;
     case RouteId::kConsoleLog:

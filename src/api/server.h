@@ -32,8 +32,21 @@ class FaultInjector;
 
 namespace corral::api {
 
+// How agents join (POST /v1/hosts, /v1/hosts/{name}/join-token): the cluster's join tokens and
+// the addresses an agent dials. The server command implements it over the cluster server;
+// while it is not ready (or not configured) its calls fail with kUnavailable.
+class HostJoin {
+ public:
+  virtual ~HostJoin() = default;
+  // A one-time token bound to `host` (cluster/join_tokens.h).
+  [[nodiscard]] virtual Result<std::string> issue_token(const std::string& host) = 0;
+  virtual std::string agent_address() const = 0;  // HOST:PORT, as bound
+  virtual std::string join_address() const = 0;
+};
+
 struct ServerOptions {
-  std::size_t threads = 128;  // connections served at once (keep-alive and SSE hold one each)
+  HostJoin* host_join = nullptr;  // nullptr: hosts are added without a token
+  std::size_t threads = 128;      // connections served at once (keep-alive and SSE hold one each)
   std::chrono::milliseconds heartbeat{15'000};  // SSE comment when no event came
   std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
   int keep_alive_timeout_s = 5;                 // an idle keep-alive connection is closed after

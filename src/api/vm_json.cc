@@ -114,17 +114,6 @@ json event_json(const engine::Event& event) {
   return out;
 }
 
-json host_json(const engine::HostUsage& usage) {
-  return {
-      {"name", usage.host.name},
-      {"vcpus", usage.host.vcpus},
-      {"memory_mib", usage.host.memory_mib},
-      {"used_vcpus", usage.used_vcpus},
-      {"used_memory_mib", usage.used_memory_mib},
-      {"vms", usage.vms},
-  };
-}
-
 json instance_view_json(const store::Vm& vm) {
   json all = views(vm);
   json statuses = json::array();

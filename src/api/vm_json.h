@@ -31,9 +31,6 @@ nlohmann::json transition_json(const store::TransitionRow& row);
 // "id" is null when the publisher does not know the history id.
 nlohmann::json event_json(const engine::Event& event);
 
-// {"name","vcpus","memory_mib","used_vcpus","used_memory_mib","vms"}
-nlohmann::json host_json(const engine::HostUsage& usage);
-
 // Azure's instanceView: {"computerName", "statuses": [...]}.
 nlohmann::json instance_view_json(const store::Vm& vm);
 

@@ -241,22 +241,81 @@ std::string history_table(const json& history) {
 
 std::string hosts_table(const json& hosts) {
   Table table({{"NAME"},
+               {"STATE"},
+               {"SERVICE"},
                {"VCPUS", Align::kRight},
                {"USED_VCPUS", Align::kRight},
                {"MEMORY", Align::kRight},
                {"USED_MEMORY", Align::kRight},
-               {"VMS", Align::kRight}});
+               {"VMS", Align::kRight},
+               {"AGENT"}});
   const json& list = field(hosts, "hosts");
   if (list.is_array()) {
     for (const json& h : list) {
       const json& vms = field(h, "vms");
-      table.add_row({text_of(field(h, "name")), text_of(field(h, "vcpus")),
-                     text_of(field(h, "used_vcpus")), memory_text(field(h, "memory_mib")),
-                     memory_text(field(h, "used_memory_mib")),
-                     vms.is_array() ? std::to_string(vms.size()) : text_of(vms)});
+      const json& nova = field(h, "nova");
+      const std::string service =
+          nova.is_object() ? text_of(field(nova, "status")) + "/" + text_of(field(nova, "state"))
+                           : "-";
+      std::string agent = "-";
+      if (field(h, "local").is_boolean() && field(h, "local").get<bool>()) {
+        agent = "local";
+      } else if (field(h, "connected").is_boolean()) {
+        agent = field(h, "connected").get<bool>() ? "connected" : "not connected";
+      }
+      table.add_row({text_of(field(h, "name")), text_of(field(h, "state")), service,
+                     text_of(field(h, "vcpus")), text_of(field(h, "used_vcpus")),
+                     memory_text(field(h, "memory_mib")), memory_text(field(h, "used_memory_mib")),
+                     vms.is_array() ? std::to_string(vms.size()) : text_of(vms), agent});
     }
   }
   return table.render();
+}
+
+std::string host_text(const json& host) {
+  std::string out;
+  const auto line = [&out](std::string_view key, const std::string& value) {
+    out += fmt::format("{:<18}{}\n", std::string(key) + ":", value);
+  };
+  line("name", text_of(field(host, "name")));
+  line("state", text_of(field(host, "state")) + " (" + text_of(field(host, "state_id")) + ")");
+  const json& nova = field(host, "nova");
+  if (nova.is_object()) {
+    std::string service = text_of(field(nova, "status")) + ", " + text_of(field(nova, "state"));
+    if (field(nova, "forced_down").is_boolean() && field(nova, "forced_down").get<bool>()) {
+      service += ", forced down";
+    }
+    if (field(nova, "disabled_reason").is_string()) {
+      service += " (" + field(nova, "disabled_reason").get<std::string>() + ")";
+    }
+    line("service", service);
+  }
+  line("vcpus", text_of(field(host, "used_vcpus")) + " used of " + text_of(field(host, "vcpus")) +
+                    " (ratio " + text_of(field(host, "cpu_allocation_ratio")) + ")");
+  line("memory", memory_text(field(host, "used_memory_mib")) + " used of " +
+                     memory_text(field(host, "memory_mib")) + " (ratio " +
+                     text_of(field(host, "ram_allocation_ratio")) + ")");
+  const json& vms = field(host, "vms");
+  std::string ids;
+  if (vms.is_array()) {
+    for (const json& id : vms) ids += (ids.empty() ? "" : " ") + text_of(id);
+  }
+  line("vms", ids.empty() ? "-" : ids);
+  std::string labels;
+  if (const json& l = field(host, "labels"); l.is_object()) {
+    for (const auto& [k, v] : l.items())
+      labels += (labels.empty() ? "" : " ") + k + "=" + text_of(v);
+  }
+  line("labels", labels.empty() ? "-" : labels);
+  line("agent", text_of(field(host, "agent_version")));
+  line("last heartbeat", text_of(field(host, "last_heartbeat_ms")));
+  if (field(host, "error").is_string()) line("error", field(host, "error").get<std::string>());
+  std::string actions;
+  if (const json& a = field(host, "allowed_actions"); a.is_array()) {
+    for (const json& x : a) actions += (actions.empty() ? "" : " ") + text_of(x);
+  }
+  line("actions", actions.empty() ? "-" : actions);
+  return out;
 }
 
 std::string accepted_text(const json& response, std::string_view verb) {

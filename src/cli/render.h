@@ -48,6 +48,8 @@ std::string history_table(const nlohmann::json& history);
 
 // `corral hosts`: NAME VCPUS USED_VCPUS MEMORY USED_MEMORY VMS.
 std::string hosts_table(const nlohmann::json& hosts);
+// One host, a line per field (`corral host show`).
+std::string host_text(const nlohmann::json& host);
 
 // One line for an accepted action: "VM 12: stop accepted (operation 7: shutdown/shutdown)".
 std::string accepted_text(const nlohmann::json& response, std::string_view verb);

@@ -120,11 +120,34 @@ TEST(RenderTest, History) {
 }
 
 TEST(RenderTest, Hosts) {
-  const json hosts = json::parse(R"({"hosts": [{"name": "host-1", "vcpus": 8,
-      "memory_mib": 16384, "used_vcpus": 2, "used_memory_mib": 512, "vms": 1}]})");
-  EXPECT_EQ(hosts_table(hosts),
-            "NAME   VCPUS USED_VCPUS MEMORY USED_MEMORY VMS\n"
-            "host-1     8          2    16G        512M   1\n");
+  const json hosts = json::parse(R"({"hosts": [
+      {"name": "host-1", "state": "MONITORED", "nova": {"status": "enabled", "state": "up"},
+       "vcpus": 8, "memory_mib": 16384, "used_vcpus": 2, "used_memory_mib": 512, "vms": [3],
+       "local": true},
+      {"name": "h2", "state": "ERROR", "nova": {"status": "enabled", "state": "down"},
+       "vcpus": 4, "memory_mib": 2048, "used_vcpus": 0, "used_memory_mib": 0, "vms": [],
+       "local": false, "connected": false}]})");
+  EXPECT_EQ(
+      hosts_table(hosts),
+      "NAME   STATE     SERVICE      VCPUS USED_VCPUS MEMORY USED_MEMORY VMS AGENT\n"
+      "host-1 MONITORED enabled/up       8          2    16G        512M   1 local\n"
+      "h2     ERROR     enabled/down     4          0     2G          0M   0 not connected\n");
+}
+
+TEST(RenderTest, OneHost) {
+  const json host = json::parse(R"({"name": "h2", "state": "DISABLED", "state_id": 4,
+      "nova": {"status": "disabled", "state": "up", "disabled_reason": "maintenance",
+               "forced_down": false},
+      "vcpus": 4, "used_vcpus": 1, "memory_mib": 2048, "used_memory_mib": 128,
+      "cpu_allocation_ratio": 4.0, "ram_allocation_ratio": 1.0, "vms": [7, 9],
+      "labels": {"zone": "a"}, "agent_version": "0.11", "last_heartbeat_ms": 5,
+      "allowed_actions": ["enable", "flush"]})");
+  const std::string text = host_text(host);
+  EXPECT_NE(text.find("DISABLED (4)"), std::string::npos) << text;
+  EXPECT_NE(text.find("disabled, up (maintenance)"), std::string::npos) << text;
+  EXPECT_NE(text.find("7 9"), std::string::npos) << text;
+  EXPECT_NE(text.find("zone=a"), std::string::npos) << text;
+  EXPECT_NE(text.find("enable flush"), std::string::npos) << text;
 }
 
 TEST(RenderTest, Accepted) {

@@ -60,4 +60,22 @@ std::optional<std::string> apply_cluster_flags(const ClusterFlags& flags,
   return std::nullopt;
 }
 
+Result<std::string> ClusterJoin::issue_token(const std::string& host) {
+  controller::ClusterServer* cluster = cluster_.load();
+  if (cluster == nullptr) {
+    return fail(Error{ErrorCode::kUnavailable, "the cluster ports are not open yet", {}, {}});
+  }
+  return cluster->tokens().issue(host);
+}
+
+std::string ClusterJoin::agent_address() const {
+  controller::ClusterServer* cluster = cluster_.load();
+  return cluster == nullptr ? std::string() : cluster->agent_address();
+}
+
+std::string ClusterJoin::join_address() const {
+  controller::ClusterServer* cluster = cluster_.load();
+  return cluster == nullptr ? std::string() : cluster->join_address();
+}
+
 }  // namespace corral::cli

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <optional>
 #include <string>
 
+#include "api/server.h"
+#include "controller/cluster_server.h"
 #include "engine/engine.h"
 
 namespace corral::cli {
@@ -26,5 +29,18 @@ void add_cluster_flags(CLI::App& cmd, ClusterFlags& flags);
 // Fills options.hosts and options.rank_policy; the usage error when a value is out of range.
 std::optional<std::string> apply_cluster_flags(const ClusterFlags& flags,
                                                engine::EngineOptions& options);
+
+// The API's view of the cluster server (POST /v1/hosts' join token and agent command). The
+// API server is built before the cluster server starts: until attach(), kUnavailable.
+class ClusterJoin final : public api::HostJoin {
+ public:
+  void attach(controller::ClusterServer* cluster) { cluster_.store(cluster); }
+  Result<std::string> issue_token(const std::string& host) override;
+  std::string agent_address() const override;
+  std::string join_address() const override;
+
+ private:
+  std::atomic<controller::ClusterServer*> cluster_{nullptr};
+};
 
 }  // namespace corral::cli

@@ -183,9 +183,9 @@ int run_server(const ServerOptions& o) {
   api::ServerOptions server_options;
   server_options.rate_limit = o.rate_limit;
   server_options.rate_burst = o.rate_burst;
-  // TODO(merge): api::ServerOptions has no agent/join address yet; the API's
-  // POST /v1/hosts (join token + agent command) needs cluster->agent_address(),
-  // cluster->join_address() and cluster->tokens() once it has them.
+  // POST /v1/hosts answers with a join token once the cluster server below has started.
+  ClusterJoin join;
+  server_options.host_join = &join;
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -208,6 +208,7 @@ int run_server(const ServerOptions& o) {
     return cannot_start(cluster.error().message);
   }
   router.set_remote(&(*cluster)->agents());
+  join.attach(cluster->get());
   const daemon::HostPort actual{address->host, server.port()};
 
   // The first signal stops the server cleanly; a second one ends the process at once.
@@ -235,6 +236,7 @@ int run_server(const ServerOptions& o) {
   stop_signals.finish();
   // Agents first: no stream calls into the engine once it stops.
   router.set_remote(nullptr);
+  join.attach(nullptr);
   (*cluster)->stop();
   engine.stop();
   if (!served) return cannot_start(served.error().message);
