@@ -1,44 +1,53 @@
 #include "agent/guard/fence_guard_server.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "agent/guard/fence_lease.h"
 #include "agent/guard/fence_protocol.h"
 #include "agent/guard/proc_identity.h"
+#include "common/log.h"
 
 namespace corral::agent::guard {
-
 namespace {
-
-volatile sig_atomic_t g_stop = 0;
-void on_signal(int /*sig*/) { g_stop = 1; }
-
-constexpr Millis kIdleExitMs = 30'000;
 
 struct Client {
   int fd = -1;
   std::string buffer;
 };
 
-void log_line(const std::string& text) { std::fprintf(stderr, "fence-guard: %s\n", text.c_str()); }
+void log_error(std::string_view event, const std::string& what) {
+  log(LogLevel::kError, event, {{"error", what}});
+}
 
-bool send_all(int fd, const std::string& data) {
+std::string errno_text(const char* what) {
+  return fmt::format("{}: {}", what, std::strerror(errno));
+}
+
+// Blocking send of one whole reply; SO_SNDTIMEO bounds how long a client that never reads
+// can hold the guard.
+bool send_line(int fd, const std::string& line) {
+  std::string out = line + "\n";
   std::size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+  while (sent < out.size()) {
+    const ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     sent += static_cast<std::size_t>(n);
@@ -48,152 +57,236 @@ bool send_all(int fd, const std::string& data) {
 
 class Guard {
  public:
-  std::string handle(std::string_view line) {
-    auto request = parse_request(line);
-    if (!request) return render_error(request.error().message);
-    switch (request->op) {
-      case GuardOp::kRenew:
-        lease_.renew(boottime_ms(), request->lease_ms, std::move(request->vms));
-        break;
-      case GuardOp::kClear:
-        lease_.clear();
-        break;
-      case GuardOp::kStatus:
-        break;
-    }
-    return render_status(status());
-  }
+  Guard(const Clock& clock, Millis tick_ms) : clock_(clock), tick_ms_(tick_ms) {}
 
-  void expire() {
-    for (const auto& vm : lease_.expire(boottime_ms())) {
-      if (kill_verified(vm.pid, vm.start_time)) {
-        ++fenced_;
-        log_line("lease ran out: stopped VM " + std::to_string(vm.vm) + " (pid " +
-                 std::to_string(vm.pid) + ")");
-      } else {
-        log_line("lease ran out: VM " + std::to_string(vm.vm) + " (pid " + std::to_string(vm.pid) +
-                 ") was already gone");
+  // Runs the poll loop on already-set-up descriptors; returns when asked to stop (true) or
+  // when poll itself fails (false).
+  bool loop(int signal_fd, int listen_fd) {
+    while (!stop_) {
+      fence_if_due();
+      Millis wait = tick_ms_;
+      if (const auto left = lease_.remaining(clock_.now_ms())) wait = std::min(wait, *left);
+      std::vector<pollfd> fds{{signal_fd, POLLIN, 0}, {listen_fd, POLLIN, 0}};
+      for (const auto& c : clients_) fds.push_back({c.fd, POLLIN, 0});
+      const int n = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
+      if (n < 0 && errno != EINTR) {
+        log_error("fence_guard_poll_failed", errno_text("poll"));
+        return false;
       }
+      if (n <= 0) continue;
+      // The lease first: a renewal that arrives after the deadline is too late.
+      fence_if_due();
+      if (fds[0].revents != 0) {
+        signalfd_siginfo info{};
+        if (::read(signal_fd, &info, sizeof info) > 0) {
+          log(LogLevel::kInfo, "fence_guard_signal", {{"signal", ::strsignal(info.ssi_signo)}});
+          stop_ = true;
+        }
+      }
+      // Client fds from index 2 on, in the order of clients_ at poll time.
+      std::vector<int> ready;
+      for (std::size_t i = 2; i < fds.size(); ++i) {
+        if (fds[i].revents != 0) ready.push_back(fds[i].fd);
+      }
+      for (const int fd : ready) serve(fd);
+      if (fds[1].revents != 0) accept_client(listen_fd);
     }
+    return true;
   }
 
-  // Milliseconds poll() may sleep: until the lease runs out, at most a second.
-  int wait_ms() const {
-    Millis wait = 1000;
-    if (const auto at = lease_.deadline())
-      wait = std::min(wait, std::max<Millis>(0, *at - boottime_ms()));
-    return static_cast<int>(wait);
+  ~Guard() {
+    for (const auto& c : clients_) ::close(c.fd);
   }
-  bool armed() const { return lease_.armed(); }
 
  private:
-  GuardStatus status() const {
-    GuardStatus s;
-    s.armed = lease_.armed();
-    s.lease_ms = lease_.lease_ms();
-    if (const auto at = lease_.deadline())
-      s.remaining_ms = std::max<Millis>(0, *at - boottime_ms());
-    s.vms = lease_.vms();
-    s.fenced = fenced_;
-    return s;
+  void fence_if_due() {
+    const auto vms = lease_.take_expired(clock_.now_ms());
+    if (vms.empty()) return;
+    log(LogLevel::kWarn, "fence_lease_expired", {{"vms", std::to_string(vms.size())}});
+    for (const auto& vm : vms) {
+      const auto pid = std::to_string(vm.pid);
+      auto outcome = kill_identified(ProcessIdentity{vm.pid, vm.start_time});
+      if (!outcome) {
+        log(LogLevel::kError, "fence_kill_failed",
+            {{"vm", vm.vm}, {"pid", pid}, {"error", outcome.error().message}});
+        continue;
+      }
+      if (*outcome == KillOutcome::kKilled) ++fenced_total_;
+      log(LogLevel::kWarn, "fence_kill",
+          {{"vm", vm.vm}, {"pid", pid}, {"outcome", kill_outcome_name(*outcome)}});
+    }
   }
 
+  void accept_client(int listen_fd) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (clients_.size() >= static_cast<std::size_t>(kMaxClients)) {
+      send_line(fd, encode_reply(Reply{false, "too many clients", std::nullopt}));
+      ::close(fd);
+      return;
+    }
+    const timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    clients_.push_back(Client{fd, {}});
+  }
+
+  void serve(int fd) {
+    auto it = std::find_if(clients_.begin(), clients_.end(),
+                           [fd](const Client& c) { return c.fd == fd; });
+    if (it == clients_.end()) return;
+    char chunk[65536];
+    // poll said readable: one recv does not block.
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    bool keep = n > 0;
+    if (keep) it->buffer.append(chunk, static_cast<std::size_t>(n));
+    while (keep) {
+      const auto nl = it->buffer.find('\n');
+      if (nl == std::string::npos) {
+        if (it->buffer.size() > kMaxLineBytes) {
+          send_line(fd, encode_reply(Reply{false, "line too long", std::nullopt}));
+          keep = false;
+        }
+        break;
+      }
+      const std::string line = it->buffer.substr(0, nl);
+      it->buffer.erase(0, nl + 1);
+      keep = send_line(fd, encode_reply(handle(line)));
+    }
+    if (!keep) {
+      ::close(fd);
+      clients_.erase(it);
+    }
+  }
+
+  Reply handle(const std::string& line) {
+    auto request = parse_request(line);
+    if (!request) return Reply{false, request.error().message, std::nullopt};
+    const Millis now = clock_.now_ms();
+    if (auto* renew = std::get_if<RenewRequest>(&*request)) {
+      const auto count = std::to_string(renew->vms.size());
+      const auto lease = std::to_string(renew->lease_ms);
+      lease_.renew(now, renew->lease_ms, std::move(renew->vms));
+      log(LogLevel::kDebug, "fence_lease_renewed", {{"lease_ms", lease}, {"vms", count}});
+      return Reply{true, {}, std::nullopt};
+    }
+    if (std::holds_alternative<ClearRequest>(*request)) {
+      if (lease_.armed()) log(LogLevel::kInfo, "fence_lease_cleared");
+      lease_.clear();
+      return Reply{true, {}, std::nullopt};
+    }
+    if (std::holds_alternative<ShutdownRequest>(*request)) {
+      log(LogLevel::kInfo, "fence_guard_shutdown_requested");
+      stop_ = true;
+      return Reply{true, {}, std::nullopt};
+    }
+    GuardStatus st;
+    st.pid = ::getpid();
+    st.armed = lease_.armed();
+    st.lease_ms = lease_.lease_ms();
+    st.remaining_ms = lease_.remaining(now);
+    st.vms = lease_.vms();
+    st.fenced_total = fenced_total_;
+    return Reply{true, {}, std::move(st)};
+  }
+
+  const Clock& clock_;
+  Millis tick_ms_;
   FenceLease lease_;
-  int fenced_ = 0;
+  std::vector<Client> clients_;
+  std::uint64_t fenced_total_ = 0;
+  bool stop_ = false;
+};
+
+// Closes on scope exit.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
 };
 
 }  // namespace
 
-std::string guard_socket_path(const std::string& data_dir) {
+std::string fence_guard_socket_path(const std::string& data_dir) {
   return data_dir + "/fence-guard.sock";
 }
+std::string fence_guard_lock_path(const std::string& data_dir) {
+  return data_dir + "/fence-guard.lock";
+}
+std::string fence_guard_log_path(const std::string& data_dir) {
+  return data_dir + "/fence-guard.log";
+}
 
-int run_fence_guard(const std::string& data_dir) {
-  const std::string lock_path = data_dir + "/fence-guard.lock";
-  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) {
-    log_line("cannot open " + lock_path + ": " + std::strerror(errno));
-    return 1;
-  }
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    log_line("another fence guard serves " + data_dir);
-    return 1;
-  }
-  const std::string path = guard_socket_path(data_dir);
+int run_fence_guard(const FenceGuardOptions& options) {
+  const BoottimeClock boottime;
+  const Clock& clock = options.clock != nullptr ? *options.clock : boottime;
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::umask(077);
+
+  const std::string sock_path = fence_guard_socket_path(options.data_dir);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    log_line("socket path too long: " + path);
-    return 1;
+  if (sock_path.size() >= sizeof addr.sun_path) {
+    log_error("fence_guard_socket_path_too_long", sock_path);
+    return kExitError;
   }
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  ::unlink(path.c_str());  // a stale one: we hold the lock, so no guard serves it
-  const int listen_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd < 0 || ::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::chmod(path.c_str(), 0600) != 0 || ::listen(listen_fd, 8) != 0) {
-    log_line("cannot listen on " + path + ": " + std::strerror(errno));
-    return 1;
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  if (::mkdir(options.data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    log_error("fence_guard_data_dir", errno_text(options.data_dir.c_str()));
+    return kExitError;
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  log_line("serving " + path);
 
-  Guard guard;
-  std::vector<Client> clients;
-  Millis idle_since = boottime_ms();
-  while (g_stop == 0) {
-    std::vector<pollfd> fds{{listen_fd, POLLIN, 0}};
-    for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
-    const int n = ::poll(fds.data(), fds.size(), guard.wait_ms());
-    guard.expire();
-    if (n < 0 && errno != EINTR) break;
-    if (n > 0 && (fds[0].revents & POLLIN) != 0) {
-      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) clients.push_back({fd, {}});
-    }
-    for (std::size_t i = 1; n > 0 && i < fds.size(); ++i) {
-      if (fds[i].revents == 0) continue;
-      Client& c = clients[i - 1];
-      char buf[4096];
-      const ssize_t got = ::recv(c.fd, buf, sizeof buf, 0);
-      bool keep = got > 0;
-      if (keep) c.buffer.append(buf, static_cast<std::size_t>(got));
-      for (auto nl = c.buffer.find('\n'); keep && nl != std::string::npos;
-           nl = c.buffer.find('\n')) {
-        const std::string line = c.buffer.substr(0, nl);
-        c.buffer.erase(0, nl + 1);
-        keep = send_all(c.fd, guard.handle(line));
-      }
-      if (keep && c.buffer.size() > kMaxLineBytes) {
-        (void)send_all(c.fd, render_error("request too large"));
-        keep = false;
-      }
-      if (!keep) {
-        ::close(c.fd);
-        c.fd = -1;
-      }
-    }
-    std::erase_if(clients, [](const Client& c) { return c.fd < 0; });
-    struct stat st {};
-    if (::stat(lock_path.c_str(), &st) != 0) {
-      log_line(data_dir + " is gone: exiting");
-      break;
-    }
-    const Millis now = boottime_ms();
-    if (!clients.empty() || guard.armed()) idle_since = now;
-    if (now - idle_since > kIdleExitMs) {
-      log_line("no lease and no agent for 30 s: exiting");
-      break;
-    }
+  const FdCloser lock{
+      ::open(fence_guard_lock_path(options.data_dir).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+  if (lock.fd < 0) {
+    log_error("fence_guard_lock", errno_text("open lock"));
+    return kExitError;
   }
-  for (const auto& c : clients) ::close(c.fd);
-  ::close(listen_fd);
-  ::unlink(path.c_str());
-  ::close(lock_fd);
-  return 0;
+  if (::flock(lock.fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      log(LogLevel::kInfo, "fence_guard_already_running", {{"data_dir", options.data_dir}});
+      return kExitAlreadyRunning;
+    }
+    log_error("fence_guard_lock", errno_text("flock"));
+    return kExitError;
+  }
+  const std::string pid_text = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(lock.fd, 0) != 0 || ::write(lock.fd, pid_text.data(), pid_text.size()) < 0) {
+    log(LogLevel::kWarn, "fence_guard_lock_pid", {{"error", std::strerror(errno)}});
+  }
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const FdCloser sigfd{::signalfd(-1, &stop_signals, SFD_CLOEXEC)};
+  if (sigfd.fd < 0) {
+    log_error("fence_guard_signalfd", errno_text("signalfd"));
+    return kExitError;
+  }
+
+  // We hold the lock: a socket file left here is a dead guard's.
+  ::unlink(sock_path.c_str());
+  const FdCloser listener{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (listener.fd < 0 ||
+      ::bind(listener.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener.fd, 16) != 0) {
+    log_error("fence_guard_listen", errno_text(sock_path.c_str()));
+    return kExitError;
+  }
+  log(LogLevel::kInfo, "fence_guard_started",
+      {{"pid", std::to_string(::getpid())}, {"socket", sock_path}});
+
+  bool stopped = false;
+  {
+    Guard guard(clock, options.tick_ms > 0 ? options.tick_ms : 200);
+    stopped = guard.loop(sigfd.fd, listener.fd);
+  }
+  ::unlink(sock_path.c_str());
+  log(LogLevel::kInfo, "fence_guard_stopped");
+  return stopped ? kExitStopped : kExitError;
 }
 
 }  // namespace corral::agent::guard
