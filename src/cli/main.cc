@@ -2,6 +2,7 @@
 // Exit codes: 0 ok, 1 the API refused (message printed), 2 usage, 3 cannot reach the server.
 #include <CLI/CLI.hpp>
 
+#include "cli/agent_command.h"
 #include "cli/console_commands.h"
 #include "cli/hosts_command.h"
 #include "cli/options.h"
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   const auto globals = corral::cli::add_global_options(app);
   corral::cli::add_states_command(app);
   corral::cli::add_server_command(app);
+  corral::cli::add_agent_command(app);
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);
