@@ -494,6 +494,71 @@ TEST_F(AgentSession, ControllerMessagesKeepTheLeaseAlive) {
   EXPECT_EQ(sim_.power_of(7), lc::Power::kRunning);
 }
 
+TEST_F(AgentSession, WhatHappensWhileDisconnectedIsSentAfterTheReconnect) {
+  start_controller({});
+  run_agent(token());
+  ASSERT_TRUE(eventually([&] { return controller_->epoch() == 1; }));
+  ASSERT_TRUE(eventually([&] { return agent_->state() && agent_->state()->epoch() == 1; }));
+  const int port = controller_->agent_port();
+  controller_.reset();  // the controller goes away
+  sim_.external_event(8, driver::sim::ExternalEvent::kGuestPoweroff);
+  ASSERT_TRUE(eventually([&] { return agent_->state()->outbox().size() >= 1; }))
+      << "the event waits in the outbox";
+  TestControllerOptions options;
+  options.dir = controller_dir_.path();  // same CA: the agent's certificate is still good
+  options.agent_port = port;
+  options.placed = {placed(7, true), placed(8, false)};
+  Result<std::unique_ptr<TestController>> again = TestController::start(options, clock_);
+  ASSERT_TRUE(again) << again.error().message;
+  controller_ = std::move(*again);
+  ASSERT_TRUE(eventually([&] {
+    for (const v1::AgentMessage& m : controller_->received()) {
+      if (m.has_power_event()) {
+        EXPECT_EQ(m.power_event().vm(), 8);
+        EXPECT_EQ(m.power_event().observation(), v1::OBSERVATION_GUEST_POWEROFF);
+        return true;
+      }
+    }
+    return false;
+  })) << "the queued power event is sent on the new stream";
+  EXPECT_EQ(controller_->hellos().back().last_epoch(), 1U);
+}
+
+TEST_F(AgentSession, APingIsAnsweredByAHeartbeatWithItsSeq) {
+  start_controller({});
+  run_agent(token());
+  ASSERT_TRUE(eventually([&] { return agent_->state() && agent_->state()->epoch() == 1; }));
+  v1::ControllerMessage ping;
+  ping.mutable_ping()->set_seq(77);
+  ASSERT_TRUE(controller_->send(ping));
+  ASSERT_TRUE(eventually([&] {
+    for (const v1::AgentMessage& m : controller_->received()) {
+      if (m.has_heartbeat() && m.heartbeat().ping_seq() == 77) return true;
+    }
+    return false;
+  }));
+}
+
+TEST_F(AgentSession, AVmDeployedAfterTheWelcomeWithMayFenceIsFencedToo) {
+  TestControllerOptions options;
+  options.heartbeat_interval_ms = 50;
+  options.lease_ms = 400;
+  v1::PhaseRequest deploy;
+  deploy.set_vm(20);
+  deploy.set_op(5);
+  deploy.set_action(v1::ACTION_DEPLOY);
+  deploy.set_phase(v1::PHASE_BOOT);
+  deploy.set_origin(v1::STATE_PENDING);
+  deploy.set_host("node-1");
+  deploy.set_may_fence(true);
+  options.after_welcome.push_back(deploy);
+  start_controller(options);
+  run_agent(token());
+  ASSERT_TRUE(eventually([&] { return sim_.power_of(20) == lc::Power::kRunning; }));
+  ASSERT_TRUE(eventually([&] { return sim_.power_of(20) == lc::Power::kShutdown; }, 5s));
+  EXPECT_EQ(sim_.power_of(8), lc::Power::kRunning);
+}
+
 TEST_F(AgentSession, ASecondStartReusesTheStoredIdentity) {
   start_controller({});
   run_agent(token());

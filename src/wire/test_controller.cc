@@ -8,6 +8,7 @@
 namespace corral::wire::testing {
 
 TestController::~TestController() {
+  drop_streams();  // the handlers end now rather than at the shutdown deadline
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
@@ -29,7 +30,8 @@ Result<std::unique_ptr<TestController>> TestController::start(TestControllerOpti
 
   const ControllerTls tls{server->cert_pem, server->key_pem, c->ca_->cert_pem()};
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", agent_port_credentials(tls), &c->agent_port_);
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(c->options_.agent_port),
+                           agent_port_credentials(tls), &c->agent_port_);
   builder.AddListeningPort("127.0.0.1:0", join_port_credentials(tls), &c->join_port_);
   builder.RegisterService(c.get());
   builder.RegisterService(c->join_service_.get());

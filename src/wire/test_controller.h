@@ -30,6 +30,7 @@ struct TestControllerOptions {
   std::optional<v1::Refuse> refuse;  // answer every Hello that passes check_hello with it
   std::uint32_t heartbeat_interval_ms = 2000;
   std::uint32_t lease_ms = 10'000;
+  int agent_port = 0;  // 0: any free port (a restarted controller passes its old one)
 };
 
 class TestController final : public v1::AgentService::Service {
