@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "agent/convert.h"
 #include "agent/lease.h"
+#include "agent/metrics.h"
 #include "agent/outbox.h"
 #include "cluster/test_dir.h"
 #include "driver/sim/sim_driver.h"
@@ -229,6 +231,27 @@ TEST(AgentLease, ZeroNeverExpires) {
   clock.advance(1'000'000'000);
   EXPECT_FALSE(lease.expired());
   EXPECT_FALSE(lease.fence_due());
+}
+
+// ---- metrics ----------------------------------------------------------------------------
+
+TEST(AgentMetrics, ReadsMemoryLoadAndIdleFromProc) {
+  TempDir proc;
+  auto write = [&](const char* name, const std::string& text) {
+    std::ofstream(proc.path() / name) << text;
+  };
+  write("meminfo", "MemTotal:        8388608 kB\nMemFree:         1024 kB\n");
+  write("loadavg", "1.25 0.50 0.10 2/300 4242\n");
+  write("stat", "cpu  100 0 100 600 200 0 0 0 0 0\ncpu0 1 2 3 4\n");
+  const v1::Capacity c = read_capacity(proc.path().string());
+  EXPECT_EQ(c.memory_mib(), 8192);
+  EXPECT_GT(c.vcpus(), 0);
+  EXPECT_EQ(read_load1(proc.path().string()), 1.25);
+  EXPECT_FALSE(read_load1((proc.path() / "none").string()));
+  CpuIdle idle(proc.path().string());
+  EXPECT_DOUBLE_EQ(idle.free_percent(), 80.0);  // (600 + 200) of 1000 since boot
+  write("stat", "cpu  150 0 150 600 200 0 0 0 0 0\n");
+  EXPECT_DOUBLE_EQ(idle.free_percent(), 0.0);  // all 100 new ticks busy
 }
 
 // ---- the agent against the test controller -----------------------------------------------

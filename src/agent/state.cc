@@ -118,6 +118,7 @@ v1::AgentMessage AgentState::make_heartbeat(std::uint64_t ping_seq) {
   {
     std::lock_guard lock(mu_);
     hb->set_seq(++heartbeat_seq_);
+    metrics->set_free_cpu_percent(cpu_idle_.free_percent());
     for (const driver::FoundVm& vm : found) {
       if (vm.power != lifecycle::Power::kRunning && vm.power != lifecycle::Power::kPaused) continue;
       ++running;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/lease.h"
+#include "agent/metrics.h"
 #include "agent/outbox.h"
 #include "common/clock.h"
 #include "driver/driver.h"
@@ -76,6 +77,7 @@ class AgentState final : public driver::DriverSink {
   std::uint32_t heartbeat_ms_ = 2000;
   std::uint64_t heartbeat_seq_ = 0;
   std::map<store::VmId, Placed> placed_;
+  CpuIdle cpu_idle_;  // free CPU between two heartbeats
 };
 
 }  // namespace corral::agent
