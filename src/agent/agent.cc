@@ -47,7 +47,7 @@ int Agent::run() {
   const std::vector<driver::HostInfo> hosts = driver_.hosts();
   const std::string local = hosts.empty() ? identity->host : hosts.front().name;
   for (const driver::FoundVm& vm : driver_.found()) driver_.adopt(vm.vm, local, vm.power);
-  state_ = std::make_unique<AgentState>(driver_, clock_, hello);
+  state_ = std::make_unique<AgentState>(driver_, lease_clock_, hello);
   driver_.start(state_.get());
 
   // 3. The lease, checked whether or not a stream is up.

@@ -39,8 +39,14 @@ struct AgentOptions {
 
 class Agent {
  public:
-  Agent(driver::Driver& driver, const Clock& clock, AgentOptions options)
-      : driver_(driver), clock_(clock), options_(std::move(options)) {}
+  // clock: wall time (certificates). lease_clock: what the lease counts in (default: clock;
+  // the command passes a BootClock).
+  Agent(driver::Driver& driver, const Clock& clock, AgentOptions options,
+        const Clock* lease_clock = nullptr)
+      : driver_(driver),
+        clock_(clock),
+        lease_clock_(lease_clock != nullptr ? *lease_clock : clock),
+        options_(std::move(options)) {}
 
   int run();
   void stop();
@@ -53,6 +59,7 @@ class Agent {
 
   driver::Driver& driver_;
   const Clock& clock_;
+  const Clock& lease_clock_;
   const AgentOptions options_;
   std::string fatal_;
   std::unique_ptr<AgentState> state_;

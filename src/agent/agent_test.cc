@@ -224,6 +224,13 @@ TEST(AgentLease, ExpiresAfterLeaseMsWithoutWordOncePerExpiry) {
   EXPECT_TRUE(lease.fence_due());
 }
 
+TEST(AgentLease, BootClockMovesForward) {
+  BootClock clock;
+  const Millis a = clock.now_ms();
+  std::this_thread::sleep_for(20ms);
+  EXPECT_GE(clock.now_ms() - a, 20);
+}
+
 TEST(AgentLease, ZeroNeverExpires) {
   FakeClock clock;
   Lease lease(clock);

@@ -1,8 +1,16 @@
 #include "agent/lease.h"
 
+#include <time.h>
+
 #include <limits>
 
 namespace corral::agent {
+
+Millis BootClock::now_ms() const {
+  timespec ts{};
+  ::clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<Millis>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
 
 void Lease::welcome(std::uint32_t lease_ms) {
   lease_ms_ = lease_ms;

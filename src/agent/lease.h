@@ -15,6 +15,13 @@
 
 namespace corral::agent {
 
+// CLOCK_BOOTTIME in ms: never jumps with the wall clock and keeps counting through a suspend,
+// as the fence guard's clock does — a lease must not stretch because someone set the date.
+class BootClock final : public Clock {
+ public:
+  Millis now_ms() const override;
+};
+
 class Lease {
  public:
   explicit Lease(const Clock& clock) : clock_(clock) {}

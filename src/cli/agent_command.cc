@@ -108,7 +108,8 @@ int run_agent(const AgentFlags& f) {
   options.agent_version = CORRAL_AGENT_VERSION;
   options.labels = labels;
   SystemClock clock;
-  agent::Agent agent(*driver, clock, options);
+  agent::BootClock lease_clock;
+  agent::Agent agent(*driver, clock, options, &lease_clock);
   stop_signals.watch([&agent] { agent.stop(); });
   log(LogLevel::kInfo, "agent_starting",
       {{"controller", controller->text()},
