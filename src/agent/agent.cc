@@ -52,7 +52,16 @@ int Agent::run() {
 
   // 3. The lease, checked whether or not a stream is up.
   std::thread lease_thread([this] {
-    while (sleep_unless_stopped(options_.lease_tick_ms)) state_->check_lease();
+    while (sleep_unless_stopped(options_.lease_tick_ms)) {
+      bool expired = false;
+      state_->check_lease(&expired);
+      // A stream that carried nothing for a whole lease is dead even if TCP says otherwise
+      // (a half-open connection): give it up and dial again.
+      if (expired) {
+        std::lock_guard lock(mu_);
+        if (session_ != nullptr) session_->abort();
+      }
+    }
   });
 
   // 4. Streams, one at a time, until stopped or refused.
@@ -60,6 +69,7 @@ int Agent::run() {
   int code = 0;
   for (;;) {
     Session session(*state_, *identity, options_.controller_host, options_.controller_port);
+    session.set_welcome_timeout_ms(options_.welcome_timeout_ms);
     {
       std::lock_guard lock(mu_);
       if (stopped_) break;

@@ -35,6 +35,7 @@ struct AgentOptions {
   int backoff_min_ms = 500;
   int backoff_max_ms = 2000;
   int lease_tick_ms = 100;
+  int welcome_timeout_ms = 30'000;  // Hello sent, neither Welcome nor Refuse: reconnect
 };
 
 class Agent {

@@ -510,6 +510,23 @@ TEST_F(AgentSession, ASilentControllerGetsMayFenceVmsFencedAtLeaseEnd) {
   ASSERT_TRUE(eventually([&] { return controller_->epoch() == 1; }));
   ASSERT_TRUE(eventually([&] { return sim_.power_of(7) == lc::Power::kShutdown; }, 5s));
   EXPECT_EQ(sim_.power_of(8), lc::Power::kRunning) << "8 is not may_fence";
+  EXPECT_EQ(agent_->state()->fenced(), std::vector<store::VmId>{7});
+  // A stream quiet for a whole lease is given up: the agent dials again, and is welcomed.
+  ASSERT_TRUE(eventually([&] { return controller_->epoch() >= 2; }));
+  EXPECT_EQ(sim_.power_of(7), lc::Power::kShutdown) << "a new Welcome does not restart it";
+}
+
+TEST_F(AgentSession, AControllerThatNeverAnswersTheHelloIsRedialed) {
+  TestControllerOptions options;
+  options.mute = true;
+  start_controller(options);
+  AgentOptions o = agent_options(token());
+  o.welcome_timeout_ms = 200;
+  agent_ = std::make_unique<Agent>(sim_, clock_, o);
+  thread_ = std::thread([this] { code_ = agent_->run(); });
+  ASSERT_TRUE(eventually([&] { return controller_->connects() >= 3; }));
+  EXPECT_EQ(sim_vms(), (std::vector<store::VmId>{7, 8, 9})) << "no Welcome: nothing discarded";
+  EXPECT_EQ(finish(), 0);
 }
 
 TEST_F(AgentSession, ControllerMessagesKeepTheLeaseAlive) {
@@ -585,8 +602,10 @@ TEST_F(AgentSession, AVmDeployedAfterTheWelcomeWithMayFenceIsFencedToo) {
   start_controller(options);
   run_agent(token());
   ASSERT_TRUE(eventually([&] { return sim_.power_of(20) == lc::Power::kRunning; }));
-  ASSERT_TRUE(eventually([&] { return sim_.power_of(20) == lc::Power::kShutdown; }, 5s));
-  EXPECT_EQ(sim_.power_of(8), lc::Power::kRunning);
+  ASSERT_TRUE(eventually([&] { return !agent_->state()->fenced().empty(); }, 5s));
+  std::vector<store::VmId> fenced = agent_->state()->fenced();
+  std::ranges::sort(fenced);
+  EXPECT_EQ(fenced, (std::vector<store::VmId>{7, 20})) << "8 is not may_fence";
 }
 
 TEST_F(AgentSession, ASecondStartReusesTheStoredIdentity) {

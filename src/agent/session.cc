@@ -3,6 +3,7 @@
 #include <grpcpp/create_channel.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <thread>
 
 #include "cluster/tls_dial.h"
@@ -14,6 +15,11 @@ namespace corral::agent {
 
 using std::chrono::milliseconds;
 using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>;
+
+void Session::abort() {
+  std::lock_guard lock(mu_);
+  if (context_ != nullptr) context_->TryCancel();
+}
 
 void Session::stop() {
   stopped_ = true;
@@ -42,8 +48,25 @@ SessionEnd Session::run() {
 
   std::unique_ptr<Stream> stream = stub->Connect(&context);
   v1::ControllerMessage in;
-  if (!stream->Write(state_.make_hello()) || !stream->Read(&in)) {
-    return classify_failure(stream->Finish(), false);
+  bool answered = false;
+  {
+    // A controller that takes the stream but never answers the Hello must not hold the agent.
+    std::mutex m;
+    std::condition_variable cv;
+    std::thread watchdog([&] {
+      std::unique_lock lock(m);
+      if (!cv.wait_for(lock, milliseconds(welcome_timeout_ms_), [&] { return answered; })) {
+        context.TryCancel();
+      }
+    });
+    const bool ok = stream->Write(state_.make_hello()) && stream->Read(&in);
+    {
+      std::lock_guard lock(m);
+      answered = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    if (!ok) return classify_failure(stream->Finish(), false);
   }
   if (in.has_refuse()) {
     context.TryCancel();

@@ -37,6 +37,9 @@ class Session {
 
   SessionEnd run();
   void stop();
+  // Ends the live stream as lost (the agent reconnects): the controller went quiet on it.
+  void abort();
+  void set_welcome_timeout_ms(int ms) { welcome_timeout_ms_ = ms; }
 
  private:
   SessionEnd classify_failure(const grpc::Status& status, bool welcomed);
@@ -46,6 +49,7 @@ class Session {
   const wire::AgentIdentity& identity_;
   const std::string host_;
   const int port_;
+  int welcome_timeout_ms_ = 30'000;  // Hello sent, no answer: give the stream up
 
   std::mutex mu_;
   grpc::ClientContext* context_ = nullptr;  // of the live stream, for stop()

@@ -88,14 +88,17 @@ void AgentState::heard() {
   lease_.heard();
 }
 
-std::vector<store::VmId> AgentState::check_lease() {
+std::vector<store::VmId> AgentState::check_lease(bool* expired_now) {
   std::vector<store::VmId> fence;
   {
     std::lock_guard lock(mu_);
-    if (!lease_.fence_due()) return {};
+    const bool due = lease_.fence_due();
+    if (expired_now != nullptr) *expired_now = due;
+    if (!due) return {};
     for (const auto& [vm, p] : placed_) {
       if (p.may_fence) fence.push_back(vm);
     }
+    fenced_.insert(fenced_.end(), fence.begin(), fence.end());
   }
   for (store::VmId vm : fence) {
     log(LogLevel::kWarn, "fence",
@@ -133,6 +136,11 @@ v1::AgentMessage AgentState::make_heartbeat(std::uint64_t ping_seq) {
   metrics->set_used_memory_mib(memory);
   metrics->set_load1(read_load1().value_or(0));
   return m;
+}
+
+std::vector<store::VmId> AgentState::fenced() const {
+  std::lock_guard lock(mu_);
+  return fenced_;
 }
 
 std::uint64_t AgentState::epoch() const {

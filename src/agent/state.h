@@ -44,10 +44,13 @@ class AgentState final : public driver::DriverSink {
   // A PhaseRequest of the current epoch goes to the driver (true); a stale one is dropped, one
   // this build cannot read is answered with a failed PhaseResult in the outbox.
   bool on_phase_request(const v1::PhaseRequest& request);
-  void heard();                            // any controller message renews the lease
-  std::vector<store::VmId> check_lease();  // the VMs fenced now (once per expiry)
+  void heard();  // any controller message renews the lease
+  // The VMs fenced now; `expired_now` says whether the lease ran out at this call (once per
+  // expiry, even with nothing to fence).
+  std::vector<store::VmId> check_lease(bool* expired_now = nullptr);
   v1::AgentMessage make_heartbeat(std::uint64_t ping_seq);
 
+  std::vector<store::VmId> fenced() const;  // every VM fenced so far, in order (logs, tests)
   std::uint64_t epoch() const;
   std::uint32_t heartbeat_interval_ms() const;
   Millis lease_remaining_ms() const;
@@ -77,6 +80,7 @@ class AgentState final : public driver::DriverSink {
   std::uint32_t heartbeat_ms_ = 2000;
   std::uint64_t heartbeat_seq_ = 0;
   std::map<store::VmId, Placed> placed_;
+  std::vector<store::VmId> fenced_;
   CpuIdle cpu_idle_;  // free CPU between two heartbeats
 };
 

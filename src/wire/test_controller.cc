@@ -95,6 +95,11 @@ grpc::Status TestController::Connect(
     std::lock_guard lock(mu_);
     if (first.has_hello()) hellos_.push_back(first.hello());
   }
+  if (options_.mute) {
+    for (v1::AgentMessage ignored; stream->Read(&ignored);) {
+    }
+    return grpc::Status(grpc::StatusCode::CANCELLED, "mute");
+  }
   std::optional<v1::Refuse> refuse = check_hello(first, peer_host(*context));
   if (!refuse && options_.refuse) refuse = options_.refuse;
   if (refuse) {

@@ -31,6 +31,7 @@ struct TestControllerOptions {
   std::uint32_t heartbeat_interval_ms = 2000;
   std::uint32_t lease_ms = 10'000;
   int agent_port = 0;  // 0: any free port (a restarted controller passes its old one)
+  bool mute = false;   // read the Hello, then answer nothing until the agent gives up
 };
 
 class TestController final : public v1::AgentService::Service {
