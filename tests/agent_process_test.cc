@@ -23,8 +23,8 @@ using wire::testing::TestController;
 using wire::testing::TestControllerOptions;
 
 std::unique_ptr<TestController> start_controller(const std::filesystem::path& dir,
-                                                 const Clock& clock) {
-  TestControllerOptions options;
+                                                 const Clock& clock,
+                                                 TestControllerOptions options = {}) {
   options.dir = dir;
   Result<std::unique_ptr<TestController>> c = TestController::start(options, clock);
   EXPECT_TRUE(c) << c.error().message;
@@ -130,6 +130,35 @@ TEST_F(AgentProcessTest, AControllerOfAnotherClusterIsFatalNamingTheCertificate)
   EXPECT_EQ(moved.wait_exit(20'000), 1) << moved.log();
   EXPECT_NE(moved.log().substr(earlier).find("certificate"), std::string::npos) << moved.log();
   EXPECT_EQ(other->epoch(), 0U);
+}
+
+TEST(AgentProcessLease, AQuietControllerGetsOnlyMayFenceVmsFencedThenARedial) {
+  TempDir dir;
+  SystemClock clock;
+  TestControllerOptions options;
+  options.heartbeat_interval_ms = 100;
+  options.lease_ms = 600;  // the test controller says nothing after its Welcome
+  for (const auto& [vm, may_fence] : {std::pair{7, true}, std::pair{8, false}}) {
+    v1::PlacedVm p;
+    p.set_vm(vm);
+    p.set_state(v1::STATE_RUNNING);
+    p.set_may_fence(may_fence);
+    options.placed.push_back(p);
+  }
+  std::unique_ptr<TestController> controller = start_controller(dir.path(), clock, options);
+  ASSERT_NE(controller, nullptr);
+  Result<std::string> token = controller->tokens().issue("node-1");
+  ASSERT_TRUE(token);
+  AgentOptions o;
+  o.controller = "127.0.0.1:" + std::to_string(controller->agent_port());
+  o.join_address = "127.0.0.1:" + std::to_string(controller->join_port());
+  AgentProcess agent(o);
+  ASSERT_TRUE(agent.start(*token));
+  ASSERT_TRUE(eventually([&] { return agent.log().find("event=fence vm=7") != std::string::npos; }))
+      << agent.log();
+  EXPECT_EQ(agent.log().find("event=fence vm=8"), std::string::npos) << agent.log();
+  ASSERT_TRUE(eventually([&] { return controller->epoch() >= 2; })) << agent.log();
+  EXPECT_EQ(agent.stop(), 0) << agent.log();
 }
 
 }  // namespace
