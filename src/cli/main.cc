@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/guard/fence_guard_command.h"
+#include "cli/agent_command.h"
 #include "cli/console_commands.h"
 #include "cli/hosts_command.h"
 #include "cli/options.h"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   corral::cli::add_states_command(app);
   corral::cli::add_server_command(app);
   corral::agent::guard::add_fence_guard_command(app);  // hidden: agents spawn it
+  corral::cli::add_agent_command(app);
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);

@@ -98,6 +98,14 @@ struct HostInfo {
   int memory_mib = 0;
 };
 
+// A VM the driver has on its host (a hypervisor process, a simulated VM), known to the store
+// or not: what an agent reports in its Hello.
+struct FoundVm {
+  store::VmId vm = 0;
+  lifecycle::Power power = lifecycle::Power::kNoState;
+  int pid = 0;  // its process; 0: none (the sim, a VM suspended to a file)
+};
+
 class DriverSink {
  public:
   virtual ~DriverSink() = default;
@@ -118,6 +126,16 @@ class Driver {
   // After a restart: what the driver knows of a VM the store places on a host (the engine
   // reconciles). Default: nothing known.
   virtual void adopt(store::VmId /*vm*/, const std::string& /*host*/, lifecycle::Power /*power*/) {}
+
+  // For `corral agent` (issue 11). found(): every VM the driver has on its host, callable
+  // before start(). fence(vm): stop the VM hard now (its lease ran out: another host may start
+  // it), keeping its disks; no PhaseResult, a PowerEvent may follow. discard(vm): the
+  // controller does not place the VM here: stop it and delete its files. Both may block for a
+  // few seconds (a process being killed); neither calls the sink synchronously. The defaults:
+  // a driver without VMs of its own (nothing found, nothing to stop).
+  virtual std::vector<FoundVm> found() const { return {}; }
+  virtual void fence(store::VmId /*vm*/) {}
+  virtual void discard(store::VmId /*vm*/) {}
 
   // Images VMs can boot. Empty: the driver accepts any image name (the sim).
   virtual std::vector<ImageInfo> images() const { return {}; }

@@ -8,6 +8,7 @@
 namespace corral::wire::testing {
 
 TestController::~TestController() {
+  drop_streams();  // the handlers end now rather than at the shutdown deadline
   if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
 }
 
@@ -29,7 +30,8 @@ Result<std::unique_ptr<TestController>> TestController::start(TestControllerOpti
 
   const ControllerTls tls{server->cert_pem, server->key_pem, c->ca_->cert_pem()};
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", agent_port_credentials(tls), &c->agent_port_);
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(c->options_.agent_port),
+                           agent_port_credentials(tls), &c->agent_port_);
   builder.AddListeningPort("127.0.0.1:0", join_port_credentials(tls), &c->join_port_);
   builder.RegisterService(c.get());
   builder.RegisterService(c->join_service_.get());
@@ -60,6 +62,26 @@ std::vector<v1::AgentMessage> TestController::received() const {
   return received_;
 }
 
+std::vector<v1::Hello> TestController::hellos() const {
+  std::lock_guard lock(mu_);
+  return hellos_;
+}
+
+bool TestController::send(const v1::ControllerMessage& message) {
+  std::lock_guard write(write_mu_);
+  grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    stream = newest_;
+  }
+  return stream != nullptr && stream->Write(message);
+}
+
+void TestController::drop_streams() {
+  std::lock_guard lock(mu_);
+  for (grpc::ServerContext* c : live_) c->TryCancel();
+}
+
 grpc::Status TestController::Connect(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream) {
@@ -69,7 +91,18 @@ grpc::Status TestController::Connect(
   }
   v1::AgentMessage first;
   if (!stream->Read(&first)) return grpc::Status(grpc::StatusCode::CANCELLED, "no Hello");
-  if (std::optional<v1::Refuse> refuse = check_hello(first, peer_host(*context))) {
+  {
+    std::lock_guard lock(mu_);
+    if (first.has_hello()) hellos_.push_back(first.hello());
+  }
+  if (options_.mute) {
+    for (v1::AgentMessage ignored; stream->Read(&ignored);) {
+    }
+    return grpc::Status(grpc::StatusCode::CANCELLED, "mute");
+  }
+  std::optional<v1::Refuse> refuse = check_hello(first, peer_host(*context));
+  if (!refuse && options_.refuse) refuse = options_.refuse;
+  if (refuse) {
     v1::ControllerMessage out;
     *out.mutable_refuse() = *refuse;
     stream->Write(out);
@@ -85,21 +118,41 @@ grpc::Status TestController::Connect(
   v1::Welcome* w = welcome.mutable_welcome();
   w->set_epoch(epoch);
   for (const v1::PlacedVm& vm : options_.placed) *w->add_vms() = vm;
-  w->set_heartbeat_interval_ms(2000);
-  w->set_lease_ms(10'000);
+  w->set_heartbeat_interval_ms(options_.heartbeat_interval_ms);
+  w->set_lease_ms(options_.lease_ms);
   w->set_protocol_version(kProtocolVersion);
   w->set_controller_version("test");
-  if (!stream->Write(welcome)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
-  for (v1::PhaseRequest request : options_.after_welcome) {
-    request.set_epoch(epoch);
-    v1::ControllerMessage out;
-    *out.mutable_phase_request() = std::move(request);
-    if (!stream->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
+  {
+    std::lock_guard write(write_mu_);
+    if (!stream->Write(welcome)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
+    for (v1::PhaseRequest request : options_.after_welcome) {
+      request.set_epoch(epoch);
+      v1::ControllerMessage out;
+      *out.mutable_phase_request() = std::move(request);
+      if (!stream->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
+    }
   }
+  {
+    std::lock_guard lock(mu_);
+    live_.push_back(context);
+    newest_ = stream;
+  }
+  struct Gone {
+    TestController& c;
+    grpc::ServerContext* context;
+    grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* stream;
+    ~Gone() {
+      std::lock_guard write(c.write_mu_);
+      std::lock_guard lock(c.mu_);
+      std::erase(c.live_, context);
+      if (c.newest_ == stream) c.newest_ = nullptr;
+    }
+  } gone{*this, context, stream};
   for (v1::AgentMessage in; stream->Read(&in);) {
     if (options_.echo_heartbeats && in.has_heartbeat()) {
       v1::ControllerMessage ping;
       ping.mutable_ping()->set_seq(in.heartbeat().seq());
+      std::lock_guard write(write_mu_);
       stream->Write(ping);
       continue;  // not recorded: a bench sends many
     }

@@ -26,7 +26,12 @@ struct TestControllerOptions {
   std::filesystem::path dir;                    // the CA, server certificate and token file go here
   std::vector<v1::PlacedVm> placed;             // the VM set every Welcome carries
   std::vector<v1::PhaseRequest> after_welcome;  // sent right after the Welcome
-  bool echo_heartbeats = false;  // answer each Heartbeat with a Ping of the same seq (bench)
+  bool echo_heartbeats = false;      // answer each Heartbeat with a Ping of the same seq (bench)
+  std::optional<v1::Refuse> refuse;  // answer every Hello that passes check_hello with it
+  std::uint32_t heartbeat_interval_ms = 2000;
+  std::uint32_t lease_ms = 10'000;
+  int agent_port = 0;  // 0: any free port (a restarted controller passes its old one)
+  bool mute = false;   // read the Hello, then answer nothing until the agent gives up
 };
 
 class TestController final : public v1::AgentService::Service {
@@ -46,6 +51,11 @@ class TestController final : public v1::AgentService::Service {
   // Waits until `count` messages came after a Welcome (false at the deadline); the messages.
   bool wait_received(std::size_t count, std::chrono::milliseconds deadline);
   std::vector<v1::AgentMessage> received() const;
+  std::vector<v1::Hello> hellos() const;  // every Hello that reached the handler, in order
+  // Writes to the newest welcomed stream; false when none is live or the write failed.
+  bool send(const v1::ControllerMessage& message);
+  // Cancels every live stream (the agent sees its stream broken and reconnects).
+  void drop_streams();
 
   grpc::Status Connect(
       grpc::ServerContext* context,
@@ -68,6 +78,10 @@ class TestController final : public v1::AgentService::Service {
   int connects_ = 0;
   std::uint64_t epoch_ = 0;
   std::vector<v1::AgentMessage> received_;
+  std::vector<v1::Hello> hellos_;
+  std::vector<grpc::ServerContext*> live_;
+  grpc::ServerReaderWriter<v1::ControllerMessage, v1::AgentMessage>* newest_ = nullptr;
+  std::mutex write_mu_;  // one writer at a time on a stream (the handler or send())
 };
 
 }  // namespace corral::wire::testing

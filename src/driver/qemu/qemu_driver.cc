@@ -123,6 +123,52 @@ void QemuDriver::stop_orphans() {
   }
 }
 
+std::vector<FoundVm> QemuDriver::found() const {
+  std::vector<FoundVm> out;
+  for (const auto& [vm, pid] : processes()) out.push_back({vm, lifecycle::Power::kRunning, pid});
+  return out;
+}
+
+void QemuDriver::kill_process(store::VmId vm, int term_wait_ms) {
+  const std::map<store::VmId, pid_t> running = processes();
+  const auto it = running.find(vm);
+  if (it == running.end()) return;
+  const pid_t pid = it->second;
+  UniqueFd pidfd = open_pidfd(pid);
+  if (term_wait_ms > 0) {
+    ::kill(pid, SIGTERM);
+    if (pidfd.valid() && wait_readable(pidfd.get(), milliseconds(term_wait_ms))) return;
+  }
+  ::kill(pid, SIGKILL);
+  if (pidfd.valid()) wait_readable(pidfd.get(), milliseconds(3000));
+}
+
+void QemuDriver::fence(store::VmId vm) {
+  // Hard, at once: the lease is over and another host may be starting this VM's disk.
+  kill_process(vm, 0);
+  if (config_.warn) config_.warn("fenced VM " + std::to_string(vm) + ": its lease ran out");
+}
+
+void QemuDriver::discard(store::VmId vm) {
+  std::unique_ptr<VmWorker> worker;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = workers_.find(vm); it != workers_.end()) {
+      worker = std::move(it->second);
+      workers_.erase(it);
+    }
+    adopted_.erase(vm);
+  }
+  if (worker) worker->stop();
+  kill_process(vm, 3000);
+  std::error_code ec;
+  fs::remove_all(VmPaths::of(config_.data_dir, vm).dir, ec);
+  if (config_.warn) {
+    config_.warn("discarded VM " + std::to_string(vm) +
+                 ": the controller does not place it on this host");
+  }
+}
+
 std::vector<ImageInfo> QemuDriver::images() const {
   std::vector<ImageInfo> out;
   for (const Image& image : images_.list()) {

@@ -44,6 +44,13 @@ class QemuDriver final : public Driver {
   void stop() override;
   void run_phase(const PhaseRequest& request) override;
   void adopt(store::VmId vm, const std::string& host, lifecycle::Power power) override;
+  // For `corral agent`: found() = the VMs with a live QEMU process under this data dir
+  // (power kRunning as far as the agent can tell before it re-attaches). fence(): SIGKILL the
+  // VM's QEMU (waits up to 3 s for it to go), disks kept; the worker then reports the
+  // process gone. discard(): end the VM's worker, kill its QEMU, delete <data-dir>/vms/<id>.
+  std::vector<FoundVm> found() const override;
+  void fence(store::VmId vm) override;
+  void discard(store::VmId vm) override;
 
   const QemuConfig& config() const { return config_; }
   const ImageStore& image_store() const { return images_; }
@@ -61,6 +68,7 @@ class QemuDriver final : public Driver {
  private:
   VmWorker& worker(store::VmId vm);  // requires mu_
   void stop_orphans();
+  void kill_process(store::VmId vm, int term_wait_ms);  // SIGTERM (if >0 ms), then SIGKILL
 
   const QemuConfig config_;
   const ImageStore images_;

@@ -436,6 +436,23 @@ void SimDriver::adopt(store::VmId vm, const std::string& /*host*/, Power power) 
   power_.set(vm, power);
 }
 
+std::vector<FoundVm> SimDriver::found() const {
+  std::vector<FoundVm> out;
+  std::lock_guard lock(mu_);
+  power_.for_each([&out](store::VmId vm, Power power) { out.push_back({vm, power, 0}); });
+  return out;
+}
+
+void SimDriver::fence(store::VmId vm) {
+  std::lock_guard lock(mu_);
+  if (power_.find(vm)) power_.set(vm, Power::kShutdown);
+}
+
+void SimDriver::discard(store::VmId vm) {
+  std::lock_guard lock(mu_);
+  power_.erase(vm);
+}
+
 void SimDriver::external_event(store::VmId vm, ExternalEvent kind) {
   Job job;
   job.due = std::chrono::steady_clock::now();

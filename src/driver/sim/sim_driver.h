@@ -119,6 +119,13 @@ class PowerMap {
   std::optional<lifecycle::Power> find(store::VmId vm) const;
   void set(store::VmId vm, lifecycle::Power power);
   bool erase(store::VmId vm);
+  template <typename F>
+  void for_each(F&& f) const {  // f(vm, power), in no particular order
+    if (sentinel_power_) f(kEmpty, *sentinel_power_);
+    for (std::size_t i = 0; i < keys_.size(); ++i) {
+      if (keys_[i] != kEmpty) f(keys_[i], powers_[i]);
+    }
+  }
   std::size_t size() const { return size_ + (sentinel_power_ ? 1 : 0); }
   std::size_t memory_bytes() const {
     return keys_.capacity() * sizeof(store::VmId) + powers_.capacity() * sizeof(lifecycle::Power);
@@ -158,6 +165,12 @@ class SimDriver final : public Driver, public FaultInjector {
   void run_phase(const PhaseRequest& request) override;
   // The sim keeps no placement of its own: only the power is recorded.
   void adopt(store::VmId vm, const std::string& host, lifecycle::Power power) override;
+  // Every VM with a recorded power (pid 0). fence: its power becomes kShutdown (no event: the
+  // agent that fences is cut off from its controller anyway).
+  // discard: forgotten.
+  std::vector<FoundVm> found() const override;
+  void fence(store::VmId vm) override;
+  void discard(store::VmId vm) override;
 
   std::uint64_t add_fault(Fault fault) override;  // a fault with times == 0 is spent: not kept
   std::vector<Fault> faults() const override;

@@ -1,0 +1,177 @@
+#include "agent/session.h"
+
+#include <grpcpp/create_channel.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+#include "cluster/tls_dial.h"
+#include "common/log.h"
+#include "wire/agent.grpc.pb.h"
+#include "wire/rpc_status.h"
+
+namespace corral::agent {
+
+using std::chrono::milliseconds;
+using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>;
+
+void Session::abort() {
+  std::lock_guard lock(mu_);
+  if (context_ != nullptr) context_->TryCancel();
+}
+
+void Session::stop() {
+  stopped_ = true;
+  std::lock_guard lock(mu_);
+  if (context_ != nullptr) context_->TryCancel();
+  state_.outbox().wake();
+}
+
+SessionEnd Session::run() {
+  auto channel = grpc::CreateChannel(host_ + ":" + std::to_string(port_),
+                                     wire::agent_channel_credentials(identity_));
+  auto stub = v1::AgentService::NewStub(channel);
+  grpc::ClientContext context;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return {SessionEnd::Kind::kStopped, "", false};
+    context_ = &context;
+  }
+  struct Clear {
+    Session& s;
+    ~Clear() {
+      std::lock_guard lock(s.mu_);
+      s.context_ = nullptr;
+    }
+  } clear{*this};
+
+  std::unique_ptr<Stream> stream = stub->Connect(&context);
+  v1::ControllerMessage in;
+  bool answered = false;
+  {
+    // A controller that takes the stream but never answers the Hello must not hold the agent.
+    std::mutex m;
+    std::condition_variable cv;
+    std::thread watchdog([&] {
+      std::unique_lock lock(m);
+      if (!cv.wait_for(lock, milliseconds(welcome_timeout_ms_), [&] { return answered; })) {
+        context.TryCancel();
+      }
+    });
+    const bool ok = stream->Write(state_.make_hello()) && stream->Read(&in);
+    {
+      std::lock_guard lock(m);
+      answered = true;
+    }
+    cv.notify_all();
+    watchdog.join();
+    if (!ok) return classify_failure(stream->Finish(), false);
+  }
+  if (in.has_refuse()) {
+    context.TryCancel();
+    (void)stream->Finish();
+    return {SessionEnd::Kind::kFatal, "the controller refused this agent: " + in.refuse().message(),
+            false};
+  }
+  if (!in.has_welcome()) {
+    context.TryCancel();
+    (void)stream->Finish();
+    return {SessionEnd::Kind::kLost, "the controller's first message was not a Welcome", false};
+  }
+  state_.heard();
+  const std::vector<store::VmId> discarded = state_.on_welcome(in.welcome());
+  log(LogLevel::kInfo, "welcomed",
+      {{"controller", host_ + ":" + std::to_string(port_)},
+       {"epoch", std::to_string(in.welcome().epoch())},
+       {"placed", std::to_string(in.welcome().vms_size())},
+       {"discarded", std::to_string(discarded.size())},
+       {"lease_ms", std::to_string(in.welcome().lease_ms())}});
+
+  stream_done_ = false;
+  std::thread writer([this, &stream] { writer_loop(*stream); });
+  SessionEnd end{SessionEnd::Kind::kLost, "", true};
+  while (stream->Read(&in)) {
+    state_.heard();
+    switch (in.body_case()) {
+      case v1::ControllerMessage::kPhaseRequest:
+        state_.on_phase_request(in.phase_request());
+        break;
+      case v1::ControllerMessage::kPing: {
+        std::lock_guard lock(pings_mu_);
+        pings_.push_back(in.ping().seq());
+        state_.outbox().wake();
+        break;
+      }
+      case v1::ControllerMessage::kRefuse:
+        end = {SessionEnd::Kind::kFatal,
+               "the controller refused this agent: " + in.refuse().message(), true};
+        context.TryCancel();
+        break;
+      case v1::ControllerMessage::kWelcome:  // one per stream; a second one is ignored
+      case v1::ControllerMessage::BODY_NOT_SET:
+        break;
+    }
+    if (end.kind == SessionEnd::Kind::kFatal) break;
+  }
+  stream_done_ = true;
+  state_.outbox().wake();
+  context.TryCancel();  // the writer may be blocked in Write
+  writer.join();
+  const grpc::Status status = stream->Finish();
+  if (end.kind == SessionEnd::Kind::kFatal) return end;
+  if (stopped_) return {SessionEnd::Kind::kStopped, "", true};
+  return classify_failure(status, true);
+}
+
+void Session::writer_loop(Stream& stream) {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_beat = Clock::now();
+  while (!stream_done_ && !stopped_) {
+    std::vector<v1::AgentMessage> out;
+    {
+      std::lock_guard lock(pings_mu_);
+      for (std::uint64_t seq : pings_) out.push_back(state_.make_heartbeat(seq));
+      pings_.clear();
+    }
+    if (Clock::now() >= next_beat) {
+      out.push_back(state_.make_heartbeat(0));
+      next_beat = Clock::now() + milliseconds(state_.heartbeat_interval_ms());
+    }
+    const std::size_t own = out.size();  // heartbeats: not worth keeping when unsent
+    std::vector<v1::AgentMessage> queued = state_.outbox().take_all();
+    for (v1::AgentMessage& m : queued) out.push_back(std::move(m));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (stream.Write(out[i])) continue;
+      // Not (or not surely) delivered: results and events go back, to be resent after a
+      // reconnect (the controller drops what it already has: they echo op/step/attempt).
+      std::vector<v1::AgentMessage> rest;
+      for (std::size_t j = std::max(i, own); j < out.size(); ++j) rest.push_back(std::move(out[j]));
+      state_.outbox().put_back_front(std::move(rest));
+      return;
+    }
+    const auto wait = std::chrono::duration_cast<milliseconds>(next_beat - Clock::now());
+    state_.outbox().wait(std::max(wait, milliseconds(1)));
+  }
+}
+
+SessionEnd Session::classify_failure(const grpc::Status& status, bool welcomed) {
+  if (stopped_) return {SessionEnd::Kind::kStopped, "", welcomed};
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    // gRPC says only "Socket closed" when the controller refuses our certificate: ask TLS.
+    Status probe = cluster::probe_client_certificate(host_, port_, identity_.cert_pem,
+                                                     identity_.key_pem, identity_.ca_pem);
+    if (!probe && probe.error().message.find("certificate") != std::string::npos) {
+      return {SessionEnd::Kind::kFatal, "connect: " + probe.error().message, welcomed};
+    }
+  }
+  if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+      status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+    return {SessionEnd::Kind::kFatal,
+            "the controller refused this agent: " + status.error_message(), welcomed};
+  }
+  return {SessionEnd::Kind::kLost, wire::from_grpc_status(status, "connect").message, welcomed};
+}
+
+}  // namespace corral::agent

@@ -1,0 +1,180 @@
+#include "agent/state.h"
+
+#include "agent/convert.h"
+#include "agent/metrics.h"
+#include "common/log.h"
+#include "wire/protocol.h"
+
+namespace corral::agent {
+
+v1::AgentMessage AgentState::make_hello() {
+  v1::AgentMessage m;
+  v1::Hello* h = m.mutable_hello();
+  h->set_protocol_version(wire::kProtocolVersion);
+  h->set_agent_version(hello_.agent_version);
+  h->set_host(hello_.host);
+  *h->mutable_capacity() = hello_.capacity;
+  for (const auto& [k, v] : hello_.labels) (*h->mutable_labels())[k] = v;
+  for (const driver::FoundVm& vm : driver_.found()) *h->add_vms() = to_wire(vm);
+  h->set_driver(hello_.driver);
+  std::lock_guard lock(mu_);
+  h->set_last_epoch(epoch_);
+  return m;
+}
+
+std::vector<store::VmId> AgentState::on_welcome(const v1::Welcome& w) {
+  {
+    std::lock_guard lock(mu_);
+    epoch_ = w.epoch();
+    heartbeat_ms_ = w.heartbeat_interval_ms() > 0 ? w.heartbeat_interval_ms() : 2000;
+    lease_.welcome(w.lease_ms());
+    placed_.clear();
+    for (const v1::PlacedVm& vm : w.vms()) {
+      placed_[vm.vm()] = {vm.may_fence(), vm.model().vcpus(), vm.model().memory_mib(), 0};
+    }
+  }
+  std::vector<store::VmId> discarded;
+  for (const driver::FoundVm& vm : driver_.found()) {
+    bool placed = false;
+    {
+      std::lock_guard lock(mu_);
+      placed = placed_.contains(vm.vm);
+    }
+    if (placed) continue;
+    log(LogLevel::kWarn, "discard",
+        {{"vm", std::to_string(vm.vm)}, {"reason", "the controller does not place it here"}});
+    driver_.discard(vm.vm);
+    discarded.push_back(vm.vm);
+  }
+  return discarded;
+}
+
+bool AgentState::on_phase_request(const v1::PhaseRequest& request) {
+  {
+    std::lock_guard lock(mu_);
+    if (request.epoch() != 0 && request.epoch() != epoch_) {
+      log(LogLevel::kInfo, "stale_request",
+          {{"vm", std::to_string(request.vm())}, {"epoch", std::to_string(request.epoch())}});
+      return false;
+    }
+  }
+  Result<driver::PhaseRequest> converted = to_driver(request);
+  if (!converted) {
+    v1::AgentMessage m;
+    v1::PhaseResult* r = m.mutable_phase_result();
+    r->set_vm(request.vm());
+    r->set_op(request.op());
+    r->set_step(request.step());
+    r->set_attempt(request.attempt());
+    r->set_ok(false);
+    r->set_error("agent: " + converted.error().message);
+    outbox_.push(std::move(m));
+    return false;
+  }
+  {
+    std::lock_guard lock(mu_);
+    Placed& p = placed_[request.vm()];
+    p.vcpus = request.model().vcpus();
+    p.memory_mib = request.model().memory_mib();
+    if (request.may_fence()) p.may_fence = true;
+    if (request.ends_vm()) p.ending_op = request.op();
+  }
+  driver_.run_phase(*converted);
+  return true;
+}
+
+void AgentState::heard() {
+  std::lock_guard lock(mu_);
+  lease_.heard();
+}
+
+std::vector<store::VmId> AgentState::check_lease(bool* expired_now) {
+  std::vector<store::VmId> fence;
+  {
+    std::lock_guard lock(mu_);
+    const bool due = lease_.fence_due();
+    if (expired_now != nullptr) *expired_now = due;
+    if (!due) return {};
+    for (const auto& [vm, p] : placed_) {
+      if (p.may_fence) fence.push_back(vm);
+    }
+    fenced_.insert(fenced_.end(), fence.begin(), fence.end());
+  }
+  for (store::VmId vm : fence) {
+    log(LogLevel::kWarn, "fence",
+        {{"vm", std::to_string(vm)}, {"reason", "no word from the controller within the lease"}});
+    driver_.fence(vm);
+  }
+  return fence;
+}
+
+v1::AgentMessage AgentState::make_heartbeat(std::uint64_t ping_seq) {
+  const std::vector<driver::FoundVm> found = driver_.found();
+  v1::AgentMessage m;
+  v1::Heartbeat* hb = m.mutable_heartbeat();
+  hb->set_sent_at_ms(SystemClock().now_ms());
+  hb->set_ping_seq(ping_seq);
+  v1::HostMetrics* metrics = hb->mutable_metrics();
+  int running = 0;
+  int vcpus = 0;
+  std::int64_t memory = 0;
+  {
+    std::lock_guard lock(mu_);
+    hb->set_seq(++heartbeat_seq_);
+    metrics->set_free_cpu_percent(cpu_idle_.free_percent());
+    for (const driver::FoundVm& vm : found) {
+      if (vm.power != lifecycle::Power::kRunning && vm.power != lifecycle::Power::kPaused) continue;
+      ++running;
+      if (auto it = placed_.find(vm.vm); it != placed_.end()) {
+        vcpus += it->second.vcpus;
+        memory += it->second.memory_mib;
+      }
+    }
+  }
+  metrics->set_running_vms(running);
+  metrics->set_used_vcpus(vcpus);
+  metrics->set_used_memory_mib(memory);
+  metrics->set_load1(read_load1().value_or(0));
+  return m;
+}
+
+std::vector<store::VmId> AgentState::fenced() const {
+  std::lock_guard lock(mu_);
+  return fenced_;
+}
+
+std::uint64_t AgentState::epoch() const {
+  std::lock_guard lock(mu_);
+  return epoch_;
+}
+
+std::uint32_t AgentState::heartbeat_interval_ms() const {
+  std::lock_guard lock(mu_);
+  return heartbeat_ms_;
+}
+
+Millis AgentState::lease_remaining_ms() const {
+  std::lock_guard lock(mu_);
+  return lease_.remaining_ms();
+}
+
+void AgentState::phase_done(driver::PhaseResult result) {
+  if (result.ok) {
+    std::lock_guard lock(mu_);
+    if (auto it = placed_.find(result.vm);
+        it != placed_.end() && it->second.ending_op != 0 && it->second.ending_op == result.op) {
+      placed_.erase(it);
+    }
+  }
+  v1::AgentMessage m;
+  *m.mutable_phase_result() = to_wire(result);
+  outbox_.push(std::move(m));
+}
+
+void AgentState::power_event(driver::PowerEvent event) {
+  v1::AgentMessage m;
+  *m.mutable_power_event() = to_wire(event);
+  outbox_.push(std::move(m));
+}
+
+}  // namespace corral::agent

@@ -1,0 +1,87 @@
+// AgentState: what one `corral agent` knows across its streams — the driver, the outbox, the
+// lease, the last epoch, and which VMs the controller placed here (with may_fence and their
+// models, for the heartbeat's metrics). It is the driver's sink: results and events go into
+// the outbox whether or not a stream is up.
+//
+// Contract: thread-safe (one mutex; never held while calling the driver). on_welcome() is the
+// only place VMs are discarded: every found VM the Welcome does not place here, never one it
+// places. check_lease() fences the may_fence VMs once per expiry (see lease.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/lease.h"
+#include "agent/metrics.h"
+#include "agent/outbox.h"
+#include "common/clock.h"
+#include "driver/driver.h"
+#include "wire/agent.pb.h"
+
+namespace corral::agent {
+
+struct HelloSettings {
+  std::string host;
+  std::string agent_version = "dev";
+  std::string driver;
+  std::map<std::string, std::string> labels;
+  v1::Capacity capacity;
+};
+
+class AgentState final : public driver::DriverSink {
+ public:
+  AgentState(driver::Driver& driver, const Clock& clock, HelloSettings hello)
+      : driver_(driver), clock_(clock), hello_(std::move(hello)), lease_(clock) {}
+
+  v1::AgentMessage make_hello();
+  // Applies a Welcome: epoch, lease, placed VMs; discards the VMs found here that it does not
+  // place. Returns the discarded VMs.
+  std::vector<store::VmId> on_welcome(const v1::Welcome& welcome);
+  // A PhaseRequest of the current epoch goes to the driver (true); a stale one is dropped, one
+  // this build cannot read is answered with a failed PhaseResult in the outbox.
+  bool on_phase_request(const v1::PhaseRequest& request);
+  void heard();  // any controller message renews the lease
+  // The VMs fenced now; `expired_now` says whether the lease ran out at this call (once per
+  // expiry, even with nothing to fence).
+  std::vector<store::VmId> check_lease(bool* expired_now = nullptr);
+  v1::AgentMessage make_heartbeat(std::uint64_t ping_seq);
+
+  std::vector<store::VmId> fenced() const;  // every VM fenced so far, in order (logs, tests)
+  std::uint64_t epoch() const;
+  std::uint32_t heartbeat_interval_ms() const;
+  Millis lease_remaining_ms() const;
+  Outbox& outbox() { return outbox_; }
+  driver::Driver& driver() { return driver_; }
+
+  // DriverSink
+  void phase_done(driver::PhaseResult result) override;
+  void power_event(driver::PowerEvent event) override;
+
+ private:
+  struct Placed {
+    bool may_fence = false;
+    int vcpus = 0;
+    int memory_mib = 0;
+    store::OpId ending_op = 0;  // an ends_vm phase of this op is running
+  };
+
+  driver::Driver& driver_;
+  const Clock& clock_;
+  const HelloSettings hello_;
+  Outbox outbox_;
+
+  mutable std::mutex mu_;
+  Lease lease_;
+  std::uint64_t epoch_ = 0;
+  std::uint32_t heartbeat_ms_ = 2000;
+  std::uint64_t heartbeat_seq_ = 0;
+  std::map<store::VmId, Placed> placed_;
+  std::vector<store::VmId> fenced_;
+  CpuIdle cpu_idle_;  // free CPU between two heartbeats
+};
+
+}  // namespace corral::agent

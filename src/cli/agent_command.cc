@@ -1,0 +1,170 @@
+#include "cli/agent_command.h"
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/agent.h"
+#include "cli/qemu_setup.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "driver/sim/sim_driver.h"
+
+namespace corral::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFatal = 1;
+constexpr int kExitUsage = 2;
+
+struct AgentFlags {
+  std::string controller;
+  std::string join_address;
+  std::string join_token;
+  std::string data_dir = "./var-agent";
+  std::string driver = "qemu";
+  std::vector<std::string> labels;
+  std::string sim_profile = "fast";
+  std::string accel = "auto";
+  double shutdown_timeout_s = 30;
+  std::string shutdown_fallback = "poweroff";
+  double monitor_interval_s = 2;
+  std::string log_level = "info";
+};
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "corral agent: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+int fatal(const std::string& message) {
+  std::fprintf(stderr, "corral agent: %s\n", message.c_str());
+  log(LogLevel::kError, "fatal", {{"reason", message}});
+  return kExitFatal;
+}
+
+int run_agent(const AgentFlags& f) {
+  if (Status logging = daemon::set_up_logging(f.log_level); !logging) {
+    return usage(logging.error().message);
+  }
+  const std::optional<daemon::HostPort> controller = daemon::parse_host_port(f.controller);
+  if (!controller || controller->port == 0) {
+    return usage("--controller wants HOST:PORT of the controller's agent port, not '" +
+                 f.controller + "'");
+  }
+  // The join port: given, or the agent port's host with the default join port.
+  std::optional<daemon::HostPort> join =
+      daemon::parse_host_port(f.join_address.empty() ? controller->host + ":8782" : f.join_address);
+  if (!join || join->port == 0) {
+    return usage("--join-address wants HOST:PORT of the controller's join port, not '" +
+                 f.join_address + "'");
+  }
+  std::map<std::string, std::string> labels;
+  for (const std::string& l : f.labels) {
+    const std::size_t eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage("--label wants KEY=VALUE, not '" + l + "'");
+    labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  Result<driver::sim::SimOptions> sim_options = driver::sim::parse_sim_profile(f.sim_profile);
+  if (!sim_options) return usage(sim_options.error().message);
+  sim_options->host_count = 1;
+
+  if (Status dir = daemon::prepare_data_dir(f.data_dir); !dir) return fatal(dir.error().message);
+  Result<daemon::DataDirLock> lock = daemon::DataDirLock::acquire(f.data_dir, "corral agent");
+  if (!lock) return fatal(lock.error().message);
+
+  // Before any thread starts: the threads inherit the blocked signals.
+  daemon::StopSignals stop_signals(kExitFatal);
+
+  std::unique_ptr<driver::Driver> driver;
+  if (f.driver == "qemu") {
+    QemuSetup setup;
+    setup.data_dir = f.data_dir;
+    setup.accel = f.accel;
+    setup.shutdown_timeout_s = f.shutdown_timeout_s;
+    setup.shutdown_fallback = f.shutdown_fallback;
+    setup.monitor_interval_s = f.monitor_interval_s;
+    setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
+    setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
+    Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
+    if (!qemu) {
+      return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)
+                                                              : fatal(qemu.error().message);
+    }
+    driver = std::move(*qemu);
+  } else {
+    driver = std::make_unique<driver::sim::SimDriver>(*sim_options);
+  }
+
+  agent::AgentOptions options;
+  options.data_dir = f.data_dir;
+  options.controller_host = controller->host;
+  options.controller_port = controller->port;
+  options.join = {join->host, join->port, f.join_token};
+  options.agent_version = CORRAL_AGENT_VERSION;
+  options.labels = labels;
+  SystemClock clock;
+  agent::BootClock lease_clock;
+  agent::Agent agent(*driver, clock, options, &lease_clock);
+  stop_signals.watch([&agent] { agent.stop(); });
+  log(LogLevel::kInfo, "agent_starting",
+      {{"controller", controller->text()},
+       {"join_address", join->text()},
+       {"data_dir", f.data_dir},
+       {"driver", driver->name()}});
+  const int code = agent.run();
+  stop_signals.finish();
+  if (code != kExitOk) return fatal(agent.fatal_message());
+  log(LogLevel::kInfo, "stopped", {});
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_agent_command(CLI::App& app) {
+  auto f = std::make_shared<AgentFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "agent", "Run a hypervisor host's agent: join a cluster and run the controller's phases");
+  cmd->add_option("--controller", f->controller, "The controller's agent port (HOST:PORT)")
+      ->required();
+  cmd->add_option("--join-address", f->join_address,
+                  "The controller's join port (HOST:PORT; default: the --controller host, port "
+                  "8782)");
+  cmd->add_option("--join", f->join_token,
+                  "Join token from `corral host add NAME` (first start only; the certificate is "
+                  "kept in --data-dir)");
+  cmd->add_option("--data-dir", f->data_dir, "Where the identity and the VMs' files live")
+      ->capture_default_str();
+  cmd->add_option("--driver", f->driver, "Hypervisor driver: qemu or sim")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"qemu", "sim"}));
+  cmd->add_option("--label", f->labels, "KEY=VALUE for scheduling requirements (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--sim-profile", f->sim_profile, "sim: latencies zero, fast or realistic")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"zero", "fast", "realistic"}, CLI::ignore_case));
+  cmd->add_option("--accel", f->accel, "qemu: kvm, tcg, or auto")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+  cmd->add_option("--shutdown-timeout", f->shutdown_timeout_s,
+                  "qemu: seconds a guest has to power off after the ACPI power button")
+      ->capture_default_str();
+  cmd->add_option("--shutdown-fallback", f->shutdown_fallback,
+                  "qemu: when a guest ignores ACPI, poweroff or fail")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"poweroff", "fail"}));
+  cmd->add_option("--monitor-interval", f->monitor_interval_s,
+                  "qemu: seconds between two checks of an idle VM's QEMU")
+      ->capture_default_str();
+  cmd->add_option("--log-level", f->log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  cmd->callback([f] { throw CLI::RuntimeError(run_agent(*f)); });
+}
+
+}  // namespace corral::cli
