@@ -1,8 +1,11 @@
 #include "agent/agent.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <thread>
 
+#include "agent/guard/fence_guard_client.h"
 #include "agent/metrics.h"
 #include "common/log.h"
 
@@ -13,6 +16,55 @@ void Agent::stop() {
   stopped_ = true;
   if (session_ != nullptr) session_->stop();
   cv_.notify_all();
+}
+
+void Agent::run_guard() {
+  std::optional<guard::FenceGuardClient> client;
+  bool armed = false;
+  std::string last_error;
+  while (sleep_unless_stopped(options_.guard_renew_ms)) {
+    const AgentState::GuardLease lease = state_->guard_lease();
+    if (lease.expired) continue;  // the guard fires (if this agent has not fenced already)
+    std::vector<guard::FencedVm> vms;
+    if (lease.remaining_ms > 0) {
+      std::map<store::VmId, int> pids;
+      for (const driver::FoundVm& vm : driver_.found()) pids[vm.vm] = vm.pid;
+      for (const store::VmId vm : lease.vms) {
+        const auto pid = pids.find(vm);
+        if (pid == pids.end() || pid->second <= 0) continue;  // no process (yet, or the sim)
+        if (auto fenced = guard::fenced_vm_for(std::to_string(vm), pid->second)) {
+          vms.push_back(std::move(*fenced));
+        }
+      }
+    }
+    // Nothing to hold and nothing held: no guard process at all (the sim, the none policy).
+    if (vms.empty() && !armed) continue;
+    if (!client) {
+      auto connected = guard::FenceGuardClient::connect_or_spawn(options_.data_dir,
+                                                                 options_.fence_guard_binary);
+      if (!connected) {
+        if (connected.error().message != last_error) {
+          last_error = connected.error().message;
+          log(LogLevel::kError, "fence_guard", {{"error", last_error}});
+        }
+        continue;
+      }
+      client.emplace(std::move(*connected));
+    }
+    const Status renewed = vms.empty() ? client->clear() : client->renew(lease.remaining_ms, vms);
+    if (!renewed) {
+      if (renewed.error().message != last_error) {
+        last_error = renewed.error().message;
+        log(LogLevel::kError, "fence_guard", {{"error", last_error}});
+      }
+      client.reset();
+      continue;
+    }
+    armed = !vms.empty();
+    last_error.clear();
+  }
+  // Stopped on purpose (SIGTERM): the guard keeps the lease. The controller sees this host go
+  // quiet and may recreate its evacuable VMs elsewhere, so they must stop when it runs out.
 }
 
 bool Agent::sleep_unless_stopped(int ms) {
@@ -64,6 +116,14 @@ int Agent::run() {
     }
   });
 
+  // 3b. The fence guard: renewed with what is left of the lease (so it fires no later than
+  // this agent would) and the processes of the may_fence VMs. On its own thread: a call can
+  // block for seconds (spawning the guard).
+  std::thread guard_thread;
+  if (!options_.fence_guard_binary.empty()) {
+    guard_thread = std::thread([this] { run_guard(); });
+  }
+
   // 4. Streams, one at a time, until stopped or refused.
   int backoff = options_.backoff_min_ms;
   int code = 0;
@@ -94,6 +154,7 @@ int Agent::run() {
   }
   stop();
   lease_thread.join();
+  if (guard_thread.joinable()) guard_thread.join();
   driver_.stop();
   return code;
 }

@@ -36,6 +36,11 @@ struct AgentOptions {
   int backoff_max_ms = 2000;
   int lease_tick_ms = 100;
   int welcome_timeout_ms = 30'000;  // Hello sent, neither Welcome nor Refuse: reconnect
+  // The fence guard (agent/guard): `<binary> fence-guard` holds the lease in a process of its
+  // own, so the may_fence guests stop when the lease runs out even if this agent is dead.
+  // Empty: no guard (tests of the agent alone).
+  std::string fence_guard_binary;
+  int guard_renew_ms = 500;
 };
 
 class Agent {
@@ -57,6 +62,7 @@ class Agent {
 
  private:
   bool sleep_unless_stopped(int ms);  // false: stopped
+  void run_guard();                   // the fence guard's renewals, until stopped
 
   driver::Driver& driver_;
   const Clock& clock_;

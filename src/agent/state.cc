@@ -153,6 +153,21 @@ std::uint32_t AgentState::heartbeat_interval_ms() const {
   return heartbeat_ms_;
 }
 
+AgentState::GuardLease AgentState::guard_lease() const {
+  std::lock_guard lock(mu_);
+  GuardLease out;
+  if (lease_.lease_ms() == 0) return out;
+  if (lease_.expired()) {
+    out.expired = true;
+    return out;
+  }
+  out.remaining_ms = lease_.remaining_ms();
+  for (const auto& [vm, p] : placed_) {
+    if (p.may_fence) out.vms.push_back(vm);
+  }
+  return out;
+}
+
 Millis AgentState::lease_remaining_ms() const {
   std::lock_guard lock(mu_);
   return lease_.remaining_ms();

@@ -54,6 +54,15 @@ class AgentState final : public driver::DriverSink {
   std::uint64_t epoch() const;
   std::uint32_t heartbeat_interval_ms() const;
   Millis lease_remaining_ms() const;
+  // What the fence guard must hold (agent/guard): the lease left and the placed VMs marked
+  // may_fence; `expired`: the lease ran out (the guard must be left to fire, not renewed);
+  // remaining_ms 0 and not expired: no lease to hold (lease off, not welcomed yet).
+  struct GuardLease {
+    Millis remaining_ms = 0;
+    bool expired = false;
+    std::vector<store::VmId> vms;
+  };
+  GuardLease guard_lease() const;
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
 

@@ -1,5 +1,7 @@
 #include "cli/agent_command.h"
 
+#include <filesystem>
+
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -107,6 +109,9 @@ int run_agent(const AgentFlags& f) {
   options.join = {join->host, join->port, f.join_token};
   options.agent_version = CORRAL_AGENT_VERSION;
   options.labels = labels;
+  // The fence guard is this binary's hidden `fence-guard` command.
+  std::error_code exe_error;
+  options.fence_guard_binary = std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
   SystemClock clock;
   agent::BootClock lease_clock;
   agent::Agent agent(*driver, clock, options, &lease_clock);

@@ -113,6 +113,7 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
   out.set_epoch(epoch);
   out.set_delete_files(request.delete_files);
   out.set_ends_vm(request.ends_vm);
+  out.set_may_fence(request.may_fence);
   if (request.action == lc::Action::kBackup) {
     if (request.name) out.mutable_backup()->set_name(*request.name);
   } else if (request.action == lc::Action::kDiskResize) {
@@ -143,6 +144,7 @@ Result<driver::PhaseRequest> phase_request_from_wire(const v1::PhaseRequest& req
   out.host = request.host();
   out.delete_files = request.delete_files();
   out.ends_vm = request.ends_vm();
+  out.may_fence = request.may_fence();
   switch (request.params_case()) {
     case v1::PhaseRequest::kNamed:
       out.name = request.named().name();

@@ -49,6 +49,9 @@ struct PhaseRequest {
   // controller and an agent of different versions agree on what a phase does):
   bool delete_files = false;  // this phase removes the VM's files (disk, memory state, logs)
   bool ends_vm = false;       // after this phase the VM is gone: the driver forgets it
+  // The VM may be recreated elsewhere when its host stops answering (the failure policy is
+  // evacuate): an agent fences it once its lease runs out (engine/hosts.h).
+  bool may_fence = false;
 };
 
 struct PhaseResult {

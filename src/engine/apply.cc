@@ -344,6 +344,8 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.delete_files = request.ends_vm || (last_phase && op.action == Action::kRecoverRecreate);
   request.name = params.name;
   request.size_mib = params.size_mib;
+  // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.
+  request.may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
   dispatch.push_back(std::move(request));
 }
 
