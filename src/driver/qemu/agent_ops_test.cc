@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "driver/qemu/launch.h"
@@ -90,11 +91,27 @@ TEST_F(QemuAgentOps, FoundListsTheLiveProcessesFenceKillsKeepingFilesDiscardDele
   driver.fence(5);
   EXPECT_TRUE(exited(five));
   EXPECT_TRUE(fs::exists(VmPaths::of(config_.data_dir, 5).dir)) << "fencing keeps the disks";
+  found = driver.found();
+  ASSERT_EQ(found.size(), 2U);
+  EXPECT_EQ(found[0].vm, 5);
+  EXPECT_EQ(found[0].pid, 0) << "fenced: files, no process";
+  EXPECT_EQ(found[0].power, lifecycle::Power::kShutdown);
 
   driver.discard(6);
   EXPECT_TRUE(exited(six));
   EXPECT_FALSE(fs::exists(VmPaths::of(config_.data_dir, 6).dir)) << "discard deletes its files";
-  EXPECT_TRUE(driver.found().empty());
+  ASSERT_EQ(driver.found().size(), 1U) << "5's files remain";
+
+  // Suspended to a file: found as kSuspended; discarding it removes the file.
+  const VmPaths seven = VmPaths::of(config_.data_dir, 7);
+  fs::create_directories(seven.dir);
+  std::ofstream(seven.memory_state) << "state";
+  found = driver.found();
+  ASSERT_EQ(found.size(), 2U);
+  EXPECT_EQ(found[1].vm, 7);
+  EXPECT_EQ(found[1].power, lifecycle::Power::kSuspended);
+  driver.discard(7);
+  EXPECT_FALSE(fs::exists(seven.dir));
 
   driver.fence(42);  // nothing of it here: nothing happens
   driver.discard(42);

@@ -124,9 +124,23 @@ void QemuDriver::stop_orphans() {
 }
 
 std::vector<FoundVm> QemuDriver::found() const {
-  std::vector<FoundVm> out;
-  for (const auto& [vm, pid] : processes()) out.push_back({vm, lifecycle::Power::kRunning, pid});
-  return out;
+  std::map<store::VmId, FoundVm> out;
+  // A VM's directory without a process: powered off (its disk), or suspended to a file.
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(vms_dir(config_.data_dir), ec)) {
+    const std::string id = entry.path().filename().string();
+    if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos ||
+        !entry.is_directory(ec)) {
+      continue;
+    }
+    const store::VmId vm = std::stoll(id);
+    const bool saved = fs::exists(VmPaths::of(config_.data_dir, vm).memory_state, ec);
+    out[vm] = {vm, saved ? lifecycle::Power::kSuspended : lifecycle::Power::kShutdown, 0};
+  }
+  for (const auto& [vm, pid] : processes()) out[vm] = {vm, lifecycle::Power::kRunning, pid};
+  std::vector<FoundVm> list;
+  for (const auto& [vm, found] : out) list.push_back(found);
+  return list;
 }
 
 void QemuDriver::kill_process(store::VmId vm, int term_wait_ms) {
