@@ -51,8 +51,11 @@ void Agent::run_guard() {
       }
       client.emplace(std::move(*connected));
     }
+    std::vector<store::VmId> held;
+    for (const guard::FencedVm& vm : vms) held.push_back(std::stoll(vm.vm));
     const Status renewed = vms.empty() ? client->clear() : client->renew(lease.remaining_ms, vms);
     if (!renewed) {
+      state_->set_guarded({});
       if (renewed.error().message != last_error) {
         last_error = renewed.error().message;
         log(LogLevel::kError, "fence_guard", {{"error", last_error}});
@@ -61,6 +64,7 @@ void Agent::run_guard() {
       continue;
     }
     armed = !vms.empty();
+    state_->set_guarded(std::move(held));
     last_error.clear();
   }
   // Stopped on purpose (SIGTERM): the guard keeps the lease. The controller sees this host go

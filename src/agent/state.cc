@@ -122,6 +122,17 @@ v1::AgentMessage AgentState::make_heartbeat(std::uint64_t ping_seq) {
     std::lock_guard lock(mu_);
     hb->set_seq(++heartbeat_seq_);
     metrics->set_free_cpu_percent(cpu_idle_.free_percent());
+    // The sim's VMs live in this process: they end with it, and the agent's own lease stops
+    // them while it lives. A hypervisor's processes outlive the agent: only the guard's count.
+    if (driver_.name() == "sim") {
+      if (lease_.lease_ms() != 0) {
+        for (const auto& [vm, p] : placed_) {
+          if (p.may_fence) metrics->add_guarded_vms(vm);
+        }
+      }
+    } else {
+      for (const store::VmId vm : guarded_) metrics->add_guarded_vms(vm);
+    }
     for (const driver::FoundVm& vm : found) {
       if (vm.power != lifecycle::Power::kRunning && vm.power != lifecycle::Power::kPaused) continue;
       ++running;
@@ -166,6 +177,11 @@ AgentState::GuardLease AgentState::guard_lease() const {
     if (p.may_fence) out.vms.push_back(vm);
   }
   return out;
+}
+
+void AgentState::set_guarded(std::vector<store::VmId> vms) {
+  std::lock_guard lock(mu_);
+  guarded_ = std::move(vms);
 }
 
 Millis AgentState::lease_remaining_ms() const {

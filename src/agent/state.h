@@ -63,6 +63,9 @@ class AgentState final : public driver::DriverSink {
     std::vector<store::VmId> vms;
   };
   GuardLease guard_lease() const;
+  // The VMs the fence guard holds now (after a renew; empty after a clear): reported in every
+  // heartbeat, so the controller evacuates only VMs sure to be stopped.
+  void set_guarded(std::vector<store::VmId> vms);
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
 
@@ -89,6 +92,7 @@ class AgentState final : public driver::DriverSink {
   std::uint32_t heartbeat_ms_ = 2000;
   std::uint64_t heartbeat_seq_ = 0;
   std::map<store::VmId, Placed> placed_;
+  std::vector<store::VmId> guarded_;
   std::vector<store::VmId> fenced_;
   CpuIdle cpu_idle_;  // free CPU between two heartbeats
 };

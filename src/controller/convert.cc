@@ -249,8 +249,11 @@ driver::PowerEvent power_event_from_wire(const v1::PowerEvent& event) {
 }
 
 engine::HostMetrics metrics_from_wire(const v1::HostMetrics& metrics) {
-  return engine::HostMetrics{metrics.used_vcpus(), metrics.used_memory_mib(), metrics.running_vms(),
-                             metrics.free_cpu_percent(), metrics.load1()};
+  engine::HostMetrics out{metrics.used_vcpus(),      metrics.used_memory_mib(),
+                          metrics.running_vms(),     metrics.free_cpu_percent(),
+                          metrics.load1(),           {}};
+  out.guarded_vms.assign(metrics.guarded_vms().begin(), metrics.guarded_vms().end());
+  return out;
 }
 
 v1::HostMetrics metrics_to_wire(const engine::HostMetrics& metrics) {
@@ -260,6 +263,7 @@ v1::HostMetrics metrics_to_wire(const engine::HostMetrics& metrics) {
   out.set_running_vms(metrics.running_vms);
   out.set_free_cpu_percent(metrics.free_cpu_percent);
   out.set_load1(metrics.load1);
+  for (const store::VmId vm : metrics.guarded_vms) out.add_guarded_vms(vm);
   return out;
 }
 

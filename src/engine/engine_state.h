@@ -85,6 +85,10 @@ struct HostSlot {
   int vms = 0;
   std::uint64_t generation = 0;  // moved by every claim and release (compare-and-set)
   Millis down_at = 0;            // engine thread: when silence was acted on (0: not down)
+  // Engine thread: its agent was welcomed by this engine run, so it was told which of its VMs
+  // may be fenced under the failure policy in force now. Only such a host's VMs are evacuated
+  // by the lease: an agent last welcomed under another policy (or never) has no lease on them.
+  bool welcomed = false;
   bool dirty = false;            // engine thread: changed since the last publish
   std::shared_ptr<HostLiveness> live;
 };

@@ -43,7 +43,12 @@ void Engine::Impl::vms_lost(internal::HostSlot& slot, const std::string& why) {
 // dead host: the engine completes it, and the agent removes the files when it returns (its
 // Welcome no longer places them there). The VM goes PENDING and the scheduler places it.
 void Engine::Impl::evacuate(internal::HostSlot& slot, const std::string& why) {
+  // Without an operator's force_down, only the VMs the agent's last heartbeat said are sure to
+  // stop with its lease (its fence guard holds their processes): any other may still run there.
+  const HostMetrics last = slot.live ? slot.live->read_metrics() : HostMetrics{};
+  const std::set<VmId> guarded(last.guarded_vms.begin(), last.guarded_vms.end());
   for (VmId id : ids_on(vms_on_host, slot.row.name)) {
+    if (!slot.row.forced_down && !guarded.contains(id)) continue;
     const store::Vm& vm = current(id);
     // Idle VMs it lost (UNKNOWN), and VMs whose operation was running there: that phase can
     // never end on a fenced host, so recover_recreate cuts it short (its pre-empting row).
@@ -243,6 +248,7 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   }
   schedule_needed = true;
 
+  slot->welcomed = true;  // it learns below which of its VMs it fences when alone
   AgentWelcome welcome;
   welcome.epoch = epoch;
   welcome.heartbeat_interval_ms = options.hosts.heartbeat_interval_ms;
@@ -303,8 +309,9 @@ void Engine::Impl::check_hosts() {
     if (o.failure_policy != HostFailurePolicy::kEvacuate) continue;
     // forced_down: the operator asserts the host is fenced (Nova's evacuate precondition).
     const bool fenced =
-        slot.row.forced_down || (slot.down_at != 0 && now >= std::max(slot.down_at, started_at) +
-                                                                 o.lease_ms + o.lease_margin_ms);
+        slot.row.forced_down ||
+        (slot.welcomed && slot.down_at != 0 &&
+         now >= std::max(slot.down_at, started_at) + o.lease_ms + o.lease_margin_ms);
     if (fenced && (slot.row.forced_down || slot.down_at != 0)) {
       evacuate(slot,
                slot.row.forced_down

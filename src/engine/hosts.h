@@ -74,6 +74,9 @@ struct HostMetrics {
   int running_vms = 0;
   double free_cpu_percent = 0;
   double load1 = 0;
+  // Sure to stop when the agent's lease runs out, even if the agent dies (its fence guard
+  // holds them): the only VMs evacuate recreates elsewhere without an operator's force_down.
+  std::vector<store::VmId> guarded_vms;
 };
 
 // A host as the API shows it: the row plus what the engine accounts on it.

@@ -189,6 +189,7 @@ TEST_F(EvacuateTest, AnOperationStuckOnTheDeadHostIsCutShortAndTheVmRecreated) {
   ASSERT_TRUE(connect("a"));
   const store::VmId vm = create();
   ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  heartbeat("a");  // the VM is guarded there
   ASSERT_TRUE(connect("b"));
   driver::sim::Fault hang;
   hang.kind = driver::sim::FaultKind::kHang;
@@ -200,6 +201,30 @@ TEST_F(EvacuateTest, AnOperationStuckOnTheDeadHostIsCutShortAndTheVmRecreated) {
   EXPECT_TRUE(stays([&] { return engine_->get(vm)->record.busy() && host_of(vm) == "a"; }));
   advance(9'000, {"b"});
   ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "b"); }));
+}
+
+// A VM its agent never reported guarded (no fence guard held its process: it may still run
+// on the silent host) is not recreated by the lease, only once an operator forces the host down.
+TEST_F(EvacuateTest, OnlyGuardedVmsAreRecreatedWithoutAnOperator) {
+  start(evacuate());
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId guarded = create();
+  const store::VmId unguarded = create();
+  ASSERT_TRUE(eventually([&] { return is(guarded, State::kRunning, "a"); }));
+  ASSERT_TRUE(eventually([&] { return is(unguarded, State::kRunning, "a"); }));
+  HostMetrics metrics;
+  metrics.guarded_vms = {guarded};
+  heartbeat("a", metrics);
+  ASSERT_TRUE(connect("b"));
+  advance(30'000, {"b"});
+  ASSERT_TRUE(eventually([&] { return is(guarded, State::kRunning, "b"); }));
+  EXPECT_TRUE(stays([&] {
+    return engine_->get(unguarded)->record.state == State::kUnknown && host_of(unguarded) == "a";
+  }));
+  ASSERT_TRUE(engine_->host_action({"a", HostEvent::kForceDown, {}, "op", {}}));
+  ASSERT_TRUE(eventually([&] { return is(unguarded, State::kRunning, "b"); }));
 }
 
 TEST_F(EvacuateTest, ForcedDownHostIsEvacuatedAtOnce) {

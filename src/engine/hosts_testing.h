@@ -83,7 +83,12 @@ class HostsTest : public ::testing::Test {
     if (welcome) epochs_[name] = welcome->epoch;
     return welcome;
   }
-  void heartbeat(const std::string& name, HostMetrics metrics = {}) {
+  // As a sim agent does, reports every VM placed there as guarded (sure to stop with the
+  // lease) unless `metrics` says otherwise.
+  void heartbeat(const std::string& name, HostMetrics metrics = {}, bool guard_all = true) {
+    if (guard_all && metrics.guarded_vms.empty()) {
+      if (const auto host = engine_->host(name)) metrics.guarded_vms = host->vms;
+    }
     engine_->agent_heartbeat(name, epochs_[name], metrics);
   }
   // Advances the clock `ms` in steps of one second, heartbeating `alive` after each step.

@@ -129,6 +129,15 @@ bool Cluster::wait_host(const std::string& name, const std::string& state,
   return eventually([&] { return host(name).value("state", std::string()) == state; }, timeout);
 }
 
+bool Cluster::wait_connected(const std::string& name, std::chrono::milliseconds timeout) {
+  return eventually(
+      [&] {
+        const json h = host(name);
+        return h.value("connected", false) && h.value("state", std::string()) == "MONITORED";
+      },
+      timeout);
+}
+
 std::int64_t Cluster::create(const std::string& name, const json& extra) {
   json body = {{"name", name}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}};
   body.update(extra);

@@ -62,6 +62,10 @@ class Cluster {
   }
 
   nlohmann::json host(const std::string& name);
+  // Its agent is connected and welcomed by the controller running now (after a restart the
+  // stored state says MONITORED before the agent is back).
+  bool wait_connected(const std::string& name,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool wait_host(const std::string& name, const std::string& state,
                  std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
