@@ -64,8 +64,7 @@ int env_int(const char* name, int fallback) {
 
 void failover() {
   const int vms = env_int("CORRAL_BENCH_VMS", 8);
-  Cluster cluster({.server_args = {"--host-failure-policy", "evacuate", "--rank-policy",
-                                   "packing"},
+  Cluster cluster({.server_args = {"--host-failure-policy", "evacuate", "--rank-policy", "packing"},
                    .heartbeat_interval = "2",
                    .down_timeout = "10",
                    .lease = "6"});
@@ -82,7 +81,8 @@ void failover() {
   double down_ms = 0;
   const bool ok = eventually(
       [&] {
-        if (down_ms == 0 && cluster.host("h1").value("state", "") == "ERROR") down_ms = ms_since(t0);
+        if (down_ms == 0 && cluster.host("h1").value("state", "") == "ERROR")
+          down_ms = ms_since(t0);
         return std::all_of(ids.begin(), ids.end(), [&](std::int64_t id) {
           const auto v = cluster.vm(id);
           return v.value("host", json()).is_string() && v["host"] == "h2" &&
@@ -195,9 +195,13 @@ double pause_round_trips(Cluster& cluster, std::int64_t id, int runs) {
   std::vector<double> samples;
   for (int i = 0; i < runs; ++i) {
     const auto t0 = Clock::now();
-    if (api.post("/v1/vms/" + std::to_string(id) + "/actions", {{"action", "pause"}}).status / 100 != 2 ||
+    if (api.post("/v1/vms/" + std::to_string(id) + "/actions", {{"action", "pause"}}).status /
+                100 !=
+            2 ||
         !cluster.wait_vm(id, "PAUSED", 10s) ||
-        api.post("/v1/vms/" + std::to_string(id) + "/actions", {{"action", "unpause"}}).status / 100 != 2 ||
+        api.post("/v1/vms/" + std::to_string(id) + "/actions", {{"action", "unpause"}}).status /
+                100 !=
+            2 ||
         !cluster.wait_vm(id, "RUNNING", 10s)) {
       fmt::print("pause round trip {} failed: {}\n", i, cluster.vm(id).dump());
       break;

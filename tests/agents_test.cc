@@ -129,7 +129,8 @@ TEST(AgentsTest, DisableOfflineAndFlush) {
 // down-timeout; under evacuate they come back on the other host after the lease; the agent
 // that returns is told they moved, so none of them runs twice.
 TEST(AgentsTest, KilledAgentIsEvacuatedAndItsReturnRunsNothingTwice) {
-  Cluster cluster({.server_args = {"--host-failure-policy", "evacuate", "--rank-policy", "striping"}});
+  Cluster cluster(
+      {.server_args = {"--host-failure-policy", "evacuate", "--rank-policy", "striping"}});
   ASSERT_TRUE(cluster.start());
   auto h1 = cluster.join("h1");
   auto h2 = cluster.join("h2");

@@ -44,8 +44,10 @@ class TwoHosts {
       for (const auto& [vm, pid] : qemu_processes(agent->data_dir())) ++processes[vm];
       for (const auto vm : vms_with_locked_disk(agent->data_dir())) ++locked[vm];
     }
-    for (const auto& [vm, n] : processes) EXPECT_LE(n, 1) << when << ": VM " << vm << " has " << n << " QEMU processes";
-    for (const auto& [vm, n] : locked) EXPECT_LE(n, 1) << when << ": VM " << vm << "'s disk is open on " << n << " hosts";
+    for (const auto& [vm, n] : processes)
+      EXPECT_LE(n, 1) << when << ": VM " << vm << " has " << n << " QEMU processes";
+    for (const auto& [vm, n] : locked)
+      EXPECT_LE(n, 1) << when << ": VM " << vm << "'s disk is open on " << n << " hosts";
     return processes;
   }
 
@@ -100,7 +102,8 @@ TEST(QemuAgentsTest, DISABLED_DeadOrCutOffHostsNeverRunAVmTwice) {
   // 2. The controller down for more than two leases (policy none): no guest stops.
   cluster.kill_controller();
   std::this_thread::sleep_for(4s);
-  EXPECT_EQ(qemu_processes(h1->data_dir()), pids_before) << "a guest stopped without its controller";
+  EXPECT_EQ(qemu_processes(h1->data_dir()), pids_before)
+      << "a guest stopped without its controller";
   EXPECT_EQ(machine.check_no_vm_twice("controller down").size(), 2u);
   ASSERT_TRUE(cluster.restart({"--host-failure-policy", "none", "--rank-policy", "striping"}));
   EXPECT_TRUE(cluster.wait_connected("h1"));

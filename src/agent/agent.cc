@@ -40,8 +40,8 @@ void Agent::run_guard() {
     // Nothing to hold and nothing held: no guard process at all (the sim, the none policy).
     if (vms.empty() && !armed) continue;
     if (!client) {
-      auto connected = guard::FenceGuardClient::connect_or_spawn(options_.data_dir,
-                                                                 options_.fence_guard_binary);
+      auto connected =
+          guard::FenceGuardClient::connect_or_spawn(options_.data_dir, options_.fence_guard_binary);
       if (!connected) {
         if (connected.error().message != last_error) {
           last_error = connected.error().message;

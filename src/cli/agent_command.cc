@@ -1,8 +1,7 @@
 #include "cli/agent_command.h"
 
-#include <filesystem>
-
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>

@@ -1,14 +1,13 @@
 #include "controller/cluster_server.h"
 
-#include <algorithm>
 #include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
-
 #include <grpc/grpc.h>
 #include <grpcpp/server_builder.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cluster/files.h"

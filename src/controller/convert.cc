@@ -249,9 +249,9 @@ driver::PowerEvent power_event_from_wire(const v1::PowerEvent& event) {
 }
 
 engine::HostMetrics metrics_from_wire(const v1::HostMetrics& metrics) {
-  engine::HostMetrics out{metrics.used_vcpus(),      metrics.used_memory_mib(),
-                          metrics.running_vms(),     metrics.free_cpu_percent(),
-                          metrics.load1(),           {}};
+  engine::HostMetrics out{metrics.used_vcpus(),  metrics.used_memory_mib(),
+                          metrics.running_vms(), metrics.free_cpu_percent(),
+                          metrics.load1(),       {}};
   out.guarded_vms.assign(metrics.guarded_vms().begin(), metrics.guarded_vms().end());
   return out;
 }

@@ -89,7 +89,7 @@ struct HostSlot {
   // may be fenced under the failure policy in force now. Only such a host's VMs are evacuated
   // by the lease: an agent last welcomed under another policy (or never) has no lease on them.
   bool welcomed = false;
-  bool dirty = false;            // engine thread: changed since the last publish
+  bool dirty = false;  // engine thread: changed since the last publish
   std::shared_ptr<HostLiveness> live;
 };
 

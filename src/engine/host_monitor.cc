@@ -308,10 +308,9 @@ void Engine::Impl::check_hosts() {
     }
     if (o.failure_policy != HostFailurePolicy::kEvacuate) continue;
     // forced_down: the operator asserts the host is fenced (Nova's evacuate precondition).
-    const bool fenced =
-        slot.row.forced_down ||
-        (slot.welcomed && slot.down_at != 0 &&
-         now >= std::max(slot.down_at, started_at) + o.lease_ms + o.lease_margin_ms);
+    const bool fenced = slot.row.forced_down || (slot.welcomed && slot.down_at != 0 &&
+                                                 now >= std::max(slot.down_at, started_at) +
+                                                            o.lease_ms + o.lease_margin_ms);
     if (fenced && (slot.row.forced_down || slot.down_at != 0)) {
       evacuate(slot,
                slot.row.forced_down

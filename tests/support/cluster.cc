@@ -45,13 +45,18 @@ Cluster::~Cluster() {
 }
 
 std::vector<std::string> Cluster::args() const {
-  std::vector<std::string> args = {
-      "--driver",         options_.driver,
-      "--agent-listen",   options_.listen_host + ":" + std::to_string(agent_port_),
-      "--join-listen",    options_.listen_host + ":" + std::to_string(join_port_),
-      "--heartbeat-interval", options_.heartbeat_interval,
-      "--down-timeout",   options_.down_timeout,
-      "--lease",          options_.lease};
+  std::vector<std::string> args = {"--driver",
+                                   options_.driver,
+                                   "--agent-listen",
+                                   options_.listen_host + ":" + std::to_string(agent_port_),
+                                   "--join-listen",
+                                   options_.listen_host + ":" + std::to_string(join_port_),
+                                   "--heartbeat-interval",
+                                   options_.heartbeat_interval,
+                                   "--down-timeout",
+                                   options_.down_timeout,
+                                   "--lease",
+                                   options_.lease};
   if (options_.driver == "sim") args.insert(args.end(), {"--sim-profile", "zero"});
   if (options_.driver == "qemu") args.insert(args.end(), {"--accel", "tcg"});
   args.insert(args.end(), options_.server_args.begin(), options_.server_args.end());
@@ -150,8 +155,7 @@ json Cluster::vm(std::int64_t id) { return api_->get("/v1/vms/" + std::to_string
 
 std::string Cluster::host_of(std::int64_t id) {
   const auto v = vm(id);
-  return v.contains("host") && v["host"].is_string() ? v["host"].get<std::string>()
-                                                     : std::string();
+  return v.contains("host") && v["host"].is_string() ? v["host"].get<std::string>() : std::string();
 }
 
 bool Cluster::wait_vm(std::int64_t id, const std::string& state,
@@ -192,7 +196,7 @@ std::set<std::int64_t> vms_with_locked_disk(const std::string& data_dir) {
     const std::string id = vm.path().filename().string();
     if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos) continue;
     for (const auto& file : fs::recursive_directory_iterator(vm.path(), ec)) {
-      struct stat st{};
+      struct stat st {};
       if (!file.is_regular_file() || ::stat(file.path().c_str(), &st) != 0) continue;
       char key[64];
       std::snprintf(key, sizeof key, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
