@@ -6,6 +6,7 @@
 // Real guests on two agents in their own network namespaces: qemu_agents_test.cc.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -141,6 +142,19 @@ TEST(AgentsTest, KilledAgentIsEvacuatedAndItsReturnRunsNothingTwice) {
     if (cluster.host_of(id) == "h1") on_h1.push_back(id);
   }
   ASSERT_FALSE(on_h1.empty());
+  // Only a VM the agent has reported held by its fence guard may be recreated without an
+  // operator; wait for that report (one heartbeat) so the kill finds them guarded.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto guarded =
+            cluster.host("h1")["metrics"].value("guarded_vms", nlohmann::json::array());
+        for (const auto id : on_h1) {
+          if (std::find(guarded.begin(), guarded.end(), id) == guarded.end()) return false;
+        }
+        return true;
+      },
+      10s))
+      << cluster.host("h1").dump();
 
   const auto killed_at = std::chrono::steady_clock::now();
   h1->kill();

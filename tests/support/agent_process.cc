@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/guard/fence_guard_client.h"
 #include "support/server_process.h"
 
 namespace corral::testing {
@@ -31,6 +32,13 @@ AgentProcess::AgentProcess(AgentOptions options, std::string data_dir)
 
 AgentProcess::~AgentProcess() {
   if (pid_ > 0) kill();
+  if (own_data_dir_) {
+    // The agent's fence guard outlives the agent on purpose (it enforces the lease of a dead
+    // agent); the test that made this data dir stops the guard it spawned before removing it.
+    if (auto guard = agent::guard::FenceGuardClient::connect(data_dir_ + "/var")) {
+      (void)guard->shutdown();
+    }
+  }
   if (own_data_dir_ && std::getenv("CORRAL_KEEP_TEST_DIRS") == nullptr) {
     std::error_code ignored;
     fs::remove_all(data_dir_, ignored);
