@@ -144,5 +144,24 @@ TEST_F(ApiHostsTest, DeleteOnlyAnEmptyHostAndTheCliSaysSo) {
   EXPECT_EQ(api_->del("/v1/hosts/" + host).status, 409);
 }
 
+TEST_F(ApiHostsTest, VmViewsOnDemand) {
+  Api api(*server_);
+  const ApiResult created =
+      api.post("/v1/vms", {{"name", "v-vm"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+  ASSERT_EQ(created.status, 202) << created.body.dump();
+  const std::string id = std::to_string(created.body["vm"]["id"].get<std::int64_t>());
+  const json all = api.get("/v1/vms/" + id).body;
+  EXPECT_EQ(all["views"].size(), 4u) << all.dump();
+  const json nova = api.get("/v1/vms/" + id + "?views=nova").body;
+  ASSERT_EQ(nova["views"].size(), 1u) << nova.dump();
+  EXPECT_TRUE(nova["views"].contains("nova"));
+  EXPECT_TRUE(api.get("/v1/vms/" + id + "?views=none").body["views"].empty());
+  const json page = api.get("/v1/vms?views=azure,stratuslab").body;
+  ASSERT_FALSE(page["vms"].empty()) << page.dump();
+  EXPECT_EQ(page["vms"][0]["views"].size(), 2u);
+  EXPECT_EQ(api.get("/v1/vms?views=ec2").status, 400);
+  EXPECT_EQ(api.get("/v1/vms/" + id + "?views=bogus").status, 400);
+}
+
 }  // namespace
 }  // namespace corral::testing

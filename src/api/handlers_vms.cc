@@ -48,17 +48,21 @@ HandlerResult create_vm(Context& ctx, Call& call) {
 HandlerResult list_vms(Context& ctx, Call& call) {
   Result<engine::ListQuery> query = parse_list_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
+  Result<ViewSet> views = parse_views_query(call.req.params);
+  if (!views) return failure(std::move(views.error()));
   const engine::ListPage page = ctx.engine.list(*query);
   Reply reply;
-  reply.raw = render_vm_page(page.vms, page.next_marker);
+  reply.raw = render_vm_page(page.vms, page.next_marker, *views);
   return reply;
 }
 
 HandlerResult get_vm(Context& ctx, Call& call) {
   auto vm = vm_of(ctx, call.args[0]);
   if (!vm) return std::unexpected(std::move(vm.error()));
+  Result<ViewSet> views = parse_views_query(call.req.params);
+  if (!views) return failure(std::move(views.error()));
   Reply reply;
-  reply.raw = render_vm(*vm);
+  reply.raw = render_vm(*vm, *views);
   return reply;
 }
 

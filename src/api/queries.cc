@@ -57,7 +57,8 @@ const std::string* query_value(const QueryParams& query, const std::string& key)
 }  // namespace
 
 Result<engine::ListQuery> parse_list_query(const QueryParams& query) {
-  static constexpr std::string_view kKnown[] = {"state", "name", "limit", "offset", "marker"};
+  static constexpr std::string_view kKnown[] = {"state",  "name",   "limit",
+                                                "offset", "marker", "views"};
   if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
   engine::ListQuery out;
   if (const std::string* state = query_value(query, "state")) {
@@ -151,6 +152,33 @@ std::string request_id_for(std::string_view incoming) {
   std::string id = "req-0000000000000000";
   for (std::size_t i = id.size(); i-- > 4; bits >>= 4) id[i] = kHex[bits & 0xf];
   return id;
+}
+
+Result<ViewSet> parse_views_query(const QueryParams& query) {
+  const std::string* text = query_value(query, "views");
+  if (text == nullptr) return kAllViews;
+  if (*text == "none") return ViewSet{0};
+  ViewSet set = 0;
+  std::string_view rest = *text;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view name = rest.substr(0, comma);
+    if (name == "opennebula") {
+      set |= kViewOpenNebula;
+    } else if (name == "nova") {
+      set |= kViewNova;
+    } else if (name == "azure") {
+      set |= kViewAzure;
+    } else if (name == "stratuslab") {
+      set |= kViewStratusLab;
+    } else {
+      return fail(bad("unknown view '" + std::string(name) +
+                      "' in views (views: opennebula, nova, azure, stratuslab, or none)"));
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return set;
 }
 
 }  // namespace corral::api

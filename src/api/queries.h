@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/vm_writer.h"
 #include "common/result.h"
 #include "engine/engine.h"
 #include "lifecycle/types.h"
@@ -27,6 +28,10 @@ using QueryParams = std::multimap<std::string, std::string>;  // = httplib::Para
 
 // GET /v1/vms ?state= &name= &limit= &offset= &marker=
 [[nodiscard]] Result<engine::ListQuery> parse_list_query(const QueryParams& query);
+
+// ?views=nova,opennebula,azure,stratuslab (any of them, comma-separated) or views=none;
+// absent: every view. An unknown name is kInvalidArgument naming the known ones.
+[[nodiscard]] Result<ViewSet> parse_views_query(const QueryParams& query);
 
 // GET /v1/vms/{id}/history ?after= &limit=
 struct HistoryQuery {

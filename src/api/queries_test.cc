@@ -108,5 +108,32 @@ TEST(RequestId, EchoesSaneIdsAndMakesNewOnes) {
   EXPECT_EQ(request_id_for(std::string(128, 'a')), std::string(128, 'a'));
 }
 
+TEST(ParseViewsQuery, NamesNoneAndRefusals) {
+  const struct {
+    QueryParams query;
+    std::optional<ViewSet> want;
+  } cases[] = {
+      {{}, kAllViews},
+      {{{"views", "nova"}}, kViewNova},
+      {{{"views", "nova,azure"}}, ViewSet(kViewNova | kViewAzure)},
+      {{{"views", "opennebula,nova,azure,stratuslab"}}, kAllViews},
+      {{{"views", "none"}}, ViewSet{0}},
+      {{{"views", ""}}, std::nullopt},
+      {{{"views", "nova,"}}, std::nullopt},
+      {{{"views", "ec2"}}, std::nullopt},
+      {{{"views", "none,nova"}}, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    const Result<ViewSet> got = parse_views_query(c.query);
+    if (c.want) {
+      ASSERT_TRUE(got.has_value()) << got.error().message;
+      EXPECT_EQ(*got, *c.want);
+    } else {
+      EXPECT_FALSE(got.has_value());
+    }
+  }
+  EXPECT_TRUE(parse_list_query({{"views", "nova"}}).has_value());
+}
+
 }  // namespace
 }  // namespace corral::api

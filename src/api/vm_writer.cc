@@ -88,83 +88,92 @@ void operation(Writer& w, store::VmId vm_id, const lc::Operation& op, const stor
   w.EndObject();
 }
 
-void views(Writer& w, const store::Vm& vm, const std::string& time) {
-  const lc::Views v = lc::render_views(vm.record);
+void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set) {
   w.StartObject();
-  key(w, "opennebula");
-  w.StartObject();
-  key(w, "state");
-  str(w, lc::one_state_name(v.opennebula.state));
-  key(w, "state_id");
-  w.Int(static_cast<int>(v.opennebula.state));
-  key(w, "lcm_state");
-  str(w, lc::lcm_state_name(v.opennebula.lcm_state));
-  key(w, "lcm_state_id");
-  w.Int(static_cast<int>(v.opennebula.lcm_state));
-  key(w, "short");
-  str(w, v.opennebula.short_alias);
-  w.EndObject();
-
-  key(w, "nova");
-  w.StartObject();
-  key(w, "vm_state");
-  str(w, lc::nova_vm_state_name(v.nova.vm_state));
-  key(w, "task_state");
-  const std::string_view task = lc::nova_task_state_name(v.nova.task_state);
-  if (task.empty()) {
-    w.Null();
-  } else {
-    str(w, task);
+  if (set == 0) {
+    w.EndObject();
+    return;
   }
-  key(w, "power_state");
-  w.Int(v.nova.power_state);
-  key(w, "status");
-  str(w, v.nova.status);
-  w.EndObject();
-
-  key(w, "azure");
-  w.StartObject();
-  key(w, "statuses");
-  w.StartArray();
-  for (std::size_t i = 0; i < v.azure.status_count; ++i) {
-    const lc::AzureStatus& s = v.azure.statuses[i];
+  const lc::Views v = lc::render_views(vm.record);
+  if ((set & kViewOpenNebula) != 0) {
+    key(w, "opennebula");
     w.StartObject();
-    key(w, "code");
-    str(w, s.code);
-    key(w, "level");
-    str(w, s.level);
-    key(w, "displayStatus");
-    str(w, s.display_status);
-    if (s.timed && !time.empty()) {
-      key(w, "time");
-      str(w, time);
-    }
+    key(w, "state");
+    str(w, lc::one_state_name(v.opennebula.state));
+    key(w, "state_id");
+    w.Int(static_cast<int>(v.opennebula.state));
+    key(w, "lcm_state");
+    str(w, lc::lcm_state_name(v.opennebula.lcm_state));
+    key(w, "lcm_state_id");
+    w.Int(static_cast<int>(v.opennebula.lcm_state));
+    key(w, "short");
+    str(w, v.opennebula.short_alias);
     w.EndObject();
   }
-  w.EndArray();
-  key(w, "provisioning_state");
-  str(w, lc::azure_provisioning_name(v.azure.provisioning));
-  key(w, "power_state");
-  if (v.azure.power == lc::AzurePower::kNone) {
-    w.Null();
-  } else {
-    str(w, lc::azure_power_name(v.azure.power));
+  if ((set & kViewNova) != 0) {
+    key(w, "nova");
+    w.StartObject();
+    key(w, "vm_state");
+    str(w, lc::nova_vm_state_name(v.nova.vm_state));
+    key(w, "task_state");
+    const std::string_view task = lc::nova_task_state_name(v.nova.task_state);
+    if (task.empty()) {
+      w.Null();
+    } else {
+      str(w, task);
+    }
+    key(w, "power_state");
+    w.Int(v.nova.power_state);
+    key(w, "status");
+    str(w, v.nova.status);
+    w.EndObject();
   }
-  key(w, "billing");
-  str(w, lc::billing_name(v.azure.billing));
-  key(w, "billing_display");
-  str(w, lc::billing_display(v.azure.billing));
-  w.EndObject();
-
-  key(w, "stratuslab");
-  w.StartObject();
-  key(w, "state");
-  str(w, lc::sl_state_name(v.stratuslab.state));
-  w.EndObject();
+  if ((set & kViewAzure) != 0) {
+    key(w, "azure");
+    w.StartObject();
+    key(w, "statuses");
+    w.StartArray();
+    for (std::size_t i = 0; i < v.azure.status_count; ++i) {
+      const lc::AzureStatus& s = v.azure.statuses[i];
+      w.StartObject();
+      key(w, "code");
+      str(w, s.code);
+      key(w, "level");
+      str(w, s.level);
+      key(w, "displayStatus");
+      str(w, s.display_status);
+      if (s.timed && !time.empty()) {
+        key(w, "time");
+        str(w, time);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    key(w, "provisioning_state");
+    str(w, lc::azure_provisioning_name(v.azure.provisioning));
+    key(w, "power_state");
+    if (v.azure.power == lc::AzurePower::kNone) {
+      w.Null();
+    } else {
+      str(w, lc::azure_power_name(v.azure.power));
+    }
+    key(w, "billing");
+    str(w, lc::billing_name(v.azure.billing));
+    key(w, "billing_display");
+    str(w, lc::billing_display(v.azure.billing));
+    w.EndObject();
+  }
+  if ((set & kViewStratusLab) != 0) {
+    key(w, "stratuslab");
+    w.StartObject();
+    key(w, "state");
+    str(w, lc::sl_state_name(v.stratuslab.state));
+    w.EndObject();
+  }
   w.EndObject();
 }
 
-void vm_object(Writer& w, const store::Vm& vm) {
+void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
   const std::string updated = format_time(vm.updated_at);
   w.StartObject();
   key(w, "id");
@@ -211,16 +220,16 @@ void vm_object(Writer& w, const store::Vm& vm) {
   key(w, "updated_at");
   str(w, updated);
   key(w, "views");
-  views(w, vm, updated);
+  views(w, vm, updated, set);
   w.EndObject();
 }
 
 }  // namespace
 
-std::string render_vm(const store::Vm& vm) {
+std::string render_vm(const store::Vm& vm, ViewSet set) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
-  vm_object(w, vm);
+  vm_object(w, vm, set);
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
@@ -240,14 +249,15 @@ std::string render_accepted(const store::Vm& vm, const std::optional<store::Oper
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
-std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker) {
+std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
+                           ViewSet set) {
   rapidjson::StringBuffer buffer;
   buffer.Reserve(vms.size() * 1200 + 64);
   Writer w(buffer);
   w.StartObject();
   key(w, "vms");
   w.StartArray();
-  for (const store::Vm& vm : vms) vm_object(w, vm);
+  for (const store::Vm& vm : vms) vm_object(w, vm, set);
   w.EndArray();
   key(w, "next_marker");
   if (next_marker == 0) {

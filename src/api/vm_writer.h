@@ -4,6 +4,7 @@
 // vm_json stays the readable reference and serves the cold paths.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,13 +13,23 @@
 
 namespace corral::api {
 
+// Which vocabularies' views a reply carries (`?views=nova,azure`; api/queries.h parses it).
+// The default, every view, is exactly vm_json; fewer views only leave keys out of "views".
+using ViewSet = std::uint8_t;
+inline constexpr ViewSet kViewOpenNebula = 1;
+inline constexpr ViewSet kViewNova = 2;
+inline constexpr ViewSet kViewAzure = 4;
+inline constexpr ViewSet kViewStratusLab = 8;
+inline constexpr ViewSet kAllViews = 15;
+
 // One VM, as GET /v1/vms/{id} answers.
-std::string render_vm(const store::Vm& vm);
+std::string render_vm(const store::Vm& vm, ViewSet set = kAllViews);
 
 // {"vm": VM, "operation": OP|null}, as an accepted request (202) answers.
 std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op);
 
 // {"vms": [...], "next_marker": id|null}, as GET /v1/vms answers.
-std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker);
+std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
+                           ViewSet set = kAllViews);
 
 }  // namespace corral::api

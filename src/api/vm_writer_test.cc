@@ -74,5 +74,36 @@ TEST(VmWriterTest, PageEqualsTheListShape) {
   EXPECT_TRUE(nlohmann::json::parse(render_vm_page({}, 0))["next_marker"].is_null());
 }
 
+// ?views=: only the asked views, each equal to the full rendering's.
+TEST(VmWriter, RendersOnlyTheAskedViews) {
+  const struct {
+    ViewSet set;
+    std::vector<std::string> keys;
+  } cases[] = {
+      {kAllViews, {"azure", "nova", "opennebula", "stratuslab"}},
+      {kViewNova, {"nova"}},
+      {kViewOpenNebula | kViewAzure, {"azure", "opennebula"}},
+      {kViewStratusLab, {"stratuslab"}},
+      {0, {}},
+  };
+  for (const store::Vm& vm : samples()) {
+    const nlohmann::json full = nlohmann::json::parse(render_vm(vm));
+    for (const auto& c : cases) {
+      const nlohmann::json some = nlohmann::json::parse(render_vm(vm, c.set));
+      std::vector<std::string> keys;
+      for (const auto& [k, v] : some["views"].items()) {
+        keys.push_back(k);
+        EXPECT_EQ(v, full["views"][k]) << k;
+      }
+      EXPECT_EQ(keys, c.keys);
+      nlohmann::json rest = some;
+      rest.erase("views");
+      nlohmann::json full_rest = full;
+      full_rest.erase("views");
+      EXPECT_EQ(rest, full_rest);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace corral::api
