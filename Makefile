@@ -127,7 +127,10 @@ mutate: configure
 	cmake --build --preset $(PRESET) -j $(JOBS) --target corral-mutate
 	$(BUILD_DIR)/bin/corral-mutate $(MUTATE_ARGS)
 
+# The benches measure Corral beside its peers: libvirt is installed here (never for `make run`
+# or `make test`, which do not need it).
 bench:
+	scripts/install-deps --with-libvirt
 	$(MAKE) build PRESET=release
 	@for b in $(BENCHES); do \
 	  bin=build/release/bin/$$b; \
