@@ -226,6 +226,8 @@ void Engine::Impl::schedule() {
     const std::string name = hosts[*host].row.name;
     store::OpParams params;
     params.target_host = name;
+    // Placed: the reason it waited is history (the deploy runs while the state is PENDING).
+    if (!vm.pending_reason.empty()) mutate(id).pending_reason.clear();
     // apply() starts the deploy's first phase, which takes the host (account(): the claim).
     apply(id, *step, true, params, {lc::Action::kDeploy, "scheduler", {}, "placed on " + name});
   }
