@@ -93,8 +93,8 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
     }
     params.previous = vm.model;
   } else if (effects.has(lc::Effect::kRestoresModel)) {
-    // Back to the model the resize started from.
-    if (vm.record.op && vm.record.op->action == Action::kResizeMigrate) {
+    // Back to the model the operation that applied the new one started from.
+    if (vm.record.op && lc::has_effect(*vm.record.op, lc::Effect::kAppliesModel)) {
       if (vm.op.params.previous) request.model = vm.op.params.previous;
     }
     if (!request.model) return Error::internal("the resize to revert left no previous model");
@@ -176,7 +176,12 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
   }
   const Action action = vm.record.op->action;
   if (result.ok) {
-    const lc::Step step = lc::phase_succeeded(vm.record);
+    // The power this phase left is recorded first: the next phase's power_after is named
+    // from it (lifecycle::power_after_phase), e.g. a migration's prolog after its save.
+    if (result.power_known && vm.record.power != result.power) {
+      mutate(result.vm).record.power = result.power;
+    }
+    const lc::Step step = lc::phase_succeeded(current(result.vm).record);
     apply(result.vm, step, false, {}, {action, "driver", {}, {}});
   } else {
     // The driver says whether the origin is intact: a kRollbackIfIntact phase reads it.
