@@ -155,11 +155,13 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
       target.model_error.clear();
     }
   }
-  if (request.action == Action::kRecoverRetry || request.action == Action::kRecoverSuccess) {
+  // What a meta row does to the operation is its target, not its action's name.
+  const bool retries = row != nullptr && row->target == lc::Target::kRetryPhase;
+  if (retries || (row != nullptr && row->target == lc::Target::kNextPhase)) {
     store::Vm& again = mutate(request.vm);
     again.op.error.clear();
     // A retry re-sends the phase under a new attempt, so the old attempt's answer is dropped.
-    if (request.action == Action::kRecoverRetry) again.op.attempt += 1;
+    if (retries) again.op.attempt += 1;
   }
   const OpId before = current(request.vm).op.id;
   apply(request.vm, *step, !on_operation, params, cause);

@@ -316,7 +316,6 @@ Power phase_power(Phase phase, Power before) {
     case Phase::kReset:
     case Phase::kRescue:
     case Phase::kUnrescue:
-    case Phase::kRebuild:
       return Power::kRunning;
     // No process is left (save: the memory is in a file, libvirt reports "shut off":
     // nova.md:13).
@@ -327,6 +326,9 @@ Power phase_power(Phase phase, Power before) {
     case Phase::kCleanup:
     case Phase::kShelve:
     case Phase::kSoftDelete:
+    // Re-imaging replaces the disk under a stopped guest; a boot phase follows where the VM
+    // runs again (Nova: rebuilding, then rebuild_spawning, reference nova.md:46).
+    case Phase::kRebuild:
       return Power::kShutdown;
     case Phase::kPause:
       return Power::kPaused;

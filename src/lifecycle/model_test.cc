@@ -399,7 +399,7 @@ TEST(PhasePowerTest, EachPhase) {
       {Phase::kEpilog, Power::kShutdown},   {Phase::kCleanup, Power::kShutdown},
       {Phase::kPause, Power::kPaused},      {Phase::kProlog, Power::kPaused},
       {Phase::kSchedule, Power::kPaused},   {Phase::kSnapshot, Power::kPaused},
-      {Phase::kHotplug, Power::kPaused},
+      {Phase::kHotplug, Power::kPaused},    {Phase::kRebuild, Power::kShutdown},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(phase_power(c.phase, Power::kPaused), c.after) << phase_name(c.phase);

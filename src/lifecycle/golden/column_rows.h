@@ -126,7 +126,8 @@ inline constexpr Row kRows[] = {
   {"rescue", "RUNNING", "rescue@host:same", "-", "reference nova.md:39 (rescued / 1)"},
   {"rescue", "POWEROFF FAILED", "rescue@host:running", "-", "reference nova.md:39 (from stopped, error: rescued / 1)"},
   {"unrescue", "RESCUED", "unrescue@host:same", "-", "reference nova.md:40 (active / 1)"},
-  {"rebuild", "RUNNING", "rebuild@host:same boot@host:same", "applies_model", "reference nova.md:46 (active / 1)"},
+  {"rebuild", "RUNNING", "rebuild@host:shutdown boot@host:running", "applies_model",
+   "reference nova.md:46 (rebuilding: the guest is re-created, then rebuild_spawning; active / 1)"},
   {"rebuild", "POWEROFF", "rebuild@host:same", "applies_model", "reference nova.md:46 (if it was stopped: stopped)"},
   {"set_admin_password", "RUNNING", "set_password@host:same", "-", "reference nova.md:47 (unchanged)"},
 
