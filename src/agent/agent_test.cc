@@ -363,6 +363,7 @@ TEST_F(AgentSession, AVmDeployedAfterTheWelcomeWithMayFenceIsFencedToo) {
   deploy.set_origin(v1::STATE_PENDING);
   deploy.set_host("node-1");
   deploy.set_may_fence(true);
+  deploy.set_power_after(v1::POWER_RUNNING);  // as the controller names it (the table's)
   options.after_welcome.push_back(deploy);
   start_controller(options);
   run_agent(token());

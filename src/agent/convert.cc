@@ -74,6 +74,16 @@ Result<driver::PhaseRequest> to_driver(const v1::PhaseRequest& w) {
   r.host = w.host();
   r.delete_files = w.delete_files();
   r.ends_vm = w.ends_vm();
+  Result<lc::RunsOn> runs_on = known<lc::RunsOn>(w.runs_on(), "runs_on");
+  if (!runs_on) return fail(runs_on.error());
+  r.runs_on = *runs_on;
+  r.peer_host = w.peer_host();
+  // NO_STATE on the wire is "not named": the driver reports what it sees.
+  if (w.power_after() != v1::POWER_NO_STATE) {
+    Result<lc::Power> power = known<lc::Power>(w.power_after(), "power_after");
+    if (!power) return fail(power.error());
+    r.power_after = *power;
+  }
   switch (w.params_case()) {
     case v1::PhaseRequest::kNamed:
       r.name = w.named().name();
@@ -109,6 +119,9 @@ v1::PhaseRequest to_wire(const driver::PhaseRequest& r) {
   w.set_host(r.host);
   w.set_delete_files(r.delete_files);
   w.set_ends_vm(r.ends_vm);
+  w.set_runs_on(wire::to_wire(r.runs_on));
+  w.set_peer_host(r.peer_host);
+  if (r.power_after) w.set_power_after(wire::to_wire(*r.power_after));
   if (r.size_mib != 0) {
     w.mutable_disk_resize()->set_size_mib(r.size_mib);
   } else if (r.name) {

@@ -66,6 +66,33 @@ TEST(AgentConvert, PhaseRequestsRoundTrip) {
   }
 }
 
+// The table's per-phase side and per-row power travel as intents (a controller and an agent
+// of other versions agree on where a phase runs and what power it leaves).
+TEST(AgentConvert, RunsOnPeerAndPowerAfterRoundTrip) {
+  driver::PhaseRequest r;
+  r.action = lc::Action::kMigrate;
+  r.phase = lc::Phase::kSave;
+  r.origin = lc::State::kRunning;
+  r.host = "node-1";
+  r.runs_on = lc::RunsOn::kSource;
+  r.peer_host = "node-2";
+  r.power_after = lc::Power::kShutdown;
+  Result<driver::PhaseRequest> back = to_driver(to_wire(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->runs_on, lc::RunsOn::kSource);
+  EXPECT_EQ(back->peer_host, "node-2");
+  EXPECT_EQ(back->power_after, lc::Power::kShutdown);
+  r.runs_on = lc::RunsOn::kTarget;
+  r.power_after.reset();  // not named: the driver reports what it sees
+  back = to_driver(to_wire(r));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->runs_on, lc::RunsOn::kTarget);
+  EXPECT_EQ(back->power_after, std::nullopt);
+  v1::PhaseRequest w = to_wire(r);
+  w.set_runs_on(static_cast<v1::RunsOn>(9));
+  EXPECT_FALSE(to_driver(w)) << "a side this agent does not know is refused";
+}
+
 TEST(AgentConvert, BackupParamsGiveTheName) {
   v1::PhaseRequest w;
   w.set_action(v1::ACTION_BACKUP);

@@ -114,6 +114,10 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
   out.set_delete_files(request.delete_files);
   out.set_ends_vm(request.ends_vm);
   out.set_may_fence(request.may_fence);
+  out.set_runs_on(wire::to_wire(request.runs_on));
+  out.set_peer_host(request.peer_host);
+  // NO_STATE on the wire is "not named" (the driver reports what it sees).
+  if (request.power_after) out.set_power_after(wire::to_wire(*request.power_after));
   if (request.action == lc::Action::kBackup) {
     if (request.name) out.mutable_backup()->set_name(*request.name);
   } else if (request.action == lc::Action::kDiskResize) {
@@ -145,6 +149,15 @@ Result<driver::PhaseRequest> phase_request_from_wire(const v1::PhaseRequest& req
   out.delete_files = request.delete_files();
   out.ends_vm = request.ends_vm();
   out.may_fence = request.may_fence();
+  const std::optional<lc::RunsOn> runs_on = wire::from_wire(request.runs_on());
+  if (!runs_on) return fail(unknown("runs_on", request.runs_on()));
+  out.runs_on = *runs_on;
+  out.peer_host = request.peer_host();
+  if (request.power_after() != v1::POWER_NO_STATE) {
+    const std::optional<lc::Power> power = wire::from_wire(request.power_after());
+    if (!power) return fail(unknown("power", request.power_after()));
+    out.power_after = *power;
+  }
   switch (request.params_case()) {
     case v1::PhaseRequest::kNamed:
       out.name = request.named().name();

@@ -31,7 +31,8 @@ bool same(const driver::PhaseRequest& a, const driver::PhaseRequest& b) {
   return a.vm == b.vm && a.op == b.op && a.step == b.step && a.attempt == b.attempt &&
          a.action == b.action && a.phase == b.phase && a.origin == b.origin && a.model == b.model &&
          a.host == b.host && a.name == b.name && a.size_mib == b.size_mib &&
-         a.delete_files == b.delete_files && a.ends_vm == b.ends_vm;
+         a.delete_files == b.delete_files && a.ends_vm == b.ends_vm && a.runs_on == b.runs_on &&
+         a.peer_host == b.peer_host && a.power_after == b.power_after;
 }
 
 TEST(Convert, PhaseRequestsRoundTrip) {
@@ -49,7 +50,18 @@ TEST(Convert, PhaseRequestsRoundTrip) {
   driver::PhaseRequest terminate = request(lc::Action::kTerminate, lc::Phase::kCleanup);
   terminate.delete_files = true;
   terminate.ends_vm = true;
+  terminate.power_after = lc::Power::kShutdown;
   cases.push_back(terminate);
+  driver::PhaseRequest save = request(lc::Action::kMigrate, lc::Phase::kSave);
+  save.runs_on = lc::RunsOn::kSource;
+  save.peer_host = "node-2";
+  save.power_after = lc::Power::kShutdown;
+  cases.push_back(save);
+  driver::PhaseRequest restore = request(lc::Action::kMigrate, lc::Phase::kRestore);
+  restore.runs_on = lc::RunsOn::kTarget;
+  restore.peer_host = "node-1";
+  restore.power_after = lc::Power::kRunning;
+  cases.push_back(restore);
 
   for (const driver::PhaseRequest& original : cases) {
     const v1::PhaseRequest on_wire = phase_request_to_wire(original, 9);
@@ -74,6 +86,8 @@ TEST(Convert, APhaseRequestWithNumbersThisBuildDoesNotKnowIsRefused) {
       {"phase", [](v1::PhaseRequest& r) { r.set_phase(static_cast<v1::Phase>(999)); }},
       {"state", [](v1::PhaseRequest& r) { r.set_origin(static_cast<v1::State>(999)); }},
       {"step", [](v1::PhaseRequest& r) { r.set_step(256); }},
+      {"runs_on", [](v1::PhaseRequest& r) { r.set_runs_on(static_cast<v1::RunsOn>(9)); }},
+      {"power", [](v1::PhaseRequest& r) { r.set_power_after(static_cast<v1::Power>(2)); }},
   };
   for (const Case& c : cases) {
     v1::PhaseRequest spoiled = ok;

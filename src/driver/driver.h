@@ -40,7 +40,11 @@ struct PhaseRequest {
   lifecycle::Phase phase = lifecycle::Phase::kNone;
   lifecycle::State origin = lifecycle::State::kInit;
   store::VmModel model;  // the configuration to run with (the desired one during an update)
-  std::string host;      // where the VM is (or goes, for schedule/prolog/migrate)
+  std::string host;      // the host this phase runs on (see runs_on)
+  // Which side of a move this phase is (lifecycle/types.h RunsOn): kSource runs on the host
+  // the VM leaves, kTarget on the one it goes to; kHost: the VM's only host.
+  lifecycle::RunsOn runs_on = lifecycle::RunsOn::kHost;
+  std::string peer_host;  // the other side of a move (empty: none, or not known yet)
   // snapshot, backup, disk_snapshot*, checkpoint*: the name asked for (valid per
   // store::valid_param_name); absent: the driver names it after the operation.
   std::optional<std::string> name;
@@ -52,6 +56,10 @@ struct PhaseRequest {
   // The VM may be recreated elsewhere when its host stops answering (the failure policy is
   // evacuate): an agent fences it once its lease runs out (engine/hosts.h).
   bool may_fence = false;
+  // The power the VM has when this phase succeeds, where it is a convention rather than
+  // something a hypervisor observes (a saved VM "is" shut off): drivers report it.
+  // nullopt: the driver reports what it sees.
+  std::optional<lifecycle::Power> power_after;
 };
 
 struct PhaseResult {

@@ -11,19 +11,6 @@ using lc::State;
 
 namespace {
 
-// Actions whose success puts the requested model in effect.
-bool changes_model(Action a) {
-  return a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRevertResize ||
-         a == Action::kRebuild;
-}
-
-// Whether the operation's row ends the VM (leads to DONE).
-bool ends_the_vm(const lc::Operation& op) {
-  const lc::Transition* row = lc::find_idle(op.action, op.origin);
-  if (row == nullptr) row = lc::find_replacing(op.action, op.origin);
-  return row != nullptr && row->target == lc::Target::kState && row->to == State::kDone;
-}
-
 // What the drift policy is told a hypervisor's event means; nullopt: nothing it acts on
 // (a guest's readiness completes a phase instead; an unusual power is only noted).
 std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
@@ -80,7 +67,10 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                                                   store::OpParams& params) const {
   params = request.params;
   const Action a = request.action;
-  if (a == Action::kDeploy) {
+  // The side effects come from the row that allows the request (lifecycle/table.h Effect).
+  const lc::Transition* row = lc::allowed_row(vm.record, a);
+  const lc::Effects effects = row != nullptr ? row->effects : lc::Effects{};
+  if (effects.has(lc::Effect::kPlacesVm)) {
     const std::optional<std::string> host = place(vm.model, request.host, {});
     if (!host) {
       return Error{ErrorCode::kConflict,
@@ -90,21 +80,21 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                    {}};
     }
     params.target_host = *host;
-  } else if (a == Action::kMigrate || a == Action::kLiveMigrate) {
+  } else if (effects.has(lc::Effect::kMovesVm)) {
     const std::optional<std::string> host = place(vm.model, request.host, vm.host);
     if (!host) {
       return Error{ErrorCode::kConflict, "no other host has room to migrate this VM to", {}, {}};
     }
     params.target_host = *host;
-  } else if (a == Action::kResize || a == Action::kResizeMigrate || a == Action::kRebuild) {
+  } else if (effects.has(lc::Effect::kAppliesModel) && !effects.has(lc::Effect::kRestoresModel)) {
     if (!request.model) {
       return Error::invalid_argument(std::string(lc::action_name(a)) +
                                      " needs the new model (vcpus, memory_mib or image)");
     }
     params.previous = vm.model;
-  } else if (a == Action::kRevertResize) {
-    // Back to the model the resize started from.
-    if (vm.record.op && vm.record.op->action == Action::kResizeMigrate) {
+  } else if (effects.has(lc::Effect::kRestoresModel)) {
+    // Back to the model the operation that applied the new one started from.
+    if (vm.record.op && lc::has_effect(*vm.record.op, lc::Effect::kAppliesModel)) {
       if (vm.op.params.previous) request.model = vm.op.params.previous;
     }
     if (!request.model) return Error::internal("the resize to revert left no previous model");
@@ -160,16 +150,18 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
   }
   if (request.model) {
     store::Vm& target = mutate(request.vm);
-    if (changes_model(request.action) || request.action == Action::kRevertResize) {
+    if (row != nullptr && row->has(lc::Effect::kAppliesModel)) {
       target.desired = *request.model;
       target.model_error.clear();
     }
   }
-  if (request.action == Action::kRecoverRetry || request.action == Action::kRecoverSuccess) {
+  // What a meta row does to the operation is its target, not its action's name.
+  const bool retries = row != nullptr && row->target == lc::Target::kRetryPhase;
+  if (retries || (row != nullptr && row->target == lc::Target::kNextPhase)) {
     store::Vm& again = mutate(request.vm);
     again.op.error.clear();
     // A retry re-sends the phase under a new attempt, so the old attempt's answer is dropped.
-    if (request.action == Action::kRecoverRetry) again.op.attempt += 1;
+    if (retries) again.op.attempt += 1;
   }
   const OpId before = current(request.vm).op.id;
   apply(request.vm, *step, !on_operation, params, cause);
@@ -186,7 +178,12 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
   }
   const Action action = vm.record.op->action;
   if (result.ok) {
-    const lc::Step step = lc::phase_succeeded(vm.record);
+    // The power this phase left is recorded first: the next phase's power_after is named
+    // from it (lifecycle::power_after_phase), e.g. a migration's prolog after its save.
+    if (result.power_known && vm.record.power != result.power) {
+      mutate(result.vm).record.power = result.power;
+    }
+    const lc::Step step = lc::phase_succeeded(current(result.vm).record);
     apply(result.vm, step, false, {}, {action, "driver", {}, {}});
   } else {
     // The driver says whether the origin is intact: a kRollbackIfIntact phase reads it.
@@ -290,16 +287,17 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
   const lc::Operation& op = *vm.record.op;
   const bool ok = op.status == lc::OpStatus::kSucceeded;
   const store::OpParams& params = vm.op.params;
-  if (ok && changes_model(op.action) && vm.desired) {
+  const lc::Effects effects = lc::effects(op);
+  const bool applies_model = effects.has(lc::Effect::kAppliesModel);
+  if (ok && applies_model && vm.desired) {
     vm.model = *vm.desired;
     vm.desired.reset();
     vm.model_error.clear();
-  } else if (!ok && changes_model(op.action) && vm.desired) {
+  } else if (!ok && applies_model && vm.desired) {
     // Seed 000's edge case: the VM keeps running with its old model; both are shown.
     vm.model_error = vm.op.error;
   }
-  if (ok && (op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
-      !params.target_host.empty()) {
+  if (ok && effects.has(lc::Effect::kMovesVm) && !params.target_host.empty()) {
     vm.host = params.target_host;
   }
   if (ok && op.action == Action::kCreate && params.hold) {
@@ -315,7 +313,8 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   vm.op.deadline = deadline != 0 ? deadline : now + deadline_for(op.action, phase);
   new_deadlines.push_back({vm.op.deadline, vm.id, vm.op.id, op.step, vm.op.attempt});
   const store::OpParams& params = vm.op.params;
-  if (op.action == Action::kDeploy && vm.host.empty() && !params.target_host.empty()) {
+  const lc::Effects effects = lc::effects(op);
+  if (effects.has(lc::Effect::kPlacesVm) && vm.host.empty() && !params.target_host.empty()) {
     vm.host = params.target_host;
     account(vm);  // placed: the host's room is taken from now on
   }
@@ -333,15 +332,20 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.origin = op.origin;
   request.model = vm.desired.value_or(vm.model);
   request.host = vm.host;
-  if ((op.action == Action::kMigrate || op.action == Action::kLiveMigrate) &&
-      !params.target_host.empty()) {
+  // A move's phases run on the side the table names; the other side is the peer.
+  request.runs_on = lc::current_runs_on(op);
+  if (request.runs_on == lc::RunsOn::kTarget && !params.target_host.empty()) {
     request.host = params.target_host;
+    request.peer_host = vm.host;
+  } else if (request.runs_on == lc::RunsOn::kSource && !params.target_host.empty()) {
+    request.peer_host = params.target_host;
   }
-  // The VM's files go in the epilog or cleanup of an operation that ends it, and in
-  // recover_recreate's cleanup (it starts again from nothing).
-  const bool last_phase = phase == Phase::kEpilog || phase == Phase::kCleanup;
-  request.ends_vm = last_phase && ends_the_vm(op);
-  request.delete_files = request.ends_vm || (last_phase && op.action == Action::kRecoverRecreate);
+  // The VM's files go in the last phase of a row that deletes them (an operation that ends
+  // the VM, or recover_recreate that starts it again from nothing).
+  const bool last_phase = lc::in_last_phase(op);
+  request.ends_vm = last_phase && effects.has(lc::Effect::kEndsVm);
+  request.delete_files = last_phase && effects.has(lc::Effect::kDeletesFiles);
+  request.power_after = lc::power_after_phase(vm.record);
   request.name = params.name;
   request.size_mib = params.size_mib;
   // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.

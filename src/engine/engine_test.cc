@@ -36,17 +36,26 @@ class ScriptedDriver final : public driver::Driver {
   void run_phase(const driver::PhaseRequest& request) override {
     bool answer_now = false;
     bool failing = false;
+    bool echo = false;
     {
       std::lock_guard lock(mu_);
       requests_.push_back(request);
       answer_now = auto_ && !hang_.contains({request.action, request.phase});
       failing = fail_.contains({request.action, request.phase});
+      echo = echo_power_;
     }
     cv_.notify_all();
     if (!answer_now) return;
-    // The sink only enqueues, so answering from inside run_phase is safe.
+    // The sink only enqueues, so answering from inside run_phase is safe. Echoing, it reports
+    // the power the request names, as the sim driver does.
+    const bool known = echo && request.power_after.has_value();
     sink_->phase_done({request.vm, request.op, request.step, request.attempt, !failing,
-                       failing ? "injected" : "", lc::Power::kNoState, false});
+                       failing ? "injected" : "",
+                       known ? *request.power_after : lc::Power::kNoState, known});
+  }
+  void echo_power(bool on) {
+    std::lock_guard lock(mu_);
+    echo_power_ = on;
   }
   void set_auto(bool on) {
     std::lock_guard lock(mu_);
@@ -90,6 +99,7 @@ class ScriptedDriver final : public driver::Driver {
   std::set<std::pair<Action, Phase>> hang_;
   std::set<std::pair<Action, Phase>> fail_;
   bool auto_ = true;
+  bool echo_power_ = false;
   driver::DriverSink* sink_ = nullptr;
 };
 
@@ -168,6 +178,44 @@ TEST_F(EngineTest, CreateRunsToRunningOnAHostAndRecordsHistory) {
   const std::vector<HostUsage> hosts = engine_->hosts();
   EXPECT_EQ(hosts[0].used_vcpus, 2);
   EXPECT_EQ(hosts[0].vms, 1);
+}
+
+// A cold migration's phases run where the table says (save on the source; prolog and restore
+// on the target, each told the other side), and each names the power it leaves given what
+// the phase before it reported: the prolog after the save names shut off, not the running
+// the VM had when the operation began.
+TEST_F(EngineTest, AMigrationsPhasesRunOnTheirSideAndNameThePowerTheyLeave) {
+  driver_.echo_power(true);
+  const store::VmId id = create();
+  const store::Vm placed = wait_state(id, State::kRunning);
+  ASSERT_EQ(placed.host, "h1");
+  ASSERT_TRUE(act(id, Action::kMigrate).has_value());
+  struct Want {
+    Phase phase;
+    lc::RunsOn side;
+    const char* host;
+    const char* peer;
+    lc::Power power;
+  };
+  for (const Want& w :
+       {Want{Phase::kSave, lc::RunsOn::kSource, "h1", "h2", lc::Power::kShutdown},
+        Want{Phase::kProlog, lc::RunsOn::kTarget, "h2", "h1", lc::Power::kShutdown},
+        Want{Phase::kRestore, lc::RunsOn::kTarget, "h2", "h1", lc::Power::kRunning}}) {
+    SCOPED_TRACE(std::string(lc::phase_name(w.phase)));
+    const std::optional<driver::PhaseRequest> r =
+        driver_.wait_for([&](const driver::PhaseRequest& q) {
+          return q.vm == id && q.action == Action::kMigrate && q.phase == w.phase;
+        });
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->runs_on, w.side);
+    EXPECT_EQ(r->host, w.host);
+    EXPECT_EQ(r->peer_host, w.peer);
+    EXPECT_EQ(r->power_after, w.power);
+    EXPECT_FALSE(r->delete_files);
+  }
+  const store::Vm moved = wait_state(id, State::kRunning);
+  EXPECT_EQ(moved.host, "h2") << "moves_vm: on the target once done";
+  EXPECT_EQ(moved.record.power, lc::Power::kRunning);
 }
 
 // Drivers get intents, not the table: terminate's epilog deletes the files and ends the VM;

@@ -269,16 +269,24 @@ json model_json() {
   for (const Transition& t : transitions()) {
     json steps = json::array();
     for (const PhaseStep& step : t.phases()) {
-      steps.push_back(
-          {{"phase", phase_name(step.phase)}, {"on_failure", failure_rule_name(step.on_failure)}});
+      steps.push_back({{"phase", phase_name(step.phase)},
+                       {"on_failure", failure_rule_name(step.on_failure)},
+                       {"runs_on", runs_on_name(step.runs_on)}});
     }
-    rows.push_back({{"action", action_name(t.action)},
-                    {"from", state_list(t.from)},
-                    {"when_idle", t.when_idle},
-                    {"during", action_list(t.during)},
-                    {"phases", std::move(steps)},
-                    {"to", target_name(t)},
-                    {"note", t.note}});
+    json effects = json::array();
+    for (Effect e : kAllEffects) {
+      if (t.has(e)) effects.push_back(effect_name(e));
+    }
+    rows.push_back(
+        {{"action", action_name(t.action)},
+         {"effects", std::move(effects)},
+         {"power_after", t.power_after ? json(power_name(*t.power_after)) : json("of_end_state")},
+         {"from", state_list(t.from)},
+         {"when_idle", t.when_idle},
+         {"during", action_list(t.during)},
+         {"phases", std::move(steps)},
+         {"to", target_name(t)},
+         {"note", t.note}});
   }
   json vocabularies = json::object();
   for (Vocabulary v : kAllVocabularies) {

@@ -13,6 +13,33 @@
 namespace corral::lifecycle {
 namespace {
 
+// The intents' columns are exported with each row: where each phase runs, the row's power
+// and effects (the suspend row names shut off, reference nova.md:13).
+TEST(ExportTest, RowsCarryRunsOnPowerAfterAndEffects) {
+  const nlohmann::json j = model_json();
+  bool saw_suspend = false;
+  bool saw_migrate = false;
+  for (const nlohmann::json& row : j["transitions"]) {
+    ASSERT_TRUE(row.contains("effects") && row.contains("power_after")) << row.dump();
+    for (const nlohmann::json& step : row["phases"]) ASSERT_TRUE(step.contains("runs_on"));
+    if (row["action"] == "suspend") {
+      saw_suspend = true;
+      EXPECT_EQ(row["power_after"], "shutdown");
+    }
+    if (row["action"] == "migrate" && row["phases"].size() == 3) {
+      saw_migrate = true;
+      EXPECT_EQ(row["phases"][0]["runs_on"], "source");
+      EXPECT_EQ(row["phases"][2]["runs_on"], "target");
+      EXPECT_EQ(row["effects"], nlohmann::json::array({"moves_vm"}));
+    }
+    if (row["action"] == "terminate" && !row["phases"].empty()) {
+      EXPECT_EQ(row["effects"], nlohmann::json::array({"deletes_files", "ends_vm"}));
+    }
+  }
+  EXPECT_TRUE(saw_suspend);
+  EXPECT_TRUE(saw_migrate);
+}
+
 TEST(ExportTest, JsonHasTheWholeModel) {
   const nlohmann::json j = model_json();
   EXPECT_EQ(j["states"].size(), static_cast<std::size_t>(kStateCount));

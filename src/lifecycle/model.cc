@@ -29,7 +29,7 @@ Step finish(const VmRecord& before, const Transition& t, Operation op) {
   const State target = resolve_target(t, op, before.power);
   op.status = OpStatus::kSucceeded;
   step.record.state = target;
-  step.record.power = nominal_power(target, before.power);
+  step.record.power = power_at_end(t, target, before.power);
   step.record.op = op;
   if (op.action == Action::kResched) step.record.resched = true;
   if (op.action == Action::kUnresched) step.record.resched = false;
@@ -87,6 +87,40 @@ Phase current_phase(const Operation& op) {
   const Transition* t = row_of(op);
   if (t == nullptr || op.step >= t->step_count) return Phase::kNone;
   return t->steps[op.step].phase;
+}
+
+RunsOn current_runs_on(const Operation& op) {
+  const Transition* t = row_of(op);
+  if (t == nullptr || op.step >= t->step_count) return RunsOn::kHost;
+  return t->steps[op.step].runs_on;
+}
+
+bool in_last_phase(const Operation& op) {
+  const Transition* t = row_of(op);
+  return t != nullptr && op.step + 1 == t->step_count;
+}
+
+const Transition* started_row(const Operation& op) {
+  return op.during ? find_replacing(op.action, op.origin) : find_idle(op.action, op.origin);
+}
+
+Effects effects(const Operation& op) {
+  const Transition* t = started_row(op);
+  return t == nullptr ? Effects{} : t->effects;
+}
+
+Power power_at_end(const Transition& t, State end, Power prior) {
+  return t.power_after.value_or(nominal_power(end, prior));
+}
+
+Power power_after_phase(const VmRecord& record) {
+  if (!record.op.has_value()) return record.power;
+  const Transition* t = row_of(*record.op);
+  if (t == nullptr || record.op->step >= t->step_count) return record.power;
+  if (record.op->step + 1 < t->step_count) {
+    return phase_power(t->steps[record.op->step].phase, record.power);
+  }
+  return power_at_end(*t, resolve_target(*t, *record.op, record.power), record.power);
 }
 
 const Transition* allowed_row(const VmRecord& record, Action action) {
@@ -222,7 +256,7 @@ Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
     case FailureRule::kKeepTarget: {
       const State target = resolve_target(*t, op, record.power);
       step.record.state = target;
-      step.record.power = nominal_power(target, record.power);
+      step.record.power = power_at_end(*t, target, record.power);
       break;
     }
   }
@@ -268,6 +302,53 @@ Power nominal_power(State state, Power prior) {
       return prior;
   }
   return prior;
+}
+
+Power phase_power(Phase phase, Power before) {
+  switch (phase) {
+    // The guest runs at the end of these.
+    case Phase::kBoot:
+    case Phase::kOsProvisioning:
+    case Phase::kOsProvisioned:
+    case Phase::kRestore:
+    case Phase::kUnpause:
+    case Phase::kReboot:
+    case Phase::kReset:
+    case Phase::kRescue:
+    case Phase::kUnrescue:
+      return Power::kRunning;
+    // No process is left (save: the memory is in a file, libvirt reports "shut off":
+    // nova.md:13).
+    case Phase::kShutdown:
+    case Phase::kPowerOff:
+    case Phase::kSave:
+    case Phase::kEpilog:
+    case Phase::kCleanup:
+    case Phase::kShelve:
+    case Phase::kSoftDelete:
+    // Re-imaging replaces the disk under a stopped guest; a boot phase follows where the VM
+    // runs again (Nova: rebuilding, then rebuild_spawning, reference nova.md:46).
+    case Phase::kRebuild:
+      return Power::kShutdown;
+    case Phase::kPause:
+      return Power::kPaused;
+    // Bookkeeping, files, or changes that leave the guest as it was.
+    case Phase::kNone:
+    case Phase::kInit:
+    case Phase::kClone:
+    case Phase::kSchedule:
+    case Phase::kProlog:
+    case Phase::kMigrate:
+    case Phase::kResize:
+    case Phase::kSetPassword:
+    case Phase::kSnapshot:
+    case Phase::kUpload:
+    case Phase::kBackup:
+    case Phase::kHotplug:
+    case Phase::kConfirm:
+      return before;
+  }
+  return before;
 }
 
 bool holds_host(State state) {

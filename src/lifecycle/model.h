@@ -69,6 +69,26 @@ const Transition* row_of(const Operation& op);
 
 // The phase the operation is in (or failed in); kNone for instant operations.
 Phase current_phase(const Operation& op);
+// Where that phase runs (kHost for instant operations).
+RunsOn current_runs_on(const Operation& op);
+// Whether that phase is its row's last (success ends the operation).
+bool in_last_phase(const Operation& op);
+
+// The row the operation was started by, instant and meta rows included (nullptr: none).
+const Transition* started_row(const Operation& op);
+// What the operation's row does besides state and power (empty when there is no row).
+Effects effects(const Operation& op);
+inline bool has_effect(const Operation& op, Effect effect) { return effects(op).has(effect); }
+
+// The power a VM has when row `t` ends in `end`: the row's named power, else the end
+// state's nominal power.
+Power power_at_end(const Transition& t, State end, Power prior);
+// The power a VM has after `phase` succeeds, when it is not its row's last: what the phase
+// does to the guest (the row's power_after decides the last phase).
+Power phase_power(Phase phase, Power before);
+// The power the running operation's current phase leaves when it succeeds (the last
+// phase: power_at_end of the row's target).
+Power power_after_phase(const VmRecord& record);
 
 // The row that allows `action` on this record now, or nullptr.
 const Transition* allowed_row(const VmRecord& record, Action action);

@@ -380,3 +380,57 @@ TEST(ModelTest, ObservedEventsFollowTheHypervisor) {
 
 }  // namespace
 }  // namespace corral::lifecycle
+
+namespace corral::lifecycle {
+namespace {
+
+// What each phase leaves of the guest's power (phases_power moved here from the sim driver,
+// so the model, the sim and QEMU read one rule): kPaused before means "unchanged".
+TEST(PhasePowerTest, EachPhase) {
+  struct Case {
+    Phase phase;
+    Power after;
+  };
+  const Case cases[] = {
+      {Phase::kBoot, Power::kRunning},      {Phase::kRestore, Power::kRunning},
+      {Phase::kUnpause, Power::kRunning},   {Phase::kReset, Power::kRunning},
+      {Phase::kReboot, Power::kRunning},    {Phase::kShutdown, Power::kShutdown},
+      {Phase::kPowerOff, Power::kShutdown}, {Phase::kSave, Power::kShutdown},
+      {Phase::kEpilog, Power::kShutdown},   {Phase::kCleanup, Power::kShutdown},
+      {Phase::kPause, Power::kPaused},      {Phase::kProlog, Power::kPaused},
+      {Phase::kSchedule, Power::kPaused},   {Phase::kSnapshot, Power::kPaused},
+      {Phase::kHotplug, Power::kPaused},    {Phase::kRebuild, Power::kShutdown},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(phase_power(c.phase, Power::kPaused), c.after) << phase_name(c.phase);
+  }
+  EXPECT_EQ(phase_power(Phase::kPause, Power::kRunning), Power::kPaused);
+  EXPECT_EQ(phase_power(Phase::kProlog, Power::kNoState), Power::kNoState);
+}
+
+// The power a phase's request carries: the phase's own between phases, the row's at the end.
+TEST(PhasePowerTest, PowerAfterThePhaseARecordRuns) {
+  Result<Step> migrate = begin(record_at_rest(State::kRunning), {Action::kMigrate});
+  ASSERT_TRUE(migrate.has_value());
+  EXPECT_EQ(power_after_phase(migrate->record), Power::kShutdown);  // save
+  EXPECT_EQ(current_runs_on(*migrate->record.op), RunsOn::kSource);
+  const Step prolog = phase_succeeded(migrate->record);
+  EXPECT_EQ(current_runs_on(*prolog.record.op), RunsOn::kTarget);
+  const Step restore = phase_succeeded(prolog.record);
+  EXPECT_TRUE(in_last_phase(*restore.record.op));
+  EXPECT_EQ(power_after_phase(restore.record), Power::kRunning);
+  EXPECT_TRUE(has_effect(*restore.record.op, Effect::kMovesVm));
+
+  Result<Step> suspend = begin(record_at_rest(State::kRunning), {Action::kSuspend});
+  ASSERT_TRUE(suspend.has_value());
+  EXPECT_EQ(power_after_phase(suspend->record), Power::kShutdown);
+  EXPECT_EQ(phase_succeeded(suspend->record).record.power, Power::kShutdown);
+
+  Result<Step> rebuild = begin(record_at_rest(State::kPoweroff), {Action::kRebuild});
+  ASSERT_TRUE(rebuild.has_value());
+  EXPECT_EQ(power_after_phase(rebuild->record), Power::kShutdown) << "re-imaging boots nothing";
+  EXPECT_TRUE(has_effect(*rebuild->record.op, Effect::kAppliesModel));
+}
+
+}  // namespace
+}  // namespace corral::lifecycle

@@ -15,6 +15,10 @@ constexpr FailureRule K = FailureRule::kKeepTarget;
 // Nova's E (reference nova.md:21): back to the origin on InstanceFaultRollback, else ERROR.
 constexpr FailureRule RI = FailureRule::kRollbackIfIntact;
 
+constexpr RunsOn kSrc = RunsOn::kSource;
+constexpr RunsOn kDst = RunsOn::kTarget;
+using E = Effect;
+
 // Where a running operation can have started from (INIT: a creation in progress).
 constexpr StateSet kAnyOrigin = StateSet::all_live().with(S::kInit);
 
@@ -28,26 +32,38 @@ struct Steps {
 };
 
 constexpr Transition row(A action, StateSet from, Steps steps, S to, std::string_view note) {
-  return Transition{action, from, true, {}, steps.steps, steps.count, Target::kState, to, note};
+  return Transition{action, from, true, {}, steps.steps, steps.count, Target::kState, to, note, std::nullopt, {}};
 }
 constexpr Transition row_to(A action, StateSet from, Steps steps, Target target,
                             std::string_view note) {
-  return Transition{action, from, true, {}, steps.steps, steps.count, target, S::kInit, note};
+  return Transition{action, from, true, {}, steps.steps, steps.count, target, S::kInit, note, std::nullopt, {}};
 }
 // A row that runs only while another operation runs, replacing it.
 constexpr Transition preempt(A action, StateSet origins, ActionSet during, Steps steps, S to,
                              std::string_view note) {
   return Transition{action,      origins,        false, during, steps.steps,
-                    steps.count, Target::kState, to,    note};
+                    steps.count, Target::kState, to,    note,  std::nullopt, {}};
 }
 // Rows that act on an operation: a failed one (the VM is in FAILED) ...
 constexpr Transition on_failed(A action, Target target, std::string_view note) {
-  return Transition{action, {S::kFailed}, true, {}, {}, 0, target, S::kInit, note};
+  return Transition{action, {S::kFailed}, true, {}, {}, 0, target, S::kInit, note, std::nullopt, {}};
 }
 // ... or a running one, whatever it started from.
 constexpr Transition on_running(A action, Target target, std::string_view note) {
-  return Transition{action, kAnyOrigin, false, ActionSet::all(), {}, 0, target, S::kInit, note};
+  return Transition{action, kAnyOrigin, false, ActionSet::all(), {}, 0, target, S::kInit, note,
+                    std::nullopt, {}};
 }
+
+// A row's effects (table.h Effect) and named power, added to a row built above.
+constexpr Transition fx(Transition t, Effects effects) {
+  t.effects = effects;
+  return t;
+}
+constexpr Transition powered(Transition t, Power power) {
+  t.power_after = power;
+  return t;
+}
+constexpr Effects kDeletes = {E::kDeletesFiles, E::kEndsVm};
 
 // States where a VM's process may be running: leaving them needs a power-off first.
 constexpr StateSet kOnHost = {S::kRunning, S::kUnknown, S::kRescued, S::kResized};
@@ -64,9 +80,9 @@ const Transition kRows[] = {
   row(A::kCreate, {S::kInit}, {{P::kInit, F}, {P::kClone, F}}, S::kPending,
       "record the VM and copy its image; then it waits for a host"),
 
-  row(A::kDeploy, {S::kPending, S::kHold},
+  fx(row(A::kDeploy, {S::kPending, S::kHold},
       {{P::kProlog, F}, {P::kBoot, F}, {P::kOsProvisioning, K}, {P::kOsProvisioned, K}},
-      S::kRunning, "place on a host, copy files, boot, wait for the guest to be ready"),
+      S::kRunning, "place on a host, copy files, boot, wait for the guest to be ready"), {E::kPlacesVm}),
 
   row(A::kHold, {S::kPending}, {}, S::kHold, "keep the VM from being scheduled"),
   row(A::kRelease, {S::kHold}, {}, S::kPending, "let the scheduler place the VM again"),
@@ -97,8 +113,8 @@ const Transition kRows[] = {
   row(A::kPause, {S::kRunning}, {{P::kPause, R}}, S::kPaused, "stop the vCPUs"),
   row(A::kUnpause, {S::kPaused}, {{P::kUnpause, R}}, S::kRunning, "run the vCPUs again"),
 
-  row(A::kSuspend, {S::kRunning, S::kPaused}, {{P::kSave, RI}}, S::kSuspended,
-      "save memory to a file on the host and end the process"),
+  powered(row(A::kSuspend, {S::kRunning, S::kPaused}, {{P::kSave, RI}}, S::kSuspended,
+      "save memory to a file on the host and end the process"), Power::kShutdown),
 
   row(A::kResume, {S::kSuspended}, {{P::kRestore, RI}}, S::kRunning,
       "restore saved memory on the same host"),
@@ -121,61 +137,61 @@ const Transition kRows[] = {
           {{P::kPowerOff, R}, {P::kEpilog, F}}, S::kDeallocated,
           "override a graceful deallocate the guest ignores"),
 
-  row(A::kTerminate, kOnHost, {{P::kShutdown, R}, {P::kEpilog, F}}, S::kDone,
-      "graceful shutdown, then delete everything; the record stays as DONE"),
-  row(A::kTerminate, {S::kPaused}, {{P::kPowerOff, R}, {P::kEpilog, F}}, S::kDone,
-      "a paused guest cannot answer ACPI: power off, then delete"),
-  row(A::kTerminate, kAtRest, {{P::kEpilog, F}}, S::kDone, "delete the files"),
-  row(A::kTerminate, {S::kPending, S::kHold}, {}, S::kDone, "nothing was placed yet"),
-  row(A::kTerminate, {S::kFailed}, {{P::kCleanup, F}}, S::kDone,
-      "clean up what a failed operation left, then delete"),
+  fx(row(A::kTerminate, kOnHost, {{P::kShutdown, R}, {P::kEpilog, F}}, S::kDone,
+      "graceful shutdown, then delete everything; the record stays as DONE"), kDeletes),
+  fx(row(A::kTerminate, {S::kPaused}, {{P::kPowerOff, R}, {P::kEpilog, F}}, S::kDone,
+      "a paused guest cannot answer ACPI: power off, then delete"), kDeletes),
+  fx(row(A::kTerminate, kAtRest, {{P::kEpilog, F}}, S::kDone, "delete the files"), kDeletes),
+  fx(row(A::kTerminate, {S::kPending, S::kHold}, {}, S::kDone, "nothing was placed yet"), {E::kEndsVm}),
+  fx(row(A::kTerminate, {S::kFailed}, {{P::kCleanup, F}}, S::kDone,
+      "clean up what a failed operation left, then delete"), kDeletes),
 
-  row(A::kTerminateHard, {S::kRunning, S::kUnknown, S::kRescued, S::kResized, S::kPaused},
-      {{P::kPowerOff, R}, {P::kEpilog, F}}, S::kDone, "hard power-off, then delete"),
-  row(A::kTerminateHard, kAtRest, {{P::kEpilog, F}}, S::kDone, "delete the files"),
-  row(A::kTerminateHard, {S::kPending, S::kHold}, {}, S::kDone, "nothing was placed yet"),
-  row(A::kTerminateHard, {S::kFailed}, {{P::kCleanup, F}}, S::kDone,
-      "clean up what a failed operation left, then delete"),
-  preempt(A::kTerminateHard, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}}, S::kDone,
-          "pre-empt any running operation, clean up, delete"),
+  fx(row(A::kTerminateHard, {S::kRunning, S::kUnknown, S::kRescued, S::kResized, S::kPaused},
+      {{P::kPowerOff, R}, {P::kEpilog, F}}, S::kDone, "hard power-off, then delete"), kDeletes),
+  fx(row(A::kTerminateHard, kAtRest, {{P::kEpilog, F}}, S::kDone, "delete the files"), kDeletes),
+  fx(row(A::kTerminateHard, {S::kPending, S::kHold}, {}, S::kDone, "nothing was placed yet"), {E::kEndsVm}),
+  fx(row(A::kTerminateHard, {S::kFailed}, {{P::kCleanup, F}}, S::kDone,
+      "clean up what a failed operation left, then delete"), kDeletes),
+  fx(preempt(A::kTerminateHard, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}}, S::kDone,
+          "pre-empt any running operation, clean up, delete"), kDeletes),
 
-  row(A::kMigrate, {S::kRunning}, {{P::kSave, R}, {P::kProlog, F}, {P::kRestore, F}}, S::kRunning,
-      "cold migration: save, move to the new host, restore"),
-  row(A::kMigrate, {S::kPoweroff}, {{P::kProlog, F}}, S::kPoweroff, "move the files"),
-  row(A::kMigrate, {S::kSuspended}, {{P::kProlog, F}}, S::kSuspended, "move the saved VM"),
-  row(A::kMigrate, {S::kUnknown}, {{P::kProlog, F}, {P::kBoot, F}}, S::kRunning,
-      "move a lost VM to a new host and boot it there"),
+  fx(row(A::kMigrate, {S::kRunning}, {{P::kSave, R, kSrc}, {P::kProlog, F, kDst}, {P::kRestore, F, kDst}}, S::kRunning,
+      "cold migration: save, move to the new host, restore"), {E::kMovesVm}),
+  fx(row(A::kMigrate, {S::kPoweroff}, {{P::kProlog, F, kDst}}, S::kPoweroff, "move the files"), {E::kMovesVm}),
+  fx(row(A::kMigrate, {S::kSuspended}, {{P::kProlog, F, kDst}}, S::kSuspended, "move the saved VM"), {E::kMovesVm}),
+  fx(row(A::kMigrate, {S::kUnknown}, {{P::kProlog, F, kDst}, {P::kBoot, F, kDst}}, S::kRunning,
+      "move a lost VM to a new host and boot it there"), {E::kMovesVm}),
 
-  row_to(A::kLiveMigrate, {S::kRunning, S::kPaused}, {{P::kMigrate, RI}}, Target::kOrigin,
-         "move memory while running; on a failure the source reports intact it keeps running there"),
+  fx(row_to(A::kLiveMigrate, {S::kRunning, S::kPaused}, {{P::kMigrate, RI, kSrc}}, Target::kOrigin,
+         "move memory while running; on a failure the source reports intact it keeps running there"), {E::kMovesVm}),
 
   row_to(A::kResched, {S::kRunning, S::kUnknown, S::kPoweroff}, {}, Target::kOrigin,
          "flag the VM for the scheduler to move"),
   row_to(A::kUnresched, {S::kRunning, S::kUnknown, S::kPoweroff}, {}, Target::kOrigin,
          "clear the reschedule flag"),
 
-  row_to(A::kResize, {S::kRunning}, {{P::kResize, R}}, Target::kOrigin,
-         "hot-resize vCPUs and memory; on failure the old size stays in effect"),
-  row_to(A::kResize, {S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, {}, Target::kOrigin,
-         "takes effect at the next boot"),
+  fx(row_to(A::kResize, {S::kRunning}, {{P::kResize, R}}, Target::kOrigin,
+         "hot-resize vCPUs and memory; on failure the old size stays in effect"), {E::kAppliesModel}),
+  fx(row_to(A::kResize, {S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, {}, Target::kOrigin,
+         "takes effect at the next boot"), {E::kAppliesModel}),
 
-  row(A::kResizeMigrate, {S::kRunning}, {{P::kResize, RI}, {P::kBoot, RI}}, S::kResized,
-      "resize and boot with the new size; confirm or revert"),
-  row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, RI}}, S::kResized,
-      "resize a powered-off VM; confirm or revert"),
+  fx(row(A::kResizeMigrate, {S::kRunning}, {{P::kResize, RI}, {P::kBoot, RI}}, S::kResized,
+      "resize and boot with the new size; confirm or revert"), {E::kAppliesModel}),
+  fx(row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, RI}}, S::kResized,
+      "resize a powered-off VM; confirm or revert"), {E::kAppliesModel}),
   row_to(A::kConfirmResize, {S::kResized}, {{P::kConfirm, F}}, Target::kByPower,
          "keep the new size"),
-  row_to(A::kRevertResize, {S::kResized}, {{P::kResize, F}}, Target::kByPower,
-         "go back to the old size"),
+  fx(row_to(A::kRevertResize, {S::kResized}, {{P::kResize, F}}, Target::kByPower,
+         "go back to the old size"), {E::kAppliesModel, E::kRestoresModel}),
 
   row(A::kRescue, {S::kRunning, S::kPoweroff}, {{P::kRescue, F}}, S::kRescued,
       "boot the rescue image with the VM's disk attached"),
   row(A::kRescue, {S::kFailed}, {{P::kRescue, F}}, S::kRescued, "rescue a failed VM"),
   row(A::kUnrescue, {S::kRescued}, {{P::kUnrescue, F}}, S::kRunning, "boot the VM's own disk"),
 
-  row_to(A::kRebuild, {S::kRunning}, {{P::kRebuild, RI}, {P::kBoot, F}}, Target::kOrigin,
-         "re-image the disk and boot"),
-  row_to(A::kRebuild, {S::kPoweroff}, {{P::kRebuild, RI}}, Target::kOrigin, "re-image the disk"),
+  fx(row_to(A::kRebuild, {S::kRunning}, {{P::kRebuild, RI}, {P::kBoot, F}}, Target::kOrigin,
+         "re-image the disk and boot"), {E::kAppliesModel}),
+  fx(row_to(A::kRebuild, {S::kPoweroff}, {{P::kRebuild, RI}}, Target::kOrigin, "re-image the disk"), {E::kAppliesModel}),
 
   row_to(A::kSetAdminPassword, {S::kRunning}, {{P::kSetPassword, R}}, Target::kOrigin,
          "set the guest's administrator password"),
@@ -235,14 +251,14 @@ const Transition kRows[] = {
   on_running(A::kRecoverFailure, Target::kFailPhase,
              "fail the current phase now, by its failure rule"),
 
-  row(A::kRecoverDelete, kLive, {{P::kCleanup, F}}, S::kDone,
-      "clean up whatever is on the host and mark DONE"),
-  preempt(A::kRecoverDelete, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}},
-          S::kDone, "cut the running operation short, clean up, mark DONE"),
-  row(A::kRecoverRecreate, kLive.without(S::kPending).without(S::kHold), {{P::kCleanup, F}},
-      S::kPending, "clean up and schedule the VM again from scratch, same id"),
-  preempt(A::kRecoverRecreate, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}},
-          S::kPending, "cut the running operation short, clean up, schedule again"),
+  fx(row(A::kRecoverDelete, kLive, {{P::kCleanup, F}}, S::kDone,
+      "clean up whatever is on the host and mark DONE"), kDeletes),
+  fx(preempt(A::kRecoverDelete, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}},
+          S::kDone, "cut the running operation short, clean up, mark DONE"), kDeletes),
+  fx(row(A::kRecoverRecreate, kLive.without(S::kPending).without(S::kHold), {{P::kCleanup, F}},
+      S::kPending, "clean up and schedule the VM again from scratch, same id"), {E::kDeletesFiles}),
+  fx(preempt(A::kRecoverRecreate, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}},
+          S::kPending, "cut the running operation short, clean up, schedule again"), {E::kDeletesFiles}),
 
   row_to(A::kResetState, kLive, {}, Target::kParameter,
          "admin: set the state; nothing on the host is touched"),
@@ -341,6 +357,36 @@ const Transition* find_replacing(Action action, State origin) {
   const std::uint8_t i =
       ix.replacing[static_cast<std::size_t>(action)][static_cast<std::size_t>(origin)];
   return i == kNoRow ? nullptr : &ix.rows[i];
+}
+
+std::string_view effect_name(Effect effect) {
+  switch (effect) {
+    case Effect::kAppliesModel:
+      return "applies_model";
+    case Effect::kRestoresModel:
+      return "restores_model";
+    case Effect::kPlacesVm:
+      return "places_vm";
+    case Effect::kMovesVm:
+      return "moves_vm";
+    case Effect::kDeletesFiles:
+      return "deletes_files";
+    case Effect::kEndsVm:
+      return "ends_vm";
+  }
+  return "?";
+}
+
+std::string_view runs_on_name(RunsOn runs_on) {
+  switch (runs_on) {
+    case RunsOn::kHost:
+      return "host";
+    case RunsOn::kSource:
+      return "source";
+    case RunsOn::kTarget:
+      return "target";
+  }
+  return "?";
 }
 
 std::string_view action_summary(Action action) {

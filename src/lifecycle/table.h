@@ -4,13 +4,21 @@
 // these running actions), passes through these phases, each with its failure rule, and ends
 // here. Validation, the engine, every view, `corral states` and docs/ are driven by it.
 //
+// Each phase also says where it runs (the VM's host, or the source or target of a move, as
+// libvirt splits Begin/Perform/Confirm on the source from Prepare/Finish on the target); each
+// row says what power the VM has when it ends (power_after) and what else its success does to
+// the VM record beyond state and power (effects). The engine turns these into driver intents
+// (driver::PhaseRequest); no one else picks side effects by action name.
+//
 // Invariants (checked by table_test.cc): for an (action, key state) pair there is at most
 // one idle row and at most one pre-empting row; every user action has at least one row;
-// every non-terminal state has a way out.
+// every non-terminal state has a way out; a row has kEndsVm exactly when it ends in DONE;
+// kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,9 +29,54 @@
 namespace corral::lifecycle {
 
 struct PhaseStep {
+  constexpr PhaseStep() = default;
+  constexpr PhaseStep(Phase p, FailureRule rule, RunsOn on = RunsOn::kHost)
+      : phase(p), on_failure(rule), runs_on(on) {}
+
   Phase phase = Phase::kNone;
   FailureRule on_failure = FailureRule::kRollback;
+  RunsOn runs_on = RunsOn::kHost;
 };
+
+// What a row's success does to the VM besides its state and power (a bit set).
+enum class Effect : std::uint8_t {
+  kAppliesModel = 1 << 0,   // the requested model (vm.desired) becomes the VM's model
+  kRestoresModel = 1 << 1,  // the requested model is the one the last resize started from
+  kPlacesVm = 1 << 2,       // the scheduler picks a host; the VM is on it from the first phase
+  kMovesVm = 1 << 3,        // the scheduler picks another host; the VM is on it once done
+  kDeletesFiles = 1 << 4,   // the row's last phase removes the VM's files from its host
+  kEndsVm = 1 << 5,         // after the row the VM is gone (DONE): drivers forget it
+};
+
+class Effects {
+ public:
+  constexpr Effects() = default;
+  constexpr Effects(std::initializer_list<Effect> list) {
+    for (Effect e : list) bits_ |= static_cast<std::uint8_t>(e);
+  }
+  constexpr bool has(Effect e) const { return (bits_ & static_cast<std::uint8_t>(e)) != 0; }
+  constexpr Effects with(Effect e) const { return from_bits(bits_ | static_cast<std::uint8_t>(e)); }
+  constexpr Effects without(Effect e) const {
+    return from_bits(bits_ & ~static_cast<std::uint8_t>(e));
+  }
+  constexpr bool empty() const { return bits_ == 0; }
+  constexpr std::uint8_t bits() const { return bits_; }
+  friend constexpr bool operator==(Effects, Effects) = default;
+
+ private:
+  static constexpr Effects from_bits(unsigned bits) {
+    Effects e;
+    e.bits_ = static_cast<std::uint8_t>(bits);
+    return e;
+  }
+  std::uint8_t bits_ = 0;
+};
+
+inline constexpr Effect kAllEffects[] = {Effect::kAppliesModel, Effect::kRestoresModel,
+                                         Effect::kPlacesVm,     Effect::kMovesVm,
+                                         Effect::kDeletesFiles, Effect::kEndsVm};
+std::string_view effect_name(Effect effect);
+std::string_view runs_on_name(RunsOn runs_on);
 
 // Where a row ends.
 enum class Target : std::uint8_t {
@@ -51,9 +104,14 @@ struct Transition {
   Target target = Target::kState;
   State to = State::kInit;
   std::string_view note;
+  // The power the VM reports when the row ends; nullopt: the end state's nominal power
+  // (model.h nominal_power). Named only where the sources give a power of their own.
+  std::optional<Power> power_after;
+  Effects effects;
 
   std::span<const PhaseStep> phases() const { return {steps.data(), step_count}; }
   bool instant() const { return step_count == 0; }
+  bool has(Effect e) const { return effects.has(e); }
 };
 
 // All rows, in a stable order (grouped by action number).

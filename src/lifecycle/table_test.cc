@@ -72,6 +72,46 @@ TEST(TableTest, RowsAreWellFormed) {
   }
 }
 
+// The columns the engine turns into driver intents hold together with the rest of the row.
+TEST(TableTest, EffectsAgreeWithTheRow) {
+  for (const Transition& t : transitions()) {
+    SCOPED_TRACE(std::string(action_name(t.action)) + ": " + std::string(t.note));
+    const bool ends_in_done = t.target == Target::kState && t.to == State::kDone;
+    EXPECT_EQ(t.has(Effect::kEndsVm), ends_in_done) << "ends_vm exactly on rows to DONE";
+    if (t.has(Effect::kDeletesFiles)) {
+      ASSERT_FALSE(t.instant()) << "files are deleted by a phase";
+      const Phase last = t.steps[t.step_count - 1].phase;
+      EXPECT_TRUE(last == Phase::kEpilog || last == Phase::kCleanup)
+          << "the files go in the last phase, an epilog or a cleanup";
+    }
+    if (ends_in_done && !t.instant()) {
+      EXPECT_TRUE(t.has(Effect::kDeletesFiles));
+    }
+    EXPECT_FALSE(t.has(Effect::kRestoresModel) && !t.has(Effect::kAppliesModel))
+        << "a restored model is applied";
+    EXPECT_FALSE(t.has(Effect::kPlacesVm) && t.has(Effect::kMovesVm));
+    EXPECT_FALSE(is_meta_target(t.target) && !t.effects.empty())
+        << "meta rows act on another operation";
+    bool to_target_seen = false;
+    for (const PhaseStep& step : t.phases()) {
+      if (step.runs_on != RunsOn::kHost) {
+        EXPECT_TRUE(t.has(Effect::kMovesVm)) << "only a move has two sides";
+      }
+      if (step.runs_on == RunsOn::kTarget) to_target_seen = true;
+      if (step.runs_on == RunsOn::kSource) {
+        EXPECT_FALSE(to_target_seen) << "a move runs on the source before the target";
+      }
+    }
+    if (t.has(Effect::kMovesVm) && !t.instant()) {
+      EXPECT_NE(t.steps[0].runs_on, RunsOn::kHost) << "every phase of a move names its side";
+    }
+    if (t.power_after) {
+      EXPECT_FALSE(t.instant()) << "only a phase leaves a power";
+      EXPECT_FALSE(is_meta_target(t.target));
+    }
+  }
+}
+
 TEST(TableTest, EveryLiveStateHasAWayOutAndCanBeDeleted) {
   for (State s : kAllStates) {
     if (s == State::kDone || s == State::kInit) continue;

@@ -166,6 +166,12 @@ enum class Power : std::uint8_t {
   kSuspended = 7,
 };
 
+// Where a phase runs (a table column; drivers get it in PhaseRequest). kHost: the host the VM
+// is on (or is being placed on). A row that moves the VM names each phase's side: kSource
+// (the host it leaves: save, send) or kTarget (the host it goes to: receive files, boot,
+// restore), as libvirt splits Begin/Perform/Confirm from Prepare/Finish.
+enum class RunsOn : std::uint8_t { kHost = 0, kSource = 1, kTarget = 2 };
+
 enum class OpStatus : std::uint8_t {
   kRunning = 1,
   kSucceeded = 2,

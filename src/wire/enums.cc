@@ -25,6 +25,8 @@ constexpr lifecycle::Observation kObservations[] = {
     lifecycle::Observation::kGuestPoweroff, lifecycle::Observation::kVanished,
     lifecycle::Observation::kUnresponsive, lifecycle::Observation::kRunning,
     lifecycle::Observation::kPaused};
+constexpr lifecycle::RunsOn kRunsOn[] = {lifecycle::RunsOn::kHost, lifecycle::RunsOn::kSource,
+                                         lifecycle::RunsOn::kTarget};
 
 }  // namespace
 
@@ -45,6 +47,9 @@ std::optional<lifecycle::Integrity> from_wire(v1::Integrity v) {
 }
 std::optional<lifecycle::Observation> from_wire(v1::Observation v) {
   return find_number<lifecycle::Observation>(kObservations, v);
+}
+std::optional<lifecycle::RunsOn> from_wire(v1::RunsOn v) {
+  return find_number<lifecycle::RunsOn>(kRunsOn, v);
 }
 
 }  // namespace corral::wire

@@ -19,6 +19,7 @@ inline v1::Phase to_wire(lifecycle::Phase v) { return static_cast<v1::Phase>(v);
 inline v1::Power to_wire(lifecycle::Power v) { return static_cast<v1::Power>(v); }
 inline v1::Integrity to_wire(lifecycle::Integrity v) { return static_cast<v1::Integrity>(v); }
 inline v1::Observation to_wire(lifecycle::Observation v) { return static_cast<v1::Observation>(v); }
+inline v1::RunsOn to_wire(lifecycle::RunsOn v) { return static_cast<v1::RunsOn>(v); }
 
 // nullopt: a number this build's lifecycle does not have (or a proto-only value such as
 // ACTION_UNSPECIFIED or OBSERVATION_GUEST_READY).
@@ -28,5 +29,6 @@ std::optional<lifecycle::Phase> from_wire(v1::Phase v);
 std::optional<lifecycle::Power> from_wire(v1::Power v);
 std::optional<lifecycle::Integrity> from_wire(v1::Integrity v);
 std::optional<lifecycle::Observation> from_wire(v1::Observation v);
+std::optional<lifecycle::RunsOn> from_wire(v1::RunsOn v);
 
 }  // namespace corral::wire

@@ -124,6 +124,18 @@ TEST(WireEnums, ToWireKeepsTheNumber) {
   EXPECT_EQ(from_wire(to_wire(lc::Observation::kPaused)), lc::Observation::kPaused);
 }
 
+// RunsOn's names differ on purpose (the proto's 0 is UNSPECIFIED, the lifecycle's kHost: a
+// phase on the VM's one host), so its numbers are pinned here one by one.
+TEST(WireEnums, RunsOnKeepsTheSideOfAMove) {
+  EXPECT_EQ(to_wire(lc::RunsOn::kHost), v1::RUNS_ON_UNSPECIFIED);
+  EXPECT_EQ(to_wire(lc::RunsOn::kSource), v1::RUNS_ON_SOURCE);
+  EXPECT_EQ(to_wire(lc::RunsOn::kTarget), v1::RUNS_ON_TARGET);
+  for (lc::RunsOn r : {lc::RunsOn::kHost, lc::RunsOn::kSource, lc::RunsOn::kTarget}) {
+    EXPECT_EQ(from_wire(to_wire(r)), r);
+  }
+  EXPECT_EQ(from_wire(static_cast<v1::RunsOn>(3)), std::nullopt);
+}
+
 TEST(WireEnums, UnknownNumbersFromANewerPeerAreRejected) {
   EXPECT_EQ(from_wire(static_cast<v1::Action>(200)), std::nullopt);
   EXPECT_EQ(from_wire(static_cast<v1::Power>(2)), std::nullopt);  // a gap in Nova's numbers

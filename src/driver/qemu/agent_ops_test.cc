@@ -12,6 +12,7 @@
 
 #include "driver/qemu/launch.h"
 #include "driver/qemu/qemu_driver.h"
+#include "lifecycle/table.h"
 
 namespace corral::driver::qemu {
 namespace {
@@ -102,14 +103,19 @@ TEST_F(QemuAgentOps, FoundListsTheLiveProcessesFenceKillsKeepingFilesDiscardDele
   EXPECT_FALSE(fs::exists(VmPaths::of(config_.data_dir, 6).dir)) << "discard deletes its files";
   ASSERT_EQ(driver.found().size(), 1U) << "5's files remain";
 
-  // Suspended to a file: found as kSuspended; discarding it removes the file.
+  // Suspended to a file: found shut off, the power the table gives a suspended VM (the
+  // suspend row's power_after); discarding it removes the file.
   const VmPaths seven = VmPaths::of(config_.data_dir, 7);
   fs::create_directories(seven.dir);
   std::ofstream(seven.memory_state) << "state";
   found = driver.found();
   ASSERT_EQ(found.size(), 2U);
   EXPECT_EQ(found[1].vm, 7);
-  EXPECT_EQ(found[1].power, lifecycle::Power::kSuspended);
+  const lifecycle::Transition* suspend =
+      lifecycle::find_idle(lifecycle::Action::kSuspend, lifecycle::State::kRunning);
+  ASSERT_NE(suspend, nullptr);
+  EXPECT_EQ(found[1].power, suspend->power_after.value_or(lifecycle::Power::kNoState));
+  EXPECT_EQ(found[1].power, lifecycle::Power::kShutdown);
   driver.discard(7);
   EXPECT_FALSE(fs::exists(seven.dir));
 

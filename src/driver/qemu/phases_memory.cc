@@ -29,11 +29,17 @@ VmWorker::Wait VmWorker::wait_migration(std::string_view what, bool preemptible,
       kSaveTimeout, preemptible);
 }
 
+namespace {
+// A saved VM has no process: its power is a convention the engine sends (from the table).
+Power saved_power(const PhaseRequest& r) { return r.power_after.value_or(Power::kShutdown); }
+}  // namespace
+
 VmWorker::Outcome VmWorker::save(const PhaseRequest& r) {
   std::error_code ec;
   if (!alive()) {
-    // Saved memory and no process: shut off, as libvirt's managedSave (nova.md power_state).
-    if (fs::exists(paths_.memory_state, ec)) return Outcome::ok(Power::kShutdown);
+    // Saved memory and no process: the power the engine names (the table's: shut off, as
+    // libvirt's managedSave reports, nova.md:13).
+    if (fs::exists(paths_.memory_state, ec)) return Outcome::ok(saved_power(r));
     return Outcome::failed("the VM has no QEMU process to save", Power::kShutdown);
   }
   const std::string tmp = paths_.memory_state + ".tmp";
@@ -63,7 +69,7 @@ VmWorker::Outcome VmWorker::save(const PhaseRequest& r) {
   fs::rename(tmp, paths_.memory_state, ec);
   if (ec) return Outcome::failed("cannot keep the saved memory: " + ec.message());
   hard_stop();
-  return Outcome::ok(Power::kShutdown);
+  return Outcome::ok(saved_power(r));
 }
 
 VmWorker::Outcome VmWorker::save_failed(const PhaseRequest& r, std::string error) {

@@ -125,7 +125,7 @@ void QemuDriver::stop_orphans() {
 
 std::vector<FoundVm> QemuDriver::found() const {
   std::map<store::VmId, FoundVm> out;
-  // A VM's directory without a process: powered off (its disk), or suspended to a file.
+  // A VM's directory without a process: powered off (its disk), or saved to a file.
   std::error_code ec;
   for (const fs::directory_entry& entry : fs::directory_iterator(vms_dir(config_.data_dir), ec)) {
     const std::string id = entry.path().filename().string();
@@ -134,8 +134,10 @@ std::vector<FoundVm> QemuDriver::found() const {
       continue;
     }
     const store::VmId vm = std::stoll(id);
-    const bool saved = fs::exists(VmPaths::of(config_.data_dir, vm).memory_state, ec);
-    out[vm] = {vm, saved ? lifecycle::Power::kSuspended : lifecycle::Power::kShutdown, 0};
+    // Saved memory or not, no process is left: shut off, as the table's suspend row says
+    // (libvirt reports a managed-saved domain shut off, reference nova.md:13). kSuspended
+    // here would flip a SUSPENDED VM's power at every reconnect (host_monitor.cc).
+    out[vm] = {vm, lifecycle::Power::kShutdown, 0};
   }
   for (const auto& [vm, pid] : processes()) out[vm] = {vm, lifecycle::Power::kRunning, pid};
   std::vector<FoundVm> list;

@@ -46,7 +46,7 @@ class QemuDriver final : public Driver {
   void adopt(store::VmId vm, const std::string& host, lifecycle::Power power) override;
   // For `corral agent`: found() = the VMs with a live QEMU process under this data dir
   // (power kRunning as far as the agent can tell before it re-attaches), and those with only
-  // a directory under <data-dir>/vms (kSuspended with a memory file, else kShutdown). fence():
+  // a directory under <data-dir>/vms (kShutdown, with or without a memory file). fence():
   // SIGKILL the VM's QEMU (waits up to 3 s for it to go), disks kept; the worker then reports the
   // process gone. discard(): end the VM's worker, kill its QEMU, delete <data-dir>/vms/<id>.
   std::vector<FoundVm> found() const override;

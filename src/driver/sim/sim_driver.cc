@@ -62,50 +62,6 @@ Result<SimOptions> parse_sim_profile(std::string_view name) {
                                       " (expected zero, fast or realistic)"));
 }
 
-Power power_after(Phase phase, Power before) {
-  switch (phase) {
-    // The guest runs at the end of these.
-    case Phase::kBoot:
-    case Phase::kOsProvisioning:
-    case Phase::kOsProvisioned:
-    case Phase::kRestore:
-    case Phase::kUnpause:
-    case Phase::kReboot:
-    case Phase::kReset:
-    case Phase::kRescue:
-    case Phase::kUnrescue:
-    case Phase::kRebuild:
-      return Power::kRunning;
-    // No process is left (save: the memory is in a file, libvirt reports "shut off").
-    case Phase::kShutdown:
-    case Phase::kPowerOff:
-    case Phase::kSave:
-    case Phase::kEpilog:
-    case Phase::kCleanup:
-    case Phase::kShelve:
-    case Phase::kSoftDelete:
-      return Power::kShutdown;
-    case Phase::kPause:
-      return Power::kPaused;
-    // Bookkeeping, files, or changes that leave the guest as it was.
-    case Phase::kNone:
-    case Phase::kInit:
-    case Phase::kClone:
-    case Phase::kSchedule:
-    case Phase::kProlog:
-    case Phase::kMigrate:
-    case Phase::kResize:
-    case Phase::kSetPassword:
-    case Phase::kSnapshot:
-    case Phase::kUpload:
-    case Phase::kBackup:
-    case Phase::kHotplug:
-    case Phase::kConfirm:
-      return before;
-  }
-  return before;
-}
-
 // ---- Faults -----------------------------------------------------------------------------
 
 std::string_view fault_kind_name(FaultKind kind) {
@@ -407,6 +363,7 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.action = request.action;
   job.phase = request.phase;
   job.ends_vm = request.ends_vm;
+  job.power_after = request.power_after;
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
       switch (fault->kind) {
@@ -488,7 +445,8 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
     case JobKind::kCrash: {
       std::optional<Power> known = power_.find(job.vm);
       Power before = known.value_or(Power::kNoState);
-      Power after = job.kind == JobKind::kPhase ? power_after(job.phase, before) : before;
+      // The engine says what power a phase leaves (the table's); a failed phase changed nothing.
+      Power after = job.kind == JobKind::kPhase ? job.power_after.value_or(before) : before;
       // A deleted VM is forgotten, so the map holds live VMs only.
       const bool deleted = job.kind == JobKind::kPhase && job.ends_vm;
       if (deleted) {

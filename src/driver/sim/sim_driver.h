@@ -8,7 +8,8 @@
 //   (steady clock; the simulated hypervisor runs in real time, the engine's Clock is not
 //   involved), items due at the same time in the order they were enqueued.
 // - A result echoes (vm, op, step, attempt), is ok unless a fault says otherwise, and always
-//   carries power_known=true with the VM's power at the end of the phase (power_after()).
+//   carries power_known=true with the VM's power at the end of the phase: the request's
+//   power_after (the engine's, from the table), else the power it had.
 //   A VM the driver has never seen is kNoState until a phase or adopt() gives it a power; a
 //   VM is forgotten once the epilog or cleanup of terminate(_hard) or recover_delete succeeds.
 // - Faults are matched in run_phase(), in the order they were added; the first whose set
@@ -64,9 +65,6 @@ struct SimOptions {
 // "realistic": seconds (boot 3 s, os_provisioning 4 s ...), to watch a VM move through its
 // phases. Case-insensitive; anything else is kInvalidArgument.
 [[nodiscard]] Result<SimOptions> parse_sim_profile(std::string_view name);
-
-// The power a VM has once `phase` succeeded, given the power it had before.
-lifecycle::Power power_after(lifecycle::Phase phase, lifecycle::Power before);
 
 // ---- Faults -----------------------------------------------------------------------------
 
@@ -203,6 +201,7 @@ class SimDriver final : public Driver, public FaultInjector {
     lifecycle::Action action = lifecycle::Action::kCreate;
     lifecycle::Phase phase = lifecycle::Phase::kNone;
     bool ends_vm = false;  // kPhase: the request's intent (the VM is gone after it)
+    std::optional<lifecycle::Power> power_after;  // kPhase: the request's power_after
     ExternalEvent event = ExternalEvent::kGuestReady;
     std::string error;  // kFail only
   };

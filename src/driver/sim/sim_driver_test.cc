@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lifecycle/model.h"
+
 namespace corral::driver::sim {
 namespace {
 
@@ -97,6 +99,10 @@ PhaseRequest request(store::VmId vm, Action action, Phase phase, store::OpId op 
   r.action = action;
   r.phase = phase;
   r.host = "sim-1";
+  // As the engine does: phases that change the guest's power name it (lifecycle::phase_power).
+  if (Power p = lifecycle::phase_power(phase, Power::kNoState); p != Power::kNoState) {
+    r.power_after = p;
+  }
   return r;
 }
 
@@ -160,26 +166,23 @@ TEST(SimOptionsTest, Profiles) {
   EXPECT_NE(bad.error().message.find("slow"), std::string::npos);
 }
 
-TEST(SimOptionsTest, PowerAfterEachPhase) {
-  struct Case {
-    Phase phase;
-    Power after;  // from kPaused; kPaused means "unchanged"
-  };
-  const Case cases[] = {
-      {Phase::kBoot, Power::kRunning},      {Phase::kRestore, Power::kRunning},
-      {Phase::kUnpause, Power::kRunning},   {Phase::kReset, Power::kRunning},
-      {Phase::kReboot, Power::kRunning},    {Phase::kShutdown, Power::kShutdown},
-      {Phase::kPowerOff, Power::kShutdown}, {Phase::kSave, Power::kShutdown},
-      {Phase::kEpilog, Power::kShutdown},   {Phase::kCleanup, Power::kShutdown},
-      {Phase::kPause, Power::kPaused},      {Phase::kProlog, Power::kPaused},
-      {Phase::kSchedule, Power::kPaused},   {Phase::kSnapshot, Power::kPaused},
-      {Phase::kHotplug, Power::kPaused},
-  };
-  for (const Case& c : cases) {
-    EXPECT_EQ(power_after(c.phase, Power::kPaused), c.after) << lifecycle::phase_name(c.phase);
-  }
-  EXPECT_EQ(power_after(Phase::kPause, Power::kRunning), Power::kPaused);
-  EXPECT_EQ(power_after(Phase::kProlog, Power::kNoState), Power::kNoState);
+// The sim decides no power: it reports the request's power_after, else keeps what it had.
+TEST(SimDriverTest, ReportsThePowerTheRequestNames) {
+  SimDriver driver(zero());
+  RecordingSink sink;
+  driver.start(&sink);
+  PhaseRequest save = request(1, Action::kSuspend, Phase::kSave);
+  save.power_after = Power::kShutdown;
+  driver.run_phase(save);
+  PhaseRequest snapshot = request(1, Action::kSnapshot, Phase::kSnapshot, 2);
+  snapshot.power_after.reset();
+  driver.run_phase(snapshot);
+  ASSERT_TRUE(sink.wait_results(2));
+  driver.stop();
+  const std::vector<PhaseResult> results = sink.results();
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].power, Power::kShutdown);
+  EXPECT_EQ(results[1].power, Power::kShutdown);  // kept
 }
 
 // ---- Results ----------------------------------------------------------------------------

@@ -107,6 +107,8 @@ Mismatches check_stratuslab(std::size_t limit = std::numeric_limits<std::size_t>
 Mismatches check_vocabulary(std::size_t limit = std::numeric_limits<std::size_t>::max());
 // The drift policies: (policy, observation, state) -> reaction.
 Mismatches check_drift(std::size_t limit = std::numeric_limits<std::size_t>::max());
+// The intents' columns: each phase's side and power, each row's end power and effects.
+Mismatches check_columns(std::size_t limit = std::numeric_limits<std::size_t>::max());
 
 struct NamedCheck {
   std::string_view name;

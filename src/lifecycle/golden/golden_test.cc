@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 namespace corral::lifecycle::golden {
 namespace {
@@ -48,6 +49,50 @@ TEST(GoldenMoments, EveryRowAndOriginHasItsMoments) {
     }
   }
   EXPECT_GT(expected, 0U);
+}
+
+// The columns check rejects a wrong intent in any column: each case edits one row in memory
+// (as the mutation tool does) and names the check's complaint.
+TEST(GoldenColumns, AWrongColumnIsRejected) {
+  struct Case {
+    const char* what;
+    Action action;
+    State origin;
+    void (*edit)(Transition&);
+  };
+  const Case cases[] = {
+      // The disagreement REVIEW problem 2 found: QEMU once said suspended (7), nova.md:13 says 4.
+      {"suspend leaves power 7", Action::kSuspend, State::kRunning,
+       [](Transition& t) { t.power_after = Power::kSuspended; }},
+      {"pause named shut off", Action::kPause, State::kRunning,
+       [](Transition& t) { t.power_after = Power::kShutdown; }},
+      {"a migration's save on the target", Action::kMigrate, State::kRunning,
+       [](Transition& t) { t.steps[0].runs_on = RunsOn::kTarget; }},
+      {"a migration's restore on the source", Action::kMigrate, State::kRunning,
+       [](Transition& t) { t.steps[2].runs_on = RunsOn::kSource; }},
+      {"terminate keeps the files", Action::kTerminate, State::kPoweroff,
+       [](Transition& t) { t.effects = t.effects.without(Effect::kDeletesFiles); }},
+      {"recover_recreate ends the VM", Action::kRecoverRecreate, State::kRunning,
+       [](Transition& t) { t.effects = t.effects.with(Effect::kEndsVm); }},
+      {"resize applies nothing", Action::kResize, State::kRunning,
+       [](Transition& t) { t.effects = Effects{}; }},
+      {"deploy does not place", Action::kDeploy, State::kPending,
+       [](Transition& t) { t.effects = t.effects.without(Effect::kPlacesVm); }},
+      {"live_migrate moves nothing", Action::kLiveMigrate, State::kRunning,
+       [](Transition& t) { t.effects = t.effects.without(Effect::kMovesVm); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::vector<Transition> rows(transitions().begin(), transitions().end());
+    const Transition* original = find_idle(c.action, c.origin);
+    ASSERT_NE(original, nullptr);
+    c.edit(rows[static_cast<std::size_t>(original - transitions().data())]);
+    testing::ScopedTransitions scoped(rows);
+    const Mismatches found = check_columns(5);
+    ASSERT_FALSE(found.empty());
+    EXPECT_NE(found.lines()[0].find("columns:"), std::string::npos) << found.lines()[0];
+  }
+  EXPECT_TRUE(check_columns().empty()) << "the built-in table is back";
 }
 
 }  // namespace

@@ -171,6 +171,7 @@ const std::vector<NamedCheck>& all_checks() {
       {"opennebula", &check_opennebula}, {"nova", &check_nova},
       {"azure", &check_azure},           {"stratuslab", &check_stratuslab},
       {"vocabulary", &check_vocabulary}, {"drift", &check_drift},
+      {"columns", &check_columns},
   };
   return kChecks;
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "lifecycle/drift.h"
+#include "lifecycle/model.h"
 #include "lifecycle/table.h"
 #include "lifecycle/vocabulary.h"
 
@@ -20,6 +21,9 @@ constexpr lc::FailureRule kRules[] = {lc::FailureRule::kRollback, lc::FailureRul
 constexpr lc::Target kTargets[] = {
     lc::Target::kState,     lc::Target::kOrigin,     lc::Target::kByPower,  lc::Target::kFailPhase,
     lc::Target::kNextPhase, lc::Target::kRetryPhase, lc::Target::kParameter};
+constexpr lc::RunsOn kSides[] = {lc::RunsOn::kHost, lc::RunsOn::kSource, lc::RunsOn::kTarget};
+constexpr lc::Power kPowers[] = {lc::Power::kNoState,  lc::Power::kRunning, lc::Power::kPaused,
+                                 lc::Power::kShutdown, lc::Power::kCrashed, lc::Power::kSuspended};
 constexpr lc::DriftPolicy kPolicies[] = {lc::DriftPolicy::kOpenNebula, lc::DriftPolicy::kNova};
 constexpr lc::Observation kObservations[] = {
     lc::Observation::kGuestPoweroff, lc::Observation::kVanished, lc::Observation::kUnresponsive,
@@ -64,11 +68,25 @@ const std::vector<lc::Transition>& original_rows() {
   return kRows;
 }
 
-// What a lookup found, as what it does to a VM that starts from `origin`: the phases and
-// where each one's failure ends, and where success ends. Two rows that differ only where it
-// cannot matter (a roll-back to FAILED is a fail-stop; a target that is the origin) agree.
+// What a lookup found, as what it does to a VM that starts from `origin`: the phases, where
+// each runs and where each one's failure ends, where success ends, with what power, and the
+// row's effects. Two rows that differ only where it cannot matter (a roll-back to FAILED is a
+// fail-stop; a target that is the origin; a named power that is the end state's own) agree.
 std::string row_effect(const lc::Transition* t, State origin) {
   if (t == nullptr) return "-";
+  std::string columns = " fx" + std::to_string(t->effects.bits());
+  if (!lc::is_meta_target(t->target)) {
+    // The power the golden checks see: from the origin at rest (a by-power row ends by it).
+    const lc::Power prior = lc::record_at_rest(origin).power;
+    State end = origin;
+    if (t->target == lc::Target::kState) end = t->to;
+    if (t->target == lc::Target::kByPower) {
+      end = prior == lc::Power::kRunning ? State::kRunning : State::kPoweroff;
+    }
+    columns += " power " + std::string(lc::power_name(lc::power_at_end(*t, end, prior)));
+  } else if (t->power_after) {
+    columns += " named " + std::string(lc::power_name(*t->power_after));
+  }
   auto end_of = [origin](lc::FailureRule rule) -> std::string {
     switch (rule) {
       case lc::FailureRule::kRollback:
@@ -85,8 +103,10 @@ std::string row_effect(const lc::Transition* t, State origin) {
   };
   std::string k;
   for (const lc::PhaseStep& step : t->phases()) {
-    k += std::string(lc::phase_name(step.phase)) + ":" + end_of(step.on_failure) + " ";
+    k += std::string(lc::phase_name(step.phase)) + "@" +
+         std::string(lc::runs_on_name(step.runs_on)) + ":" + end_of(step.on_failure) + " ";
   }
+  k += columns + " ";
   switch (t->target) {
     case lc::Target::kState:
       return k + "-> " + std::string(lc::state_name(t->to));
@@ -221,6 +241,33 @@ void transition_mutants(std::vector<Mutant>& out) {
                                   std::to_string(static_cast<int>(target)),
                               [target](lc::Transition& r) { r.target = target; });
       }
+    }
+    // The intents' columns (table.h): each phase's side, the row's named power, its effects.
+    for (std::uint8_t j = 0; j < t.step_count; ++j) {
+      for (lc::RunsOn side : kSides) {
+        if (side == t.steps[j].runs_on) continue;
+        add_transition_mutant(out, i,
+                              std::string(lc::phase_name(t.steps[j].phase)) + " runs on " +
+                                  std::string(lc::runs_on_name(side)),
+                              [j, side](lc::Transition& r) { r.steps[j].runs_on = side; });
+      }
+    }
+    if (t.power_after) {
+      add_transition_mutant(out, i, "no power_after",
+                            [](lc::Transition& r) { r.power_after.reset(); });
+    }
+    for (lc::Power power : kPowers) {
+      if (t.power_after == power) continue;
+      add_transition_mutant(out, i, "power_after -> " + std::string(lc::power_name(power)),
+                            [power](lc::Transition& r) { r.power_after = power; });
+    }
+    for (lc::Effect fx : lc::kAllEffects) {
+      const bool has = t.effects.has(fx);
+      add_transition_mutant(
+          out, i, std::string(has ? "without " : "with ") + std::string(lc::effect_name(fx)),
+          [fx, has](lc::Transition& r) {
+            r.effects = has ? r.effects.without(fx) : r.effects.with(fx);
+          });
     }
     add_transition_mutant(out, i, t.when_idle ? "not when idle" : "also when idle",
                           [](lc::Transition& r) { r.when_idle = !r.when_idle; });

@@ -6,7 +6,9 @@
 // table.h, vocabulary.h and drift.h). The edits, per the list:
 //   transition table: flip a phase's failure rule; replace a phase; drop a phase; drop or add
 //     an origin; retarget a row (another state, or another kind of target); flip when_idle;
-//     drop or add an action of a pre-empting row's `during`;
+//     drop or add an action of a pre-empting row's `during`; move a phase to another side
+//     (runs_on); set, change or drop the row's named power (power_after); add or drop an
+//     effect;
 //   verb rules: drop or add a state; point the verb at another action; drop or add a
 //     running action in `during`;
 //   drift rules: drop or add a state; another reaction; another observation; another policy.
