@@ -73,7 +73,9 @@ TEST(HostJsonTest, RefusesBadHostSpecs) {
   for (const auto& text : bad) {
     const auto spec = parse_host_spec(json::parse(text));
     EXPECT_FALSE(spec) << text;
-    if (!spec) EXPECT_EQ(spec.error().code, ErrorCode::kInvalidArgument) << text;
+    if (!spec) {
+      EXPECT_EQ(spec.error().code, ErrorCode::kInvalidArgument) << text;
+    }
   }
 }
 
