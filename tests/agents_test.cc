@@ -6,6 +6,7 @@
 // Real guests on two agents in their own network namespaces: qemu_agents_test.cc.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -141,6 +142,18 @@ TEST(AgentsTest, KilledAgentIsEvacuatedAndItsReturnRunsNothingTwice) {
     if (cluster.host_of(id) == "h1") on_h1.push_back(id);
   }
   ASSERT_FALSE(on_h1.empty());
+  // Evacuation recreates only what h1's last heartbeat reported guarded: wait for that report
+  // (a VM just started is in it from h1's next heartbeat on, up to one interval later).
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto guarded =
+            cluster.host("h1")["metrics"].value("guarded_vms", nlohmann::json::array());
+        return std::all_of(on_h1.begin(), on_h1.end(), [&](std::int64_t id) {
+          return std::find(guarded.begin(), guarded.end(), id) != guarded.end();
+        });
+      },
+      10s))
+      << cluster.host("h1").dump();
 
   const auto killed_at = std::chrono::steady_clock::now();
   h1->kill();
