@@ -82,7 +82,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::start(ClusterServerOptions
                                 options.join_listen + "'"));
   }
   // Debian builds Abseil without NDEBUG, so every absl::Mutex gRPC takes (several per message)
-  // also maintains a global lock-order graph under a global spinlock: ~10% of the controller's
+  // also maintains a global lock-order graph under a global spinlock: 5-10% of the controller's
   // CPU with 1,000 agents (corral-bench-agents). The graph only reports cycles; it does not
   // prevent any, so it is switched off for the process.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
