@@ -14,8 +14,12 @@
 // - After the Welcome: heartbeats go to registry.agent_heartbeat (on gRPC's threads; it must
 //   not block), phase results and power events to the sink (the engine's queue, through the
 //   HostRouter). A stream that ends reports agent_disconnected(host, its epoch).
-// - Every ping_interval_ms a Ping goes to every welcomed stream: the agent's lease is renewed
-//   by hearing from the controller, and it answers with a Heartbeat.
+// - Every ping_interval_ms every welcomed stream hears from the controller, which renews the
+//   agent's lease (an agent renews it on any message). A stream the agent sent something on
+//   within the last ping_interval_ms gets an empty ControllerMessage (no body: the agent only
+//   notes it heard the controller, and answers nothing); a silent one gets a Ping, which asks
+//   for a Heartbeat now. So while heartbeats flow, each agent sends one message per interval
+//   instead of two (its own heartbeat and a Ping's answer).
 // - shutdown() (or the destructor) stops the ping thread and the pool and cancels the
 //   streams; the grpc::Server serving this service must be shut down before it is destroyed.
 #pragma once

@@ -4,11 +4,13 @@
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "cluster/files.h"
 #include "cluster/test_dir.h"
@@ -421,6 +423,50 @@ TEST_F(AgentServiceTest, PingsEveryWelcomedStream) {
   const v1::ControllerMessage ping = call.read();
   ASSERT_TRUE(ping.has_ping()) << ping.DebugString();
   EXPECT_GT(ping.ping().seq(), 0U);
+  EXPECT_TRUE(call.finish().ok());
+}
+
+// While an agent's heartbeats flow, the controller renews its lease with empty messages and
+// asks for nothing; once it falls silent, Pings ask it for a heartbeat. Catches a ping loop that
+// always pings (no renewal is ever read) or never does (no Ping after the silence).
+TEST_F(AgentServiceTest, RenewsTheLeaseOfAFlowingStreamAndPingsASilentOne) {
+  server_.reset();
+  ClusterServerOptions options;
+  options.dir = tmp_.path() / "cluster";
+  options.agent_listen = "127.0.0.1:0";
+  options.join_listen = "127.0.0.1:0";
+  options.agents.ping_interval_ms = 300;
+  Result<std::unique_ptr<ClusterServer>> started =
+      ClusterServer::start(options, registry_, sink_, clock_);
+  ASSERT_TRUE(started);
+  server_ = std::move(*started);
+  AgentCall call(server_->agent_port(), join("node-1"));
+  ASSERT_TRUE(call.stream->Write(hello("node-1")));
+  ASSERT_TRUE(call.read().has_welcome());
+
+  std::atomic<bool> beating{true};
+  std::thread beater([&] {
+    v1::AgentMessage beat;
+    beat.mutable_heartbeat()->set_seq(1);
+    while (beating.load() && call.stream->Write(beat)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  bool renewed = false;
+  for (int i = 0; i < 10 && !renewed; ++i) {
+    v1::ControllerMessage in;
+    ASSERT_TRUE(call.stream->Read(&in));
+    ASSERT_TRUE(in.has_ping() || in.body_case() == v1::ControllerMessage::BODY_NOT_SET)
+        << in.DebugString();
+    renewed = !in.has_ping();  // the first may be a Ping: no heartbeat was heard yet
+  }
+  beating.store(false);
+  beater.join();
+  EXPECT_TRUE(renewed) << "a stream sending heartbeats was pinged at every round";
+
+  bool pinged = false;
+  for (int i = 0; i < 10 && !pinged; ++i) pinged = call.read().has_ping();
+  EXPECT_TRUE(pinged) << "a silent stream got no Ping";
   EXPECT_TRUE(call.finish().ok());
 }
 

@@ -13,6 +13,8 @@
 // - Port 0 picks a free port; the bound addresses are written to <dir>/ports.json
 //   ({"agent": "HOST:PORT", "join": "HOST:PORT"}) for tests and tools, and returned.
 // - stop() (or the destructor) cancels the agent streams and shuts both servers down.
+// - start() switches Abseil's mutex deadlock detection off for the whole process (a debugging
+//   aid Debian's Abseil leaves on; it cost the controller ~1 point of a core with 1,000 agents).
 #pragma once
 
 #include <grpcpp/server.h>
