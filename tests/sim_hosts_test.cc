@@ -176,6 +176,27 @@ TEST(SimHostsTest, CutHostGoesDownAndComesBackOnRestore) {
   EXPECT_EQ(agents.stop(), 0) << agents.log();
 }
 
+// --sim-fail kills a host at a set time; `restore` boots it again, empty, with the identity it
+// stored: it is MONITORED again and the other host never went down.
+TEST(SimHostsTest, TimedKillThenRestoreBootsTheHostAgain) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.start());
+  auto& api = cluster.api();
+  AgentOptions o = sim_hosts_options(cluster, 2, "k");
+  o.extra.insert(o.extra.end(), {"--sim-fail", "host=k-0002,mode=kill,after=3s"});
+  AgentProcess agents(o);
+  ASSERT_TRUE(agents.start());
+  ASSERT_TRUE(eventually(
+      [&] { return count_in(hosts_with_prefix(api, "k"), "MONITORED", true) == 2; }, 30s))
+      << agents.log();
+  ASSERT_TRUE(cluster.wait_host("k-0002", "ERROR", 15s)) << cluster.host("k-0002").dump();
+  EXPECT_TRUE(cluster.host("k-0001").value("connected", false));
+  control(agents, "restore k-0002");
+  ASSERT_TRUE(cluster.wait_connected("k-0002", 15s))
+      << cluster.host("k-0002").dump() << agents.log();
+  EXPECT_EQ(agents.stop(), 0) << agents.log();
+}
+
 // Without --api a host with no identity cannot join: a clear usage of the flag, exit 1.
 TEST(SimHostsTest, NoIdentityAndNoApiIsAClearError) {
   Cluster cluster;
@@ -186,6 +207,25 @@ TEST(SimHostsTest, NoIdentityAndNoApiIsAClearError) {
   ASSERT_TRUE(agents.start());
   EXPECT_EQ(agents.wait_exit(20'000), 1) << agents.log();
   EXPECT_NE(agents.log().find("--api"), std::string::npos) << agents.log();
+}
+
+// Flags that cannot go together are a usage error (exit 2) before anything starts.
+TEST(SimHostsTest, MisusedFlagsAreUsageErrors) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.start());
+  const std::vector<std::vector<std::string>> cases = {
+      {"--sim-hosts", "2", "--join", "corral-join-x"},          // one token for N hosts
+      {"--sim-fail", "host=a,mode=kill"},                       // no --sim-hosts
+      {"--api", cluster.server().url()},                        // no --sim-hosts
+      {"--sim-hosts", "2", "--sim-fail", "host=a,mode=later"},  // bad mode
+  };
+  for (const auto& extra : cases) {
+    AgentOptions o = cluster.agent_options();
+    o.extra.insert(o.extra.end(), extra.begin(), extra.end());
+    AgentProcess agent(o);
+    ASSERT_TRUE(agent.start());
+    EXPECT_EQ(agent.wait_exit(20'000), 2) << extra.front() << "\n" << agent.log();
+  }
 }
 
 }  // namespace

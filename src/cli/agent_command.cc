@@ -135,6 +135,10 @@ int run_agent(const AgentFlags& f) {
     settings.agent.agent_version = CORRAL_AGENT_VERSION;
     settings.agent.labels = labels;
     settings.agent.capacity = capacity;
+    // A tick of each host's lease thread costs a wakeup: at 100 ms, N hosts cost 10 N a second,
+    // most of the process's CPU. Half a second is still well inside the controller's lease
+    // margin (2 s by default), which is what the tick's delay has to stay under.
+    settings.agent.lease_tick_ms = 500;
     settings.sim = *sim_options;
     settings.failures = std::move(failures);
     SystemClock clock;
