@@ -7,6 +7,7 @@
 // dropped, the process alive) goes ERROR and comes back after `restore`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -124,6 +125,17 @@ TEST(SimHostsTest, FiftyHostsTakeTwoHundredVmsAndAKilledOneIsEvacuated) {
     if (vm.value("host", std::string()) == dead) on_dead.insert(id);
   }
   ASSERT_FALSE(on_dead.empty());
+  // Evacuated are the VMs the host's last heartbeat reported guarded (sure to stop with its
+  // lease): kill it once it has reported all of them, as a rehearsal of a settled host.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json guarded = cluster.host(dead)["metrics"].value("guarded_vms", json::array());
+        return std::ranges::all_of(on_dead, [&](std::int64_t id) {
+          return std::ranges::find(guarded, json(id)) != guarded.end();
+        });
+      },
+      10s))
+      << cluster.host(dead).dump();
   control(agents, "kill " + dead);
   ASSERT_TRUE(cluster.wait_host(dead, "ERROR", 15s)) << cluster.host(dead).dump();
   ASSERT_TRUE(eventually(
