@@ -4,7 +4,8 @@
 // failure rehearsal need: every host MONITORED, VMs placed across them within each host's
 // capacity, and one host killed (a line in <data-dir>/sim-control) whose VMs come back on the
 // others under --host-failure-policy evacuate while the rest stay up; a cut host (its stream
-// dropped, the process alive) goes ERROR and comes back after `restore`.
+// dropped, the process alive) goes ERROR and comes back after `restore`; a host added before
+// gets a new token, and a second run reuses the identities it stored.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -207,6 +208,36 @@ TEST(SimHostsTest, TimedKillThenRestoreBootsTheHostAgain) {
   ASSERT_TRUE(cluster.wait_connected("k-0002", 15s))
       << cluster.host("k-0002").dump() << agents.log();
   EXPECT_EQ(agents.stop(), 0) << agents.log();
+}
+
+// A host added before (by an operator, or a run that died before joining) gets a new token;
+// a second run joins nothing again: it reuses the identities in its data dir.
+TEST(SimHostsTest, AddedHostsGetANewTokenAndARestartReusesIdentities) {
+  Cluster cluster;
+  ASSERT_TRUE(cluster.start());
+  auto& api = cluster.api();
+  cluster.add_host("e-0001");
+  AgentOptions o = sim_hosts_options(cluster, 2, "e");
+  {
+    AgentProcess first(o);
+    ASSERT_TRUE(first.start());
+    ASSERT_TRUE(eventually(
+        [&] { return count_in(hosts_with_prefix(api, "e"), "MONITORED", true) == 2; }, 30s))
+        << first.log();
+    ASSERT_EQ(first.stop(), 0) << first.log();
+    ASSERT_TRUE(eventually(
+        [&] { return count_in(hosts_with_prefix(api, "e"), "MONITORED", true) == 0; }, 15s));
+    // Without --api: only the stored identities can get them in.
+    AgentOptions stored = cluster.agent_options();
+    stored.extra.insert(stored.extra.end(), {"--sim-hosts", "2", "--name-prefix", "e"});
+    AgentProcess again(stored, first.data_dir());
+    ASSERT_TRUE(again.start());
+    ASSERT_TRUE(eventually(
+        [&] { return count_in(hosts_with_prefix(api, "e"), "MONITORED", true) == 2; }, 30s))
+        << again.log();
+    EXPECT_EQ(hosts_with_prefix(api, "e").size(), 2u);
+    EXPECT_EQ(again.stop(), 0) << again.log();
+  }
 }
 
 // Without --api a host with no identity cannot join: a clear usage of the flag, exit 1.
