@@ -18,6 +18,7 @@ using Stream = grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>
 
 void Session::abort() {
   std::lock_guard lock(mu_);
+  aborted_ = true;  // before run() has a stream: it starts none
   if (context_ != nullptr) context_->TryCancel();
 }
 
@@ -41,6 +42,7 @@ SessionEnd Session::run() {
   {
     std::lock_guard lock(mu_);
     if (stopped_) return {SessionEnd::Kind::kStopped, "", false};
+    if (aborted_) return {SessionEnd::Kind::kLost, "aborted", false};
     context_ = &context;
   }
   struct Clear {
