@@ -18,6 +18,13 @@ void Agent::stop() {
   cv_.notify_all();
 }
 
+void Agent::cut(bool cut) {
+  std::lock_guard lock(mu_);
+  cut_ = cut;
+  if (cut && session_ != nullptr) session_->abort();
+  cv_.notify_all();
+}
+
 void Agent::run_guard() {
   std::optional<guard::FenceGuardClient> client;
   bool armed = false;
@@ -135,7 +142,8 @@ int Agent::run() {
     Session session(*state_, *identity, options_.controller_host, options_.controller_port);
     session.set_welcome_timeout_ms(options_.welcome_timeout_ms);
     {
-      std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopped_ || !cut_; });
       if (stopped_) break;
       session_ = &session;
     }

@@ -56,6 +56,10 @@ class Agent {
 
   int run();
   void stop();
+  // Failure rehearsal (`--sim-hosts`): cut(true) drops the stream and dials no more, as if the
+  // network to the controller were cut — the lease still runs out and fences; cut(false)
+  // dials again.
+  void cut(bool cut);
   const std::string& fatal_message() const { return fatal_; }
   // Set once run() has its identity and started the driver (tests).
   AgentState* state() { return state_.get(); }
@@ -74,6 +78,7 @@ class Agent {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;
+  bool cut_ = false;
   Session* session_ = nullptr;
 };
 

@@ -233,6 +233,32 @@ TEST_F(AgentSession, ALostStreamIsReconnectedWithTheLastEpoch) {
   EXPECT_EQ(sim_vms(), (std::vector<store::VmId>{7, 8})) << "placed VMs survive every Welcome";
 }
 
+// Failure rehearsal (--sim-hosts mode=cut): a cut agent drops its stream and dials no more,
+// so its lease runs out and fences; uncut, it dials again with its last epoch.
+TEST_F(AgentSession, ACutAgentDialsNoMoreAndFencesThenRedialsWhenRestored) {
+  TestControllerOptions options;
+  options.echo_heartbeats = true;  // a Ping for each Heartbeat keeps the lease alive
+  options.heartbeat_interval_ms = 50;
+  options.lease_ms = 400;
+  start_controller(options);
+  run_agent(token());
+  ASSERT_TRUE(eventually([&] { return agent_->state() && agent_->state()->epoch() == 1; }));
+  std::this_thread::sleep_for(600ms);  // longer than the lease: the pings hold it
+  EXPECT_TRUE(agent_->state()->fenced().empty());
+
+  agent_->cut(true);
+  ASSERT_TRUE(eventually([&] { return !agent_->state()->fenced().empty(); }, 5s));
+  EXPECT_EQ(agent_->state()->fenced(), (std::vector<store::VmId>{7}));
+  std::this_thread::sleep_for(500ms);  // more than the agent's backoff (200 ms at most)
+  EXPECT_EQ(controller_->connects(), 1) << "a cut agent must not dial";
+  EXPECT_EQ(controller_->epoch(), 1U);
+
+  agent_->cut(false);
+  ASSERT_TRUE(eventually([&] { return controller_->epoch() == 2; }));
+  EXPECT_EQ(controller_->hellos().back().last_epoch(), 1U);
+  EXPECT_EQ(finish(), 0);
+}
+
 TEST_F(AgentSession, ARefuseIsFatalWithTheControllersMessage) {
   TestControllerOptions options;
   v1::Refuse refuse;

@@ -37,7 +37,8 @@ class Session {
 
   SessionEnd run();
   void stop();
-  // Ends the live stream as lost (the agent reconnects): the controller went quiet on it.
+  // Ends the live stream as lost (the agent reconnects): the controller went quiet on it, or
+  // the agent is cut (Agent::cut). Called before run() has a stream, run() starts none.
   void abort();
   void set_welcome_timeout_ms(int ms) { welcome_timeout_ms_ = ms; }
 
@@ -53,6 +54,7 @@ class Session {
 
   std::mutex mu_;
   grpc::ClientContext* context_ = nullptr;  // of the live stream, for stop()
+  bool aborted_ = false;                    // abort() came first: run() ends at once
   std::atomic<bool> stopped_{false};
   std::atomic<bool> stream_done_{false};
   std::mutex pings_mu_;

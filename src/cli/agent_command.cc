@@ -1,5 +1,7 @@
 #include "cli/agent_command.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -8,7 +10,9 @@
 #include <vector>
 
 #include "agent/agent.h"
+#include "agent/metrics.h"
 #include "cli/qemu_setup.h"
+#include "cli/sim_hosts.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -34,6 +38,14 @@ struct AgentFlags {
   std::string shutdown_fallback = "poweroff";
   double monitor_interval_s = 2;
   std::string log_level = "info";
+  // sim: capacity each simulated host reports (0: this machine's).
+  int sim_vcpus = 0;
+  std::int64_t sim_memory_mib = 0;
+  // --sim-hosts: N simulated hosts in this process (sim_hosts.h).
+  int sim_hosts = 0;
+  std::string name_prefix = "sim";
+  std::string api;
+  std::vector<std::string> sim_fail;
 };
 
 int usage(const std::string& message) {
@@ -74,12 +86,77 @@ int run_agent(const AgentFlags& f) {
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = 1;
 
+  std::optional<agent::v1::Capacity> capacity;
+  if (f.sim_vcpus > 0 || f.sim_memory_mib > 0) {
+    if (f.driver != "sim") return usage("--sim-vcpus and --sim-memory-mib are for --driver sim");
+    const agent::v1::Capacity machine = agent::read_capacity();
+    capacity.emplace(machine);
+    if (f.sim_vcpus > 0) capacity->set_vcpus(f.sim_vcpus);
+    if (f.sim_memory_mib > 0) capacity->set_memory_mib(f.sim_memory_mib);
+  }
+  std::vector<SimFailure> failures;
+  if (f.sim_hosts > 0) {
+    if (f.driver != "sim") return usage("--sim-hosts wants --driver sim");
+    if (!f.join_token.empty()) {
+      return usage(
+          "--sim-hosts joins each host with a token of its own: give --api URL, not --join");
+    }
+    for (const std::string& spec : f.sim_fail) {
+      Result<SimFailure> failure = parse_sim_failure(spec);
+      if (!failure) return usage(failure.error().message);
+      failures.push_back(std::move(*failure));
+    }
+  } else if (!f.sim_fail.empty() || !f.api.empty()) {
+    return usage("--sim-fail and --api are for --sim-hosts");
+  }
+
   if (Status dir = daemon::prepare_data_dir(f.data_dir); !dir) return fatal(dir.error().message);
   Result<daemon::DataDirLock> lock = daemon::DataDirLock::acquire(f.data_dir, "corral agent");
   if (!lock) return fatal(lock.error().message);
 
   // Before any thread starts: the threads inherit the blocked signals.
   daemon::StopSignals stop_signals(kExitFatal);
+
+  if (f.sim_hosts > 0) {
+    // One TLS connection per host, on each side: more files than the default soft limit.
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+      files.rlim_cur = files.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &files);
+    }
+    SimHostsSettings settings;
+    settings.count = f.sim_hosts;
+    settings.prefix = f.name_prefix;
+    settings.data_dir = f.data_dir;
+    settings.api_url = f.api;
+    settings.agent.controller_host = controller->host;
+    settings.agent.controller_port = controller->port;
+    settings.agent.join = {join->host, join->port, ""};
+    settings.agent.agent_version = CORRAL_AGENT_VERSION;
+    settings.agent.labels = labels;
+    settings.agent.capacity = capacity;
+    // A tick of each host's lease thread costs a wakeup: at 100 ms, N hosts cost 10 N a second,
+    // most of the process's CPU. Half a second is still well inside the controller's lease
+    // margin (2 s by default), which is what the tick's delay has to stay under.
+    settings.agent.lease_tick_ms = 500;
+    settings.sim = *sim_options;
+    settings.failures = std::move(failures);
+    SystemClock clock;
+    agent::BootClock lease_clock;
+    SimHosts hosts(std::move(settings), clock, lease_clock);
+    stop_signals.watch([&hosts] { hosts.stop(); });
+    log(LogLevel::kInfo, "agent_starting",
+        {{"controller", controller->text()},
+         {"join_address", join->text()},
+         {"data_dir", f.data_dir},
+         {"driver", "sim"},
+         {"sim_hosts", std::to_string(f.sim_hosts)}});
+    const int code = hosts.run();
+    stop_signals.finish();
+    if (code != kExitOk) return fatal(hosts.fatal_message());
+    log(LogLevel::kInfo, "stopped", {});
+    return kExitOk;
+  }
 
   std::unique_ptr<driver::Driver> driver;
   if (f.driver == "qemu") {
@@ -108,6 +185,7 @@ int run_agent(const AgentFlags& f) {
   options.join = {join->host, join->port, f.join_token};
   options.agent_version = CORRAL_AGENT_VERSION;
   options.labels = labels;
+  options.capacity = capacity;
   // The fence guard is this binary's hidden `fence-guard` command.
   std::error_code exe_error;
   options.fence_guard_binary = std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
@@ -152,6 +230,25 @@ void add_agent_command(CLI::App& app) {
   cmd->add_option("--sim-profile", f->sim_profile, "sim: latencies zero, fast or realistic")
       ->capture_default_str()
       ->check(CLI::IsMember({"zero", "fast", "realistic"}, CLI::ignore_case));
+  cmd->add_option("--sim-vcpus", f->sim_vcpus,
+                  "sim: vCPUs each simulated host reports (default: this machine's)");
+  cmd->add_option("--sim-memory-mib", f->sim_memory_mib,
+                  "sim: MiB of memory each simulated host reports (default: this machine's)");
+  cmd->add_option("--sim-hosts", f->sim_hosts,
+                  "sim: run N simulated hosts in this process, each its own agent and identity "
+                  "(<data-dir>/PREFIX-0001 ...)")
+      ->check(CLI::Range(1, 100'000));
+  cmd->add_option("--name-prefix", f->name_prefix,
+                  "--sim-hosts: the hosts' names are PREFIX-0001, PREFIX-0002 ...")
+      ->capture_default_str();
+  cmd->add_option("--api", f->api,
+                  "--sim-hosts: the controller's HTTP API (http://HOST:8780), to add the hosts "
+                  "that have no identity yet and get their join tokens");
+  cmd->add_option("--sim-fail", f->sim_fail,
+                  "--sim-hosts: host=NAME,mode=kill|cut|restore[,after=10s] (repeatable); "
+                  "also at run time: echo 'kill NAME' >> <data-dir>/sim-control")
+      ->take_all()
+      ->allow_extra_args(false);
   cmd->add_option("--accel", f->accel, "qemu: kvm, tcg, or auto")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
