@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "agent/console.h"
 #include "cluster/tls_dial.h"
 #include "common/log.h"
 #include "wire/agent.grpc.pb.h"
@@ -89,6 +90,8 @@ SessionEnd Session::run() {
        {"lease_ms", std::to_string(in.welcome().lease_ms())}});
 
   stream_done_ = false;
+  // The consoles this stream attaches end with it (the controller forgets them too).
+  AgentConsole consoles(state_.driver(), state_.outbox(), state_.host());
   std::thread writer([this, &stream] { writer_loop(*stream); });
   SessionEnd end{SessionEnd::Kind::kLost, "", true};
   while (stream->Read(&in)) {
@@ -108,6 +111,12 @@ SessionEnd Session::run() {
                "the controller refused this agent: " + in.refuse().message(), true};
         context.TryCancel();
         break;
+      case v1::ControllerMessage::kConsoleLogRequest:
+      case v1::ControllerMessage::kConsoleAttach:
+      case v1::ControllerMessage::kConsoleInput:
+      case v1::ControllerMessage::kConsoleDetach:
+        consoles.handle(in);
+        break;
       case v1::ControllerMessage::kWelcome:  // one per stream; a second one is ignored
       case v1::ControllerMessage::BODY_NOT_SET:
         break;
@@ -115,6 +124,7 @@ SessionEnd Session::run() {
     if (end.kind == SessionEnd::Kind::kFatal) break;
   }
   stream_done_ = true;
+  consoles.detach_all();
   state_.outbox().wake();
   context.TryCancel();  // the writer may be blocked in Write
   writer.join();

@@ -17,6 +17,11 @@ v1::AgentMessage AgentState::make_hello() {
   for (const auto& [k, v] : hello_.labels) (*h->mutable_labels())[k] = v;
   for (const driver::FoundVm& vm : driver_.found()) *h->add_vms() = to_wire(vm);
   h->set_driver(hello_.driver);
+  for (const driver::ImageInfo& image : driver_.images()) {
+    v1::Image* out = h->add_images();
+    out->set_name(image.name);
+    out->set_kind(image.kind);
+  }
   std::lock_guard lock(mu_);
   h->set_last_epoch(epoch_);
   return m;

@@ -68,6 +68,7 @@ class AgentState final : public driver::DriverSink {
   void set_guarded(std::vector<store::VmId> vms);
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
+  const std::string& host() const { return hello_.host; }
 
   // DriverSink
   void phase_done(driver::PhaseResult result) override;
