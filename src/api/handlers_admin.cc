@@ -92,7 +92,16 @@ HandlerResult external_event(Context& ctx, Call& call) {
   if (id) vm = ctx.engine.get(*id);
   if (!vm) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
   // What the hypervisor does by itself happens on the VM's host.
-  auto host_sim = sim_of(ctx.hosts.services_for(vm->host));
+  const driver::HostServices& services = ctx.hosts.services_for(vm->host);
+  if (std::optional<std::string> agent = services.agent_host()) {
+    return failure(Error{ErrorCode::kConflict,
+                         "VM " + call.args[0] + " is on agent host " + *agent +
+                             ": fault injection for agent hosts is done on the agent (its own "
+                             "sim), not through this controller",
+                         {},
+                         {}});
+  }
+  auto host_sim = sim_of(services);
   if (!host_sim) return std::unexpected(std::move(host_sim.error()));
   (*host_sim)->external_event(*id, *kind);
   return Reply{202, {{"vm_id", *id}, {"event", std::string(sim::external_event_name(*kind))}}};
