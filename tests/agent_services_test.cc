@@ -66,6 +66,10 @@ TEST(AgentServicesTest, ConsoleImagesAndFaultsOfAnAgentHostGoToItsAgent) {
       api.post("/v1/admin/vms/" + std::to_string(id) + "/external", {{"event", "paused"}});
   EXPECT_EQ(fault.status, 409) << fault.body.dump();
   EXPECT_NE(message_of(fault).find("agent host h2"), std::string::npos) << fault.body.dump();
+  const ApiResult kept = api.post("/v1/admin/faults", {{"kind", "fail"}, {"vm", id}});
+  EXPECT_EQ(kept.status, 409) << kept.body.dump();  // this server's sim would never match it
+  EXPECT_NE(message_of(kept).find("agent host h2"), std::string::npos) << kept.body.dump();
+  EXPECT_EQ(api.get("/v1/admin/faults").body["faults"].size(), 0U);
 
   // The agent goes away: its console is a clear 503 at once, its images are the last known.
   ASSERT_EQ(h2->stop(), 0) << h2->log();

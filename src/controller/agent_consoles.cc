@@ -23,6 +23,13 @@ Error error_of(const v1::ConsoleReply& reply) {
 
 }  // namespace
 
+std::uint64_t AgentConsoles::first_request_id() {
+  // Microseconds since the Unix epoch: a restarted controller starts past every id it gave.
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 Result<v1::ConsoleReply> AgentConsoles::call(
     const std::string& host, const std::function<v1::ControllerMessage(std::uint64_t)>& make,
     std::uint64_t* epoch) {

@@ -43,7 +43,10 @@ class AgentConsoles {
   // has none (or the stream is closing).
   using Send = std::function<std::uint64_t(const std::string& host, v1::ControllerMessage)>;
 
-  AgentConsoles(Send send, Millis timeout_ms) : send_(std::move(send)), timeout_ms_(timeout_ms) {}
+  // Request ids start from the wall clock: an agent's outbox may hand a new controller
+  // process a reply to its predecessor's request, which must not match a new one.
+  AgentConsoles(Send send, Millis timeout_ms)
+      : send_(std::move(send)), timeout_ms_(timeout_ms), next_id_(first_request_id()) {}
 
   [[nodiscard]] Result<std::string> console_log(const std::string& host, store::VmId vm,
                                                 std::size_t max_bytes);
@@ -78,12 +81,14 @@ class AgentConsoles {
                                 const std::function<v1::ControllerMessage(std::uint64_t)>& make,
                                 std::uint64_t* epoch);
 
+  static std::uint64_t first_request_id();
+
   const Send send_;
   const Millis timeout_ms_;
 
   mutable std::mutex mu_;
   std::condition_variable answered_;
-  std::uint64_t next_id_ = 0;
+  std::uint64_t next_id_;
   int next_handle_ = 0;
   std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
   std::map<Key, Attachment> attached_;
