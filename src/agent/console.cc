@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "driver/sim/sim_driver.h"
+
 namespace corral::agent {
 namespace {
 
@@ -66,6 +68,21 @@ Status AgentConsole::attach(store::VmId vm) {
   return {};
 }
 
+Status AgentConsole::sim_event(store::VmId vm, const std::string& name) {
+  auto* sim = dynamic_cast<driver::sim::FaultInjector*>(&driver_);
+  if (sim == nullptr) {
+    return fail(Error{ErrorCode::kConflict,
+                      "this agent runs the " + driver_.name() +
+                          " driver, not the sim: " + "there is nothing to inject",
+                      {},
+                      {}});
+  }
+  Result<driver::sim::ExternalEvent> kind = driver::sim::parse_external_event(name);
+  if (!kind) return fail(std::move(kind.error()));
+  sim->external_event(vm, *kind);
+  return {};
+}
+
 bool AgentConsole::handle(const v1::ControllerMessage& message) {
   switch (message.body_case()) {
     case v1::ControllerMessage::kConsoleLogRequest: {
@@ -96,6 +113,11 @@ bool AgentConsole::handle(const v1::ControllerMessage& message) {
         attached_.erase(it);
       }
       driver_.detach_console(message.console_detach().vm(), handle);
+      return true;
+    }
+    case v1::ControllerMessage::kSimExternalEvent: {
+      const v1::SimExternalEvent& r = message.sim_external_event();
+      reply(r.request_id(), sim_event(r.vm(), r.event()));
       return true;
     }
     case v1::ControllerMessage::kWelcome:

@@ -9,6 +9,8 @@
 //   phases (driver/driver.h).
 // - One attachment per VM: a second ConsoleAttach of an attached VM answers ok. Output goes to
 //   the outbox as ConsoleOutput; the console's end as ConsoleOutput{closed}.
+// - SimExternalEvent goes to the driver's FaultInjector when it runs the sim (else a
+//   conflict), answered like the console requests.
 // - detach_all() ends every attachment: call it when the stream ends (the controller forgets
 //   them with the stream). Thread-safe.
 #pragma once
@@ -38,6 +40,8 @@ class AgentConsole {
  private:
   void reply(std::uint64_t request_id, const Status& status, std::string log = {});
   Status attach(store::VmId vm);
+  // The sim's external event (SimExternalEvent), when the driver is the sim.
+  Status sim_event(store::VmId vm, const std::string& name);
 
   driver::Driver& driver_;
   Outbox& outbox_;

@@ -68,10 +68,15 @@ TEST(AgentConsole, AnswersEachRequestWithItsIdAndNamesTheHostInErrors) {
   EXPECT_TRUE(console.handle(log_request(12, 9, 100)));
   EXPECT_TRUE(console.handle(attach(13, 9)));
   EXPECT_TRUE(console.handle(input));
+  v1::ControllerMessage event;
+  event.mutable_sim_external_event()->set_request_id(15);
+  event.mutable_sim_external_event()->set_vm(5);
+  event.mutable_sim_external_event()->set_event("paused");
+  EXPECT_TRUE(console.handle(event));
   EXPECT_FALSE(console.handle(ping));  // not a console request: left to the session
 
   const std::vector<v1::AgentMessage> out = outbox.take_all();
-  ASSERT_EQ(out.size(), 4U);
+  ASSERT_EQ(out.size(), 5U);
   EXPECT_EQ(out[0].console_reply().request_id(), 11U);
   EXPECT_TRUE(out[0].console_reply().ok());
   EXPECT_EQ(out[0].console_reply().log(), "boot");
@@ -84,6 +89,12 @@ TEST(AgentConsole, AnswersEachRequestWithItsIdAndNamesTheHostInErrors) {
   EXPECT_EQ(out[3].console_reply().request_id(), 14U);
   EXPECT_TRUE(out[3].console_reply().ok());
   EXPECT_EQ(driver.typed, "root\n");
+  // Not the sim: nothing to inject, said so.
+  EXPECT_EQ(out[4].console_reply().request_id(), 15U);
+  EXPECT_EQ(out[4].console_reply().code(), v1::ConsoleReply::ERROR_CODE_CONFLICT);
+  EXPECT_NE(out[4].console_reply().error().find("on host h2: this agent runs the scripted"),
+            std::string::npos)
+      << out[4].console_reply().error();
 }
 
 TEST(AgentConsole, OneAttachmentPerVmUntilDetachedOrEnded) {

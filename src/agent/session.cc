@@ -115,6 +115,7 @@ SessionEnd Session::run() {
       case v1::ControllerMessage::kConsoleAttach:
       case v1::ControllerMessage::kConsoleInput:
       case v1::ControllerMessage::kConsoleDetach:
+      case v1::ControllerMessage::kSimExternalEvent:
         consoles.handle(in);
         break;
       case v1::ControllerMessage::kWelcome:  // one per stream; a second one is ignored

@@ -146,6 +146,23 @@ Status AgentConsoles::write(const std::string& host, store::VmId vm, std::string
   return {};
 }
 
+Status AgentConsoles::sim_event(const std::string& host, store::VmId vm, std::string event) {
+  Result<v1::ConsoleReply> reply = call(
+      host,
+      [&](std::uint64_t id) {
+        v1::ControllerMessage m;
+        v1::SimExternalEvent* e = m.mutable_sim_external_event();
+        e->set_request_id(id);
+        e->set_vm(vm);
+        e->set_event(event);
+        return m;
+      },
+      nullptr);
+  if (!reply) return fail(std::move(reply.error()));
+  if (!reply->ok()) return fail(error_of(*reply));
+  return {};
+}
+
 void AgentConsoles::on_reply(const v1::ConsoleReply& reply) {
   std::lock_guard lock(mu_);
   auto it = pending_.find(reply.request_id());

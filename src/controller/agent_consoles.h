@@ -54,6 +54,8 @@ class AgentConsoles {
                                    driver::ConsoleOutput output);
   void detach(const std::string& host, store::VmId vm, int handle);
   [[nodiscard]] Status write(const std::string& host, store::VmId vm, std::string bytes);
+  // The sim's external event (a name of sim::parse_external_event) on the agent's sim.
+  [[nodiscard]] Status sim_event(const std::string& host, store::VmId vm, std::string event);
 
   // From the host's stream of `epoch`.
   void on_reply(const v1::ConsoleReply& reply);

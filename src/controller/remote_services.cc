@@ -52,6 +52,12 @@ Status RemoteHostServices::write_console(store::VmId vm, std::string bytes) {
   return agents->consoles().write(host_, vm, std::move(bytes));
 }
 
+Status RemoteHostServices::agent_sim_event(store::VmId vm, std::string event) {
+  AgentService* agents = source_.agents();
+  if (agents == nullptr) return fail(not_ready(host_));
+  return agents->consoles().sim_event(host_, vm, std::move(event));
+}
+
 driver::HostServices* AgentHostServices::services_of(std::string_view host) {
   if (host.empty() || is_local_(host)) return nullptr;
   std::lock_guard lock(mu_);

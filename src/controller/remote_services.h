@@ -9,8 +9,8 @@
 // - services_of(host) is nullptr for the hosts `is_local` claims (this process's driver and
 //   ""); any other host is an agent host, connected or not. Its RemoteHostServices lives as
 //   long as the AgentHostServices (the API may hold a reference during a console stream).
-// - fault_injector() is nullptr: the sim of an agent host runs inside that agent; the API
-//   answers 409 for it (agent_host() says which host).
+// - fault_injector() is nullptr: the sim of an agent host runs inside that agent; external
+//   events go to it through agent_sim_event(), faults are not forwarded (the API answers 409).
 #pragma once
 
 #include <atomic>
@@ -43,6 +43,7 @@ class RemoteHostServices final : public driver::HostServices {
   [[nodiscard]] Status write_console(store::VmId vm, std::string bytes) override;
   driver::sim::FaultInjector* fault_injector() const override { return nullptr; }
   std::optional<std::string> agent_host() const override { return host_; }
+  [[nodiscard]] Status agent_sim_event(store::VmId vm, std::string event) override;
 
  private:
   const std::string host_;

@@ -48,6 +48,11 @@ class HostServices {
   virtual sim::FaultInjector* fault_injector() const = 0;
   // The agent host these services ask; nullopt: this process's own driver.
   virtual std::optional<std::string> agent_host() const { return std::nullopt; }
+  // An agent host's sim does an external event (sim::parse_external_event's names) to a VM:
+  // asked of the agent. This process's own hosts use fault_injector() instead.
+  [[nodiscard]] virtual Status agent_sim_event(store::VmId /*vm*/, std::string /*event*/) {
+    return fail(Error{ErrorCode::kConflict, "not an agent host", {}, {}});
+  }
 
  protected:
   HostServices() = default;
