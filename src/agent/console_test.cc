@@ -7,6 +7,9 @@
 
 #include <vector>
 
+#include "agent/state.h"
+#include "common/clock.h"
+
 namespace corral::agent {
 namespace {
 
@@ -33,6 +36,8 @@ class ConsoleDriver final : public driver::Driver {
     typed += bytes;
     return {};
   }
+  std::vector<driver::ImageInfo> images() const override { return image_list; }
+  std::vector<driver::ImageInfo> image_list;
   std::vector<driver::ConsoleOutput> outputs;
   std::vector<int> detached;
   std::string typed;
@@ -124,6 +129,28 @@ TEST(AgentConsole, OneAttachmentPerVmUntilDetachedOrEnded) {
   ASSERT_TRUE(console.handle(attach(4, 5)));
   console.detach_all();  // the stream ended
   EXPECT_EQ(driver.detached, (std::vector<int>{2, 3}));
+}
+
+// The Hello carries the driver's images; a change after it is one ImageList, sent once.
+TEST(AgentImages, TheHelloListsThemAndAChangeIsSentOnce) {
+  ConsoleDriver driver;
+  driver.image_list = {{"tiny", "kernel", "/var/images/tiny"}};
+  SystemClock clock;
+  AgentState state(driver, clock, HelloSettings{.host = "h2", .driver = "scripted"});
+  const v1::AgentMessage hello = state.make_hello();
+  ASSERT_EQ(hello.hello().images_size(), 1);
+  EXPECT_EQ(hello.hello().images(0).name(), "tiny");
+  EXPECT_EQ(hello.hello().images(0).kind(), "kernel");
+  EXPECT_FALSE(state.image_change());  // as the Hello said
+
+  driver.image_list.push_back({"snap-1", "disk", "/var/images/snap-1"});
+  const std::optional<v1::AgentMessage> change = state.image_change();
+  ASSERT_TRUE(change);
+  ASSERT_EQ(change->image_list().images_size(), 2);
+  EXPECT_EQ(change->image_list().images(1).name(), "snap-1");
+  EXPECT_FALSE(state.image_change());  // sent once
+  driver.image_list.clear();
+  ASSERT_TRUE(state.image_change());  // all removed: an empty list, still a change
 }
 
 }  // namespace

@@ -146,6 +146,10 @@ void Session::writer_loop(Stream& stream) {
       pings_.clear();
     }
     if (Clock::now() >= next_beat) {
+      // Images are looked at once per heartbeat: the controller learns of a new one within one.
+      if (std::optional<v1::AgentMessage> images = state_.image_change()) {
+        out.push_back(std::move(*images));
+      }
       out.push_back(state_.make_heartbeat(0));
       next_beat = Clock::now() + milliseconds(state_.heartbeat_interval_ms());
     }

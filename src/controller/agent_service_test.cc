@@ -453,6 +453,18 @@ TEST_F(AgentServiceTest, ConsoleRequestsTravelTheStreamAndImagesComeFromTheHello
   EXPECT_EQ(known->images[0].name, "tiny");
   EXPECT_EQ(known->images[0].kind, "kernel");
   EXPECT_FALSE(agents.images_of("node-2"));
+  // A later ImageList replaces them (the driver stays the Hello's).
+  v1::AgentMessage list;
+  list.mutable_image_list()->add_images()->set_name("tiny");
+  list.mutable_image_list()->add_images()->set_name("snap-1");
+  ASSERT_TRUE(call.stream->Write(list));
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (agents.images_of("node-1")->images.size() != 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(agents.images_of("node-1")->images.size(), 2U);
+  EXPECT_EQ(agents.images_of("node-1")->driver, "sim");
 
   Result<std::string> log = fail(Error::not_found("not asked yet"));
   std::thread asker([&] { log = agents.consoles().console_log("node-1", 7, 64); });
@@ -478,7 +490,7 @@ TEST_F(AgentServiceTest, ConsoleRequestsTravelTheStreamAndImagesComeFromTheHello
   const auto after = agents.images_of("node-1");
   ASSERT_TRUE(after);
   EXPECT_FALSE(after->connected);
-  EXPECT_EQ(after->images.size(), 1U);
+  EXPECT_EQ(after->images.size(), 2U);
 }
 
 }  // namespace
