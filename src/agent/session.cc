@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "agent/console.h"
 #include "cluster/tls_dial.h"
 #include "common/log.h"
 #include "wire/agent.grpc.pb.h"
@@ -96,6 +97,8 @@ SessionEnd Session::run() {
        {"lease_ms", std::to_string(in.welcome().lease_ms())}});
 
   stream_done_ = false;
+  // The consoles this stream attaches end with it (the controller forgets them too).
+  AgentConsole consoles(state_.driver(), state_.outbox(), state_.host());
   std::thread writer([this, &stream] { writer_loop(*stream); });
   SessionEnd end{SessionEnd::Kind::kLost, "", true};
   while (stream->Read(&in)) {
@@ -115,6 +118,13 @@ SessionEnd Session::run() {
                "the controller refused this agent: " + in.refuse().message(), true};
         context.TryCancel();
         break;
+      case v1::ControllerMessage::kConsoleLogRequest:
+      case v1::ControllerMessage::kConsoleAttach:
+      case v1::ControllerMessage::kConsoleInput:
+      case v1::ControllerMessage::kConsoleDetach:
+      case v1::ControllerMessage::kSimExternalEvent:
+        consoles.handle(in);
+        break;
       case v1::ControllerMessage::kWelcome:  // one per stream; a second one is ignored
       case v1::ControllerMessage::BODY_NOT_SET:
         break;
@@ -122,6 +132,7 @@ SessionEnd Session::run() {
     if (end.kind == SessionEnd::Kind::kFatal) break;
   }
   stream_done_ = true;
+  consoles.detach_all();
   state_.outbox().wake();
   context.TryCancel();  // the writer may be blocked in Write
   writer.join();
@@ -142,6 +153,10 @@ void Session::writer_loop(Stream& stream) {
       pings_.clear();
     }
     if (Clock::now() >= next_beat) {
+      // Images are looked at once per heartbeat: the controller learns of a new one within one.
+      if (std::optional<v1::AgentMessage> images = state_.image_change()) {
+        out.push_back(std::move(*images));
+      }
       out.push_back(state_.make_heartbeat(0));
       next_beat = Clock::now() + milliseconds(state_.heartbeat_interval_ms());
     }

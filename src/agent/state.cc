@@ -17,8 +17,31 @@ v1::AgentMessage AgentState::make_hello() {
   for (const auto& [k, v] : hello_.labels) (*h->mutable_labels())[k] = v;
   for (const driver::FoundVm& vm : driver_.found()) *h->add_vms() = to_wire(vm);
   h->set_driver(hello_.driver);
+  std::vector<std::pair<std::string, std::string>> images;
+  for (const driver::ImageInfo& image : driver_.images()) {
+    v1::Image* out = h->add_images();
+    out->set_name(image.name);
+    out->set_kind(image.kind);
+    images.emplace_back(image.name, image.kind);
+  }
   std::lock_guard lock(mu_);
   h->set_last_epoch(epoch_);
+  images_sent_ = std::move(images);
+  return m;
+}
+
+std::optional<v1::AgentMessage> AgentState::image_change() {
+  std::vector<std::pair<std::string, std::string>> now;
+  for (const driver::ImageInfo& image : driver_.images()) now.emplace_back(image.name, image.kind);
+  std::lock_guard lock(mu_);
+  if (now == images_sent_) return std::nullopt;
+  v1::AgentMessage m;
+  for (const auto& [name, kind] : now) {
+    v1::Image* out = m.mutable_image_list()->add_images();
+    out->set_name(name);
+    out->set_kind(kind);
+  }
+  images_sent_ = std::move(now);
   return m;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ class AgentState final : public driver::DriverSink {
   // expiry, even with nothing to fence).
   std::vector<store::VmId> check_lease(bool* expired_now = nullptr);
   v1::AgentMessage make_heartbeat(std::uint64_t ping_seq);
+  // An ImageList when the driver's images differ from the last Hello's or ImageList's (a
+  // snapshot added one, an operator removed one); nullopt when they do not.
+  std::optional<v1::AgentMessage> image_change();
 
   std::vector<store::VmId> fenced() const;  // every VM fenced so far, in order (logs, tests)
   std::uint64_t epoch() const;
@@ -68,6 +72,7 @@ class AgentState final : public driver::DriverSink {
   void set_guarded(std::vector<store::VmId> vms);
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
+  const std::string& host() const { return hello_.host; }
 
   // DriverSink
   void phase_done(driver::PhaseResult result) override;
@@ -94,7 +99,8 @@ class AgentState final : public driver::DriverSink {
   std::map<store::VmId, Placed> placed_;
   std::vector<store::VmId> guarded_;
   std::vector<store::VmId> fenced_;
-  CpuIdle cpu_idle_;  // free CPU between two heartbeats
+  std::vector<std::pair<std::string, std::string>> images_sent_;  // (name, kind)
+  CpuIdle cpu_idle_;                                              // free CPU between two heartbeats
 };
 
 }  // namespace corral::agent

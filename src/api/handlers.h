@@ -83,8 +83,10 @@ HandlerResult external_event(Context& ctx, Call& call);
 
 // handlers_images.cc
 HandlerResult list_images(Context& ctx, Call& call);
-// A VM's image must be one of the host's when the host lists its images: the error if not.
-std::optional<Error> unknown_image(Context& ctx, const std::string& name);
+// A VM's image must be one of its host's when the host lists its images (`host` "": not
+// placed yet, any host's will do): the error if not.
+std::optional<Error> unknown_image(Context& ctx, const std::string& name,
+                                   const std::string& host = "");
 
 // handlers_console.cc
 HandlerResult console_log(Context& ctx, Call& call);

@@ -30,6 +30,19 @@ std::expected<sim::FaultInjector*, Failure> sim_of(Context& ctx) {
   return sim_of(ctx.hosts.local());
 }
 
+// The 409 for a fault of a VM whose host is an agent's: that host's sim runs inside the agent
+// (external events are forwarded to it; faults are not).
+std::optional<Error> on_agent_host(Context& ctx, const store::Vm& vm) {
+  const std::optional<std::string> agent = ctx.hosts.services_for(vm.host).agent_host();
+  if (!agent) return std::nullopt;
+  return Error{ErrorCode::kConflict,
+               "VM " + std::to_string(vm.id) + " is on agent host " + *agent +
+                   ": fault injection for agent hosts is done on the agent (its own sim), not "
+                   "through this controller",
+               {},
+               {}};
+}
+
 }  // namespace
 
 HandlerResult add_fault(Context& ctx, Call& call) {
@@ -39,6 +52,13 @@ HandlerResult add_fault(Context& ctx, Call& call) {
   if (!body) return failure(std::move(body.error()));
   Result<sim::Fault> fault = sim::parse_fault(*body);
   if (!fault) return failure(std::move(fault.error()));
+  // This server's sim runs only its own hosts' phases: a fault for a VM on an agent host
+  // would never match. Say so instead of keeping it.
+  if (fault->vm) {
+    if (std::optional<store::Vm> vm = ctx.engine.get(*fault->vm)) {
+      if (std::optional<Error> remote = on_agent_host(ctx, *vm)) return failure(std::move(*remote));
+    }
+  }
   fault->id = (*sim)->add_fault(*fault);
   return Reply{201, sim::fault_json(*fault)};
 }
@@ -92,7 +112,16 @@ HandlerResult external_event(Context& ctx, Call& call) {
   if (id) vm = ctx.engine.get(*id);
   if (!vm) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
   // What the hypervisor does by itself happens on the VM's host.
-  auto host_sim = sim_of(ctx.hosts.services_for(vm->host));
+  driver::HostServices& services = ctx.hosts.services_for(vm->host);
+  if (services.agent_host()) {
+    // The agent's own sim does it (its power event comes back on the agent's stream).
+    if (Status done = services.agent_sim_event(*id, std::string(sim::external_event_name(*kind)));
+        !done) {
+      return failure(std::move(done.error()));
+    }
+    return Reply{202, {{"vm_id", *id}, {"event", std::string(sim::external_event_name(*kind))}}};
+  }
+  auto host_sim = sim_of(services);
   if (!host_sim) return std::unexpected(std::move(host_sim.error()));
   (*host_sim)->external_event(*id, *kind);
   return Reply{202, {{"vm_id", *id}, {"event", std::string(sim::external_event_name(*kind))}}};

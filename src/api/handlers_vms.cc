@@ -99,7 +99,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   Result<engine::ActionRequest> request = build_action(*input, *action, *vm);
   if (!request) return failure(std::move(request.error()));
   if (request->model && request->model->image != vm->model.image) {
-    if (std::optional<Error> unknown = unknown_image(ctx, request->model->image)) {
+    if (std::optional<Error> unknown = unknown_image(ctx, request->model->image, vm->host)) {
       return failure(std::move(*unknown));
     }
   }

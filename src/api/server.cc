@@ -140,7 +140,9 @@ struct Server::Impl {
         local_host(d, faults),
         hosts(local_host),
         context{e, hosts, events, options},
-        limiter(o.rate_limit, o.rate_burst) {}
+        limiter(o.rate_limit, o.rate_burst) {
+    hosts.set_remote(o.remote_hosts);
+  }
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
   RateLimiter::Verdict admit(const httplib::Request& req);
@@ -148,7 +150,7 @@ struct Server::Impl {
 
   const ServerOptions options;
   EventHub events;
-  driver::LocalHostServices local_host;  // every host today: the driver runs them all
+  driver::LocalHostServices local_host;  // the driver's own hosts (agent hosts: remote_hosts)
   driver::HostServicesRouter hosts;
   Context context;
   Router router;  // route i is kRoutes[i]

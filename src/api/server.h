@@ -11,7 +11,8 @@
 //   (unknown route 404, wrong method 405, body over 64 KiB 413, malformed HTTP 400).
 // - Path ids that are not 1-18 decimal digits name nothing: 404, like unknown ids.
 // - Images and the console are asked of the VM's host through a driver::HostServicesRouter
-//   (driver/host_services.h); today the driver serves every host itself.
+//   (driver/host_services.h): the driver's own hosts locally, agent hosts through
+//   ServerOptions::remote_hosts.
 // - /v1/admin/* exists only when a FaultInjector (the sim) is given (404 otherwise).
 // - bind() then run() (blocks); stop() from any thread (not a signal handler) ends the event
 //   streams, stops accepting, and makes run() return once the connections in flight are done.
@@ -26,6 +27,9 @@
 #include "driver/driver.h"
 #include "engine/engine.h"
 
+namespace corral::driver {
+class RemoteHostServicesSource;
+}
 namespace corral::driver::sim {
 class FaultInjector;
 }
@@ -46,7 +50,10 @@ class HostJoin {
 
 struct ServerOptions {
   HostJoin* host_join = nullptr;  // nullptr: hosts are added without a token
-  std::size_t threads = 128;      // connections served at once (keep-alive and SSE hold one each)
+  // The agent hosts' images and consoles (controller/remote_services.h); nullptr: this
+  // process's driver serves every host.
+  driver::RemoteHostServicesSource* remote_hosts = nullptr;
+  std::size_t threads = 128;  // connections served at once (keep-alive and SSE hold one each)
   std::chrono::milliseconds heartbeat{15'000};  // SSE comment when no event came
   std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
   int keep_alive_timeout_s = 5;                 // an idle keep-alive connection is closed after

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "controller/agent_registry.h"
 #include "controller/cluster_server.h"
+#include "controller/remote_services.h"
 #include "daemon/daemon.h"
 #include "driver/host_router.h"
 #include "driver/sim/sim_driver.h"
@@ -186,6 +187,10 @@ int run_server(const ServerOptions& o) {
   // POST /v1/hosts answers with a join token once the cluster server below has started.
   ClusterJoin join;
   server_options.host_join = &join;
+  // Images and consoles of agent hosts are asked of their agents once the cluster server runs.
+  controller::AgentHostServices agent_hosts(
+      [&router](std::string_view host) { return router.is_local(std::string(host)); });
+  server_options.remote_hosts = &agent_hosts;
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -208,6 +213,7 @@ int run_server(const ServerOptions& o) {
     return cannot_start(cluster.error().message);
   }
   router.set_remote(&(*cluster)->agents());
+  agent_hosts.attach(&(*cluster)->agents());
   join.attach(cluster->get());
   const daemon::HostPort actual{address->host, server.port()};
 
@@ -236,6 +242,7 @@ int run_server(const ServerOptions& o) {
   stop_signals.finish();
   // Agents first: no stream calls into the engine once it stops.
   router.set_remote(nullptr);
+  agent_hosts.attach(nullptr);
   join.attach(nullptr);
   (*cluster)->stop();
   engine.stop();

@@ -48,7 +48,13 @@ std::optional<v1::Refuse> refusal_for(const std::string& host, const Error& erro
 
 AgentService::AgentService(AgentRegistry& registry, driver::DriverSink& sink, const Clock& clock,
                            AgentServiceOptions options)
-    : registry_(registry), sink_(sink), clock_(clock), options_(options) {
+    : registry_(registry),
+      sink_(sink),
+      clock_(clock),
+      options_(options),
+      consoles_([this](const std::string& host,
+                       v1::ControllerMessage m) { return send_to(host, std::move(m)); },
+                options.console_timeout_ms) {
   for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.admission_threads); ++i) {
     pool_.emplace_back([this] { admission_loop(); });
   }
@@ -122,6 +128,7 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
     older->close(
         grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer connection of host " + host),
         AgentConnection::Close::kDrop);
+    consoles_.on_disconnected(host, older->epoch());  // its attachments ended with it
   }
   Result<engine::AgentWelcome> welcome = registry_.agent_connected(hello_from_wire(first.hello()));
   if (!welcome) {
@@ -143,6 +150,7 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
     return;
   }
   const std::uint64_t epoch = welcome->epoch;
+  set_images(host, first.hello().driver(), first.hello().images());
   if (!connection->welcome(welcome_to_wire(*welcome))) {
     // The stream ended while the registry admitted it: the registry must not wait for it.
     registry_.agent_disconnected(host, epoch);
@@ -175,6 +183,21 @@ void AgentService::on_message(AgentConnection& connection, const v1::AgentMessag
     case v1::AgentMessage::kPowerEvent:
       sink_.power_event(power_event_from_wire(message.power_event()));
       return;
+    case v1::AgentMessage::kConsoleReply:
+      consoles_.on_reply(message.console_reply());
+      return;
+    case v1::AgentMessage::kConsoleOutput:
+      consoles_.on_output(connection.host(), connection.epoch(), message.console_output());
+      return;
+    case v1::AgentMessage::kImageList: {
+      std::string driver;
+      if (std::optional<driver::RemoteHostServicesSource::HostImages> known =
+              images_of(connection.host())) {
+        driver = known->driver;
+      }
+      set_images(connection.host(), driver, message.image_list().images());
+      return;
+    }
     case v1::AgentMessage::kHello:
     case v1::AgentMessage::BODY_NOT_SET:
       log(LogLevel::kWarn, "agent_message_dropped",
@@ -191,6 +214,13 @@ void AgentService::on_done(AgentConnection& connection) {
     if (it != attached_.end() && it->second.get() == &connection) attached_.erase(it);
   }
   if (connection.welcomed()) {
+    consoles_.on_disconnected(host, connection.epoch());
+    {
+      std::lock_guard lock(mu_);
+      auto known = images_.find(host);
+      auto live = attached_.find(host);
+      if (known != images_.end() && live == attached_.end()) known->second.connected = false;
+    }
     registry_.agent_disconnected(host, connection.epoch());
     log(LogLevel::kInfo, "agent_disconnected",
         {{"host", host}, {"epoch", std::to_string(connection.epoch())}});
@@ -219,6 +249,47 @@ std::uint64_t AgentService::epoch_of(const std::string& host) const {
   std::lock_guard lock(mu_);
   auto it = attached_.find(host);
   return it == attached_.end() ? 0 : it->second->epoch();
+}
+
+std::uint64_t AgentService::send_to(const std::string& host, v1::ControllerMessage message) {
+  std::shared_ptr<AgentConnection> connection;
+  {
+    std::lock_guard lock(mu_);
+    auto it = attached_.find(host);
+    if (it == attached_.end()) return 0;
+    connection = it->second;
+  }
+  // Before its Welcome a stream takes nothing but phases (held for after the Welcome).
+  if (!connection->welcomed()) return 0;
+  const std::uint64_t epoch = connection->epoch();
+  return connection->send(std::move(message)) ? epoch : 0;
+}
+
+void AgentService::set_images(const std::string& host, const std::string& driver,
+                              const google::protobuf::RepeatedPtrField<v1::Image>& images) {
+  driver::RemoteHostServicesSource::HostImages record;
+  record.host = host;
+  record.driver = driver;
+  record.connected = true;
+  for (const v1::Image& image : images) record.images.push_back({image.name(), image.kind(), ""});
+  std::lock_guard lock(mu_);
+  images_[host] = std::move(record);
+}
+
+std::vector<driver::RemoteHostServicesSource::HostImages> AgentService::host_images() const {
+  std::lock_guard lock(mu_);
+  std::vector<driver::RemoteHostServicesSource::HostImages> out;
+  out.reserve(images_.size());
+  for (const auto& [host, record] : images_) out.push_back(record);
+  return out;
+}
+
+std::optional<driver::RemoteHostServicesSource::HostImages> AgentService::images_of(
+    const std::string& host) const {
+  std::lock_guard lock(mu_);
+  auto it = images_.find(host);
+  if (it == images_.end()) return std::nullopt;
+  return it->second;
 }
 
 void AgentService::post(std::function<void()> task) {

@@ -20,6 +20,9 @@
 //   notes it heard the controller, and answers nothing); a silent one gets a Ping, which asks
 //   for a Heartbeat now. So while heartbeats flow, each agent sends one message per interval
 //   instead of two (its own heartbeat and a Ping's answer).
+// - Consoles (controller/agent_consoles.h): requests go on the host's welcomed stream, the
+//   answers and output come back from it; a stream's end fails what waits on it. Images: the
+//   Hello's (and later ImageList's) are kept per host, also after the agent disconnects.
 // - shutdown() (or the destructor) stops the ping thread and the pool and cancels the
 //   streams; the grpc::Server serving this service must be shut down before it is destroyed.
 #pragma once
@@ -40,9 +43,11 @@
 
 #include "common/clock.h"
 #include "controller/agent_connection.h"
+#include "controller/agent_consoles.h"
 #include "controller/agent_registry.h"
 #include "driver/driver.h"
 #include "driver/host_router.h"
+#include "driver/host_services.h"
 #include "wire/agent.grpc.pb.h"
 
 namespace corral::controller {
@@ -50,7 +55,8 @@ namespace corral::controller {
 struct AgentServiceOptions {
   Millis ping_interval_ms = 2'000;  // 0: no pings (tests)
   std::size_t admission_threads = 4;
-  std::size_t max_queue = 4'096;  // messages queued to one agent before its stream is closed
+  std::size_t max_queue = 4'096;      // messages queued to one agent before its stream is closed
+  Millis console_timeout_ms = 5'000;  // an agent's console answer, before the API gives up
 };
 
 class AgentService final : public v1::AgentService::CallbackService,
@@ -74,6 +80,11 @@ class AgentService final : public v1::AgentService::CallbackService,
   std::size_t connected() const;
   // The epoch of the host's live stream; 0: none.
   std::uint64_t epoch_of(const std::string& host) const;
+  AgentConsoles& consoles() { return consoles_; }
+  // What each agent host reported of its images (its driver's), connected now or not.
+  std::vector<driver::RemoteHostServicesSource::HostImages> host_images() const;
+  std::optional<driver::RemoteHostServicesSource::HostImages> images_of(
+      const std::string& host) const;
 
  private:
   void on_first(std::shared_ptr<AgentConnection> connection, v1::AgentMessage first) override;
@@ -85,6 +96,10 @@ class AgentService final : public v1::AgentService::CallbackService,
   void post(std::function<void()> task);
   void admission_loop();
   void ping_loop();
+  // Queues on the host's welcomed stream: its epoch, 0 when none.
+  std::uint64_t send_to(const std::string& host, v1::ControllerMessage message);
+  void set_images(const std::string& host, const std::string& driver,
+                  const google::protobuf::RepeatedPtrField<v1::Image>& images);
 
   AgentRegistry& registry_;
   driver::DriverSink& sink_;
@@ -99,6 +114,8 @@ class AgentService final : public v1::AgentService::CallbackService,
   std::condition_variable ping_wake_;  // the ping thread's
   bool stopping_ = false;
   std::uint64_t ping_seq_ = 0;
+  std::map<std::string, driver::RemoteHostServicesSource::HostImages> images_;  // by host
+  AgentConsoles consoles_;
 
   std::vector<std::thread> pool_;
   std::thread pinger_;

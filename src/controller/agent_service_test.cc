@@ -472,3 +472,71 @@ TEST_F(AgentServiceTest, RenewsTheLeaseOfAFlowingStreamAndPingsASilentOne) {
 
 }  // namespace
 }  // namespace corral::controller
+
+namespace corral::controller {
+namespace {
+
+// Over the real stream: the Hello's images are kept per host; a console request reaches the
+// welcomed stream and its answer the waiting caller; once the stream ends, the host's console
+// is "not connected" at once and its images are kept, marked not connected.
+TEST_F(AgentServiceTest, ConsoleRequestsTravelTheStreamAndImagesComeFromTheHello) {
+  const wire::AgentIdentity id = join("node-1");
+  AgentCall call(server_->agent_port(), id);
+  v1::AgentMessage h = hello("node-1");
+  v1::Image* image = h.mutable_hello()->add_images();
+  image->set_name("tiny");
+  image->set_kind("kernel");
+  ASSERT_TRUE(call.stream->Write(h));
+  ASSERT_TRUE(call.read().has_welcome());
+
+  AgentService& agents = server_->agents();
+  const auto known = agents.images_of("node-1");
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->driver, "sim");
+  EXPECT_TRUE(known->connected);
+  ASSERT_EQ(known->images.size(), 1U);
+  EXPECT_EQ(known->images[0].name, "tiny");
+  EXPECT_EQ(known->images[0].kind, "kernel");
+  EXPECT_FALSE(agents.images_of("node-2"));
+  // A later ImageList replaces them (the driver stays the Hello's).
+  v1::AgentMessage list;
+  list.mutable_image_list()->add_images()->set_name("tiny");
+  list.mutable_image_list()->add_images()->set_name("snap-1");
+  ASSERT_TRUE(call.stream->Write(list));
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (agents.images_of("node-1")->images.size() != 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(agents.images_of("node-1")->images.size(), 2U);
+  EXPECT_EQ(agents.images_of("node-1")->driver, "sim");
+
+  Result<std::string> log = fail(Error::not_found("not asked yet"));
+  std::thread asker([&] { log = agents.consoles().console_log("node-1", 7, 64); });
+  const v1::ControllerMessage request = call.read();
+  ASSERT_TRUE(request.has_console_log_request()) << request.DebugString();
+  EXPECT_EQ(request.console_log_request().vm(), 7);
+  EXPECT_EQ(request.console_log_request().max_bytes(), 64U);
+  v1::AgentMessage answer;
+  answer.mutable_console_reply()->set_request_id(request.console_log_request().request_id());
+  answer.mutable_console_reply()->set_ok(true);
+  answer.mutable_console_reply()->set_log("Linux version 6.1\n");
+  ASSERT_TRUE(call.stream->Write(answer));
+  asker.join();
+  ASSERT_TRUE(log) << log.error().message;
+  EXPECT_EQ(*log, "Linux version 6.1\n");
+
+  EXPECT_TRUE(call.finish().ok());
+  ASSERT_TRUE(registry_.wait([&] { return !registry_.disconnects.empty(); }));
+  const Result<std::string> away = agents.consoles().console_log("node-1", 7, 64);
+  ASSERT_FALSE(away);
+  EXPECT_EQ(away.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(away.error().message.find("host node-1 is not connected"), std::string::npos);
+  const auto after = agents.images_of("node-1");
+  ASSERT_TRUE(after);
+  EXPECT_FALSE(after->connected);
+  EXPECT_EQ(after->images.size(), 2U);
+}
+
+}  // namespace
+}  // namespace corral::controller

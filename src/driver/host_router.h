@@ -9,8 +9,8 @@
 // - Results and power events of agents come back through remote_sink(), which forwards to the
 //   engine's sink once start() was called and drops (with a log line) before that or after
 //   stop().
-// - hosts(), name(), images and the serial console are the local driver's (an agent's VMs
-//   have no console through the controller yet).
+// - hosts(), name(), images and the serial console are the local driver's: the API asks an
+//   agent host's through driver::HostServicesRouter (controller/remote_services.h).
 // - RemoteHosts::run_remote() must not block (it only enqueues on a stream).
 #pragma once
 

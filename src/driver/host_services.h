@@ -4,16 +4,19 @@
 //
 // Contract:
 // - Every method may be called from any API thread at once; none waits on the engine.
-// - Today one process runs every host: LocalHostServices serves them all from the Driver.
-//   When agents come, a remote implementation (the agent's protocol) is added to the router
-//   for the agent's hosts, and the API does not change.
-// - services_for(host) never fails: a host without services of its own (or "", a VM not
-//   placed) gets the local ones, which answer for it as they do today.
+// - LocalHostServices serves the hosts of this process's Driver. Agent hosts are served by a
+//   RemoteHostServicesSource (the controller's, controller/remote_services.h) set on the
+//   router: it asks the host's agent over its stream, and answers a clear kUnavailable when
+//   that agent is not connected.
+// - services_for(host) never fails: a host that is neither added nor an agent host (or "", a
+//   VM not placed) gets the local ones, which answer for it as they do today.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +46,13 @@ class HostServices {
   [[nodiscard]] virtual Status write_console(store::VmId vm, std::string bytes) = 0;
   // The sim's admin; nullptr when the host does not run the sim.
   virtual sim::FaultInjector* fault_injector() const = 0;
+  // The agent host these services ask; nullopt: this process's own driver.
+  virtual std::optional<std::string> agent_host() const { return std::nullopt; }
+  // An agent host's sim does an external event (sim::parse_external_event's names) to a VM:
+  // asked of the agent. This process's own hosts use fault_injector() instead.
+  [[nodiscard]] virtual Status agent_sim_event(store::VmId /*vm*/, std::string /*event*/) {
+    return fail(Error{ErrorCode::kConflict, "not an agent host", {}, {}});
+  }
 
  protected:
   HostServices() = default;
@@ -78,7 +88,26 @@ class LocalHostServices final : public HostServices {
   sim::FaultInjector* faults_;
 };
 
-// Host name -> its services. Built before use (add), then read-only: safe from any thread.
+// The services of the hosts agents serve. Implemented by the controller; thread-safe.
+class RemoteHostServicesSource {
+ public:
+  virtual ~RemoteHostServicesSource() = default;
+  // `host`'s services when an agent serves it (connected now or not), valid as long as the
+  // source; nullptr when `host` is not an agent host (this process's driver serves it).
+  virtual HostServices* services_of(std::string_view host) = 0;
+  // What an agent host last reported of its images, connected now or not.
+  struct HostImages {
+    std::string host;
+    std::string driver;
+    std::vector<ImageInfo> images;  // empty: any name is accepted (the sim)
+    bool connected = false;
+  };
+  // Every agent host that reported its images since this process started, by name.
+  virtual std::vector<HostImages> host_images() const = 0;
+};
+
+// Host name -> its services. Built before use (add), then read-only except set_remote():
+// safe from any thread.
 class HostServicesRouter {
  public:
   // `local` serves every host not added (must outlive the router).
@@ -87,10 +116,18 @@ class HostServicesRouter {
   // `services` serve `host` from now on (must outlive the router). Not thread-safe.
   void add(std::string host, HostServices& services) { hosts_[std::move(host)] = &services; }
 
+  // The agent hosts' services from now on (nullptr: none). `remote` must outlive its use.
+  void set_remote(RemoteHostServicesSource* remote) { remote_.store(remote); }
+  RemoteHostServicesSource* remote() const { return remote_.load(); }
+
   // The services of the host a VM is on (`vm.host`); "" (not placed) is the local host.
   HostServices& services_for(std::string_view host) const {
     const auto found = hosts_.find(host);
-    return found == hosts_.end() ? local_ : *found->second;
+    if (found != hosts_.end()) return *found->second;
+    if (RemoteHostServicesSource* remote = remote_.load(); remote != nullptr && !host.empty()) {
+      if (HostServices* services = remote->services_of(host)) return *services;
+    }
+    return local_;
   }
   // This process's own: what is not about one VM (images before placement, the sim's faults).
   HostServices& local() const { return local_; }
@@ -98,6 +135,7 @@ class HostServicesRouter {
  private:
   HostServices& local_;
   std::map<std::string, HostServices*, std::less<>> hosts_;
+  std::atomic<RemoteHostServicesSource*> remote_{nullptr};
 };
 
 }  // namespace corral::driver

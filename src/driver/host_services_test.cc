@@ -49,6 +49,49 @@ TEST(HostServicesRouter, EachHostGetsItsOwnServicesElseTheLocalOnes) {
   EXPECT_EQ(&router.local(), &local);
 }
 
+// Agent hosts: "agent-*" names are served by the source, the rest are not agent hosts.
+class AgentSource final : public RemoteHostServicesSource {
+ public:
+  explicit AgentSource(HostServices& agent) : agent_(agent) {}
+  HostServices* services_of(std::string_view host) override {
+    return host.starts_with("agent-") ? &agent_ : nullptr;
+  }
+  std::vector<HostImages> host_images() const override { return {}; }
+
+ private:
+  HostServices& agent_;
+};
+
+TEST(HostServicesRouter, AgentHostsGoToTheRemoteSourceOnceSet) {
+  NamedDriver local_driver("local");
+  NamedDriver agent_driver("agent");
+  NamedDriver added_driver("added");
+  LocalHostServices local(local_driver);
+  LocalHostServices agent(agent_driver);
+  LocalHostServices added(added_driver);
+  HostServicesRouter router(local);
+  router.add("agent-x", added);
+  EXPECT_EQ(router.services_for("agent-1").driver_name(), "local");  // no source yet
+  AgentSource source(agent);
+  router.set_remote(&source);
+
+  struct Case {
+    std::string host;
+    std::string serves;
+  };
+  const std::vector<Case> cases = {
+      {"agent-1", "agent"},  // the source's
+      {"agent-x", "added"},  // an added host wins over the source
+      {"host-a", "local"},   // the source says: not an agent host
+      {"", "local"},         // not placed: never asked of the source
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(router.services_for(c.host).driver_name(), c.serves) << "host '" << c.host << "'";
+  }
+  router.set_remote(nullptr);
+  EXPECT_EQ(router.services_for("agent-1").driver_name(), "local");
+}
+
 TEST(LocalHostServices, AnswersWithTheDriversMethods) {
   NamedDriver driver("qemu");
   LocalHostServices services(driver);
