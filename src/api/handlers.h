@@ -68,6 +68,12 @@ HandlerResult act_on_host(Context& ctx, Call& call);
 HandlerResult delete_host(Context& ctx, Call& call);
 HandlerResult host_join_token(Context& ctx, Call& call);
 
+// handlers_groups.cc
+HandlerResult list_groups(Context& ctx, Call& call);
+HandlerResult get_group(Context& ctx, Call& call);
+HandlerResult create_group(Context& ctx, Call& call);
+HandlerResult delete_group(Context& ctx, Call& call);
+
 // handlers_status.cc
 HandlerResult get_operation(Context& ctx, Call& call);
 HandlerResult get_states(Context& ctx, Call& call);

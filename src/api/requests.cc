@@ -152,7 +152,8 @@ Result<lc::State> reset_target(const json& value, lc::Vocabulary vocabulary) {
   return *state;
 }
 
-constexpr std::string_view kCreateFields[] = {"name", "image", "vcpus", "memory_mib", "hold"};
+constexpr std::string_view kCreateFields[] = {"name", "image",        "vcpus", "memory_mib",
+                                              "hold", "requirements", "group"};
 
 }  // namespace
 
@@ -237,6 +238,21 @@ Result<engine::CreateRequest> parse_create(const json& body) {
   if (const auto hold = body.find("hold"); hold != body.end()) {
     if (!hold->is_boolean()) return fail(bad("'hold' must be true or false"));
     request.hold = hold->get<bool>();
+  }
+  // Checked by the engine: the expression's syntax (sched/requirements.h), the group's
+  // existence.
+  if (const auto req = body.find("requirements"); req != body.end() && !req->is_null()) {
+    if (!req->is_string()) return fail(bad("'requirements' must be a string"));
+    request.requirements = req->get<std::string>();
+  }
+  if (const auto group = body.find("group"); group != body.end() && !group->is_null()) {
+    if (group->is_number_integer() && group->get<std::int64_t>() > 0) {
+      request.group = std::to_string(group->get<std::int64_t>());
+    } else if (group->is_string() && !group->get_ref<const std::string&>().empty()) {
+      request.group = group->get<std::string>();
+    } else {
+      return fail(bad("'group' must be a server group's name or id"));
+    }
   }
   return request;
 }

@@ -84,8 +84,11 @@ TEST(ParseBody, SixteenLevelsAreFine) {
 TEST(ParseCreate, ReadsEveryField) {
   Result<engine::CreateRequest> r =
       parse_create(body_of(R"({"name": "web-1.a_b", "image": "debian-12.qcow2", "vcpus": 2,
-                  "memory_mib": 2048, "hold": true})"));
+                  "memory_mib": 2048, "hold": true, "requirements": "ARCH = x86_64",
+                  "group": "web"})"));
   ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->requirements, "ARCH = x86_64");
+  EXPECT_EQ(r->group, "web");
   EXPECT_EQ(r->name, "web-1.a_b");
   EXPECT_EQ(r->model.image, "debian-12.qcow2");
   EXPECT_EQ(r->model.vcpus, 2);
@@ -147,7 +150,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCreate{R"({"memory_mib": 15})", "'memory_mib' must be between 16 and 4194304"},
         BadCreate{R"({"memory_mib": 4194305})", "'memory_mib' must be between"},
         BadCreate{R"({"memory_mib": [1]})", "'memory_mib' must be an integer"},
-        BadCreate{R"({"hold": "yes"})", "'hold' must be true or false"}));
+        BadCreate{R"({"hold": "yes"})", "'hold' must be true or false"},
+        BadCreate{R"({"requirements": 1})", "'requirements' must be a string"},
+        BadCreate{R"({"group": ""})", "'group' must be a server group's name or id"},
+        BadCreate{R"({"group": 0})", "'group' must be a server group's name or id"},
+        BadCreate{R"({"group": [1]})", "'group' must be a server group's name or id"}));
 
 TEST(ParseCreate, LimitsAreInclusive) {
   const std::string image(128, 'i');

@@ -64,6 +64,14 @@ Handler handler_for(RouteId id) {
       return internal::delete_host;
     case RouteId::kHostJoinToken:
       return internal::host_join_token;
+    case RouteId::kListGroups:
+      return internal::list_groups;
+    case RouteId::kCreateGroup:
+      return internal::create_group;
+    case RouteId::kGetGroup:
+      return internal::get_group;
+    case RouteId::kDeleteGroup:
+      return internal::delete_group;
     case RouteId::kListImages:
       return internal::list_images;
     case RouteId::kConsoleLog:

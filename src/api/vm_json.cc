@@ -78,6 +78,8 @@ json vm_json(const store::Vm& vm) {
         {"requested", vm.desired ? model_json(*vm.desired) : json(nullptr)},
         {"error", text_or_null(vm.model_error)}}},
       {"pending_reason", text_or_null(vm.pending_reason)},
+      {"requirements", text_or_null(vm.requirements)},
+      {"group_id", vm.group != 0 ? json(vm.group) : json(nullptr)},
       {"resched", vm.record.resched},
       {"created_at", format_time(vm.created_at)},
       {"updated_at", format_time(vm.updated_at)},

@@ -213,6 +213,14 @@ void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
   w.EndObject();
   key(w, "pending_reason");
   text_or_null(w, vm.pending_reason);
+  key(w, "requirements");
+  text_or_null(w, vm.requirements);
+  key(w, "group_id");
+  if (vm.group != 0) {
+    w.Int64(vm.group);
+  } else {
+    w.Null();
+  }
   key(w, "resched");
   w.Bool(vm.record.resched);
   key(w, "created_at");

@@ -39,6 +39,8 @@ std::vector<store::Vm> samples() {
   full.desired = store::VmModel{4, 2048, "other"};
   full.model_error = "resize failed: \"no room\"\n";
   full.pending_reason = "no host has room";
+  full.requirements = R"(ARCH = "x86_64" & !(zone = a*))";
+  full.group = 7;
   full.record.resched = true;
   full.record = lc::begin(full.record, {lc::Action::kShutdown})->record;
   full.op.deadline = 1'700'000'200'000;

@@ -5,6 +5,7 @@
 #include "agent/guard/fence_guard_command.h"
 #include "cli/agent_command.h"
 #include "cli/console_commands.h"
+#include "cli/groups_command.h"
 #include "cli/hosts_command.h"
 #include "cli/options.h"
 #include "cli/server_command.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);
+  corral::cli::add_groups_command(app, globals);
   corral::cli::add_console_commands(app, *app.get_subcommand("vm"), globals);
   try {
     app.parse(argc, argv);

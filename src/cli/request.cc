@@ -141,6 +141,8 @@ CliResult<nlohmann::json> create_request(const CreateArgs& args) {
                          {"vcpus", args.vcpus},
                          {"memory_mib", args.memory_mib}};
   if (args.hold) body["hold"] = true;
+  if (!args.requirements.empty()) body["requirements"] = args.requirements;
+  if (!args.group.empty()) body["group"] = args.group;
   return body;
 }
 

@@ -39,6 +39,8 @@ struct CreateArgs {
   int vcpus = 1;
   int memory_mib = 256;
   bool hold = false;
+  std::string requirements;  // empty: none (the server parses it)
+  std::string group;         // a server group's name or id; empty: none
 };
 
 // {name, image, vcpus, memory_mib, hold?}; usage failure for an empty name or image or

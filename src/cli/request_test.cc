@@ -58,6 +58,12 @@ TEST(RequestTest, CreateRequest) {
             json({{"name", "web"}, {"image", "ttylinux"}, {"vcpus", 2}, {"memory_mib", 512}}));
   args.hold = true;
   EXPECT_EQ((*create_request(args))["hold"], true);
+  EXPECT_FALSE(create_request(args)->contains("requirements"));
+  EXPECT_FALSE(create_request(args)->contains("group"));
+  args.requirements = "zone = a";
+  args.group = "web";
+  EXPECT_EQ((*create_request(args))["requirements"], "zone = a");
+  EXPECT_EQ((*create_request(args))["group"], "web");
   args.vcpus = 0;
   EXPECT_EQ(create_request(args).error().kind, FailureKind::kUsage);
   EXPECT_FALSE(create_request(create("", "x")));

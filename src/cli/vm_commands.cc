@@ -259,6 +259,9 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
     cmd->add_option("--vcpus", args->vcpus, "vCPUs")->capture_default_str();
     cmd->add_option("--memory", args->memory_mib, "Memory in MiB")->capture_default_str();
     cmd->add_flag("--hold", args->hold, "Create on hold: not scheduled until released");
+    cmd->add_option("--requirements", args->requirements,
+                    "Host requirements, e.g. 'ARCH = \"x86_64\" & !(zone = eu-*)'");
+    cmd->add_option("--group", args->group, "Server group (name or id) the VM joins");
     set_command(cmd, "corral vm create", [globals, args] { return run_create(*globals, *args); });
   }
   {

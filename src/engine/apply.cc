@@ -49,10 +49,23 @@ Millis Engine::Impl::deadline_for(Action action, Phase phase) const {
 void Engine::Impl::handle_create(internal::CreateCommand& command) {
   const CreateRequest& request = command.request;
   const Millis now = clock.now_ms();
+  store::GroupId group = 0;
+  if (!request.group.empty()) {
+    const store::ServerGroupRow* g = find_group(request.group);
+    if (g == nullptr) {
+      replies.push_back({std::move(command.reply),
+                         Error::invalid_argument("no server group " + request.group), 0, 0});
+      return;
+    }
+    group = g->id;
+  }
   store::Vm vm;
   vm.id = ++max_vm_id;
   vm.name = request.name;
   vm.model = request.model;
+  vm.requirements = request.requirements;  // parsed by Engine::create
+  vm.group = group;
+  if (group != 0) group_members[group].insert(vm.id);
   vm.created_at = vm.updated_at = now;
   working.emplace(vm.id, std::move(vm));
   dirty_order.push_back(max_vm_id);
@@ -64,26 +77,27 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
 }
 
 std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionRequest& request,
-                                                  store::OpParams& params) const {
+                                                  store::OpParams& params) {
   params = request.params;
   const Action a = request.action;
   // The side effects come from the row that allows the request (lifecycle/table.h Effect).
   const lc::Transition* row = lc::allowed_row(vm.record, a);
   const lc::Effects effects = row != nullptr ? row->effects : lc::Effects{};
   if (effects.has(lc::Effect::kPlacesVm)) {
-    const std::optional<std::string> host = place(vm.model, request.host, {});
+    const std::expected<std::string, std::string> host = place(vm, request.host, {});
     if (!host) {
       return Error{ErrorCode::kConflict,
-                   request.host.empty() ? "no host has room for this VM"
-                                        : "host " + request.host + " has no room for this VM",
+                   (request.host.empty() ? "no host can take this VM: "
+                                         : "host " + request.host + " cannot take this VM: ") +
+                       host.error(),
                    {},
                    {}};
     }
     params.target_host = *host;
   } else if (effects.has(lc::Effect::kMovesVm)) {
-    const std::optional<std::string> host = place(vm.model, request.host, vm.host);
+    const std::expected<std::string, std::string> host = place(vm, request.host, vm.host);
     if (!host) {
-      return Error{ErrorCode::kConflict, "no other host has room to migrate this VM to", {}, {}};
+      return Error{ErrorCode::kConflict, "no other host can take this VM: " + host.error(), {}, {}};
     }
     params.target_host = *host;
   } else if (effects.has(lc::Effect::kAppliesModel) && !effects.has(lc::Effect::kRestoresModel)) {

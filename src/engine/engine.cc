@@ -75,6 +75,12 @@ Result<Accepted> Engine::Impl::submit(CommandT command) {
 }
 
 Result<Accepted> Engine::create(CreateRequest request) {
+  // Parsed here, on the caller's thread: a bad expression changes nothing and costs the
+  // engine thread nothing.
+  if (!request.requirements.empty()) {
+    auto parsed = sched::Requirements::parse(request.requirements);
+    if (!parsed) return fail(parsed.error().to_error());
+  }
   return impl_->submit(internal::CreateCommand{std::move(request), {}});
 }
 
@@ -250,6 +256,8 @@ void Engine::Impl::handle(Command& command) {
           handle_add_host(c);
         } else if constexpr (std::is_same_v<T, internal::HostActionCommand>) {
           handle_host_action(c);
+        } else if constexpr (std::is_same_v<T, internal::GroupCommand>) {
+          handle_group(c);
         } else {
           handle_agent_connected(c);
         }
@@ -301,7 +309,21 @@ void Engine::Impl::rollback_batch() {
   host_rows.clear();
   deleted_hosts.clear();
   host_changes.clear();
+  // Groups go back to their published rows too.
+  groups.clear();
+  max_group_id = 0;
+  {
+    std::shared_lock lock(published_mu);
+    for (const store::ServerGroupRow& g : published_groups) groups[g.id] = g;
+  }
+  for (const auto& [id, g] : groups) max_group_id = std::max(max_group_id, id);
+  group_rows.clear();
+  deleted_groups.clear();
+  groups_changed = false;
   max_vm_id = static_cast<VmId>(vms.size());
+  for (auto& [group, members] : group_members) {  // creates that were not committed
+    std::erase_if(members, [&](VmId id) { return id > max_vm_id; });
+  }
   max_transition_id = committed_transition_id;
   working.clear();
   dirty_order.clear();
@@ -313,7 +335,8 @@ void Engine::Impl::rollback_batch() {
 
 void Engine::Impl::flush() {
   if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty() &&
-      host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty()) {
+      host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty() &&
+      group_rows.empty() && deleted_groups.empty()) {
     return;
   }
   const Millis now = clock.now_ms();
@@ -329,6 +352,10 @@ void Engine::Impl::flush() {
   batch.transitions = std::move(transitions);
   batch.deleted_hosts = std::move(deleted_hosts);
   batch.hosts = std::move(host_rows);
+  batch.deleted_groups = std::move(deleted_groups);
+  batch.groups = std::move(group_rows);
+  deleted_groups.clear();
+  group_rows.clear();
   op_rows.clear();
   transitions.clear();
   deleted_hosts.clear();
@@ -378,6 +405,11 @@ void Engine::Impl::flush() {
     }
     dirty_hosts.clear();
     hosts_changed = false;
+    if (groups_changed) {
+      published_groups.clear();
+      for (const auto& [id, g] : groups) published_groups.push_back(g);
+      groups_changed = false;
+    }
     stats.batches += batch.empty() ? 0 : 1;
     stats.transitions += batch.transitions.size();
     stats.commands += commands_in_batch;
@@ -434,6 +466,14 @@ Status Engine::Impl::load() {
                                   " at position " + std::to_string(i + 1) + ")"));
     }
   }
+  for (const store::ServerGroupRow& g : loaded->groups) {
+    groups[g.id] = g;
+    max_group_id = std::max(max_group_id, g.id);
+  }
+  for (const store::Vm& vm : vms) {
+    if (vm.group != 0) group_members[vm.group].insert(vm.id);
+  }
+  published_groups = loaded->groups;
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;
   const Millis now = clock.now_ms();

@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "driver/driver.h"
+#include "engine/groups.h"
 #include "engine/hosts.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
@@ -69,6 +70,13 @@ struct CreateRequest {
   bool hold = false;  // create in HOLD: not scheduled until released
   std::string actor = "api";
   std::string request_id;
+  // Placement constraints, fixed for the VM's life (last, so positional initializers of the
+  // fields above stay valid): a requirements expression over host labels and metrics
+  // (sched/requirements.h; create refuses one that does not parse, with kInvalidArgument and
+  // the position) and a server group, by name or id (empty: none; kInvalidArgument if there
+  // is no such group).
+  std::string requirements;
+  std::string group;
 };
 
 struct ActionRequest {
@@ -153,6 +161,18 @@ class Engine final : public driver::DriverSink {
   // each commit: it must only copy or enqueue. Returns a handle for unsubscribe().
   int subscribe(std::function<void(const std::vector<Event>&)> callback);
   void unsubscribe(int handle);
+
+  // ---- Server groups (Nova's os-server-groups; engine/groups.cc) ------------------------------
+  // A group's members are the VMs created into it that are not DONE. Durable before they
+  // return. create_group: kInvalidArgument for a bad name, kConflict if it is taken.
+  // delete_group: kNotFound; kConflict while the group has members (Nova deletes the group
+  // and leaves its members without one; corral refuses, so a running member's placement rule
+  // never disappears under it — terminate the members first). `name_or_id`: the group's
+  // name, or its id in decimal.
+  [[nodiscard]] Result<GroupDetail> create_group(GroupSpec spec);
+  [[nodiscard]] Result<GroupDetail> delete_group(std::string name_or_id);
+  std::vector<GroupDetail> groups() const;  // by id
+  std::optional<GroupDetail> group(std::string_view name_or_id) const;
 
   // ---- Hosts (hosts.h; engine/hosts.cc) ----------------------------------------------------
   // Operator side. Durable before they return; errors typed (kConflict: the name is taken;

@@ -40,6 +40,7 @@ struct Engine::Impl {
   mutable std::shared_mutex live_mu;
   std::map<std::string, std::shared_ptr<internal::HostLiveness>, std::less<>> live;
   EngineStats published_stats;
+  std::vector<store::ServerGroupRow> published_groups;  // by id
 
   // ---- Engine thread only --------------------------------------------------------------
   std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
@@ -63,6 +64,17 @@ struct Engine::Impl {
   std::vector<HostChange> host_changes;
   // Answers for host commands, called after the commit (nullptr) or with its error.
   std::vector<std::function<void(const Error*)>> host_replies;
+  // Server groups (groups.cc): rows as committed or to be committed in this batch; the
+  // members of each (every VM created into it; DONE ones are skipped where it matters).
+  std::map<store::GroupId, store::ServerGroupRow> groups;
+  std::unordered_map<store::GroupId, std::set<VmId>> group_members;
+  store::GroupId max_group_id = 0;
+  std::vector<store::ServerGroupRow> group_rows;  // the batch's upserts
+  std::vector<store::GroupId> deleted_groups;     // the batch's deletes
+  bool groups_changed = false;                    // publish `groups` at the next commit
+  // Parsed requirements by text: one parse per distinct expression (stable addresses).
+  std::unordered_map<std::string, std::expected<sched::Requirements, sched::SyntaxError>>
+      parsed_requirements;
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
   std::int64_t max_transition_id = 0;  // ids are the engine's, so events carry them
@@ -120,7 +132,7 @@ struct Engine::Impl {
   void on_operation_finished(store::Vm& vm, const internal::Cause& cause);
   Millis deadline_for(lifecycle::Action action, lifecycle::Phase phase) const;
   std::optional<Error> prepare_action(const store::Vm& vm, ActionRequest& request,
-                                      store::OpParams& params) const;
+                                      store::OpParams& params);
 
   // host_registry.cc: host rows, operator actions, what reads see
   Status init_hosts();
@@ -148,14 +160,28 @@ struct Engine::Impl {
   void redispatch_vm(VmId id, const std::string& why);
   std::vector<VmId> incoming_to(const std::string& host) const;
 
+  // groups.cc
+  Result<GroupDetail> submit_group(internal::GroupCommand command);
+  void handle_group(internal::GroupCommand& command);
+  const store::ServerGroupRow* find_group(std::string_view name_or_id) const;
+  // The hosts a VM's group members hold or are moving to (not the VM's own), one per member.
+  std::vector<std::string> member_hosts(store::GroupId group, VmId except) const;
+  std::vector<VmId> live_members(store::GroupId group) const;
+
   // placement.cc
+  // The scheduler's request for a VM: its size, requirements and group (members' hosts).
+  // A stored expression that does not parse (a newer corral's) matches no host.
+  sched::PlacementRequest request_for(const store::Vm& vm);
+  // Why the scheduler found no host, naming the constraint that eliminated the most hosts.
+  std::string unplaced_reason(const store::Vm& vm, const sched::NoValidHost& none) const;
   void refresh_host(std::size_t index);
   void touch_host(std::size_t index);  // its slot is published at the next commit
   void unaccount(const store::Vm& vm);
   void account(const store::Vm& vm);
   void track_pending(const store::Vm& vm);
-  std::optional<std::string> place(const store::VmModel& model, const std::string& preferred,
-                                   const std::string& exclude) const;
+  // The scheduler's choice for a VM, or why there is none (unplaced_reason).
+  std::expected<std::string, std::string> place(const store::Vm& vm, const std::string& preferred,
+                                                const std::string& exclude);
   void schedule();
   void try_schedule_phase(VmId id);
 };

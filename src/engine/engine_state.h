@@ -43,8 +43,17 @@ struct AgentConnectedCommand {
   std::promise<Result<AgentWelcome>> reply;
 };
 
-using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
-                             AddHostCommand, HostActionCommand, AgentConnectedCommand>;
+// Create (spec) or delete (name_or_id) a server group.
+struct GroupCommand {
+  bool remove = false;
+  GroupSpec spec;
+  std::string name_or_id;
+  std::promise<Result<GroupDetail>> reply;
+};
+
+using Command =
+    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                 AddHostCommand, HostActionCommand, AgentConnectedCommand, GroupCommand>;
 
 struct DeadlineEntry {
   Millis at = 0;

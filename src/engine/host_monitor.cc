@@ -98,8 +98,9 @@ void Engine::Impl::move_away(internal::HostSlot& slot) {
     if (vm.record.state == State::kUnknown && !slot.row.forced_down) continue;
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kMigrate, State::kRunning});
     if (!step) continue;
-    sched::PlacementRequest request;
-    request.resources = {vm.model.vcpus, vm.model.memory_mib};
+    // Its requirements and group hold on the new host too (members planned to move in this
+    // flush count at their targets: member_hosts reads the migrations begun below).
+    const sched::PlacementRequest request = request_for(vm);
     for (sched::HostSnapshot& s : view) {
       if (s.name == name) s.record.state = HostState::kOffline;  // never back onto itself
     }

@@ -21,6 +21,7 @@ class MemoryStore final : public store::Store {
     out.max_vm_id = vms_.empty() ? 0 : vms_.rbegin()->first;
     out.max_op_id = ops_.empty() ? 0 : ops_.rbegin()->first;
     out.max_transition_id = static_cast<std::int64_t>(transitions_.size());
+    for (const auto& [id, group] : groups_) out.groups.push_back(group);
     return out;
   }
   Status commit(const store::Batch& batch) override {
@@ -40,6 +41,8 @@ class MemoryStore final : public store::Store {
     }
     for (const std::string& name : batch.deleted_hosts) hosts_.erase(name);
     for (const store::HostRow& host : batch.hosts) hosts_[host.name] = host;
+    for (store::GroupId id : batch.deleted_groups) groups_.erase(id);
+    for (const store::ServerGroupRow& group : batch.groups) groups_[group.id] = group;
     return {};
   }
   Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
@@ -84,6 +87,7 @@ class MemoryStore final : public store::Store {
   std::map<store::OpId, store::OperationRow> ops_;
   std::vector<store::TransitionRow> transitions_;
   std::map<std::string, store::HostRow> hosts_;
+  std::map<store::GroupId, store::ServerGroupRow> groups_;
   bool fail_next_ = false;
   int commits_ = 0;
 };

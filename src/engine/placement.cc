@@ -89,6 +89,8 @@ void Engine::Impl::account(const store::Vm& vm) {
   s.running_vms = h.vms;
   s.generation = h.generation;
   touch_host(it->second);
+  // A member taking a host can unblock a pending member of an affinity group.
+  if (vm.group != 0) schedule_needed = true;
 }
 
 void Engine::Impl::track_pending(const store::Vm& vm) {
@@ -113,20 +115,89 @@ std::string no_room_reason(const store::VmModel& model, const std::string& why) 
 
 }  // namespace
 
-// The scheduler's choice for `model`: `preferred` names an operator's target (a manual deploy:
-// a DISABLED host accepts it), `exclude` the host a migration leaves. Pure: the claim is the
-// caller's (account() when the VM takes the host).
-std::optional<std::string> Engine::Impl::place(const store::VmModel& model,
-                                               const std::string& preferred,
-                                               const std::string& exclude) const {
+namespace {
+
+sched::GroupPolicy sched_policy(store::GroupPolicy policy) {
+  switch (policy) {
+    case store::GroupPolicy::kAffinity:
+      return sched::GroupPolicy::kAffinity;
+    case store::GroupPolicy::kAntiAffinity:
+      return sched::GroupPolicy::kAntiAffinity;
+    case store::GroupPolicy::kSoftAffinity:
+      return sched::GroupPolicy::kSoftAffinity;
+    case store::GroupPolicy::kSoftAntiAffinity:
+      return sched::GroupPolicy::kSoftAntiAffinity;
+  }
+  return sched::GroupPolicy::kNone;
+}
+
+// Matches no host: what a stored expression that does not parse (a newer corral's) means.
+const sched::Requirements& matches_nothing() {
+  static const sched::Requirements none = *sched::Requirements::parse(R"(NAME = "")");
+  return none;
+}
+
+bool constrained(const store::Vm& vm) { return !vm.requirements.empty() || vm.group != 0; }
+
+}  // namespace
+
+sched::PlacementRequest Engine::Impl::request_for(const store::Vm& vm) {
   sched::PlacementRequest request;
-  request.resources = {model.vcpus, model.memory_mib};
+  request.resources = {vm.model.vcpus, vm.model.memory_mib};
+  if (!vm.requirements.empty()) {
+    auto it = parsed_requirements.find(vm.requirements);
+    if (it == parsed_requirements.end()) {
+      if (parsed_requirements.size() >= 4096) parsed_requirements.clear();  // bounded
+      it = parsed_requirements.emplace(vm.requirements, sched::Requirements::parse(vm.requirements))
+               .first;
+    }
+    request.requirements = it->second ? &*it->second : &matches_nothing();
+  }
+  if (vm.group != 0) {
+    const auto g = groups.find(vm.group);
+    // A group deleted under a member (only a store edited by hand): no rule left to follow.
+    if (g != groups.end()) {
+      request.group.policy = sched_policy(g->second.policy);
+      request.group.member_hosts = member_hosts(vm.group, vm.id);
+    }
+  }
+  return request;
+}
+
+std::string Engine::Impl::unplaced_reason(const store::Vm& vm,
+                                          const sched::NoValidHost& none) const {
+  const auto g = groups.find(vm.group);
+  const std::string group = g == groups.end() ? std::to_string(vm.group) : g->second.name;
+  switch (none.filter) {
+    case sched::Filter::kRequirements:
+      return fmt::format("no host matches requirements '{}': {}", vm.requirements, none.reason);
+    case sched::Filter::kAffinity:
+      return fmt::format("affinity group {}: no host holding its members can take it: {}", group,
+                         none.reason);
+    case sched::Filter::kAntiAffinity:
+      return fmt::format("anti-affinity group {}: every host already holds a member: {}", group,
+                         none.reason);
+    case sched::Filter::kRequestedHost:
+    case sched::Filter::kHostState:
+    case sched::Filter::kCapacity:
+      break;
+  }
+  return no_room_reason(vm.model, none.reason);
+}
+
+// The scheduler's choice for `vm` under its constraints: `preferred` names an operator's
+// target (a manual deploy: a DISABLED host accepts it), `exclude` the host a migration
+// leaves. Pure: the claim is the caller's (account() when the VM takes the host).
+std::expected<std::string, std::string> Engine::Impl::place(const store::Vm& vm,
+                                                            const std::string& preferred,
+                                                            const std::string& exclude) {
+  sched::PlacementRequest request = request_for(vm);
   request.requested_host = preferred;
   request.manual = !preferred.empty();
   const sched::RankPolicy policy = rank_policy(options.rank_policy);
   if (exclude.empty()) {
     auto placed = sched::place(sched_view, request, policy);
-    if (!placed) return std::nullopt;
+    if (!placed) return std::unexpected(unplaced_reason(vm, placed.error()));
     return sched_view[placed->host].name;
   }
   // A migration leaves its host: plan without it (rare, so a copy is fine).
@@ -136,39 +207,38 @@ std::optional<std::string> Engine::Impl::place(const store::VmModel& model,
     if (s.name != exclude) others.push_back(s);
   }
   auto placed = sched::place(others, request, policy);
-  if (!placed) return std::nullopt;
+  if (!placed) return std::unexpected(unplaced_reason(vm, placed.error()));
   return others[placed->host].name;
 }
 
 namespace {
 
 // Plans on the view and claims with compare-and-set on the generation; re-plans if it moved.
-// Returns the host, or the scheduler's reason.
-std::expected<std::size_t, std::string> plan_and_claim(const std::vector<sched::HostSnapshot>& view,
-                                                       const std::vector<internal::HostSlot>& hosts,
-                                                       const store::VmModel& model,
-                                                       sched::RankPolicy policy) {
-  sched::PlacementRequest request;
-  request.resources = {model.vcpus, model.memory_mib};
+// Returns the host, or the scheduler's answer.
+std::expected<std::size_t, sched::NoValidHost> plan_and_claim(
+    const std::vector<sched::HostSnapshot>& view, const std::vector<internal::HostSlot>& hosts,
+    const sched::PlacementRequest& request, sched::RankPolicy policy) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto placed = sched::place(view, request, policy);
-    if (!placed) return std::unexpected(placed.error().reason);
+    if (!placed) return std::unexpected(std::move(placed.error()));
     const internal::HostSlot& slot = hosts[placed->host];
     if (slot.generation == placed->generation &&
         sched::fits(view[placed->host], request.resources)) {
       return placed->host;
     }
   }
-  return std::unexpected(std::string("the hosts kept changing while placing"));
+  sched::NoValidHost moving;
+  moving.reason = "the hosts kept changing while placing";
+  return std::unexpected(std::move(moving));
 }
 
 }  // namespace
 
 void Engine::Impl::try_schedule_phase(VmId id) {
   store::Vm& vm = mutate(id);
-  auto host = plan_and_claim(sched_view, hosts, vm.model, rank_policy(options.rank_policy));
+  auto host = plan_and_claim(sched_view, hosts, request_for(vm), rank_policy(options.rank_policy));
   if (!host) {
-    const std::string reason = no_room_reason(vm.model, host.error());
+    const std::string reason = unplaced_reason(vm, host.error());
     if (vm.pending_reason != reason) vm.pending_reason = reason;
     track_pending(vm);
     return;
@@ -201,6 +271,7 @@ void Engine::Impl::schedule() {
   const std::vector<VmId> ids(pending.begin(), pending.end());
   // Within one pass room only shrinks: a VM at least as large as one that found no host finds
   // none either (and keeps its reason), so many stuck VMs cost one scan of the hosts each size.
+  // Only an unconstrained VM's failure says so: constraints only remove hosts.
   std::vector<store::VmModel> no_room;
   auto hopeless = [&](const store::Vm& vm) {
     return !vm.pending_reason.empty() && std::ranges::any_of(no_room, [&](const store::VmModel& m) {
@@ -214,11 +285,11 @@ void Engine::Impl::schedule() {
       continue;
     }
     if (hopeless(vm)) continue;
-    auto host = plan_and_claim(sched_view, hosts, vm.model, policy);
+    auto host = plan_and_claim(sched_view, hosts, request_for(vm), policy);
     if (!host) {
-      const std::string reason = no_room_reason(vm.model, host.error());
+      const std::string reason = unplaced_reason(vm, host.error());
       if (vm.pending_reason != reason) mutate(id).pending_reason = reason;
-      if (no_room.size() < 16) no_room.push_back(vm.model);
+      if (no_room.size() < 16 && !constrained(vm)) no_room.push_back(vm.model);
       continue;
     }
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kDeploy, lc::State::kRunning});

@@ -7,6 +7,7 @@
 #include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
 #include "store/sqlite_util.h"
+#include "store/types.h"
 
 namespace corral::store::sqlite {
 
@@ -52,6 +53,17 @@ inline bool known(lifecycle::HostState s) {
       return true;
   }
   return false;  // a retired number (1, 5, 6, 7) or one from a newer corral
+}
+
+inline bool known(GroupPolicy p) {
+  switch (p) {
+    case GroupPolicy::kAffinity:
+    case GroupPolicy::kAntiAffinity:
+    case GroupPolicy::kSoftAffinity:
+    case GroupPolicy::kSoftAntiAffinity:
+      return true;
+  }
+  return false;
 }
 
 // Reads an enum column, validated by the known() above.

@@ -121,4 +121,7 @@ const RowCodec<TransitionRow>& transition_codec();
 // hosts: keyed by name; labels are a JSON object of strings (any other JSON reads as corrupt).
 const RowCodec<HostRow>& host_codec();
 
+// server_groups: keyed by id.
+const RowCodec<ServerGroupRow>& group_codec();
+
 }  // namespace corral::store::sqlite

@@ -73,6 +73,11 @@ constexpr Column<Vm> kColumns[] = {
      [](RowReader& r, Vm& v) { v.created_at = r.i64(); }},
     {"updated_at", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.updated_at); },
      [](RowReader& r, Vm& v) { v.updated_at = r.i64(); }},
+    // Migration 3.
+    {"requirements", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.requirements); },
+     [](RowReader& r, Vm& v) { v.requirements = r.text(); }},
+    {"group_id", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.group); },
+     [](RowReader& r, Vm& v) { v.group = r.i64(); }},
 };
 
 constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};

@@ -104,6 +104,19 @@ CREATE TABLE hosts(
   error TEXT NOT NULL
 );
 )sql"},
+    // Placement constraints of a VM (requirements expression, server group) and Nova's server
+    // groups. No foreign key from vms.group_id: deleting a group clears its members' ids in
+    // the same batch, and 0 means none.
+    {3, R"sql(
+ALTER TABLE vms ADD COLUMN requirements TEXT NOT NULL DEFAULT '';
+ALTER TABLE vms ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE server_groups(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  policy INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

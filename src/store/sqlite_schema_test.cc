@@ -116,6 +116,7 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
   EXPECT_EQ(raw.columns("operations"), codec_columns(sqlite::operation_codec()));
   EXPECT_EQ(raw.columns("transitions"), codec_columns(sqlite::transition_codec()));
   EXPECT_EQ(raw.columns("hosts"), codec_columns(sqlite::host_codec()));
+  EXPECT_EQ(raw.columns("server_groups"), codec_columns(sqlite::group_codec()));
   EXPECT_EQ(sqlite::vm_codec().table, "vms");
   EXPECT_EQ(sqlite::operation_codec().table, "operations");
   EXPECT_EQ(sqlite::transition_codec().table, "transitions");
@@ -130,8 +131,8 @@ TEST(SqliteSchemaTest, AnUpsertReplacesEveryColumnButTheKey) {
   const std::string vm = sqlite::insert_sql(sqlite::vm_codec());
   EXPECT_THAT(vm, ::testing::StartsWith("INSERT INTO vms(id, name, image, "));
   EXPECT_THAT(vm,
-              ::testing::HasSubstr("?17) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
-  EXPECT_THAT(vm, ::testing::EndsWith(", updated_at = excluded.updated_at"));
+              ::testing::HasSubstr("?19) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
+  EXPECT_THAT(vm, ::testing::EndsWith(", group_id = excluded.group_id"));
   EXPECT_THAT(vm, ::testing::Not(::testing::HasSubstr("id = excluded.id")));
 }
 
@@ -204,7 +205,8 @@ auto fields(const Vm& v) {
   const OpMeta op = v.record.op ? v.op : OpMeta{};
   return std::tuple(v.id, v.name, v.model, v.desired, v.model_error, v.record, op.id, op.params,
                     op.actor, op.request_id, op.started_at, op.deadline, op.finished_at, op.error,
-                    op.attempt, v.host, v.pending_reason, v.created_at, v.updated_at);
+                    op.attempt, v.host, v.pending_reason, v.created_at, v.updated_at,
+                    v.requirements, v.group);
 }
 
 void expect_same_vms(const std::vector<Vm>& got, const std::vector<Vm>& want) {
@@ -264,6 +266,61 @@ TEST(SqliteSchemaTest, AVersion1FileMigratesAndReadsBackAsWritten) {
     ASSERT_TRUE((*store)->commit(batch).has_value());
   }
   EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+}
+
+// Migration 3 on a version-2 file: its VMs read back without constraints, and then server
+// groups and constraints are written and read back whole; a deleted group is gone.
+TEST(SqliteSchemaTest, AVersion2FileMigratesToServerGroups) {
+  TempFile file;
+  {
+    Raw raw(file.path());
+    ASSERT_TRUE(sqlite::migrate(raw.get(), file.path(), 2).has_value());
+    raw.exec("PRAGMA foreign_keys = ON");
+    raw.exec(kVersion1Rows);
+  }
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(file.path());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  Result<Loaded> loaded = (*store)->load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  expect_same_vms(loaded->vms, version1_vms());
+  EXPECT_TRUE(loaded->groups.empty());
+
+  const std::vector<ServerGroupRow> groups = {
+      {1, "web", GroupPolicy::kAntiAffinity, kT0},
+      {2, "db", GroupPolicy::kSoftAffinity, kT0 + 1},
+      {3, "gone", GroupPolicy::kAffinity, kT0 + 2},
+  };
+  std::vector<Vm> vms = loaded->vms;
+  vms[0].requirements = R"(zone = "a" & !(rack = "r*"))";
+  vms[0].group = 1;
+  Batch batch;
+  for (const Vm& vm : vms) batch.vms.push_back(&vm);
+  batch.groups = groups;
+  ASSERT_TRUE((*store)->commit(batch).has_value());
+  Batch drop;
+  drop.deleted_groups = {3};
+  ASSERT_TRUE((*store)->commit(drop).has_value());
+
+  store = open_sqlite_store(file.path());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  loaded = (*store)->load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  expect_same_vms(loaded->vms, vms);
+  EXPECT_EQ(loaded->groups, std::vector<ServerGroupRow>(groups.begin(), groups.begin() + 2));
+  EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), "3");
+}
+
+// A policy number no corral wrote is reported as corrupt, not read as some policy.
+TEST(SqliteSchemaTest, AnUnknownGroupPolicyIsCorrupt) {
+  TempFile file;
+  ASSERT_TRUE(open_sqlite_store(file.path()).has_value());
+  Raw(file.path()).exec("INSERT INTO server_groups VALUES(1, 'x', 9, 0)");
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(file.path());
+  ASSERT_TRUE(store.has_value());
+  Result<Loaded> loaded = (*store)->load();
+  ASSERT_FALSE(loaded.has_value());
+  EXPECT_NE(loaded.error().message.find("server group 1"), std::string::npos)
+      << loaded.error().message;
 }
 
 }  // namespace

@@ -65,6 +65,9 @@ struct Sql {
   std::string upsert_operation = sqlite::insert_sql(sqlite::operation_codec());
   std::string insert_transition = sqlite::insert_sql(sqlite::transition_codec());
   std::string upsert_host = sqlite::insert_sql(sqlite::host_codec());
+  std::string upsert_group = sqlite::insert_sql(sqlite::group_codec());
+  std::string load_groups =
+      "SELECT " + sqlite::column_list(sqlite::group_codec()) + " FROM server_groups ORDER BY id";
   // Every VM with its current operation (NULL columns when it has none), by id.
   std::string load_vms = "SELECT " + sqlite::column_list(sqlite::vm_codec(), "v") + ", " +
                          sqlite::column_list(sqlite::operation_codec(), "o") +
@@ -137,6 +140,9 @@ class SqliteStore final : public Store {
   Stmt load_vms_;
   Stmt upsert_host_;
   Stmt delete_host_;
+  Stmt upsert_group_;
+  Stmt delete_group_;
+  Stmt load_groups_;
 
   std::mutex read_mu_;
   Db reader_;
@@ -226,6 +232,9 @@ Status SqliteStore::open() {
       {&load_vms_, sql().load_vms.c_str()},
       {&upsert_host_, sql().upsert_host.c_str()},
       {&delete_host_, "DELETE FROM hosts WHERE name = ?1"},
+      {&upsert_group_, sql().upsert_group.c_str()},
+      {&delete_group_, "DELETE FROM server_groups WHERE id = ?1"},
+      {&load_groups_, sql().load_groups.c_str()},
   };
   for (const auto& [stmt, sql] : writer_statements) {
     if (int rc = prepare(w, sql, *stmt); rc != SQLITE_OK) {
@@ -340,6 +349,18 @@ Status SqliteStore::write_batch(const Batch& batch) {
                          [&] { return fmt::format("host {}", host.name); });
     if (!s) return s;
   }
+  for (GroupId id : batch.deleted_groups) {
+    StmtUse use(delete_group_);
+    use.bind(id);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(error(writer_.get(), fmt::format("commit: delete server group {}", id), rc));
+    }
+  }
+  for (const ServerGroupRow& group : batch.groups) {
+    Status s = write_row(upsert_group_, sqlite::group_codec(), group,
+                         [&] { return fmt::format("server group {}", group.id); });
+    if (!s) return s;
+  }
   return {};
 }
 
@@ -389,6 +410,16 @@ Result<Loaded> SqliteStore::load() {
   }
   if (rc != SQLITE_DONE) return fail(error(w, "load: vms", rc));
   if (!out.vms.empty()) out.max_vm_id = out.vms.back().id;
+  StmtUse groups(load_groups_);
+  while ((rc = groups.step()) == SQLITE_ROW) {
+    ServerGroupRow& group = out.groups.emplace_back();
+    RowReader r(groups.get());
+    sqlite::read_row(r, sqlite::group_codec(), group);
+    if (r.problem()) {
+      return fail(corrupt("load", fmt::format("server group {}: {}", group.id, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(error(w, "load: server groups", rc));
   return out;
 }
 

@@ -26,9 +26,12 @@ struct Batch {
   // (Default initializers: `Batch{{vms}, {operations}, {transitions}}` stays warning-free.)
   std::vector<std::string> deleted_hosts{};
   std::vector<HostRow> hosts{};
+  // Server groups, by id: deleted first, then `groups` inserted or replaced whole.
+  std::vector<GroupId> deleted_groups{};
+  std::vector<ServerGroupRow> groups{};
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
-           hosts.empty();
+           hosts.empty() && deleted_groups.empty() && groups.empty();
   }
 };
 
@@ -37,6 +40,7 @@ struct Loaded {
   VmId max_vm_id = 0;
   OpId max_op_id = 0;
   std::int64_t max_transition_id = 0;
+  std::vector<ServerGroupRow> groups;  // every server group, ordered by id
 };
 
 class Store {

@@ -21,6 +21,7 @@ namespace corral::store {
 using VmId = std::int64_t;
 using OpId = std::int64_t;
 using HostId = std::int64_t;
+using GroupId = std::int64_t;
 
 // Everything about an operation that the lifecycle record does not hold.
 struct OpMeta {
@@ -45,6 +46,11 @@ struct Vm {
   OpMeta op;                       // meta of record.op (valid when record.op has a value)
   std::string host;                // where it is placed; empty if nowhere
   std::string pending_reason;      // why a PENDING VM is not placed
+  // Placement constraints, fixed at create: a requirements expression over host labels and
+  // metrics (sched/requirements.h; empty: none) and the server group (0: none). Not part of
+  // the model: a resize keeps them.
+  std::string requirements;
+  GroupId group = 0;
   Millis created_at = 0;
   Millis updated_at = 0;
 };
@@ -103,6 +109,24 @@ struct HostRow {
   Millis updated_at = 0;
   std::string error;  // why it is in ERROR (or was refused); empty if none
   friend bool operator==(const HostRow&, const HostRow&) = default;
+};
+
+// Nova's server group policies; the numbers are persisted (server_groups.policy) and equal
+// sched::GroupPolicy's.
+enum class GroupPolicy : std::uint8_t {
+  kAffinity = 1,
+  kAntiAffinity = 2,
+  kSoftAffinity = 3,
+  kSoftAntiAffinity = 4,
+};
+
+// A server group (Nova): its members are the VMs whose `group` is its id.
+struct ServerGroupRow {
+  GroupId id = 0;    // stable, assigned at create, never reused
+  std::string name;  // unique
+  GroupPolicy policy = GroupPolicy::kAntiAffinity;
+  Millis created_at = 0;
+  friend bool operator==(const ServerGroupRow&, const ServerGroupRow&) = default;
 };
 
 }  // namespace corral::store
