@@ -32,26 +32,29 @@ struct Steps {
 };
 
 constexpr Transition row(A action, StateSet from, Steps steps, S to, std::string_view note) {
-  return Transition{action, from, true, {}, steps.steps, steps.count, Target::kState, to, note, std::nullopt, {}};
+  return Transition{action,         from, true, {},           steps.steps, steps.count,
+                    Target::kState, to,   note, std::nullopt, {}};
 }
 constexpr Transition row_to(A action, StateSet from, Steps steps, Target target,
                             std::string_view note) {
-  return Transition{action, from, true, {}, steps.steps, steps.count, target, S::kInit, note, std::nullopt, {}};
+  return Transition{action, from,     true, {},           steps.steps, steps.count,
+                    target, S::kInit, note, std::nullopt, {}};
 }
 // A row that runs only while another operation runs, replacing it.
 constexpr Transition preempt(A action, StateSet origins, ActionSet during, Steps steps, S to,
                              std::string_view note) {
-  return Transition{action,      origins,        false, during, steps.steps,
-                    steps.count, Target::kState, to,    note,  std::nullopt, {}};
+  return Transition{action,         origins, false, during,       steps.steps, steps.count,
+                    Target::kState, to,      note,  std::nullopt, {}};
 }
 // Rows that act on an operation: a failed one (the VM is in FAILED) ...
 constexpr Transition on_failed(A action, Target target, std::string_view note) {
-  return Transition{action, {S::kFailed}, true, {}, {}, 0, target, S::kInit, note, std::nullopt, {}};
+  return Transition{action, {S::kFailed}, true, {},           {}, 0,
+                    target, S::kInit,     note, std::nullopt, {}};
 }
 // ... or a running one, whatever it started from.
 constexpr Transition on_running(A action, Target target, std::string_view note) {
-  return Transition{action, kAnyOrigin, false, ActionSet::all(), {}, 0, target, S::kInit, note,
-                    std::nullopt, {}};
+  return Transition{action, kAnyOrigin, false, ActionSet::all(), {}, 0,
+                    target, S::kInit,   note,  std::nullopt,     {}};
 }
 
 // A row's effects (table.h Effect) and named power, added to a row built above.
