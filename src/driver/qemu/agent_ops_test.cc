@@ -78,10 +78,13 @@ TEST_F(QemuAgentOps, FoundListsTheLiveProcessesFenceKillsKeepingFilesDiscardDele
   const pid_t six = spawn(6);
   ASSERT_GT(five, 0);
   ASSERT_GT(six, 0);
+  // found() lists a VM with only files too: wait until both children have exec'd (each
+  // found with its process), else a discard could come before the "QEMU" it should kill.
   std::vector<FoundVm> found;
-  for (int i = 0; i < 100 && found.size() < 2; ++i) {  // exec takes a moment
+  auto both_running = [&] { return found.size() == 2 && found[0].pid > 0 && found[1].pid > 0; };
+  for (int i = 0; i < 1000 && !both_running(); ++i) {  // exec takes a moment under load
     found = driver.found();
-    if (found.size() < 2) ::usleep(10'000);
+    if (!both_running()) ::usleep(10'000);
   }
   ASSERT_EQ(found.size(), 2U);
   EXPECT_EQ(found[0].vm, 5);
