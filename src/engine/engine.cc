@@ -58,22 +58,6 @@ void Engine::stop() {
   }
 }
 
-// Queues a command that answers through a promise, and waits for the answer (which comes
-// after the batch holding the command is durable).
-template <typename CommandT>
-Result<Accepted> Engine::Impl::submit(CommandT command) {
-  std::future<Result<Accepted>> answer = command.reply.get_future();
-  {
-    std::lock_guard lock(queue_mu);
-    if (stopping || !running) {
-      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
-    }
-    queue.emplace_back(std::move(command));
-  }
-  queue_cv.notify_one();
-  return answer.get();
-}
-
 Result<Accepted> Engine::create(CreateRequest request) {
   // Parsed here, on the caller's thread: a bad expression changes nothing and costs the
   // engine thread nothing.

@@ -104,10 +104,21 @@ struct Engine::Impl {
   int next_subscriber = 1;
 
   // engine.cc
+  // Queues a command that answers through its promise, and waits for the answer (which comes
+  // after the batch holding the command is durable). Every command kind goes through here.
   template <typename CommandT>
-  Result<Accepted> submit(CommandT command);
-  template <typename T, typename CommandT>
-  Result<T> submit_host(CommandT command);  // hosts.cc
+  auto submit(CommandT command) -> decltype(command.reply.get_future().get()) {
+    auto answer = command.reply.get_future();
+    {
+      std::lock_guard lock(queue_mu);
+      if (stopping || !running) {
+        return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
+      }
+      queue.emplace_back(std::move(command));
+    }
+    queue_cv.notify_one();
+    return answer.get();
+  }
   Status load();
   void loop();
   void enqueue(internal::Command command);
@@ -161,7 +172,6 @@ struct Engine::Impl {
   std::vector<VmId> incoming_to(const std::string& host) const;
 
   // groups.cc
-  Result<GroupDetail> submit_group(internal::GroupCommand command);
   void handle_group(internal::GroupCommand& command);
   const store::ServerGroupRow* find_group(std::string_view name_or_id) const;
   // The hosts a VM's group members hold or are moving to (not the VM's own), one per member.

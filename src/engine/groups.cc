@@ -59,24 +59,11 @@ bool matches(const store::ServerGroupRow& g, std::string_view name_or_id) {
 }  // namespace
 
 Result<GroupDetail> Engine::create_group(GroupSpec spec) {
-  return impl_->submit_group(internal::GroupCommand{false, std::move(spec), {}, {}});
+  return impl_->submit(internal::GroupCommand{false, std::move(spec), {}, {}});
 }
 
 Result<GroupDetail> Engine::delete_group(std::string name_or_id) {
-  return impl_->submit_group(internal::GroupCommand{true, {}, std::move(name_or_id), {}});
-}
-
-Result<GroupDetail> Engine::Impl::submit_group(internal::GroupCommand command) {
-  std::future<Result<GroupDetail>> answer = command.reply.get_future();
-  {
-    std::lock_guard lock(queue_mu);
-    if (stopping || !running) {
-      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
-    }
-    queue.emplace_back(std::move(command));
-  }
-  queue_cv.notify_one();
-  return answer.get();
+  return impl_->submit(internal::GroupCommand{true, {}, std::move(name_or_id), {}});
 }
 
 std::vector<GroupDetail> Engine::groups() const {

@@ -5,30 +5,16 @@
 
 namespace corral::engine {
 
-template <typename T, typename CommandT>
-Result<T> Engine::Impl::submit_host(CommandT command) {
-  std::future<Result<T>> answer = command.reply.get_future();
-  {
-    std::lock_guard lock(queue_mu);
-    if (stopping || !running) {
-      return fail(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
-    }
-    queue.emplace_back(std::move(command));
-  }
-  queue_cv.notify_one();
-  return answer.get();
-}
-
 Result<HostDetail> Engine::add_host(HostSpec spec) {
-  return impl_->submit_host<HostDetail>(internal::AddHostCommand{std::move(spec), {}});
+  return impl_->submit(internal::AddHostCommand{std::move(spec), {}});
 }
 
 Result<HostDetail> Engine::host_action(HostActionRequest request) {
-  return impl_->submit_host<HostDetail>(internal::HostActionCommand{std::move(request), {}});
+  return impl_->submit(internal::HostActionCommand{std::move(request), {}});
 }
 
 Result<AgentWelcome> Engine::agent_connected(AgentHello hello) {
-  return impl_->submit_host<AgentWelcome>(internal::AgentConnectedCommand{std::move(hello), {}});
+  return impl_->submit(internal::AgentConnectedCommand{std::move(hello), {}});
 }
 
 std::vector<HostDetail> Engine::host_details() const {
