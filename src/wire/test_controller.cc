@@ -122,21 +122,6 @@ grpc::Status TestController::Connect(
   w->set_lease_ms(options_.lease_ms);
   w->set_protocol_version(kProtocolVersion);
   w->set_controller_version("test");
-  {
-    std::lock_guard write(write_mu_);
-    if (!stream->Write(welcome)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
-    for (v1::PhaseRequest request : options_.after_welcome) {
-      request.set_epoch(epoch);
-      v1::ControllerMessage out;
-      *out.mutable_phase_request() = std::move(request);
-      if (!stream->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
-    }
-  }
-  {
-    std::lock_guard lock(mu_);
-    live_.push_back(context);
-    newest_ = stream;
-  }
   struct Gone {
     TestController& c;
     grpc::ServerContext* context;
@@ -148,6 +133,23 @@ grpc::Status TestController::Connect(
       if (c.newest_ == stream) c.newest_ = nullptr;
     }
   } gone{*this, context, stream};
+  {
+    // The stream is the newest before the Welcome goes out, under the write lock: an agent
+    // that has read its Welcome can be sent to at once (send() waits for this block).
+    std::lock_guard write(write_mu_);
+    {
+      std::lock_guard lock(mu_);
+      live_.push_back(context);
+      newest_ = stream;
+    }
+    if (!stream->Write(welcome)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
+    for (v1::PhaseRequest request : options_.after_welcome) {
+      request.set_epoch(epoch);
+      v1::ControllerMessage out;
+      *out.mutable_phase_request() = std::move(request);
+      if (!stream->Write(out)) return grpc::Status(grpc::StatusCode::CANCELLED, "agent gone");
+    }
+  }
   for (v1::AgentMessage in; stream->Read(&in);) {
     if (options_.echo_heartbeats && in.has_heartbeat()) {
       v1::ControllerMessage ping;
