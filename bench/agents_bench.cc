@@ -5,10 +5,10 @@
 // with its admission pool and ping thread) runs in a child process; the simulated agents run
 // in this process, so neither side's CPU is counted in the other's. Each agent has its own
 // certificate (signed by the cluster CA from its own CSR), its own channel (TCP + TLS
-// connection) and one Connect stream; it sends a Hello, then a Heartbeat every interval
-// (staggered over the interval), and answers each Ping with a Heartbeat, as agents do (the
-// controller pings only a stream it has not heard from within the interval; the others get an
-// empty message that renews their lease and asks for nothing). The
+// connection) and one Connect stream; it sends a Hello, then answers each Ping with a
+// Heartbeat, and sends one of its own (staggered over the interval) only when it has answered
+// no Ping for 1.5 intervals, as `corral agent` does (the controller sweeps every stream with a
+// Ping each interval, so a sweep's answers reach it together). The
 // controller's registry is a counting stand-in for the engine (the engine's agent_heartbeat is
 // an atomic store, not measured here). Once every agent is welcomed and a warm-up has passed,
 // the child's utime + stime (/proc/PID/stat) over a wall-clock window give its CPU in % of
@@ -166,10 +166,10 @@ class SimAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Cont
     StartCall();
   }
 
-  // coalesce: a periodic beat is skipped when a ping answer went out within half an interval.
-  void periodic_beat(bool coalesce, Millis interval_ms) {
+  // As `corral agent`: its own heartbeat only when no Ping came for 1.5 intervals.
+  void periodic_beat(Millis interval_ms) {
     const auto now = SteadyClock::now().time_since_epoch() / std::chrono::milliseconds(1);
-    if (coalesce && now - last_beat_ms_.load() < interval_ms / 2) return;
+    if (now - last_beat_ms_.load() < interval_ms + interval_ms / 2) return;
     beat(0);
   }
 
@@ -257,9 +257,6 @@ int main() {
   const long n = env_or("CORRAL_BENCH_AGENTS_N", 1000);
   const long window_s = env_or("CORRAL_BENCH_AGENTS_SECONDS", 30);
   const Millis interval_ms = env_or("CORRAL_BENCH_AGENTS_INTERVAL_MS", 2000);
-  // 1: an agent's answer to a Ping stands for its next periodic heartbeat (one heartbeat per
-  // interval in all); 0: every Ping gets an answer on top of the periodic heartbeats.
-  const bool coalesce = env_or("CORRAL_BENCH_AGENTS_COALESCE", 0) != 0;
   if (n < 1 || window_s < 1 || interval_ms < 10) die("bad CORRAL_BENCH_AGENTS_* value");
   rlimit files{};
   ::getrlimit(RLIMIT_NOFILE, &files);
@@ -302,11 +299,10 @@ int main() {
   long port = 0;
   if (std::fscanf(from_child, "%ld", &port) != 1) die("the controller did not start");
 
-  std::printf("corral-bench-agents: %ld agents, heartbeat every %lld ms (%s), controller pid %d\n",
-              n, static_cast<long long>(interval_ms),
-              coalesce ? "a ping answer replaces the next periodic heartbeat"
-                       : "periodic heartbeats plus an answer to every ping",
-              child);
+  std::printf(
+      "corral-bench-agents: %ld agents, heartbeat every %lld ms (each the answer to the "
+      "controller's Ping sweep), controller pid %d\n",
+      n, static_cast<long long>(interval_ms), child);
   std::fflush(stdout);
   std::atomic<int> welcomed{0};
   const std::string target = "127.0.0.1:" + std::to_string(port);
@@ -333,7 +329,7 @@ int main() {
       for (long i = 0; i < n && !stop.load(); ++i) {
         std::this_thread::sleep_until(
             start + std::chrono::milliseconds(round * interval_ms + i * interval_ms / n));
-        agents[static_cast<std::size_t>(i)]->periodic_beat(coalesce, interval_ms);
+        agents[static_cast<std::size_t>(i)]->periodic_beat(interval_ms);
       }
     }
   });
@@ -369,7 +365,7 @@ int main() {
   const double controller_pct = 100.0 * (cpu1 - cpu0) / wall;
   std::printf("all %ld agents welcomed in %.2f s\n", n, connect_s);
   std::printf(
-      "window %.1f s: %llu heartbeats sent (%.0f/s; periodic + ping answers), "
+      "window %.1f s: %llu heartbeats sent (%.0f/s; ping answers + periodic), "
       "controller counted %llu in all\n",
       wall, static_cast<unsigned long long>(sent), static_cast<double>(sent) / wall, received);
   std::printf(

@@ -332,6 +332,43 @@ TEST_F(AgentSession, ControllerMessagesKeepTheLeaseAlive) {
   EXPECT_EQ(sim_.power_of(7), lc::Power::kRunning);
 }
 
+// A Ping's answer stands for the periodic heartbeat: while Pings come (here twice per
+// interval) the agent sends no heartbeat of its own; when they stop, its own resume.
+TEST_F(AgentSession, APingsAnswerStandsForThePeriodicHeartbeatUntilThePingsStop) {
+  TestControllerOptions options;
+  options.heartbeat_interval_ms = 200;
+  start_controller(options);
+  run_agent(token());
+  ASSERT_TRUE(eventually([&] { return agent_->state() && agent_->state()->epoch() == 1; }));
+  constexpr std::uint64_t kPings = 12;
+  for (std::uint64_t seq = 1; seq <= kPings; ++seq) {
+    v1::ControllerMessage ping;
+    ping.mutable_ping()->set_seq(seq);
+    ASSERT_TRUE(controller_->send(ping));
+    std::this_thread::sleep_for(100ms);
+  }
+  auto heartbeats = [&] {
+    std::vector<std::uint64_t> answered;  // ping_seq of each heartbeat, in order (0: its own)
+    for (const v1::AgentMessage& m : controller_->received()) {
+      if (m.has_heartbeat()) answered.push_back(m.heartbeat().ping_seq());
+    }
+    return answered;
+  };
+  ASSERT_TRUE(eventually([&] {
+    const std::vector<std::uint64_t> h = heartbeats();
+    return std::count(h.begin(), h.end(), 0U) >= 2 && h.back() == 0;
+  })) << "heartbeats resume on the agent's own timer when the pings stop";
+  const std::vector<std::uint64_t> h = heartbeats();
+  const auto first = std::find(h.begin(), h.end(), 1U);
+  const auto last = std::find(h.begin(), h.end(), kPings);
+  ASSERT_NE(first, h.end());
+  ASSERT_NE(last, h.end());
+  std::vector<std::uint64_t> between(first, last + 1);
+  std::vector<std::uint64_t> expected;
+  for (std::uint64_t seq = 1; seq <= kPings; ++seq) expected.push_back(seq);
+  EXPECT_EQ(between, expected) << "each Ping answered once, and no periodic heartbeat between";
+}
+
 TEST_F(AgentSession, WhatHappensWhileDisconnectedIsSentAfterTheReconnect) {
   start_controller({});
   run_agent(token());

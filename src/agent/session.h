@@ -7,6 +7,8 @@
 // - kFatal: the controller refused this agent (Refuse, with its message) or refused its
 //   certificate (the message says "certificate"): no retry helps;
 // - kStopped: stop() was called.
+// Heartbeats: one answers each Ping, and stands for the periodic one; the writer sends its
+// own when it has neither answered a Ping for 1.5 intervals nor sent one for an interval.
 // Only the writer thread writes to the stream after the Hello; the calling thread reads.
 // stop() may be called from any thread, before or during run().
 #pragma once

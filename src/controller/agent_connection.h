@@ -59,9 +59,6 @@ class AgentConnection final
   std::string host() const;
   std::uint64_t epoch() const;  // 0 until welcomed
   bool welcomed() const;
-  // When the agent last sent a message after its Welcome (the service's clock; 0: never).
-  void heard(Millis now) { heard_at_.store(now, std::memory_order_relaxed); }
-  Millis heard_at() const { return heard_at_.load(std::memory_order_relaxed); }
 
   // Sends the Welcome, then the held phase requests, then starts reading. False when the
   // stream is already closing.
@@ -92,7 +89,6 @@ class AgentConnection final
 
   v1::AgentMessage in_;  // the one outstanding read's buffer
   bool got_first_ = false;
-  std::atomic<Millis> heard_at_{0};
 
   mutable std::mutex mu_;
   std::string host_;

@@ -164,7 +164,6 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
 }
 
 void AgentService::on_message(AgentConnection& connection, const v1::AgentMessage& message) {
-  connection.heard(clock_.now_ms());
   switch (message.body_case()) {
     case v1::AgentMessage::kHeartbeat:
       registry_.agent_heartbeat(connection.host(), connection.epoch(),
@@ -328,14 +327,8 @@ void AgentService::ping_loop() {
     v1::ControllerMessage ping;
     ping.mutable_ping()->set_seq(seq);
     ping.mutable_ping()->set_sent_at_ms(now);
-    const v1::ControllerMessage renewal;  // no body: renews the lease, asks for nothing
     for (const std::shared_ptr<AgentConnection>& connection : streams) {
-      if (!connection->welcomed()) continue;
-      // An agent heard from within the interval is alive: asking it for one more heartbeat
-      // would double the messages the controller reads (corral-bench-agents).
-      const Millis heard = connection->heard_at();
-      const bool flowing = heard != 0 && now - heard < options_.ping_interval_ms;
-      connection->send(flowing ? renewal : ping);
+      if (connection->welcomed()) connection->send(ping);
     }
     lock.lock();
   }

@@ -14,12 +14,11 @@
 // - After the Welcome: heartbeats go to registry.agent_heartbeat (on gRPC's threads; it must
 //   not block), phase results and power events to the sink (the engine's queue, through the
 //   HostRouter). A stream that ends reports agent_disconnected(host, its epoch).
-// - Every ping_interval_ms every welcomed stream hears from the controller, which renews the
-//   agent's lease (an agent renews it on any message). A stream the agent sent something on
-//   within the last ping_interval_ms gets an empty ControllerMessage (no body: the agent only
-//   notes it heard the controller, and answers nothing); a silent one gets a Ping, which asks
-//   for a Heartbeat now. So while heartbeats flow, each agent sends one message per interval
-//   instead of two (its own heartbeat and a Ping's answer).
+// - Every ping_interval_ms the ping thread sweeps every welcomed stream with a Ping, which
+//   renews the agent's lease (an agent renews it on any message) and asks for a Heartbeat
+//   now; the agent's answer stands for its periodic heartbeat (agent/session.h). So each agent
+//   sends one message per interval, and the answers of a sweep reach the controller together,
+//   to be read in few wake-ups rather than one per message (corral-bench-agents).
 // - Consoles (controller/agent_consoles.h): requests go on the host's welcomed stream, the
 //   answers and output come back from it; a stream's end fails what waits on it. Images: the
 //   Hello's (and later ImageList's) are kept per host, also after the agent disconnects.

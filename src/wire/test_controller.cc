@@ -151,7 +151,7 @@ grpc::Status TestController::Connect(
     }
   }
   for (v1::AgentMessage in; stream->Read(&in);) {
-    if (options_.echo_heartbeats && in.has_heartbeat()) {
+    if (options_.echo_heartbeats && in.has_heartbeat() && in.heartbeat().ping_seq() == 0) {
       v1::ControllerMessage ping;
       ping.mutable_ping()->set_seq(in.heartbeat().seq());
       std::lock_guard write(write_mu_);
