@@ -26,7 +26,7 @@ struct TestControllerOptions {
   std::filesystem::path dir;                    // the CA, server certificate and token file go here
   std::vector<v1::PlacedVm> placed;             // the VM set every Welcome carries
   std::vector<v1::PhaseRequest> after_welcome;  // sent right after the Welcome
-  bool echo_heartbeats = false;  // answer each periodic Heartbeat with a Ping of its seq
+  bool echo_heartbeats = false;      // answer each periodic Heartbeat with a Ping of its seq
   std::optional<v1::Refuse> refuse;  // answer every Hello that passes check_hello with it
   std::uint32_t heartbeat_interval_ms = 2000;
   std::uint32_t lease_ms = 10'000;
