@@ -158,8 +158,20 @@ bool process_alive(pid_t pid) {
 }
 
 std::string process_cmdline(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // read(2), not an ifstream: a process that exits while it is read fails the read with
+  // ESRCH, and libstdc++'s filebuf throws on that instead of ending the stream.
+  std::string text;
+  const std::string path = "/proc/" + std::to_string(pid) + "/cmdline";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
   for (char& c : text) {
     if (c == '\0') c = ' ';
   }
