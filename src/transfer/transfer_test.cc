@@ -58,5 +58,105 @@ TEST_F(Transfer, MovesBothFilesVerifiedAndLeavesNoPartFiles) {
   EXPECT_LE(static_cast<std::uint64_t>(st.st_blocks) * 512, disk_.size() - kMiB);
 }
 
+struct stat stat_of(const fs::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st;
+}
+
+TEST_F(Transfer, ARerunFindsTheFilesInPlaceAndMovesNothing) {
+  const Ticket ticket = allow_a_to_b(12);
+  ASSERT_TRUE(pull(pull_options(ticket, {"disk.qcow2", "memory.state"})));
+  const fs::path disk = vm_path("node-b", 12) / "disk.qcow2";
+  const struct stat before = stat_of(disk);
+  Result<TransferReport> again = pull(pull_options(ticket, {"disk.qcow2", "memory.state"}));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->bytes, 0U);
+  for (const FileReport& file : again->files) EXPECT_TRUE(file.already_present) << file.name;
+  EXPECT_EQ(again->files[0].sha256, sha_of(disk_));
+  EXPECT_EQ(stat_of(disk).st_ino, before.st_ino) << "the file was written again";
+  EXPECT_EQ(read_file(disk), disk_);
+}
+
+TEST_F(Transfer, ACancelledPullLeavesOnlyAPartAndTheNextOneResumesIt) {
+  const Ticket ticket = allow_a_to_b(12);
+  PullOptions options = pull_options(ticket, {"disk.qcow2"});
+  options.progress = [](const Progress& p) { return p.done < 2 * kMiB; };
+  Result<TransferReport> cancelled = pull(options);
+  ASSERT_FALSE(cancelled);
+  EXPECT_EQ(cancelled.error().code, ErrorCode::kUnavailable) << cancelled.error().message;
+  const fs::path dir = vm_path("node-b", 12);
+  EXPECT_EQ(names_in(dir), std::set<std::string>{".disk.qcow2.part"});
+  EXPECT_EQ(fs::file_size(dir / ".disk.qcow2.part"), 2 * kMiB);
+
+  Result<TransferReport> resumed = pull(pull_options(ticket, {"disk.qcow2"}));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_EQ(resumed->files[0].resumed_from, 2 * kMiB);
+  EXPECT_EQ(resumed->files[0].received, disk_.size() - 2 * kMiB);
+  EXPECT_EQ(read_file(dir / "disk.qcow2"), disk_);
+  EXPECT_EQ(names_in(dir), std::set<std::string>{"disk.qcow2"});
+}
+
+// What an earlier attempt or another writer left on the target, and what the pull must make of
+// it: the source's file under the final name, every time.
+TEST_F(Transfer, WhateverTheTargetHoldsTheResultIsTheSourcesFile) {
+  struct Case {
+    const char* what;
+    const char* file;  // written before the pull, in the target's VM dir
+    std::string bytes;
+    std::uint64_t resumed_from;
+  };
+  const Case cases[] = {
+      {"a torn part (not a prefix of the source)", ".disk.qcow2.part", test_bytes(kMiB + 1000, 9),
+       0},
+      {"a part longer than the source", ".disk.qcow2.part", test_bytes(6 * kMiB, 1), 0},
+      {"a true prefix", ".disk.qcow2.part", disk_.substr(0, 3 * kMiB + 17), 3 * kMiB + 17},
+      {"another file under the final name", "disk.qcow2", test_bytes(disk_.size(), 7), 0},
+      {"a truncated file under the final name", "disk.qcow2", disk_.substr(0, kMiB), 0},
+  };
+  std::int64_t op = 100;
+  for (const Case& c : cases) {
+    fs::remove_all(vm_path("node-b", 12));
+    write_file(vm_path("node-b", 12) / c.file, c.bytes);
+    const Ticket ticket = allow_a_to_b(12, ++op);
+    Result<TransferReport> report = pull(pull_options(ticket, {"disk.qcow2"}));
+    ASSERT_TRUE(report) << c.what << ": " << report.error().message;
+    EXPECT_EQ(read_file(vm_path("node-b", 12) / "disk.qcow2"), disk_) << c.what;
+    EXPECT_FALSE(report->files[0].already_present) << c.what;
+    EXPECT_EQ(report->files[0].resumed_from, c.resumed_from) << c.what;
+    EXPECT_EQ(names_in(vm_path("node-b", 12)), std::set<std::string>{"disk.qcow2"}) << c.what;
+  }
+}
+
+TEST_F(Transfer, ASourceThatDiesMidFileLeavesNoFinalFileAndARestartedOneFinishesIt) {
+  // Larger than what HTTP/2 flow control lets the source send ahead of the target's reads, so
+  // the source is still sending when it dies.
+  disk_ = test_bytes(64 * kMiB, 3);
+  write_file(vm_path("node-a", 12) / "disk.qcow2", disk_);
+  const Ticket ticket = allow_a_to_b(12);
+  PullOptions options = pull_options(ticket, {"disk.qcow2", "memory.state"});
+  options.progress = [this](const Progress& p) {
+    if (p.done >= kMiB) servers_.at("node-a")->shutdown();  // in-flight calls end at once
+    return true;
+  };
+  Result<TransferReport> broken = pull(options);
+  ASSERT_FALSE(broken);
+  EXPECT_EQ(broken.error().code, ErrorCode::kUnavailable) << broken.error().message;
+  EXPECT_NE(broken.error().message.find("kept for a later attempt"), std::string::npos)
+      << broken.error().message;
+  const fs::path dir = vm_path("node-b", 12);
+  EXPECT_FALSE(fs::exists(dir / "disk.qcow2"));
+  EXPECT_FALSE(fs::exists(dir / "memory.state"));
+
+  // The source agent comes back (new port, its tickets given again by the controller).
+  start_server("node-a");
+  ASSERT_TRUE(servers_.at("node-a")->allow(ticket, 60'000));
+  Result<TransferReport> finished = pull(pull_options(ticket, {"disk.qcow2", "memory.state"}));
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_GE(finished->files[0].resumed_from, kMiB);
+  EXPECT_EQ(read_file(dir / "disk.qcow2"), disk_);
+  EXPECT_EQ(read_file(dir / "memory.state"), memory_);
+}
+
 }  // namespace
 }  // namespace corral::transfer
