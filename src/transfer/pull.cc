@@ -8,6 +8,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <mutex>
+#include <set>
+#include <utility>
 
 #include "transfer/files.h"
 #include "transfer/tls.h"
@@ -244,6 +247,42 @@ Result<Outcome> pull_once(const Session& s, const std::string& name, FileReport&
   return Outcome::kDone;
 }
 
+// The VM directories a pull() of this process is writing into. Two pulls of one VM at once (a
+// re-sent phase request while the first still runs) would write the same part file, and the
+// later one's truncate could cut the file the earlier one just verified and renamed.
+class Busy {
+ public:
+  static Result<Busy> claim(const fs::path& dir) {
+    std::lock_guard lock(mu());
+    if (!dirs().insert(dir.string()).second) {
+      return fail(Error{ErrorCode::kConflict,
+                        "another transfer into " + dir.string() + " is in progress",
+                        {},
+                        {}});
+    }
+    return Busy(dir.string());
+  }
+  Busy(Busy&& other) noexcept : dir_(std::exchange(other.dir_, std::string())) {}
+  Busy& operator=(Busy&&) = delete;
+  ~Busy() {
+    if (dir_.empty()) return;
+    std::lock_guard lock(mu());
+    dirs().erase(dir_);
+  }
+
+ private:
+  explicit Busy(std::string dir) : dir_(std::move(dir)) {}
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<std::string>& dirs() {
+    static std::set<std::string> d;
+    return d;
+  }
+  std::string dir_;
+};
+
 Status connect(const Session& s) {
   const auto deadline = std::chrono::system_clock::now() + s.options.connect_timeout;
   for (grpc_connectivity_state state = s.channel->GetState(true); state != GRPC_CHANNEL_READY;
@@ -277,6 +316,8 @@ Result<TransferReport> pull(const PullOptions& options) {
   }
   Session s{options, std::make_shared<RefusalNote>(), nullptr, nullptr,
             vm_dir(options.data_dir, options.ticket.vm)};
+  Result<Busy> busy = Busy::claim(s.dir);
+  if (!busy) return fail(busy.error());
   grpc::ChannelArguments args;
   // A source host that dies without closing the connection is noticed within ~30 s.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);

@@ -21,6 +21,8 @@
 //   the source's, e.g. torn by a crash); a mismatch from byte 0 is kInternal and removes the
 //   part. A source that goes away mid-file is kUnavailable and leaves the part for the next
 //   attempt; so does a progress callback returning false (cancel).
+// - One pull() per VM directory at a time in this process: a second one while the first runs
+//   is kConflict and touches nothing.
 // - Nothing is created on this host before the source accepted the call (ticket, name, file).
 // - Sparseness: all-zero chunks cross the network as a count and are left as holes (ftruncate)
 //   at 1 MiB granularity, so a sparse or zero-filled source file stays sparse here; qcow2's

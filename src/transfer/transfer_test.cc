@@ -158,5 +158,25 @@ TEST_F(Transfer, ASourceThatDiesMidFileLeavesNoFinalFileAndARestartedOneFinishes
   EXPECT_EQ(read_file(dir / "memory.state"), memory_);
 }
 
+TEST_F(Transfer, ASecondPullIntoTheSameVmWhileOneRunsIsAConflict) {
+  const Ticket ticket = allow_a_to_b(12);
+  PullOptions options = pull_options(ticket, {"disk.qcow2"});
+  std::optional<Result<TransferReport>> second;
+  options.progress = [&](const Progress&) {
+    if (!second) second = pull(pull_options(ticket, {"disk.qcow2"}));
+    return true;
+  };
+  Result<TransferReport> first = pull(options);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(second.has_value());
+  ASSERT_FALSE(*second);
+  EXPECT_EQ(second->error().code, ErrorCode::kConflict) << second->error().message;
+  EXPECT_EQ(read_file(vm_path("node-b", 12) / "disk.qcow2"), disk_);
+  // Once the first is over, the same call goes through (and finds the file in place).
+  Result<TransferReport> after = pull(pull_options(ticket, {"disk.qcow2"}));
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_TRUE(after->files[0].already_present);
+}
+
 }  // namespace
 }  // namespace corral::transfer
