@@ -131,7 +131,7 @@ TEST_F(Transfer, WhateverTheTargetHoldsTheResultIsTheSourcesFile) {
 TEST_F(Transfer, ASourceThatDiesMidFileLeavesNoFinalFileAndARestartedOneFinishesIt) {
   // Larger than what HTTP/2 flow control lets the source send ahead of the target's reads, so
   // the source is still sending when it dies.
-  disk_ = test_bytes(64 * kMiB, 3);
+  disk_ = test_bytes(32 * kMiB, 3);
   write_file(vm_path("node-a", 12) / "disk.qcow2", disk_);
   const Ticket ticket = allow_a_to_b(12);
   PullOptions options = pull_options(ticket, {"disk.qcow2", "memory.state"});
