@@ -9,6 +9,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -33,6 +36,14 @@ class Service final : public v1::TransferService::Service {
 
   TicketRegistry& tickets() { return tickets_; }
 
+  // Revoking a ticket also ends the reads it let start: the source's phase is over (or was
+  // cancelled), and its files may change from now on.
+  void revoke(std::int64_t vm, std::int64_t op) {
+    tickets_.revoke(vm, op);
+    std::lock_guard lock(reads_mu_);
+    for (auto [it, end] = reads_.equal_range({vm, op}); it != end; ++it) it->second->TryCancel();
+  }
+
   grpc::Status Stat(grpc::ServerContext* context, const v1::FileRequest* request,
                     v1::FileInfo* reply) override {
     auto fd = authorize_and_open(*context, *request);
@@ -46,6 +57,9 @@ class Service final : public v1::TransferService::Service {
 
   grpc::Status Read(grpc::ServerContext* context, const v1::FileRequest* request,
                     grpc::ServerWriter<v1::ReadMessage>* writer) override {
+    // Listed before the ticket is checked: a revoke() after the check cancels this call, one
+    // before it fails the check.
+    const InFlight in_flight(*this, {request->ticket().vm(), request->ticket().op()}, context);
     auto fd = authorize_and_open(*context, *request);
     if (!fd) return fd.error();
     struct stat st {};
@@ -101,6 +115,32 @@ class Service final : public v1::TransferService::Service {
   }
 
  private:
+  using Key = std::pair<std::int64_t, std::int64_t>;  // vm, op
+  class InFlight {
+   public:
+    InFlight(Service& service, Key key, grpc::ServerContext* context)
+        : service_(service), key_(key), context_(context) {
+      std::lock_guard lock(service_.reads_mu_);
+      service_.reads_.emplace(key_, context_);
+    }
+    ~InFlight() {
+      std::lock_guard lock(service_.reads_mu_);
+      for (auto [it, end] = service_.reads_.equal_range(key_); it != end; ++it) {
+        if (it->second == context_) {
+          service_.reads_.erase(it);
+          break;
+        }
+      }
+    }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+   private:
+    Service& service_;
+    Key key_;
+    grpc::ServerContext* context_;
+  };
+
   static grpc::Status status_of(const Error& error) {
     return {error.code == ErrorCode::kNotFound ? grpc::StatusCode::NOT_FOUND
                                                : grpc::StatusCode::INTERNAL,
@@ -152,6 +192,8 @@ class Service final : public v1::TransferService::Service {
   std::filesystem::path data_dir_;
   std::size_t chunk_bytes_;
   TicketRegistry tickets_;
+  std::mutex reads_mu_;
+  std::multimap<Key, grpc::ServerContext*> reads_;
 };
 
 }  // namespace
@@ -205,9 +247,7 @@ Status TransferServer::allow(const Ticket& ticket, Millis ttl_ms) {
   return {};
 }
 
-void TransferServer::revoke(std::int64_t vm, std::int64_t op) {
-  impl_->service->tickets().revoke(vm, op);
-}
+void TransferServer::revoke(std::int64_t vm, std::int64_t op) { impl_->service->revoke(vm, op); }
 
 void TransferServer::shutdown() {
   if (impl_ && impl_->server) {

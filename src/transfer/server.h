@@ -13,6 +13,8 @@
 // - The server only reads: nothing a caller sends changes a file on this host.
 // - Read streams Header, chunks of `chunk_bytes` (an all-zero chunk travels as a zero count,
 //   no bytes), and a Trailer with the SHA-256 of the whole file as read in this call.
+// - revoke() drops the ticket and cancels the reads it let start (their client sees the
+//   stream end early); expiry only refuses new calls, so a long file is not cut mid-way.
 // - allow() refuses a ticket whose source host is not this agent's host (a mix-up of the
 //   two sides is an error, not a silent no-op).
 // - shutdown() (and the destructor) ends calls in flight at once: their client sees the

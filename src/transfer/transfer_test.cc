@@ -32,6 +32,12 @@ class Transfer : public testing::TransferFixture {
     hash.update(bytes);
     return hash.hex();
   }
+  // Larger than what HTTP/2 flow control lets the source send ahead of the target's reads, so
+  // the source is still sending when a test breaks the call.
+  void use_large_disk() {
+    disk_ = test_bytes(32 * kMiB, 3);
+    write_file(vm_path("node-a", 12) / "disk.qcow2", disk_);
+  }
   std::string disk_;
   std::string memory_;
 };
@@ -111,6 +117,7 @@ TEST_F(Transfer, WhateverTheTargetHoldsTheResultIsTheSourcesFile) {
        0},
       {"a part longer than the source", ".disk.qcow2.part", test_bytes(6 * kMiB, 1), 0},
       {"a true prefix", ".disk.qcow2.part", disk_.substr(0, 3 * kMiB + 17), 3 * kMiB + 17},
+      {"a complete part not yet renamed", ".disk.qcow2.part", disk_, disk_.size()},
       {"another file under the final name", "disk.qcow2", test_bytes(disk_.size(), 7), 0},
       {"a truncated file under the final name", "disk.qcow2", disk_.substr(0, kMiB), 0},
   };
@@ -129,10 +136,7 @@ TEST_F(Transfer, WhateverTheTargetHoldsTheResultIsTheSourcesFile) {
 }
 
 TEST_F(Transfer, ASourceThatDiesMidFileLeavesNoFinalFileAndARestartedOneFinishesIt) {
-  // Larger than what HTTP/2 flow control lets the source send ahead of the target's reads, so
-  // the source is still sending when it dies.
-  disk_ = test_bytes(32 * kMiB, 3);
-  write_file(vm_path("node-a", 12) / "disk.qcow2", disk_);
+  use_large_disk();
   const Ticket ticket = allow_a_to_b(12);
   PullOptions options = pull_options(ticket, {"disk.qcow2", "memory.state"});
   options.progress = [this](const Progress& p) {
@@ -176,6 +180,25 @@ TEST_F(Transfer, ASecondPullIntoTheSameVmWhileOneRunsIsAConflict) {
   Result<TransferReport> after = pull(pull_options(ticket, {"disk.qcow2"}));
   ASSERT_TRUE(after) << after.error().message;
   EXPECT_TRUE(after->files[0].already_present);
+}
+
+TEST_F(Transfer, RevokingTheTicketEndsAReadInFlightAndRefusesTheNext) {
+  use_large_disk();
+  const Ticket ticket = allow_a_to_b(12);
+  PullOptions options = pull_options(ticket, {"disk.qcow2"});
+  options.progress = [this](const Progress& p) {
+    if (p.done >= kMiB) servers_.at("node-a")->revoke(12, 5);
+    return true;
+  };
+  Result<TransferReport> cut = pull(options);
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().code, ErrorCode::kUnavailable) << cut.error().message;
+  EXPECT_FALSE(fs::exists(vm_path("node-b", 12) / "disk.qcow2"));
+  Result<TransferReport> again = pull(pull_options(ticket, {"disk.qcow2"}));
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("no transfer ticket"), std::string::npos)
+      << again.error().message;
+  EXPECT_FALSE(fs::exists(vm_path("node-b", 12) / "disk.qcow2"));
 }
 
 }  // namespace
