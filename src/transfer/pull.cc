@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "transfer/files.h"
@@ -92,6 +94,60 @@ Status sync_dir(const fs::path& dir) {
   return {};
 }
 
+// Cancels one call when nothing arrived for `stall` or when `stop` is requested.
+class Watchdog {
+ public:
+  Watchdog(grpc::ClientContext& context, std::chrono::milliseconds stall, std::stop_token stop)
+      : context_(context),
+        stall_(stall),
+        stop_(std::move(stop)),
+        last_(std::chrono::steady_clock::now()),
+        thread_([this](const std::stop_token& done) { watch(done); }) {}
+  ~Watchdog() {
+    thread_.request_stop();
+    changed_.notify_all();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+  void fed() {
+    std::lock_guard lock(mu_);
+    last_ = std::chrono::steady_clock::now();
+  }
+  // Why it cancelled the call; "" when it did not.
+  std::string fired() const {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  void watch(const std::stop_token& done) {
+    std::stop_callback wake(stop_, [this] { changed_.notify_all(); });
+    std::unique_lock lock(mu_);
+    while (!done.stop_requested()) {
+      if (stop_.stop_requested()) {
+        fired_ = "the transfer was stopped";
+      } else if (std::chrono::steady_clock::now() - last_ >= stall_) {
+        fired_ = "the source sent nothing for " + std::to_string(stall_.count()) + " ms";
+      }
+      if (!fired_.empty()) {
+        context_.TryCancel();
+        return;
+      }
+      changed_.wait_until(lock, done, last_ + stall_, [this] { return stop_.stop_requested(); });
+    }
+  }
+
+  grpc::ClientContext& context_;
+  const std::chrono::milliseconds stall_;
+  const std::stop_token stop_;
+  mutable std::mutex mu_;
+  std::condition_variable_any changed_;
+  std::chrono::steady_clock::time_point last_;
+  std::string fired_;
+  std::jthread thread_;  // last: started once the rest is set up
+};
+
 // The file under its final name already is the source's: nothing to move.
 Result<bool> already_present(const Session& s, const std::string& name, FileReport& report) {
   Fd have(::open((s.dir / name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
@@ -105,6 +161,8 @@ Result<bool> already_present(const Session& s, const std::string& name, FileRepo
   s.prove(request, name, 0);
   v1::FileInfo info;
   grpc::ClientContext context;
+  // The source hashes the whole file before it answers: no stall limit, only `stop`.
+  const Watchdog watchdog(context, std::chrono::hours(24), s.options.stop);
   const grpc::Status status = s.stub->Stat(&context, request, &info);
   if (!status.ok()) return fail(s.call_error(name, status));
   if (info.size() != local->size || info.sha256() != local->sha256) return false;
@@ -134,10 +192,16 @@ Result<Outcome> pull_once(const Session& s, const std::string& name, FileReport&
   v1::FileRequest request;
   s.prove(request, name, offset);
   grpc::ClientContext context;
+  Watchdog watchdog(context, s.options.stall_timeout, s.options.stop);
   std::unique_ptr<grpc::ClientReader<v1::ReadMessage>> reader = s.stub->Read(&context, request);
   v1::ReadMessage message;
+  // A call the watchdog cancelled says why (gRPC only says "Cancelled").
+  const auto ended_status = [&watchdog](const grpc::Status& status) {
+    const std::string why = watchdog.fired();
+    return why.empty() ? status : grpc::Status(grpc::StatusCode::UNAVAILABLE, why);
+  };
   if (!reader->Read(&message)) {
-    const grpc::Status status = reader->Finish();
+    const grpc::Status status = ended_status(reader->Finish());
     if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE && offset > 0) {
       ::unlink(part.c_str());  // longer than the source's file: not a prefix of it
       return Outcome::kStartOver;
@@ -166,6 +230,7 @@ Result<Outcome> pull_once(const Session& s, const std::string& name, FileReport&
   bool ended = false;
   v1::Trailer trailer;
   while (!ended && reader->Read(&message)) {
+    watchdog.fed();
     switch (message.body_case()) {
       case v1::ReadMessage::kChunk: {
         const v1::Chunk& chunk = message.chunk();
@@ -213,7 +278,7 @@ Result<Outcome> pull_once(const Session& s, const std::string& name, FileReport&
     }
   }
   if (!ended) {
-    const grpc::Status status = reader->Finish();
+    const grpc::Status status = ended_status(reader->Finish());
     Error error = s.call_error(
         name, status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "the stream ended early")
                           : status);

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,11 @@ struct PullOptions {
   std::vector<std::string> files;                 // e.g. {"disk.qcow2", "memory.state"}
   std::function<bool(const Progress&)> progress;  // after each chunk; false cancels
   std::chrono::milliseconds connect_timeout{10'000};
+  // A call on which nothing arrives for this long is cancelled (a source that hangs with its
+  // connection up; a dead host is noticed by keepalive pings), as is every call once `stop`
+  // is requested (the agent's phase was cancelled). Both are kUnavailable; the part stays.
+  std::chrono::milliseconds stall_timeout{60'000};
+  std::stop_token stop;
 };
 
 [[nodiscard]] Result<TransferReport> pull(const PullOptions& options);

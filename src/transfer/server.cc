@@ -167,7 +167,8 @@ class Service final : public v1::TransferService::Service {
           grpc::Status(grpc::StatusCode::PERMISSION_DENIED, ticket.error().message));
     }
     const std::filesystem::path path = vm_dir(data_dir_, ticket->vm) / request.name();
-    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    // O_NONBLOCK: a FIFO put in place of a file must not hang the handler in open().
+    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
     if (fd.get() < 0) {
       const int err = errno;
       if (err == ENOENT) {

@@ -1,10 +1,16 @@
 // Pulling a VM's files from one agent to another over real gRPC and mutual TLS, both agents in
 // this process on 127.0.0.1 with certificates from a temporary cluster CA.
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <thread>
+
 #include "transfer/files.h"
 #include "transfer/test_support.h"
+#include "transfer/tls.h"
+#include "wire/transfer.grpc.pb.h"
 
 namespace corral::transfer {
 namespace {
@@ -199,6 +205,52 @@ TEST_F(Transfer, RevokingTheTicketEndsAReadInFlightAndRefusesTheNext) {
   EXPECT_NE(again.error().message.find("no transfer ticket"), std::string::npos)
       << again.error().message;
   EXPECT_FALSE(fs::exists(vm_path("node-b", 12) / "disk.qcow2"));
+}
+
+// A source that sends the header of a file and then nothing, its connection up (a hung disk):
+// not our server, a stand-in for one that hangs, to test the target's stall limit.
+class HangingSource final : public v1::TransferService::Service {
+  grpc::Status Read(grpc::ServerContext* context, const v1::FileRequest* /*request*/,
+                    grpc::ServerWriter<v1::ReadMessage>* writer) override {
+    v1::ReadMessage header;
+    header.mutable_header()->set_size(kMiB);
+    writer->Write(header);
+    while (!context->IsCancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return grpc::Status::CANCELLED;
+  }
+};
+
+TEST_F(Transfer, AHungSourceIsCutAfterTheStallLimitAndAStopEndsThePullAtOnce) {
+  HangingSource hanging;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", server_credentials(ids_.at("node-a")), &port);
+  builder.RegisterService(&hanging);
+  const std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  const Ticket ticket = allow_a_to_b(12);
+  PullOptions options = pull_options(ticket, {"disk.qcow2"});
+  options.source_address = "127.0.0.1:" + std::to_string(port);
+  options.stall_timeout = std::chrono::milliseconds(300);
+  Result<TransferReport> stalled = pull(options);
+  ASSERT_FALSE(stalled);
+  EXPECT_EQ(stalled.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(stalled.error().message.find("the source sent nothing for 300 ms"), std::string::npos)
+      << stalled.error().message;
+
+  std::stop_source stop;
+  options.stall_timeout = std::chrono::minutes(10);
+  options.stop = stop.get_token();
+  std::jthread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop.request_stop();
+  });
+  Result<TransferReport> stopped = pull(options);
+  ASSERT_FALSE(stopped);
+  EXPECT_NE(stopped.error().message.find("the transfer was stopped"), std::string::npos)
+      << stopped.error().message;
+  EXPECT_FALSE(fs::exists(vm_path("node-b", 12) / "disk.qcow2"));
+  server->Shutdown(std::chrono::system_clock::now());
 }
 
 }  // namespace
