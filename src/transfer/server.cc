@@ -78,6 +78,7 @@ class Service final : public v1::TransferService::Service {
     // the whole file, so a kept prefix that differs from this file fails the target's check.
     Sha256 hash;
     std::vector<char> buffer(chunk_bytes_);
+    v1::ReadMessage chunk_message;
     std::uint64_t at = 0;
     for (bool sending = false;;) {
       if (!sending && at == request->offset()) sending = true;
@@ -95,15 +96,20 @@ class Service final : public v1::TransferService::Service {
       const auto got = static_cast<std::size_t>(n);
       hash.update(std::span(buffer.data(), got));
       if (sending) {
-        message.Clear();
-        v1::Chunk* chunk = message.mutable_chunk();
+        // One chunk message for the whole call: its data string keeps its capacity, so no
+        // chunk allocates (and page-faults in) a fresh buffer.
+        v1::Chunk* chunk = chunk_message.mutable_chunk();
         chunk->set_offset(at);
         if (all_zero(buffer.data(), got)) {
+          chunk->clear_data();
           chunk->set_zeros(static_cast<std::uint32_t>(got));
         } else {
-          chunk->set_data(buffer.data(), got);
+          chunk->set_zeros(0);
+          chunk->mutable_data()->assign(buffer.data(), got);
         }
-        if (!writer->Write(message)) return {grpc::StatusCode::CANCELLED, "the caller went away"};
+        if (!writer->Write(chunk_message)) {
+          return {grpc::StatusCode::CANCELLED, "the caller went away"};
+        }
       }
       at += got;
     }
