@@ -1,4 +1,4 @@
-// Hostile callers and hostile sources: every refusal is a clear error and changes nothing —
+// TransferHostile callers and hostile sources: every refusal is a clear error and changes nothing —
 // no byte served, no file created or changed on either agent.
 #include <grpcpp/create_channel.h>
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ struct Served {
   int messages = 0;  // ReadMessages the caller got (0: not even a header)
 };
 
-class Hostile : public testing::TransferFixture {
+class TransferHostile : public testing::TransferFixture {
  protected:
   void SetUp() override {
     TransferFixture::SetUp();
@@ -74,7 +74,7 @@ class Hostile : public testing::TransferFixture {
   Ticket ticket_;
 };
 
-TEST_F(Hostile, CallersWithoutTheRightTicketNameOrCertificateGetNothing) {
+TEST_F(TransferHostile, CallersWithoutTheRightTicketNameOrCertificateGetNothing) {
   const std::string secret = ticket_.secret;
   std::string wrong = secret;
   wrong[0] = wrong[0] == '0' ? '1' : '0';
@@ -123,7 +123,7 @@ TEST_F(Hostile, CallersWithoutTheRightTicketNameOrCertificateGetNothing) {
   EXPECT_EQ(snapshot(), before);
 }
 
-TEST_F(Hostile, ExpiredRevokedAndRefusedTicketsCreateNothingOnTheTarget) {
+TEST_F(TransferHostile, ExpiredRevokedAndRefusedTicketsCreateNothingOnTheTarget) {
   const Ticket short_lived = allow_a_to_b(12, 7, 1000);
   const Ticket revoked = allow_a_to_b(12, 8);
   servers_.at("node-a")->revoke(12, 8);
@@ -157,7 +157,7 @@ TEST_F(Hostile, ExpiredRevokedAndRefusedTicketsCreateNothingOnTheTarget) {
   EXPECT_FALSE(fs::exists(vm_path("node-b", 13)));
 }
 
-TEST_F(Hostile, ARequestThatCannotBeRightFailsBeforeAnyConnection) {
+TEST_F(TransferHostile, ARequestThatCannotBeRightFailsBeforeAnyConnection) {
   struct Case {
     const char* what;
     std::vector<std::string> files;
@@ -187,7 +187,7 @@ TEST_F(Hostile, ARequestThatCannotBeRightFailsBeforeAnyConnection) {
   EXPECT_FALSE(fs::exists(vm_path("node-b", 12)));
 }
 
-TEST_F(Hostile, CertificatesOfAnotherClusterOrAnotherHostFailTheHandshake) {
+TEST_F(TransferHostile, CertificatesOfAnotherClusterOrAnotherHostFailTheHandshake) {
   Result<cluster::CertificateAuthority> other =
       cluster::CertificateAuthority::load_or_create(tmp_.path() / "other-ca", clock_);
   ASSERT_TRUE(other);
@@ -227,7 +227,7 @@ TEST_F(Hostile, CertificatesOfAnotherClusterOrAnotherHostFailTheHandshake) {
   EXPECT_FALSE(fs::exists(vm_path("node-b", 12)));
 }
 
-TEST_F(Hostile, TheSourceServesNoSymlinkAndRegistersOnlyItsOwnTickets) {
+TEST_F(TransferHostile, TheSourceServesNoSymlinkAndRegistersOnlyItsOwnTickets) {
   fs::remove(vm_path("node-a", 12) / "memory.state");
   fs::create_symlink(vm_path("node-a", 13) / "memory.state",
                      vm_path("node-a", 12) / "memory.state");
