@@ -1,0 +1,171 @@
+// The pure parts of migration (migrate.h, migrate_health.h): what QEMU's answers mean and
+// what Corral asks of QEMU. The QMP conversations themselves run against real QEMU in
+// tests/qemu_migrate_test.cc.
+#include "driver/qemu/migrate.h"
+
+#include <gtest/gtest.h>
+
+#include "driver/qemu/migrate_health.h"
+
+namespace corral::driver::qemu {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+TEST(MigrateStatus, EveryStatusQemuNamesRoundTripsAndOnlyThreeAreFinal) {
+  struct Case {
+    const char* qemu;
+    MigrationStatus status;
+    bool finished;
+  };
+  const Case cases[] = {
+      {"none", MigrationStatus::kNone, false},
+      {"setup", MigrationStatus::kSetup, false},
+      {"active", MigrationStatus::kActive, false},
+      {"postcopy-active", MigrationStatus::kPostcopyActive, false},
+      {"pre-switchover", MigrationStatus::kPreSwitchover, false},
+      {"device", MigrationStatus::kDevice, false},
+      {"cancelling", MigrationStatus::kCancelling, false},
+      {"completed", MigrationStatus::kCompleted, true},
+      {"failed", MigrationStatus::kFailed, true},
+      {"cancelled", MigrationStatus::kCancelled, true},
+      {"postcopy-paused", MigrationStatus::kOther, false},
+      {"colo", MigrationStatus::kOther, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(parse_migration_status(c.qemu), c.status) << c.qemu;
+    EXPECT_EQ(migration_finished(c.status), c.finished) << c.qemu;
+    if (c.status != MigrationStatus::kOther) {
+      EXPECT_EQ(migration_status_name(c.status), c.qemu);
+    }
+  }
+}
+
+TEST(MigrateStatus, QueryMigrateAnswersBecomeProgress) {
+  // As QEMU 7.2 answered on this machine (trimmed).
+  const json active = json::parse(R"({"status": "active", "setup-time": 2,
+      "expected-downtime": 300, "total-time": 420,
+      "ram": {"total": 134750208, "remaining": 40000000, "transferred": 60000000}})");
+  MigrationProgress p = parse_query_migrate(active);
+  EXPECT_EQ(p.status, MigrationStatus::kActive);
+  EXPECT_EQ(p.total, 134750208U);
+  EXPECT_EQ(p.remaining, 40000000U);
+  EXPECT_EQ(p.transferred, 60000000U);
+  EXPECT_EQ(p.expected_downtime_ms, 300);
+  EXPECT_EQ(p.setup_time_ms, 2);
+  EXPECT_EQ(p.total_time_ms, 420);
+  EXPECT_EQ(p.downtime_ms, 0);
+  EXPECT_FALSE(p.postcopy);
+
+  p = parse_query_migrate(json::parse(R"({"status": "completed", "downtime": 42,
+      "total-time": 644, "ram": {"remaining": 0}})"));
+  EXPECT_EQ(p.status, MigrationStatus::kCompleted);
+  EXPECT_EQ(p.downtime_ms, 42);
+
+  p = parse_query_migrate(json::parse(
+      R"({"status": "failed", "error-desc": "Unable to write to socket: Broken pipe"})"));
+  EXPECT_EQ(p.status, MigrationStatus::kFailed);
+  EXPECT_EQ(p.error, "Unable to write to socket: Broken pipe");
+
+  EXPECT_TRUE(parse_query_migrate(json::parse(R"({"status": "postcopy-active"})")).postcopy);
+  // A target that has not started answers {}.
+  EXPECT_EQ(parse_query_migrate(json::object()).status, MigrationStatus::kNone);
+  EXPECT_EQ(parse_query_migrate(json()).status, MigrationStatus::kNone);
+}
+
+bool capability(const json& caps, const std::string& name) {
+  for (const json& c : caps) {
+    if (c["capability"] == name) return c["state"].get<bool>();
+  }
+  ADD_FAILURE() << name << " not set in " << caps.dump();
+  return false;
+}
+
+bool has_capability(const json& caps, const std::string& name) {
+  for (const json& c : caps) {
+    if (c["capability"] == name) return true;
+  }
+  return false;
+}
+
+TEST(MigrateOptionsTest, CapabilitiesFollowTheOptionsOnEachSide) {
+  MigrateOptions o;
+  o.shared_storage = true;
+  json src = migration_capabilities(o, true);
+  EXPECT_TRUE(capability(src, "events"));
+  EXPECT_FALSE(capability(src, "postcopy-ram"));
+  EXPECT_FALSE(capability(src, "auto-converge"));
+  EXPECT_FALSE(capability(src, "pause-before-switchover"));
+
+  o.shared_storage = false;
+  o.auto_converge = true;
+  o.postcopy_after = milliseconds(1000);
+  src = migration_capabilities(o, true);
+  EXPECT_TRUE(capability(src, "postcopy-ram"));
+  EXPECT_TRUE(capability(src, "auto-converge"));
+  // The mirror is completed in the pause before the switch.
+  EXPECT_TRUE(capability(src, "pause-before-switchover"));
+  // Post-copy needs the capability on the target too; the others are the source's alone.
+  const json dst = migration_capabilities(o, false);
+  EXPECT_TRUE(capability(dst, "postcopy-ram"));
+  EXPECT_FALSE(has_capability(dst, "pause-before-switchover"));
+  EXPECT_FALSE(has_capability(dst, "auto-converge"));
+}
+
+TEST(MigrateOptionsTest, ParametersCarryDowntimeAndBandwidthInQemuUnits) {
+  MigrateOptions o;
+  o.max_downtime = milliseconds(500);
+  json p = migration_parameters(o);
+  EXPECT_EQ(p["downtime-limit"], 500);
+  EXPECT_FALSE(p.contains("max-bandwidth"));  // 0: QEMU's own default
+  o.bandwidth_mib_s = 8;
+  p = migration_parameters(o);
+  EXPECT_EQ(p["max-bandwidth"], 8 * 1024 * 1024);
+  EXPECT_EQ(p["max-postcopy-bandwidth"], 8 * 1024 * 1024);
+}
+
+TEST(MigrateOptionsTest, BusyGuestDefaultsSwitchToPostcopy) {
+  const MigrateOptions d = migrate_defaults();
+  EXPECT_GT(d.postcopy_after.count(), 0);
+  EXPECT_GT(d.stall_timeout.count(), 0);
+}
+
+TEST(GuestHealth, KernelTroubleIsFoundOnItsLine) {
+  struct Case {
+    const char* console;
+    const char* trouble;  // nullptr: none
+  };
+  const Case cases[] = {
+      {"corral-guest: ready\r\n/ # echo hi\r\nhi\r\n", nullptr},
+      {"", nullptr},
+      {"/ # \r\n[   12.3] BUG: unable to handle page fault for address: 0000\r\n[   12.3] #PF",
+       "[   12.3] BUG: unable to handle page fault for address: 0000"},
+      {"x\n[ 5.1] Oops: 0000 [#1] PREEMPT SMP NOPTI\n", "[ 5.1] Oops: 0000 [#1] PREEMPT SMP NOPTI"},
+      {"Kernel panic - not syncing: Attempted to kill init!",
+       "Kernel panic - not syncing: "
+       "Attempted to kill init!"},
+      {"[ 1.0] general protection fault, probably for non-canonical address",
+       "[ 1.0] general protection fault, probably for non-canonical address"},
+      {"dd[77]: segfault at 0 ip 0 sp 0 error 4", "dd[77]: segfault at 0 ip 0 sp 0 error 4"},
+  };
+  for (const Case& c : cases) {
+    const std::optional<std::string> found = kernel_trouble(c.console);
+    if (c.trouble == nullptr) {
+      EXPECT_FALSE(found) << c.console;
+    } else {
+      EXPECT_EQ(found.value_or("<none>"), c.trouble);
+    }
+  }
+}
+
+TEST(GuestHealth, TheProbeAnswerIsNotInItsEcho) {
+  const GuestProbe probe = console_probe("7");
+  EXPECT_EQ(probe.command, "echo corral-alive-7-$((6*7))\n");
+  EXPECT_EQ(probe.answer, "corral-alive-7-42");
+  // The terminal echoes what was typed: that alone must not count as an answer.
+  EXPECT_EQ(probe.command.find(probe.answer), std::string::npos);
+}
+
+}  // namespace
+}  // namespace corral::driver::qemu
