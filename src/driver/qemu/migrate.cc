@@ -14,6 +14,9 @@ using SteadyClock = std::chrono::steady_clock;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
+// QEMU 7.2's max-bandwidth when none is set.
+constexpr std::int64_t kQemuBandwidthMib = 128;
+
 constexpr std::string_view kMirrorJob = "corral-migrate";
 constexpr std::string_view kMirrorTarget = "corral-migrate-target";
 
@@ -176,13 +179,14 @@ json migration_capabilities(const MigrateOptions& options, bool source) {
 }
 
 json migration_parameters(const MigrateOptions& options) {
+  // Every parameter is set each time: QEMU keeps them from one migration to the next.
   json params = json::object();
   params["downtime-limit"] = options.max_downtime.count();
-  if (options.bandwidth_mib_s > 0) {
-    params["max-bandwidth"] = static_cast<std::int64_t>(options.bandwidth_mib_s) * 1024 * 1024;
-    // Post-copy has its own limit (0: unlimited); keep both to the one asked for.
-    params["max-postcopy-bandwidth"] = params["max-bandwidth"];
-  }
+  const std::int64_t mib =
+      options.bandwidth_mib_s > 0 ? options.bandwidth_mib_s : kQemuBandwidthMib;
+  params["max-bandwidth"] = mib * 1024 * 1024;
+  // Post-copy has its own limit (0: unlimited); a limit asked for holds for both.
+  params["max-postcopy-bandwidth"] = options.bandwidth_mib_s > 0 ? mib * 1024 * 1024 : 0;
   return params;
 }
 
@@ -264,6 +268,14 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
   for (;;) {
     Result<MigrationProgress> now = query(source);
     if (!now) return fail(std::move(now.error()));
+    if (now->total == 0) {
+      // A cancelled or failed migration's answer has no figures: keep the last ones.
+      now->transferred = last.transferred;
+      now->remaining = last.remaining;
+      now->total = last.total;
+      if (now->total_time_ms == 0) now->total_time_ms = last.total_time_ms;
+      if (now->setup_time_ms == 0) now->setup_time_ms = last.setup_time_ms;
+    }
     last = std::move(*now);
     postcopy_seen = postcopy_seen || last.postcopy;
     last.postcopy = postcopy_seen;

@@ -43,7 +43,7 @@ struct MigrateOptions {
   // busy-guest default, see kBusyGuestDefaults).
   std::chrono::milliseconds postcopy_after{0};
   std::chrono::milliseconds max_downtime{300};  // QEMU's downtime-limit (its default: 300)
-  int bandwidth_mib_s = 0;                      // 0: QEMU's default (128 MiB/s in 7.2)
+  int bandwidth_mib_s = 0;                      // 0: QEMU 7.2's default, 128 MiB/s
   bool shared_storage = true;                   // both hosts open the same disk file
   // Abort (migrate_cancel) when `remaining` has not dropped to a new low for this long
   // (a guest dirtying memory faster than the link), or when the whole migration took longer

@@ -118,7 +118,9 @@ TEST(MigrateOptionsTest, ParametersCarryDowntimeAndBandwidthInQemuUnits) {
   o.max_downtime = milliseconds(500);
   json p = migration_parameters(o);
   EXPECT_EQ(p["downtime-limit"], 500);
-  EXPECT_FALSE(p.contains("max-bandwidth"));  // 0: QEMU's own default
+  // Always set: QEMU keeps a limit from one migration to the next.
+  EXPECT_EQ(p["max-bandwidth"], 128 * 1024 * 1024);
+  EXPECT_EQ(p["max-postcopy-bandwidth"], 0);  // unlimited
   o.bandwidth_mib_s = 8;
   p = migration_parameters(o);
   EXPECT_EQ(p["max-bandwidth"], 8 * 1024 * 1024);
