@@ -271,5 +271,135 @@ TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   EXPECT_TRUE(source_->wait_gone(10s));
 }
 
+// Runs qemu-io on a disk file no QEMU holds; its output.
+std::string qemu_io(const std::string& disk, const std::string& command) {
+  Result<CommandResult> r = run_command({"qemu-io", "-c", command, disk}, 30s);
+  EXPECT_TRUE(r && r->exit_code == 0) << (r ? r->output : r.error().message);
+  return r ? r->output : "";
+}
+
+// The disk's map as qemu-img sees it: offset -> depth (0: in the file itself, 1: its backing).
+json disk_map(const std::string& disk) {
+  Result<CommandResult> r = run_command({"qemu-img", "map", "-U", "--output=json", disk}, 30s);
+  EXPECT_TRUE(r && r->exit_code == 0) << (r ? r->output : r.error().message);
+  return r ? json::parse(r->output, nullptr, false) : json();
+}
+
+// Where the byte at `offset` comes from: the depth of the map entry holding it (-1: none).
+int depth_at(const json& map, std::uint64_t offset) {
+  for (const json& e : map) {
+    const auto start = e["start"].get<std::uint64_t>();
+    if (offset >= start && offset < start + e["length"].get<std::uint64_t>() && e["data"]) {
+      return e["depth"].get<int>();
+    }
+  }
+  return -1;
+}
+
+// No shared storage: each host has its own copy of the base image and the VM's overlay on
+// it; only the overlay moves (mirror into the target's NBD export). The target is killed in
+// the middle of one migration (the source keeps running, its mirror gone); the next one
+// completes with the overlay's data on the target and the base's data still from the base.
+// The target is then found unwanted: it ends and the source resumes.
+// Catches: a mirror with sync "full" (the base's data would be copied into the overlay); a
+// mirror not completed at the switchover (the data would be missing); the mirror job or NBD
+// node left behind after a failure; the source not resumed after a failure; resume_source
+// not running the guest again.
+TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
+  const std::string a_base = a_ + "/images/base.qcow2";
+  const std::string b_base = b_ + "/images/base.qcow2";
+  fs::create_directories(a_ + "/images");
+  fs::create_directories(b_ + "/images");
+  ASSERT_TRUE(create_target_disk("qemu-img", a_base, 64ULL << 20, "", ""));
+  qemu_io(a_base, "write -P 0x11 1M 64k");
+  fs::copy_file(a_base, b_base);
+  const VmPaths a_vm = VmPaths::of(a_, kVm);
+  fs::create_directories(a_vm.dir);
+  ASSERT_TRUE(create_target_disk("qemu-img", a_vm.disk, 64ULL << 20, a_base, "qcow2"));
+  qemu_io(a_vm.disk, "write -P 0x5a 0 64k");  // the VM's own data, in its overlay only
+
+  source_ = HostQemu::launch(a_, false);
+  ASSERT_NO_FATAL_FAILURE(source_->boot());
+  const VmPaths b_vm = VmPaths::of(b_, kVm);
+  // The target host's disk: same size, on its own base.
+  const auto make_target_disk = [&] {
+    Result<DiskFacts> facts = disk_facts("qemu-img", a_vm.disk);
+    ASSERT_TRUE(facts) << facts.error().message;
+    EXPECT_EQ(facts->virtual_size, 64ULL << 20);
+    EXPECT_EQ(facts->backing, a_base);
+    fs::create_directories(b_vm.dir);
+    fs::remove(b_vm.disk);
+    ASSERT_TRUE(create_target_disk("qemu-img", b_vm.disk, facts->virtual_size, b_base,
+                                   facts->backing_format));
+  };
+
+  // 1. The target dies mid-migration.
+  ASSERT_NO_FATAL_FAILURE(make_target_disk());
+  MigrateOptions slow;
+  slow.shared_storage = false;
+  slow.bandwidth_mib_s = 4;
+  target_ = HostQemu::launch(b_, true);
+  Result<IncomingEndpoint> ep = prepare_incoming(target_->qmp(), slow, "127.0.0.1");
+  ASSERT_TRUE(ep) << ep.error().message;
+  EXPECT_GT(ep->nbd_port, 0);
+  bool killed = false;
+  Result<MigrationProgress> failed =
+      migrate(source_->qmp(), *ep, slow, nullptr, [&](const MigrationProgress& p) {
+        if (!killed && p.transferred > (4U << 20)) {
+          target_->kill();
+          killed = true;
+        }
+      });
+  ASSERT_TRUE(failed) << failed.error().message;
+  print("own storage, target killed", *failed);
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(failed->status, MigrationStatus::kFailed);
+  EXPECT_FALSE(failed->error.empty());
+  EXPECT_EQ(source_->run_status(), "running");
+  Result<json> jobs = source_->qmp().execute("query-block-jobs");
+  ASSERT_TRUE(jobs);
+  EXPECT_TRUE(jobs->empty()) << jobs->dump();
+  Result<json> nodes = source_->qmp().execute("query-named-block-nodes");
+  ASSERT_TRUE(nodes);
+  EXPECT_EQ(nodes->dump().find("corral-migrate-target"), std::string::npos);
+  const HealthReport source_ok = source_->health(source_->console().size(), "after-kill");
+  EXPECT_TRUE(source_ok.healthy) << source_ok.reason;
+
+  // 2. A complete migration.
+  ASSERT_NO_FATAL_FAILURE(make_target_disk());
+  MigrateOptions fast;
+  fast.shared_storage = false;
+  target_ = HostQemu::launch(b_, true);
+  ep = prepare_incoming(target_->qmp(), fast, "127.0.0.1");
+  ASSERT_TRUE(ep) << ep.error().message;
+  auto incoming = await_target();
+  Result<MigrationProgress> done = migrate(source_->qmp(), *ep, fast);
+  ASSERT_TRUE(done) << done.error().message;
+  print("own storage, idle", *done);
+  EXPECT_EQ(done->status, MigrationStatus::kCompleted) << done->error;
+  Result<MigrationProgress> arrived = incoming.get();
+  ASSERT_TRUE(arrived) << arrived.error().message;
+  EXPECT_EQ(arrived->status, MigrationStatus::kCompleted);
+  EXPECT_EQ(target_->run_status(), "running");
+  const HealthReport target_ok = target_->health(0, "own");
+  EXPECT_TRUE(target_ok.healthy) << target_ok.reason << "\n" << target_->console();
+  // The VM's data reached the target's overlay; the base's stayed in the target's base
+  // (read once the target QEMU ended cleanly, its caches written out).
+  ASSERT_TRUE(confirm_source(target_->qmp()));  // quit
+  EXPECT_TRUE(target_->wait_gone(10s));
+  const json map = disk_map(b_vm.disk);
+  EXPECT_EQ(depth_at(map, 0), 0) << map.dump();
+  EXPECT_EQ(depth_at(map, 1 << 20), 1) << map.dump();
+  EXPECT_NE(qemu_io(b_vm.disk, "read -P 0x5a 0 64k").find("read 65536/65536"), std::string::npos);
+  EXPECT_NE(qemu_io(b_vm.disk, "read -P 0x11 1M 64k").find("read 65536/65536"), std::string::npos);
+
+  // 3. The target is not kept (it ended above): the source runs the guest again.
+  EXPECT_EQ(source_->run_status(), "postmigrate");
+  ASSERT_TRUE(resume_source(source_->qmp()));
+  EXPECT_EQ(source_->run_status(), "running");
+  const HealthReport resumed = source_->health(source_->console().size(), "resumed");
+  EXPECT_TRUE(resumed.healthy) << resumed.reason;
+}
+
 }  // namespace
 }  // namespace corral::driver::qemu
