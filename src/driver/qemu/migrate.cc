@@ -105,7 +105,7 @@ Status await_mirror_ready(QmpClient& qmp, const MigrateOptions& options,
 
 MigrateOptions migrate_defaults() {
   MigrateOptions options;
-  options.postcopy_after = milliseconds(1000);
+  options.postcopy_after = milliseconds(200);
   options.max_downtime = milliseconds(300);
   return options;
 }
@@ -190,6 +190,24 @@ json migration_parameters(const MigrateOptions& options) {
   return params;
 }
 
+std::string ConvergenceWatch::observe(const MigrationProgress& p,
+                                      std::chrono::steady_clock::time_point now) {
+  // Cancelling during post-copy would lose the guest: the target has its only live copy.
+  if (p.postcopy || p.status == MigrationStatus::kPostcopyActive) return {};
+  if (deadline_.count() > 0 && now - start_ > deadline_) {
+    return "not done within " + std::to_string(deadline_.count()) + " ms";
+  }
+  if (p.status != MigrationStatus::kActive) return {};
+  if (p.remaining < lowest_) {
+    lowest_ = p.remaining;
+    last_drop_ = now;
+  } else if (stall_.count() > 0 && now - last_drop_ > stall_) {
+    return "no progress for " + std::to_string(stall_.count()) +
+           " ms (the guest dirties memory faster than it moves)";
+  }
+  return {};
+}
+
 Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& target,
                                   const MigrateOptions& options, const std::atomic<bool>* cancel,
                                   const ProgressFn& progress, milliseconds poll) {
@@ -254,8 +272,7 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
     return give_up(MigrationStatus::kFailed, r.error().message);
   }
   const auto start = SteadyClock::now();
-  auto last_drop = start;
-  std::uint64_t lowest_remaining = UINT64_MAX;
+  ConvergenceWatch watch(options.stall_timeout, options.deadline, start);
   bool postcopy_asked = false;
   bool cancel_sent = false;
   bool postcopy_seen = false;
@@ -295,26 +312,14 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
     if (!reason.empty()) last.error = reason;
     if (progress) progress(last);
 
-    const auto elapsed = SteadyClock::now() - start;
+    const auto now_at = SteadyClock::now();
     if (cancel != nullptr && cancel->load()) cancel_with("cancelled");
     if (last.status == MigrationStatus::kActive && !postcopy_asked &&
-        options.postcopy_after.count() > 0 && elapsed >= options.postcopy_after) {
+        options.postcopy_after.count() > 0 && now_at - start >= options.postcopy_after) {
       postcopy_asked = true;
       (void)source.execute("migrate-start-postcopy");
     }
-    if (last.status == MigrationStatus::kActive) {
-      if (last.remaining < lowest_remaining) {
-        lowest_remaining = last.remaining;
-        last_drop = SteadyClock::now();
-      } else if (options.stall_timeout.count() > 0 &&
-                 SteadyClock::now() - last_drop > options.stall_timeout) {
-        cancel_with("no progress for " + std::to_string(options.stall_timeout.count()) +
-                    " ms (the guest dirties memory faster than it moves)");
-      }
-    }
-    if (options.deadline.count() > 0 && elapsed > options.deadline && !postcopy_seen) {
-      cancel_with("not done within " + std::to_string(options.deadline.count()) + " ms");
-    }
+    if (std::string why = watch.observe(last, now_at); !why.empty()) cancel_with(std::move(why));
     std::this_thread::sleep_for(poll);
   }
   if (last.status != MigrationStatus::kCompleted) {

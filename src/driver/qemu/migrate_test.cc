@@ -133,6 +133,73 @@ TEST(MigrateOptionsTest, BusyGuestDefaultsSwitchToPostcopy) {
   EXPECT_GT(d.stall_timeout.count(), 0);
 }
 
+TEST(MigrateConvergence, AStallOrTheDeadlineCancelsPrecopyButNeverPostcopy) {
+  using std::chrono::steady_clock;
+  const steady_clock::time_point t0{};
+  const auto at = [&](int ms) { return t0 + milliseconds(ms); };
+  const auto progress = [](MigrationStatus status, std::uint64_t remaining) {
+    MigrationProgress p;
+    p.status = status;
+    p.remaining = remaining;
+    p.postcopy = status == MigrationStatus::kPostcopyActive;
+    return p;
+  };
+  struct Step {
+    int at_ms;
+    MigrationStatus status;
+    std::uint64_t remaining;
+    bool cancels;
+  };
+  struct Case {
+    const char* name;
+    int stall_ms;
+    int deadline_ms;
+    std::vector<Step> steps;
+  };
+  const auto A = MigrationStatus::kActive;
+  const auto P = MigrationStatus::kPostcopyActive;
+  const Case cases[] = {
+      {"remaining keeps dropping",
+       1000,
+       0,
+       {{0, A, 100, false}, {900, A, 90, false}, {1800, A, 80, false}, {2700, A, 70, false}}},
+      {"stuck above its low",
+       1000,
+       0,
+       {{0, A, 100, false},
+        {500, A, 50, false},
+        {1000, A, 60, false},
+        {1400, A, 55, false},
+        {1600, A, 52, true}}},
+      {"a new low restarts the clock",
+       1000,
+       0,
+       {{0, A, 100, false},
+        {900, A, 99, false},
+        {1800, A, 120, false},
+        {1950, A, 98, false},
+        {2900, A, 98, false},
+        {3000, A, 99, true}}},
+      {"setup does not count",
+       1000,
+       0,
+       {{0, MigrationStatus::kSetup, 0, false}, {5000, MigrationStatus::kSetup, 0, false}}},
+      {"deadline", 0, 2000, {{0, A, 100, false}, {1999, A, 1, false}, {2001, A, 1, true}}},
+      {"post-copy is never cancelled",
+       1000,
+       2000,
+       {{0, A, 100, false}, {500, P, 100, false}, {5000, P, 100, false}}},
+      {"no limits", 0, 0, {{0, A, 100, false}, {100000, A, 100, false}}},
+  };
+  for (const Case& c : cases) {
+    ConvergenceWatch watch(milliseconds(c.stall_ms), milliseconds(c.deadline_ms), t0);
+    for (const Step& s : c.steps) {
+      const std::string why = watch.observe(progress(s.status, s.remaining), at(s.at_ms));
+      EXPECT_EQ(!why.empty(), s.cancels) << c.name << " at " << s.at_ms << " ms: " << why;
+    }
+  }
+}
+
 TEST(GuestHealth, KernelTroubleIsFoundOnItsLine) {
   struct Case {
     const char* console;
