@@ -209,8 +209,8 @@ class QemuMigrateTest : public ::testing::Test {
 // leaves the source running and the target ends; the next one completes and the guest answers
 // on the target; confirm ends the source.
 // Catches: migrate_cancel not sent on the cancel flag; the source left paused after a cancel;
-// migrate-incoming's port misreported; the target never resumed (-S) by finish_incoming;
-// confirm_source not ending the source.
+// migrate-incoming's port misreported; the target never resumed (-S) in post-copy or by
+// finish_incoming; resume_source allowed after post-copy; confirm_source not ending the source.
 TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   source_ = HostQemu::launch(a_, false);
   ASSERT_NO_FATAL_FAILURE(source_->boot());
@@ -242,18 +242,20 @@ TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   // The target's incoming stream broke: QEMU ends the process.
   EXPECT_TRUE(target_->wait_gone(10s)) << target_->run_status();
 
-  MigrateOptions fast;
-  fast.shared_storage = true;
-  target_ = HostQemu::launch(b_, true, source_->paths().disk);
-  ep = prepare_incoming(target_->qmp(), fast, "127.0.0.1");
+  // With the defaults and without shared storage: post-copy and the mirror together.
+  MigrateOptions options = migrate_defaults();
+  options.shared_storage = false;
+  target_ = HostQemu::launch(b_, true);
+  ep = prepare_incoming(target_->qmp(), options, "127.0.0.1");
   ASSERT_TRUE(ep) << ep.error().message;
   auto incoming = await_target();
   std::vector<MigrationStatus> seen;
   Result<MigrationProgress> done =
-      migrate(source_->qmp(), *ep, fast, nullptr,
+      migrate(source_->qmp(), *ep, options, nullptr,
               [&](const MigrationProgress& p) { seen.push_back(p.status); });
   ASSERT_TRUE(done) << done.error().message;
-  print("shared, idle", *done);
+  print("shared, idle, defaults", *done);
+  EXPECT_TRUE(done->postcopy);
   EXPECT_EQ(done->status, MigrationStatus::kCompleted) << done->error;
   EXPECT_GT(done->total_time_ms, 0);
   EXPECT_GT(done->transferred, 0U);
@@ -266,6 +268,10 @@ TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   EXPECT_EQ(target_->run_status(), "running");
   const HealthReport target_ok = target_->health(0, "shared");
   EXPECT_TRUE(target_ok.healthy) << target_ok.reason << "\n" << target_->console();
+
+  // After post-copy the source has no whole guest left to resume.
+  EXPECT_FALSE(resume_source(source_->qmp()));
+  EXPECT_EQ(source_->run_status(), "postmigrate");
 
   ASSERT_TRUE(confirm_source(source_->qmp()));
   EXPECT_TRUE(source_->wait_gone(10s));
@@ -301,10 +307,10 @@ int depth_at(const json& map, std::uint64_t offset) {
 // the middle of one migration (the source keeps running, its mirror gone); the next one
 // completes with the overlay's data on the target and the base's data still from the base.
 // The target is then found unwanted: it ends and the source resumes.
-// Catches: a mirror with sync "full" (the base's data would be copied into the overlay); a
-// mirror not completed at the switchover (the data would be missing); the mirror job or NBD
-// node left behind after a failure; the source not resumed after a failure; resume_source
-// not running the guest again.
+// Catches: a mirror with sync "full" (the base's data would be copied into the overlay); no
+// mirror (the overlay's data would be missing); the mirror job or its NBD node left behind
+// after a failure or a completion; the source not resumed after a failure; resume_source not
+// running the guest again.
 TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
   const std::string a_base = a_ + "/images/base.qcow2";
   const std::string b_base = b_ + "/images/base.qcow2";
@@ -367,16 +373,24 @@ TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
 
   // 2. A complete migration.
   ASSERT_NO_FATAL_FAILURE(make_target_disk());
-  MigrateOptions fast;
-  fast.shared_storage = false;
+  MigrateOptions precopy;  // pre-copy: the source can still take the guest back (step 3)
+  precopy.shared_storage = false;
   target_ = HostQemu::launch(b_, true);
-  ep = prepare_incoming(target_->qmp(), fast, "127.0.0.1");
+  ep = prepare_incoming(target_->qmp(), precopy, "127.0.0.1");
   ASSERT_TRUE(ep) << ep.error().message;
   auto incoming = await_target();
-  Result<MigrationProgress> done = migrate(source_->qmp(), *ep, fast);
+  Result<MigrationProgress> done = migrate(source_->qmp(), *ep, precopy);
   ASSERT_TRUE(done) << done.error().message;
-  print("own storage, idle", *done);
+  print("own storage, idle, pre-copy", *done);
   EXPECT_EQ(done->status, MigrationStatus::kCompleted) << done->error;
+  EXPECT_FALSE(done->postcopy);
+  // The mirror was completed at the switch and its NBD client removed.
+  jobs = source_->qmp().execute("query-block-jobs");
+  ASSERT_TRUE(jobs);
+  EXPECT_TRUE(jobs->empty()) << jobs->dump();
+  nodes = source_->qmp().execute("query-named-block-nodes");
+  ASSERT_TRUE(nodes);
+  EXPECT_EQ(nodes->dump().find("corral-migrate-target"), std::string::npos);
   Result<MigrationProgress> arrived = incoming.get();
   ASSERT_TRUE(arrived) << arrived.error().message;
   EXPECT_EQ(arrived->status, MigrationStatus::kCompleted);
@@ -405,7 +419,7 @@ TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
 constexpr const char* kDirtyLoop =
     "(while :; do dd if=/dev/zero of=/dirty bs=1M count=32 2>/dev/null; done) &\n";
 
-// A guest dirtying memory fast, migrated with migrate_defaults() (shared storage), must come
+// A guest dirtying memory fast, migrated with migrate_defaults() (own storage), must come
 // out healthy on the target: under TCG, pre-copy of such a guest reports completed while the
 // target's kernel Oopses (hosts-migration.md §3).
 // Before that, a pre-copy past its deadline is cancelled and the source runs on.
@@ -432,15 +446,17 @@ TEST_F(QemuMigrateTest, BusyGuestComesOutHealthyWithTheDefaults) {
   EXPECT_EQ(source_->run_status(), "running");
   EXPECT_TRUE(target_->wait_gone(10s));
 
+  // With the defaults and without shared storage: post-copy and the mirror together.
   MigrateOptions options = migrate_defaults();
-  options.shared_storage = true;
-  target_ = HostQemu::launch(b_, true, source_->paths().disk);
+  options.shared_storage = false;
+  target_ = HostQemu::launch(b_, true);
   ep = prepare_incoming(target_->qmp(), options, "127.0.0.1");
   ASSERT_TRUE(ep) << ep.error().message;
   auto incoming = await_target();
   Result<MigrationProgress> done = migrate(source_->qmp(), *ep, options);
   ASSERT_TRUE(done) << done.error().message;
-  print("shared, busy, defaults", *done);
+  print("own storage, busy, defaults", *done);
+  EXPECT_TRUE(done->postcopy);
   EXPECT_EQ(done->status, MigrationStatus::kCompleted) << done->error;
   Result<MigrationProgress> arrived = incoming.get();
   ASSERT_TRUE(arrived) << arrived.error().message;

@@ -159,7 +159,9 @@ MigrationProgress parse_query_migrate(const json& answer) {
     p.remaining = static_cast<std::uint64_t>(int_of(ram, "remaining"));
     p.total = static_cast<std::uint64_t>(int_of(ram, "total"));
   }
-  p.postcopy = p.status == MigrationStatus::kPostcopyActive;
+  // A post-copy phase shorter than a poll shows only in its bytes.
+  p.postcopy = p.status == MigrationStatus::kPostcopyActive ||
+               (answer.contains("ram") && int_of(answer["ram"], "postcopy-bytes") > 0);
   return p;
 }
 
@@ -320,7 +322,9 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
       (void)source.execute("migrate-start-postcopy");
     }
     if (std::string why = watch.observe(last, now_at); !why.empty()) cancel_with(std::move(why));
-    std::this_thread::sleep_for(poll);
+    // A MIGRATION event (capability "events") ends the wait early: the pre-switchover pause
+    // is downtime until this loop answers it. The events stay queued for the VM's worker.
+    if (wait_readable(source.fd(), poll)) source.poll_events();
   }
   if (last.status != MigrationStatus::kCompleted) {
     const MigrationStatus status = last.status;
@@ -343,6 +347,12 @@ Status confirm_source(QmpClient& source) {
 }
 
 Status resume_source(QmpClient& source) {
+  Result<json> migration = source.execute("query-migrate");
+  if (!migration) return fail(std::move(migration.error()));
+  if (parse_query_migrate(*migration).postcopy) {
+    return fail(Error::invalid_argument(
+        "the migration went post-copy: the source no longer has the whole guest"));
+  }
   Result<json> r = source.execute("cont");
   if (!r) return fail(std::move(r.error()));
   Result<json> status = source.execute("query-status");

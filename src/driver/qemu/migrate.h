@@ -157,7 +157,7 @@ using ProgressFn = std::function<void(const MigrationProgress&)>;
 // Source after `completed` (runstate postmigrate): ends QEMU (QMP quit).
 [[nodiscard]] Status confirm_source(QmpClient& source);
 // Source after a completed pre-copy migration whose target is not to be kept: `cont`, and the
-// guest runs on here again (its disk is reactivated by QEMU).
+// guest runs on here again (its disk is reactivated by QEMU). Refused after post-copy.
 [[nodiscard]] Status resume_source(QmpClient& source);
 
 // Target: waits until the incoming migration ended; its progress (completed or failed).

@@ -69,6 +69,13 @@ TEST(MigrateStatus, QueryMigrateAnswersBecomeProgress) {
   EXPECT_EQ(p.error, "Unable to write to socket: Broken pipe");
 
   EXPECT_TRUE(parse_query_migrate(json::parse(R"({"status": "postcopy-active"})")).postcopy);
+  // Completed after a post-copy phase too short to be seen by a poll.
+  EXPECT_TRUE(parse_query_migrate(
+                  json::parse(R"({"status": "completed", "ram": {"postcopy-bytes": 4096}})"))
+                  .postcopy);
+  EXPECT_FALSE(
+      parse_query_migrate(json::parse(R"({"status": "completed", "ram": {"postcopy-bytes": 0}})"))
+          .postcopy);
   // A target that has not started answers {}.
   EXPECT_EQ(parse_query_migrate(json::object()).status, MigrationStatus::kNone);
   EXPECT_EQ(parse_query_migrate(json()).status, MigrationStatus::kNone);
