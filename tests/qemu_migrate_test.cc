@@ -208,9 +208,9 @@ class QemuMigrateTest : public ::testing::Test {
 // Shared storage (both QEMUs open the source's disk file), idle guest. A cancelled migration
 // leaves the source running and the target ends; the next one completes and the guest answers
 // on the target; confirm ends the source.
-// Catches: migrate_cancel not sent on the cancel flag; the source left paused after a cancel;
-// migrate-incoming's port misreported; the target never resumed (-S) in post-copy or by
-// finish_incoming; resume_source allowed after post-copy; confirm_source not ending the source.
+// Catches: migrate_cancel not sent on the cancel flag (the migration would complete);
+// migrate-incoming's port misreported; resume_source allowed after post-copy; confirm_source not
+// ending the source.
 TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   source_ = HostQemu::launch(a_, false);
   ASSERT_NO_FATAL_FAILURE(source_->boot());
@@ -309,8 +309,8 @@ int depth_at(const json& map, std::uint64_t offset) {
 // The target is then found unwanted: it ends and the source resumes.
 // Catches: a mirror with sync "full" (the base's data would be copied into the overlay); no
 // mirror (the overlay's data would be missing); the mirror job or its NBD node left behind
-// after a failure or a completion; the source not resumed after a failure; resume_source not
-// running the guest again.
+// after a failure or a completion; the target left paused (-S) by finish_incoming after
+// pre-copy; resume_source not running the guest again.
 TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
   const std::string a_base = a_ + "/images/base.qcow2";
   const std::string b_base = b_ + "/images/base.qcow2";
