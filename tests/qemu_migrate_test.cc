@@ -181,11 +181,12 @@ class QemuMigrateTest : public ::testing::Test {
 
   // The target's side of a migration, run beside migrate() as the target host's agent would:
   // waits for the stream, then resumes the guest.
-  std::future<Result<MigrationProgress>> await_target() {
-    return std::async(std::launch::async, [this]() -> Result<MigrationProgress> {
-      Result<MigrationProgress> p = await_incoming(target_->qmp(), 120s, true);
+  // `resume`: the source was running.
+  std::future<Result<MigrationProgress>> await_target(bool resume = true) {
+    return std::async(std::launch::async, [this, resume]() -> Result<MigrationProgress> {
+      Result<MigrationProgress> p = await_incoming(target_->qmp(), 120s, resume);
       if (p && p->status == MigrationStatus::kCompleted) {
-        if (Status done = finish_incoming(target_->qmp(), true); !done) {
+        if (Status done = finish_incoming(target_->qmp(), resume); !done) {
           return fail(std::move(done.error()));
         }
       }
@@ -304,13 +305,14 @@ int depth_at(const json& map, std::uint64_t offset) {
 
 // No shared storage: each host has its own copy of the base image and the VM's overlay on
 // it; only the overlay moves (mirror into the target's NBD export). The target is killed in
-// the middle of one migration (the source keeps running, its mirror gone); the next one
-// completes with the overlay's data on the target and the base's data still from the base.
+// the middle of one migration (the source keeps running, its mirror gone); the next one, of
+// the guest paused, completes with the overlay's data on the target and the base's data still
+// from the base, and the guest stays paused there until finish_incoming is asked to run it.
 // The target is then found unwanted: it ends and the source resumes.
 // Catches: a mirror with sync "full" (the base's data would be copied into the overlay); no
 // mirror (the overlay's data would be missing); the mirror job or its NBD node left behind
-// after a failure or a completion; the target left paused (-S) by finish_incoming after
-// pre-copy; resume_source not running the guest again.
+// after a failure or a completion; a paused guest resumed on the target unasked, or left
+// paused by finish_incoming when asked; resume_source not running the guest again.
 TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
   const std::string a_base = a_ + "/images/base.qcow2";
   const std::string b_base = b_ + "/images/base.qcow2";
@@ -371,17 +373,18 @@ TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
   const HealthReport source_ok = source_->health(source_->console().size(), "after-kill");
   EXPECT_TRUE(source_ok.healthy) << source_ok.reason;
 
-  // 2. A complete migration.
+  // 2. A complete migration of a paused guest: it arrives paused and runs when asked.
+  ASSERT_TRUE(source_->qmp().execute("stop"));
   ASSERT_NO_FATAL_FAILURE(make_target_disk());
   MigrateOptions precopy;  // pre-copy: the source can still take the guest back (step 3)
   precopy.shared_storage = false;
   target_ = HostQemu::launch(b_, true);
   ep = prepare_incoming(target_->qmp(), precopy, "127.0.0.1");
   ASSERT_TRUE(ep) << ep.error().message;
-  auto incoming = await_target();
+  auto incoming = await_target(false);
   Result<MigrationProgress> done = migrate(source_->qmp(), *ep, precopy);
   ASSERT_TRUE(done) << done.error().message;
-  print("own storage, idle, pre-copy", *done);
+  print("own storage, paused guest, pre-copy", *done);
   EXPECT_EQ(done->status, MigrationStatus::kCompleted) << done->error;
   EXPECT_FALSE(done->postcopy);
   // The mirror was completed at the switch and its NBD client removed.
@@ -394,6 +397,8 @@ TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
   Result<MigrationProgress> arrived = incoming.get();
   ASSERT_TRUE(arrived) << arrived.error().message;
   EXPECT_EQ(arrived->status, MigrationStatus::kCompleted);
+  EXPECT_EQ(target_->run_status(), "paused");
+  ASSERT_TRUE(finish_incoming(target_->qmp(), true));
   EXPECT_EQ(target_->run_status(), "running");
   const HealthReport target_ok = target_->health(0, "own");
   EXPECT_TRUE(target_ok.healthy) << target_ok.reason << "\n" << target_->console();
