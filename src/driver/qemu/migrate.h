@@ -57,7 +57,9 @@ struct MigrateOptions {
 // a dd loop into its RAM migrated with pre-copy reported `completed` (0.5-0.8 s, downtime
 // 4-56 ms) and its kernel then Oopsed on the target in 5 of 8 runs (BUG: NULL pointer
 // dereference, invalid opcode), the TCG missed-dirty-page problem of hosts-migration.md §3.
-// With post-copy after 200 ms it was healthy in 8 of 8 (0.34-0.57 s, downtime 2-7 ms).
+// With post-copy after 200 ms it was healthy in 8 of 8 (0.34-0.57 s, downtime 2-7 ms with
+// shared storage; 31-147 ms with the mirror, whose completion falls in the downtime, on a
+// machine with load 8 on 2 cores). Idle guests with these defaults: 0.39-0.67 s, 29-45 ms.
 // Post-copy must start early: QEMU completes in pre-copy, whatever was asked, as soon as what
 // is left fits the downtime limit, and a busy 128 MiB guest got there in about 0.5 s, so
 // "after 1 s" never switched. The price: a link failure during post-copy loses the guest (the
@@ -139,7 +141,8 @@ inline constexpr std::string_view kDiskNode = "disk0";
 // Target: the QEMU is in `inmigrate` (launched with -incoming defer). Sets the capabilities,
 // listens for the stream on `listen_host` (a port QEMU picks; query-migrate tells it) and,
 // without shared storage, starts an NBD server on `listen_host`:`nbd_port` (0: a free port
-// chosen here) exporting the VM's disk writable.
+// chosen here) exporting the VM's disk writable. `listen_host` is the IPv4 address or name the
+// source reaches this host at; it goes into the URIs as it is (not 0.0.0.0, no IPv6 literal).
 [[nodiscard]] Result<IncomingEndpoint> prepare_incoming(QmpClient& target,
                                                         const MigrateOptions& options,
                                                         const std::string& listen_host,
@@ -160,7 +163,9 @@ using ProgressFn = std::function<void(const MigrationProgress&)>;
 // guest runs on here again (its disk is reactivated by QEMU). Refused after post-copy.
 [[nodiscard]] Status resume_source(QmpClient& source);
 
-// Target: waits until the incoming migration ended; its progress (completed or failed).
+// Target: waits until the incoming migration ended; its progress (completed or failed). A
+// cancelled or broken stream makes QEMU end the target process: that is an error here (QMP
+// closed), and the caller cleans up the target's files.
 // `resume_in_postcopy` (the source was running): once post-copy starts the guest runs here
 // at once (`cont`), as it must for post-copy to fetch pages on demand; an incoming QEMU
 // (launched -S) otherwise stays paused until finish_incoming().
