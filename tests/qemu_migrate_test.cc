@@ -314,10 +314,11 @@ int depth_at(const json& map, std::uint64_t offset) {
 // after a failure or a completion; a paused guest resumed on the target unasked, or left
 // paused by finish_incoming when asked; resume_source not running the guest again.
 TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
-  const std::string a_base = a_ + "/images/base.qcow2";
-  const std::string b_base = b_ + "/images/base.qcow2";
-  fs::create_directories(a_ + "/images");
-  fs::create_directories(b_ + "/images");
+  // The image "base" on both hosts (as each host's image dir has it).
+  const std::string a_base = a_ + "/images/base/disk.qcow2";
+  const std::string b_base = b_ + "/images/base/disk.qcow2";
+  fs::create_directories(a_ + "/images/base");
+  fs::create_directories(b_ + "/images/base");
   ASSERT_TRUE(create_target_disk("qemu-img", a_base, 64ULL << 20, "", ""));
   qemu_io(a_base, "write -P 0x11 1M 64k");
   fs::copy_file(a_base, b_base);
@@ -335,9 +336,12 @@ TEST_F(QemuMigrateTest, OwnStorageMirrorsOnlyTheOverlay) {
     ASSERT_TRUE(facts) << facts.error().message;
     EXPECT_EQ(facts->virtual_size, 64ULL << 20);
     EXPECT_EQ(facts->backing, a_base);
+    Result<std::string> backing = local_backing(facts->backing, b_ + "/images");
+    ASSERT_TRUE(backing) << backing.error().message;
+    EXPECT_EQ(*backing, b_base);
     fs::create_directories(b_vm.dir);
     fs::remove(b_vm.disk);
-    ASSERT_TRUE(create_target_disk("qemu-img", b_vm.disk, facts->virtual_size, b_base,
+    ASSERT_TRUE(create_target_disk("qemu-img", b_vm.disk, facts->virtual_size, *backing,
                                    facts->backing_format));
   };
 

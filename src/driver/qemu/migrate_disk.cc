@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "driver/qemu/images.h"
 #include "driver/qemu/posix.h"
 
 namespace corral::driver::qemu {
@@ -24,6 +25,24 @@ Result<DiskFacts> disk_facts(const std::string& qemu_img, const std::string& pat
   facts.backing = j.value("backing-filename", "");
   facts.backing_format = j.value("backing-filename-format", "");
   return facts;
+}
+
+Result<std::string> local_backing(const std::string& source_backing,
+                                  const std::string& images_dir) {
+  if (source_backing.empty()) return std::string();
+  const fs::path backing(source_backing);
+  const std::string file = backing.filename().string();
+  const std::string name = backing.parent_path().filename().string();
+  if ((file != "disk.qcow2" && file != "disk.raw") || !valid_image_name(name)) {
+    return fail(
+        Error::invalid_argument("the disk's backing file is no image's disk: " + source_backing));
+  }
+  const std::string local = (fs::path(images_dir) / name / file).string();
+  std::error_code ec;
+  if (!fs::is_regular_file(local, ec)) {
+    return fail(Error::not_found("this host has no image " + name + " (" + local + ")"));
+  }
+  return local;
 }
 
 Status create_target_disk(const std::string& qemu_img, const std::string& path,

@@ -23,6 +23,12 @@ struct DiskFacts {
 // `qemu-img info` of a disk (-U: a running QEMU may hold it).
 [[nodiscard]] Result<DiskFacts> disk_facts(const std::string& qemu_img, const std::string& path);
 
+// The source disk's backing file as this host has it: an image's disk
+// (<source images>/<name>/disk.qcow2 or disk.raw) rebased onto `images_dir`. An error when
+// the backing is no image's disk or this host lacks that image ("" stays "": a blank disk).
+[[nodiscard]] Result<std::string> local_backing(const std::string& source_backing,
+                                                const std::string& images_dir);
+
 // Creates `path` as a qcow2 of `virtual_size` bytes on `backing` (absolute, on this host; ""
 // for a blank disk).
 [[nodiscard]] Status create_target_disk(const std::string& qemu_img, const std::string& path,

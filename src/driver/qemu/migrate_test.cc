@@ -4,7 +4,12 @@
 #include "driver/qemu/migrate.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "driver/qemu/migrate_disk.h"
 #include "driver/qemu/migrate_health.h"
 
 namespace corral::driver::qemu {
@@ -241,6 +246,38 @@ TEST(GuestHealth, TheProbeAnswerIsNotInItsEcho) {
   EXPECT_EQ(probe.answer, "corral-alive-7-42");
   // The terminal echoes what was typed: that alone must not count as an answer.
   EXPECT_EQ(probe.command.find(probe.answer), std::string::npos);
+}
+
+TEST(MigrateDisk, TheBackingIsTheSameImageInThisHostsImageDir) {
+  namespace fs = std::filesystem;
+  std::string templ = (fs::temp_directory_path() / "corral-migdisk-XXXXXX").string();
+  const std::string images = ::mkdtemp(templ.data());
+  fs::create_directories(images + "/base");
+  std::ofstream(images + "/base/disk.qcow2") << "";
+  struct Case {
+    const char* source_backing;
+    const char* local;  // nullptr: refused
+  };
+  const std::string want = images + "/base/disk.qcow2";
+  const Case cases[] = {
+      {"/srv/a/images/base/disk.qcow2", want.c_str()},
+      {"", ""},                                     // a blank disk
+      {"/srv/a/images/other/disk.qcow2", nullptr},  // not on this host
+      {"/srv/a/images/base/disk.raw", nullptr},     // not this format here
+      {"/srv/a/vms/7/disk.qcow2", nullptr},         // "7" has no image of that name here
+      {"/etc/passwd", nullptr},                     // no image's disk
+      {"/srv/a/images/../disk.qcow2", nullptr},     // ".." is no image name
+  };
+  for (const Case& c : cases) {
+    Result<std::string> got = local_backing(c.source_backing, images);
+    if (c.local == nullptr) {
+      EXPECT_FALSE(got) << c.source_backing << " -> " << got.value_or("");
+    } else {
+      ASSERT_TRUE(got) << c.source_backing << ": " << got.error().message;
+      EXPECT_EQ(*got, c.local);
+    }
+  }
+  fs::remove_all(images);
 }
 
 }  // namespace
