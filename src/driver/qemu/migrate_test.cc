@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -246,6 +247,49 @@ TEST(GuestHealth, TheProbeAnswerIsNotInItsEcho) {
   EXPECT_EQ(probe.answer, "corral-alive-7-42");
   // The terminal echoes what was typed: that alone must not count as an answer.
   EXPECT_EQ(probe.command.find(probe.answer), std::string::npos);
+}
+
+// check_guest_health against a console log this test writes as the guest would: `answer_on`
+// is the typing (1-based) the guest answers, 0 never; `trouble` is written after the answer.
+HealthReport health_of(int answer_on, const std::string& trouble, int* typed) {
+  namespace fs = std::filesystem;
+  const std::string log =
+      (fs::temp_directory_path() / ("corral-health-" + std::to_string(::getpid()) + ".log"))
+          .string();
+  std::ofstream(log) << "boot noise: Oops on the source's console before the switch\n";
+  const std::size_t from = fs::file_size(log);
+  const GuestProbe probe = console_probe("t");
+  *typed = 0;
+  const HealthReport report = check_guest_health(
+      log, from,
+      [&](const std::string& text) {
+        EXPECT_EQ(text, probe.command);
+        std::ofstream out(log, std::ios::app);
+        out << text;  // the terminal's echo
+        if (++*typed == answer_on) out << probe.answer << "\r\n" << trouble;
+      },
+      probe, milliseconds(600), milliseconds(150), milliseconds(100));
+  fs::remove(log);
+  return report;
+}
+
+TEST(GuestHealth, AnsweredWithoutTroubleIsHealthyElseNot) {
+  int typed = 0;
+  HealthReport r = health_of(1, "", &typed);
+  EXPECT_TRUE(r.healthy) << r.reason;
+  EXPECT_EQ(typed, 1);
+  // Input lost while the UART moved: typed again until answered.
+  r = health_of(3, "", &typed);
+  EXPECT_TRUE(r.healthy) << r.reason;
+  EXPECT_EQ(typed, 3);
+  r = health_of(0, "", &typed);
+  EXPECT_FALSE(r.healthy);
+  EXPECT_NE(r.reason.find("did not answer"), std::string::npos) << r.reason;
+  EXPECT_GE(typed, 4);
+  // The kernel Oopses right after answering (the TCG pre-copy failure looks like this).
+  r = health_of(1, "[ 6.2] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n", &typed);
+  EXPECT_FALSE(r.healthy);
+  EXPECT_NE(r.reason.find("invalid opcode"), std::string::npos) << r.reason;
 }
 
 TEST(MigrateDisk, TheBackingIsTheSameImageInThisHostsImageDir) {
