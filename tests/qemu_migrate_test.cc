@@ -208,10 +208,11 @@ class QemuMigrateTest : public ::testing::Test {
 
 // Shared storage (both QEMUs open the source's disk file), idle guest. A cancelled migration
 // leaves the source running and the target ends; the next one completes and the guest answers
-// on the target; confirm ends the source.
+// on the target; confirm ends the source. Migrated back, the new target dies during
+// post-copy: reported failed, not resumable.
 // Catches: migrate_cancel not sent on the cancel flag (the migration would complete);
 // migrate-incoming's port misreported; resume_source allowed after post-copy; confirm_source not
-// ending the source.
+// ending the source; postcopy-paused not ending migrate() (it would wait for ever).
 TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
   source_ = HostQemu::launch(a_, false);
   ASSERT_NO_FATAL_FAILURE(source_->boot());
@@ -276,6 +277,36 @@ TEST_F(QemuMigrateTest, SharedStorageCancelledThenCompleted) {
 
   ASSERT_TRUE(confirm_source(source_->qmp()));
   EXPECT_TRUE(source_->wait_gone(10s));
+
+  // Back to host a, and host a dies during post-copy: reported failed (not waited on for
+  // ever: QEMU's postcopy-paused waits for a recovery), never resumable.
+  source_ = std::move(target_);
+  target_ = HostQemu::launch(a_, true, source_->paths().disk);
+  MigrateOptions slow_postcopy = migrate_defaults();
+  slow_postcopy.bandwidth_mib_s = 4;
+  ep = prepare_incoming(target_->qmp(), slow_postcopy, "127.0.0.1");
+  ASSERT_TRUE(ep) << ep.error().message;
+  bool killed = false;
+  auto broken = std::async(std::launch::async, [&] {
+    return migrate(source_->qmp(), *ep, slow_postcopy, nullptr, [&](const MigrationProgress& p) {
+      if (p.postcopy && !killed) {
+        target_->kill();
+        killed = true;
+      }
+    });
+  });
+  if (broken.wait_for(60s) != std::future_status::ready) {
+    ADD_FAILURE() << "migrate() still waits after its target died in post-copy";
+    source_->kill();  // ends the wait
+  }
+  Result<MigrationProgress> lost = broken.get();
+  ASSERT_TRUE(lost) << lost.error().message;
+  print("shared, post-copy, target killed", *lost);
+  EXPECT_TRUE(killed);
+  EXPECT_EQ(lost->status, MigrationStatus::kFailed);
+  EXPECT_TRUE(lost->postcopy);
+  EXPECT_NE(lost->error.find("postcopy-paused"), std::string::npos) << lost->error;
+  EXPECT_FALSE(resume_source(source_->qmp()));
 }
 
 // Runs qemu-io on a disk file no QEMU holds; its output.

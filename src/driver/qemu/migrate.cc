@@ -310,12 +310,24 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
       }
       if (!cancel_sent) (void)source.execute("migrate-continue", {{"state", "pre-switchover"}});
     }
+    if (last.qemu_status == "postcopy-paused") {
+      // The link broke during post-copy: QEMU waits for a migrate-recover that this code does
+      // not attempt. The guest's memory is split between the hosts; no side can run it.
+      last.status = MigrationStatus::kFailed;
+      last.error =
+          "post-copy broke off (postcopy-paused): the guest's memory is split between "
+          "the hosts" +
+          (last.error.empty() ? std::string() : ": " + last.error);
+      reason = last.error;
+      break;
+    }
     if (migration_finished(last.status)) break;
     if (!reason.empty()) last.error = reason;
     if (progress) progress(last);
 
     const auto now_at = SteadyClock::now();
-    if (cancel != nullptr && cancel->load()) cancel_with("cancelled");
+    // Once post-copy started a cancel would lose the guest: the target has the only live copy.
+    if (cancel != nullptr && cancel->load() && !postcopy_seen) cancel_with("cancelled");
     if (last.status == MigrationStatus::kActive && !postcopy_asked &&
         options.postcopy_after.count() > 0 && now_at - start >= options.postcopy_after) {
       postcopy_asked = true;

@@ -148,9 +148,12 @@ inline constexpr std::string_view kDiskNode = "disk0";
                                                         const std::string& listen_host,
                                                         int nbd_port = 0);
 
-// Source: migrates to `target`, reporting progress about every `poll` until the migration
-// completed, failed or was cancelled (`cancel` set by another thread, a stall or the
-// deadline). Returns the last progress; an error only when QMP itself failed.
+// Source: migrates to `target`, reporting progress about every `poll` (sooner on a MIGRATION
+// event) until the migration completed, failed or was cancelled (`cancel` set by another
+// thread, a stall or the deadline). Once post-copy started nothing cancels it (that would
+// lose the guest), and a post-copy whose link broke (QEMU's postcopy-paused) is reported
+// failed with postcopy set: the guest is then stopped on both hosts. Returns the last
+// progress; an error only when QMP itself failed.
 using ProgressFn = std::function<void(const MigrationProgress&)>;
 [[nodiscard]] Result<MigrationProgress> migrate(
     QmpClient& source, const IncomingEndpoint& target, const MigrateOptions& options,
