@@ -4,25 +4,20 @@
 // phases will: prepare on the target, migrate on the source, await/finish/health on the
 // target, confirm or resume on the source.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <atomic>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <future>
+#include <iostream>
 #include <memory>
 #include <thread>
 
-#include "driver/qemu/launch.h"
 #include "driver/qemu/migrate.h"
 #include "driver/qemu/migrate_disk.h"
 #include "driver/qemu/migrate_health.h"
 #include "driver/qemu/posix.h"
-#include "driver/qemu/qmp_client.h"
+#include "support/qemu_host.h"
 
 namespace corral::driver::qemu {
 namespace {
@@ -30,140 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-constexpr store::VmId kVm = 1;
-
-std::size_t file_size_or_0(const std::string& path) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  return ec ? 0 : static_cast<std::size_t>(size);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// One QEMU process of the VM on one host: launched as launch.h builds it, killed when the
-// test ends (by its pid, which only this object knows).
-class HostQemu {
- public:
-  // `disk`: the disk to open instead of the host's own (shared storage).
-  static std::unique_ptr<HostQemu> launch(const std::string& host_dir, bool incoming,
-                                          const std::string& disk = {}) {
-    auto q = std::unique_ptr<HostQemu>(new HostQemu());
-    LaunchSpec spec;
-    spec.vm = kVm;
-    spec.paths = VmPaths::of(host_dir, kVm);
-    if (!disk.empty()) spec.paths.disk = disk;
-    spec.memory_mib = 128;
-    spec.image.kind = Image::Kind::kKernel;
-    spec.image.kernel = std::string(CORRAL_GUEST_DIR) + "/vmlinuz";
-    spec.image.initrd = std::string(CORRAL_GUEST_DIR) + "/initrd.img";
-    spec.image.cmdline = std::string(kDefaultKernelCmdline);
-    spec.incoming = incoming;
-    q->paths_ = spec.paths;
-    fs::create_directories(spec.paths.dir);
-    for (const std::string& f : {spec.paths.pidfile, spec.paths.qmp, spec.paths.serial}) {
-      fs::remove(f);
-    }
-    if (!fs::exists(spec.paths.disk)) {
-      EXPECT_TRUE(create_target_disk("qemu-img", spec.paths.disk, 64ULL << 20, "", ""));
-    }
-    Result<int> ran = run_logged(qemu_argv(spec), spec.paths.qemu_log, 60s);
-    EXPECT_TRUE(ran && *ran == 0) << read_file(spec.paths.qemu_log);
-    q->pid_ = read_pidfile(spec.paths.pidfile).value_or(0);
-    EXPECT_GT(q->pid_, 0);
-    Result<QmpClient> qmp = QmpClient::connect(spec.paths.qmp, 10s);
-    EXPECT_TRUE(qmp) << (qmp ? "" : qmp.error().message);
-    if (qmp) q->qmp_ = std::move(*qmp);
-    q->connect_serial();
-    return q;
-  }
-
-  ~HostQemu() { kill(); }
-
-  QmpClient& qmp() { return qmp_; }
-  pid_t pid() const { return pid_; }
-  const VmPaths& paths() const { return paths_; }
-  bool alive() const { return pid_ > 0 && process_alive(pid_); }
-
-  void kill() {
-    if (pid_ > 0 && process_alive(pid_)) ::kill(pid_, SIGKILL);
-    for (int i = 0; i < 200 && pid_ > 0 && process_alive(pid_); ++i) {
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  bool wait_gone(std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (!process_alive(pid_)) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
-  // Console input. What the guest writes is read from serial.log (the chardev's logfile); the
-  // socket is drained so the guest's UART never waits on a full socket buffer.
-  void type(const std::string& text) {
-    drain();
-    if (serial_.valid()) (void)::send(serial_.get(), text.data(), text.size(), MSG_NOSIGNAL);
-  }
-  void drain() {
-    char buffer[4096];
-    while (serial_.valid() && ::recv(serial_.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
-    }
-  }
-  bool console_has(const std::string& text, std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      drain();
-      if (read_file(paths_.serial_log).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-  std::string console() const { return read_file(paths_.serial_log); }
-
-  // Runs the guest and waits for its shell.
-  void boot() {
-    ASSERT_TRUE(qmp_.execute("cont"));
-    ASSERT_TRUE(console_has("corral-guest: ready", 60s)) << console();
-    type("\n");
-    ASSERT_TRUE(console_has("/ # ", 30s)) << console();
-  }
-
-  // The guest answers a console probe and its kernel reports no trouble in what it wrote
-  // since `from`.
-  HealthReport health(std::size_t from, const std::string& nonce) {
-    return check_guest_health(
-        paths_.serial_log, from, [this](const std::string& text) { type(text); },
-        console_probe(nonce), 20s, 2s);
-  }
-
-  std::string run_status() {
-    Result<json> status = qmp_.execute("query-status");
-    return status ? status->value("status", "") : "<" + status.error().message + ">";
-  }
-
- private:
-  HostQemu() = default;
-  void connect_serial() {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, paths_.serial.c_str(), paths_.serial.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-      serial_ = std::move(fd);
-    }
-  }
-
-  VmPaths paths_;
-  pid_t pid_ = 0;
-  QmpClient qmp_;
-  UniqueFd serial_;
-};
+using testing::HostQemu;
+constexpr store::VmId kVm = 1;  // HostQemu's default
 
 class QemuMigrateTest : public ::testing::Test {
  protected:
