@@ -274,5 +274,49 @@ TEST_F(RecordsTest, AMoveCutShortIsClosed) {
   EXPECT_EQ(s[0].end_action, Action::kTerminateHard);
 }
 
+// A host flush migrates its VMs: a cold record each, the stay closed as the operator's (USER).
+TEST_F(RecordsTest, AFlushIsAUserMove) {
+  start({}, 2);
+  const store::VmId id = running_vm();
+  const std::string from = host_of(id);
+  ASSERT_TRUE(engine_->host_action({from, lc::HostEvent::kFlush, {}, "op", {}}));
+  ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
+  const std::vector<store::MigrationRow> records = migrations(id);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].kind, kCold);
+  EXPECT_EQ(records[0].status, MS::kFinished);
+  const std::vector<store::HostStayRow> s = stays(id);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].reason, StayReason::kUser);
+  EXPECT_EQ(s[0].end_action, Action::kMigrate);
+  EXPECT_EQ(s[1].host, host_of(id));
+}
+
+// A forced-down host's VM is evacuated (recover_recreate, then a deploy elsewhere): no
+// migration record (not a kMovesVm row), the stay on the dead host closed with ERROR by
+// recover_recreate, and one opened where the deploy placed it.
+TEST_F(RecordsTest, AnEvacuationClosesTheStayWithError) {
+  EngineOptions options;
+  options.hosts.failure_policy = HostFailurePolicy::kEvacuate;
+  start(options);
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  ASSERT_TRUE(connect("b"));
+  const store::VmId id = running_vm();
+  const std::string from = host_of(id);
+  ASSERT_TRUE(engine_->host_action({from, lc::HostEvent::kForceDown, {}, "op", {}}));
+  ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
+  EXPECT_TRUE(migrations(id).empty());
+  const std::vector<store::HostStayRow> s = stays(id);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].host, from);
+  EXPECT_NE(s[0].end, 0);
+  EXPECT_EQ(s[0].reason, StayReason::kError);
+  EXPECT_EQ(s[0].end_action, Action::kRecoverRecreate);
+  EXPECT_EQ(s[1].host, host_of(id));
+  EXPECT_EQ(s[1].end, 0);
+}
+
 }  // namespace
 }  // namespace corral::engine
