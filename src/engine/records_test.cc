@@ -318,5 +318,49 @@ TEST_F(RecordsTest, AnEvacuationClosesTheStayWithError) {
   EXPECT_EQ(s[1].end, 0);
 }
 
+// A move running when the controller restarts goes on with its record read back: one record,
+// completed, not a second one for the same operation.
+TEST_F(RecordsTest, AMoveRunningAcrossARestartKeepsItsRecord) {
+  start({}, 2);
+  const store::VmId id = running_vm();
+  const std::string from = host_of(id);
+  driver::sim::Fault hang;
+  hang.kind = driver::sim::FaultKind::kHang;
+  hang.action = Action::kLiveMigrate;
+  hang.vm = id;
+  driver_->add_fault(hang);
+  ASSERT_TRUE(act(id, Action::kLiveMigrate));
+  ASSERT_TRUE(eventually([&] {
+    const auto r = migrations(id);
+    return r.size() == 1 && r[0].status == MS::kRunning;
+  }));
+  restart();  // a new sim driver, without the fault: the re-dispatched phase succeeds
+  ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
+  const std::vector<store::MigrationRow> records = migrations(id);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, MS::kCompleted);
+  EXPECT_EQ(stays(id).size(), 2u);
+}
+
+// A batch the store refuses leaves no record behind in memory either: the next move gets
+// record 1 and the stays go on from where the store is.
+TEST_F(RecordsTest, ARefusedCommitTakesItsRecordsBack) {
+  start({}, 2);
+  const store::VmId id = running_vm();
+  auto* memory = dynamic_cast<testing::MemoryStore*>(store_.get());
+  ASSERT_NE(memory, nullptr);
+  memory->fail_next_commit();
+  EXPECT_FALSE(act(id, Action::kLiveMigrate));
+  ASSERT_TRUE(act(id, Action::kLiveMigrate));
+  const std::string from = host_of(id);
+  ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
+  const std::vector<store::MigrationRow> records = migrations(id);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].id, 1);
+  const std::vector<store::HostStayRow> s = stays(id);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].seq, 1);
+}
+
 }  // namespace
 }  // namespace corral::engine
