@@ -146,7 +146,9 @@ namespace internal {
 
 void MoveRecords::load(const store::Loaded& loaded) {
   cursors_.clear();
-  for (const store::MigrationRow& m : loaded.last_migrations) cursors_[m.vm_id].migration = m;
+  for (const store::MigrationRow& m : loaded.last_migrations) {
+    cursors_[m.vm_id].migration = std::make_shared<const store::MigrationRow>(m);
+  }
   for (const store::HostStayRow& s : loaded.last_stays) {
     Cursor& c = cursors_[s.vm_id];
     c.next_seq = s.seq + 1;
@@ -186,7 +188,7 @@ void MoveRecords::write(Cursor& c, store::MigrationRow row, Millis now) {
   if (c.migration && *c.migration == row) return;
   row.updated_at = now;
   migration_rows_.push_back(row);
-  c.migration = std::move(row);
+  c.migration = std::make_shared<const store::MigrationRow>(std::move(row));
 }
 
 void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) {
@@ -218,9 +220,10 @@ void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) 
       row.kind = *kind;
       // The host it leaves: vm.host moves to the target only when the operation succeeds.
       row.source_host = vm.host;
-      row.dest_host = vm.op.params.target_host;
       row.created_at = vm.op.started_at != 0 ? vm.op.started_at : now;
     }
+    // Named at the request today; a row that schedules its target names it later.
+    row.dest_host = vm.op.params.target_host;
     row.status = migration_status(*kind, op.action, phase, op.status, vm.record.state);
     row.error = op.status == OpStatus::kSucceeded ? std::string() : vm.op.error;
     write(c, std::move(row), now);
