@@ -17,8 +17,8 @@
 // committed, even if the caller did not list its operation in Batch::operations.
 //
 // Hosts go in the same transaction as the VMs: a batch's deleted names first, then its host
-// rows, each upserted whole by name. load_hosts() reads on the read connection, so any thread
-// may call it; it sees the last commit.
+// rows, each upserted whole by name. So do the move records (sqlite_records.h). load_hosts() reads
+// on the read connection, so any thread may call it; it sees the last commit.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/sqlite_records.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_util.h"
@@ -78,19 +79,6 @@ struct Sql {
                         " FROM transitions WHERE vm_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
   std::string load_hosts =
       "SELECT " + sqlite::column_list(sqlite::host_codec()) + " FROM hosts ORDER BY id";
-  std::string upsert_migration = sqlite::insert_sql(sqlite::migration_codec());
-  std::string upsert_stay = sqlite::insert_sql(sqlite::stay_codec());
-  // The newest record of each VM (the engine goes on from it).
-  std::string last_migrations = "SELECT " + sqlite::column_list(sqlite::migration_codec()) +
-                                " FROM migrations WHERE id IN (SELECT max(id) FROM migrations "
-                                "GROUP BY vm_id) ORDER BY vm_id";
-  std::string last_stays = "SELECT " + sqlite::column_list(sqlite::stay_codec(), "s") +
-                           " FROM host_stays AS s WHERE s.seq = (SELECT max(seq) FROM host_stays "
-                           "WHERE vm_id = s.vm_id) ORDER BY s.vm_id";
-  std::string migrations = "SELECT " + sqlite::column_list(sqlite::migration_codec()) +
-                           " FROM migrations WHERE vm_id = ?1 ORDER BY id";
-  std::string stays = "SELECT " + sqlite::column_list(sqlite::stay_codec()) +
-                      " FROM host_stays WHERE vm_id = ?1 ORDER BY seq";
 };
 const Sql& sql() {
   static const Sql built;
@@ -101,7 +89,7 @@ const Sql& sql() {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  explicit SqliteStore(std::string path) : path_(std::move(path)), records_(path_) {}
 
   Status open();
 
@@ -109,8 +97,14 @@ class SqliteStore final : public Store {
   Status commit(const Batch& batch) override;
   Result<std::vector<TransitionRow>> history(VmId vm, std::int64_t after_id, int limit) override;
   Result<std::optional<OperationRow>> operation(OpId id) override;
-  Result<std::vector<MigrationRow>> migrations(VmId vm) override;
-  Result<std::vector<HostStayRow>> stays(VmId vm) override;
+  Result<std::vector<MigrationRow>> migrations(VmId vm) override {
+    std::lock_guard lock(read_mu_);
+    return records_.migrations(reader_.get(), vm);
+  }
+  Result<std::vector<HostStayRow>> stays(VmId vm) override {
+    std::lock_guard lock(read_mu_);
+    return records_.stays(reader_.get(), vm);
+  }
   Result<std::int64_t> count_transitions() override;
   Result<std::vector<HostRow>> load_hosts() override;
   Result<std::string> integrity_check() override;
@@ -134,10 +128,6 @@ class SqliteStore final : public Store {
   template <typename In, typename Out, typename What>
   Status write_row(const Stmt& stmt, const sqlite::RowCodec<In, Out>& codec, const In& row,
                    What what);
-  // Reads every row `stmt` gives with `codec` (`use` already bound); `what` names them.
-  template <typename Row>
-  Result<std::vector<Row>> read_rows(StmtUse& use, const sqlite::RowCodec<Row>& codec, sqlite3* db,
-                                     const std::string& what);
   // Ends a failed commit's transaction; what went wrong if even that failed.
   std::optional<std::string> rollback();
 
@@ -162,11 +152,6 @@ class SqliteStore final : public Store {
   Stmt upsert_group_;
   Stmt delete_group_;
   Stmt load_groups_;
-  Stmt upsert_migration_;
-  Stmt upsert_stay_;
-  Stmt max_migration_id_;
-  Stmt last_migrations_;
-  Stmt last_stays_;
 
   std::mutex read_mu_;
   Db reader_;
@@ -174,9 +159,10 @@ class SqliteStore final : public Store {
   Stmt operation_;
   Stmt count_transitions_;
   Stmt load_hosts_;
-  Stmt migrations_;
-  Stmt stays_;
   Stmt integrity_check_;
+
+  // Declared after both connections: its statements are finalized before they close.
+  sqlite::MoveRecordSql records_;
 };
 
 Result<Db> SqliteStore::connect(int flags, int cache_kib) {
@@ -261,11 +247,6 @@ Status SqliteStore::open() {
       {&upsert_group_, sql().upsert_group.c_str()},
       {&delete_group_, "DELETE FROM server_groups WHERE id = ?1"},
       {&load_groups_, sql().load_groups.c_str()},
-      {&upsert_migration_, sql().upsert_migration.c_str()},
-      {&upsert_stay_, sql().upsert_stay.c_str()},
-      {&max_migration_id_, "SELECT max(id) FROM migrations"},
-      {&last_migrations_, sql().last_migrations.c_str()},
-      {&last_stays_, sql().last_stays.c_str()},
   };
   for (const auto& [stmt, sql] : writer_statements) {
     if (int rc = prepare(w, sql, *stmt); rc != SQLITE_OK) {
@@ -286,8 +267,6 @@ Status SqliteStore::open() {
       {&operation_, sql().operation.c_str()},
       {&count_transitions_, "SELECT count(*) FROM transitions"},
       {&load_hosts_, sql().load_hosts.c_str()},
-      {&migrations_, sql().migrations.c_str()},
-      {&stays_, sql().stays.c_str()},
       {&integrity_check_, "PRAGMA integrity_check"},
   };
   for (const auto& [stmt, sql] : reader_statements) {
@@ -295,7 +274,7 @@ Status SqliteStore::open() {
       return fail(open_error(r, fmt::format("cannot prepare \"{}\"", sql), rc));
     }
   }
-  return {};
+  return records_.prepare(w, r);
 }
 
 // ---- Writes -------------------------------------------------------------------------------
@@ -394,33 +373,7 @@ Status SqliteStore::write_batch(const Batch& batch) {
                          [&] { return fmt::format("server group {}", group.id); });
     if (!s) return s;
   }
-  for (const MigrationRow& m : batch.migrations) {
-    Status s = write_row(upsert_migration_, sqlite::migration_codec(), m,
-                         [&] { return fmt::format("migration {} of vm {}", m.id, m.vm_id); });
-    if (!s) return s;
-  }
-  for (const HostStayRow& stay : batch.stays) {
-    Status s = write_row(upsert_stay_, sqlite::stay_codec(), stay, [&] {
-      return fmt::format("host stay {} of vm {}", stay.seq, stay.vm_id);
-    });
-    if (!s) return s;
-  }
-  return {};
-}
-
-template <typename Row>
-Result<std::vector<Row>> SqliteStore::read_rows(StmtUse& use, const sqlite::RowCodec<Row>& codec,
-                                                sqlite3* db, const std::string& what) {
-  std::vector<Row> out;
-  int rc = SQLITE_OK;
-  while ((rc = use.step()) == SQLITE_ROW) {
-    Row& row = out.emplace_back();
-    RowReader r(use.get());
-    sqlite::read_row(r, codec, row);
-    if (r.problem()) return fail(corrupt(what, *r.problem()));
-  }
-  if (rc != SQLITE_DONE) return fail(error(db, what, rc));
-  return out;
+  return records_.write(writer_.get(), batch);
 }
 
 // ---- Reads --------------------------------------------------------------------------------
@@ -479,23 +432,7 @@ Result<Loaded> SqliteStore::load() {
     }
   }
   if (rc != SQLITE_DONE) return fail(error(w, "load: server groups", rc));
-  {
-    StmtUse max_id(max_migration_id_);
-    if (rc = max_id.step(); rc != SQLITE_ROW) return fail(error(w, "load: max migration id", rc));
-    out.max_migration_id = sqlite3_column_int64(max_migration_id_.get(), 0);
-  }
-  {
-    StmtUse last(last_migrations_);
-    auto rows = read_rows(last, sqlite::migration_codec(), w, "load: migrations");
-    if (!rows) return fail(std::move(rows.error()));
-    out.last_migrations = std::move(*rows);
-  }
-  {
-    StmtUse last(last_stays_);
-    auto rows = read_rows(last, sqlite::stay_codec(), w, "load: host stays");
-    if (!rows) return fail(std::move(rows.error()));
-    out.last_stays = std::move(*rows);
-  }
+  if (Status records = records_.load(w, out); !records) return fail(std::move(records.error()));
   return out;
 }
 
@@ -536,22 +473,6 @@ Result<std::optional<OperationRow>> SqliteStore::operation(OpId id) {
   sqlite::read_row(r, sqlite::operation_codec(), row);
   if (r.problem()) return fail(corrupt(fmt::format("operation {}", id), *r.problem()));
   return std::optional<OperationRow>(std::move(row));
-}
-
-Result<std::vector<MigrationRow>> SqliteStore::migrations(VmId vm) {
-  std::lock_guard lock(read_mu_);
-  StmtUse use(migrations_);
-  use.bind(vm);
-  return read_rows(use, sqlite::migration_codec(), reader_.get(),
-                   fmt::format("migrations of vm {}", vm));
-}
-
-Result<std::vector<HostStayRow>> SqliteStore::stays(VmId vm) {
-  std::lock_guard lock(read_mu_);
-  StmtUse use(stays_);
-  use.bind(vm);
-  return read_rows(use, sqlite::stay_codec(), reader_.get(),
-                   fmt::format("host stays of vm {}", vm));
 }
 
 Result<std::int64_t> SqliteStore::count_transitions() {
