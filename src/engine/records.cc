@@ -198,9 +198,10 @@ void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) 
   const bool own = c.migration && c.migration->op_id == vm.op.id;
   // A record whose operation was cut short by another (a pre-emption records it canceled).
   if (c.migration && !own && !migration_over(c.migration->status)) {
-    // (confirming/reverting: driven by the confirm or revert operation, not its own)
+    // Confirming/reverting: driven by the confirm or revert operation, not its own.
     const bool follows =
-        c.migration->status == MS::kConfirming || c.migration->status == MS::kReverting;
+        (c.migration->status == MS::kConfirming || c.migration->status == MS::kReverting) &&
+        (op.action == Action::kConfirmResize || op.action == Action::kRevertResize);
     if (!follows) {
       store::MigrationRow cut = *c.migration;
       cut.status = migration_status(cut.kind, Action::kCancel, Phase::kNone, OpStatus::kCanceled,
