@@ -57,37 +57,56 @@ constexpr EndStatus kEnd[] = {
     {MigrationKind::kEvacuation, MS::kDone, MS::kFailed, MS::kFailed, MS::kFailed},
 };
 
-// A resize's record after the move: confirm_resize and revert_resize drive it on.
-struct AfterResize {
+// Records some operations drive by action rather than by phase: an evacuation's own
+// recover_recreate (which only cleans up: the VM then waits for a host) and the deploy that
+// places it again, and a resize's confirm_resize and revert_resize. All but recover_recreate
+// are follow-ups: they drive the record of an earlier operation (follows()).
+struct ByAction {
+  MigrationKind kind;
   Action action;
   MigrationStatus running;
   MigrationStatus succeeded;
+  MigrationStatus failed;  // or canceled
+  bool follow_up;
 };
-constexpr AfterResize kAfterResize[] = {
-    {Action::kConfirmResize, MS::kConfirming, MS::kConfirmed},
-    {Action::kRevertResize, MS::kReverting, MS::kReverted},
+constexpr ByAction kByAction[] = {
+    {MigrationKind::kEvacuation, Action::kRecoverRecreate, MS::kAccepted, MS::kPreMigrating,
+     MS::kFailed, false},
+    {MigrationKind::kEvacuation, Action::kDeploy, MS::kPreMigrating, MS::kDone, MS::kFailed, true},
+    {MigrationKind::kResize, Action::kConfirmResize, MS::kConfirming, MS::kConfirmed, MS::kError,
+     true},
+    {MigrationKind::kResize, Action::kRevertResize, MS::kReverting, MS::kReverted, MS::kError,
+     true},
 };
 
 }  // namespace
 
 std::optional<MigrationKind> migration_kind(const lc::Operation& op) {
+  // Recreated elsewhere: it leaves its host now and a later deploy places it (no kMovesVm).
+  if (op.action == Action::kRecoverRecreate) return MigrationKind::kEvacuation;
   if (!lc::has_effect(op, lc::Effect::kMovesVm)) return std::nullopt;
   if (op.action == Action::kLiveMigrate) return MigrationKind::kLiveMigration;
   if (op.action == Action::kResizeMigrate) return MigrationKind::kResize;
-  if (op.action == Action::kRecoverRecreate) return MigrationKind::kEvacuation;
   return MigrationKind::kMigration;  // any other moving row: migrate, a host flush's migrate
+}
+
+bool follows(const store::MigrationRow& record, Action action) {
+  // A finished resize awaits its confirm or revert; any other follow-up continues a record
+  // that is not over.
+  if (migration_over(record.status) && record.status != MS::kFinished) return false;
+  return std::ranges::any_of(kByAction, [&](const ByAction& b) {
+    return b.follow_up && b.kind == record.kind && b.action == action;
+  });
 }
 
 MigrationStatus migration_status(MigrationKind kind, Action action, Phase phase, OpStatus status,
                                  lc::State state) {
-  for (const AfterResize& after : kAfterResize) {
-    if (kind != MigrationKind::kResize || action != after.action) continue;
-    if (status == OpStatus::kRunning) return after.running;
-    return status == OpStatus::kSucceeded ? after.succeeded : MS::kError;
+  for (const ByAction& b : kByAction) {
+    if (kind != b.kind || action != b.action) continue;
+    if (status == OpStatus::kRunning) return b.running;
+    return status == OpStatus::kSucceeded ? b.succeeded : b.failed;
   }
   if (status == OpStatus::kRunning) {
-    if (kind == MigrationKind::kEvacuation)
-      return phase == Phase::kNone ? MS::kAccepted : MS::kPreMigrating;
     const bool live = kind == MigrationKind::kLiveMigration;
     const auto* row = std::ranges::find(kRunning, phase, &RunningStatus::phase);
     if (row == std::end(kRunning)) return live ? kMidMoveLive : kMidMoveCold;
@@ -171,14 +190,14 @@ MoveRecords::Cursor& MoveRecords::touch(store::VmId id) {
 void MoveRecords::observe(const store::Vm& vm, Millis now) {
   const auto it = cursors_.find(vm.id);
   const bool moving = vm.record.op && migration_kind(*vm.record.op).has_value();
-  const bool follows_resize = vm.record.op && (vm.record.op->action == Action::kConfirmResize ||
-                                               vm.record.op->action == Action::kRevertResize);
+  const bool follow_up = vm.record.op && it != cursors_.end() && it->second.migration &&
+                         follows(*it->second.migration, vm.record.op->action);
   const bool has_open_migration =
       it != cursors_.end() && it->second.migration && !migration_over(it->second.migration->status);
   const std::string_view open_host =
       it != cursors_.end() && it->second.open_stay ? it->second.open_stay->host : "";
   // The common case (most changes of most VMs) touches nothing.
-  if (!moving && !follows_resize && !has_open_migration && vm.host == open_host) return;
+  if (!moving && !follow_up && !has_open_migration && vm.host == open_host) return;
   Cursor& c = touch(vm.id);
   observe_migration(c, vm, now);
   observe_stay(c, vm, now);
@@ -196,21 +215,19 @@ void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) 
   const lc::Operation& op = *vm.record.op;
   const Phase phase = lc::current_phase(op);
   const bool own = c.migration && c.migration->op_id == vm.op.id;
+  std::optional<MigrationKind> kind = migration_kind(op);
+  // Only a VM that has a host can be evacuated from it.
+  if (kind == MigrationKind::kEvacuation && !own && vm.host.empty()) kind.reset();
+  const bool follow_up = c.migration && !own && !kind && follows(*c.migration, op.action);
   // A record whose operation was cut short by another (a pre-emption records it canceled).
-  if (c.migration && !own && !migration_over(c.migration->status)) {
-    // Confirming/reverting: driven by the confirm or revert operation, not its own.
-    const bool follows =
-        (c.migration->status == MS::kConfirming || c.migration->status == MS::kReverting) &&
-        (op.action == Action::kConfirmResize || op.action == Action::kRevertResize);
-    if (!follows) {
-      store::MigrationRow cut = *c.migration;
-      cut.status = migration_status(cut.kind, Action::kCancel, Phase::kNone, OpStatus::kCanceled,
-                                    vm.record.state);
-      cut.error = "cut short by " + std::string(lc::action_name(op.action));
-      write(c, std::move(cut), now);
-    }
+  if (c.migration && !own && !follow_up && !migration_over(c.migration->status)) {
+    store::MigrationRow cut = *c.migration;
+    cut.status = migration_status(cut.kind, Action::kCancel, Phase::kNone, OpStatus::kCanceled,
+                                  vm.record.state);
+    cut.error = "cut short by " + std::string(lc::action_name(op.action));
+    write(c, std::move(cut), now);
   }
-  if (const std::optional<MigrationKind> kind = migration_kind(op)) {
+  if (kind) {
     store::MigrationRow row;
     if (own) {
       row = *c.migration;
@@ -223,19 +240,18 @@ void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) 
       row.source_host = vm.host;
       row.created_at = vm.op.started_at != 0 ? vm.op.started_at : now;
     }
-    // Named at the request today; a row that schedules its target names it later.
-    row.dest_host = vm.op.params.target_host;
+    // Named at the request today; a row that schedules its target names it later. An
+    // evacuation learns it from the deploy that follows.
+    if (*kind != MigrationKind::kEvacuation) row.dest_host = vm.op.params.target_host;
     row.status = migration_status(*kind, op.action, phase, op.status, vm.record.state);
     row.error = op.status == OpStatus::kSucceeded ? std::string() : vm.op.error;
     write(c, std::move(row), now);
     return;
   }
-  // confirm_resize / revert_resize drive the resize record they follow.
-  if (c.migration && c.migration->kind == MigrationKind::kResize &&
-      (op.action == Action::kConfirmResize || op.action == Action::kRevertResize) &&
-      (c.migration->status == MS::kFinished || c.migration->status == MS::kConfirming ||
-       c.migration->status == MS::kReverting)) {
+  // A deploy after an evacuation, confirm_resize / revert_resize after a resize.
+  if (follow_up) {
     store::MigrationRow row = *c.migration;
+    if (row.kind == MigrationKind::kEvacuation && !vm.host.empty()) row.dest_host = vm.host;
     row.status = migration_status(row.kind, op.action, phase, op.status, vm.record.state);
     row.error = op.status == OpStatus::kSucceeded ? std::string() : vm.op.error;
     write(c, std::move(row), now);

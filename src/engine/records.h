@@ -3,12 +3,14 @@
 //
 // Contract:
 // - Which operations get a migration record: those whose transition-table row has
-//   Effect::kMovesVm (migrate, live_migrate; resize_migrate once its rows move the VM). The
-//   kind follows the action. recover_recreate (an evacuation) gets none: it only cleans up
-//   and the VM is placed again by a separate deploy; its host stay records the move (closed
-//   with reason ERROR).
+//   Effect::kMovesVm (migrate, live_migrate; resize_migrate once its rows move the VM), and
+//   recover_recreate of a VM on a host (an evacuation, as Nova's: it cleans up and the VM
+//   waits for a host; the deploy that places it again drives the same record: dest_compute,
+//   then done or failed). The kind follows the action. Follow-ups (that deploy, and
+//   confirm_resize / revert_resize after a resize) drive the record of the operation before
+//   them; any other operation that starts while a record is open cuts it short.
 // - The status is a pure function of (kind, action, phase, operation status, VM state):
-//   migration_status(), driven by two tables in records.cc. A new phase is one line there;
+//   migration_status(), driven by three tables in records.cc. A new phase is one line there;
 //   a phase it does not list is mid-move (live: running; cold: migrating).
 // - A host stay opens when vm.host becomes a host and closes when vm.host changes or empties.
 //   MoveRecords::observe() compares vm.host with the open stay, so it is idempotent and is
@@ -45,6 +47,9 @@ store::MigrationStatus migration_status(store::MigrationKind kind, lifecycle::Ac
 // Whether no operation drives the record any more (a finished resize still awaits confirm or
 // revert, which are operations of their own).
 bool migration_over(store::MigrationStatus status);
+
+// Whether an operation of `action`, not the record's own, drives the record on (a follow-up).
+bool follows(const store::MigrationRow& record, lifecycle::Action action);
 
 // Why a stay ended, from the action that ended it and who started that action.
 store::StayReason stay_reason(lifecycle::Action action, std::string_view actor);

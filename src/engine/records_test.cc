@@ -26,6 +26,7 @@ using MS = store::MigrationStatus;
 constexpr auto kLive = MigrationKind::kLiveMigration;
 constexpr auto kCold = MigrationKind::kMigration;
 constexpr auto kResize = MigrationKind::kResize;
+constexpr auto kEvacuation = MigrationKind::kEvacuation;
 
 // Catches a wrong or missing line in either table (a phase, an end, confirm/revert).
 TEST(MigrationStatusTest, FollowsNovasVocabulary) {
@@ -88,6 +89,17 @@ TEST(MigrationStatusTest, FollowsNovasVocabulary) {
        MS::kReverted},
       {kResize, Action::kRevertResize, Phase::kResize, OpStatus::kFailed, State::kFailed,
        MS::kError},
+      // Evacuation: accepted -> pre-migrating (cleaned up, waiting for a host; then the deploy
+      // that places it) -> done | failed.
+      {kEvacuation, Action::kRecoverRecreate, Phase::kCleanup, OpStatus::kRunning, State::kUnknown,
+       MS::kAccepted},
+      {kEvacuation, Action::kRecoverRecreate, Phase::kCleanup, OpStatus::kSucceeded,
+       State::kPending, MS::kPreMigrating},
+      {kEvacuation, Action::kDeploy, Phase::kBoot, OpStatus::kRunning, State::kPending,
+       MS::kPreMigrating},
+      {kEvacuation, Action::kDeploy, Phase::kBoot, OpStatus::kSucceeded, State::kRunning,
+       MS::kDone},
+      {kEvacuation, Action::kDeploy, Phase::kBoot, OpStatus::kFailed, State::kFailed, MS::kFailed},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(migration_status(c.kind, c.action, c.phase, c.status, c.state), c.want)
@@ -293,9 +305,9 @@ TEST_F(RecordsTest, AFlushIsAUserMove) {
   EXPECT_EQ(s[1].host, host_of(id));
 }
 
-// A forced-down host's VM is evacuated (recover_recreate, then a deploy elsewhere): no
-// migration record (not a kMovesVm row), the stay on the dead host closed with ERROR by
-// recover_recreate, and one opened where the deploy placed it.
+// A forced-down host's VM is evacuated (recover_recreate, then a deploy elsewhere): one
+// evacuation record, done, from the dead host to where the deploy placed it; the stay on the
+// dead host closed with ERROR by recover_recreate, and one opened on the new host.
 TEST_F(RecordsTest, AnEvacuationClosesTheStayWithError) {
   EngineOptions options;
   options.hosts.failure_policy = HostFailurePolicy::kEvacuate;
@@ -308,7 +320,12 @@ TEST_F(RecordsTest, AnEvacuationClosesTheStayWithError) {
   const std::string from = host_of(id);
   ASSERT_TRUE(engine_->host_action({from, lc::HostEvent::kForceDown, {}, "op", {}}));
   ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
-  EXPECT_TRUE(migrations(id).empty());
+  const std::vector<store::MigrationRow> records = migrations(id);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].kind, kEvacuation);
+  EXPECT_EQ(records[0].status, MS::kDone) << store::migration_status_name(records[0].status);
+  EXPECT_EQ(records[0].source_host, from);
+  EXPECT_EQ(records[0].dest_host, host_of(id));
   const std::vector<store::HostStayRow> s = stays(id);
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].host, from);
