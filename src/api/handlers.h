@@ -60,6 +60,9 @@ HandlerResult act_on_vm(Context& ctx, Call& call);
 HandlerResult instance_view(Context& ctx, Call& call);
 HandlerResult vm_history(Context& ctx, Call& call);
 
+// handlers_migrations.cc
+HandlerResult vm_migrations(Context& ctx, Call& call);
+
 // handlers_hosts.cc
 HandlerResult list_hosts(Context& ctx, Call& call);
 HandlerResult get_host(Context& ctx, Call& call);

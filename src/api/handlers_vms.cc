@@ -1,9 +1,11 @@
-// /v1/vms: create, list, read, act, terminate, history, Azure's instance view.
+// /v1/vms: create, list, read, act, terminate, history (with host stays), Azure's instance
+// view.
 #include <optional>
 #include <string>
 
 #include "api/handlers.h"
 #include "api/queries.h"
+#include "api/record_json.h"
 #include "api/requests.h"
 #include "api/vm_json.h"
 #include "api/vm_writer.h"
@@ -137,7 +139,12 @@ HandlerResult vm_history(Context& ctx, Call& call) {
   if (!rows) return failure(std::move(rows.error()));
   json transitions = json::array();
   for (const store::TransitionRow& row : *rows) transitions.push_back(transition_json(row));
-  return Reply{200, {{"transitions", std::move(transitions)}}};
+  // Host stays (OpenNebula's history records) beside the page: few, so not paged.
+  Result<std::vector<store::HostStayRow>> stay_rows = ctx.engine.host_stays(vm->id);
+  if (!stay_rows) return failure(std::move(stay_rows.error()));
+  json stays = json::array();
+  for (const store::HostStayRow& row : *stay_rows) stays.push_back(stay_json(row));
+  return Reply{200, {{"transitions", std::move(transitions)}, {"stays", std::move(stays)}}};
 }
 
 }  // namespace corral::api::internal

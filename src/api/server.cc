@@ -50,6 +50,8 @@ Handler handler_for(RouteId id) {
       return internal::instance_view;
     case RouteId::kVmHistory:
       return internal::vm_history;
+    case RouteId::kVmMigrations:
+      return internal::vm_migrations;
     case RouteId::kGetOperation:
       return internal::get_operation;
     case RouteId::kListHosts:

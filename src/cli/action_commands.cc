@@ -17,8 +17,8 @@ namespace lc = corral::lifecycle;
 
 // Subcommands of `vm` that are not verbs; a verb of the same name is reached with
 // `vm action ID VERB`.
-constexpr std::array<std::string_view, 7> kVmCommands = {"create", "list",   "show",  "history",
-                                                         "wait",   "action", "delete"};
+constexpr std::array<std::string_view, 8> kVmCommands = {"create",     "list", "show",   "history",
+                                                         "migrations", "wait", "action", "delete"};
 
 struct VerbEntry {
   std::string verb;

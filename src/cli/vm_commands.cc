@@ -15,6 +15,7 @@
 
 #include "cli/action_commands.h"
 #include "cli/render.h"
+#include "cli/render_records.h"
 #include "cli/request.h"
 #include "cli/vm_queries.h"
 #include "lifecycle/vocabulary.h"
@@ -134,7 +135,8 @@ CliResult<void> run_list(const GlobalOptions& globals, const ListOptions& option
   return {};
 }
 
-// ---- show, history ----------------------------------------------------------------------
+// ---- show, history, migrations
+// ----------------------------------------------------------------------
 
 CliResult<void> run_show(const GlobalOptions& globals, const std::string& id) {
   CliResult<Client> client = checked_client(globals, id);
@@ -163,6 +165,24 @@ CliResult<void> run_history(const GlobalOptions& globals, const std::string& id)
       break;
     case OutputFormat::kTable:
       fmt::print("{}", history_table(*history));
+      // OpenNebula's history records: where the VM was, and what ended each stay.
+      fmt::print("\nHOST STAYS\n{}", stays_table(*history));
+      break;
+  }
+  return {};
+}
+
+CliResult<void> run_migrations(const GlobalOptions& globals, const std::string& id) {
+  CliResult<Client> client = checked_client(globals, id);
+  if (!client) return fail(std::move(client.error()));
+  CliResult<json> reply = client->get(vm_path(id, "/migrations"));
+  if (!reply) return fail(std::move(reply.error()));
+  switch (globals.format()) {
+    case OutputFormat::kJson:
+      print_json(*reply);
+      break;
+    case OutputFormat::kTable:
+      fmt::print("{}", migrations_table(*reply));
       break;
   }
   return {};
@@ -285,9 +305,16 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
   }
   {
     auto id = std::make_shared<std::string>();
-    CLI::App* cmd = vm->add_subcommand("history", "A VM's transitions");
+    CLI::App* cmd = vm->add_subcommand("history", "A VM's transitions and host stays");
     cmd->add_option("id", *id, "VM id")->required();
     set_command(cmd, "corral vm history", [globals, id] { return run_history(*globals, *id); });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = vm->add_subcommand("migrations", "A VM's migration records (Nova's)");
+    cmd->add_option("id", *id, "VM id")->required();
+    set_command(cmd, "corral vm migrations",
+                [globals, id] { return run_migrations(*globals, *id); });
   }
   {
     auto options = std::make_shared<WaitOptions>();

@@ -295,6 +295,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   account(vm);
   track_pending(vm);
   if (vm.record.busy() && (step.phase != Phase::kNone || new_operation)) after_phase_started(vm);
+  records.observe(vm, now);  // migration record and host stay, in this transition's batch
 }
 
 void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& cause) {

@@ -315,6 +315,7 @@ void Engine::Impl::rollback_batch() {
   transitions.clear();
   dispatch.clear();
   new_deadlines.clear();
+  records.rolled_back();
 }
 
 void Engine::Impl::flush() {
@@ -338,6 +339,7 @@ void Engine::Impl::flush() {
   batch.hosts = std::move(host_rows);
   batch.deleted_groups = std::move(deleted_groups);
   batch.groups = std::move(group_rows);
+  records.take(batch);
   deleted_groups.clear();
   group_rows.clear();
   op_rows.clear();
@@ -364,6 +366,7 @@ void Engine::Impl::flush() {
   }
 
   committed_transition_id = max_transition_id;
+  records.committed();
   // Committed: publish, then answer, notify and dispatch.
   std::vector<Event> events;
   events.reserve(batch.transitions.size());
@@ -458,6 +461,7 @@ Status Engine::Impl::load() {
     if (vm.group != 0) group_members[vm.group].insert(vm.id);
   }
   published_groups = loaded->groups;
+  records.load(*loaded);
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;
   const Millis now = clock.now_ms();

@@ -156,6 +156,10 @@ class Engine final : public driver::DriverSink {
   [[nodiscard]] Result<std::optional<store::OperationRow>> operation(OpId id) const;
   [[nodiscard]] Result<std::vector<store::TransitionRow>> history(VmId vm, std::int64_t after_id,
                                                                   int limit) const;
+  // A VM's migration records (oldest first) and host stays (by sequence number), as
+  // committed; engine/records.h says what they hold.
+  [[nodiscard]] Result<std::vector<store::MigrationRow>> migrations(VmId vm) const;
+  [[nodiscard]] Result<std::vector<store::HostStayRow>> host_stays(VmId vm) const;
 
   // Committed transitions, in commit order. The callback runs on the engine thread after
   // each commit: it must only copy or enqueue. Returns a handle for unsubscribe().

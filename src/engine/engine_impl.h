@@ -17,6 +17,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_state.h"
+#include "engine/records.h"
 #include "sched/scheduler.h"
 
 namespace corral::engine {
@@ -87,6 +88,7 @@ struct Engine::Impl {
   std::vector<driver::PhaseRequest> dispatch;
   std::vector<internal::DeadlineEntry> new_deadlines;
   std::vector<internal::PendingReply> replies;
+  internal::MoveRecords records;  // migration records and host stays (records.h)
   std::uint64_t commands_in_batch = 0;
   EngineStats stats;
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/store.h"
@@ -22,6 +23,13 @@ class MemoryStore final : public store::Store {
     out.max_op_id = ops_.empty() ? 0 : ops_.rbegin()->first;
     out.max_transition_id = static_cast<std::int64_t>(transitions_.size());
     for (const auto& [id, group] : groups_) out.groups.push_back(group);
+    std::map<store::VmId, store::MigrationRow> last_migration;
+    for (const auto& [id, m] : migrations_) last_migration[m.vm_id] = m;  // ids ascend
+    for (const auto& [vm, m] : last_migration) out.last_migrations.push_back(m);
+    out.max_migration_id = migrations_.empty() ? 0 : migrations_.rbegin()->first;
+    std::map<store::VmId, store::HostStayRow> last_stay;
+    for (const auto& [key, s] : stays_) last_stay[key.first] = s;  // seqs ascend
+    for (const auto& [vm, s] : last_stay) out.last_stays.push_back(s);
     return out;
   }
   Status commit(const store::Batch& batch) override {
@@ -43,6 +51,8 @@ class MemoryStore final : public store::Store {
     for (const store::HostRow& host : batch.hosts) hosts_[host.name] = host;
     for (store::GroupId id : batch.deleted_groups) groups_.erase(id);
     for (const store::ServerGroupRow& group : batch.groups) groups_[group.id] = group;
+    for (const store::MigrationRow& m : batch.migrations) migrations_[m.id] = m;
+    for (const store::HostStayRow& s : batch.stays) stays_[{s.vm_id, s.seq}] = s;
     return {};
   }
   Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
@@ -58,6 +68,22 @@ class MemoryStore final : public store::Store {
     std::lock_guard lock(mu_);
     if (auto it = ops_.find(id); it != ops_.end()) return std::optional(it->second);
     return std::optional<store::OperationRow>();
+  }
+  Result<std::vector<store::MigrationRow>> migrations(store::VmId vm) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::MigrationRow> out;
+    for (const auto& [id, m] : migrations_) {
+      if (m.vm_id == vm) out.push_back(m);
+    }
+    return out;
+  }
+  Result<std::vector<store::HostStayRow>> stays(store::VmId vm) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::HostStayRow> out;
+    for (const auto& [key, s] : stays_) {
+      if (key.first == vm) out.push_back(s);
+    }
+    return out;
   }
   Result<std::int64_t> count_transitions() override {
     std::lock_guard lock(mu_);
@@ -88,6 +114,8 @@ class MemoryStore final : public store::Store {
   std::vector<store::TransitionRow> transitions_;
   std::map<std::string, store::HostRow> hosts_;
   std::map<store::GroupId, store::ServerGroupRow> groups_;
+  std::map<std::int64_t, store::MigrationRow> migrations_;
+  std::map<std::pair<store::VmId, std::int64_t>, store::HostStayRow> stays_;
   bool fail_next_ = false;
   int commits_ = 0;
 };

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "store/records.h"
 #include "store/sqlite_util.h"
 #include "store/types.h"
 
@@ -123,5 +124,10 @@ const RowCodec<HostRow>& host_codec();
 
 // server_groups: keyed by id.
 const RowCodec<ServerGroupRow>& group_codec();
+
+// migrations: keyed by id (migration 4).
+const RowCodec<MigrationRow>& migration_codec();
+// host_stays: keyed by (vm_id, seq); end_action is NULL while the stay is open.
+const RowCodec<HostStayRow>& stay_codec();
 
 }  // namespace corral::store::sqlite

@@ -117,6 +117,43 @@ CREATE TABLE server_groups(
   created_at INTEGER NOT NULL
 );
 )sql"},
+    // Move records (engine/records.h): Nova's migration records, one per operation that moves
+    // a VM, and OpenNebula's host stays, one per VM per host it was on (keyed by its sequence
+    // number). Both reference their VM, deferred like operations: a batch may list a new VM's
+    // rows before the VM. end_action is NULL while a stay is open.
+    {4, R"sql(
+CREATE TABLE migrations(
+  id INTEGER PRIMARY KEY,
+  vm_id INTEGER NOT NULL REFERENCES vms(id) DEFERRABLE INITIALLY DEFERRED,
+  op_id INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  source_host TEXT NOT NULL,
+  dest_host TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  memory_total_bytes INTEGER NOT NULL,
+  memory_processed_bytes INTEGER NOT NULL,
+  memory_remaining_bytes INTEGER NOT NULL,
+  disk_total_bytes INTEGER NOT NULL,
+  disk_processed_bytes INTEGER NOT NULL,
+  disk_remaining_bytes INTEGER NOT NULL,
+  downtime_ms INTEGER NOT NULL
+);
+CREATE INDEX migrations_vm_id ON migrations(vm_id, id);
+CREATE TABLE host_stays(
+  vm_id INTEGER NOT NULL REFERENCES vms(id) DEFERRABLE INITIALLY DEFERRED,
+  seq INTEGER NOT NULL,
+  host TEXT NOT NULL,
+  start_at INTEGER NOT NULL,
+  end_at INTEGER NOT NULL,
+  reason INTEGER NOT NULL,
+  end_action INTEGER,
+  op_id INTEGER NOT NULL,
+  PRIMARY KEY(vm_id, seq)
+);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

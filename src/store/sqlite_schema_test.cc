@@ -117,6 +117,8 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
   EXPECT_EQ(raw.columns("transitions"), codec_columns(sqlite::transition_codec()));
   EXPECT_EQ(raw.columns("hosts"), codec_columns(sqlite::host_codec()));
   EXPECT_EQ(raw.columns("server_groups"), codec_columns(sqlite::group_codec()));
+  EXPECT_EQ(raw.columns("migrations"), codec_columns(sqlite::migration_codec()));
+  EXPECT_EQ(raw.columns("host_stays"), codec_columns(sqlite::stay_codec()));
   EXPECT_EQ(sqlite::vm_codec().table, "vms");
   EXPECT_EQ(sqlite::operation_codec().table, "operations");
   EXPECT_EQ(sqlite::transition_codec().table, "transitions");
@@ -307,7 +309,7 @@ TEST(SqliteSchemaTest, AVersion2FileMigratesToServerGroups) {
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   expect_same_vms(loaded->vms, vms);
   EXPECT_EQ(loaded->groups, std::vector<ServerGroupRow>(groups.begin(), groups.begin() + 2));
-  EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), "3");
+  EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
 }
 
 // A policy number no corral wrote is reported as corrupt, not read as some policy.

@@ -17,8 +17,8 @@
 // committed, even if the caller did not list its operation in Batch::operations.
 //
 // Hosts go in the same transaction as the VMs: a batch's deleted names first, then its host
-// rows, each upserted whole by name. load_hosts() reads on the read connection, so any thread
-// may call it; it sees the last commit.
+// rows, each upserted whole by name. So do the move records (sqlite_records.h). load_hosts() reads
+// on the read connection, so any thread may call it; it sees the last commit.
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/sqlite_records.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_util.h"
@@ -88,7 +89,7 @@ const Sql& sql() {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  explicit SqliteStore(std::string path) : path_(std::move(path)), records_(path_) {}
 
   Status open();
 
@@ -96,6 +97,14 @@ class SqliteStore final : public Store {
   Status commit(const Batch& batch) override;
   Result<std::vector<TransitionRow>> history(VmId vm, std::int64_t after_id, int limit) override;
   Result<std::optional<OperationRow>> operation(OpId id) override;
+  Result<std::vector<MigrationRow>> migrations(VmId vm) override {
+    std::lock_guard lock(read_mu_);
+    return records_.migrations(reader_.get(), vm);
+  }
+  Result<std::vector<HostStayRow>> stays(VmId vm) override {
+    std::lock_guard lock(read_mu_);
+    return records_.stays(reader_.get(), vm);
+  }
   Result<std::int64_t> count_transitions() override;
   Result<std::vector<HostRow>> load_hosts() override;
   Result<std::string> integrity_check() override;
@@ -151,6 +160,9 @@ class SqliteStore final : public Store {
   Stmt count_transitions_;
   Stmt load_hosts_;
   Stmt integrity_check_;
+
+  // Declared after both connections: its statements are finalized before they close.
+  sqlite::MoveRecordSql records_;
 };
 
 Result<Db> SqliteStore::connect(int flags, int cache_kib) {
@@ -262,7 +274,7 @@ Status SqliteStore::open() {
       return fail(open_error(r, fmt::format("cannot prepare \"{}\"", sql), rc));
     }
   }
-  return {};
+  return records_.prepare(w, r);
 }
 
 // ---- Writes -------------------------------------------------------------------------------
@@ -361,7 +373,7 @@ Status SqliteStore::write_batch(const Batch& batch) {
                          [&] { return fmt::format("server group {}", group.id); });
     if (!s) return s;
   }
-  return {};
+  return records_.write(writer_.get(), batch);
 }
 
 // ---- Reads --------------------------------------------------------------------------------
@@ -420,6 +432,7 @@ Result<Loaded> SqliteStore::load() {
     }
   }
   if (rc != SQLITE_DONE) return fail(error(w, "load: server groups", rc));
+  if (Status records = records_.load(w, out); !records) return fail(std::move(records.error()));
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Store: durable home of VMs, operations, history and hosts.
+// Store: durable home of VMs, operations, history, move records and hosts.
 //
 // Contract: commit() writes a whole batch in one transaction and returns only once it is
 // durable (SQLite: WAL + synchronous=FULL, so the fsync is done). The engine groups many
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/records.h"
 #include "store/types.h"
 
 namespace corral::store {
@@ -29,9 +30,13 @@ struct Batch {
   // Server groups, by id: deleted first, then `groups` inserted or replaced whole.
   std::vector<GroupId> deleted_groups{};
   std::vector<ServerGroupRow> groups{};
+  // Move records (store/records.h), each inserted or replaced whole by its key.
+  std::vector<MigrationRow> migrations{};
+  std::vector<HostStayRow> stays{};
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
-           hosts.empty() && deleted_groups.empty() && groups.empty();
+           hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
+           stays.empty();
   }
 };
 
@@ -41,6 +46,11 @@ struct Loaded {
   OpId max_op_id = 0;
   std::int64_t max_transition_id = 0;
   std::vector<ServerGroupRow> groups;  // every server group, ordered by id
+  // The newest migration record and the newest host stay of each VM that has one, by VM id:
+  // what the engine needs to go on writing them (the rest is read with migrations()/stays()).
+  std::vector<MigrationRow> last_migrations;
+  std::vector<HostStayRow> last_stays;
+  std::int64_t max_migration_id = 0;
 };
 
 class Store {
@@ -54,6 +64,9 @@ class Store {
   [[nodiscard]] virtual Result<std::vector<TransitionRow>> history(VmId vm, std::int64_t after_id,
                                                                    int limit) = 0;
   [[nodiscard]] virtual Result<std::optional<OperationRow>> operation(OpId id) = 0;
+  // A VM's migration records, oldest first, and its host stays, by sequence number.
+  [[nodiscard]] virtual Result<std::vector<MigrationRow>> migrations(VmId vm) = 0;
+  [[nodiscard]] virtual Result<std::vector<HostStayRow>> stays(VmId vm) = 0;
   [[nodiscard]] virtual Result<std::int64_t> count_transitions() = 0;
   // Every host, ordered by id: the last committed rows.
   [[nodiscard]] virtual Result<std::vector<HostRow>> load_hosts() = 0;
