@@ -367,10 +367,10 @@ TEST_F(RecordsTest, ARefusedCommitTakesItsRecordsBack) {
   const store::VmId id = running_vm();
   auto* memory = dynamic_cast<testing::MemoryStore*>(store_.get());
   ASSERT_NE(memory, nullptr);
+  const std::string from = host_of(id);  // before the move: it may be done by the next line
   memory->fail_next_commit();
   EXPECT_FALSE(act(id, Action::kLiveMigrate));
   ASSERT_TRUE(act(id, Action::kLiveMigrate));
-  const std::string from = host_of(id);
   ASSERT_TRUE(eventually([&] { return is(id, State::kRunning) && host_of(id) != from; }));
   const std::vector<store::MigrationRow> records = migrations(id);
   ASSERT_EQ(records.size(), 1u);
