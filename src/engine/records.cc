@@ -194,8 +194,11 @@ void MoveRecords::observe(const store::Vm& vm, Millis now) {
                          follows(*it->second.migration, vm.record.op->action);
   const bool has_open_migration =
       it != cursors_.end() && it->second.migration && !migration_over(it->second.migration->status);
-  const std::string_view open_host =
-      it != cursors_.end() && it->second.open_stay ? it->second.open_stay->host : "";
+  // Both branches string_views: `cond ? a_string : ""` would make a temporary std::string
+  // the view outlives (ASan: stack-use-after-scope).
+  const std::string_view open_host = it != cursors_.end() && it->second.open_stay
+                                         ? std::string_view(it->second.open_stay->host)
+                                         : std::string_view();
   // The common case (most changes of most VMs) touches nothing.
   if (!moving && !follow_up && !has_open_migration && vm.host == open_host) return;
   Cursor& c = touch(vm.id);
