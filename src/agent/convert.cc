@@ -4,6 +4,7 @@
 #include <string>
 
 #include "wire/enums.h"
+#include "wire/migration_wire.h"
 
 namespace corral::agent {
 namespace {
@@ -94,8 +95,11 @@ Result<driver::PhaseRequest> to_driver(const v1::PhaseRequest& w) {
     case v1::PhaseRequest::kDiskResize:
       r.size_mib = w.disk_resize().size_mib();
       break;
-    case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kPlacement:
+      r.migration = wire::migration_of(w.placement().migration());
+      if (w.placement().has_endpoint()) r.endpoint = wire::endpoint_of(w.placement().endpoint());
+      break;
+    case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kRebuild:
     case v1::PhaseRequest::kResize:
     case v1::PhaseRequest::PARAMS_NOT_SET:
@@ -126,6 +130,11 @@ v1::PhaseRequest to_wire(const driver::PhaseRequest& r) {
     w.mutable_disk_resize()->set_size_mib(r.size_mib);
   } else if (r.name) {
     w.mutable_named()->set_name(*r.name);
+  } else if (!r.migration.defaults() || r.endpoint) {
+    v1::PlacementParams* p = w.mutable_placement();
+    p->set_target_host(r.runs_on == lc::RunsOn::kSource ? r.peer_host : r.host);
+    *p->mutable_migration() = wire::to_wire(r.migration);
+    if (r.endpoint) *p->mutable_endpoint() = wire::to_wire(*r.endpoint);
   }
   return w;
 }
@@ -141,6 +150,7 @@ v1::PhaseResult to_wire(const driver::PhaseResult& r) {
   w.set_power(wire::to_wire(r.power));
   w.set_power_known(r.power_known);
   w.set_integrity(wire::to_wire(r.integrity));
+  if (r.endpoint) *w.mutable_endpoint() = wire::to_wire(*r.endpoint);
   return w;
 }
 
@@ -160,6 +170,7 @@ Result<driver::PhaseResult> to_driver(const v1::PhaseResult& w) {
   Result<lc::Integrity> integrity = known<lc::Integrity>(w.integrity(), "integrity");
   if (!integrity) return fail(integrity.error());
   r.integrity = *integrity;
+  if (w.has_endpoint()) r.endpoint = wire::endpoint_of(w.endpoint());
   return r;
 }
 

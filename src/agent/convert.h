@@ -2,7 +2,8 @@
 //
 // Contract: to_driver() refuses (kInvalidArgument, naming the field) a request whose enums
 // this build does not know, so an agent never runs a phase it would misread; the typed params
-// the driver has (name for named/backup, size_mib for disk_resize) are carried over, the others
+// the driver has (name for named/backup, size_mib for disk_resize, live_migrate's options and
+// endpoint) are carried over, the others
 // are not the driver's business. The to_wire() functions never fail. A driver PowerEvent
 // becomes a wire PowerEvent with the matching Observation (kPowerChanged: by its power).
 #pragma once

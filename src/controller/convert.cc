@@ -3,6 +3,7 @@
 #include <string>
 
 #include "wire/enums.h"
+#include "wire/migration_wire.h"
 #include "wire/protocol.h"
 
 namespace corral::controller {
@@ -124,6 +125,13 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
     out.mutable_disk_resize()->set_size_mib(request.size_mib);
   } else if (request.name) {
     out.mutable_named()->set_name(*request.name);
+  } else if (!request.migration.defaults() || request.endpoint) {
+    v1::PlacementParams* placement = out.mutable_placement();
+    const bool source = request.runs_on == lc::RunsOn::kSource;
+    placement->set_target_host(source ? request.peer_host : request.host);
+    placement->set_source_host(source ? request.host : request.peer_host);
+    *placement->mutable_migration() = wire::to_wire(request.migration);
+    if (request.endpoint) *placement->mutable_endpoint() = wire::to_wire(*request.endpoint);
   }
   return out;
 }
@@ -168,8 +176,13 @@ Result<driver::PhaseRequest> phase_request_from_wire(const v1::PhaseRequest& req
     case v1::PhaseRequest::kDiskResize:
       out.size_mib = request.disk_resize().size_mib();
       break;
-    case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kPlacement:
+      out.migration = wire::migration_of(request.placement().migration());
+      if (request.placement().has_endpoint()) {
+        out.endpoint = wire::endpoint_of(request.placement().endpoint());
+      }
+      break;  // the hosts: in host and peer_host
+    case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kRebuild:
     case v1::PhaseRequest::kResize:
     case v1::PhaseRequest::PARAMS_NOT_SET:
@@ -189,6 +202,7 @@ v1::PhaseResult phase_result_to_wire(const driver::PhaseResult& result) {
   out.set_power(wire::to_wire(result.power));
   out.set_power_known(result.power_known);
   out.set_integrity(wire::to_wire(result.integrity));
+  if (result.endpoint) *out.mutable_endpoint() = wire::to_wire(*result.endpoint);
   return out;
 }
 
@@ -205,6 +219,7 @@ Result<driver::PhaseResult> phase_result_from_wire(const v1::PhaseResult& result
   out.power = power.value_or(lc::Power::kNoState);
   out.power_known = result.power_known() && power.has_value();
   out.integrity = wire::from_wire(result.integrity()).value_or(lc::Integrity::kUnknown);
+  if (result.has_endpoint()) out.endpoint = wire::endpoint_of(result.endpoint());
   return out;
 }
 

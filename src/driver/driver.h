@@ -49,6 +49,10 @@ struct PhaseRequest {
   // store::valid_param_name); absent: the driver names it after the operation.
   std::optional<std::string> name;
   std::int64_t size_mib = 0;  // disk_resize: the disk's new size (0: not given)
+  // live_migrate: the options asked for, and (for the source's migrate phase) where the
+  // target's prepare_migrate said to send.
+  store::MigrationParams migration;
+  std::optional<store::MigrationEndpoint> endpoint;
   // Intents the engine derives from the transition table, so a driver never reads it (a
   // controller and an agent of different versions agree on what a phase does):
   bool delete_files = false;  // this phase removes the VM's files (disk, memory state, logs)
@@ -73,6 +77,8 @@ struct PhaseResult {
   bool power_known = false;
   // When !ok: whether the VM is still as it was before the operation (see the contract).
   lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
+  // prepare_migrate: where the source is to send (the engine keeps it with the operation).
+  std::optional<store::MigrationEndpoint> endpoint;
 };
 
 // What the hypervisor saw happen to a VM, one fact per event. The engine turns it into a

@@ -197,6 +197,9 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     if (result.power_known && vm.record.power != result.power) {
       mutate(result.vm).record.power = result.power;
     }
+    // A live migration's target answered where to send: kept with the operation (persisted
+    // with this step), so the source's phase gets it even after a restart.
+    if (result.endpoint) mutate(result.vm).op.params.endpoint = result.endpoint;
     const lc::Step step = lc::phase_succeeded(current(result.vm).record);
     apply(result.vm, step, false, {}, {action, "driver", {}, {}});
   } else {
@@ -363,6 +366,8 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.power_after = lc::power_after_phase(vm.record);
   request.name = params.name;
   request.size_mib = params.size_mib;
+  request.migration = params.migration;
+  request.endpoint = params.endpoint;
   // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.
   request.may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
   dispatch.push_back(std::move(request));

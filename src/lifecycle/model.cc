@@ -339,6 +339,10 @@ Power phase_power(Phase phase, Power before) {
     case Phase::kSchedule:
     case Phase::kProlog:
     case Phase::kMigrate:
+    // A live migration's guest runs (or stays paused) throughout, on one side or the other.
+    case Phase::kPrepareMigrate:
+    case Phase::kFinishMigrate:
+    case Phase::kAbortMigrate:
     case Phase::kResize:
     case Phase::kSetPassword:
     case Phase::kSnapshot:

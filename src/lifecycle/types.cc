@@ -254,6 +254,12 @@ std::string_view phase_name(Phase phase) {
       return "confirm";
     case Phase::kSoftDelete:
       return "soft_delete";
+    case Phase::kPrepareMigrate:
+      return "prepare_migrate";
+    case Phase::kFinishMigrate:
+      return "finish_migrate";
+    case Phase::kAbortMigrate:
+      return "abort_migrate";
   }
   return "?";
 }

@@ -136,8 +136,13 @@ enum class Phase : std::uint8_t {
   kCleanup = 28,
   kConfirm = 29,
   kSoftDelete = 30,
+  // A live migration in libvirt's v3 shape (Prepare on the target, Perform on the source,
+  // Finish on the target): kMigrate is Perform.
+  kPrepareMigrate = 31,  // target: a process waiting for the incoming stream (and disk)
+  kFinishMigrate = 32,   // target: the stream arrived, the guest is checked healthy and runs
+  kAbortMigrate = 33,    // source: an unfinished migration is cancelled, the guest runs on here
 };
-inline constexpr int kPhaseCount = 31;
+inline constexpr int kPhaseCount = 34;
 
 // What a failure of a phase does.
 enum class FailureRule : std::uint8_t {

@@ -104,6 +104,9 @@ StratusLabView stratuslab_view(const VmRecord& record) {
     case Phase::kCleanup:
     case Phase::kConfirm:
     case Phase::kSoftDelete:
+    case Phase::kPrepareMigrate:
+    case Phase::kFinishMigrate:
+    case Phase::kAbortMigrate:
       break;
   }
   return {at_rest(record.op->origin)};

@@ -22,6 +22,66 @@ std::optional<VmModel> model_from(const json& j) {
   return VmModel{j["vcpus"].get<int>(), j["memory_mib"].get<int>(), j["image"].get<std::string>()};
 }
 
+json migration_json(const MigrationParams& m) {
+  return {{"copy_storage", m.copy_storage},
+          {"auto_converge", m.auto_converge},
+          {"postcopy_after_ms", m.postcopy_after_ms},
+          {"max_downtime_ms", m.max_downtime_ms},
+          {"bandwidth_mib_s", m.bandwidth_mib_s}};
+}
+
+std::optional<MigrationParams> migration_from(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  MigrationParams m;
+  auto flag = [&](const char* key, bool& out) {
+    auto it = j.find(key);
+    if (it == j.end()) return true;
+    if (!it->is_boolean()) return false;
+    out = it->get<bool>();
+    return true;
+  };
+  auto number = [&](const char* key, std::int32_t& out) {
+    auto it = j.find(key);
+    if (it == j.end()) return true;
+    if (!it->is_number_integer()) return false;
+    const auto v = it->get<std::int64_t>();
+    if (v < -1 || v > kMaxBandwidthMibS * std::int64_t{4096}) return false;
+    out = static_cast<std::int32_t>(v);
+    return true;
+  };
+  if (!flag("copy_storage", m.copy_storage) || !flag("auto_converge", m.auto_converge) ||
+      !number("postcopy_after_ms", m.postcopy_after_ms) ||
+      !number("max_downtime_ms", m.max_downtime_ms) ||
+      !number("bandwidth_mib_s", m.bandwidth_mib_s)) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+json endpoint_json(const MigrationEndpoint& e) {
+  return {{"migration_uri", e.migration_uri},
+          {"nbd_host", e.nbd_host},
+          {"nbd_port", e.nbd_port},
+          {"nbd_export", e.nbd_export}};
+}
+
+std::optional<MigrationEndpoint> endpoint_from(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  auto text = [&](const char* key) -> const json* {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? &*it : nullptr;
+  };
+  const json* uri = text("migration_uri");
+  const json* host = text("nbd_host");
+  const json* name = text("nbd_export");
+  auto port = j.find("nbd_port");
+  if (!uri || !host || !name || port == j.end() || !port->is_number_integer()) return std::nullopt;
+  const auto p = port->get<std::int64_t>();
+  if (p < 0 || p > 65535) return std::nullopt;
+  return MigrationEndpoint{uri->get<std::string>(), host->get<std::string>(),
+                           static_cast<std::int32_t>(p), name->get<std::string>()};
+}
+
 bool takes_name(lifecycle::Action a) {
   using lifecycle::Action;
   return a == Action::kSnapshot || a == Action::kBackup || a == Action::kDiskSnapshot ||
@@ -49,6 +109,22 @@ Status validate_params(lifecycle::Action action, const OpParams& params) {
     return fail(Error::invalid_argument("'size_mib' must be an integer from 1 to " +
                                         std::to_string(kMaxDiskSizeMib)));
   }
+  const MigrationParams& m = params.migration;
+  if (!m.defaults() && action != lifecycle::Action::kLiveMigrate) {
+    return fail(Error::invalid_argument("migration options are only for live_migrate"));
+  }
+  if (m.postcopy_after_ms < -1 || m.postcopy_after_ms > kMaxMigrationMillis) {
+    return fail(Error::invalid_argument("'postcopy_after_ms' must be -1 (the default), 0 (never) "
+                                        "or up to " + std::to_string(kMaxMigrationMillis)));
+  }
+  if (m.max_downtime_ms < 0 || m.max_downtime_ms > kMaxMigrationMillis) {
+    return fail(Error::invalid_argument("'max_downtime_ms' must be 0 (the default) to " +
+                                        std::to_string(kMaxMigrationMillis)));
+  }
+  if (m.bandwidth_mib_s < 0 || m.bandwidth_mib_s > kMaxBandwidthMibS) {
+    return fail(Error::invalid_argument("'bandwidth_mib_s' must be 0 (unlimited) to " +
+                                        std::to_string(kMaxBandwidthMibS)));
+  }
   return {};
 }
 
@@ -60,6 +136,8 @@ std::string to_json_text(const OpParams& params) {
   if (!params.target_host.empty()) j["target_host"] = params.target_host;
   if (params.previous) j["previous"] = model_json(*params.previous);
   if (params.hold) j["hold"] = true;
+  if (!params.migration.defaults()) j["migration"] = migration_json(params.migration);
+  if (params.endpoint) j["endpoint"] = endpoint_json(*params.endpoint);
   return j.dump();
 }
 
@@ -90,6 +168,18 @@ OpParams params_from_json_text(std::string_view text) {
   if (auto it = j.find("hold"); it != j.end() && it->is_boolean() && it->get<bool>()) {
     params.hold = true;
     j.erase(it);
+  }
+  if (auto it = j.find("migration"); it != j.end()) {
+    if (std::optional<MigrationParams> m = migration_from(*it)) {
+      params.migration = *m;
+      j.erase(it);
+    }
+  }
+  if (auto it = j.find("endpoint"); it != j.end()) {
+    if (std::optional<MigrationEndpoint> e = endpoint_from(*it)) {
+      params.endpoint = std::move(e);
+      j.erase(it);
+    }
   }
   params.shown = j.dump();
   return params;

@@ -25,6 +25,33 @@ namespace corral::store {
 inline constexpr std::size_t kMaxParamNameChars = 64;
 inline constexpr std::int64_t kMaxDiskSizeMib = std::int64_t{1} << 24;
 
+// live_migrate: how the memory (and, without shared storage, the disk) moves. The zero
+// values mean "the driver's defaults" (driver/qemu/migrate.h migrate_defaults()).
+struct MigrationParams {
+  bool copy_storage = false;  // no shared storage: mirror the disk to the target (libvirt
+                              // --copy-storage-inc); false: both hosts open the same disk
+  bool auto_converge = false;
+  // Switch to post-copy this long after the start; -1: the driver's default; 0: never.
+  std::int32_t postcopy_after_ms = -1;
+  std::int32_t max_downtime_ms = 0;  // 0: the driver's default
+  std::int32_t bandwidth_mib_s = 0;  // 0: unlimited by Corral (QEMU's own default)
+
+  bool defaults() const { return *this == MigrationParams{}; }
+  friend bool operator==(const MigrationParams&, const MigrationParams&) = default;
+};
+inline constexpr std::int32_t kMaxMigrationMillis = 3'600'000;
+inline constexpr std::int32_t kMaxBandwidthMibS = 1 << 20;
+
+// Where a live migration's source sends to: what the target's prepare_migrate phase answered
+// (a driver's own words, passed through untouched to the source's migrate phase).
+struct MigrationEndpoint {
+  std::string migration_uri;  // e.g. "tcp:10.0.0.2:40123"
+  std::string nbd_host;       // the disk export, without shared storage ("" otherwise)
+  std::int32_t nbd_port = 0;
+  std::string nbd_export;
+  friend bool operator==(const MigrationEndpoint&, const MigrationEndpoint&) = default;
+};
+
 struct OpParams {
   // snapshot, backup, disk_snapshot*, checkpoint*: the image or snapshot's name, when given
   // (absent: the driver names it after the operation). JSON "name".
@@ -37,6 +64,12 @@ struct OpParams {
   std::optional<VmModel> previous;
   // create: stay in HOLD once created. JSON "hold" (written only when true).
   bool hold = false;
+  // live_migrate: the options asked for. JSON "migration" (written only when not defaults).
+  MigrationParams migration;
+  // live_migrate: the target's endpoint, once its prepare phase answered (persisted with
+  // that phase's success, so a restarted controller sends the source where it was sending).
+  // JSON "endpoint".
+  std::optional<MigrationEndpoint> endpoint;
   // The request's other fields as it sent them (passwords as "***"), a JSON object's text:
   // shown by GET /v1/operations, read by no rule.
   std::string shown = "{}";

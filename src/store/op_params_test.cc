@@ -73,13 +73,39 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   p.target_host = "h2";
   p.previous = VmModel{2, 256, "tiny"};
   p.hold = true;
+  p.migration = MigrationParams{true, true, 0, 50, 100};
+  p.endpoint = MigrationEndpoint{"tcp:10.1.2.2:4000", "10.1.2.2", 10809, "disk0"};
   p.shown = R"({"host":"h2","password":"***","rotation":7})";
   const std::string text = to_json_text(p);
   EXPECT_EQ(json::parse(text),
             json::parse(R"({"host":"h2","password":"***","rotation":7,"name":"s1","size_mib":128,
                 "target_host":"h2","previous":{"vcpus":2,"memory_mib":256,"image":"tiny"},
-                "hold":true})"));
+                "hold":true,"migration":{"copy_storage":true,"auto_converge":true,
+                "postcopy_after_ms":0,"max_downtime_ms":50,"bandwidth_mib_s":100},
+                "endpoint":{"migration_uri":"tcp:10.1.2.2:4000","nbd_host":"10.1.2.2",
+                "nbd_port":10809,"nbd_export":"disk0"}})"));
   EXPECT_EQ(params_from_json_text(text), p);
+}
+
+TEST(OpParams, MigrationOptionsOnlyForLiveMigrateAndInRange) {
+  OpParams p;
+  EXPECT_TRUE(validate_params(Action::kMigrate, p));  // defaults: any action
+  p.migration.copy_storage = true;
+  EXPECT_TRUE(validate_params(Action::kLiveMigrate, p));
+  EXPECT_FALSE(validate_params(Action::kMigrate, p));
+  struct Case {
+    std::int32_t postcopy, downtime, bandwidth;
+    bool ok;
+  };
+  for (const Case& c : {Case{-1, 0, 0, true}, Case{0, 1, 1, true},
+                        Case{kMaxMigrationMillis, kMaxMigrationMillis, kMaxBandwidthMibS, true},
+                        Case{-2, 0, 0, false}, Case{kMaxMigrationMillis + 1, 0, 0, false},
+                        Case{-1, -1, 0, false}, Case{-1, kMaxMigrationMillis + 1, 0, false},
+                        Case{-1, 0, -1, false}, Case{-1, 0, kMaxBandwidthMibS + 1, false}}) {
+    p.migration = MigrationParams{false, false, c.postcopy, c.downtime, c.bandwidth};
+    EXPECT_EQ(validate_params(Action::kLiveMigrate, p).has_value(), c.ok)
+        << c.postcopy << " " << c.downtime << " " << c.bandwidth;
+  }
 }
 
 TEST(OpParams, DefaultsAreAnEmptyObjectAndBadTextGivesDefaults) {
@@ -90,11 +116,14 @@ TEST(OpParams, DefaultsAreAnEmptyObjectAndBadTextGivesDefaults) {
 }
 
 TEST(OpParams, ATypedKeyOfTheWrongTypeIsOnlyShown) {
-  const OpParams p = params_from_json_text(R"({"name":5,"hold":"yes","previous":{}})");
+  const OpParams p = params_from_json_text(R"({"name":5,"hold":"yes","previous":{},"migration":{"copy_storage":1},"endpoint":{"migration_uri":"x"}})");
   EXPECT_FALSE(p.name);
+  EXPECT_TRUE(p.migration.defaults());
+  EXPECT_FALSE(p.endpoint);
   EXPECT_FALSE(p.hold);
   EXPECT_FALSE(p.previous);
-  EXPECT_EQ(json::parse(p.shown), json::parse(R"({"name":5,"hold":"yes","previous":{}})"));
+  EXPECT_EQ(json::parse(p.shown), json::parse(R"({"name":5,"hold":"yes","previous":{},
+      "migration":{"copy_storage":1},"endpoint":{"migration_uri":"x"}})"));
 }
 
 }  // namespace

@@ -69,6 +69,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kSoftDelete:
       hard_stop();
       return ok_off;
+    case Phase::kAbortMigrate:
+      return Outcome::ok();  // no migration of this VM is ever started on this driver yet
     case Phase::kSave:
       return save(r);
     case Phase::kRestore:
@@ -126,6 +128,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       if (r.action == Action::kSnapshot || r.action == Action::kBackup) return snapshot(r);
       return internal_snapshot(r);
     case Phase::kMigrate:
+    case Phase::kPrepareMigrate:
+    case Phase::kFinishMigrate:
     case Phase::kSetPassword:
     case Phase::kHotplug:
       // Nothing was tried, so nothing changed: the VM is as the operation found it.
