@@ -191,6 +191,17 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     return;  // an answer for a phase that already ended (deadline, pre-emption, retry)
   }
   const Action action = vm.record.op->action;
+  // A cleanup on one side of a move, or any undo phase, reports the power of a copy that is
+  // not (or no longer) the VM: the table names the VM's power then.
+  const bool other_copy =
+      vm.record.op->undoing.has_value() || (lc::current_phase(*vm.record.op) == Phase::kCleanup &&
+                                            lc::current_runs_on(*vm.record.op) != lc::RunsOn::kHost);
+  if (other_copy && result.power_known) {
+    driver::PhaseResult own = result;
+    own.power_known = false;
+    handle_result(own);
+    return;
+  }
   if (result.ok) {
     // The power this phase left is recorded first: the next phase's power_after is named
     // from it (lifecycle::power_after_phase), e.g. a migration's prolog after its save.
@@ -261,8 +272,12 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   store::Vm& vm = mutate(id);
   unaccount(vm);
   const bool was_running = vm.record.busy();
+  const bool was_undoing = was_running && vm.record.op->undoing.has_value();
   const Millis now = clock.now_ms();
   vm.record = step.record;
+  // Undo phases count their steps from 0 again: a new attempt, so a late answer of the
+  // forward phase with the same step number is dropped.
+  if (!was_undoing && vm.record.busy() && vm.record.op->undoing) vm.op.attempt += 1;
   if (new_operation && vm.record.op) {
     vm.op = store::OpMeta{};
     vm.op.id = ++max_op_id;
@@ -315,7 +330,8 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
     // Seed 000's edge case: the VM keeps running with its old model; both are shown.
     vm.model_error = vm.op.error;
   }
-  if (ok && effects.has(lc::Effect::kMovesVm) && !params.target_host.empty()) {
+  // A move whose source cleanup failed is done all the same: the VM runs on the target.
+  if (lc::reached_target(op) && effects.has(lc::Effect::kMovesVm) && !params.target_host.empty()) {
     vm.host = params.target_host;
   }
   if (ok && op.action == Action::kCreate && params.hold) {
@@ -363,6 +379,12 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   const bool last_phase = lc::in_last_phase(op);
   request.ends_vm = last_phase && effects.has(lc::Effect::kEndsVm);
   request.delete_files = last_phase && effects.has(lc::Effect::kDeletesFiles);
+  // A cleanup on one side of a move removes that side's copy (the source's once the target
+  // runs the VM, the target's in an undo): that host's driver forgets the VM.
+  if (phase == Phase::kCleanup && request.runs_on != lc::RunsOn::kHost) {
+    request.delete_files = true;
+    request.ends_vm = true;
+  }
   request.power_after = lc::power_after_phase(vm.record);
   request.name = params.name;
   request.size_mib = params.size_mib;

@@ -230,7 +230,8 @@ TEST_F(RecordsTest, AFailedMoveEndsFailedOrErrorAndOpensNoStay) {
   const Case cases[] = {
       {Action::kLiveMigrate, Phase::kMigrate, driver::sim::FaultKind::kFailIntact, State::kRunning,
        MS::kFailed},
-      {Action::kLiveMigrate, Phase::kMigrate, driver::sim::FaultKind::kFail, State::kFailed,
+      // The migrate phase fails, then the undo's abort_migrate: stuck half-way.
+      {Action::kLiveMigrate, Phase::kAbortMigrate, driver::sim::FaultKind::kFail, State::kFailed,
        MS::kError},
       {Action::kMigrate, Phase::kSave, driver::sim::FaultKind::kFail, State::kRunning, MS::kError},
       {Action::kMigrate, Phase::kProlog, driver::sim::FaultKind::kFail, State::kFailed, MS::kError},
@@ -247,6 +248,10 @@ TEST_F(RecordsTest, AFailedMoveEndsFailedOrErrorAndOpensNoStay) {
     fault.vm = id;
     fault.message = "injected";
     driver_->add_fault(fault);
+    if (c.phase == Phase::kAbortMigrate) {
+      fault.phase = Phase::kMigrate;
+      driver_->add_fault(fault);
+    }
     ASSERT_TRUE(act(id, c.action));
     ASSERT_TRUE(eventually([&] { return is(id, c.state); }));
     EXPECT_EQ(host_of(id), source);
@@ -268,6 +273,7 @@ TEST_F(RecordsTest, AMoveCutShortIsClosed) {
   driver::sim::Fault hang;
   hang.kind = driver::sim::FaultKind::kHang;
   hang.action = Action::kLiveMigrate;
+  hang.phase = Phase::kMigrate;
   hang.vm = id;
   driver_->add_fault(hang);
   ASSERT_TRUE(act(id, Action::kLiveMigrate));
@@ -345,6 +351,7 @@ TEST_F(RecordsTest, AMoveRunningAcrossARestartKeepsItsRecord) {
   driver::sim::Fault hang;
   hang.kind = driver::sim::FaultKind::kHang;
   hang.action = Action::kLiveMigrate;
+  hang.phase = Phase::kMigrate;
   hang.vm = id;
   driver_->add_fault(hang);
   ASSERT_TRUE(act(id, Action::kLiveMigrate));

@@ -83,21 +83,33 @@ const Transition* row_of(const Operation& op) {
   return t;
 }
 
-Phase current_phase(const Operation& op) {
+const PhaseStep* current_step(const Operation& op) {
   const Transition* t = row_of(op);
-  if (t == nullptr || op.step >= t->step_count) return Phase::kNone;
-  return t->steps[op.step].phase;
+  if (t == nullptr) return nullptr;
+  if (op.undoing) return op.step < t->undo_count ? &t->undo_steps[op.step] : nullptr;
+  return op.step < t->step_count ? &t->steps[op.step] : nullptr;
+}
+
+Phase current_phase(const Operation& op) {
+  const PhaseStep* s = current_step(op);
+  return s == nullptr ? Phase::kNone : s->phase;
 }
 
 RunsOn current_runs_on(const Operation& op) {
-  const Transition* t = row_of(op);
-  if (t == nullptr || op.step >= t->step_count) return RunsOn::kHost;
-  return t->steps[op.step].runs_on;
+  const PhaseStep* s = current_step(op);
+  return s == nullptr ? RunsOn::kHost : s->runs_on;
 }
 
 bool in_last_phase(const Operation& op) {
   const Transition* t = row_of(op);
-  return t != nullptr && op.step + 1 == t->step_count;
+  return t != nullptr && !op.undoing && op.step + 1 == t->step_count;
+}
+
+bool reached_target(const Operation& op) {
+  if (op.status == OpStatus::kSucceeded) return true;
+  if (op.status != OpStatus::kFailed || op.undoing) return false;
+  const PhaseStep* s = current_step(op);
+  return s != nullptr && s->on_failure == FailureRule::kKeepTarget;
 }
 
 const Transition* started_row(const Operation& op) {
@@ -116,6 +128,13 @@ Power power_at_end(const Transition& t, State end, Power prior) {
 Power power_after_phase(const VmRecord& record) {
   if (!record.op.has_value()) return record.power;
   const Transition* t = row_of(*record.op);
+  if (t != nullptr && record.op->undoing) {  // the last undo phase leaves the origin's power
+    if (record.op->step >= t->undo_count) return record.power;
+    if (record.op->step + 1 < t->undo_count) {
+      return phase_power(t->undo_steps[record.op->step].phase, record.power);
+    }
+    return nominal_power(record.op->origin, record.power);
+  }
   if (t == nullptr || record.op->step >= t->step_count) return record.power;
   if (record.op->step + 1 < t->step_count) {
     return phase_power(t->steps[record.op->step].phase, record.power);
@@ -124,7 +143,12 @@ Power power_after_phase(const VmRecord& record) {
 }
 
 const Transition* allowed_row(const VmRecord& record, Action action) {
-  if (record.busy()) return find_during(action, record.op->origin, record.op->action);
+  if (record.busy()) {
+    const Transition* t = find_during(action, record.op->origin, record.op->action);
+    // An undo is not canceled or recovered half-way: only what replaces the operation.
+    if (t != nullptr && record.op->undoing && is_meta_target(t->target)) return nullptr;
+    return t;
+  }
   const Transition* t = find_idle(action, record.state);
   if (t == nullptr) return nullptr;
   if (t->target == Target::kFailPhase || t->target == Target::kNextPhase ||
@@ -223,12 +247,26 @@ Step phase_succeeded(const VmRecord& record) {
   if (!record.busy()) return step;
   const Transition* t = row_of(*record.op);
   if (t == nullptr) return step;
-  if (record.op->step + 1 < t->step_count) {
-    step.record.op->step = static_cast<std::uint8_t>(record.op->step + 1);
+  const Operation& op = *record.op;
+  if (op.undoing) {
+    if (op.step + 1 < t->undo_count) {
+      step.record.op->step = static_cast<std::uint8_t>(op.step + 1);
+      step.phase = t->undo_steps[step.record.op->step].phase;
+      return step;
+    }
+    // Put back: the VM is where the operation started, the operation failed (or canceled).
+    step.record.op->status = *op.undoing;
+    step.record.state = op.origin;
+    step.record.power = nominal_power(op.origin, record.power);
+    step.to = op.origin;
+    return step;
+  }
+  if (op.step + 1 < t->step_count) {
+    step.record.op->step = static_cast<std::uint8_t>(op.step + 1);
     step.phase = t->steps[step.record.op->step].phase;
     return step;
   }
-  return finish(record, *t, *record.op);
+  return finish(record, *t, op);
 }
 
 Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
@@ -240,9 +278,18 @@ Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
   if (t == nullptr) return step;
   const Operation& op = *record.op;
   step.record.op->status = why;
-  FailureRule rule = t->steps[op.step].on_failure;
+  const PhaseStep* current = current_step(op);
+  if (current == nullptr) return step;
+  FailureRule rule = op.undoing ? FailureRule::kFailStop : current->on_failure;
   if (rule == FailureRule::kRollbackIfIntact) {
     rule = origin == Integrity::kIntact ? FailureRule::kRollback : FailureRule::kFailStop;
+  }
+  if (rule == FailureRule::kRollback && t->undo_count > 0) {
+    step.record.op->status = OpStatus::kRunning;
+    step.record.op->undoing = why;
+    step.record.op->step = 0;
+    step.phase = t->undo_steps[0].phase;
+    return step;
   }
   switch (rule) {
     case FailureRule::kRollback:
@@ -266,8 +313,9 @@ Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
 
 std::optional<Step> late_success(const VmRecord& record) {
   if (!record.op.has_value() || record.op->status != OpStatus::kFailed) return std::nullopt;
-  const Transition* t = row_of(*record.op);
-  if (t == nullptr || t->steps[record.op->step].on_failure != FailureRule::kKeepTarget) {
+  const PhaseStep* failed = current_step(*record.op);
+  if (record.op->undoing || failed == nullptr ||
+      failed->on_failure != FailureRule::kKeepTarget) {
     return std::nullopt;
   }
   Step step;

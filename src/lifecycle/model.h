@@ -26,6 +26,10 @@ struct Operation {
   std::uint8_t step = 0;        // index of the current (or failed) phase in the row
   OpStatus status = OpStatus::kRunning;
   bool during = false;  // started while another operation ran (pre-emption)
+  // Set when the operation rolls back through its row's undo phases: the status it ends with
+  // once they are done (kFailed or kCanceled). `step` then indexes the row's undo phases. Kept
+  // on the finished operation, so its phase stays the one it ended in.
+  std::optional<OpStatus> undoing;
 
   bool running() const { return status == OpStatus::kRunning; }
   friend bool operator==(const Operation&, const Operation&) = default;
@@ -67,12 +71,19 @@ struct Step {
 // operation is instant or acts on another operation).
 const Transition* row_of(const Operation& op);
 
+// The phase step the operation is in (or failed in): of its row's phases, or of its undo
+// phases while undoing; nullptr for instant operations.
+const PhaseStep* current_step(const Operation& op);
 // The phase the operation is in (or failed in); kNone for instant operations.
 Phase current_phase(const Operation& op);
 // Where that phase runs (kHost for instant operations).
 RunsOn current_runs_on(const Operation& op);
-// Whether that phase is its row's last (success ends the operation).
+// Whether that phase is its row's last forward phase (its success ends the operation with the
+// row's effects); never while undoing.
 bool in_last_phase(const Operation& op);
+// Whether the operation got its VM where its row goes: it succeeded, or failed in a
+// kKeepTarget phase (a move's source cleanup: the VM runs on the target all the same).
+bool reached_target(const Operation& op);
 
 // The row the operation was started by, instant and meta rows included (nullptr: none).
 const Transition* started_row(const Operation& op);
@@ -106,6 +117,9 @@ std::vector<Action> allowed_actions(const VmRecord& record);
 [[nodiscard]] Step phase_succeeded(const VmRecord& record);
 // The current phase failed (or ran past its deadline, or was canceled): its failure rule.
 // `origin` is what the driver reported of the VM's origin; only kRollbackIfIntact reads it.
+// A rollback of a row with undo phases runs them first (the operation keeps running, its
+// `undoing` set); the last one's success ends it at its origin with status `why`. An undo
+// phase that fails stops in FAILED.
 [[nodiscard]] Step phase_failed(const VmRecord& record, OpStatus why = OpStatus::kFailed,
                                 Integrity origin = Integrity::kUnknown);
 // A phase with FailureRule::kKeepTarget that failed has now succeeded late (Azure: "the

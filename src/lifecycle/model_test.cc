@@ -184,7 +184,6 @@ INSTANTIATE_TEST_SUITE_P(
         IntactPath{S::kRunning, A::kSuspend, 0, S::kRunning},        // nova.md:35 E(active)
         IntactPath{S::kSuspended, A::kResume, 0, S::kSuspended},     // nova.md:36 E(suspended)
         IntactPath{S::kRunning, A::kResizeMigrate, 1, S::kRunning},  // nova.md:41
-        IntactPath{S::kRunning, A::kLiveMigrate, 0, S::kRunning},    // nova.md:48
         IntactPath{S::kRunning, A::kReboot, 0, S::kRunning},         // nova.md:37 still RUNNING
         IntactPath{S::kPoweroff, A::kRebuild, 0, S::kPoweroff},      // nova.md:46 claim failure
         // Fail-stop does not ask: OpenNebula's *_FAILURE stays (seed 001:377), Nova's
@@ -192,6 +191,61 @@ INSTANTIATE_TEST_SUITE_P(
         IntactPath{S::kRunning, A::kDeallocate, 1, S::kFailed},
         IntactPath{S::kResized, A::kConfirmResize, 0, S::kFailed},
         IntactPath{S::kRunning, A::kRebuild, 1, S::kFailed}));
+
+// A live migration's undo (table.cc): a failure, a cancel or a lost answer in any forward
+// phase before the source's cleanup removes the target's copy, then resumes the source's,
+// and ends at the origin with the status it failed with (Nova: the migration record
+// "failed", the instance back ACTIVE, nova.md:48). A failed undo phase stops in FAILED; a
+// failed source cleanup leaves the VM moved.
+TEST(ModelTest, ALiveMigrationRollsBackThroughItsUndoPhases) {
+  struct Case {
+    int fail_at;  // forward phase that fails
+    OpStatus why;
+    Integrity origin;
+    int undo_fails_at;  // -1: the undo succeeds
+    State ends;
+    OpStatus status;
+  };
+  const Case cases[] = {
+      {0, OpStatus::kFailed, Integrity::kUnknown, -1, S::kRunning, OpStatus::kFailed},
+      {1, OpStatus::kFailed, Integrity::kIntact, -1, S::kRunning, OpStatus::kFailed},
+      {1, OpStatus::kCanceled, Integrity::kUnknown, -1, S::kRunning, OpStatus::kCanceled},
+      {2, OpStatus::kFailed, Integrity::kUnknown, -1, S::kRunning, OpStatus::kFailed},
+      {1, OpStatus::kFailed, Integrity::kUnknown, 0, S::kFailed, OpStatus::kFailed},
+      {2, OpStatus::kFailed, Integrity::kUnknown, 1, S::kFailed, OpStatus::kFailed},
+      {3, OpStatus::kFailed, Integrity::kUnknown, -1, S::kRunning, OpStatus::kFailed},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "fail at " << c.fail_at << ", undo fails at "
+                                      << c.undo_fails_at);
+    VmRecord r = must_begin(record_at_rest(S::kRunning), A::kLiveMigrate).record;
+    for (int i = 0; i < c.fail_at; ++i) r = phase_succeeded(r).record;
+    Step s = phase_failed(r, c.why, c.origin);
+    if (c.fail_at == 3) {  // the source's cleanup: kKeepTarget, no undo
+      EXPECT_FALSE(s.record.busy());
+      EXPECT_TRUE(reached_target(*s.record.op));
+      continue;
+    }
+    ASSERT_TRUE(s.record.busy());
+    EXPECT_EQ(s.phase, P::kCleanup);
+    EXPECT_EQ(current_runs_on(*s.record.op), RunsOn::kTarget);
+    EXPECT_FALSE(in_last_phase(*s.record.op));
+    if (c.undo_fails_at == 0) {
+      s = phase_failed(s.record);
+    } else {
+      s = phase_succeeded(s.record);
+      ASSERT_TRUE(s.record.busy());
+      EXPECT_EQ(s.phase, P::kAbortMigrate);
+      EXPECT_EQ(current_runs_on(*s.record.op), RunsOn::kSource);
+      EXPECT_FALSE(allowed(s.record, A::kCancel)) << "an undo is not canceled half-way";
+      s = c.undo_fails_at == 1 ? phase_failed(s.record) : phase_succeeded(s.record);
+    }
+    EXPECT_FALSE(s.record.busy());
+    EXPECT_EQ(s.record.state, c.ends);
+    EXPECT_EQ(s.record.op->status, c.status);
+    EXPECT_FALSE(reached_target(*s.record.op));
+  }
+}
 
 TEST(ModelTest, NewRecordIsCreatingInInit) {
   const VmRecord r = new_record();

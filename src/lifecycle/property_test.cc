@@ -35,14 +35,43 @@ State expected_target(const Transition& t, const Operation& op, Power power) {
 // must move to the next phase of the row, and the last one to the row's target.
 void check_walk(VmRecord r, const std::string& context) {
   for (int guard = 0; r.busy(); ++guard) {
-    ASSERT_LT(guard, kMaxSteps + 1) << context;
+    ASSERT_LT(guard, kMaxSteps + kMaxUndoSteps + 1) << context;
     const Operation op = *r.op;
     const Transition* t = row_of(op);
     ASSERT_NE(t, nullptr) << context << ": running operation without a row: " << describe(r);
+    if (op.undoing) {
+      // Undoing: a failure stops in FAILED; the last success ends at the origin, with the
+      // status the rollback had.
+      ASSERT_LT(op.step, t->undo_count) << context;
+      for (OpStatus why : {OpStatus::kFailed, OpStatus::kCanceled}) {
+        const Step failed = phase_failed(r, why);
+        EXPECT_FALSE(failed.record.busy()) << context;
+        EXPECT_EQ(failed.record.state, State::kFailed) << context << " " << describe(r);
+      }
+      const Step ok = phase_succeeded(r);
+      if (op.step + 1 < t->undo_count) {
+        EXPECT_TRUE(ok.record.busy()) << context;
+        EXPECT_EQ(ok.phase, t->undo_steps[op.step + 1].phase) << context;
+      } else {
+        EXPECT_FALSE(ok.record.busy()) << context;
+        EXPECT_EQ(ok.record.state, op.origin) << context << " " << describe(r);
+        EXPECT_EQ(ok.record.op->status, *op.undoing) << context;
+      }
+      r = ok.record;
+      continue;
+    }
     ASSERT_LT(op.step, t->step_count) << context;
     const FailureRule rule = t->steps[op.step].on_failure;
     for (OpStatus why : {OpStatus::kFailed, OpStatus::kCanceled}) {
       const Step failed = phase_failed(r, why);
+      if (rule == FailureRule::kRollback && t->undo_count > 0) {
+        // A rollback with undo phases runs them first.
+        EXPECT_TRUE(failed.record.busy()) << context;
+        EXPECT_EQ(failed.record.op->undoing, why) << context;
+        EXPECT_EQ(failed.phase, t->undo_steps[0].phase) << context;
+        check_walk(failed.record, context + " (undoing)");
+        continue;
+      }
       EXPECT_FALSE(failed.record.busy()) << context;
       EXPECT_EQ(failed.record.op->status, why) << context;
       switch (rule) {

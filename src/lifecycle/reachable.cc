@@ -17,6 +17,7 @@ std::string key(const VmRecord& r) {
     k += static_cast<char>(r.op->step);
     k += static_cast<char>(r.op->status);
     k += static_cast<char>(r.op->during);
+    k += static_cast<char>(r.op->undoing ? static_cast<int>(*r.op->undoing) : 0);
   }
   return k;
 }

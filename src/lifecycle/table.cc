@@ -62,6 +62,11 @@ constexpr Transition fx(Transition t, Effects effects) {
   t.effects = effects;
   return t;
 }
+// A row's undo phases (table.h Transition::undo_steps).
+constexpr Transition undoing(Transition t, std::initializer_list<PhaseStep> undo) {
+  for (const PhaseStep& u : undo) t.undo_steps[t.undo_count++] = u;
+  return t;
+}
 constexpr Transition powered(Transition t, Power power) {
   t.power_after = power;
   return t;
@@ -165,8 +170,17 @@ const Transition kRows[] = {
   fx(row(A::kMigrate, {S::kUnknown}, {{P::kProlog, F, kDst}, {P::kBoot, F, kDst}}, S::kRunning,
       "move a lost VM to a new host and boot it there"), {E::kMovesVm}),
 
-  fx(row_to(A::kLiveMigrate, {S::kRunning, S::kPaused}, {{P::kMigrate, RI, kSrc}}, Target::kOrigin,
-         "move memory while running; on a failure the source reports intact it keeps running there"), {E::kMovesVm}),
+  // libvirt's v3 protocol as phases (hosts-migration.md): the target prepares a process that
+  // waits for the stream, the source sends, the target checks the guest and runs it, the
+  // source's copy goes. Until the target's guest is known healthy the source keeps a
+  // complete copy; a rollback (a failure, a cancel, a deadline) first removes the target's
+  // copy, then resumes the source's, so two never run. The undo phases themselves refuse
+  // what is not safe (a target whose guest already ran, a source after post-copy): FAILED.
+  fx(undoing(row_to(A::kLiveMigrate, {S::kRunning, S::kPaused},
+                    {{P::kPrepareMigrate, R, kDst}, {P::kMigrate, R, kSrc},
+                     {P::kFinishMigrate, R, kDst}, {P::kCleanup, K, kSrc}}, Target::kOrigin,
+                    "move memory while running; on a failure the source reports intact it keeps running there"),
+             {{P::kCleanup, F, kDst}, {P::kAbortMigrate, F, kSrc}}), {E::kMovesVm}),
 
   row_to(A::kResched, {S::kRunning, S::kUnknown, S::kPoweroff}, {}, Target::kOrigin,
          "flag the VM for the scheduler to move"),

@@ -13,7 +13,8 @@
 // Invariants (checked by table_test.cc): for an (action, key state) pair there is at most
 // one idle row and at most one pre-empting row; every user action has at least one row;
 // every non-terminal state has a way out; a row has kEndsVm exactly when it ends in DONE;
-// kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM.
+// kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM;
+// undo phases only on rows that move the VM, each on one side, failing by kFailStop.
 #pragma once
 
 #include <array>
@@ -90,6 +91,7 @@ enum class Target : std::uint8_t {
 };
 
 inline constexpr int kMaxSteps = 4;
+inline constexpr int kMaxUndoSteps = 2;
 
 struct Transition {
   Action action = Action::kCreate;
@@ -108,8 +110,16 @@ struct Transition {
   // (model.h nominal_power). Named only where the sources give a power of their own.
   std::optional<Power> power_after;
   Effects effects;
+  // Phases that put things back before the row rolls back (a phase failed by a kRollback
+  // rule, or kRollbackIfIntact with the origin intact): what the forward phases may have
+  // left on another host, removed in this order (libvirt's Finish(cancelled) on the target,
+  // then Confirm(cancelled) on the source). Each must succeed whatever the forward phases
+  // got to; a failed one stops in FAILED. Empty: a rollback only sets the state back.
+  std::array<PhaseStep, kMaxUndoSteps> undo_steps{};
+  std::uint8_t undo_count = 0;
 
   std::span<const PhaseStep> phases() const { return {steps.data(), step_count}; }
+  std::span<const PhaseStep> undo() const { return {undo_steps.data(), undo_count}; }
   bool instant() const { return step_count == 0; }
   bool has(Effect e) const { return effects.has(e); }
 };

@@ -92,15 +92,29 @@ TEST(TableTest, EffectsAgreeWithTheRow) {
     EXPECT_FALSE(t.has(Effect::kPlacesVm) && t.has(Effect::kMovesVm));
     EXPECT_FALSE(is_meta_target(t.target) && !t.effects.empty())
         << "meta rows act on another operation";
+    // The guest leaves the source before it runs on the target: once the target has done
+    // anything but prepare to receive, the source only sends (migrate) or goes (cleanup).
     bool to_target_seen = false;
     for (const PhaseStep& step : t.phases()) {
       if (step.runs_on != RunsOn::kHost) {
         EXPECT_TRUE(t.has(Effect::kMovesVm)) << "only a move has two sides";
       }
-      if (step.runs_on == RunsOn::kTarget) to_target_seen = true;
-      if (step.runs_on == RunsOn::kSource) {
+      if (step.runs_on == RunsOn::kTarget && step.phase != Phase::kPrepareMigrate) {
+        to_target_seen = true;
+      }
+      if (step.runs_on == RunsOn::kSource && step.phase != Phase::kCleanup) {
         EXPECT_FALSE(to_target_seen) << "a move runs on the source before the target";
       }
+    }
+    // Undo phases put a move back: each names its side, and a failed one stops in FAILED.
+    for (const PhaseStep& step : t.undo()) {
+      EXPECT_TRUE(t.has(Effect::kMovesVm)) << "only a move is undone";
+      EXPECT_NE(step.runs_on, RunsOn::kHost) << "an undo phase names its side";
+      EXPECT_EQ(step.on_failure, FailureRule::kFailStop) << "a failed undo stops in FAILED";
+    }
+    if (t.undo_count > 0) {
+      EXPECT_EQ(t.undo().front().runs_on, RunsOn::kTarget)
+          << "the target's copy goes before the source's resumes (never two running)";
     }
     if (t.has(Effect::kMovesVm) && !t.instant()) {
       EXPECT_NE(t.steps[0].runs_on, RunsOn::kHost) << "every phase of a move names its side";

@@ -71,7 +71,7 @@ TEST(SqliteRecordsTest, AVersion3FileMigratesAndRecordsRoundTrip) {
   }
   std::unique_ptr<Store> store = must_open(path);
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(RawDb(path).text("PRAGMA user_version"), "4");
+  EXPECT_EQ(RawDb(path).text("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
   Loaded loaded = must_load(*store);
   ASSERT_EQ(loaded.vms.size(), 2u);
   EXPECT_EQ(loaded.vms[0].host, "host-2");

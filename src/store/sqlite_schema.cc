@@ -154,6 +154,11 @@ CREATE TABLE host_stays(
   PRIMARY KEY(vm_id, seq)
 );
 )sql"},
+    // An operation rolling back through its row's undo phases (lifecycle::Operation::undoing):
+    // the status it ends with, 0 when it is not undoing.
+    {5, R"sql(
+ALTER TABLE operations ADD COLUMN undoing INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 
 namespace sqlite {
 

@@ -81,6 +81,7 @@ class RowReader {
 
   bool null() const { return sqlite3_column_type(stmt_, col_) == SQLITE_NULL; }
   int column() const { return col_; }  // the index the next read reads
+  sqlite3_stmt* stmt() const { return stmt_; }
   void skip(int n = 1) { col_ += n; }
   std::int64_t i64() { return sqlite3_column_int64(stmt_, col_++); }
   double real() { return sqlite3_column_double(stmt_, col_++); }

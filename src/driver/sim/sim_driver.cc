@@ -362,7 +362,9 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.step = request.step;
   job.action = request.action;
   job.phase = request.phase;
-  job.ends_vm = request.ends_vm;
+  // The sim keeps one copy of a VM for all its hosts: a move's side forgetting its copy
+  // leaves the VM.
+  job.ends_vm = request.ends_vm && request.runs_on == lifecycle::RunsOn::kHost;
   job.power_after = request.power_after;
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
