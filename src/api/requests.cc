@@ -108,7 +108,7 @@ Result<std::string> host_field(const json& value) {
 // Which parameters each action takes (the variant parameter of the verb aside).
 struct ActionParams {
   lc::Action action;
-  std::array<std::string_view, 3> names;
+  std::array<std::string_view, 6> names;
   std::size_t count;
 };
 constexpr ActionParams kActionParams[] = {
@@ -119,7 +119,12 @@ constexpr ActionParams kActionParams[] = {
     {lc::Action::kBackup, {"name", "backup_type", "rotation"}, 3},
     {lc::Action::kSetAdminPassword, {"password"}, 1},
     {lc::Action::kMigrate, {"host"}, 1},
-    {lc::Action::kLiveMigrate, {"host"}, 1},
+    // libvirt's --copy-storage-inc / --auto-converge / --postcopy-after-precopy /
+    // --timeout-postcopy, migrate-setmaxdowntime, --bandwidth (store/op_params.h).
+    {lc::Action::kLiveMigrate,
+     {"host", "copy_storage", "auto_converge", "postcopy_after_ms", "max_downtime_ms",
+      "bandwidth_mib_s"},
+     6},
     {lc::Action::kDeploy, {"host"}, 1},
     {lc::Action::kResetState, {"state"}, 1},
     {lc::Action::kDiskSnapshot, {"name"}, 1},
@@ -358,6 +363,26 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
       Result<std::int64_t> v = integer(value, key, 1, store::kMaxDiskSizeMib);
       if (!v) return fail(v.error());
       request.params.size_mib = *v;
+      continue;
+    } else if (key == "copy_storage" || key == "auto_converge") {
+      if (!value.is_boolean()) return fail(bad("'" + key + "' must be true or false"));
+      (key == "copy_storage" ? request.params.migration.copy_storage
+                             : request.params.migration.auto_converge) = value.get<bool>();
+      continue;
+    } else if (key == "postcopy_after_ms") {
+      Result<std::int64_t> v = integer(value, key, -1, store::kMaxMigrationMillis);
+      if (!v) return fail(v.error());
+      request.params.migration.postcopy_after_ms = static_cast<std::int32_t>(*v);
+      continue;
+    } else if (key == "max_downtime_ms") {
+      Result<std::int64_t> v = integer(value, key, 0, store::kMaxMigrationMillis);
+      if (!v) return fail(v.error());
+      request.params.migration.max_downtime_ms = static_cast<std::int32_t>(*v);
+      continue;
+    } else if (key == "bandwidth_mib_s") {
+      Result<std::int64_t> v = integer(value, key, 0, store::kMaxBandwidthMibS);
+      if (!v) return fail(v.error());
+      request.params.migration.bandwidth_mib_s = static_cast<std::int32_t>(*v);
       continue;
     } else if (key == "backup_type") {
       Result<std::string> v = text(value, key, 64);

@@ -290,6 +290,26 @@ TEST(BuildAction, HostGoesToTheRequest) {
   r = build(R"({"action": "live_migrate"})", lc::Action::kLiveMigrate);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->host, "");
+  EXPECT_TRUE(r->params.migration.defaults());
+}
+
+TEST(BuildAction, LiveMigrationOptionsAreTypedAndBounded) {
+  Result<engine::ActionRequest> r = build(
+      R"({"action": "live_migrate", "copy_storage": true, "auto_converge": true,
+          "postcopy_after_ms": 0, "max_downtime_ms": 50, "bandwidth_mib_s": 100})",
+      lc::Action::kLiveMigrate);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->params.migration, (store::MigrationParams{true, true, 0, 50, 100}));
+  for (const char* bad : {R"({"action": "live_migrate", "copy_storage": "yes"})",
+                          R"({"action": "live_migrate", "postcopy_after_ms": -2})",
+                          R"({"action": "live_migrate", "max_downtime_ms": 3600001})",
+                          R"({"action": "live_migrate", "bandwidth_mib_s": -1})",
+                          R"({"action": "migrate", "copy_storage": true})"}) {
+    const bool live = std::string_view(bad).find("live") != std::string_view::npos;
+    r = build(bad, live ? lc::Action::kLiveMigrate : lc::Action::kMigrate);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << bad;
+  }
 }
 
 TEST(BuildAction, ResetStateTargets) {

@@ -61,6 +61,17 @@ void add_param_options(CLI::App* cmd, ActionArgs& args) {
   cmd->add_option("--rotation", args.rotation, "Backups to keep (nova backup)");
   cmd->add_option("--password", args.password, "Admin password (set_admin_password)");
   cmd->add_option("--host", args.host, "Target host (deploy, migrate, live_migrate)");
+  cmd->add_flag_function(
+      "--copy-storage", [&args](std::int64_t count) { args.copy_storage = count > 0; },
+      "Mirror the disk to the target: no shared storage (live_migrate)");
+  cmd->add_flag_function(
+      "--auto-converge", [&args](std::int64_t count) { args.auto_converge = count > 0; },
+      "Throttle the guest until the migration converges (live_migrate)");
+  cmd->add_option("--postcopy-after-ms", args.postcopy_after_ms,
+                  "Switch to post-copy after this long; 0 never, -1 the default (live_migrate)");
+  cmd->add_option("--max-downtime-ms", args.max_downtime_ms,
+                  "Longest pause the switch may take (live_migrate)");
+  cmd->add_option("--bandwidth", args.bandwidth_mib_s, "MiB/s at most (live_migrate)");
   cmd->add_option("--state", args.state, "State to set (reset_state)");
   cmd->add_option("--op", args.op, "success|failure|retry|delete|recreate (opennebula recover)");
   cmd->add_option("--offload", args.offload, "true|false: offload when shelving (nova shelve)");

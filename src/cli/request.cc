@@ -196,6 +196,11 @@ CliResult<nlohmann::json> action_request(const ActionArgs& args) {
   put("op", args.op);
   put("offload", args.offload);
   put("skipShutdown", args.skip_shutdown);
+  put("copy_storage", args.copy_storage);
+  put("auto_converge", args.auto_converge);
+  put("postcopy_after_ms", args.postcopy_after_ms);
+  put("max_downtime_ms", args.max_downtime_ms);
+  put("bandwidth_mib_s", args.bandwidth_mib_s);
   if (args.vcpus && *args.vcpus < 1) return fail(usage_failure("--vcpus must be at least 1"));
   if (args.memory_mib && *args.memory_mib < 1) {
     return fail(usage_failure("--memory must be at least 1 (MiB)"));

@@ -74,6 +74,12 @@ struct ActionArgs {
   std::optional<std::string> op;      // opennebula recover
   std::optional<bool> offload;        // nova shelve
   std::optional<bool> skip_shutdown;  // azure powerOff
+  // live_migrate (store/op_params.h MigrationParams)
+  std::optional<bool> copy_storage;
+  std::optional<bool> auto_converge;
+  std::optional<int> postcopy_after_ms;
+  std::optional<int> max_downtime_ms;
+  std::optional<int> bandwidth_mib_s;
   std::vector<std::string> params;    // "key=value"
 };
 

@@ -277,7 +277,11 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   vm.record = step.record;
   // Undo phases count their steps from 0 again: a new attempt, so a late answer of the
   // forward phase with the same step number is dropped.
-  if (!was_undoing && vm.record.busy() && vm.record.op->undoing) vm.op.attempt += 1;
+  // The failure that started the undo is the operation's error.
+  if (!was_undoing && vm.record.busy() && vm.record.op->undoing) {
+    vm.op.attempt += 1;
+    vm.op.error = cause.reason.empty() ? "failed" : cause.reason;
+  }
   if (new_operation && vm.record.op) {
     vm.op = store::OpMeta{};
     vm.op.id = ++max_op_id;

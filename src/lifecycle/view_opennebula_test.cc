@@ -116,9 +116,10 @@ TEST(OpenNebulaViewTest, FineGrainedStatesFollowOriginAndPhase) {
       {State::kRunning, A::kHibernate, 0, false, LcmState::kSaveStop},
       {State::kPoweroff, A::kDiskAttach, 0, false, LcmState::kHotplugPrologPoweroff},
       {State::kFailed, A::kTerminate, 0, false, LcmState::kCleanupDelete},
+      // A live migration's failure first runs its undo phases: still MIGRATE meanwhile.
+      {State::kRunning, A::kLiveMigrate, 1, true, LcmState::kMigrate},
       // Failed with the origin not known intact (FailureRule::kRollbackIfIntact): OpenNebula
       // has no failure state of its own for these steps; Corral shows the nearest.
-      {State::kRunning, A::kLiveMigrate, 0, true, LcmState::kBootMigrateFailure},
       {State::kRunning, A::kSuspend, 0, true, LcmState::kBootFailure},
       {State::kSuspended, A::kResume, 0, true, LcmState::kBootFailure},
   };

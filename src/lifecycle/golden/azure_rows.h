@@ -197,7 +197,7 @@ constexpr Rule<PS> kProvisioningRules[] = {
   {{kRest | kDone, kAnyAction, kAnyState, kAnyPhase, {S::kDone}}, PS::kDeleted,
    "Corral's choice: Azure forgets a deleted VM (404); Corral keeps the record for accounting"},
   {{kRest | kDone}, PS::kSucceeded, "seed 000:297-298: the user-initiated action completed"},
-  {{kFail | kIntact}, PS::kFailed,
+  {{kFail | kIntact | kUndoFail}, PS::kFailed,
    "seed 000:316-318; 336-338 (a failed operation may leave the VM as it was)"},
   {{kCancel}, PS::kCanceled, "seed 000:264-267: 'User-initiated cancel will result in this state'"},
 };

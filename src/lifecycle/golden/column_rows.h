@@ -107,8 +107,9 @@ inline constexpr Row kRows[] = {
   {"migrate", "SUSPENDED", "prolog@target:same", "moves_vm", "reference hosts-migration.md:109 (PROLOG_MIGRATE_SUSPEND)"},
   {"migrate", "UNKNOWN", "prolog@target:same boot@target:running", "moves_vm",
    "reference hosts-migration.md:110 (PROLOG_MIGRATE_UNKNOWN->BOOT: the source is lost, nothing runs there)"},
-  {"live_migrate", "RUNNING PAUSED", "migrate@source:same", "moves_vm",
-   "reference hosts-migration.md:121 (virsh migrate --live runs on the source), hosts-migration.md:130 (cast to the source); reference nova.md:48 (unchanged, on the new host)"},
+  {"live_migrate", "RUNNING PAUSED",
+   "prepare_migrate@target:same migrate@source:same finish_migrate@target:same cleanup@source:same", "moves_vm",
+   "reference hosts-migration.md:147-150 (libvirt v3: Dst Prepare, Src Perform, Dst Finish, Src Confirm), hosts-migration.md:121 (virsh migrate --live runs on the source), hosts-migration.md:132 (pre_live_migration on the destination); reference nova.md:48 (unchanged, on the new host)"},
   {"resched", "RUNNING POWEROFF UNKNOWN", "-> same", "-", "reference opennebula.md:28 (only sets the RESCHED flag)"},
   {"unresched", "RUNNING POWEROFF UNKNOWN", "-> same", "-", "reference opennebula.md:28"},
 

@@ -58,6 +58,8 @@ enum class Outcome : std::uint8_t {
   kSucceeded = 5,     // the operation's last phase succeeded (phase is the last one), or an
                       // instant row ran (phase kNone)
   kAtRest = 6,        // no operation: record_at_rest(origin) (action is kCreate, ignored)
+  kUndoFailed = 7,    // the phase failed, then the first of the undo phases it ran (only on
+                      // rows with undo phases)
 };
 std::string_view outcome_name(Outcome outcome);
 
@@ -70,6 +72,9 @@ struct Moment {
   Outcome outcome = Outcome::kRunning;
   const Transition* row = nullptr;  // nullptr at rest
   VmRecord record;                  // what the model makes of it
+  // A failure or cancel that runs the row's undo phases: the record as they begin (`record`
+  // is where they end when each succeeds).
+  std::optional<VmRecord> undo_began;
 
   std::string describe() const;  // "suspend from RUNNING, save (step 0) failed"
 };
@@ -79,7 +84,8 @@ struct Moment {
 // - for each row that has phases or is instant with a state target (meta rows aside), each
 //   origin it allows (INIT only for create; for a pre-empting row, each origin of an
 //   operation it can replace), each phase: running, failed, canceled (and failed-intact for
-//   kRollbackIfIntact), and the end after the last phase succeeded.
+//   kRollbackIfIntact), and the end after the last phase succeeded. A failure that runs
+//   undo phases is the record once they all succeeded (undo_began: as they began).
 // Freshly computed at each call: nothing is cached.
 std::vector<Moment> moments();
 

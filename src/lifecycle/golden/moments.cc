@@ -44,6 +44,8 @@ std::string_view outcome_name(Outcome outcome) {
       return "succeeded";
     case Outcome::kAtRest:
       return "at rest";
+    case Outcome::kUndoFailed:
+      return "failed, and so did its undo";
   }
   return "?";
 }
@@ -98,6 +100,11 @@ std::optional<VmRecord> record_of(Action action, State origin, bool during, std:
     case Outcome::kSucceeded:
       if (step + 1 != t->step_count) return std::nullopt;
       return phase_succeeded(r).record;
+    case Outcome::kUndoFailed: {
+      const VmRecord undoing = phase_failed(r, OpStatus::kFailed, Integrity::kUnknown).record;
+      if (!undoing.busy() || !undoing.op->undoing) return std::nullopt;
+      return phase_failed(undoing, OpStatus::kFailed, Integrity::kUnknown).record;
+    }
     case Outcome::kAtRest:
       break;
   }
@@ -131,6 +138,14 @@ std::vector<Moment> moments() {
           m.outcome = outcome;
           m.row = &t;
           m.record = *record;
+          // A failure that rolls back through undo phases: the moment is where it settles
+          // once they succeeded (what the views are checked at); the outcomes table also
+          // checks the undo itself, from where it began.
+          if (record->busy() && record->op->undoing && outcome != Outcome::kRunning &&
+              outcome != Outcome::kUndoFailed) {
+            m.undo_began = *record;
+            while (m.record.busy()) m.record = phase_succeeded(m.record).record;
+          }
           out.push_back(m);
         };
         if (t.instant()) {
@@ -144,6 +159,7 @@ std::vector<Moment> moments() {
           if (t.steps[i].on_failure == FailureRule::kRollbackIfIntact) {
             add(i, Outcome::kFailedIntact);
           }
+          if (t.undo_count > 0) add(i, Outcome::kUndoFailed);
         }
         add(static_cast<std::uint8_t>(t.step_count - 1), Outcome::kSucceeded);
       }

@@ -259,7 +259,7 @@ std::set<std::string> verbs_failing_into_error() {
   std::set<std::string> out;
   const auto rules = verb_rules(Vocabulary::kNova);
   for (const Moment& m : moments()) {
-    if (m.outcome != Outcome::kFailed) continue;
+    if (m.outcome != Outcome::kFailed && m.outcome != Outcome::kUndoFailed) continue;
     if (nova_vm_state_name(nova_view(m.record).vm_state) != "error") continue;
     for (const VerbRule& r : rules) {
       if (r.action != m.action) continue;

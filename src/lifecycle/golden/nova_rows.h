@@ -33,6 +33,7 @@ constexpr std::uint8_t kRun = bit(Outcome::kRunning);
 constexpr std::uint8_t kFail = bit(Outcome::kFailed) | bit(Outcome::kCanceled);
 constexpr std::uint8_t kIntact = bit(Outcome::kFailedIntact);
 constexpr std::uint8_t kDone = bit(Outcome::kSucceeded);
+constexpr std::uint8_t kUndoFail = bit(Outcome::kUndoFailed);
 
 constexpr std::string_view kSame = "=";  // vm_state (task_state) as the origin's at rest
 constexpr int kSamePower = -1;           // power_state as the origin's at rest
@@ -180,8 +181,15 @@ constexpr Row kRows[] = {
    "nova.md:26)"},
   {kFail, {A::kDeploy}, {}, {}, "error", kIdle, kSamePower,
    "reference nova.md:26: NoValidHost, BuildAbortException: ERROR"},
-  {kFail, {A::kSuspend, A::kResizeMigrate, A::kLiveMigrate}, {}, {}, "error", kIdle, kSamePower,
-   "reference nova.md:35 E(active), nova.md:41 E, nova.md:48 unexpected error: ERROR"},
+  {kUndoFail, {A::kLiveMigrate}, {}, {}, "error", kIdle, kSamePower,
+   "reference nova.md:48 (unexpected error: ERROR); hosts-migration.md:135 (a late driver "
+   "exception: migration error, instance ERROR, 'almost certainly too late to rollback')"},
+  {kFail, {A::kLiveMigrate}, {}, {}, kSame, kIdle, kSamePower,
+   "reference nova.md:48 (rollback: task None, vm_state unchanged); hosts-migration.md:135 "
+   "(_rollback_live_migration: the instance stays on the source, the migration failed or "
+   "cancelled)"},
+  {kFail, {A::kSuspend, A::kResizeMigrate}, {}, {}, "error", kIdle, kSamePower,
+   "reference nova.md:35 E(active), nova.md:41 E"},
   {kFail, {A::kResume}, {S::kHibernated}, {P::kSchedule}, kSame, kIdle, kSamePower,
    "reference nova.md:52: unshelve R (no host found: nothing changed)"},
   {kFail, {A::kResume}, {}, {}, "error", kIdle, kSamePower,

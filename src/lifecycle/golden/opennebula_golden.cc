@@ -112,6 +112,11 @@ constexpr RunningRow kRunning[] = {
   {{A::kMigrate}, {S::kUnknown}, P::kBoot, active("BOOT", "boot"), "reference opennebula.md:26 (UNKNOWN -> PROLOG_MIGRATE_UNKNOWN -> BOOT)"},
   {{A::kLiveMigrate}, {S::kRunning}, P::kMigrate, active("MIGRATE", "migr"), "reference opennebula.md:27; seed 001:93"},
   {{A::kLiveMigrate}, {S::kPaused}, P::kMigrate, active("MIGRATE", "migr"), "Corral's choice: a paused VM moves as a running one does (seed 001:93)"},
+  // OpenNebula's MIGRATE spans the driver's premigrate on the target and postmigrate and the
+  // source's network clean after virsh migrate (reference hosts-migration.md:117-124).
+  {{A::kLiveMigrate}, {S::kRunning, S::kPaused}, P::kPrepareMigrate, active("MIGRATE", "migr"), "reference hosts-migration.md:117,119 (tm premigrate under MIGRATE); seed 001:93"},
+  {{A::kLiveMigrate}, {S::kRunning, S::kPaused}, P::kFinishMigrate, active("MIGRATE", "migr"), "reference hosts-migration.md:117,123 (network post on the destination under MIGRATE); seed 001:93"},
+  {{A::kLiveMigrate}, {S::kRunning, S::kPaused}, P::kCleanup, active("MIGRATE", "migr"), "reference hosts-migration.md:117,122,124 (network clean on the source, tm postmigrate, under MIGRATE); seed 001:93"},
 
   {{A::kResize}, {S::kRunning}, P::kResize, active("HOTPLUG_RESIZE", "hotp"), "reference opennebula.md:37; seed 001:565"},
   {{A::kResizeMigrate}, {S::kRunning, S::kPoweroff}, P::kResize, active("HOTPLUG_RESIZE", "hotp"), "Corral's choice: OpenNebula's one step that changes vCPUs and memory (seed 001:565)"},

@@ -17,6 +17,8 @@ namespace corral::lifecycle::golden::outcome_rows {
 //   target     keep target: the VM reached the target, the operation failed (Azure OS provisioning)
 //   if-intact  back to the origin if the driver reports it intact, else FAILED (Nova's E,
 //              reference nova.md:21); a cancel or a deadline knows nothing of the origin: FAILED
+//   undo       the row's undo phases (`undo`, "<phase>@<side> ...") run first, in order; then
+//              back to the origin, the op failed (or canceled); a failed undo phase: FAILED
 // and the success end a state name, `origin`, or `by-power` (RUNNING if powered on, else
 // POWEROFF). An instant row has no phases: "-> HOLD". A failure's op status is `failed`, a
 // cancel's `canceled` (seed 000:264-267), whatever the end.
@@ -26,6 +28,7 @@ struct Row {
   std::string_view path;
   std::string_view source;
   bool preempting = false;  // replaces a running operation that started from the origin
+  std::string_view undo;    // the undo phases a failure marked `undo` runs, in order
 };
 inline constexpr bool kPreempting = true;
 
@@ -135,8 +138,10 @@ inline constexpr Row kRows[] = {
    "reference opennebula.md:26; seed 001:409 PROLOG_MIGRATE_SUSPEND_FAILURE"},
   {"migrate", "UNKNOWN", "prolog:FAILED boot:FAILED -> RUNNING",
    "reference opennebula.md:26; seed 001:521 PROLOG_MIGRATE_UNKNOWN_FAILURE, seed 001:329"},
-  {"live_migrate", "RUNNING PAUSED", "migrate:if-intact -> origin",
-   "reference opennebula.md:27 (! RUNNING on source); nova.md:48 (active, paused; unexpected error: ERROR)"},
+  {"live_migrate", "RUNNING PAUSED",
+   "prepare_migrate:undo migrate:undo finish_migrate:undo cleanup:target -> origin",
+   "reference opennebula.md:27 (! RUNNING on source); nova.md:48 (active, paused; rollback: task None); hosts-migration.md:117 (on failure RUNNING on the source), hosts-migration.md:135 (_rollback_live_migration: failed or cancelled, and rollback_live_migration_at_destination), hosts-migration.md:147-150 (libvirt v3: Prepare, Perform, Finish kills the target's VM if failed, Confirm resumes the source's if failed)",
+   false, "cleanup@target abort_migrate@source"},
   {"resched", "RUNNING UNKNOWN POWEROFF", "-> origin", "reference opennebula.md:28 (a flag only)"},
   {"unresched", "RUNNING UNKNOWN POWEROFF", "-> origin", "reference opennebula.md:28"},
   {"resize", "RUNNING", "resize:origin -> origin",

@@ -6,7 +6,9 @@
 // checks what cancel, recover and reset_state do at every running or failed moment.
 //
 // The observed_* rows are the drift table's (src/lifecycle/drift.h): check_drift pins them.
+#include <algorithm>
 #include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,7 @@ namespace {
 using outcome_rows::kRows;
 using outcome_rows::Row;
 
-enum class FailEnd : std::uint8_t { kOrigin, kFailed, kTarget, kIfIntact };
+enum class FailEnd : std::uint8_t { kOrigin, kFailed, kTarget, kIfIntact, kUndo };
 enum class SuccessEnd : std::uint8_t { kState, kOrigin, kByPower };
 
 struct PhaseEnd {
@@ -33,6 +35,7 @@ struct Entry {
   Action action = Action::kCreate;
   StateSet origins;
   std::vector<PhaseEnd> steps;
+  std::vector<std::pair<Phase, RunsOn>> undo;  // the undo phases, in order
   SuccessEnd success = SuccessEnd::kState;
   State to = State::kInit;
 
@@ -79,10 +82,27 @@ std::optional<Entry> parse(const Row& row, std::string& error) {
       step.end = FailEnd::kTarget;
     } else if (end == "if-intact") {
       step.end = FailEnd::kIfIntact;
+    } else if (end == "undo") {
+      step.end = FailEnd::kUndo;
     } else if (end != "origin") {
       return error = "bad failure end " + std::string(end), std::nullopt;
     }
     e.steps.push_back(step);
+  }
+  for (std::string_view w : words(row.undo)) {
+    const std::size_t at = w.find('@');
+    const auto phase = parse_phase(w.substr(0, at));
+    const std::string_view side = at == std::string_view::npos ? "" : w.substr(at + 1);
+    if (!phase || (side != "source" && side != "target")) {
+      return error = "bad undo phase " + std::string(w), std::nullopt;
+    }
+    e.undo.emplace_back(*phase, side == "source" ? RunsOn::kSource : RunsOn::kTarget);
+  }
+  const bool marks_undo = std::any_of(e.steps.begin(), e.steps.end(),
+                                      [](const PhaseEnd& p) { return p.end == FailEnd::kUndo; });
+  if (marks_undo != !e.undo.empty()) {
+    return error = "a failure marked undo needs undo phases, and undo phases a failure",
+           std::nullopt;
   }
   const std::string_view last = tokens.back();
   if (last == "origin") {
@@ -164,8 +184,34 @@ State failure_end(const Entry& e, std::size_t step, State origin, Power power, b
       return success_end(e, origin, power);
     case FailEnd::kIfIntact:
       return intact ? origin : State::kFailed;
+    case FailEnd::kUndo:
+      return origin;  // once the undo phases ran (check_undo)
   }
   return State::kFailed;
+}
+
+// A failure marked `undo`: the record runs the undo phases in order, from the first; their
+// success ends at the origin with the status the failure had, a failed one stops in FAILED.
+void check_undo(const Entry& e, const VmRecord& failed, State origin, OpStatus why,
+                const std::function<void(std::string_view)>& fail) {
+  VmRecord r = failed;
+  for (std::size_t k = 0; k < e.undo.size(); ++k) {
+    if (!r.busy() || !r.op->undoing || *r.op->undoing != why || r.op->step != k ||
+        current_phase(*r.op) != e.undo[k].first || current_runs_on(*r.op) != e.undo[k].second ||
+        r.state != failed.state) {
+      return fail("expected undo phase " + std::string(phase_name(e.undo[k].first)) + " on the " +
+                  std::string(runs_on_name(e.undo[k].second)) + " running");
+    }
+    const VmRecord stuck = phase_failed(r, OpStatus::kFailed).record;
+    if (stuck.busy() || stuck.state != State::kFailed) {
+      return fail("expected a failed undo phase to stop in FAILED");
+    }
+    r = phase_succeeded(r).record;
+  }
+  if (r.busy() || r.state != origin || !r.op || r.op->status != why) {
+    fail("expected " + std::string(state_name(origin)) + ", " +
+         std::string(op_status_name(why)) + " once undone");
+  }
 }
 
 std::string said(const VmRecord& r) {
@@ -232,8 +278,24 @@ void check_moment(const Moment& m, const Entry& e, Mismatches& out) {
       want = success_end(e, m.origin, power);
       status = OpStatus::kSucceeded;
       break;
+    case Outcome::kUndoFailed:
+      if (step.end != FailEnd::kUndo) return fail("the model undoes where the golden does not");
+      want = State::kFailed;  // check_undo: a failed undo phase stops in FAILED
+      break;
     case Outcome::kAtRest:
       return;
+  }
+  if (step.end == FailEnd::kUndo &&
+      (m.outcome == Outcome::kFailed || m.outcome == Outcome::kCanceled)) {
+    if (!m.undo_began || m.undo_began->op->action != m.action) {
+      return fail("expected the operation undoing");
+    }
+    check_undo(e, *m.undo_began, m.origin, status, fail);
+    // Where it settles, the other tables' moment.
+    if (r.busy() || r.state != m.origin || !r.op || r.op->status != status) {
+      fail("expected " + std::string(state_name(m.origin)) + " once undone");
+    }
+    return;
   }
   const bool phase_ok = !busy || current_phase(*r.op) == step.phase;
   if (r.busy() != busy || r.state != want || !r.op || r.op->status != status ||
@@ -366,6 +428,9 @@ void check_operation(const OperationRow& op, const Moment& m, const Entry* e, Mi
       const State want = failure_end(*e, k, m.origin, before.power, false);
       const OpStatus st =
           op.effect == Effect::kEndsCanceled ? OpStatus::kCanceled : OpStatus::kFailed;
+      if (e->steps[k].end == FailEnd::kUndo) {
+        return check_undo(*e, *r, m.origin, st, [&](std::string_view what) { fail(*r, what); });
+      }
       if (r->busy() || r->state != want || !r->op || r->op->status != st ||
           r->op->action != m.action) {
         fail(*r, std::string(state_name(want)) + ", " + std::string(op_status_name(st)));
@@ -419,7 +484,7 @@ void check_operations(const Golden& g, const std::vector<Moment>& all, Mismatche
         if (!to_failed || m.record.state != State::kFailed) continue;
         on = On::kFailed;
       } else if (m.outcome != Outcome::kRunning) {
-        continue;
+        continue;  // kUndoFailed too: recovering a failed undo is model_test.cc's
       }
     }
     for (std::size_t i = 0; i < std::size(kOperations); ++i) {
@@ -480,6 +545,7 @@ Mismatches check_outcomes(std::size_t limit) {
       for (std::uint8_t k = 0; k < e.steps.size(); ++k) {
         for (Outcome o : {Outcome::kRunning, Outcome::kFailed, Outcome::kCanceled}) need(k, o);
         if (e.steps[k].end == FailEnd::kIfIntact) need(k, Outcome::kFailedIntact);
+        if (e.steps[k].end == FailEnd::kUndo) need(k, Outcome::kUndoFailed);
       }
       need(e.steps.empty() ? 0 : static_cast<std::uint8_t>(e.steps.size() - 1),
            Outcome::kSucceeded);

@@ -23,7 +23,8 @@ enum : std::uint8_t {
   kIntact = 1U << 3,                                 // Outcome::kFailedIntact
   kCancel = 1U << 4,                                 // Outcome::kCanceled
   kDone = 1U << 5,                                   // Outcome::kSucceeded
-  kEnd = kRest | kFail | kIntact | kCancel | kDone,  // nothing running: the record's state shows
+  kUndoFail = 1U << 6,                               // Outcome::kUndoFailed
+  kEnd = kRest | kFail | kIntact | kCancel | kDone | kUndoFail,  // nothing running: the record's state shows
 };
 
 constexpr std::uint8_t outcome_bit(Outcome o) {
@@ -40,6 +41,8 @@ constexpr std::uint8_t outcome_bit(Outcome o) {
       return kCancel;
     case Outcome::kSucceeded:
       return kDone;
+    case Outcome::kUndoFailed:
+      return kUndoFail;
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
@@ -106,6 +107,10 @@ std::string row_effect(const lc::Transition* t, State origin) {
     k += std::string(lc::phase_name(step.phase)) + "@" +
          std::string(lc::runs_on_name(step.runs_on)) + ":" + end_of(step.on_failure) + " ";
   }
+  for (const lc::PhaseStep& step : t->undo()) {
+    k += "undo " + std::string(lc::phase_name(step.phase)) + "@" +
+         std::string(lc::runs_on_name(step.runs_on)) + " ";
+  }
   k += columns + " ";
   switch (t->target) {
     case lc::Target::kState:
@@ -192,6 +197,7 @@ void transition_mutants(std::vector<Mutant>& out) {
   std::set<lc::Phase> used_phases;
   for (const lc::Transition& t : original_rows()) {
     for (const lc::PhaseStep& step : t.phases()) used_phases.insert(step.phase);
+    for (const lc::PhaseStep& step : t.undo()) used_phases.insert(step.phase);
   }
   for (std::size_t i = 0; i < original_rows().size(); ++i) {
     const lc::Transition& t = original_rows()[i];
@@ -251,6 +257,38 @@ void transition_mutants(std::vector<Mutant>& out) {
                                   std::string(lc::runs_on_name(side)),
                               [j, side](lc::Transition& r) { r.steps[j].runs_on = side; });
       }
+    }
+    // The undo column: each undo phase replaced, moved to the other side, dropped; the order
+    // swapped; an undo added to a move that has none.
+    for (std::uint8_t j = 0; j < t.undo_count; ++j) {
+      const std::string phase(lc::phase_name(t.undo_steps[j].phase));
+      for (lc::Phase p : used_phases) {
+        if (p == t.undo_steps[j].phase) continue;
+        add_transition_mutant(out, i,
+                              "undo " + phase + " -> " + std::string(lc::phase_name(p)),
+                              [j, p](lc::Transition& r) { r.undo_steps[j].phase = p; });
+      }
+      for (lc::RunsOn side : kSides) {
+        if (side == t.undo_steps[j].runs_on) continue;
+        add_transition_mutant(out, i,
+                              "undo " + phase + " runs on " + std::string(lc::runs_on_name(side)),
+                              [j, side](lc::Transition& r) { r.undo_steps[j].runs_on = side; });
+      }
+      add_transition_mutant(out, i, "undo " + phase + " dropped", [j](lc::Transition& r) {
+        for (std::uint8_t k = j; k + 1 < r.undo_count; ++k) r.undo_steps[k] = r.undo_steps[k + 1];
+        --r.undo_count;
+      });
+    }
+    if (t.undo_count == 2) {
+      add_transition_mutant(out, i, "undo order swapped", [](lc::Transition& r) {
+        std::swap(r.undo_steps[0], r.undo_steps[1]);
+      });
+    }
+    if (t.undo_count == 0 && t.has(lc::Effect::kMovesVm) && !t.instant()) {
+      add_transition_mutant(out, i, "undo added", [](lc::Transition& r) {
+        r.undo_steps[0] = {lc::Phase::kCleanup, lc::FailureRule::kFailStop, lc::RunsOn::kTarget};
+        r.undo_count = 1;
+      });
     }
     if (t.power_after) {
       add_transition_mutant(out, i, "no power_after",
