@@ -80,7 +80,7 @@ struct ActionArgs {
   std::optional<int> postcopy_after_ms;
   std::optional<int> max_downtime_ms;
   std::optional<int> bandwidth_mib_s;
-  std::vector<std::string> params;    // "key=value"
+  std::vector<std::string> params;  // "key=value"
 };
 
 // {"action": verb, "vocabulary": v, ...params}. `--param` values are typed by key: vcpus,

@@ -193,9 +193,9 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
   const Action action = vm.record.op->action;
   // A cleanup on one side of a move, or any undo phase, reports the power of a copy that is
   // not (or no longer) the VM: the table names the VM's power then.
-  const bool other_copy =
-      vm.record.op->undoing.has_value() || (lc::current_phase(*vm.record.op) == Phase::kCleanup &&
-                                            lc::current_runs_on(*vm.record.op) != lc::RunsOn::kHost);
+  const bool other_copy = vm.record.op->undoing.has_value() ||
+                          (lc::current_phase(*vm.record.op) == Phase::kCleanup &&
+                           lc::current_runs_on(*vm.record.op) != lc::RunsOn::kHost);
   if (other_copy && result.power_known) {
     driver::PhaseResult own = result;
     own.power_known = false;

@@ -12,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -415,12 +414,9 @@ class FaultsTest : public ::testing::Test {
     Result<std::vector<store::TransitionRow>> h = engine_->history(id, 0, 10'000);
     if (!h || h->empty()) return std::nullopt;
     const char* why = i.fault == Fault::kHang ? "deadline exceeded" : "injected failure";
-    EXPECT_TRUE(std::any_of(h->begin(), h->end(),
-                            [&](const store::TransitionRow& row) {
-                              return row.op_id == after->op.id &&
-                                     row.reason.find(why) != std::string::npos;
-                            }))
-        << h->back().reason;
+    EXPECT_TRUE(std::any_of(h->begin(), h->end(), [&](const store::TransitionRow& row) {
+      return row.op_id == after->op.id && row.reason.find(why) != std::string::npos;
+    })) << h->back().reason;
     expect_history_replays(id);
     if (after->record.state != expected.state || op.status != expected.op->status ||
         lc::current_phase(op) != ended_in) {

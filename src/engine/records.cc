@@ -27,19 +27,19 @@ struct RunningStatus {
   MigrationStatus cold;
 };
 constexpr RunningStatus kRunning[] = {
-    {Phase::kNone, MS::kAccepted, MS::kPreMigrating},     // not started yet
-    {Phase::kSchedule, MS::kQueued, MS::kPreMigrating},   // waiting for a target
-    {Phase::kProlog, MS::kPreparing, MS::kMigrating},     // files to the target
+    {Phase::kNone, MS::kAccepted, MS::kPreMigrating},             // not started yet
+    {Phase::kSchedule, MS::kQueued, MS::kPreMigrating},           // waiting for a target
+    {Phase::kProlog, MS::kPreparing, MS::kMigrating},             // files to the target
     {Phase::kPrepareMigrate, MS::kPreparing, MS::kPreMigrating},  // the target waits
-    {Phase::kSave, MS::kRunning, MS::kMigrating},         // the source stops the guest
-    {Phase::kMigrate, MS::kRunning, MS::kMigrating},      // memory (and disks) move
-    {Phase::kResize, MS::kRunning, MS::kMigrating},       //
-    {Phase::kRestore, MS::kRunning, MS::kPostMigrating},  // the target starts the guest
-    {Phase::kFinishMigrate, MS::kRunning, MS::kPostMigrating},  // the target's guest checked
-    {Phase::kAbortMigrate, MS::kRunning, MS::kMigrating},  // undo: the source resumes
-    {Phase::kBoot, MS::kRunning, MS::kPostMigrating},     //
-    {Phase::kEpilog, MS::kRunning, MS::kPostMigrating},   // the source is cleaned up
-    {Phase::kCleanup, MS::kRunning, MS::kPostMigrating},  //
+    {Phase::kSave, MS::kRunning, MS::kMigrating},                 // the source stops the guest
+    {Phase::kMigrate, MS::kRunning, MS::kMigrating},              // memory (and disks) move
+    {Phase::kResize, MS::kRunning, MS::kMigrating},               //
+    {Phase::kRestore, MS::kRunning, MS::kPostMigrating},          // the target starts the guest
+    {Phase::kFinishMigrate, MS::kRunning, MS::kPostMigrating},    // the target's guest checked
+    {Phase::kAbortMigrate, MS::kRunning, MS::kMigrating},         // undo: the source resumes
+    {Phase::kBoot, MS::kRunning, MS::kPostMigrating},             //
+    {Phase::kEpilog, MS::kRunning, MS::kPostMigrating},           // the source is cleaned up
+    {Phase::kCleanup, MS::kRunning, MS::kPostMigrating},          //
 };
 constexpr MigrationStatus kMidMoveLive = MS::kRunning;
 constexpr MigrationStatus kMidMoveCold = MS::kMigrating;

@@ -314,8 +314,7 @@ Step phase_failed(const VmRecord& record, OpStatus why, Integrity origin) {
 std::optional<Step> late_success(const VmRecord& record) {
   if (!record.op.has_value() || record.op->status != OpStatus::kFailed) return std::nullopt;
   const PhaseStep* failed = current_step(*record.op);
-  if (record.op->undoing || failed == nullptr ||
-      failed->on_failure != FailureRule::kKeepTarget) {
+  if (record.op->undoing || failed == nullptr || failed->on_failure != FailureRule::kKeepTarget) {
     return std::nullopt;
   }
   Step step;

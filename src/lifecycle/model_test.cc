@@ -216,8 +216,8 @@ TEST(ModelTest, ALiveMigrationRollsBackThroughItsUndoPhases) {
       {3, OpStatus::kFailed, Integrity::kUnknown, -1, S::kRunning, OpStatus::kFailed},
   };
   for (const Case& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "fail at " << c.fail_at << ", undo fails at "
-                                      << c.undo_fails_at);
+    SCOPED_TRACE(::testing::Message()
+                 << "fail at " << c.fail_at << ", undo fails at " << c.undo_fails_at);
     VmRecord r = must_begin(record_at_rest(S::kRunning), A::kLiveMigrate).record;
     for (int i = 0; i < c.fail_at; ++i) r = phase_succeeded(r).record;
     Step s = phase_failed(r, c.why, c.origin);

@@ -114,8 +114,10 @@ Status validate_params(lifecycle::Action action, const OpParams& params) {
     return fail(Error::invalid_argument("migration options are only for live_migrate"));
   }
   if (m.postcopy_after_ms < -1 || m.postcopy_after_ms > kMaxMigrationMillis) {
-    return fail(Error::invalid_argument("'postcopy_after_ms' must be -1 (the default), 0 (never) "
-                                        "or up to " + std::to_string(kMaxMigrationMillis)));
+    return fail(
+        Error::invalid_argument("'postcopy_after_ms' must be -1 (the default), 0 (never) "
+                                "or up to " +
+                                std::to_string(kMaxMigrationMillis)));
   }
   if (m.max_downtime_ms < 0 || m.max_downtime_ms > kMaxMigrationMillis) {
     return fail(Error::invalid_argument("'max_downtime_ms' must be 0 (the default) to " +

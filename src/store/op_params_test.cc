@@ -116,7 +116,8 @@ TEST(OpParams, DefaultsAreAnEmptyObjectAndBadTextGivesDefaults) {
 }
 
 TEST(OpParams, ATypedKeyOfTheWrongTypeIsOnlyShown) {
-  const OpParams p = params_from_json_text(R"({"name":5,"hold":"yes","previous":{},"migration":{"copy_storage":1},"endpoint":{"migration_uri":"x"}})");
+  const OpParams p = params_from_json_text(
+      R"({"name":5,"hold":"yes","previous":{},"migration":{"copy_storage":1},"endpoint":{"migration_uri":"x"}})");
   EXPECT_FALSE(p.name);
   EXPECT_TRUE(p.migration.defaults());
   EXPECT_FALSE(p.endpoint);

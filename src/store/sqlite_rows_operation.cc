@@ -53,9 +53,7 @@ constexpr Column<In, Out> kColumns[] = {
      [](StmtUse& u, const In& o) { u.bind(std::int64_t{o.meta.attempt}); },
      [](RowReader& r, Out& o) { o.meta.attempt = r.integer<std::uint32_t>(); }},
     {"undoing", SqlType::kInteger, false,
-     [](StmtUse& u, const In& o) {
-       u.bind(o.op.undoing ? num(*o.op.undoing) : std::int64_t{0});
-     },
+     [](StmtUse& u, const In& o) { u.bind(o.op.undoing ? num(*o.op.undoing) : std::int64_t{0}); },
      [](RowReader& r, Out& o) {
        if (r.null() || sqlite3_column_int64(r.stmt(), r.column()) == 0) {
          r.skip();

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -209,8 +210,8 @@ void check_undo(const Entry& e, const VmRecord& failed, State origin, OpStatus w
     r = phase_succeeded(r).record;
   }
   if (r.busy() || r.state != origin || !r.op || r.op->status != why) {
-    fail("expected " + std::string(state_name(origin)) + ", " +
-         std::string(op_status_name(why)) + " once undone");
+    fail("expected " + std::string(state_name(origin)) + ", " + std::string(op_status_name(why)) +
+         " once undone");
   }
 }
 
@@ -236,6 +237,16 @@ void check_moment(const Moment& m, const Entry& e, Mismatches& out) {
   const auto fail = [&](std::string_view what) {
     out.add(m.describe() + ": " + std::string(what) + "; " + e.describe() + "; " + said(r));
   };
+  // The row's undo column is the golden's, phase for phase and side for side (a row with no
+  // failure marked undo has none, whether or not a rollback would run it).
+  if (m.row != nullptr) {
+    const std::span<const PhaseStep> undo = m.row->undo();
+    bool same = undo.size() == e.undo.size();
+    for (std::size_t k = 0; same && k < undo.size(); ++k) {
+      same = undo[k].phase == e.undo[k].first && undo[k].runs_on == e.undo[k].second;
+    }
+    if (!same) return fail("the row's undo phases are not the golden's");
+  }
   // The power a by-power row reads: the record the operation started from.
   const Power power = record_at_rest(m.origin).power;
   if (e.steps.empty()) {

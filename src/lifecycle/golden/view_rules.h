@@ -17,14 +17,15 @@ namespace corral::lifecycle::golden::view_rules {
 
 // Outcomes as bits, to match several at once.
 enum : std::uint8_t {
-  kRest = 1U << 0,                                   // Outcome::kAtRest
-  kRun = 1U << 1,                                    // Outcome::kRunning
-  kFail = 1U << 2,                                   // Outcome::kFailed
-  kIntact = 1U << 3,                                 // Outcome::kFailedIntact
-  kCancel = 1U << 4,                                 // Outcome::kCanceled
-  kDone = 1U << 5,                                   // Outcome::kSucceeded
-  kUndoFail = 1U << 6,                               // Outcome::kUndoFailed
-  kEnd = kRest | kFail | kIntact | kCancel | kDone | kUndoFail,  // nothing running: the record's state shows
+  kRest = 1U << 0,      // Outcome::kAtRest
+  kRun = 1U << 1,       // Outcome::kRunning
+  kFail = 1U << 2,      // Outcome::kFailed
+  kIntact = 1U << 3,    // Outcome::kFailedIntact
+  kCancel = 1U << 4,    // Outcome::kCanceled
+  kDone = 1U << 5,      // Outcome::kSucceeded
+  kUndoFail = 1U << 6,  // Outcome::kUndoFailed
+  kEnd = kRest | kFail | kIntact | kCancel | kDone |
+         kUndoFail,  // nothing running: the record's state shows
 };
 
 constexpr std::uint8_t outcome_bit(Outcome o) {

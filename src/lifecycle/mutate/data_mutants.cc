@@ -264,8 +264,7 @@ void transition_mutants(std::vector<Mutant>& out) {
       const std::string phase(lc::phase_name(t.undo_steps[j].phase));
       for (lc::Phase p : used_phases) {
         if (p == t.undo_steps[j].phase) continue;
-        add_transition_mutant(out, i,
-                              "undo " + phase + " -> " + std::string(lc::phase_name(p)),
+        add_transition_mutant(out, i, "undo " + phase + " -> " + std::string(lc::phase_name(p)),
                               [j, p](lc::Transition& r) { r.undo_steps[j].phase = p; });
       }
       for (lc::RunsOn side : kSides) {
@@ -280,9 +279,8 @@ void transition_mutants(std::vector<Mutant>& out) {
       });
     }
     if (t.undo_count == 2) {
-      add_transition_mutant(out, i, "undo order swapped", [](lc::Transition& r) {
-        std::swap(r.undo_steps[0], r.undo_steps[1]);
-      });
+      add_transition_mutant(out, i, "undo order swapped",
+                            [](lc::Transition& r) { std::swap(r.undo_steps[0], r.undo_steps[1]); });
     }
     if (t.undo_count == 0 && t.has(lc::Effect::kMovesVm) && !t.instant()) {
       add_transition_mutant(out, i, "undo added", [](lc::Transition& r) {
