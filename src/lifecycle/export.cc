@@ -273,6 +273,10 @@ json model_json() {
                        {"on_failure", failure_rule_name(step.on_failure)},
                        {"runs_on", runs_on_name(step.runs_on)}});
     }
+    json undo = json::array();
+    for (const PhaseStep& step : t.undo()) {
+      undo.push_back({{"phase", phase_name(step.phase)}, {"runs_on", runs_on_name(step.runs_on)}});
+    }
     json effects = json::array();
     for (Effect e : kAllEffects) {
       if (t.has(e)) effects.push_back(effect_name(e));
@@ -285,6 +289,7 @@ json model_json() {
          {"when_idle", t.when_idle},
          {"during", action_list(t.during)},
          {"phases", std::move(steps)},
+         {"undo", std::move(undo)},
          {"to", target_name(t)},
          {"note", t.note}});
   }

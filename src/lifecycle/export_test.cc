@@ -19,6 +19,7 @@ TEST(ExportTest, RowsCarryRunsOnPowerAfterAndEffects) {
   const nlohmann::json j = model_json();
   bool saw_suspend = false;
   bool saw_migrate = false;
+  bool saw_live = false;
   for (const nlohmann::json& row : j["transitions"]) {
     ASSERT_TRUE(row.contains("effects") && row.contains("power_after")) << row.dump();
     for (const nlohmann::json& step : row["phases"]) ASSERT_TRUE(step.contains("runs_on"));
@@ -32,12 +33,20 @@ TEST(ExportTest, RowsCarryRunsOnPowerAfterAndEffects) {
       EXPECT_EQ(row["phases"][2]["runs_on"], "target");
       EXPECT_EQ(row["effects"], nlohmann::json::array({"moves_vm"}));
     }
+    if (row["action"] == "live_migrate") {
+      saw_live = true;
+      EXPECT_EQ(row["undo"], nlohmann::json::parse(R"([{"phase":"cleanup","runs_on":"target"},
+                                                        {"phase":"abort_migrate","runs_on":"source"}])"));
+    } else {
+      EXPECT_EQ(row["undo"], nlohmann::json::array()) << row.dump();
+    }
     if (row["action"] == "terminate" && !row["phases"].empty()) {
       EXPECT_EQ(row["effects"], nlohmann::json::array({"deletes_files", "ends_vm"}));
     }
   }
   EXPECT_TRUE(saw_suspend);
   EXPECT_TRUE(saw_migrate);
+  EXPECT_TRUE(saw_live);
 }
 
 TEST(ExportTest, JsonHasTheWholeModel) {
