@@ -12,7 +12,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
+#include <string>
 
 #include "engine/fault_points_testing.h"
 #include "lifecycle/table.h"
@@ -207,6 +209,82 @@ TEST(CrashPhases, TheServerDiesInEveryPhaseOfEveryRowFromEveryOriginAndFinishesA
       "pairs; %d lost, %d stuck; %zu history entries replayed through the model; %.1f s\n",
       covered.size(), row_phases.size(), lost, stuck, replayed,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+}
+
+// The undo phases too (table.h Transition::undo): for every row that has them, every origin it
+// allows and every undo phase, the row's first phase a source runs fails (so the undo starts)
+// and the server is SIGKILLed in that undo phase. Restarted, it finishes the undo: the VM is
+// back at its origin with the operation failed, once, its history replaying through the model.
+TEST(CrashPhases, TheServerDiesInEveryUndoPhaseAndTheUndoFinishesAfterRestart) {
+  ServerProcess server({"--sim-profile", "zero", "--no-schedule", "--sim-hosts", "8"});
+  ASSERT_TRUE(server.start()) << server.log();
+  int points = 0;
+  int attempts = 0;
+  for (const lc::Transition& t : lc::transitions()) {
+    if (t.undo_count == 0 || !lc::request_runs_phases(t)) continue;
+    // The forward phase that fails: the first one on the source (the send).
+    std::optional<Phase> failing;
+    for (const lc::PhaseStep& step : t.phases()) {
+      if (step.runs_on == lc::RunsOn::kSource && !failing) failing = step.phase;
+    }
+    ASSERT_TRUE(failing.has_value());
+    for (State origin : lc::kAllStates) {
+      if (!t.from.contains(origin) || lc::find_idle(t.action, origin) != &t) continue;
+      for (const lc::PhaseStep& undo : t.undo()) {
+        SCOPED_TRACE(std::string(lc::action_name(t.action)) + " from " +
+                     std::string(lc::state_name(origin)) + ", undo " +
+                     std::string(lc::phase_name(undo.phase)));
+        Api api(server);
+        api.del("/v1/admin/faults");
+        std::optional<Subject> subject = bring_to(api, origin);
+        ASSERT_TRUE(subject.has_value());
+        const std::string request_id = "undo-crash-" + std::to_string(attempts++);
+        for (const json& fault : {json{{"kind", "fail"},
+                                       {"action", lc::action_name(t.action)},
+                                       {"phase", lc::phase_name(*failing)},
+                                       {"vm", subject->id}},
+                                  json{{"kind", "crash"},
+                                       {"action", lc::action_name(t.action)},
+                                       {"phase", lc::phase_name(undo.phase)},
+                                       {"vm", subject->id}}}) {
+          const ApiResult armed = api.post("/v1/admin/faults", fault);
+          ASSERT_EQ(armed.status, 201) << armed.body.dump();
+        }
+        {
+          std::unique_ptr<httplib::Client> http = server.client();
+          http->set_read_timeout(2, 0);
+          json body = default_params(t.action);
+          body["action"] = lc::action_name(t.action);
+          auto reply = http->Post("/v1/vms/" + std::to_string(subject->id) + "/actions",
+                                  {{"X-Request-Id", request_id}}, body.dump(), "application/json");
+          if (reply) EXPECT_EQ(reply->status, 202) << reply->body;
+        }
+        ASSERT_TRUE(server.wait_exit(10s)) << "the crash fault never fired";
+        ASSERT_TRUE(server.start()) << server.log();
+        ++points;
+        Api after(server);
+        const json done = after.wait_idle(subject->id);
+        ASSERT_FALSE(done.is_null()) << "stuck after the restart";
+        EXPECT_EQ(done["state"], lc::state_name(origin));
+        EXPECT_EQ(done["operation"]["action"], lc::action_name(t.action));
+        EXPECT_EQ(done["operation"]["status"], "failed");
+        EXPECT_EQ(done["operation"]["request_id"], request_id);
+        const json history = full_history(after, subject->id);
+        bool redispatched = false;
+        for (const json& e : history) {
+          if (e["phase"] == lc::phase_name(undo.phase) && e["reason"].is_string() &&
+              e["reason"].get<std::string>().starts_with("re-dispatched after a restart")) {
+            redispatched = true;
+          }
+        }
+        EXPECT_TRUE(redispatched) << history.dump();
+        expect_history_replays(after, subject->id);
+        after.del("/v1/vms/" + std::to_string(subject->id) + "?hard=true");
+      }
+    }
+  }
+  EXPECT_GT(points, 0) << "no row has undo phases";
+  std::printf("crash in undo phases: %d server crashes\n", points);
 }
 
 }  // namespace

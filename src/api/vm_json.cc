@@ -48,6 +48,8 @@ json op_json(const store::OperationRow& row) {
       {"action", str(lc::action_name(op.action))},
       {"phase", phase_or_null(lc::current_phase(op))},
       {"status", str(lc::op_status_name(op.status))},
+      // Rolling back through the row's undo phases: the status it ends with (null: not).
+      {"undoing", op.undoing ? json(str(lc::op_status_name(*op.undoing))) : json(nullptr)},
       {"origin", str(lc::state_name(op.origin))},
       {"started_at", format_time(meta.started_at)},
       {"deadline", time_or_null(meta.deadline)},

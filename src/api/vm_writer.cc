@@ -65,6 +65,12 @@ void operation(Writer& w, store::VmId vm_id, const lc::Operation& op, const stor
   phase_or_null(w, lc::current_phase(op));
   key(w, "status");
   str(w, lc::op_status_name(op.status));
+  key(w, "undoing");
+  if (op.undoing) {
+    str(w, lc::op_status_name(*op.undoing));
+  } else {
+    w.Null();
+  }
   key(w, "origin");
   str(w, lc::state_name(op.origin));
   key(w, "started_at");

@@ -215,13 +215,18 @@ lc::VmRecord record_from_json(const nlohmann::json& vm) {
                           lc::OpStatus::kCanceled}) {
     if (op["status"] == lc::op_status_name(st)) o.status = st;
   }
-  // The step is the index of the named phase in the operation's row (idle or pre-empting).
+  for (lc::OpStatus st : {lc::OpStatus::kFailed, lc::OpStatus::kCanceled}) {
+    if (op.value("undoing", nlohmann::json()) == lc::op_status_name(st)) o.undoing = st;
+  }
+  // The step is the index of the named phase in the operation's row (idle or pre-empting), or
+  // in its undo phases while undoing.
   for (bool during : {false, true}) {
     const lc::Transition* t =
         during ? lc::find_replacing(o.action, o.origin) : lc::find_idle(o.action, o.origin);
     if (t == nullptr) continue;
-    for (std::uint8_t i = 0; i < t->step_count; ++i) {
-      if (op["phase"] == lc::phase_name(t->steps[i].phase)) {
+    const std::span<const lc::PhaseStep> steps = o.undoing ? t->undo() : t->phases();
+    for (std::uint8_t i = 0; i < steps.size(); ++i) {
+      if (op["phase"] == lc::phase_name(steps[i].phase)) {
         o.step = i;
         o.during = during;
         r.op = o;
