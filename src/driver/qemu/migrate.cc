@@ -2,6 +2,7 @@
 // source side.
 #include "driver/qemu/migrate.h"
 
+#include <algorithm>
 #include <array>
 #include <thread>
 #include <utility>
@@ -336,7 +337,15 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
     if (std::string why = watch.observe(last, now_at); !why.empty()) cancel_with(std::move(why));
     // A MIGRATION event (capability "events") ends the wait early: the pre-switchover pause
     // is downtime until this loop answers it. The events stay queued for the VM's worker.
-    if (wait_readable(source.fd(), poll)) source.poll_events();
+    // Until post-copy is asked for, wake no later than its time: a poll that overshoots it
+    // leaves the migration in (bandwidth-capped) pre-copy that much longer.
+    milliseconds wait = poll;
+    if (!postcopy_asked && options.postcopy_after.count() > 0) {
+      const auto due = start + options.postcopy_after;
+      const auto left = std::chrono::duration_cast<milliseconds>(due - SteadyClock::now());
+      wait = std::clamp(left, milliseconds(1), poll);
+    }
+    if (wait_readable(source.fd(), wait)) source.poll_events();
   }
   if (last.status != MigrationStatus::kCompleted) {
     const MigrationStatus status = last.status;
