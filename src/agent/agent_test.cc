@@ -112,6 +112,7 @@ class AgentSession : public ::testing::Test {
     driver::sim::SimOptions o;
     o.host_count = 1;
     o.default_latency = 0ms;
+    o.phase_latency = {{lc::Phase::kMigrate, 200ms}};  // reports progress (the sim's contract)
     return o;
   }()};
   std::unique_ptr<TestController> controller_;
@@ -183,6 +184,48 @@ TEST_F(AgentSession, APhaseRequestIsAnsweredWithItsResult) {
     }
     return false;
   }));
+}
+
+// A live migration's migrate phase: the sim's progress reports reach the controller before the
+// phase's result, the last one with all memory sent and the downtime.
+TEST_F(AgentSession, AMigratePhaseSendsItsProgressBeforeItsResult) {
+  TestControllerOptions options;
+  v1::PhaseRequest migrate;
+  migrate.set_vm(7);
+  migrate.set_op(42);
+  migrate.set_step(2);
+  migrate.set_attempt(1);
+  migrate.set_action(v1::ACTION_LIVE_MIGRATE);
+  migrate.set_phase(v1::PHASE_MIGRATE);
+  migrate.set_origin(v1::STATE_RUNNING);
+  migrate.set_host("node-1");
+  migrate.set_runs_on(v1::RUNS_ON_SOURCE);
+  migrate.set_peer_host("node-2");
+  migrate.mutable_model()->set_vcpus(1);
+  migrate.mutable_model()->set_memory_mib(128);
+  migrate.mutable_model()->set_image("tiny");
+  options.after_welcome.push_back(migrate);
+  start_controller(options);
+  run_agent(token());
+  std::vector<v1::PhaseProgress> progress;
+  ASSERT_TRUE(eventually([&] {
+    progress.clear();
+    for (const v1::AgentMessage& m : controller_->received()) {
+      if (m.has_phase_progress()) progress.push_back(m.phase_progress());
+      if (m.has_phase_result() && m.phase_result().op() == 42) return true;
+    }
+    return false;
+  }));
+  ASSERT_FALSE(progress.empty());
+  for (const v1::PhaseProgress& p : progress) {
+    EXPECT_EQ(p.vm(), 7);
+    EXPECT_EQ(p.op(), 42);
+    EXPECT_EQ(p.step(), 2U);
+    EXPECT_EQ(p.attempt(), 1U);
+    EXPECT_EQ(p.memory_total(), 128ULL << 20);
+  }
+  EXPECT_EQ(progress.back().memory_remaining(), 0U);
+  EXPECT_GT(progress.back().downtime_ms(), 0);
 }
 
 TEST_F(AgentSession, AStaleEpochRequestIsDroppedAndAnUnreadableOneFails) {

@@ -25,6 +25,9 @@ v1::PhaseResult to_wire(const driver::PhaseResult& result);
 v1::PowerEvent to_wire(const driver::PowerEvent& event);
 [[nodiscard]] Result<driver::PowerEvent> to_driver(const v1::PowerEvent& event);
 
+v1::PhaseProgress to_wire(const driver::PhaseProgress& progress);
+[[nodiscard]] Result<driver::PhaseProgress> to_driver(const v1::PhaseProgress& progress);
+
 v1::RunningVm to_wire(const driver::FoundVm& vm);
 
 }  // namespace corral::agent

@@ -13,6 +13,28 @@ void Outbox::push(v1::AgentMessage message) {
   cv_.notify_all();
 }
 
+void Outbox::push_progress(v1::AgentMessage message) {
+  {
+    std::lock_guard lock(mu_);
+    // Only a report of the same phase is replaced: one of an earlier phase (its downtime) keeps
+    // its place before that phase's result.
+    const v1::PhaseProgress& p = message.phase_progress();
+    auto queued = std::find_if(queue_.begin(), queue_.end(), [&p](const v1::AgentMessage& m) {
+      if (!m.has_phase_progress()) return false;
+      const v1::PhaseProgress& q = m.phase_progress();
+      return q.vm() == p.vm() && q.op() == p.op() && q.step() == p.step() &&
+             q.attempt() == p.attempt();
+    });
+    if (queued != queue_.end()) {
+      *queued = std::move(message);
+    } else {
+      queue_.push_back(std::move(message));
+      trim();
+    }
+  }
+  cv_.notify_all();
+}
+
 std::vector<v1::AgentMessage> Outbox::take_all() {
   std::lock_guard lock(mu_);
   std::vector<v1::AgentMessage> out(std::make_move_iterator(queue_.begin()),
@@ -55,7 +77,11 @@ std::size_t Outbox::dropped() const {
 void Outbox::trim() {
   while (queue_.size() > capacity_) {
     auto event = std::find_if(queue_.begin(), queue_.end(),
-                              [](const v1::AgentMessage& m) { return m.has_power_event(); });
+                              [](const v1::AgentMessage& m) { return m.has_phase_progress(); });
+    if (event == queue_.end()) {
+      event = std::find_if(queue_.begin(), queue_.end(),
+                           [](const v1::AgentMessage& m) { return m.has_power_event(); });
+    }
     queue_.erase(event != queue_.end() ? event : queue_.begin());
     ++dropped_;
   }

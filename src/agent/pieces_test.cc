@@ -140,6 +140,33 @@ TEST(AgentConvert, PhaseResultsRoundTrip) {
   }
 }
 
+driver::PhaseProgress sample_progress() {
+  driver::PhaseProgress p;
+  p.vm = 7;
+  p.op = 8;
+  p.step = 2;
+  p.attempt = 3;
+  p.memory_total = 1ULL << 40;  // 1 TiB: past 32 bits
+  p.memory_processed = 3;
+  p.memory_remaining = 4;
+  p.disk_total = 5;
+  p.disk_processed = 6;
+  p.disk_remaining = 7;
+  p.expected_downtime_ms = 300;
+  p.downtime_ms = 45;
+  return p;
+}
+
+TEST(AgentConvert, PhaseProgressRoundTrips) {
+  const driver::PhaseProgress p = sample_progress();
+  Result<driver::PhaseProgress> back = to_driver(to_wire(p));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, p);
+  v1::PhaseProgress odd = to_wire(p);
+  odd.set_step(256);
+  EXPECT_FALSE(to_driver(odd)) << "a step past 255 is refused";
+}
+
 TEST(AgentConvert, PowerEventsRoundTripWithTheirObservation) {
   struct Case {
     driver::PowerEventKind kind;
@@ -217,6 +244,46 @@ TEST(AgentOutbox, WhenFullDropsOldestEventsBeforeResults) {
   EXPECT_EQ(left[0].phase_result().op(), 2);
   EXPECT_EQ(left[1].phase_result().op(), 3);
   EXPECT_EQ(left[2].phase_result().op(), 4);
+}
+
+v1::AgentMessage progress_msg(std::int64_t vm, std::uint32_t step, std::uint64_t sent) {
+  v1::AgentMessage m;
+  v1::PhaseProgress* p = m.mutable_phase_progress();
+  p->set_vm(vm);
+  p->set_op(1);
+  p->set_step(step);
+  p->set_memory_processed(sent);
+  return m;
+}
+
+// Progress is advisory: a newer report of the same phase takes the queued one's place (one
+// per phase waits while the stream is down), one of another phase or VM is kept.
+TEST(AgentOutbox, KeepsTheNewestProgressOfAPhaseInItsPlace) {
+  Outbox box;
+  box.push_progress(progress_msg(1, 2, 10));
+  box.push(result_msg(5));
+  box.push_progress(progress_msg(1, 2, 20));  // replaces the first, before result 5
+  box.push_progress(progress_msg(2, 2, 30));  // another VM
+  box.push_progress(progress_msg(1, 3, 40));  // another phase of VM 1
+  std::vector<v1::AgentMessage> left = box.take_all();
+  ASSERT_EQ(left.size(), 4U);
+  EXPECT_EQ(left[0].phase_progress().memory_processed(), 20U);
+  EXPECT_EQ(left[1].phase_result().op(), 5);
+  EXPECT_EQ(left[2].phase_progress().memory_processed(), 30U);
+  EXPECT_EQ(left[3].phase_progress().memory_processed(), 40U);
+  EXPECT_EQ(box.dropped(), 0U);
+}
+
+TEST(AgentOutbox, WhenFullDropsProgressFirst) {
+  Outbox box(2);
+  box.push(event_msg(10));
+  box.push_progress(progress_msg(1, 2, 10));
+  box.push(result_msg(1));  // over: the progress goes, not the event
+  EXPECT_EQ(box.dropped(), 1U);
+  std::vector<v1::AgentMessage> left = box.take_all();
+  ASSERT_EQ(left.size(), 2U);
+  EXPECT_TRUE(left[0].has_power_event());
+  EXPECT_TRUE(left[1].has_phase_result());
 }
 
 // ---- lease ------------------------------------------------------------------------------

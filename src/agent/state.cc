@@ -225,6 +225,12 @@ void AgentState::phase_done(driver::PhaseResult result) {
   outbox_.push(std::move(m));
 }
 
+void AgentState::phase_progress(driver::PhaseProgress progress) {
+  v1::AgentMessage m;
+  *m.mutable_phase_progress() = to_wire(progress);
+  outbox_.push_progress(std::move(m));
+}
+
 void AgentState::power_event(driver::PowerEvent event) {
   v1::AgentMessage m;
   *m.mutable_power_event() = to_wire(event);

@@ -77,6 +77,8 @@ class AgentState final : public driver::DriverSink {
   // DriverSink
   void phase_done(driver::PhaseResult result) override;
   void power_event(driver::PowerEvent event) override;
+  // Advisory: the outbox keeps only the newest report per VM (Outbox::push_progress).
+  void phase_progress(driver::PhaseProgress progress) override;
 
  private:
   struct Placed {

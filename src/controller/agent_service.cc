@@ -182,6 +182,16 @@ void AgentService::on_message(AgentConnection& connection, const v1::AgentMessag
     case v1::AgentMessage::kPowerEvent:
       sink_.power_event(power_event_from_wire(message.power_event()));
       return;
+    case v1::AgentMessage::kPhaseProgress: {
+      Result<driver::PhaseProgress> progress = phase_progress_from_wire(message.phase_progress());
+      if (!progress) {
+        log(LogLevel::kWarn, "agent_message_dropped",
+            {{"host", connection.host()}, {"reason", progress.error().message}});
+        return;
+      }
+      sink_.phase_progress(*progress);
+      return;
+    }
     case v1::AgentMessage::kConsoleReply:
       consoles_.on_reply(message.console_reply());
       return;

@@ -35,6 +35,10 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
 v1::PhaseResult phase_result_to_wire(const driver::PhaseResult& result);
 [[nodiscard]] Result<driver::PhaseResult> phase_result_from_wire(const v1::PhaseResult& result);
 
+v1::PhaseProgress phase_progress_to_wire(const driver::PhaseProgress& progress);
+[[nodiscard]] Result<driver::PhaseProgress> phase_progress_from_wire(
+    const v1::PhaseProgress& progress);
+
 v1::PowerEvent power_event_to_wire(const driver::PowerEvent& event);
 driver::PowerEvent power_event_from_wire(const v1::PowerEvent& event);
 

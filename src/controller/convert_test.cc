@@ -123,6 +123,28 @@ TEST(Convert, PhaseResultsRoundTrip) {
   EXPECT_FALSE(back->power_known);
 }
 
+TEST(Convert, PhaseProgressRoundTrips) {
+  driver::PhaseProgress p;
+  p.vm = 42;
+  p.op = 7;
+  p.step = 3;
+  p.attempt = 2;
+  p.memory_total = 1ULL << 40;  // past 32 bits
+  p.memory_processed = 1ULL << 39;
+  p.memory_remaining = 1ULL << 39;
+  p.disk_total = 10;
+  p.disk_processed = 4;
+  p.disk_remaining = 6;
+  p.expected_downtime_ms = 300;
+  p.downtime_ms = 45;
+  Result<driver::PhaseProgress> back = phase_progress_from_wire(phase_progress_to_wire(p));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, p);
+  v1::PhaseProgress odd = phase_progress_to_wire(p);
+  odd.set_step(300);
+  EXPECT_FALSE(phase_progress_from_wire(odd)) << "a step past 255 is refused";
+}
+
 TEST(Convert, PowerEventsRoundTripEveryKind) {
   const std::vector<std::pair<driver::PowerEventKind, lc::Power>> kinds = {
       {driver::PowerEventKind::kPowerChanged, lc::Power::kPaused},

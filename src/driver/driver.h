@@ -81,6 +81,29 @@ struct PhaseResult {
   std::optional<store::MigrationEndpoint> endpoint;
 };
 
+// How far a running phase got (a live migration's query-migrate: Nova's migration record
+// fields, libvirt's job info). Any number of these may come while a phase runs, before its
+// PhaseResult, from any thread; the engine keeps only those that echo the running phase's
+// (op, step, attempt) and drops the others. Advisory: the engine may persist only some of
+// them (about once a second per VM, and the last one when the phase ends), and a crash may
+// lose the latest. 0 means "not known (yet)"; a report with a downtime says the guest was
+// paused that long to switch over (sent once, when the migration completes).
+struct PhaseProgress {
+  store::VmId vm = 0;
+  store::OpId op = 0;
+  std::uint8_t step = 0;
+  std::uint32_t attempt = 0;
+  std::uint64_t memory_total = 0;  // bytes
+  std::uint64_t memory_processed = 0;
+  std::uint64_t memory_remaining = 0;
+  std::uint64_t disk_total = 0;  // bytes (block migration; 0 with shared storage)
+  std::uint64_t disk_processed = 0;
+  std::uint64_t disk_remaining = 0;
+  std::int64_t expected_downtime_ms = 0;  // what the hypervisor expects the switch-over to take
+  std::int64_t downtime_ms = 0;           // what it took (0 until the migration completed)
+  friend bool operator==(const PhaseProgress&, const PhaseProgress&) = default;
+};
+
 // What the hypervisor saw happen to a VM, one fact per event. The engine turns it into a
 // lifecycle::Observation (lifecycle/drift.h) for the drift policy, or completes a phase.
 enum class PowerEventKind : std::uint8_t {
@@ -128,6 +151,9 @@ class DriverSink {
   virtual ~DriverSink() = default;
   virtual void phase_done(PhaseResult result) = 0;
   virtual void power_event(PowerEvent event) = 0;
+  // A running phase's progress (see PhaseProgress). Default: ignored, so a sink that has no
+  // use for it (a test's, a tool's) need not say so.
+  virtual void phase_progress(PhaseProgress /*progress*/) {}
 };
 
 class Driver {

@@ -70,4 +70,9 @@ void HostRouter::Forward::power_event(PowerEvent event) {
   sink_->power_event(std::move(event));
 }
 
+void HostRouter::Forward::phase_progress(PhaseProgress progress) {
+  std::lock_guard lock(mu_);
+  if (sink_ != nullptr) sink_->phase_progress(progress);  // advisory: dropped quietly
+}
+
 }  // namespace corral::driver

@@ -71,6 +71,7 @@ class HostRouter final : public Driver {
     void set(DriverSink* sink);
     void phase_done(PhaseResult result) override;
     void power_event(PowerEvent event) override;
+    void phase_progress(PhaseProgress progress) override;
 
    private:
     std::mutex mu_;  // held while forwarding, so stop() waits for a call in flight

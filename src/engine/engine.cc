@@ -141,6 +141,8 @@ void Engine::phase_done(driver::PhaseResult result) { impl_->enqueue(std::move(r
 
 void Engine::power_event(driver::PowerEvent event) { impl_->enqueue(std::move(event)); }
 
+void Engine::phase_progress(driver::PhaseProgress progress) { impl_->enqueue(progress); }
+
 // ---- Impl: the thread -------------------------------------------------------------------
 
 void Engine::Impl::enqueue(Command command) {
@@ -236,6 +238,8 @@ void Engine::Impl::handle(Command& command) {
           handle_result(c);
         } else if constexpr (std::is_same_v<T, driver::PowerEvent>) {
           handle_power(c);
+        } else if constexpr (std::is_same_v<T, driver::PhaseProgress>) {
+          handle_progress(c);
         } else if constexpr (std::is_same_v<T, internal::AddHostCommand>) {
           handle_add_host(c);
         } else if constexpr (std::is_same_v<T, internal::HostActionCommand>) {
@@ -321,7 +325,7 @@ void Engine::Impl::rollback_batch() {
 void Engine::Impl::flush() {
   if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty() &&
       host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty() &&
-      group_rows.empty() && deleted_groups.empty()) {
+      group_rows.empty() && deleted_groups.empty() && !records.pending()) {
     return;
   }
   const Millis now = clock.now_ms();

@@ -202,6 +202,8 @@ class Engine final : public driver::DriverSink {
   // DriverSink: called by drivers from their threads; only enqueues.
   void phase_done(driver::PhaseResult result) override;
   void power_event(driver::PowerEvent event) override;
+  // Updates the running move's migration record (records.h: throttled; stale ones dropped).
+  void phase_progress(driver::PhaseProgress progress) override;
 
  private:
   struct Impl;

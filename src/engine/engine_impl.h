@@ -137,6 +137,8 @@ struct Engine::Impl {
   void handle_action(internal::ActionCommand& command);
   void handle_result(const driver::PhaseResult& result);
   void handle_power(const driver::PowerEvent& event);
+  // records.cc: a running phase's progress, for the VM's migration record.
+  void handle_progress(const driver::PhaseProgress& progress);
   // Applies a model step to a VM: op meta, host, model, history, deadline, dispatch.
   void apply(VmId id, const lifecycle::Step& step, bool new_operation,
              const store::OpParams& params, const internal::Cause& cause);

@@ -51,9 +51,9 @@ struct GroupCommand {
   std::promise<Result<GroupDetail>> reply;
 };
 
-using Command =
-    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
-                 AddHostCommand, HostActionCommand, AgentConnectedCommand, GroupCommand>;
+using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                             driver::PhaseProgress, AddHostCommand, HostActionCommand,
+                             AgentConnectedCommand, GroupCommand>;
 
 struct DeadlineEntry {
   Millis at = 0;

@@ -2,6 +2,7 @@
 #include "engine/records.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "engine/engine_impl.h"
@@ -216,6 +217,43 @@ void MoveRecords::write(Cursor& c, store::MigrationRow row, Millis now) {
   c.migration = std::make_shared<const store::MigrationRow>(std::move(row));
 }
 
+namespace {
+
+std::int64_t bytes(std::uint64_t n) {
+  return static_cast<std::int64_t>(
+      std::min<std::uint64_t>(n, std::numeric_limits<std::int64_t>::max()));
+}
+
+}  // namespace
+
+void MoveRecords::apply_held(Cursor& c, store::MigrationRow& row) {
+  if (!c.held) return;
+  const driver::PhaseProgress& p = *c.held;
+  row.memory_total_bytes = bytes(p.memory_total);
+  row.memory_processed_bytes = bytes(p.memory_processed);
+  row.memory_remaining_bytes = bytes(p.memory_remaining);
+  row.disk_total_bytes = bytes(p.disk_total);
+  row.disk_processed_bytes = bytes(p.disk_processed);
+  row.disk_remaining_bytes = bytes(p.disk_remaining);
+  // A downtime once known stays: a later report without one does not erase it.
+  if (p.downtime_ms > 0) row.downtime_ms = p.downtime_ms;
+  c.held.reset();
+}
+
+void MoveRecords::progress(const store::Vm& vm, const driver::PhaseProgress& report, Millis now) {
+  const auto it = cursors_.find(vm.id);
+  if (it == cursors_.end() || !it->second.migration) return;
+  const store::MigrationRow& open = *it->second.migration;
+  if (open.op_id != vm.op.id || migration_over(open.status)) return;  // not this move's
+  Cursor& c = touch(vm.id);
+  c.held = report;
+  if (c.progress_at && now - *c.progress_at < kProgressInterval) return;  // held for later
+  store::MigrationRow row = *c.migration;
+  apply_held(c, row);
+  c.progress_at = now;
+  write(c, std::move(row), now);
+}
+
 void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) {
   if (!vm.record.op) return;
   const lc::Operation& op = *vm.record.op;
@@ -237,7 +275,10 @@ void MoveRecords::observe_migration(Cursor& c, const store::Vm& vm, Millis now) 
     store::MigrationRow row;
     if (own) {
       row = *c.migration;
+      apply_held(c, row);  // the progress held back lands with this step (the final downtime)
     } else {
+      c.held.reset();
+      c.progress_at.reset();
       row.id = ++max_migration_id_;
       row.vm_id = vm.id;
       row.op_id = vm.op.id;
@@ -314,6 +355,18 @@ void MoveRecords::rolled_back() {
 }
 
 }  // namespace internal
+
+// ---- Progress (engine.h phase_progress) --------------------------------------------------
+
+void Engine::Impl::handle_progress(const driver::PhaseProgress& progress) {
+  if (!exists(progress.vm)) return;
+  const store::Vm& vm = current(progress.vm);
+  if (!vm.record.busy() || vm.op.id != progress.op || vm.record.op->step != progress.step ||
+      vm.op.attempt != progress.attempt) {
+    return;  // a report of a phase that already ended
+  }
+  records.progress(vm, progress, clock.now_ms());
+}
 
 // ---- Reads (engine.h): from the store, which holds what was committed -----------------------
 

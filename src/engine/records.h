@@ -17,6 +17,12 @@
 //   called once at the end of every change of a VM (Engine::Impl::apply).
 // - Rows go into the batch of the transition that changed them (take()); committed() and
 //   rolled_back() follow the batch, so memory never runs ahead of the store.
+// - Progress (driver::PhaseProgress, a live migration's query-migrate) updates the running
+//   operation's own record only, and is throttled: a record is rewritten for progress at most
+//   once per kProgressInterval (the first report at once), the reports between are held in
+//   memory and land with the next row written for the record — the one the phase's end
+//   writes, so the last values (the downtime) always land. Progress is advisory: a held report
+//   lost to a crash is not missed. The expected downtime has no column and is not kept.
 // - A VM placed before migration 4 has no stay; its first one opens at its first change after
 //   the upgrade (nothing is invented about the time it arrived).
 #pragma once
@@ -56,12 +62,21 @@ store::StayReason stay_reason(lifecycle::Action action, std::string_view actor);
 
 namespace internal {
 
+// How often a migration record may be rewritten for progress alone (a driver may report every
+// 100 ms: SQLite is not written 10 times a second per VM).
+inline constexpr Millis kProgressInterval = 1000;
+
 class MoveRecords {
  public:
   // The newest records of each VM, as the store last committed them.
   void load(const store::Loaded& loaded);
   // Brings the VM's migration record and host stay up to date with `vm` (after a change).
   void observe(const store::Vm& vm, Millis now);
+  // A running phase's progress, already checked to echo `vm`'s running phase: written into
+  // the VM's open record of that operation now, or held (see the contract).
+  void progress(const store::Vm& vm, const driver::PhaseProgress& report, Millis now);
+  // Whether the batch being built has rows (a progress write may be all a batch holds).
+  bool pending() const { return !migration_rows_.empty() || !stay_rows_.empty(); }
   // Moves the rows of the batch being built into `batch`.
   void take(store::Batch& batch);
   void committed();
@@ -75,11 +90,17 @@ class MoveRecords {
     std::shared_ptr<const store::MigrationRow> migration;  // the newest; null: none
     std::optional<store::HostStayRow> open_stay;
     std::int64_t next_seq = 0;
+    // Progress reported and not yet written (throttled), and when progress last was written
+    // (nullopt: never, for this record).
+    std::optional<driver::PhaseProgress> held;
+    std::optional<Millis> progress_at;
   };
   Cursor& touch(store::VmId id);
   void observe_migration(Cursor& c, const store::Vm& vm, Millis now);
   void observe_stay(Cursor& c, const store::Vm& vm, Millis now);
   void write(Cursor& c, store::MigrationRow row, Millis now);
+  // Copies the held progress into `row` and forgets it.
+  static void apply_held(Cursor& c, store::MigrationRow& row);
 
   std::unordered_map<store::VmId, Cursor> cursors_;
   std::int64_t max_migration_id_ = 0;

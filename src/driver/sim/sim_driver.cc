@@ -387,7 +387,32 @@ void SimDriver::run_phase(const PhaseRequest& request) {
       }
     }
   }
+  if (job.kind == JobKind::kPhase && request.phase == Phase::kMigrate) {
+    enqueue_progress(request, job);
+  }
   enqueue(std::move(job));
+}
+
+void SimDriver::enqueue_progress(const PhaseRequest& request, const Job& result) {
+  const Latency latency = latency_[static_cast<std::size_t>(request.phase)];
+  if (latency <= Latency(0)) return;
+  const SteadyTime start = result.due - latency;
+  const std::uint64_t memory =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(request.model.memory_mib, 0)) << 20;
+  // Enqueued before the result: the last report, due with it, is delivered first.
+  for (std::uint8_t k = 1; k <= kProgressReports + 1; ++k) {
+    Job job;
+    job.kind = JobKind::kProgress;
+    job.due = start + latency * k / (kProgressReports + 1);
+    job.vm = result.vm;
+    job.op = result.op;
+    job.attempt = result.attempt;
+    job.step = result.step;
+    job.phase = result.phase;
+    job.memory_bytes = memory;
+    job.report = k;
+    enqueue(std::move(job));
+  }
 }
 
 void SimDriver::adopt(store::VmId vm, const std::string& /*host*/, Power power) {
@@ -468,6 +493,23 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
                       job.intact ? lifecycle::Integrity::kIntact : lifecycle::Integrity::kUnknown};
       break;
     }
+    case JobKind::kProgress: {
+      PhaseProgress& p = out.progress;
+      p.vm = job.vm;
+      p.op = job.op;
+      p.step = job.step;
+      p.attempt = job.attempt;
+      // Memory goes in equal parts; the last report has it all sent and the guest paused for
+      // a moment (20 ms, plus 1 ms per 64 MiB: the last dirty pages).
+      constexpr std::uint64_t kParts = kProgressReports + 1;
+      const bool last = job.report > kProgressReports;
+      p.memory_total = job.memory_bytes;
+      p.memory_processed = last ? job.memory_bytes : job.memory_bytes / kParts * job.report;
+      p.memory_remaining = p.memory_total - p.memory_processed;
+      p.expected_downtime_ms = 20 + static_cast<std::int64_t>(job.memory_bytes >> 26);
+      p.downtime_ms = last ? p.expected_downtime_ms : 0;
+      break;
+    }
     case JobKind::kEvent: {
       PowerEvent& event = out.event;
       event.vm = job.vm;
@@ -544,6 +586,9 @@ void SimDriver::worker_loop() {
           break;
         case JobKind::kEvent:
           sink->power_event(std::move(delivery.event));
+          break;
+        case JobKind::kProgress:
+          sink->phase_progress(delivery.progress);
           break;
         case JobKind::kCrash:
           // As abrupt as a real crash: no destructor, no flush, no answer.

@@ -19,6 +19,10 @@
 //   nothing, as Nova's InstanceFaultRollback); both leave the power as it was. kHang never
 //   answers; kCrash SIGKILLs the whole process when the phase's latency has passed (a server
 //   crash in the middle of that phase).
+// - A migrate phase that will succeed and takes time (latency > 0) reports PhaseProgress:
+//   kProgressReports reports spread over its latency (memory of the model's memory_mib sent
+//   in equal parts, no disks: shared storage), then, just before its result, one with all
+//   memory sent and a downtime. A failing or instant migrate reports none.
 // - stop() drops whatever is pending and joins the worker: no callback after it returns.
 //   Called from a sink callback it cannot join its own thread: the worker then ends when the
 //   callback returns, and a later stop() (or the destructor) joins it.
@@ -149,6 +153,7 @@ class PowerMap {
 
 class SimDriver final : public Driver, public FaultInjector {
  public:
+  static constexpr std::uint8_t kProgressReports = 3;  // a migrate's, before its last
   // Negative latencies count as 0, a negative host count as 0.
   explicit SimDriver(SimOptions options = {});
   ~SimDriver() override;
@@ -186,7 +191,7 @@ class SimDriver final : public Driver, public FaultInjector {
  private:
   using SteadyTime = std::chrono::steady_clock::time_point;
 
-  enum class JobKind : std::uint8_t { kPhase, kFail, kCrash, kEvent };
+  enum class JobKind : std::uint8_t { kPhase, kFail, kCrash, kEvent, kProgress };
 
   // One pending delivery. Small on purpose: the heap moves these around.
   struct Job {
@@ -204,6 +209,10 @@ class SimDriver final : public Driver, public FaultInjector {
     std::optional<lifecycle::Power> power_after;  // kPhase: the request's power_after
     ExternalEvent event = ExternalEvent::kGuestReady;
     std::string error;  // kFail only
+    // kProgress: the VM's memory, and which report (1..kProgressReports; past it: the last,
+    // with the downtime).
+    std::uint64_t memory_bytes = 0;
+    std::uint8_t report = 0;
   };
   struct JobLater {
     bool operator()(const Job& a, const Job& b) const {
@@ -216,7 +225,9 @@ class SimDriver final : public Driver, public FaultInjector {
     JobKind kind = JobKind::kPhase;
     PhaseResult result;
     PowerEvent event;
+    PhaseProgress progress;
   };
+  void enqueue_progress(const PhaseRequest& request, const Job& result);
 
   // Returns the fault outcome for a request, consuming one of the matching fault's times.
   std::optional<Fault> match_fault(const PhaseRequest& request);

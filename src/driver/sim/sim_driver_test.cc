@@ -9,6 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -33,7 +34,22 @@ class RecordingSink final : public DriverSink {
     std::lock_guard lock(mu_);
     EXPECT_NE(std::this_thread::get_id(), caller_) << "the sink was called from run_phase()";
     results_.push_back(std::move(result));
+    order_.push_back('r');
     if (results_.size() >= want_results_) cv_.notify_all();
+  }
+  void phase_progress(PhaseProgress progress) override {
+    std::lock_guard lock(mu_);
+    progress_.push_back(progress);
+    order_.push_back('p');
+  }
+  std::vector<PhaseProgress> progress() const {
+    std::lock_guard lock(mu_);
+    return progress_;
+  }
+  // What came, in order: 'r' a result, 'p' a progress report (power events are not listed).
+  std::string order() const {
+    std::lock_guard lock(mu_);
+    return order_;
   }
   void power_event(PowerEvent event) override {
     std::lock_guard lock(mu_);
@@ -78,6 +94,8 @@ class RecordingSink final : public DriverSink {
   std::condition_variable cv_;
   std::vector<PhaseResult> results_;
   std::vector<PowerEvent> events_;
+  std::vector<PhaseProgress> progress_;
+  std::string order_;
   std::size_t want_results_ = 0;
   std::size_t want_events_ = 0;
   std::thread::id caller_;
@@ -111,6 +129,47 @@ Fault fault(std::string_view json) {
   auto parsed = parse_fault(nlohmann::json::parse(json));
   EXPECT_TRUE(parsed.has_value()) << json << ": " << parsed.error().message;
   return parsed.value_or(Fault{});
+}
+
+// ---- Progress ---------------------------------------------------------------------------
+
+// A migrate with a latency reports kProgressReports steps of its memory, then all of it with a
+// downtime, before its result; an instant or failing one reports nothing.
+TEST(SimProgressTest, AMigrateReportsItsMemoryThenTheDowntimeBeforeItsResult) {
+  SimOptions options = zero();
+  options.phase_latency = {{Phase::kMigrate, 80ms}};
+  SimDriver driver(options);
+  RecordingSink sink;
+  driver.start(&sink);
+  PhaseRequest migrate = request(5, Action::kLiveMigrate, Phase::kMigrate, 9, 2, 1);
+  migrate.model = store::VmModel{1, 512, "img"};
+  driver.run_phase(migrate);
+  ASSERT_TRUE(sink.wait_results(1));
+  EXPECT_EQ(sink.order(), "ppppr");
+  const std::vector<PhaseProgress> reports = sink.progress();
+  ASSERT_EQ(reports.size(), SimDriver::kProgressReports + 1U);
+  std::uint64_t sent = 0;
+  for (const PhaseProgress& p : reports) {
+    EXPECT_EQ(p.vm, 5);
+    EXPECT_EQ(p.op, 9);
+    EXPECT_EQ(p.step, 2);
+    EXPECT_EQ(p.attempt, 1U);
+    EXPECT_EQ(p.memory_total, 512ULL << 20);
+    EXPECT_GT(p.memory_processed, sent) << "memory goes forward";
+    EXPECT_EQ(p.memory_processed + p.memory_remaining, p.memory_total);
+    sent = p.memory_processed;
+  }
+  EXPECT_EQ(reports.back().memory_remaining, 0U);
+  EXPECT_EQ(reports.back().downtime_ms, 28) << "20 ms + 1 ms per 64 MiB";
+  EXPECT_EQ(reports.front().downtime_ms, 0);
+
+  // A failing migrate, and a boot, report nothing.
+  driver.add_fault(fault(R"({"kind": "fail", "phase": "migrate"})"));
+  driver.run_phase(request(6, Action::kLiveMigrate, Phase::kMigrate));
+  driver.run_phase(request(6, Action::kDeploy, Phase::kBoot));
+  ASSERT_TRUE(sink.wait_results(3));
+  EXPECT_EQ(sink.progress().size(), reports.size());
+  driver.stop();
 }
 
 // ---- Options ----------------------------------------------------------------------------
