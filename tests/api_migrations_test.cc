@@ -47,7 +47,12 @@ TEST(ApiMigrationsTest, ALiveMigrationIsRecordedAndShown) {
   EXPECT_EQ(m["op_id"], op);
   EXPECT_EQ(m["vm_id"], id);
   EXPECT_TRUE(m["error"].is_null());
-  EXPECT_EQ(m["memory_total_bytes"], 0);
+  // The sim's migrate phase reports progress as QEMU's query-migrate would: all of the 128 MiB
+  // guest's memory sent, and the downtime once done.
+  EXPECT_EQ(m["memory_total_bytes"], 128 * 1024 * 1024);
+  EXPECT_EQ(m["memory_processed_bytes"], 128 * 1024 * 1024);
+  EXPECT_EQ(m["memory_remaining_bytes"], 0);
+  EXPECT_GT(m["downtime_ms"].get<std::int64_t>(), 0);
 
   const json history = api.get(path + "/history").body;
   ASSERT_EQ(history["stays"].size(), 2u) << history.dump();
