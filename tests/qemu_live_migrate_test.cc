@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "driver/qemu/launch.h"
+#include "driver/qemu/migrate.h"
 #include "driver/qemu/migrate_health.h"
 #include "driver/qemu/posix.h"
 #include "driver/qemu/qemu_driver.h"
@@ -216,14 +217,19 @@ class QemuLiveMigrate : public ::testing::Test {
     const PhaseResult cleaned =
         run(from, request(op, Phase::kCleanup, 3, RunsOn::kSource, from, to), 30s);
     ASSERT_TRUE(cleaned.ok) << cleaned.error;
+    PhaseRequest cleanup_again = request(op, Phase::kCleanup, 3, RunsOn::kSource, from, to);
+    cleanup_again.attempt += 10;
+    EXPECT_TRUE(run(from, cleanup_again, 30s).ok);
     EXPECT_EQ(from.processes(), 0U);
     EXPECT_EQ(to.processes(), 1U);
     EXPECT_FALSE(fs::exists(from.paths().dir)) << "the source's own files go";
     EXPECT_TRUE(fs::exists(to.paths().disk));
     // The same guest, not a new boot: its counter goes on from where it was.
+    std::cout << "[ measured ] counter on the source up to " << last_tick << "\n";
     if (last_tick > 0) {
       ASSERT_TRUE(to.console_has("tick-", 10s)) << to.console();
       const int first_here = ticks(to.console(), true);
+      std::cout << "[ measured ] counter on the target from " << first_here << "\n";
       EXPECT_GE(first_here + 1, last_tick) << to.console();
       EXPECT_GT(first_here, 1) << to.console();
     }
@@ -291,10 +297,15 @@ TEST_F(QemuLiveMigrate, SharedStorageThereAndBackThenUndone) {
 
   // The target's QEMU dies after prepare: migrate fails intact; the undo leaves the guest
   // running on the source.
+  // Its prepare is sent twice (a lost answer): the second starts afresh, one QEMU remains.
   params_ = {};
-  const PhaseResult prepared2 =
-      run(*b_, request(13, Phase::kPrepareMigrate, 0, RunsOn::kTarget, *b_, *a_), 30s);
+  PhaseRequest prepare = request(13, Phase::kPrepareMigrate, 0, RunsOn::kTarget, *b_, *a_);
+  const PhaseResult prepared1 = run(*b_, prepare, 30s);
+  ASSERT_TRUE(prepared1.ok) << prepared1.error;
+  prepare.attempt += 10;
+  const PhaseResult prepared2 = run(*b_, prepare, 30s);
   ASSERT_TRUE(prepared2.ok) << prepared2.error;
+  EXPECT_EQ(b_->processes(), 1U);
   for (const auto& [vm, pid] : b_->driver->processes()) ::kill(pid, SIGKILL);
   PhaseRequest migrate2 = request(13, Phase::kMigrate, 1, RunsOn::kSource, *a_, *b_);
   migrate2.endpoint = prepared2.endpoint;
@@ -306,6 +317,9 @@ TEST_F(QemuLiveMigrate, SharedStorageThereAndBackThenUndone) {
       run(*a_, request(13, Phase::kAbortMigrate, 5, RunsOn::kSource, *a_, *b_), 30s);
   EXPECT_TRUE(undone.ok) << undone.error;
   EXPECT_EQ(undone.power, Power::kRunning);
+  PhaseRequest abort_again = request(13, Phase::kAbortMigrate, 5, RunsOn::kSource, *a_, *b_);
+  abort_again.attempt += 10;
+  EXPECT_TRUE(run(*a_, abort_again, 30s).ok);
   EXPECT_EQ(a_->processes(), 1U);
   EXPECT_EQ(b_->processes(), 0U);
   EXPECT_FALSE(fs::exists(b_->paths().dir));
@@ -330,6 +344,45 @@ TEST_F(QemuLiveMigrate, CopyStorageIdleGuest) {
   // What the guest wrote to its disk on a is on b's disk (the echoed command has no "42").
   b_->type("head -c 9 /dev/vda; echo\n");
   EXPECT_TRUE(b_->console_has("marker-42", 10s)) << b_->console();
+}
+
+// A migration QEMU runs that this call did not start (what a migrate phase re-sent after an
+// agent restart finds): cancel_migration() ends one, follow_migration() waits for the next to
+// complete. Catches: a second `migrate` issued over a running one; a cancel not waited for.
+TEST_F(QemuLiveMigrate, FollowsOrCancelsAMigrationStartedBefore) {
+  using testing::HostQemu;
+  std::unique_ptr<HostQemu> source = HostQemu::launch(root_ + "/a", false);
+  ASSERT_NO_FATAL_FAILURE(source->boot());
+  const auto start = [&](const MigrateOptions& options) -> std::unique_ptr<HostQemu> {
+    std::unique_ptr<HostQemu> target = HostQemu::launch(root_ + "/b", true, source->paths().disk);
+    Result<IncomingEndpoint> ep = prepare_incoming(target->qmp(), options, "127.0.0.1");
+    EXPECT_TRUE(ep) << ep.error().message;
+    EXPECT_TRUE(source->qmp().execute("migrate-set-capabilities",
+                                      {{"capabilities", migration_capabilities(options, true)}}));
+    EXPECT_TRUE(source->qmp().execute("migrate-set-parameters", migration_parameters(options)));
+    EXPECT_TRUE(source->qmp().execute("migrate", {{"uri", ep ? ep->migration_uri : ""}}));
+    return target;
+  };
+  MigrateOptions slow;
+  slow.bandwidth_mib_s = 2;
+  std::unique_ptr<HostQemu> target = start(slow);
+  std::this_thread::sleep_for(300ms);
+  Result<MigrationProgress> cancelled = cancel_migration(source->qmp(), 30s);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_EQ(cancelled->status, MigrationStatus::kCancelled);
+  EXPECT_EQ(source->run_status(), "running");
+  EXPECT_TRUE(target->wait_gone(10s));
+  // Nothing under way: cancel_migration says what the last one became, and does nothing.
+  Result<MigrationProgress> again = cancel_migration(source->qmp(), 5s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, MigrationStatus::kCancelled);
+
+  MigrateOptions precopy;  // nothing moves it on to post-copy: follow only watches
+  target = start(precopy);
+  Result<MigrationProgress> followed = follow_migration(source->qmp(), nullptr, 60s);
+  ASSERT_TRUE(followed) << followed.error().message;
+  EXPECT_EQ(followed->status, MigrationStatus::kCompleted) << followed->error;
+  EXPECT_EQ(source->run_status(), "postmigrate");
 }
 
 }  // namespace
