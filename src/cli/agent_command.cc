@@ -37,6 +37,8 @@ struct AgentFlags {
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";
   double monitor_interval_s = 2;
+  std::string migration_address = "127.0.0.1";
+  std::string shared_dir;
   std::string log_level = "info";
   // sim: capacity each simulated host reports (0: this machine's).
   int sim_vcpus = 0;
@@ -166,6 +168,8 @@ int run_agent(const AgentFlags& f) {
     setup.shutdown_timeout_s = f.shutdown_timeout_s;
     setup.shutdown_fallback = f.shutdown_fallback;
     setup.monitor_interval_s = f.monitor_interval_s;
+    setup.migration_address = f.migration_address;
+    setup.shared_dir = f.shared_dir;
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
@@ -262,6 +266,14 @@ void add_agent_command(CLI::App& app) {
   cmd->add_option("--monitor-interval", f->monitor_interval_s,
                   "qemu: seconds between two checks of an idle VM's QEMU")
       ->capture_default_str();
+  cmd->add_option("--migration-address", f->migration_address,
+                  "qemu: the IPv4 address live migrations to this host listen on (the source "
+                  "connects to it)")
+      ->capture_default_str()
+      ->check(CLI::ValidIPV4);
+  cmd->add_option("--shared-dir", f->shared_dir,
+                  "qemu: a directory every host mounts at the same path (shared storage): the "
+                  "VMs' disks live there, so a live migration moves only memory");
   cmd->add_option("--log-level", f->log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

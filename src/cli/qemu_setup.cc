@@ -78,6 +78,18 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   // A monitor check never takes longer than the interval it runs in.
   config.monitor_timeout = std::min(config.monitor_timeout, config.monitor_interval);
   config.warn = setup.warn;
+  if (!setup.migration_address.empty()) config.migration_address = setup.migration_address;
+  if (!setup.shared_dir.empty()) {
+    config.shared_dir = fs::absolute(setup.shared_dir, ec).lexically_normal().string();
+    while (config.shared_dir.size() > 1 && config.shared_dir.back() == '/') {
+      config.shared_dir.pop_back();
+    }
+    fs::create_directories(qemu::vms_dir(config.shared_dir), ec);
+    if (ec) {
+      return fail(Error::invalid_argument("cannot use --shared-dir " + config.shared_dir + ": " +
+                                          ec.message()));
+    }
+  }
   if (qemu::VmPaths::of(config.data_dir, 999999999).qmp.size() > qemu::kMaxSocketPath) {
     return fail(Error::invalid_argument("the data dir path " + config.data_dir +
                                         " is too long for the VMs' unix sockets"));

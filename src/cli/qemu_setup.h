@@ -19,6 +19,8 @@ struct QemuSetup {
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";  // poweroff | fail
   double monitor_interval_s = 2;               // between two query-status of an idle VM
+  std::string migration_address;               // "": QemuConfig's default (the loopback)
+  std::string shared_dir;                      // "": no shared storage
   std::function<void(const std::string&)> warn;
   std::function<void(const std::string&)> info;
 };

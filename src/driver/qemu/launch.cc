@@ -16,7 +16,7 @@ std::string opt(const std::string& value) {
 
 }  // namespace
 
-VmPaths VmPaths::of(const std::string& data_dir, store::VmId vm) {
+VmPaths VmPaths::of(const std::string& data_dir, store::VmId vm, const std::string& shared_dir) {
   VmPaths p;
   p.dir = vms_dir(data_dir) + "/" + std::to_string(vm);
   p.pidfile = p.dir + "/qemu.pid";
@@ -24,7 +24,8 @@ VmPaths VmPaths::of(const std::string& data_dir, store::VmId vm) {
   p.serial = p.dir + "/serial.sock";
   p.serial_log = p.dir + "/serial.log";
   p.qemu_log = p.dir + "/qemu.log";
-  p.disk = p.dir + "/disk.qcow2";
+  p.disk_dir = shared_dir.empty() ? p.dir : vms_dir(shared_dir) + "/" + std::to_string(vm);
+  p.disk = p.disk_dir + "/disk.qcow2";
   p.memory_state = p.dir + "/memory.state";
   return p;
 }

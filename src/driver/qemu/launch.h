@@ -3,7 +3,8 @@
 // Contract: one directory per VM, <data-dir>/vms/<id>/, holding everything of that VM —
 // qemu.pid, qmp.sock, serial.sock, serial.log (what the guest wrote since its process
 // started), qemu.log (QEMU's own messages), disk.qcow2 (the VM's disk: an overlay on a disk
-// image, or a blank disk for kernel images) and memory.state while it is suspended.
+// image, or a blank disk for kernel images) and memory.state while it is suspended. With
+// shared storage the disk alone lives in <shared-dir>/vms/<id>/ instead.
 // The command line never passes through a shell; only the exec: migration URI does, and it
 // is built from these paths alone (shell_quote), never from request text.
 #pragma once
@@ -25,8 +26,13 @@ struct VmPaths {
   std::string qemu_log;
   std::string disk;
   std::string memory_state;
+  // The directory the disk is in: `dir`, or <shared_dir>/vms/<id> with shared storage (then
+  // another host may have the same disk open: only the host that runs the VM deletes it).
+  std::string disk_dir;
 
-  static VmPaths of(const std::string& data_dir, store::VmId vm);
+  static VmPaths of(const std::string& data_dir, store::VmId vm,
+                    const std::string& shared_dir = {});
+  bool shared_disk() const { return disk_dir != dir; }
 };
 
 // The directory every VM's directory is in: <data-dir>/vms.

@@ -32,6 +32,31 @@ LaunchSpec kernel_spec() {
   return spec;
 }
 
+// Shared storage: only the disk moves to <shared>/vms/<id>; what is per host stays.
+// Catches: the QMP socket or serial log in the shared dir (two hosts' QEMUs would bind the
+// same socket); the disk left in the data dir (the target would open an empty one).
+TEST(LaunchTest, WithASharedDirOnlyTheDiskLivesThere) {
+  const VmPaths own = VmPaths::of("/var/lib/corral", 42);
+  EXPECT_FALSE(own.shared_disk());
+  EXPECT_EQ(own.disk_dir, own.dir);
+  const VmPaths p = VmPaths::of("/var/lib/corral", 42, "/mnt/shared");
+  EXPECT_TRUE(p.shared_disk());
+  EXPECT_EQ(p.disk_dir, "/mnt/shared/vms/42");
+  EXPECT_EQ(p.disk, "/mnt/shared/vms/42/disk.qcow2");
+  for (const std::string& f :
+       {p.pidfile, p.qmp, p.serial, p.serial_log, p.qemu_log, p.memory_state}) {
+    EXPECT_EQ(f, own.dir + f.substr(p.dir.size())) << f;
+    EXPECT_EQ(f.rfind("/var/lib/corral/vms/42/", 0), 0U) << f;
+  }
+  LaunchSpec spec = kernel_spec();
+  spec.paths = p;
+  bool found = false;
+  for (const std::string& arg : qemu_argv(spec)) {
+    found = found || arg.find("filename=/mnt/shared/vms/42/disk.qcow2") != std::string::npos;
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(LaunchTest, EveryVmFileIsInItsOwnDirectory) {
   const VmPaths p = VmPaths::of("/var/lib/corral", 42);
   EXPECT_EQ(p.dir, "/var/lib/corral/vms/42");

@@ -18,9 +18,6 @@ using std::chrono::milliseconds;
 // QEMU 7.2's max-bandwidth when none is set.
 constexpr std::int64_t kQemuBandwidthMib = 128;
 
-constexpr std::string_view kMirrorJob = "corral-migrate";
-constexpr std::string_view kMirrorTarget = "corral-migrate-target";
-
 constexpr std::array<std::pair<std::string_view, MigrationStatus>, 10> kStatuses = {{
     {"none", MigrationStatus::kNone},
     {"setup", MigrationStatus::kSetup},

@@ -34,6 +34,7 @@
 
 #include "common/result.h"
 #include "driver/qemu/qmp_client.h"
+#include "store/op_params.h"
 
 namespace corral::driver::qemu {
 
@@ -137,6 +138,9 @@ struct IncomingEndpoint {
 
 // The node name launch.h gives the VM's disk; the target exports it under this name.
 inline constexpr std::string_view kDiskNode = "disk0";
+// The source's mirror job into the target's export, and the export's NBD node.
+inline constexpr std::string_view kMirrorJob = "corral-migrate";
+inline constexpr std::string_view kMirrorTarget = "corral-migrate-target";
 
 // Target: the QEMU is in `inmigrate` (launched with -incoming defer). Sets the capabilities,
 // listens for the stream on `listen_host` (a port QEMU picks; query-migrate tells it) and,
@@ -178,5 +182,29 @@ using ProgressFn = std::function<void(const MigrationProgress&)>;
 // Target after completed: stops the NBD server (if any) and, with `resume` (the source was
 // running), starts the guest's vCPUs. QEMU keeps an incoming guest paused until then.
 [[nodiscard]] Status finish_incoming(QmpClient& target, bool resume);
+
+// ---- For the driver's phases (migrate_follow.cc) ----------------------------------------
+
+// The options an operation asked for (store::MigrationParams) over migrate_defaults() (pure):
+// postcopy_after_ms -1 keeps the default, 0 means pre-copy only; max_downtime_ms and
+// bandwidth_mib_s 0 keep the defaults; copy_storage means no shared storage.
+MigrateOptions options_from(const store::MigrationParams& params);
+// The endpoint as the engine carries it, and back (pure).
+store::MigrationEndpoint to_store(const IncomingEndpoint& endpoint);
+IncomingEndpoint from_store(const store::MigrationEndpoint& endpoint);
+
+// Source: follows a migration already under way (one an earlier attempt started, e.g. before
+// the agent restarted) to its end, as migrate() would: completes a mirror at the
+// pre-switchover pause, reports postcopy-paused as failed, cancels on `cancel` unless
+// post-copy started. Leaves no mirror job or NBD node behind. It does not resume the guest:
+// the caller knows whether it ran before. An error when QMP failed or `timeout` passed
+// (0: none).
+[[nodiscard]] Result<MigrationProgress> follow_migration(
+    QmpClient& source, const std::atomic<bool>* cancel,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+// Source: cancels the migration if one is under way and before post-copy, and waits until it
+// ended (at most `timeout`); the last progress (status none when there never was one).
+[[nodiscard]] Result<MigrationProgress> cancel_migration(QmpClient& source,
+                                                         std::chrono::milliseconds timeout);
 
 }  // namespace corral::driver::qemu

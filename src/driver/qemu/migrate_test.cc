@@ -146,6 +146,50 @@ TEST(MigrateOptionsTest, BusyGuestDefaultsSwitchToPostcopy) {
   EXPECT_GT(d.stall_timeout.count(), 0);
 }
 
+// The options an operation asks for, over the defaults; 0 and -1 mean what op_params.h says.
+// Catches: postcopy_after_ms 0 read as "the default" (a busy guest would then go post-copy
+// against the operator's wish) or -1 as "never"; copy_storage not turned into shared_storage
+// false (no mirror: the target would boot on an empty disk).
+TEST(MigrateOptionsTest, AnOperationsParamsOverrideOnlyWhatTheySet) {
+  const MigrateOptions defaults = migrate_defaults();
+  const MigrateOptions plain = options_from(store::MigrationParams{});
+  EXPECT_EQ(plain.postcopy_after, defaults.postcopy_after);
+  EXPECT_EQ(plain.max_downtime, defaults.max_downtime);
+  EXPECT_EQ(plain.bandwidth_mib_s, defaults.bandwidth_mib_s);
+  EXPECT_EQ(plain.stall_timeout, defaults.stall_timeout);
+  EXPECT_TRUE(plain.shared_storage);
+  EXPECT_FALSE(plain.auto_converge);
+
+  store::MigrationParams asked;
+  asked.copy_storage = true;
+  asked.auto_converge = true;
+  asked.postcopy_after_ms = 0;
+  asked.max_downtime_ms = 50;
+  asked.bandwidth_mib_s = 8;
+  const MigrateOptions set = options_from(asked);
+  EXPECT_FALSE(set.shared_storage);
+  EXPECT_TRUE(set.auto_converge);
+  EXPECT_EQ(set.postcopy_after, milliseconds(0));
+  EXPECT_EQ(set.max_downtime, milliseconds(50));
+  EXPECT_EQ(set.bandwidth_mib_s, 8);
+  asked.postcopy_after_ms = 1500;
+  EXPECT_EQ(options_from(asked).postcopy_after, milliseconds(1500));
+}
+
+TEST(MigrateOptionsTest, TheEndpointRoundTripsThroughTheEnginesForm) {
+  const IncomingEndpoint ep{"tcp:10.0.0.2:4444", "10.0.0.2", 10809, "disk0"};
+  const store::MigrationEndpoint stored = to_store(ep);
+  EXPECT_EQ(stored.migration_uri, "tcp:10.0.0.2:4444");
+  EXPECT_EQ(stored.nbd_host, "10.0.0.2");
+  EXPECT_EQ(stored.nbd_port, 10809);
+  EXPECT_EQ(stored.nbd_export, "disk0");
+  const IncomingEndpoint back = from_store(stored);
+  EXPECT_EQ(back.migration_uri, ep.migration_uri);
+  EXPECT_EQ(back.nbd_host, ep.nbd_host);
+  EXPECT_EQ(back.nbd_port, ep.nbd_port);
+  EXPECT_EQ(back.nbd_export, ep.nbd_export);
+}
+
 TEST(MigrateConvergence, AStallOrTheDeadlineCancelsPrecopyButNeverPostcopy) {
   using std::chrono::steady_clock;
   const steady_clock::time_point t0{};

@@ -25,15 +25,19 @@ struct PhaseOutcome {
   std::optional<lifecycle::Power> power;
   // A failure that left the VM as the operation found it (see driver.h).
   lifecycle::Integrity integrity = lifecycle::Integrity::kUnknown;
+  // prepare_migrate: where the source is to send.
+  std::optional<store::MigrationEndpoint> endpoint;
 
   static PhaseOutcome ok(std::optional<lifecycle::Power> power = std::nullopt) {
-    return PhaseOutcome{true, true, {}, power};
+    return PhaseOutcome{true, true, {}, power, lifecycle::Integrity::kUnknown, {}};
   }
   static PhaseOutcome failed(std::string error,
                              std::optional<lifecycle::Power> power = std::nullopt) {
-    return PhaseOutcome{true, false, std::move(error), power};
+    return PhaseOutcome{true, false, std::move(error), power, lifecycle::Integrity::kUnknown, {}};
   }
-  static PhaseOutcome no_answer() { return PhaseOutcome{false, true, {}, {}}; }
+  static PhaseOutcome no_answer() {
+    return PhaseOutcome{false, true, {}, {}, lifecycle::Integrity::kUnknown, {}};
+  }
 
   // The failure left the VM as the operation found it.
   PhaseOutcome& intact() {
@@ -53,6 +57,7 @@ struct PhaseOutcome {
     result.power_known = power.has_value();
     result.power = power.value_or(lifecycle::Power::kNoState);
     result.integrity = integrity;
+    result.endpoint = endpoint;
     return result;
   }
 };

@@ -70,13 +70,22 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       hard_stop();
       return ok_off;
     case Phase::kAbortMigrate:
-      return Outcome::ok();  // no migration of this VM is ever started on this driver yet
+      if (r.action != Action::kLiveMigrate) return Outcome::ok();  // nothing to abort
+      return abort_migrate(r);
+    case Phase::kPrepareMigrate:
+      return prepare_migrate(r);
+    case Phase::kFinishMigrate:
+      return finish_migrate(r);
     case Phase::kSave:
       return save(r);
     case Phase::kRestore:
       return restore(r);
-    case Phase::kEpilog:
     case Phase::kCleanup:
+      if (r.action == Action::kLiveMigrate && r.runs_on != lifecycle::RunsOn::kHost) {
+        return migration_cleanup(r);
+      }
+      [[fallthrough]];
+    case Phase::kEpilog:
       hard_stop();
       if (r.delete_files) {  // an intent of the engine's (the table), not decided here
         remove_files();
@@ -128,8 +137,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       if (r.action == Action::kSnapshot || r.action == Action::kBackup) return snapshot(r);
       return internal_snapshot(r);
     case Phase::kMigrate:
-    case Phase::kPrepareMigrate:
-    case Phase::kFinishMigrate:
+      if (r.action == Action::kLiveMigrate) return live_migrate(r);
+      return failed(unsupported(r)).intact();
     case Phase::kSetPassword:
     case Phase::kHotplug:
       // Nothing was tried, so nothing changed: the VM is as the operation found it.

@@ -33,6 +33,14 @@ struct QemuConfig {
   // How often an idle VM's QEMU is asked for its status, and how long it has to answer.
   std::chrono::milliseconds monitor_interval{2000};
   std::chrono::milliseconds monitor_timeout{1000};
+  // Live migration: the IPv4 address (or name) this host's incoming migrations listen on and
+  // give the source in their endpoint (the agent's --migration-address).
+  std::string migration_address = "127.0.0.1";
+  // Shared storage (the agent's --shared-dir; absolute, "" for none): the VMs' disks live in
+  // <shared_dir>/vms/<id>/, so two hosts configured with the same directory open the same
+  // disk and a live migration moves only memory. What is per host (QMP socket, serial log,
+  // pidfile, saved memory) stays under data_dir.
+  std::string shared_dir;
 };
 
 }  // namespace corral::driver::qemu

@@ -16,6 +16,8 @@ Status VmWorker::ensure_disk(const PhaseRequest& request) {
   std::error_code ec;
   fs::create_directories(paths_.dir, ec);
   if (ec) return fail(Error::internal("cannot create " + paths_.dir + ": " + ec.message()));
+  fs::create_directories(paths_.disk_dir, ec);
+  if (ec) return fail(Error::internal("cannot create " + paths_.disk_dir + ": " + ec.message()));
   if (fs::exists(paths_.disk, ec)) return {};
   Result<Image> image = images_.find(request.model.image);
   if (!image) return fail(std::move(image.error()));
@@ -40,9 +42,10 @@ Status VmWorker::ensure_disk(const PhaseRequest& request) {
   return {};
 }
 
-void VmWorker::remove_files() {
+void VmWorker::remove_files(bool shared_disk) {
   std::error_code ec;
   fs::remove_all(paths_.dir, ec);
+  if (shared_disk && paths_.shared_disk()) fs::remove_all(paths_.disk_dir, ec);
 }
 
 VmWorker::Outcome VmWorker::snapshot(const PhaseRequest& r) {

@@ -29,7 +29,7 @@ VmWorker::VmWorker(store::VmId vm, const QemuConfig& config, const ImageStore& i
       config_(config),
       images_(images),
       sink_(sink),
-      paths_(VmPaths::of(config.data_dir, vm)),
+      paths_(VmPaths::of(config.data_dir, vm, config.shared_dir)),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       process_(vm, paths_, config) {
   thread_ = std::thread([this] { loop(); });
@@ -55,6 +55,8 @@ void VmWorker::submit(const PhaseRequest& request) {
   {
     std::lock_guard lock(mu_);
     jobs_.emplace_back(request);
+    // The migration it aborts may be running in this worker's thread now: cancel it there.
+    if (request.phase == lifecycle::Phase::kAbortMigrate) migrate_cancel_ = true;
   }
   wake();
 }
@@ -230,6 +232,12 @@ void VmWorker::react_when_idle() {
     send_event(std::move(*off));
     return;
   }
+  if (process_.exited() && migration_role_ == MigrationRole::kTarget) {
+    // An incoming QEMU ends by itself when its stream broke: the migration's next phase
+    // (finish, or the undo's cleanup) deals with it; the VM itself runs on the source.
+    (void)process_.take_exit();
+    return;
+  }
   if (process_.exited()) {
     const bool expected = process_.take_exit();
     if (expected) return;
@@ -248,7 +256,10 @@ void VmWorker::react_when_idle() {
 // process that stopped answering (SIGSTOPped, wedged) is reported unresponsive (the drift
 // policy decides what that does); when it answers again, what it says is reported.
 void VmWorker::monitor() {
-  if (!alive() || !qmp().connected() || in_phase_) return;
+  // Mid-migration QEMU says inmigrate or postmigrate: no news about the VM's power.
+  if (!alive() || !qmp().connected() || in_phase_ || migration_role_ != MigrationRole::kNone) {
+    return;
+  }
   const auto now = SteadyClock::now();
   if (now - last_monitor_ < config_.monitor_interval) return;
   last_monitor_ = now;

@@ -20,8 +20,15 @@
 //
 // The class is split by concern: the actor loop and event pump here (vm_worker.cc); the
 // QEMU process in qemu_process.h; what the guest said, and the PowerEvents it makes, in
-// guest_watch.h (pure); the phases in phases_power.cc, phases_memory.cc (save, restore) and
-// qemu_storage.cc (disks, snapshots); reconcile after a restart in reconcile.cc.
+// guest_watch.h (pure); the phases in phases_power.cc, phases_memory.cc (save, restore),
+// phases_migrate.cc (live migration) and qemu_storage.cc (disks, snapshots); reconcile after
+// a restart in reconcile.cc.
+// - Live migration: an abort_migrate submitted while this worker is inside a migrate phase
+//   cancels that migration at once (before post-copy); the migrate phase then answers.
+//   While a VM is one side of a migration (target: from prepare_migrate until finish or
+//   cleanup; source: from a completed migrate until cleanup or abort) its idle worker
+//   reports no status drift, and a target process that ends by itself (its incoming stream
+//   broke) is no event: the next phase of the migration says what became of it.
 #pragma once
 
 #include <atomic>
@@ -116,9 +123,18 @@ class VmWorker {
   Outcome save_failed(const PhaseRequest& request, std::string error);
   Outcome restore(const PhaseRequest& request);
 
+  // Live migration between hosts (phases_migrate.cc).
+  enum class MigrationRole : std::uint8_t { kNone, kSource, kTarget };
+  Outcome prepare_migrate(const PhaseRequest& request);
+  Outcome live_migrate(const PhaseRequest& request);
+  Outcome finish_migrate(const PhaseRequest& request);
+  Outcome migration_cleanup(const PhaseRequest& request);
+  Outcome abort_migrate(const PhaseRequest& request);
+
   // Disks and snapshots (qemu_storage.cc).
   [[nodiscard]] Status ensure_disk(const PhaseRequest& request);
-  void remove_files();
+  // The VM's directory, and with `shared_disk` the disk's in the shared dir too.
+  void remove_files(bool shared_disk = true);
   Outcome snapshot(const PhaseRequest& request);
   Outcome internal_snapshot(const PhaseRequest& request);
   Outcome disk_resize(const PhaseRequest& request);
@@ -139,6 +155,8 @@ class VmWorker {
   UniqueFd wake_fd_;  // an eventfd
   std::thread thread_;
   std::atomic<bool> finished_ = false;
+  // Set by submit() for an abort_migrate: a running migrate() cancels (migrate.h).
+  std::atomic<bool> migrate_cancel_ = false;
 
   std::mutex console_mu_;
   std::map<int, ConsoleCallback> consoles_;
@@ -150,6 +168,7 @@ class VmWorker {
   bool in_phase_ = false;
   std::optional<PhaseRequest> provisioning_;  // an os_provisioning phase waiting for readiness
   std::chrono::steady_clock::time_point last_monitor_{};
+  MigrationRole migration_role_ = MigrationRole::kNone;
 };
 
 }  // namespace corral::driver::qemu

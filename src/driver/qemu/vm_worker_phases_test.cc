@@ -36,8 +36,8 @@ TEST_F(VmWorkerTest, PhasesThatNeedNoProcessAnswerAtOnce) {
        Power::kShutdown, lifecycle::Integrity::kUnknown},
       {"a save with neither process nor saved memory", Action::kSuspend, Phase::kSave, false,
        Power::kShutdown, lifecycle::Integrity::kUnknown},
-      {"live migration is not done yet, and nothing changed", Action::kLiveMigrate, Phase::kMigrate,
-       false, std::nullopt, lifecycle::Integrity::kIntact},
+      {"a live migrate without the target's endpoint: nothing changed", Action::kLiveMigrate,
+       Phase::kMigrate, false, std::nullopt, lifecycle::Integrity::kIntact},
       {"a resize of a VM that is off waits for its next boot", Action::kResize, Phase::kResize,
        true, std::nullopt, lifecycle::Integrity::kUnknown},
   };
