@@ -206,6 +206,10 @@ class QemuLiveMigrate : public ::testing::Test {
     const PhaseResult migrated = run(from, migrate, 60s);
     ASSERT_TRUE(migrated.ok) << migrated.error;
     const int last_tick = ticks(from.console(), false);
+    if (params_.postcopy_after_ms > 0 && last_tick > 0) {
+      // Post-copy started: the target runs the guest at once, before finish_migrate.
+      EXPECT_TRUE(to.console_has("tick-", 5s)) << "the guest waits, paused, for finish";
+    }
     const PhaseResult finished =
         run(to, request(op, Phase::kFinishMigrate, 2, RunsOn::kTarget, to, from), 60s);
     ASSERT_TRUE(finished.ok) << finished.error << "\n" << to.console();
@@ -269,7 +273,9 @@ TEST_F(QemuLiveMigrate, SharedStorageThereAndBackThenUndone) {
     EXPECT_EQ(lonely.processes(), 0U);
   }
 
+  params_.postcopy_after_ms = 1;  // surely post-copy (the way back: the defaults)
   ASSERT_NO_FATAL_FAILURE(move(*a_, *b_, 10));
+  params_ = {};
   ASSERT_NO_FATAL_FAILURE(move(*b_, *a_, 11));
 
   // A migration too slow to finish (pre-copy at 4 MiB/s), aborted while migrate() runs.

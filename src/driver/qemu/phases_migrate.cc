@@ -79,6 +79,7 @@ VmWorker::Outcome VmWorker::prepare_migrate(const PhaseRequest& r) {
   }
   fs::remove(paths_.memory_state, ec);
   migration_role_ = MigrationRole::kTarget;
+  resume_in_postcopy_ = r.origin == State::kRunning;
   Result<IncomingEndpoint> endpoint = [&]() -> Result<IncomingEndpoint> {
     if (Status launched = launch(r, *image, true); !launched) return fail(launched.error());
     return prepare_incoming(qmp(), options, config_.migration_address);
@@ -164,6 +165,7 @@ VmWorker::Outcome VmWorker::finish_migrate(const PhaseRequest& r) {
     if (!health.healthy) return failed("the migrated guest is unhealthy: " + health.reason);
   }
   migration_role_ = MigrationRole::kNone;
+  resume_in_postcopy_ = false;
   return Outcome::ok(resume ? Power::kRunning : Power::kPaused);
 }
 
@@ -187,6 +189,7 @@ VmWorker::Outcome VmWorker::migration_cleanup(const PhaseRequest& r) {
   (void)process_.take_exit();
   remove_files(false);
   migration_role_ = MigrationRole::kNone;
+  resume_in_postcopy_ = false;
   finished_ = true;  // this host no longer has the VM: the driver may drop this worker
   return Outcome::ok();
 }

@@ -48,7 +48,8 @@ class QemuDriver final : public Driver {
   // (power kRunning as far as the agent can tell before it re-attaches), and those with only
   // a directory under <data-dir>/vms (kShutdown, with or without a memory file). fence():
   // SIGKILL the VM's QEMU (waits up to 3 s for it to go), disks kept; the worker then reports the
-  // process gone. discard(): end the VM's worker, kill its QEMU, delete <data-dir>/vms/<id>.
+  // process gone. discard(): end the VM's worker, kill its QEMU, delete <data-dir>/vms/<id> (a
+  // disk in the shared dir stays: with shared storage it may be another host's VM's now).
   std::vector<FoundVm> found() const override;
   void fence(store::VmId vm) override;
   void discard(store::VmId vm) override;

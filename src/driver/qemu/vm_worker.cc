@@ -192,7 +192,15 @@ VmWorker::Wait VmWorker::wait_for(const std::function<bool()>& done, millisecond
 }
 
 void VmWorker::on_qmp_event(const QmpEvent& event) {
-  guest_watch::on_qmp_event(guest_, event, in_phase_);
+  if (resume_in_postcopy_ && migration_role_ == MigrationRole::kTarget &&
+      event.name == "MIGRATION" && event.data.value("status", "") == "postcopy-active") {
+    // Post-copy began: the source stopped for good, and the guest must run here (fetching its
+    // pages on demand) rather than wait, paused on both hosts, for finish_migrate.
+    resume_in_postcopy_ = false;
+    (void)qmp().execute("cont");
+  }
+  // Mid-migration a STOP or RESUME is the migration's doing, not someone else's.
+  guest_watch::on_qmp_event(guest_, event, in_phase_ || migration_role_ != MigrationRole::kNone);
 }
 
 void VmWorker::on_serial(std::string_view bytes) {

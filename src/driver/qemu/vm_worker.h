@@ -28,7 +28,9 @@
 //   While a VM is one side of a migration (target: from prepare_migrate until finish or
 //   cleanup; source: from a completed migrate until cleanup or abort) its idle worker
 //   reports no status drift, and a target process that ends by itself (its incoming stream
-//   broke) is no event: the next phase of the migration says what became of it.
+//   broke) is no event: the next phase of the migration says what became of it. A target
+//   whose guest ran at the origin runs it as soon as post-copy starts (a MIGRATION event
+//   seen between phases), as post-copy needs.
 #pragma once
 
 #include <atomic>
@@ -169,6 +171,8 @@ class VmWorker {
   std::optional<PhaseRequest> provisioning_;  // an os_provisioning phase waiting for readiness
   std::chrono::steady_clock::time_point last_monitor_{};
   MigrationRole migration_role_ = MigrationRole::kNone;
+  // Target of a migration whose guest was running: `cont` as soon as post-copy starts.
+  bool resume_in_postcopy_ = false;
 };
 
 }  // namespace corral::driver::qemu
