@@ -2,10 +2,11 @@
 // hosts on one machine), over the public API — what issue 12's README walkthrough shows:
 //   1. shared storage (both agents' --shared-dir is one directory): a guest counting on its
 //      console moves h1 -> h2 and back; after each move exactly one QEMU runs it, on the host
-//      the store names, and the counter goes on from where it was (the guest never rebooted);
-//   2. without shared storage (copy_storage: the disk is mirrored while the guest runs) one
-//      more move, the guest checked the same way;
-//   3. a move whose target cannot receive (its migration link cut) is rolled back by the undo
+//      the store names, the counter goes on from where it was (the guest never rebooted), and
+//      the migration record has the memory sent and the downtime;
+//   2. the agents restarted with disks of their own: a move with copy_storage (the disk is
+//      mirrored while the guest runs), the guest checked the same way;
+//   3. a move whose target cannot receive (the migration link cut) is rolled back by the undo
 //      phases: the guest still runs on its source, once, and the operation failed.
 // The two agents reach each other over a third veth pair, the migration network; each
 // listens for incoming migrations on its own end of it (--migration-address).
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <set>
@@ -82,6 +84,17 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
   const std::filesystem::path shared =
       std::filesystem::temp_directory_path() / ("corral-shared-" + std::to_string(getpid()));
   std::filesystem::create_directories(shared);
+  // Whatever happens below (an ASSERT returns early), the guests under the agents' data dirs
+  // and the shared dir go.
+  std::vector<std::string> data_dirs;
+  struct AtExit {
+    std::function<void()> run;
+    ~AtExit() { run(); }
+  } at_exit{[&] {
+    for (const std::string& dir : data_dirs) kill_qemu_processes(dir);
+    std::error_code ec;
+    std::filesystem::remove_all(shared, ec);
+  }};
 
   Cluster cluster({.driver = "qemu",
                    .listen_host = "0.0.0.0",
@@ -96,21 +109,29 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
   auto h1 = cluster.join("h1", options1);
   auto h2 = cluster.join("h2", options2);
   ASSERT_TRUE(h1 && h2);
+  data_dirs = {h1->data_dir(), h2->data_dir()};
 
-  const std::int64_t id = cluster.create("mover");
-  ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
   Api& api = cluster.api();
-  // A counter on the guest's console: it goes on across a move, and would restart at 1 after
-  // a reboot.
-  ASSERT_EQ(
-      api.post("/v1/vms/" + std::to_string(id) + "/console",
-               {{"input", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done &\n"}})
-          .status,
-      202);
-  ASSERT_TRUE(wait_console(api, id, "tick 3", 30s));
+  // A guest counting on its console: the count goes on across a move, and would start again
+  // at 1 after a reboot.
+  auto counting_guest = [&](const std::string& name) -> std::int64_t {
+    const std::int64_t id = cluster.create(name);
+    EXPECT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
+    EXPECT_EQ(
+        api.post("/v1/vms/" + std::to_string(id) + "/console",
+                 {{"input", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done &\n"}})
+            .status,
+        202);
+    EXPECT_TRUE(wait_console(api, id, "tick 3", 30s));
+    return id;
+  };
+  AgentProcess* hosts[] = {h1.get(), h2.get()};
+  auto agent = [&](const std::string& name) -> const AgentProcess& {
+    return name == "h1" ? *hosts[0] : *hosts[1];
+  };
 
   // Moves the guest to `to` and checks it there; false (with failures) if it did not get there.
-  auto move = [&](const std::string& to, const nlohmann::json& options) {
+  auto move = [&](std::int64_t id, const std::string& to, const nlohmann::json& options) {
     const long before = ticks(api, id).second;
     nlohmann::json body = options;
     body["host"] = to;
@@ -118,14 +139,14 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
     EXPECT_EQ(act(api, id, "live_migrate", body), 202);
     const bool moved = eventually(
         [&] { return cluster.host_of(id) == to && idle_in(cluster, id, "RUNNING"); }, 90s);
-    EXPECT_TRUE(moved) << cluster.vm(id).dump() << h1->log() << h2->log();
+    EXPECT_TRUE(moved) << cluster.vm(id).dump();
     if (!moved) return false;
     std::printf("[ figure ] live_migrate to %s %s: %.2f s from the request to RUNNING there\n",
                 to.c_str(), options.dump().c_str(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     // Exactly one QEMU runs it, on the host the store names.
-    const AgentProcess& here = to == "h1" ? *h1 : *h2;
-    const AgentProcess& there = to == "h1" ? *h2 : *h1;
+    const AgentProcess& here = agent(to);
+    const AgentProcess& there = agent(to == "h1" ? "h2" : "h1");
     EXPECT_TRUE(eventually([&] { return vms_under(there).count(id) == 0; }, 20s))
         << "the source still runs the guest";
     EXPECT_EQ(vms_under(here).count(id), 1u);
@@ -133,20 +154,46 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
     EXPECT_TRUE(eventually([&] { return ticks(api, id).second > before + 3; }, 20s))
         << "the guest's counter stopped at " << ticks(api, id).second;
     EXPECT_GE(ticks(api, id).first, before - 5) << "the counter restarted: the guest rebooted";
+    // The migration record has the memory sent and the downtime (query-migrate's).
+    const ApiResult records = api.get("/v1/vms/" + std::to_string(id) + "/migrations");
+    const nlohmann::json last = records.body["migrations"].back();
+    EXPECT_EQ(last.value("status", ""), "completed") << last.dump();
+    EXPECT_GT(last.value("memory_processed_bytes", std::int64_t{0}), 0) << last.dump();
+    std::printf("[ figure ]   memory sent %lld bytes, downtime %lld ms\n",
+                static_cast<long long>(last.value("memory_processed_bytes", std::int64_t{0})),
+                static_cast<long long>(last.value("downtime_ms", std::int64_t{0})));
     return true;
   };
 
-  const std::string first = cluster.host_of(id);
-  const std::string second = first == "h1" ? "h2" : "h1";
   // 1. Shared storage, there and back.
-  ASSERT_TRUE(move(second, nlohmann::json::object()));
-  ASSERT_TRUE(move(first, nlohmann::json::object()));
-  // 2. Without shared storage: the disk is mirrored.
-  ASSERT_TRUE(move(second, {{"copy_storage", true}}));
+  const std::int64_t shared_vm = counting_guest("mover");
+  const std::string first = cluster.host_of(shared_vm);
+  const std::string second = first == "h1" ? "h2" : "h1";
+  ASSERT_TRUE(move(shared_vm, second, nlohmann::json::object()));
+  ASSERT_TRUE(move(shared_vm, first, nlohmann::json::object()));
+  ASSERT_EQ(api.del("/v1/vms/" + std::to_string(shared_vm) + "?hard=true").status, 202);
+  ASSERT_TRUE(cluster.wait_vm(shared_vm, "DONE", 30s));
+
+  // 2. Each host with disks of its own: the agents again without --shared-dir.
+  h1->stop();
+  h2->stop();
+  options1.extra = {"--migration-address", mig.a_ip};
+  options2.extra = {"--migration-address", mig.b_ip};
+  AgentProcess own1(options1, h1->data_dir());
+  AgentProcess own2(options2, h2->data_dir());
+  ASSERT_TRUE(own1.start() && own2.start());
+  hosts[0] = &own1;
+  hosts[1] = &own2;
+  ASSERT_TRUE(cluster.wait_host("h1", "MONITORED", 30s));
+  ASSERT_TRUE(cluster.wait_host("h2", "MONITORED", 30s));
+  const std::int64_t id = counting_guest("copier");
+  const std::string from = cluster.host_of(id);
+  const std::string to = from == "h1" ? "h2" : "h1";
+  ASSERT_TRUE(move(id, to, {{"copy_storage", true}}));
 
   // 3. The migration network cut: the target cannot receive; the undo puts the guest back.
   ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
-  EXPECT_EQ(act(api, id, "live_migrate", {{"host", first}, {"postcopy_after_ms", 0}}), 202);
+  EXPECT_EQ(act(api, id, "live_migrate", {{"host", from}, {"copy_storage", true}}), 202);
   EXPECT_TRUE(eventually(
       [&] {
         const auto vm = cluster.vm(id);
@@ -156,22 +203,18 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
       },
       120s))
       << cluster.vm(id).dump();
-  EXPECT_EQ(cluster.host_of(id), second);
-  const auto& source = second == "h1" ? *h1 : *h2;
-  const auto& target = second == "h1" ? *h2 : *h1;
-  EXPECT_EQ(vms_under(source).count(id), 1u);
-  EXPECT_EQ(vms_under(target).count(id), 0u);
+  EXPECT_EQ(cluster.host_of(id), to);
+  EXPECT_EQ(vms_under(agent(to)).count(id), 1u);
+  EXPECT_EQ(vms_under(agent(from)).count(id), 0u);
   const long at_rollback = ticks(api, id).second;
   EXPECT_TRUE(eventually([&] { return ticks(api, id).second > at_rollback + 2; }, 20s))
       << "the guest stopped counting after the rollback";
+  const ApiResult records = api.get("/v1/vms/" + std::to_string(id) + "/migrations");
+  EXPECT_EQ(records.body["migrations"].back().value("status", ""), "failed") << records.body.dump();
   ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
 
-  h1->stop();
-  h2->stop();
-  kill_qemu_processes(h1->data_dir());
-  kill_qemu_processes(h2->data_dir());
-  std::error_code ec;
-  std::filesystem::remove_all(shared, ec);
+  own1.stop();
+  own2.stop();
 }
 
 }  // namespace

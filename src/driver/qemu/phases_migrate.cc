@@ -109,6 +109,20 @@ VmWorker::Outcome VmWorker::live_migrate(const PhaseRequest& r) {
   Result<std::string> runstate = process_.run_status();
   if (!runstate) return Outcome::failed(runstate.error().message);
 
+  // query-migrate's figures go to the engine as the phase's progress (the migration record).
+  const auto report = [this, &r](const MigrationProgress& p) {
+    PhaseProgress out;
+    out.vm = vm_;
+    out.op = r.op;
+    out.step = r.step;
+    out.attempt = r.attempt;
+    out.memory_total = p.total;
+    out.memory_processed = p.transferred;
+    out.memory_remaining = p.remaining;
+    out.expected_downtime_ms = p.expected_downtime_ms;
+    out.downtime_ms = p.downtime_ms;
+    sink_->phase_progress(out);
+  };
   Result<MigrationProgress> done = fail(Error::internal("not run"));
   if (before->status == MigrationStatus::kCompleted && *runstate == "postmigrate") {
     done = *before;
@@ -121,10 +135,12 @@ VmWorker::Outcome VmWorker::live_migrate(const PhaseRequest& r) {
       if (now && *now != "running") (void)qmp().execute("cont");
     }
   } else {
-    done = migrate(qmp(), from_store(*r.endpoint), options_from(r.migration), &migrate_cancel_);
+    done = migrate(qmp(), from_store(*r.endpoint), options_from(r.migration), &migrate_cancel_,
+                   report);
   }
   if (!done) return Outcome::failed("the live migration: " + done.error().message);
   if (done->status == MigrationStatus::kCompleted) {
+    report(*done);  // the totals and the downtime, before the phase's result
     migration_role_ = MigrationRole::kSource;  // postmigrate until cleanup or abort
     return Outcome::ok();
   }
