@@ -27,7 +27,7 @@ struct Row {
   std::string_view origins;
   std::string_view path;
   std::string_view source;
-  bool preempting = false;  // replaces a running operation that started from the origin
+  bool preempting = false;     // replaces a running operation that started from the origin
   std::string_view undo = {};  // the undo phases a failure marked `undo` runs, in order
 };
 inline constexpr bool kPreempting = true;
