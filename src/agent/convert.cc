@@ -174,40 +174,9 @@ Result<driver::PhaseResult> to_driver(const v1::PhaseResult& w) {
   return r;
 }
 
-v1::PhaseProgress to_wire(const driver::PhaseProgress& p) {
-  v1::PhaseProgress w;
-  w.set_vm(p.vm);
-  w.set_op(p.op);
-  w.set_step(p.step);
-  w.set_attempt(p.attempt);
-  w.set_memory_total(p.memory_total);
-  w.set_memory_processed(p.memory_processed);
-  w.set_memory_remaining(p.memory_remaining);
-  w.set_disk_total(p.disk_total);
-  w.set_disk_processed(p.disk_processed);
-  w.set_disk_remaining(p.disk_remaining);
-  w.set_expected_downtime_ms(p.expected_downtime_ms);
-  w.set_downtime_ms(p.downtime_ms);
-  return w;
-}
+v1::PhaseProgress to_wire(const driver::PhaseProgress& p) { return wire::progress_to_wire(p); }
 
-Result<driver::PhaseProgress> to_driver(const v1::PhaseProgress& w) {
-  if (w.step() > 255) return fail(Error::invalid_argument("step out of range"));
-  driver::PhaseProgress p;
-  p.vm = w.vm();
-  p.op = w.op();
-  p.step = static_cast<std::uint8_t>(w.step());
-  p.attempt = w.attempt();
-  p.memory_total = w.memory_total();
-  p.memory_processed = w.memory_processed();
-  p.memory_remaining = w.memory_remaining();
-  p.disk_total = w.disk_total();
-  p.disk_processed = w.disk_processed();
-  p.disk_remaining = w.disk_remaining();
-  p.expected_downtime_ms = w.expected_downtime_ms();
-  p.downtime_ms = w.downtime_ms();
-  return p;
-}
+Result<driver::PhaseProgress> to_driver(const v1::PhaseProgress& w) { return wire::progress_of(w); }
 
 v1::PowerEvent to_wire(const driver::PowerEvent& e) {
   v1::PowerEvent w;

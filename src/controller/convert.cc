@@ -224,38 +224,11 @@ Result<driver::PhaseResult> phase_result_from_wire(const v1::PhaseResult& result
 }
 
 v1::PhaseProgress phase_progress_to_wire(const driver::PhaseProgress& progress) {
-  v1::PhaseProgress out;
-  out.set_vm(progress.vm);
-  out.set_op(progress.op);
-  out.set_step(progress.step);
-  out.set_attempt(progress.attempt);
-  out.set_memory_total(progress.memory_total);
-  out.set_memory_processed(progress.memory_processed);
-  out.set_memory_remaining(progress.memory_remaining);
-  out.set_disk_total(progress.disk_total);
-  out.set_disk_processed(progress.disk_processed);
-  out.set_disk_remaining(progress.disk_remaining);
-  out.set_expected_downtime_ms(progress.expected_downtime_ms);
-  out.set_downtime_ms(progress.downtime_ms);
-  return out;
+  return wire::progress_to_wire(progress);
 }
 
 Result<driver::PhaseProgress> phase_progress_from_wire(const v1::PhaseProgress& progress) {
-  if (progress.step() > 255) return fail(Error::invalid_argument("phase step out of range"));
-  driver::PhaseProgress out;
-  out.vm = progress.vm();
-  out.op = progress.op();
-  out.step = static_cast<std::uint8_t>(progress.step());
-  out.attempt = progress.attempt();
-  out.memory_total = progress.memory_total();
-  out.memory_processed = progress.memory_processed();
-  out.memory_remaining = progress.memory_remaining();
-  out.disk_total = progress.disk_total();
-  out.disk_processed = progress.disk_processed();
-  out.disk_remaining = progress.disk_remaining();
-  out.expected_downtime_ms = progress.expected_downtime_ms();
-  out.downtime_ms = progress.downtime_ms();
-  return out;
+  return wire::progress_of(progress);
 }
 
 v1::PowerEvent power_event_to_wire(const driver::PowerEvent& event) {

@@ -196,16 +196,11 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
   const bool other_copy = vm.record.op->undoing.has_value() ||
                           (lc::current_phase(*vm.record.op) == Phase::kCleanup &&
                            lc::current_runs_on(*vm.record.op) != lc::RunsOn::kHost);
-  if (other_copy && result.power_known) {
-    driver::PhaseResult own = result;
-    own.power_known = false;
-    handle_result(own);
-    return;
-  }
+  const bool power_known = result.power_known && !other_copy;
   if (result.ok) {
     // The power this phase left is recorded first: the next phase's power_after is named
     // from it (lifecycle::power_after_phase), e.g. a migration's prolog after its save.
-    if (result.power_known && vm.record.power != result.power) {
+    if (power_known && vm.record.power != result.power) {
       mutate(result.vm).record.power = result.power;
     }
     // A live migration's target answered where to send: kept with the operation (persisted
@@ -218,7 +213,7 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     const lc::Step step = lc::phase_failed(vm.record, lc::OpStatus::kFailed, result.integrity);
     apply(result.vm, step, false, {}, {action, "driver", {}, result.error});
   }
-  if (result.power_known) {
+  if (power_known) {
     store::Vm& changed = mutate(result.vm);
     // A terminated VM has no power state, whatever the driver last saw.
     if (changed.record.state != State::kDone) changed.record.power = result.power;

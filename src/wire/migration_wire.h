@@ -1,10 +1,13 @@
-// live_migrate's options and the target's endpoint (store/op_params.h) <-> their wire
-// messages (agent.proto MigrationParams, MigrationEndpoint), for both ends of the stream.
+// live_migrate's options, the target's endpoint and the migrate phase's progress
+// (store/op_params.h) <-> their wire messages (agent.proto MigrationParams, MigrationEndpoint), for
+// both ends of the stream.
 //
 // Contract: field for field, never failing; values are checked where they are used (the
 // API validates the options, a driver reads the endpoint it made itself).
 #pragma once
 
+#include "common/result.h"
+#include "driver/driver.h"
 #include "store/op_params.h"
 #include "wire/agent.pb.h"
 
@@ -14,5 +17,10 @@ store::MigrationParams migration_of(const agent::v1::MigrationParams& migration)
 agent::v1::MigrationParams to_wire(const store::MigrationParams& migration);
 store::MigrationEndpoint endpoint_of(const agent::v1::MigrationEndpoint& endpoint);
 agent::v1::MigrationEndpoint to_wire(const store::MigrationEndpoint& endpoint);
+
+// A migrate phase's progress (driver.h PhaseProgress), for both ends of the stream; a step
+// above 255 is refused (kInvalidArgument).
+agent::v1::PhaseProgress progress_to_wire(const driver::PhaseProgress& progress);
+[[nodiscard]] Result<driver::PhaseProgress> progress_of(const agent::v1::PhaseProgress& progress);
 
 }  // namespace corral::wire
