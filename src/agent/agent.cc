@@ -106,11 +106,20 @@ int Agent::run() {
   hello.driver = driver_.name();
   hello.labels = options_.labels;
   hello.capacity = options_.capacity.value_or(read_capacity());
+  if (options_.transfer) {
+    if (Status started = options_.transfer->start(*identity); !started) {
+      log(LogLevel::kError, "transfer_service", {{"error", started.error().message}});
+    } else {
+      hello.transfer_address = options_.transfer->address();
+      log(LogLevel::kInfo, "transfer_service", {{"address", hello.transfer_address}});
+    }
+  }
   // The driver's own host name (qemu: this machine's), which may differ from the cluster's.
   const std::vector<driver::HostInfo> hosts = driver_.hosts();
   const std::string local = hosts.empty() ? identity->host : hosts.front().name;
   for (const driver::FoundVm& vm : driver_.found()) driver_.adopt(vm.vm, local, vm.power);
   state_ = std::make_unique<AgentState>(driver_, lease_clock_, hello);
+  state_->set_transfer(options_.transfer.get());
   driver_.start(state_.get());
 
   // 3. The lease, checked whether or not a stream is up.
@@ -168,6 +177,7 @@ int Agent::run() {
   lease_thread.join();
   if (guard_thread.joinable()) guard_thread.join();
   driver_.stop();
+  if (options_.transfer) options_.transfer->stop();
   return code;
 }
 

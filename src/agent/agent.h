@@ -19,6 +19,7 @@
 #include "agent/identity.h"
 #include "agent/session.h"
 #include "agent/state.h"
+#include "agent/transfer_files.h"
 #include "common/clock.h"
 #include "driver/driver.h"
 
@@ -41,6 +42,9 @@ struct AgentOptions {
   // Empty: no guard (tests of the agent alone).
   std::string fence_guard_binary;
   int guard_renew_ms = 500;
+  // Cold migrations' files (agent/transfer_files.h), started once the identity is known; the
+  // driver was given its fetcher. Null: this agent neither serves nor receives files.
+  std::shared_ptr<AgentTransfer> transfer;
 };
 
 class Agent {

@@ -96,8 +96,7 @@ Result<driver::PhaseRequest> to_driver(const v1::PhaseRequest& w) {
       r.size_mib = w.disk_resize().size_mib();
       break;
     case v1::PhaseRequest::kPlacement:
-      r.migration = wire::migration_of(w.placement().migration());
-      if (w.placement().has_endpoint()) r.endpoint = wire::endpoint_of(w.placement().endpoint());
+      wire::read_placement(w.placement(), r);
       break;
     case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kRebuild:
@@ -130,11 +129,8 @@ v1::PhaseRequest to_wire(const driver::PhaseRequest& r) {
     w.mutable_disk_resize()->set_size_mib(r.size_mib);
   } else if (r.name) {
     w.mutable_named()->set_name(*r.name);
-  } else if (!r.migration.defaults() || r.endpoint) {
-    v1::PlacementParams* p = w.mutable_placement();
-    p->set_target_host(r.runs_on == lc::RunsOn::kSource ? r.peer_host : r.host);
-    *p->mutable_migration() = wire::to_wire(r.migration);
-    if (r.endpoint) *p->mutable_endpoint() = wire::to_wire(*r.endpoint);
+  } else if (std::optional<v1::PlacementParams> placement = wire::placement_to_wire(r)) {
+    *w.mutable_placement() = std::move(*placement);
   }
   return w;
 }

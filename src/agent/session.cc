@@ -107,6 +107,9 @@ SessionEnd Session::run() {
       case v1::ControllerMessage::kPhaseRequest:
         state_.on_phase_request(in.phase_request());
         break;
+      case v1::ControllerMessage::kTransferGrant:
+        state_.on_transfer_grant(in.transfer_grant());
+        break;
       case v1::ControllerMessage::kPing: {
         std::lock_guard lock(pings_mu_);
         pings_.push_back(in.ping().seq());

@@ -2,6 +2,7 @@
 
 #include "agent/convert.h"
 #include "agent/metrics.h"
+#include "agent/transfer_files.h"
 #include "common/log.h"
 #include "wire/protocol.h"
 
@@ -17,6 +18,7 @@ v1::AgentMessage AgentState::make_hello() {
   for (const auto& [k, v] : hello_.labels) (*h->mutable_labels())[k] = v;
   for (const driver::FoundVm& vm : driver_.found()) *h->add_vms() = to_wire(vm);
   h->set_driver(hello_.driver);
+  h->set_transfer_address(hello_.transfer_address);
   std::vector<std::pair<std::string, std::string>> images;
   for (const driver::ImageInfo& image : driver_.images()) {
     v1::Image* out = h->add_images();
@@ -235,6 +237,23 @@ void AgentState::power_event(driver::PowerEvent event) {
   v1::AgentMessage m;
   *m.mutable_power_event() = to_wire(event);
   outbox_.push(std::move(m));
+}
+
+void AgentState::on_transfer_grant(const v1::TransferGrant& grant) {
+  const std::string vm = std::to_string(grant.vm());
+  if (transfer_ == nullptr) {
+    log(LogLevel::kWarn, "transfer_grant_refused",
+        {{"vm", vm}, {"target", grant.target_host()}, {"error", "this agent serves no files"}});
+    return;
+  }
+  const transfer::Ticket ticket{grant.vm(), grant.op(), grant.source_host(), grant.target_host(),
+                                grant.secret()};
+  if (Status granted = transfer_->grant(ticket, grant.ttl_ms()); !granted) {
+    log(LogLevel::kWarn, "transfer_grant_refused",
+        {{"vm", vm}, {"target", grant.target_host()}, {"error", granted.error().message}});
+    return;
+  }
+  log(LogLevel::kInfo, "transfer_granted", {{"vm", vm}, {"target", grant.target_host()}});
 }
 
 }  // namespace corral::agent

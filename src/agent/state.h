@@ -25,12 +25,15 @@
 
 namespace corral::agent {
 
+class AgentTransfer;
+
 struct HelloSettings {
   std::string host;
   std::string agent_version = "dev";
   std::string driver;
   std::map<std::string, std::string> labels;
   v1::Capacity capacity;
+  std::string transfer_address;  // agent/transfer_files.h; "" for none
 };
 
 class AgentState final : public driver::DriverSink {
@@ -70,6 +73,9 @@ class AgentState final : public driver::DriverSink {
   // The VMs the fence guard holds now (after a renew; empty after a clear): reported in every
   // heartbeat, so the controller evacuates only VMs sure to be stopped.
   void set_guarded(std::vector<store::VmId> vms);
+  // Cold migrations: TransferGrants go to `transfer` (the agent's; null: refused, logged).
+  void set_transfer(AgentTransfer* transfer) { transfer_ = transfer; }
+  void on_transfer_grant(const v1::TransferGrant& grant);
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
   const std::string& host() const { return hello_.host; }
@@ -91,6 +97,7 @@ class AgentState final : public driver::DriverSink {
   driver::Driver& driver_;
   const Clock& clock_;
   const HelloSettings hello_;
+  AgentTransfer* transfer_ = nullptr;  // set before the first stream
   Outbox outbox_;
 
   mutable std::mutex mu_;

@@ -39,6 +39,7 @@ struct AgentFlags {
   double monitor_interval_s = 2;
   std::string migration_address = "127.0.0.1";
   std::string shared_dir;
+  std::string transfer_listen;  // "": <migration-address>:0
   std::string log_level = "info";
   // sim: capacity each simulated host reports (0: this machine's).
   int sim_vcpus = 0;
@@ -160,6 +161,16 @@ int run_agent(const AgentFlags& f) {
     return kExitOk;
   }
 
+  // Cold migrations' files travel agent to agent (agent/transfer_files.h), beside the
+  // migration traffic by default.
+  agent::TransferSettings transfer_settings;
+  std::error_code abs_error;
+  transfer_settings.data_dir = std::filesystem::absolute(f.data_dir, abs_error).lexically_normal();
+  transfer_settings.listen =
+      f.transfer_listen.empty() ? f.migration_address + ":0" : f.transfer_listen;
+  SystemClock transfer_clock;
+  auto transfer = std::make_shared<agent::AgentTransfer>(transfer_settings, transfer_clock);
+
   std::unique_ptr<driver::Driver> driver;
   if (f.driver == "qemu") {
     QemuSetup setup;
@@ -170,6 +181,7 @@ int run_agent(const AgentFlags& f) {
     setup.monitor_interval_s = f.monitor_interval_s;
     setup.migration_address = f.migration_address;
     setup.shared_dir = f.shared_dir;
+    setup.fetch_files = transfer->fetcher();
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
@@ -190,6 +202,7 @@ int run_agent(const AgentFlags& f) {
   options.agent_version = CORRAL_AGENT_VERSION;
   options.labels = labels;
   options.capacity = capacity;
+  options.transfer = transfer;
   // The fence guard is this binary's hidden `fence-guard` command.
   std::error_code exe_error;
   options.fence_guard_binary = std::filesystem::read_symlink("/proc/self/exe", exe_error).string();
@@ -274,6 +287,9 @@ void add_agent_command(CLI::App& app) {
   cmd->add_option("--shared-dir", f->shared_dir,
                   "qemu: a directory every host mounts at the same path (shared storage): the "
                   "VMs' disks live there, so a live migration moves only memory");
+  cmd->add_option("--transfer-listen", f->transfer_listen,
+                  "host:port this agent serves cold migrations' files on (mutual TLS; port 0 "
+                  "picks one; default: the migration address, port 0)");
   cmd->add_option("--log-level", f->log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

@@ -21,6 +21,7 @@ struct QemuSetup {
   double monitor_interval_s = 2;               // between two query-status of an idle VM
   std::string migration_address;               // "": QemuConfig's default (the loopback)
   std::string shared_dir;                      // "": no shared storage
+  driver::FileFetcher fetch_files;             // an agent's (cold migration); empty: none
   std::function<void(const std::string&)> warn;
   std::function<void(const std::string&)> info;
 };

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "controller/convert.h"
+#include "transfer/ticket.h"
 #include "wire/protocol.h"
 
 namespace corral::controller {
@@ -151,6 +152,10 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
   }
   const std::uint64_t epoch = welcome->epoch;
   set_images(host, first.hello().driver(), first.hello().images());
+  {
+    std::lock_guard lock(mu_);
+    transfer_addresses_[host] = first.hello().transfer_address();
+  }
   if (!connection->welcome(welcome_to_wire(*welcome))) {
     // The stream ended while the registry admitted it: the registry must not wait for it.
     registry_.agent_disconnected(host, epoch);
@@ -244,7 +249,48 @@ bool AgentService::run_remote(const driver::PhaseRequest& request) {
     if (it == attached_.end()) return false;
     connection = it->second;
   }
+  // The target side's prolog of a move pulls the VM's files from the source host.
+  if (request.phase == lifecycle::Phase::kProlog && request.runs_on == lifecycle::RunsOn::kTarget &&
+      !request.peer_host.empty()) {
+    driver::PhaseRequest with_files = request;
+    with_files.files_from = grant_files(request);
+    return connection->send_phase(with_files);
+  }
   return connection->send_phase(request);
+}
+
+std::optional<driver::FileSource> AgentService::grant_files(const driver::PhaseRequest& request) {
+  std::string address;
+  {
+    std::lock_guard lock(mu_);
+    auto it = transfer_addresses_.find(request.peer_host);
+    if (it != transfer_addresses_.end()) address = it->second;
+  }
+  const std::string vm = std::to_string(request.vm);
+  if (address.empty()) {  // not attached, or an agent that serves no files: the prolog says so
+    log(LogLevel::kWarn, "transfer_not_granted",
+        {{"vm", vm}, {"source", request.peer_host}, {"target", request.host}});
+    return std::nullopt;
+  }
+  Result<std::string> secret = transfer::new_secret();
+  if (!secret) {
+    log(LogLevel::kError, "transfer_not_granted", {{"error", secret.error().message}});
+    return std::nullopt;
+  }
+  v1::ControllerMessage message;
+  v1::TransferGrant* grant = message.mutable_transfer_grant();
+  grant->set_vm(request.vm);
+  grant->set_op(request.op);
+  grant->set_source_host(request.peer_host);
+  grant->set_target_host(request.host);
+  grant->set_secret(*secret);
+  grant->set_ttl_ms(kTransferGrantTtlMs);
+  if (send_to(request.peer_host, std::move(message)) == 0) {
+    log(LogLevel::kWarn, "transfer_not_granted",
+        {{"vm", vm}, {"source", request.peer_host}, {"target", request.host}});
+    return std::nullopt;
+  }
+  return driver::FileSource{address, *secret};
 }
 
 std::size_t AgentService::connected() const {

@@ -97,6 +97,11 @@ class AgentService final : public v1::AgentService::CallbackService,
   void ping_loop();
   // Queues on the host's welcomed stream: its epoch, 0 when none.
   std::uint64_t send_to(const std::string& host, v1::ControllerMessage message);
+  // A cold migration's target prolog: grants the target a ticket on the source agent (a
+  // TransferGrant on its stream) and says where to pull; nullopt when the source cannot serve.
+  std::optional<driver::FileSource> grant_files(const driver::PhaseRequest& request);
+  // Long enough for a disk to cross; expiry only refuses new calls (transfer/server.h).
+  static constexpr std::int64_t kTransferGrantTtlMs = 3'600'000;
   void set_images(const std::string& host, const std::string& driver,
                   const google::protobuf::RepeatedPtrField<v1::Image>& images);
 
@@ -114,6 +119,7 @@ class AgentService final : public v1::AgentService::CallbackService,
   bool stopping_ = false;
   std::uint64_t ping_seq_ = 0;
   std::map<std::string, driver::RemoteHostServicesSource::HostImages> images_;  // by host
+  std::map<std::string, std::string> transfer_addresses_;  // by host, from its last Hello
   AgentConsoles consoles_;
 
   std::vector<std::thread> pool_;

@@ -125,13 +125,8 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
     out.mutable_disk_resize()->set_size_mib(request.size_mib);
   } else if (request.name) {
     out.mutable_named()->set_name(*request.name);
-  } else if (!request.migration.defaults() || request.endpoint) {
-    v1::PlacementParams* placement = out.mutable_placement();
-    const bool source = request.runs_on == lc::RunsOn::kSource;
-    placement->set_target_host(source ? request.peer_host : request.host);
-    placement->set_source_host(source ? request.host : request.peer_host);
-    *placement->mutable_migration() = wire::to_wire(request.migration);
-    if (request.endpoint) *placement->mutable_endpoint() = wire::to_wire(*request.endpoint);
+  } else if (std::optional<v1::PlacementParams> placement = wire::placement_to_wire(request)) {
+    *out.mutable_placement() = std::move(*placement);
   }
   return out;
 }
@@ -177,10 +172,7 @@ Result<driver::PhaseRequest> phase_request_from_wire(const v1::PhaseRequest& req
       out.size_mib = request.disk_resize().size_mib();
       break;
     case v1::PhaseRequest::kPlacement:
-      out.migration = wire::migration_of(request.placement().migration());
-      if (request.placement().has_endpoint()) {
-        out.endpoint = wire::endpoint_of(request.placement().endpoint());
-      }
+      wire::read_placement(request.placement(), out);
       break;  // the hosts: in host and peer_host
     case v1::PhaseRequest::kSetPassword:
     case v1::PhaseRequest::kRebuild:

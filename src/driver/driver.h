@@ -31,6 +31,12 @@
 
 namespace corral::driver {
 
+// Where a cold migration's target pulls the VM's files from (PhaseRequest::files_from).
+struct FileSource {
+  std::string address;  // host:port of the source agent's transfer service
+  std::string secret;   // the ticket's secret, 64 hex digits
+};
+
 struct PhaseRequest {
   store::VmId vm = 0;
   store::OpId op = 0;
@@ -53,6 +59,11 @@ struct PhaseRequest {
   // target's prepare_migrate said to send.
   store::MigrationParams migration;
   std::optional<store::MigrationEndpoint> endpoint;
+  // migrate (cold), the target's prolog: where the source host serves the VM's files and the
+  // secret of the ticket that lets this host pull them (agents: src/transfer). Set by the
+  // controller's agent service when it dispatches the phase, never persisted (a re-dispatch
+  // gets a fresh ticket); nullopt when the source serves nothing (not attached, or in-process).
+  std::optional<FileSource> files_from;
   // Intents the engine derives from the transition table, so a driver never reads it (a
   // controller and an agent of different versions agree on what a phase does):
   bool delete_files = false;  // this phase removes the VM's files (disk, memory state, logs)

@@ -245,6 +245,13 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   const lc::Observation seen = *observed;
   const std::optional<lc::DriftStep> drift = lc::react(options.drift, vm.record, seen, event.power);
   if (!drift) return;
+  // A FAILED VM keeps the failed operation its recover options act on (seed 001: a *_FAILURE
+  // state is left by recover; retry runs the failed phase again). A power the policy only
+  // records is noted without an operation that would replace it.
+  if (vm.record.state == State::kFailed && drift->observed == Action::kObservedPower) {
+    if (vm.record.power != drift->power) mutate(event.vm).record.power = drift->power;
+    return;
+  }
   Result<lc::Step> step = lc::begin(vm.record, {drift->observed, State::kRunning});
   if (!step) {  // the table refuses what the policy asked: keep the state, note the power
     if (vm.record.power != drift->power) mutate(event.vm).record.power = drift->power;

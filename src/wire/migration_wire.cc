@@ -30,6 +30,28 @@ agent::v1::MigrationEndpoint to_wire(const store::MigrationEndpoint& e) {
   return w;
 }
 
+std::optional<agent::v1::PlacementParams> placement_to_wire(const driver::PhaseRequest& r) {
+  if (r.migration.defaults() && !r.endpoint && !r.files_from) return std::nullopt;
+  agent::v1::PlacementParams w;
+  const bool source = r.runs_on == lifecycle::RunsOn::kSource;
+  w.set_target_host(source ? r.peer_host : r.host);
+  w.set_source_host(source ? r.host : r.peer_host);
+  *w.mutable_migration() = to_wire(r.migration);
+  if (r.endpoint) *w.mutable_endpoint() = to_wire(*r.endpoint);
+  if (r.files_from) {
+    w.mutable_files_from()->set_address(r.files_from->address);
+    w.mutable_files_from()->set_secret(r.files_from->secret);
+  }
+  return w;
+}
+
+void read_placement(const agent::v1::PlacementParams& w, driver::PhaseRequest& r) {
+  r.migration = migration_of(w.migration());
+  if (w.has_endpoint()) r.endpoint = endpoint_of(w.endpoint());
+  if (w.has_files_from())
+    r.files_from = driver::FileSource{w.files_from().address(), w.files_from().secret()};
+}
+
 agent::v1::PhaseProgress progress_to_wire(const driver::PhaseProgress& p) {
   agent::v1::PhaseProgress w;
   w.set_vm(p.vm);

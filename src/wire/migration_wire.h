@@ -6,6 +6,8 @@
 // API validates the options, a driver reads the endpoint it made itself).
 #pragma once
 
+#include <optional>
+
 #include "common/result.h"
 #include "driver/driver.h"
 #include "store/op_params.h"
@@ -17,6 +19,12 @@ store::MigrationParams migration_of(const agent::v1::MigrationParams& migration)
 agent::v1::MigrationParams to_wire(const store::MigrationParams& migration);
 store::MigrationEndpoint endpoint_of(const agent::v1::MigrationEndpoint& endpoint);
 agent::v1::MigrationEndpoint to_wire(const store::MigrationEndpoint& endpoint);
+
+// A phase request's placement parameters (PlacementParams): the hosts of a move, live_migrate's
+// options and endpoint, a cold migration's file source. nullopt when the request has none to
+// send (the hosts alone travel in host and peer_host). read_placement() fills them back in.
+std::optional<agent::v1::PlacementParams> placement_to_wire(const driver::PhaseRequest& request);
+void read_placement(const agent::v1::PlacementParams& placement, driver::PhaseRequest& request);
 
 // A migrate phase's progress (driver.h PhaseProgress), for both ends of the stream; a step
 // above 255 is refused (kInvalidArgument).

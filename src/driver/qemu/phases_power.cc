@@ -39,9 +39,13 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kConfirm:
     case Phase::kUpload:
       return Outcome::ok();
+    case Phase::kProlog:
+      if (r.action == Action::kMigrate && r.runs_on == lifecycle::RunsOn::kTarget) {
+        return receive_files(r);
+      }
+      [[fallthrough]];
     case Phase::kInit:
-    case Phase::kClone:
-    case Phase::kProlog: {
+    case Phase::kClone: {
       if (Status disk = ensure_disk(r); !disk) return failed(disk.error().message);
       return Outcome::ok();
     }
@@ -88,7 +92,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kEpilog:
       hard_stop();
       if (r.delete_files) {  // an intent of the engine's (the table), not decided here
-        remove_files();
+        // A side of a move leaves a shared disk alone: the other host's copy is that disk.
+        remove_files(/*shared_disk=*/r.runs_on == lifecycle::RunsOn::kHost);
         finished_ = r.ends_vm;
         return Outcome::ok(Power::kNoState);
       }

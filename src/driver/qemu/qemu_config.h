@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "driver/file_fetch.h"
+
 namespace corral::driver::qemu {
 
 enum class ShutdownFallback : std::uint8_t {
@@ -41,6 +43,9 @@ struct QemuConfig {
   // disk and a live migration moves only memory. What is per host (QMP socket, serial log,
   // pidfile, saved memory) stays under data_dir.
   std::string shared_dir;
+  // A cold migration's target pulls the VM's files through this (the agent's; empty: this
+  // host cannot receive a cold migration, as an in-process server's single host).
+  FileFetcher fetch_files;
 };
 
 }  // namespace corral::driver::qemu

@@ -23,12 +23,8 @@ Status VmWorker::ensure_disk(const PhaseRequest& request) {
   if (!image) return fail(std::move(image.error()));
   const std::string tmp = paths_.disk + ".tmp";
   std::vector<std::string> argv = {config_.qemu_img, "create", "-q", "-f", "qcow2"};
-  if (!image->disk.empty() || image->kind == Image::Kind::kDisk) {
-    const std::string base = image->kind == Image::Kind::kDisk
-                                 ? image->disk
-                                 : (fs::path(image->kernel).parent_path() / "disk.qcow2").string();
-    argv.insert(argv.end(), {"-F", image->kind == Image::Kind::kDisk ? image->disk_format : "qcow2",
-                             "-b", base, tmp});
+  if (const std::optional<BackingFile> base = backing_of(*image)) {
+    argv.insert(argv.end(), {"-F", base->format, "-b", base->path, tmp});
   } else {
     argv.insert(argv.end(), {tmp, std::to_string(config_.blank_disk_mib) + "M"});
   }

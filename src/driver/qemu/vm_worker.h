@@ -133,6 +133,18 @@ class VmWorker {
   Outcome migration_cleanup(const PhaseRequest& request);
   Outcome abort_migrate(const PhaseRequest& request);
 
+  // A cold migration's target prolog (phases_cold_migrate.cc): the files from the source.
+  struct BackingFile {
+    std::string path;
+    std::string format;
+  };
+  Outcome receive_files(const PhaseRequest& request);
+  // The image file a VM's disk of `image` is an overlay of (none: a blank disk).
+  static std::optional<BackingFile> backing_of(const Image& image);
+  // A disk that came from another host points at that host's image path: rebase it (header
+  // only) onto this host's copy of the same image when the path does not exist here.
+  [[nodiscard]] Status adopt_backing(const PhaseRequest& request);
+
   // Disks and snapshots (qemu_storage.cc).
   [[nodiscard]] Status ensure_disk(const PhaseRequest& request);
   // The VM's directory, and with `shared_disk` the disk's in the shared dir too.

@@ -1,0 +1,136 @@
+// Cold migration between two real agents (issue 12, Deliver 2), each host with disks of its
+// own, over the public API: the VM's files really move, agent to agent (src/transfer: mutual
+// TLS, a ticket the controller grants the source, SHA-256 checked before a file takes its
+// name), from every origin state of seed 001:
+//   RUNNING    SAVE_MIGRATE -> PROLOG_MIGRATE -> BOOT_MIGRATE (001: 7, 8, 35): the guest is
+//              saved, its memory and disk cross, it resumes there — its console counter goes on;
+//   POWEROFF   PROLOG_MIGRATE_POWEROFF (43): the disk crosses, its content the same (qemu-img
+//              compare against a copy taken before);
+//   SUSPENDED  PROLOG_MIGRATE_SUSPEND (45): disk and saved memory cross; resume goes on counting;
+//   UNKNOWN    PROLOG_MIGRATE_UNKNOWN (60) with the source host dead: the files cannot come, the
+//              VM stops in FAILED (PROLOG_MIGRATE_UNKNOWN_FAILURE, 61) with its disk intact on
+//              the source; the source back, `recover --retry` moves it and boots it there.
+// After every move: exactly one QEMU runs the VM, on the host the store names (or none), and
+// the source's copy is gone once the move completed.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "support/cluster.h"
+#include "support/netns.h"
+#include "support/qemu_support.h"
+#include "support/two_hosts.h"
+
+namespace corral::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string vm_path(std::int64_t id) { return "/v1/vms/" + std::to_string(id); }
+
+TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsRecovered) {
+  TwoHosts hosts;
+  ASSERT_TRUE(hosts.start(/*shared_storage=*/false));
+  Cluster& cluster = hosts.cluster();
+  Api& api = hosts.api();
+
+  const std::int64_t id = hosts.counting_guest("cold");
+  std::string at = cluster.host_of(id);
+
+  // Moves the VM to the other host from `state`; true when it got there, idle in `state`,
+  // with one QEMU at most (on the new host), and the old host's copy gone.
+  auto move = [&](const std::string& state) {
+    const std::string to = TwoHosts::other(at);
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(act(api, id, "migrate", {{"host", to}}), 202);
+    const bool moved = eventually(
+        [&] {
+          const auto vm = cluster.vm(id);
+          return cluster.host_of(id) == to && hosts.idle_in(id, state) &&
+                 vm["operation"].value("status", std::string()) == "succeeded";
+        },
+        120s);
+    EXPECT_TRUE(moved) << cluster.vm(id).dump() << "\n" << hosts.agent(to).log();
+    if (!moved) return false;
+    std::printf("[ figure ] cold migrate from %s to %s: %.2f s from the request to %s there\n",
+                state.c_str(), to.c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                state.c_str());
+    EXPECT_EQ(hosts.vms_under(at).count(id), 0u) << "the source still runs the guest";
+    EXPECT_EQ(hosts.vms_under(to).count(id), state == "RUNNING" ? 1u : 0u);
+    EXPECT_TRUE(eventually([&] { return !fs::exists(hosts.vm_dir(at, id)); }, 20s))
+        << "the source's copy stayed: " << hosts.vm_dir(at, id);
+    at = to;
+    return true;
+  };
+
+  // RUNNING: saved, moved, restored — the counter goes on.
+  long before = hosts.ticks(id).second;
+  ASSERT_TRUE(move("RUNNING"));
+  EXPECT_TRUE(eventually([&] { return hosts.ticks(id).second > before + 3; }, 30s))
+      << "the guest's counter stopped at " << hosts.ticks(id).second;
+  EXPECT_GE(hosts.ticks(id).first, before - 10) << "the counter restarted: the guest rebooted";
+
+  // POWEROFF: the disk crosses with the same content.
+  ASSERT_EQ(act(api, id, "shutdown_hard"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "POWEROFF", 60s)) << cluster.vm(id).dump();
+  const fs::path reference = fs::path(hosts.agent(at).data_dir()) / "reference.qcow2";
+  fs::copy_file(hosts.disk_of(at, id), reference, fs::copy_options::overwrite_existing);
+  std::printf("[ figure ] disk %s sha256 %s (%lld bytes)\n", hosts.disk_of(at, id).c_str(),
+              sha256_of(reference).c_str(), static_cast<long long>(fs::file_size(reference)));
+  ASSERT_TRUE(move("POWEROFF"));
+  EXPECT_EQ(run_command({"qemu-img", "compare", "-q", "-U", reference.string(),
+                         hosts.disk_of(at, id).string()}),
+            0)
+      << "the disk's content changed on the way";
+  ASSERT_EQ(act(api, id, "start"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
+  EXPECT_EQ(hosts.vms_under(at).count(id), 1u);
+
+  // SUSPENDED: disk and saved memory cross; resumed, it counts on.
+  ASSERT_EQ(
+      api.post(vm_path(id) + "/console",
+               {{"input", "i=0; while true; do i=$((i+1)); echo tock $i; sleep 0.2; done &\n"}})
+          .status,
+      202);
+  ASSERT_TRUE(wait_console(api, id, "tock 3", 60s));
+  ASSERT_EQ(act(api, id, "suspend"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "SUSPENDED", 60s)) << cluster.vm(id).dump();
+  ASSERT_TRUE(move("SUSPENDED"));
+  ASSERT_EQ(act(api, id, "resume"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
+  EXPECT_TRUE(wait_console(api, id, "tock 6", 30s)) << "the guest did not go on after resume";
+
+  // UNKNOWN with the source dead: FAILED, disk intact; the source back, recover retry.
+  const std::string dead = at;
+  kill_qemu_processes(hosts.agent(dead).data_dir());
+  hosts.kill_agent(dead);
+  ASSERT_TRUE(eventually([&] { return cluster.vm(id).value("state", "") == "UNKNOWN"; }, 30s))
+      << cluster.vm(id).dump();
+  const std::string disk_sha = sha256_of(hosts.disk_of(dead, id));
+  ASSERT_FALSE(disk_sha.empty());
+  EXPECT_EQ(act(api, id, "migrate", {{"host", TwoHosts::other(dead)}}), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "FAILED", 60s)) << cluster.vm(id).dump();
+  const auto failed = cluster.vm(id);
+  EXPECT_EQ(failed["views"]["opennebula"].value("lcm_state", ""), "PROLOG_MIGRATE_UNKNOWN_FAILURE")
+      << failed.dump();
+  EXPECT_EQ(sha256_of(hosts.disk_of(dead, id)), disk_sha) << "the only copy changed";
+  ASSERT_TRUE(hosts.start_agent(dead));
+  EXPECT_EQ(sha256_of(hosts.disk_of(dead, id)), disk_sha)
+      << "the source's agent came back and lost the only copy";
+  ASSERT_EQ(act(api, id, "recover_retry"), 202);
+  ASSERT_TRUE(eventually(
+      [&] { return cluster.host_of(id) == TwoHosts::other(dead) && hosts.idle_in(id, "RUNNING"); },
+      120s))
+      << cluster.vm(id).dump();
+  at = TwoHosts::other(dead);
+  EXPECT_EQ(hosts.vms_under(at).count(id), 1u);
+  EXPECT_EQ(hosts.vms_under(dead).count(id), 0u);
+}
+
+}  // namespace
+}  // namespace corral::testing
