@@ -6,8 +6,10 @@
 //      the migration record has the memory sent and the downtime;
 //   2. the agents restarted with disks of their own: a move with copy_storage (the disk is
 //      mirrored while the guest runs), the guest checked the same way;
-//   3. a move whose target cannot receive (the migration link cut) is rolled back by the undo
-//      phases: the guest still runs on its source, once, and the operation failed.
+//   3. a move cancelled while memory crosses is rolled back by the undo phases: the guest runs
+//      on where it was, once, and the operation and its migration record say cancelled;
+//   4. a move whose target cannot receive (the migration link cut) is rolled back the same
+//      way: the guest still runs on its source, once, and the operation failed.
 // The two agents reach each other over a third veth pair, the migration network; each
 // listens for incoming migrations on its own end of it (--migration-address).
 #include <gtest/gtest.h>
@@ -27,7 +29,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRollsBack) {
+TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndACancelledOrFailedMoveRollsBack) {
   TwoHosts hosts;
   ASSERT_TRUE(hosts.start(/*shared_storage=*/true));
   Cluster& cluster = hosts.cluster();
@@ -82,7 +84,39 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndAFailedMoveRoll
   const std::string to = TwoHosts::other(from);
   ASSERT_TRUE(move(id, to, {{"copy_storage", true}}));
 
-  // 3. The migration network cut: the target cannot receive; the undo puts the guest back.
+  // 3. A move cancelled while memory crosses (1 MiB/s: it would take minutes): the undo
+  // removes the target's copy and the guest runs on where it was.
+  ASSERT_EQ(act(api, id, "live_migrate",
+                {{"host", from}, {"copy_storage", true}, {"bandwidth_mib_s", 1}}),
+            202);
+  ASSERT_TRUE(eventually(
+      [&] { return cluster.vm(id)["operation"].value("phase", nlohmann::json()) == "migrate"; },
+      60s))
+      << cluster.vm(id).dump();
+  ASSERT_EQ(act(api, id, "cancel"), 202);
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto vm = cluster.vm(id);
+        return hosts.idle_in(id, "RUNNING") &&
+               vm["operation"].value("action", std::string()) == "live_migrate" &&
+               vm["operation"].value("status", std::string()) == "canceled";
+      },
+      60s))
+      << cluster.vm(id).dump();
+  EXPECT_EQ(cluster.host_of(id), to);
+  EXPECT_EQ(hosts.vms_under(to).count(id), 1u);
+  EXPECT_TRUE(eventually([&] { return hosts.vms_under(from).count(id) == 0; }, 20s))
+      << "the target's copy stayed after the cancel";
+  const long at_cancel = hosts.ticks(id).second;
+  EXPECT_TRUE(eventually([&] { return hosts.ticks(id).second > at_cancel + 2; }, 20s))
+      << "the guest stopped counting after the cancel";
+  EXPECT_EQ(api.get("/v1/vms/" + std::to_string(id) + "/migrations")
+                .body["migrations"]
+                .back()
+                .value("status", ""),
+            "cancelled");
+
+  // 4. The migration network cut: the target cannot receive; the undo puts the guest back.
   const VethLink& mig = hosts.migration_link();
   ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
   EXPECT_EQ(act(api, id, "live_migrate", {{"host", from}, {"copy_storage", true}}), 202);
