@@ -132,5 +132,84 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
   EXPECT_EQ(hosts.vms_under(dead).count(id), 0u);
 }
 
+// Every party SIGKILLed while the files cross (the pull held to 2 MiB/s so the prolog lasts
+// seconds): the source agent (the target asks again, resuming, until the restarted source is
+// granted again), the target agent (re-dispatched on its return, resuming its part file) and
+// the controller (re-dispatched after restart; the target's pull of the old dispatch gives way
+// to the new one). Each time the move completes, the disk's content is what it was, no QEMU
+// runs (the VM is POWEROFF) and only the target keeps a copy.
+TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyWhileTheFilesCrossLosesNothing) {
+  TwoHosts hosts;
+  ASSERT_TRUE(hosts.start(/*shared_storage=*/false, {"--transfer-bandwidth", "2"}));
+  Cluster& cluster = hosts.cluster();
+  Api& api = hosts.api();
+
+  const std::int64_t id = cluster.create("crossing");
+  ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
+  // 12 MiB of random data on the disk: 6 s at 2 MiB/s.
+  ASSERT_EQ(api.post(vm_path(id) + "/console",
+                     {{"input",
+                       "dd if=/dev/urandom of=/dev/vda bs=1M count=12 conv=fsync 2>/dev/null; "
+                       "echo filled-$?\n"}})
+                .status,
+            202);
+  ASSERT_TRUE(wait_console(api, id, "filled-0", 60s));
+  ASSERT_EQ(act(api, id, "shutdown_hard"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "POWEROFF", 60s)) << cluster.vm(id).dump();
+  std::string at = cluster.host_of(id);
+  const fs::path reference = fs::path(hosts.agent(at).data_dir()) / "reference.qcow2";
+  fs::copy_file(hosts.disk_of(at, id), reference, fs::copy_options::overwrite_existing);
+
+  int moves = 0;
+  int lost = 0;
+  int doubled = 0;
+  for (const std::string party : {"source", "target", "controller"}) {
+    const std::string to = TwoHosts::other(at);
+    const fs::path part = hosts.vm_dir(to, id) / ".disk.qcow2.part";
+    ASSERT_EQ(act(hosts.api(), id, "migrate", {{"host", to}}), 202);
+    // Killed once the target holds part of the disk.
+    ASSERT_TRUE(eventually(
+        [&] {
+          std::error_code ec;
+          return fs::file_size(part, ec) > 0 && !ec;
+        },
+        30s))
+        << party << ": no part file at " << part << "\n"
+        << cluster.vm(id).dump();
+    if (party == "controller") {
+      cluster.kill_controller();
+      ASSERT_TRUE(cluster.start()) << "the controller did not come back";
+    } else {
+      const std::string victim = party == "source" ? at : to;
+      hosts.kill_agent(victim);
+      ASSERT_TRUE(hosts.start_agent(victim)) << party;
+    }
+    const bool moved = eventually(
+        [&] {
+          return cluster.host_of(id) == to && hosts.idle_in(id, "POWEROFF") &&
+                 cluster.vm(id)["operation"].value("status", std::string()) == "succeeded";
+        },
+        120s);
+    EXPECT_TRUE(moved) << party << ": " << cluster.vm(id).dump() << "\n" << hosts.agent(to).log();
+    if (!moved) break;
+    ++moves;
+    EXPECT_TRUE(eventually([&] { return !fs::exists(hosts.vm_dir(at, id)); }, 20s))
+        << party << ": the source's copy stayed";
+    const bool same = run_command({"qemu-img", "compare", "-q", "-U", reference.string(),
+                                   hosts.disk_of(to, id).string()}) == 0;
+    EXPECT_TRUE(same) << party << ": the disk's content changed";
+    lost += same ? 0 : 1;
+    doubled += static_cast<int>(hosts.vms_under("h1").count(id) + hosts.vms_under("h2").count(id));
+    at = to;
+  }
+  std::printf(
+      "[ figure ] cold migrations with a party SIGKILLed mid-transfer: %d of 3 completed, "
+      "%d disks changed or lost, %d QEMU processes of a POWEROFF VM\n",
+      moves, lost, doubled);
+  EXPECT_EQ(moves, 3);
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(doubled, 0);
+}
+
 }  // namespace
 }  // namespace corral::testing

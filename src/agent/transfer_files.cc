@@ -1,5 +1,6 @@
 #include "agent/transfer_files.h"
 
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -71,19 +72,36 @@ Result<std::vector<driver::FetchedFile>> AgentTransfer::fetch(const driver::Fetc
   options.stall_timeout = settings_.stall_timeout;
   // Progress over all files: what earlier files held plus this one's.
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> per_file;  // done, total
+  std::uint64_t done_all = 0;
+  std::uint64_t total_all = 0;
   bool cancelled = false;
+  // Pacing: the bytes this fetch received, against the time it has taken.
+  using Steady = std::chrono::steady_clock;
+  const Steady::time_point began = Steady::now();
+  double paced_bytes = 0;
+  const double bytes_per_s = settings_.bandwidth_mib_s * 1024.0 * 1024.0;
   options.progress = [&](const transfer::Progress& p) {
-    per_file[p.file] = {p.done, p.total};
-    std::uint64_t done = 0;
-    std::uint64_t total = 0;
+    auto [it, first] = per_file.try_emplace(p.file, 0, p.total);
+    // A file's first report after a resume counts one chunk, not the prefix kept.
+    const std::uint64_t moved = first ? std::min<std::uint64_t>(p.done, 1 << 20)
+                                      : p.done - std::min(p.done, it->second.first);
+    it->second = {p.done, p.total};
+    done_all = 0;
+    total_all = 0;
     for (const auto& [name, figures] : per_file) {
-      done += figures.first;
-      total += figures.second;
+      done_all += figures.first;
+      total_all += figures.second;
     }
-    if (request.progress && !request.progress(done, total)) cancelled = true;
+    if (request.progress && !request.progress(done_all, total_all)) cancelled = true;
+    if (!cancelled && bytes_per_s > 0) {
+      paced_bytes += static_cast<double>(moved);
+      const auto due = began + std::chrono::duration_cast<Steady::duration>(
+                                   std::chrono::duration<double>(paced_bytes / bytes_per_s));
+      std::this_thread::sleep_until(due);
+    }
     return !cancelled;
   };
-  const auto deadline = std::chrono::steady_clock::now() + settings_.grant_wait;
+  const Steady::time_point retry_deadline = began + settings_.retry_window;
   for (;;) {
     Result<transfer::TransferReport> report = transfer::pull(options);
     if (report) {
@@ -93,15 +111,22 @@ Result<std::vector<driver::FetchedFile>> AgentTransfer::fetch(const driver::Fetc
       }
       return out;
     }
-    if (cancelled)
+    if (cancelled) {
       return fail(Error{ErrorCode::kUnavailable, "cancelled: " + report.error().message, {}, {}});
-    // The grant may still be on its way to the source (another stream): ask again shortly.
-    const bool no_ticket_yet =
-        report.error().code == ErrorCode::kInvalidArgument &&
-        report.error().message.find("holds no transfer ticket") != std::string::npos;
-    if (!no_ticket_yet || std::chrono::steady_clock::now() >= deadline)
-      return fail(std::move(report.error()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    // The grant may still be on its way to the source (another stream); a source that went
+    // away may come back (its restart re-sends the grant): ask again shortly.
+    const Error& error = report.error();
+    const bool no_ticket_yet = error.code == ErrorCode::kInvalidArgument &&
+                               error.message.find("holds no transfer ticket") != std::string::npos;
+    const Steady::time_point now = Steady::now();
+    const bool again =
+        (no_ticket_yet || error.code == ErrorCode::kUnavailable) && now < retry_deadline;
+    if (!again) return fail(report.error());
+    if (request.progress && !request.progress(done_all, total_all)) {
+      return fail(Error{ErrorCode::kUnavailable, "cancelled: " + error.message, {}, {}});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
 }
 

@@ -11,8 +11,13 @@
 // - grant() registers a ticket for ttl_ms; a grant whose source host is not this agent's, or
 //   one before start(), is refused (logged by the caller).
 // - The fetcher fails kUnavailable before start(). A pull refused because the source holds no
-//   ticket yet is tried again for up to `grant_wait` (the controller sends the grant to the
-//   source and the phase to the target on two streams: either may arrive first).
+//   ticket (yet: the controller sends the grant to the source and the phase to the target on
+//   two streams, either may arrive first; or again: a restarted source agent lost it until the
+//   controller re-dispatches), or whose source went away, is tried again, resuming, for up to
+//   `retry_window`. Between tries it asks the request's progress callback whether the phase
+//   is still wanted (a newer request ends it).
+// - With a bandwidth, the fetcher reads no faster than that (the source's sends are held by
+//   flow control), as live migration's bandwidth option does for memory.
 #pragma once
 
 #include <chrono>
@@ -32,8 +37,11 @@ namespace corral::agent {
 struct TransferSettings {
   std::filesystem::path data_dir;  // the agent's (the driver's VMs are in <data-dir>/vms/)
   std::string listen = "127.0.0.1:0";
-  std::chrono::milliseconds grant_wait{10'000};
   std::chrono::milliseconds stall_timeout{60'000};
+  // A source that went away (its agent restarting, the link down) is asked again for this
+  // long before the phase fails; the part received is kept and resumed.
+  std::chrono::milliseconds retry_window{60'000};
+  double bandwidth_mib_s = 0;  // what one pull may take of the link; 0: all it can
 };
 
 class AgentTransfer {

@@ -39,7 +39,8 @@ struct AgentFlags {
   double monitor_interval_s = 2;
   std::string migration_address = "127.0.0.1";
   std::string shared_dir;
-  std::string transfer_listen;  // "": <migration-address>:0
+  std::string transfer_listen;    // "": <migration-address>:0
+  double transfer_bandwidth = 0;  // MiB/s, 0: unlimited
   std::string log_level = "info";
   // sim: capacity each simulated host reports (0: this machine's).
   int sim_vcpus = 0;
@@ -166,6 +167,7 @@ int run_agent(const AgentFlags& f) {
   agent::TransferSettings transfer_settings;
   std::error_code abs_error;
   transfer_settings.data_dir = std::filesystem::absolute(f.data_dir, abs_error).lexically_normal();
+  transfer_settings.bandwidth_mib_s = f.transfer_bandwidth;
   transfer_settings.listen =
       f.transfer_listen.empty() ? f.migration_address + ":0" : f.transfer_listen;
   SystemClock transfer_clock;
@@ -290,6 +292,10 @@ void add_agent_command(CLI::App& app) {
   cmd->add_option("--transfer-listen", f->transfer_listen,
                   "host:port this agent serves cold migrations' files on (mutual TLS; port 0 "
                   "picks one; default: the migration address, port 0)");
+  cmd->add_option("--transfer-bandwidth", f->transfer_bandwidth,
+                  "MiB/s a cold migration's files may take of the link (0: all it can)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--log-level", f->log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));

@@ -52,12 +52,14 @@ bool AgentConnection::welcome(v1::Welcome welcome) {
     v1::ControllerMessage message;
     *message.mutable_welcome() = std::move(welcome);
     queue_.push_back(std::move(message));
+    for (v1::ControllerMessage& held : held_messages_) queue_.push_back(std::move(held));
     for (const driver::PhaseRequest& request : held_) {
       v1::ControllerMessage phase;
       *phase.mutable_phase_request() = phase_request_to_wire(request, epoch_);
       queue_.push_back(std::move(phase));
     }
     held_.clear();
+    held_messages_.clear();
     // Under the lock, so no Finish (pump) can come between the check and the read. gRPC runs
     // no reaction inline from a Start* call made outside a reaction.
     StartRead(&in_);
@@ -76,6 +78,7 @@ void AgentConnection::refuse(const v1::Refuse& refuse) {
     // The status repeats the reason for a client that reads only the status.
     finish_ = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, refuse.message());
     held_.clear();
+    held_messages_.clear();
   }
   pump();
 }
@@ -86,6 +89,7 @@ void AgentConnection::close(const grpc::Status& status, Close how) {
     if (finish_) return;
     finish_ = status;
     held_.clear();
+    held_messages_.clear();
     if (how != Close::kDrain) queue_.clear();
   }
   // A cancelled stream's outstanding read and write fail at once instead of waiting for a
@@ -116,6 +120,18 @@ bool AgentConnection::send(v1::ControllerMessage message) {
   }
   pump();
   return queued;
+}
+
+bool AgentConnection::send_after_welcome(v1::ControllerMessage message) {
+  {
+    std::lock_guard lock(mu_);
+    if (finish_) return false;
+    if (!welcomed_) {
+      held_messages_.push_back(std::move(message));
+      return true;
+    }
+  }
+  return send(std::move(message));
 }
 
 bool AgentConnection::send_phase(const driver::PhaseRequest& request) {
@@ -197,6 +213,7 @@ void AgentConnection::OnCancel() {
     std::lock_guard lock(mu_);
     queue_.clear();
     held_.clear();
+    held_messages_.clear();
     if (!finish_) finish_ = grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled");
   }
   pump();

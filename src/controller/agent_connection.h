@@ -69,6 +69,9 @@ class AgentConnection final
   // False when the stream is closing (or its queue is full).
   bool send(v1::ControllerMessage message);
   bool send_phase(const driver::PhaseRequest& request);
+  // As send(), but before the Welcome the message is held and goes right after it (a message
+  // the agent must have on this stream, such as a TransferGrant made while it was admitted).
+  bool send_after_welcome(v1::ControllerMessage message);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -94,7 +97,8 @@ class AgentConnection final
   std::string host_;
   std::uint64_t epoch_ = 0;
   bool welcomed_ = false;
-  std::vector<driver::PhaseRequest> held_;  // before the Welcome
+  std::vector<driver::PhaseRequest> held_;            // before the Welcome
+  std::vector<v1::ControllerMessage> held_messages_;  // before the Welcome (send_after_welcome)
   std::deque<v1::ControllerMessage> queue_;
   v1::ControllerMessage writing_msg_;  // the one outstanding write's buffer
   bool writing_ = false;

@@ -261,13 +261,16 @@ bool AgentService::run_remote(const driver::PhaseRequest& request) {
 
 std::optional<driver::FileSource> AgentService::grant_files(const driver::PhaseRequest& request) {
   std::string address;
+  std::shared_ptr<AgentConnection> source;
   {
     std::lock_guard lock(mu_);
     auto it = transfer_addresses_.find(request.peer_host);
     if (it != transfer_addresses_.end()) address = it->second;
+    auto attached = attached_.find(request.peer_host);
+    if (attached != attached_.end()) source = attached->second;
   }
   const std::string vm = std::to_string(request.vm);
-  if (address.empty()) {  // not attached, or an agent that serves no files: the prolog says so
+  if (address.empty() || !source) {  // not attached, or serves no files: the prolog says so
     log(LogLevel::kWarn, "transfer_not_granted",
         {{"vm", vm}, {"source", request.peer_host}, {"target", request.host}});
     return std::nullopt;
@@ -285,7 +288,9 @@ std::optional<driver::FileSource> AgentService::grant_files(const driver::PhaseR
   grant->set_target_host(request.host);
   grant->set_secret(*secret);
   grant->set_ttl_ms(kTransferGrantTtlMs);
-  if (send_to(request.peer_host, std::move(message)) == 0) {
+  // The source may be being admitted now (its reconnection re-dispatches this very phase):
+  // the grant then follows its Welcome.
+  if (!source->send_after_welcome(std::move(message))) {
     log(LogLevel::kWarn, "transfer_not_granted",
         {{"vm", vm}, {"source", request.peer_host}, {"target", request.host}});
     return std::nullopt;

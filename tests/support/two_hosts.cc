@@ -35,11 +35,13 @@ AgentOptions TwoHosts::options_for(const std::string& host, bool shared_storage)
   options.prefix = (first ? *ns1_ : *ns2_).exec_prefix();
   options.extra = {"--migration-address", first ? mig_.a_ip : mig_.b_ip};
   if (shared_storage) options.extra.insert(options.extra.end(), {"--shared-dir", shared_.string()});
+  options.extra.insert(options.extra.end(), agent_args_.begin(), agent_args_.end());
   return options;
 }
 
-bool TwoHosts::start(bool shared_storage) {
+bool TwoHosts::start(bool shared_storage, std::vector<std::string> agent_args) {
   shared_storage_ = shared_storage;
+  agent_args_ = std::move(agent_args);
   ctl_ = Netns::create("mctl");
   ns1_ = Netns::create("m1");
   ns2_ = Netns::create("m2");

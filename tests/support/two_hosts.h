@@ -31,8 +31,9 @@ class TwoHosts {
   TwoHosts(const TwoHosts&) = delete;
   TwoHosts& operator=(const TwoHosts&) = delete;
 
-  // `shared_storage`: both agents get one --shared-dir (the disks live there).
-  [[nodiscard]] bool start(bool shared_storage);
+  // `shared_storage`: both agents get one --shared-dir (the disks live there). `agent_args`:
+  // more `corral agent` arguments, for every start of either agent.
+  [[nodiscard]] bool start(bool shared_storage, std::vector<std::string> agent_args = {});
   // Both agents stopped and started again on their data dirs, with or without shared storage.
   [[nodiscard]] bool restart_agents(bool shared_storage);
   // One agent SIGKILLed (its QEMU processes stay, as after an agent crash) / started again.
@@ -73,6 +74,7 @@ class TwoHosts {
   std::vector<std::unique_ptr<AgentProcess>> retired_;
   std::string dir1_, dir2_;
   bool shared_storage_ = false;
+  std::vector<std::string> agent_args_;
 };
 
 // SHA-256 of a file as lowercase hex ("" when it cannot be read).
