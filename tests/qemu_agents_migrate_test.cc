@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 #include "support/cluster.h"
 #include "support/netns.h"
@@ -138,6 +139,71 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndACancelledOrFai
   const ApiResult records = api.get("/v1/vms/" + std::to_string(id) + "/migrations");
   EXPECT_EQ(records.body["migrations"].back().value("status", ""), "failed") << records.body.dump();
   ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
+}
+
+// Every party SIGKILLed while a live migration's memory crosses (16 MiB/s, pre-copy only, so
+// the migrate phase lasts seconds): the source agent (QEMU goes on sending; the restarted
+// agent follows the migration QEMU still runs), the target agent, and the controller (its
+// phases re-dispatched after restart). Whatever each ends in — moved, or rolled back — the
+// guest runs exactly once, on the host the store names, and its counter goes on.
+TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyWhileMemoryCrossesLeavesOneGuestCounting) {
+  TwoHosts hosts;
+  ASSERT_TRUE(hosts.start(/*shared_storage=*/true));
+  Cluster& cluster = hosts.cluster();
+  const std::int64_t id = hosts.counting_guest("crossing");
+  int completed = 0;
+  int rolled_back = 0;
+  int doubled = 0;
+  int stopped = 0;
+  for (const std::string party : {"source", "target", "controller"}) {
+    const std::string from = cluster.host_of(id);
+    const std::string to = TwoHosts::other(from);
+    ASSERT_EQ(act(hosts.api(), id, "live_migrate",
+                  {{"host", to}, {"bandwidth_mib_s", 16}, {"postcopy_after_ms", 0}}),
+              202);
+    ASSERT_TRUE(eventually(
+        [&] {
+          const auto vm = cluster.vm(id);
+          return vm["operation"].value("phase", nlohmann::json()) == "migrate" &&
+                 hosts.vms_under(to).count(id) == 1;
+        },
+        60s))
+        << party << ": " << cluster.vm(id).dump();
+    std::this_thread::sleep_for(1s);  // memory is crossing
+    if (party == "controller") {
+      cluster.kill_controller();
+      ASSERT_TRUE(cluster.start()) << "the controller did not come back";
+    } else {
+      const std::string victim = party == "source" ? from : to;
+      hosts.kill_agent(victim);
+      ASSERT_TRUE(hosts.start_agent(victim)) << party;
+    }
+    const bool settled = eventually([&] { return hosts.idle_in(id, "RUNNING"); }, 120s);
+    EXPECT_TRUE(settled) << party << ": " << cluster.vm(id).dump();
+    if (!settled) break;
+    const std::string now_on = cluster.host_of(id);
+    (now_on == to ? completed : rolled_back) += 1;
+    EXPECT_TRUE(
+        eventually([&] { return hosts.vms_under(TwoHosts::other(now_on)).count(id) == 0; }, 30s))
+        << party << ": a second QEMU stayed on " << TwoHosts::other(now_on);
+    doubled += static_cast<int>(hosts.vms_under(TwoHosts::other(now_on)).count(id));
+    EXPECT_EQ(hosts.vms_under(now_on).count(id), 1u) << party;
+    const long at = hosts.ticks(id).second;
+    const bool counting = eventually([&] { return hosts.ticks(id).second > at + 2; }, 30s);
+    EXPECT_TRUE(counting) << party << ": the guest stopped counting on " << now_on;
+    stopped += counting ? 0 : 1;
+    std::printf("[ figure ] the %s SIGKILLed mid-migration: %s (op %s)\n",
+                party == "controller" ? "controller" : (party + " agent").c_str(),
+                now_on == to ? "moved" : "rolled back",
+                cluster.vm(id)["operation"].value("status", std::string()).c_str());
+  }
+  std::printf(
+      "[ figure ] live migrations with a party SIGKILLed: %d moved, %d rolled back, "
+      "%d double runs, %d guests stopped\n",
+      completed, rolled_back, doubled, stopped);
+  EXPECT_EQ(completed + rolled_back, 3);
+  EXPECT_EQ(doubled, 0);
+  EXPECT_EQ(stopped, 0);
 }
 
 }  // namespace
