@@ -144,9 +144,10 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndACancelledOrFai
 // Every party SIGKILLed while a live migration's memory crosses (16 MiB/s, pre-copy only, so
 // the migrate phase lasts seconds): the source agent (QEMU goes on sending; the restarted
 // agent follows the migration QEMU still runs), the target agent, and the controller (its
-// phases re-dispatched after restart). Whatever each ends in — moved, or rolled back — the
-// guest runs exactly once, on the host the store names, and its counter goes on.
-TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyWhileMemoryCrossesLeavesOneGuestCounting) {
+// phases re-dispatched after restart); and the migration link cut for 3 s. Whatever each ends in —
+// moved, or rolled back — the guest runs exactly once, on the host the store names, and its counter
+// goes on.
+TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyOrACutWhileMemoryCrossesLeavesOneGuestCounting) {
   TwoHosts hosts;
   ASSERT_TRUE(hosts.start(/*shared_storage=*/true));
   Cluster& cluster = hosts.cluster();
@@ -155,7 +156,7 @@ TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyWhileMemoryCrossesLeavesOneGuestCoun
   int rolled_back = 0;
   int doubled = 0;
   int stopped = 0;
-  for (const std::string party : {"source", "target", "controller"}) {
+  for (const std::string party : {"source", "target", "controller", "link"}) {
     const std::string from = cluster.host_of(id);
     const std::string to = TwoHosts::other(from);
     ASSERT_EQ(act(hosts.api(), id, "live_migrate",
@@ -173,6 +174,11 @@ TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyWhileMemoryCrossesLeavesOneGuestCoun
     if (party == "controller") {
       cluster.kill_controller();
       ASSERT_TRUE(cluster.start()) << "the controller did not come back";
+    } else if (party == "link") {
+      const VethLink& mig = hosts.migration_link();
+      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
+      std::this_thread::sleep_for(3s);
+      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
     } else {
       const std::string victim = party == "source" ? from : to;
       hosts.kill_agent(victim);
@@ -192,16 +198,19 @@ TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyWhileMemoryCrossesLeavesOneGuestCoun
     const bool counting = eventually([&] { return hosts.ticks(id).second > at + 2; }, 30s);
     EXPECT_TRUE(counting) << party << ": the guest stopped counting on " << now_on;
     stopped += counting ? 0 : 1;
-    std::printf("[ figure ] the %s SIGKILLed mid-migration: %s (op %s)\n",
-                party == "controller" ? "controller" : (party + " agent").c_str(),
+    const std::string what = party == "link"         ? "the migration link cut for 3 s"
+                             : party == "controller" ? "the controller SIGKILLed"
+                                                     : "the " + party + " agent SIGKILLed";
+    std::printf("[ figure ] %s mid-migration: %s (op %s)\n", what.c_str(),
                 now_on == to ? "moved" : "rolled back",
                 cluster.vm(id)["operation"].value("status", std::string()).c_str());
   }
   std::printf(
-      "[ figure ] live migrations with a party SIGKILLed: %d moved, %d rolled back, "
+      "[ figure ] live migrations with a party SIGKILLed or the link cut: %d moved, %d rolled "
+      "back, "
       "%d double runs, %d guests stopped\n",
       completed, rolled_back, doubled, stopped);
-  EXPECT_EQ(completed + rolled_back, 3);
+  EXPECT_EQ(completed + rolled_back, 4);
   EXPECT_EQ(doubled, 0);
   EXPECT_EQ(stopped, 0);
 }
