@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "support/cluster.h"
 #include "support/netns.h"
@@ -136,9 +137,10 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
 // seconds): the source agent (the target asks again, resuming, until the restarted source is
 // granted again), the target agent (re-dispatched on its return, resuming its part file) and
 // the controller (re-dispatched after restart; the target's pull of the old dispatch gives way
-// to the new one). Each time the move completes, the disk's content is what it was, no QEMU
-// runs (the VM is POWEROFF) and only the target keeps a copy.
-TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyWhileTheFilesCrossLosesNothing) {
+// to the new one); and the link between the hosts cut for 3 s. Each time the move completes, the
+// disk's content is what it was, no QEMU runs (the VM is POWEROFF) and only the target keeps a
+// copy.
+TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyOrACutWhileTheFilesCrossLosesNothing) {
   TwoHosts hosts;
   ASSERT_TRUE(hosts.start(/*shared_storage=*/false, {"--transfer-bandwidth", "2"}));
   Cluster& cluster = hosts.cluster();
@@ -163,7 +165,7 @@ TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyWhileTheFilesCrossLosesNothing) 
   int moves = 0;
   int lost = 0;
   int doubled = 0;
-  for (const std::string party : {"source", "target", "controller"}) {
+  for (const std::string party : {"source", "target", "controller", "link"}) {
     const std::string to = TwoHosts::other(at);
     const fs::path part = hosts.vm_dir(to, id) / ".disk.qcow2.part";
     ASSERT_EQ(act(hosts.api(), id, "migrate", {{"host", to}}), 202);
@@ -179,6 +181,11 @@ TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyWhileTheFilesCrossLosesNothing) 
     if (party == "controller") {
       cluster.kill_controller();
       ASSERT_TRUE(cluster.start()) << "the controller did not come back";
+    } else if (party == "link") {
+      const VethLink& mig = hosts.migration_link();
+      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
+      std::this_thread::sleep_for(3s);
+      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
     } else {
       const std::string victim = party == "source" ? at : to;
       hosts.kill_agent(victim);
@@ -206,7 +213,7 @@ TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyWhileTheFilesCrossLosesNothing) 
       "[ figure ] cold migrations with a party SIGKILLed mid-transfer: %d of 3 completed, "
       "%d disks changed or lost, %d QEMU processes of a POWEROFF VM\n",
       moves, lost, doubled);
-  EXPECT_EQ(moves, 3);
+  EXPECT_EQ(moves, 4);
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(doubled, 0);
 }
