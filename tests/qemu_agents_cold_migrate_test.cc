@@ -210,7 +210,8 @@ TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyOrACutWhileTheFilesCrossLosesNot
     at = to;
   }
   std::printf(
-      "[ figure ] cold migrations with a party SIGKILLed mid-transfer: %d of 3 completed, "
+      "[ figure ] cold migrations with a party SIGKILLed or the link cut mid-transfer: %d of 4 "
+      "completed, "
       "%d disks changed or lost, %d QEMU processes of a POWEROFF VM\n",
       moves, lost, doubled);
   EXPECT_EQ(moves, 4);
