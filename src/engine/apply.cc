@@ -191,11 +191,10 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     return;  // an answer for a phase that already ended (deadline, pre-emption, retry)
   }
   const Action action = vm.record.op->action;
-  // A cleanup on one side of a move, or any undo phase, reports the power of a copy that is
-  // not (or no longer) the VM: the table names the VM's power then.
-  const bool other_copy = vm.record.op->undoing.has_value() ||
-                          (lc::current_phase(*vm.record.op) == Phase::kCleanup &&
-                           lc::current_runs_on(*vm.record.op) != lc::RunsOn::kHost);
+  // A phase that removes a copy on one side of a move, or any undo phase, reports the power
+  // of a copy that is not (or no longer) the VM: the table names the VM's power then.
+  const bool other_copy =
+      vm.record.op->undoing.has_value() || lc::current_removes_copy(*vm.record.op);
   const bool power_known = result.power_known && !other_copy;
   if (result.ok) {
     // The power this phase left is recorded first: the next phase's power_after is named
@@ -385,9 +384,9 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   const bool last_phase = lc::in_last_phase(op);
   request.ends_vm = last_phase && effects.has(lc::Effect::kEndsVm);
   request.delete_files = last_phase && effects.has(lc::Effect::kDeletesFiles);
-  // A cleanup on one side of a move removes that side's copy (the source's once the target
-  // runs the VM, the target's in an undo): that host's driver forgets the VM.
-  if (phase == Phase::kCleanup && request.runs_on != lc::RunsOn::kHost) {
+  // A step the table marks as removing a copy on one side of a move (the source's once the
+  // target holds the VM, the target's in an undo): that host's files go, its driver forgets.
+  if (lc::current_removes_copy(op)) {
     request.delete_files = true;
     request.ends_vm = true;
   }

@@ -181,9 +181,10 @@ TEST_F(EngineTest, CreateRunsToRunningOnAHostAndRecordsHistory) {
 }
 
 // A cold migration's phases run where the table says (save on the source; prolog and restore
-// on the target, each told the other side), and each names the power it leaves given what
-// the phase before it reported: the prolog after the save names shut off, not the running
-// the VM had when the operation began.
+// on the target, each told the other side; the source's copy removed last), and each names the
+// power it leaves given what the phase before it reported: the prolog after the save names
+// shut off, not the running the VM had when the operation began. Only the source's cleanup
+// removes files (the table's removes_copy), and it forgets the VM only there.
 TEST_F(EngineTest, AMigrationsPhasesRunOnTheirSideAndNameThePowerTheyLeave) {
   driver_.echo_power(true);
   const store::VmId id = create();
@@ -196,11 +197,13 @@ TEST_F(EngineTest, AMigrationsPhasesRunOnTheirSideAndNameThePowerTheyLeave) {
     const char* host;
     const char* peer;
     lc::Power power;
+    bool removes = false;
   };
   for (const Want& w :
        {Want{Phase::kSave, lc::RunsOn::kSource, "h1", "h2", lc::Power::kShutdown},
         Want{Phase::kProlog, lc::RunsOn::kTarget, "h2", "h1", lc::Power::kShutdown},
-        Want{Phase::kRestore, lc::RunsOn::kTarget, "h2", "h1", lc::Power::kRunning}}) {
+        Want{Phase::kRestore, lc::RunsOn::kTarget, "h2", "h1", lc::Power::kRunning},
+        Want{Phase::kCleanup, lc::RunsOn::kSource, "h1", "h2", lc::Power::kRunning, true}}) {
     SCOPED_TRACE(std::string(lc::phase_name(w.phase)));
     const std::optional<driver::PhaseRequest> r =
         driver_.wait_for([&](const driver::PhaseRequest& q) {
@@ -211,11 +214,44 @@ TEST_F(EngineTest, AMigrationsPhasesRunOnTheirSideAndNameThePowerTheyLeave) {
     EXPECT_EQ(r->host, w.host);
     EXPECT_EQ(r->peer_host, w.peer);
     EXPECT_EQ(r->power_after, w.power);
-    EXPECT_FALSE(r->delete_files);
+    EXPECT_EQ(r->delete_files, w.removes);
+    EXPECT_EQ(r->ends_vm, w.removes);
   }
   const store::Vm moved = wait_state(id, State::kRunning);
   EXPECT_EQ(moved.host, "h2") << "moves_vm: on the target once done";
   EXPECT_EQ(moved.record.power, lc::Power::kRunning);
+  EXPECT_EQ(moved.record.op->status, lc::OpStatus::kSucceeded);
+}
+
+// A cold move from POWEROFF, SUSPENDED or RUNNING whose source cleanup fails keeps the VM on
+// the target (kKeepTarget): the operation failed, the VM is in its target state there and
+// only the target is charged. A lost VM's move (UNKNOWN) never touches its source.
+TEST_F(EngineTest, AColdMoveWhoseSourceCleanupFailsStaysOnTheTarget) {
+  driver_.fail_phase(Action::kMigrate, Phase::kCleanup);
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  ASSERT_TRUE(act(id, Action::kShutdownHard).has_value());
+  wait_state(id, State::kPoweroff);
+  ASSERT_TRUE(act(id, Action::kMigrate).has_value());
+  const std::optional<driver::PhaseRequest> cleanup =
+      driver_.wait_for([&](const driver::PhaseRequest& q) {
+        return q.vm == id && q.action == Action::kMigrate && q.phase == Phase::kCleanup;
+      });
+  ASSERT_TRUE(cleanup.has_value());
+  EXPECT_EQ(cleanup->host, "h1");
+  EXPECT_EQ(cleanup->runs_on, lc::RunsOn::kSource);
+  EXPECT_TRUE(cleanup->delete_files);
+  const store::Vm vm = wait_vm(id, [](const store::Vm& v) {
+    return !v.record.busy() && v.record.op && v.record.op->action == Action::kMigrate;
+  });
+  EXPECT_EQ(vm.record.state, State::kPoweroff);
+  EXPECT_EQ(vm.record.op->status, lc::OpStatus::kFailed);
+  EXPECT_EQ(vm.host, "h2") << "the VM reached the target; a failed source cleanup keeps it there";
+  EXPECT_EQ(vm.op.error, "injected");
+  const std::vector<HostUsage> hosts = engine_->hosts();
+  ASSERT_EQ(hosts.size(), 2U);
+  EXPECT_EQ(hosts[0].vms, 0) << "the source is no longer charged";
+  EXPECT_EQ(hosts[1].vms, 1);
 }
 
 // Drivers get intents, not the table: terminate's epilog deletes the files and ends the VM;

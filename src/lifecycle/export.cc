@@ -271,11 +271,14 @@ json model_json() {
     for (const PhaseStep& step : t.phases()) {
       steps.push_back({{"phase", phase_name(step.phase)},
                        {"on_failure", failure_rule_name(step.on_failure)},
-                       {"runs_on", runs_on_name(step.runs_on)}});
+                       {"runs_on", runs_on_name(step.runs_on)},
+                       {"removes_copy", step.removes_copy}});
     }
     json undo = json::array();
     for (const PhaseStep& step : t.undo()) {
-      undo.push_back({{"phase", phase_name(step.phase)}, {"runs_on", runs_on_name(step.runs_on)}});
+      undo.push_back({{"phase", phase_name(step.phase)},
+                      {"runs_on", runs_on_name(step.runs_on)},
+                      {"removes_copy", step.removes_copy}});
     }
     json effects = json::array();
     for (Effect e : kAllEffects) {

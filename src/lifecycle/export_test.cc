@@ -27,16 +27,20 @@ TEST(ExportTest, RowsCarryRunsOnPowerAfterAndEffects) {
       saw_suspend = true;
       EXPECT_EQ(row["power_after"], "shutdown");
     }
-    if (row["action"] == "migrate" && row["phases"].size() == 3) {
+    if (row["action"] == "migrate" && row["phases"].size() == 4) {
       saw_migrate = true;
       EXPECT_EQ(row["phases"][0]["runs_on"], "source");
       EXPECT_EQ(row["phases"][2]["runs_on"], "target");
+      EXPECT_EQ(row["phases"][3]["runs_on"], "source");
+      EXPECT_EQ(row["phases"][2]["removes_copy"], false);
+      EXPECT_EQ(row["phases"][3]["removes_copy"], true);  // the source's copy goes last
       EXPECT_EQ(row["effects"], nlohmann::json::array({"moves_vm"}));
     }
     if (row["action"] == "live_migrate") {
       saw_live = true;
-      EXPECT_EQ(row["undo"], nlohmann::json::parse(R"([{"phase":"cleanup","runs_on":"target"},
-                                                        {"phase":"abort_migrate","runs_on":"source"}])"));
+      EXPECT_EQ(row["undo"], nlohmann::json::parse(
+                                 R"([{"phase":"cleanup","runs_on":"target","removes_copy":true},
+                               {"phase":"abort_migrate","runs_on":"source","removes_copy":false}])"));
     } else {
       EXPECT_EQ(row["undo"], nlohmann::json::array()) << row.dump();
     }

@@ -100,6 +100,11 @@ RunsOn current_runs_on(const Operation& op) {
   return s == nullptr ? RunsOn::kHost : s->runs_on;
 }
 
+bool current_removes_copy(const Operation& op) {
+  const PhaseStep* s = current_step(op);
+  return s != nullptr && s->removes_copy;
+}
+
 bool in_last_phase(const Operation& op) {
   const Transition* t = row_of(op);
   return t != nullptr && !op.undoing && op.step + 1 == t->step_count;

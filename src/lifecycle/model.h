@@ -78,6 +78,8 @@ const PhaseStep* current_step(const Operation& op);
 Phase current_phase(const Operation& op);
 // Where that phase runs (kHost for instant operations).
 RunsOn current_runs_on(const Operation& op);
+// Whether that phase removes the VM's copy on the host it runs on (PhaseStep::removes_copy).
+bool current_removes_copy(const Operation& op);
 // Whether that phase is its row's last forward phase (its success ends the operation with the
 // row's effects); never while undoing.
 bool in_last_phase(const Operation& op);

@@ -95,10 +95,11 @@ INSTANTIATE_TEST_SUITE_P(
         HappyPath{S::kRunning, A::kPause, {P::kPause}, S::kPaused, Power::kPaused},
         HappyPath{S::kRunning,
                   A::kMigrate,
-                  {P::kSave, P::kProlog, P::kRestore},
+                  {P::kSave, P::kProlog, P::kRestore, P::kCleanup},
                   S::kRunning,
                   Power::kRunning},
-        HappyPath{S::kPoweroff, A::kMigrate, {P::kProlog}, S::kPoweroff, Power::kShutdown},
+        HappyPath{
+            S::kPoweroff, A::kMigrate, {P::kProlog, P::kCleanup}, S::kPoweroff, Power::kShutdown},
         HappyPath{
             S::kRunning, A::kSnapshot, {P::kSnapshot, P::kUpload}, S::kRunning, Power::kRunning},
         HappyPath{S::kRunning,
@@ -141,8 +142,10 @@ INSTANTIATE_TEST_SUITE_P(
         FailurePath{S::kPending, A::kDeploy, 1, S::kFailed},  // BOOT_FAILURE
         // Azure: OS provisioning times out, the VM is running, the operation failed.
         FailurePath{S::kPending, A::kDeploy, 2, S::kRunning},
-        FailurePath{S::kRunning, A::kMigrate, 0, S::kRunning},   // save fails: stays on source
-        FailurePath{S::kRunning, A::kMigrate, 1, S::kFailed},    // PROLOG_MIGRATE_FAILURE
+        FailurePath{S::kRunning, A::kMigrate, 0, S::kRunning},  // save fails: stays on source
+        FailurePath{S::kRunning, A::kMigrate, 1, S::kFailed},   // PROLOG_MIGRATE_FAILURE
+        FailurePath{S::kRunning, A::kMigrate, 3, S::kRunning},  // source cleanup: on the target
+        FailurePath{S::kSuspended, A::kMigrate, 1, S::kSuspended},
         FailurePath{S::kPoweroff, A::kStart, 0, S::kPoweroff},   // BOOT_POWEROFF -> POWEROFF
         FailurePath{S::kRunning, A::kHibernate, 1, S::kFailed},  // EPILOG_STOP_FAILURE
         FailurePath{S::kRunning, A::kResize, 0, S::kRunning},    // a failed update keeps running
@@ -471,9 +474,14 @@ TEST(PhasePowerTest, PowerAfterThePhaseARecordRuns) {
   const Step prolog = phase_succeeded(migrate->record);
   EXPECT_EQ(current_runs_on(*prolog.record.op), RunsOn::kTarget);
   const Step restore = phase_succeeded(prolog.record);
-  EXPECT_TRUE(in_last_phase(*restore.record.op));
   EXPECT_EQ(power_after_phase(restore.record), Power::kRunning);
-  EXPECT_TRUE(has_effect(*restore.record.op, Effect::kMovesVm));
+  EXPECT_FALSE(current_removes_copy(*restore.record.op));
+  const Step cleanup = phase_succeeded(restore.record);
+  EXPECT_TRUE(in_last_phase(*cleanup.record.op));
+  EXPECT_EQ(current_runs_on(*cleanup.record.op), RunsOn::kSource);
+  EXPECT_TRUE(current_removes_copy(*cleanup.record.op));  // the source's copy goes
+  EXPECT_EQ(power_after_phase(cleanup.record), Power::kRunning);
+  EXPECT_TRUE(has_effect(*cleanup.record.op, Effect::kMovesVm));
 
   Result<Step> suspend = begin(record_at_rest(State::kRunning), {Action::kSuspend});
   ASSERT_TRUE(suspend.has_value());

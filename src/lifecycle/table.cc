@@ -17,6 +17,8 @@ constexpr FailureRule RI = FailureRule::kRollbackIfIntact;
 
 constexpr RunsOn kSrc = RunsOn::kSource;
 constexpr RunsOn kDst = RunsOn::kTarget;
+// A step that removes the VM's copy on its side (PhaseStep::removes_copy).
+constexpr bool kRemoves = true;
 using E = Effect;
 
 // Where a running operation can have started from (INIT: a creation in progress).
@@ -163,10 +165,17 @@ const Transition kRows[] = {
   fx(preempt(A::kTerminateHard, kAnyOrigin, kAnyButDelete, {{P::kCleanup, F}}, S::kDone,
           "pre-empt any running operation, clean up, delete"), kDeletes),
 
-  fx(row(A::kMigrate, {S::kRunning}, {{P::kSave, R, kSrc}, {P::kProlog, F, kDst}, {P::kRestore, F, kDst}}, S::kRunning,
-      "cold migration: save, move to the new host, restore"), {E::kMovesVm}),
-  fx(row(A::kMigrate, {S::kPoweroff}, {{P::kProlog, F, kDst}}, S::kPoweroff, "move the files"), {E::kMovesVm}),
-  fx(row(A::kMigrate, {S::kSuspended}, {{P::kProlog, F, kDst}}, S::kSuspended, "move the saved VM"), {E::kMovesVm}),
+  // A cold move ends with the source's copy removed once the target holds the VM (as a live
+  // move's Confirm does); a failed removal fails the operation with the VM on the target.
+  fx(row(A::kMigrate, {S::kRunning},
+      {{P::kSave, R, kSrc}, {P::kProlog, F, kDst}, {P::kRestore, F, kDst}, {P::kCleanup, K, kSrc, kRemoves}},
+      S::kRunning, "cold migration: save, move to the new host, restore, remove the source's copy"), {E::kMovesVm}),
+  fx(row(A::kMigrate, {S::kPoweroff}, {{P::kProlog, F, kDst}, {P::kCleanup, K, kSrc, kRemoves}}, S::kPoweroff,
+      "move the files, remove the source's copy"), {E::kMovesVm}),
+  fx(row(A::kMigrate, {S::kSuspended}, {{P::kProlog, F, kDst}, {P::kCleanup, K, kSrc, kRemoves}}, S::kSuspended,
+      "move the saved VM, remove the source's copy"), {E::kMovesVm}),
+  // No source cleanup: the source host of an UNKNOWN VM is presumed lost (nothing answers
+  // there to remove a copy); the store names the target as the VM's only host.
   fx(row(A::kMigrate, {S::kUnknown}, {{P::kProlog, F, kDst}, {P::kBoot, F, kDst}}, S::kRunning,
       "move a lost VM to a new host and boot it there"), {E::kMovesVm}),
 
@@ -178,9 +187,9 @@ const Transition kRows[] = {
   // what is not safe (a target whose guest already ran, a source after post-copy): FAILED.
   fx(undoing(row_to(A::kLiveMigrate, {S::kRunning, S::kPaused},
                     {{P::kPrepareMigrate, R, kDst}, {P::kMigrate, R, kSrc},
-                     {P::kFinishMigrate, R, kDst}, {P::kCleanup, K, kSrc}}, Target::kOrigin,
+                     {P::kFinishMigrate, R, kDst}, {P::kCleanup, K, kSrc, kRemoves}}, Target::kOrigin,
                     "move memory while running; on a failure the source reports intact it keeps running there"),
-             {{P::kCleanup, F, kDst}, {P::kAbortMigrate, F, kSrc}}), {E::kMovesVm}),
+             {{P::kCleanup, F, kDst, kRemoves}, {P::kAbortMigrate, F, kSrc}}), {E::kMovesVm}),
 
   row_to(A::kResched, {S::kRunning, S::kUnknown, S::kPoweroff}, {}, Target::kOrigin,
          "flag the VM for the scheduler to move"),

@@ -14,7 +14,8 @@
 // one idle row and at most one pre-empting row; every user action has at least one row;
 // every non-terminal state has a way out; a row has kEndsVm exactly when it ends in DONE;
 // kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM;
-// undo phases only on rows that move the VM, each on one side, failing by kFailStop.
+// undo phases only on rows that move the VM, each on one side, failing by kFailStop; a step
+// removes a copy (PhaseStep::removes_copy) only on one side of a move.
 #pragma once
 
 #include <array>
@@ -31,12 +32,17 @@ namespace corral::lifecycle {
 
 struct PhaseStep {
   constexpr PhaseStep() = default;
-  constexpr PhaseStep(Phase p, FailureRule rule, RunsOn on = RunsOn::kHost)
-      : phase(p), on_failure(rule), runs_on(on) {}
+  constexpr PhaseStep(Phase p, FailureRule rule, RunsOn on = RunsOn::kHost, bool removes = false)
+      : phase(p), on_failure(rule), runs_on(on), removes_copy(removes) {}
 
   Phase phase = Phase::kNone;
   FailureRule on_failure = FailureRule::kRollback;
   RunsOn runs_on = RunsOn::kHost;
+  // The step removes the VM's copy on the host it runs on: its files go and that host's
+  // driver forgets the VM (a move's source once the target runs it, the target's in an
+  // undo). Only on a move's side (kSource/kTarget); the VM's own host loses its files by the
+  // row's kDeletesFiles/kEndsVm instead.
+  bool removes_copy = false;
 };
 
 // What a row's success does to the VM besides its state and power (a bit set).

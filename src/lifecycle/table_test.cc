@@ -106,6 +106,28 @@ TEST(TableTest, EffectsAgreeWithTheRow) {
         EXPECT_FALSE(to_target_seen) << "a move runs on the source before the target";
       }
     }
+    // A copy is removed only on one side of a move; the source's goes last, once the target
+    // holds the VM, so a failure to remove it keeps the VM there.
+    for (std::size_t j = 0; j < t.step_count; ++j) {
+      const PhaseStep& step = t.steps[j];
+      if (!step.removes_copy) continue;
+      EXPECT_NE(step.runs_on, RunsOn::kHost)
+          << "the VM's own host loses files by the row's effects";
+      if (step.runs_on == RunsOn::kSource) {
+        EXPECT_EQ(j + 1, t.step_count) << "the source's copy goes last";
+        EXPECT_EQ(step.on_failure, FailureRule::kKeepTarget) << "the VM is on the target by then";
+      }
+    }
+    // Every move whose source still answers (any origin but UNKNOWN, whose host is presumed
+    // lost) removes the source's copy at its end: never two copies left behind.
+    if (t.has(Effect::kMovesVm) && !t.instant() && !t.from.contains(State::kUnknown)) {
+      const PhaseStep& last = t.steps[t.step_count - 1];
+      EXPECT_TRUE(last.runs_on == RunsOn::kSource && last.removes_copy)
+          << action_name(t.action) << ": a move ends by removing the source's copy";
+    }
+    if (t.from.contains(State::kUnknown) && t.has(Effect::kMovesVm)) {
+      for (const PhaseStep& step : t.phases()) EXPECT_NE(step.runs_on, RunsOn::kSource);
+    }
     // Undo phases put a move back: each names its side, and a failed one stops in FAILED.
     for (const PhaseStep& step : t.undo()) {
       EXPECT_TRUE(t.has(Effect::kMovesVm)) << "only a move is undone";

@@ -84,6 +84,8 @@ T task_of(const Operation& op, Phase phase) {
     case A::kRecoverRecreate:
       return T::kRebuilding;
     case A::kMigrate:
+      // The source's copy goes last: Nova's (auto-)confirm, which sets no task_state.
+      if (phase == P::kCleanup) return T::kNone;
       return (phase == P::kSave || phase == P::kProlog) ? T::kResizeMigrating : T::kResizeFinish;
     case A::kLiveMigrate:
       return T::kMigrating;

@@ -15,8 +15,9 @@ namespace corral::lifecycle::golden::column_rows {
 // One golden entry: an action from an explicit set of origins (never a wildcard), idle or
 // pre-empting. `path` is "<phase>@<side>:<power> ...", side one of host, source, target, power
 // a power name (running, paused, shutdown, nostate) or `same` (the phase leaves the power it
-// found). An instant row has no phases: "-> <power>". `effects` is a space-separated list of
-// effect names, or "-".
+// found), followed by `+removes` when the phase removes the VM's copy on its side (its files
+// go, that host's driver forgets the VM: table.h PhaseStep::removes_copy). An instant row has no
+// phases: "-> <power>". `effects` is a space-separated list of effect names, or "-".
 struct Row {
   std::string_view action;
   std::string_view origins;
@@ -101,14 +102,16 @@ inline constexpr Row kRows[] = {
 
   // Moves: the source saves and sends, the target receives and boots (libvirt v3: Src
   // Begin/Perform/Confirm, Dst Prepare/Finish, reference hosts-migration.md:146-150).
-  {"migrate", "RUNNING", "save@source:shutdown prolog@target:same restore@target:running", "moves_vm",
-   "reference hosts-migration.md:106 (SAVE_MIGRATE->PROLOG_MIGRATE->BOOT_MIGRATE->RUNNING on the new host), hosts-migration.md:112 (a failed save keeps it RUNNING on the source)"},
-  {"migrate", "POWEROFF", "prolog@target:same", "moves_vm", "reference hosts-migration.md:108 (PROLOG_MIGRATE_POWEROFF)"},
-  {"migrate", "SUSPENDED", "prolog@target:same", "moves_vm", "reference hosts-migration.md:109 (PROLOG_MIGRATE_SUSPEND)"},
+  {"migrate", "RUNNING", "save@source:shutdown prolog@target:same restore@target:running cleanup@source:same+removes", "moves_vm",
+   "reference hosts-migration.md:106 (SAVE_MIGRATE->PROLOG_MIGRATE->BOOT_MIGRATE->RUNNING on the new host), hosts-migration.md:112 (a failed save keeps it RUNNING on the source); seed 001:125 (PROLOG_MIGRATE's transfers leave no copy on the source: Corral removes it last, once the target holds the VM)"},
+  {"migrate", "POWEROFF", "prolog@target:same cleanup@source:same+removes", "moves_vm",
+   "reference hosts-migration.md:108 (PROLOG_MIGRATE_POWEROFF); seed 001:389 (the files move: none stay on the source)"},
+  {"migrate", "SUSPENDED", "prolog@target:same cleanup@source:same+removes", "moves_vm",
+   "reference hosts-migration.md:109 (PROLOG_MIGRATE_SUSPEND); seed 001:405 (the saved VM moves: nothing stays on the source)"},
   {"migrate", "UNKNOWN", "prolog@target:same boot@target:running", "moves_vm",
    "reference hosts-migration.md:110 (PROLOG_MIGRATE_UNKNOWN->BOOT: the source is lost, nothing runs there)"},
   {"live_migrate", "RUNNING PAUSED",
-   "prepare_migrate@target:same migrate@source:same finish_migrate@target:same cleanup@source:same", "moves_vm",
+   "prepare_migrate@target:same migrate@source:same finish_migrate@target:same cleanup@source:same+removes", "moves_vm",
    "reference hosts-migration.md:147-150 (libvirt v3: Dst Prepare, Src Perform, Dst Finish, Src Confirm), hosts-migration.md:121 (virsh migrate --live runs on the source), hosts-migration.md:132 (pre_live_migration on the destination); reference nova.md:48 (unchanged, on the new host)"},
   {"resched", "RUNNING POWEROFF UNKNOWN", "-> same", "-", "reference opennebula.md:28 (only sets the RESCHED flag)"},
   {"unresched", "RUNNING POWEROFF UNKNOWN", "-> same", "-", "reference opennebula.md:28"},

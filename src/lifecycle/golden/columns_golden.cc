@@ -2,7 +2,8 @@
 // phase's side (runs_on), the power each phase leaves (power_after), and each row's effects.
 // The rows (column_rows.h) are written from the sources. check_columns holds every moment of
 // the model (golden.h) against them both ways:
-// - at each running phase: the phase and its side (current_runs_on), and the power the engine
+// - at each running phase: the phase, its side (current_runs_on) and whether it removes the
+//   VM's copy there (current_removes_copy), and the power the engine
 //   would name for it (power_after_phase, given the power the phases before it left, as the
 //   engine records each driver's answer before it starts the next phase);
 // - at each success: the record's power (the row's end);
@@ -26,6 +27,7 @@ struct PhaseColumns {
   Phase phase = Phase::kNone;
   RunsOn side = RunsOn::kHost;
   std::optional<Power> power;  // nullopt: `same`
+  bool removes = false;        // `+removes`: the phase removes the VM's copy on its side
 };
 
 struct Entry {
@@ -89,7 +91,13 @@ std::optional<Entry> parse(const Row& row, std::string& error) {
     for (RunsOn r : {RunsOn::kHost, RunsOn::kSource, RunsOn::kTarget}) {
       if (runs_on_name(r) == side) step.side = r, side_ok = true;
     }
-    step.power = parse_power(tokens[i].substr(colon + 1), ok);
+    std::string_view power = tokens[i].substr(colon + 1);
+    constexpr std::string_view kRemoves = "+removes";
+    if (power.ends_with(kRemoves)) {
+      step.removes = true;
+      power.remove_suffix(kRemoves.size());
+    }
+    step.power = parse_power(power, ok);
     if (!found || !side_ok || !ok)
       return error = "bad phase " + std::string(tokens[i]), std::nullopt;
     e.steps.push_back(step);
@@ -175,6 +183,10 @@ Mismatches check_columns(std::size_t limit) {
       const PhaseColumns& want = e->steps[m.step];
       if (current_runs_on(*m.record.op) != want.side) {
         out.add(at + "runs on " + std::string(runs_on_name(current_runs_on(*m.record.op))) + ", " +
+                e->describe());
+      }
+      if (current_removes_copy(*m.record.op) != want.removes) {
+        out.add(at + (want.removes ? "keeps" : "removes") + " the copy on its side, " +
                 e->describe());
       }
       // The engine has recorded the power each earlier phase left before it names this one's.

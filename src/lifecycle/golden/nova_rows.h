@@ -131,6 +131,9 @@ constexpr Row kRows[] = {
   {kRun, {A::kRecoverRecreate}, {}, {}, kSame, "rebuilding", kSamePower,
    "Corral's choice: recreating elsewhere is nearest Nova's evacuate, which runs the rebuild "
    "tasks (nova.md:49)"},
+  {kRun, {A::kMigrate}, {}, {P::kCleanup}, kSame, kIdle, kSamePower,
+   "Corral's choice: removing the source's copy is Nova's confirm of the cold migrate (seed "
+   "004:30: the images exist at both until then), which sets no task_state (nova.md:42)"},
   {kRun, {A::kMigrate}, {}, {P::kRestore, P::kBoot}, kSame, "resize_finish", kSamePower,
    "Corral's choice: Nova's cold migrate runs the resize tasks (nova.md:41)"},
   {kRun, {A::kMigrate}, {}, {}, kSame, "resize_migrating", kSamePower,
@@ -222,6 +225,10 @@ constexpr Row kRows[] = {
    "reference opennebula.md:23: EPILOG_UNDEPLOY_FAILURE"},
   {kFail, {A::kDeallocate, A::kDeallocateHard}, {}, {}, kSame, kIdle, kSamePower,
    "reference opennebula.md:23: a failed shutdown leaves it RUNNING"},
+  {kFail, {A::kMigrate}, {}, {P::kCleanup}, kSame, kIdle, kSamePower,
+   "DISPUTED: nova.md:42 puts a VM whose confirm failed in ERROR; the canonical keep-target "
+   "rule leaves it as it was on the target (it runs there; seed 004:30: the source's images "
+   "are what is left), the operation failed"},
   {kFail, {A::kMigrate}, {}, {P::kSave}, kSame, kIdle, kSamePower,
    "reference opennebula.md:26: SAVE_MIGRATE -> RUNNING on the source"},
   {kFail, {A::kMigrate}, {}, {}, "error", kIdle, kSamePower,

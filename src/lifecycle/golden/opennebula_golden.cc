@@ -108,6 +108,10 @@ constexpr RunningRow kRunning[] = {
   {{A::kMigrate}, {S::kRunning}, P::kRestore, active("BOOT_MIGRATE", "boot"), "reference opennebula.md:26; seed 001:325"},
   {{A::kMigrate}, {S::kPoweroff}, P::kProlog, active("PROLOG_MIGRATE_POWEROFF", "migr"), "reference opennebula.md:26; seed 001:389"},
   {{A::kMigrate}, {S::kSuspended}, P::kProlog, active("PROLOG_MIGRATE_SUSPEND", "migr"), "reference opennebula.md:26; seed 001:405"},
+  // The source's copy goes once the target holds the VM: still the migration's last state.
+  {{A::kMigrate}, {S::kRunning}, P::kCleanup, active("BOOT_MIGRATE", "boot"), "Corral's choice: the source's files go at the end of the cold migration, before RUNNING (seed 001:325, then seed 001:85)"},
+  {{A::kMigrate}, {S::kPoweroff}, P::kCleanup, active("PROLOG_MIGRATE_POWEROFF", "migr"), "Corral's choice: removing the source's files is part of the transfer (seed 001:389)"},
+  {{A::kMigrate}, {S::kSuspended}, P::kCleanup, active("PROLOG_MIGRATE_SUSPEND", "migr"), "Corral's choice: removing the source's files is part of the transfer (seed 001:405)"},
   {{A::kMigrate}, {S::kUnknown}, P::kProlog, active("PROLOG_MIGRATE_UNKNOWN", "migr"), "reference opennebula.md:26; seed 001:517"},
   {{A::kMigrate}, {S::kUnknown}, P::kBoot, active("BOOT", "boot"), "reference opennebula.md:26 (UNKNOWN -> PROLOG_MIGRATE_UNKNOWN -> BOOT)"},
   {{A::kLiveMigrate}, {S::kRunning}, P::kMigrate, active("MIGRATE", "migr"), "reference opennebula.md:27; seed 001:93"},

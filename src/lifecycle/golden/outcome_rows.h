@@ -17,7 +17,8 @@ namespace corral::lifecycle::golden::outcome_rows {
 //   target     keep target: the VM reached the target, the operation failed (Azure OS provisioning)
 //   if-intact  back to the origin if the driver reports it intact, else FAILED (Nova's E,
 //              reference nova.md:21); a cancel or a deadline knows nothing of the origin: FAILED
-//   undo       the row's undo phases (`undo`, "<phase>@<side> ...") run first, in order; then
+//   undo       the row's undo phases (`undo`, "<phase>@<side>[+removes] ...", +removes when the
+//              phase removes the VM's copy on that side) run first, in order; then
 //              back to the origin, the op failed (or canceled); a failed undo phase: FAILED
 // and the success end a state name, `origin`, or `by-power` (RUNNING if powered on, else
 // POWEROFF). An instant row has no phases: "-> HOLD". A failure's op status is `failed`, a
@@ -130,18 +131,18 @@ inline constexpr Row kRows[] = {
    "reference nova.md:69-71 (delete pre-empts any task), opennebula.md:50 (DRIVER_CANCEL, cleanup, DONE); Corral's choice: a failed cleanup leaves the VM half removed: FAILED",
    kPreempting},
 
-  {"migrate", "RUNNING", "save:origin prolog:FAILED restore:FAILED -> RUNNING",
-   "reference opennebula.md:26 (SAVE_MIGRATE->RUNNING on source; prolog/boot -> *_FAILURE); seed 001:345, seed 001:337"},
-  {"migrate", "POWEROFF", "prolog:FAILED -> POWEROFF",
-   "reference opennebula.md:26; seed 001:393 PROLOG_MIGRATE_POWEROFF_FAILURE"},
-  {"migrate", "SUSPENDED", "prolog:FAILED -> SUSPENDED",
-   "reference opennebula.md:26; seed 001:409 PROLOG_MIGRATE_SUSPEND_FAILURE"},
+  {"migrate", "RUNNING", "save:origin prolog:FAILED restore:FAILED cleanup:target -> RUNNING",
+   "reference opennebula.md:26 (SAVE_MIGRATE->RUNNING on source; prolog/boot -> *_FAILURE); seed 001:345, seed 001:337; Corral's choice: the source's copy goes last, once BOOT_MIGRATE (seed 001:325) got the VM running on the target, so a failed removal fails the operation with the VM RUNNING there (seed 001:85)"},
+  {"migrate", "POWEROFF", "prolog:FAILED cleanup:target -> POWEROFF",
+   "reference opennebula.md:26; seed 001:393 PROLOG_MIGRATE_POWEROFF_FAILURE; Corral's choice: a failed removal of the source's copy leaves the VM POWEROFF on the target (seed 001:389: the files already moved)"},
+  {"migrate", "SUSPENDED", "prolog:FAILED cleanup:target -> SUSPENDED",
+   "reference opennebula.md:26; seed 001:409 PROLOG_MIGRATE_SUSPEND_FAILURE; Corral's choice: a failed removal of the source's copy leaves the VM SUSPENDED on the target (seed 001:405: the saved VM already moved)"},
   {"migrate", "UNKNOWN", "prolog:FAILED boot:FAILED -> RUNNING",
-   "reference opennebula.md:26; seed 001:521 PROLOG_MIGRATE_UNKNOWN_FAILURE, seed 001:329"},
+   "reference opennebula.md:26; seed 001:521 PROLOG_MIGRATE_UNKNOWN_FAILURE, seed 001:329 (no source cleanup: the source host is presumed lost)"},
   {"live_migrate", "RUNNING PAUSED",
    "prepare_migrate:undo migrate:undo finish_migrate:undo cleanup:target -> origin",
    "reference opennebula.md:27 (! RUNNING on source); nova.md:48 (active, paused; rollback: task None); hosts-migration.md:117 (on failure RUNNING on the source), hosts-migration.md:135 (_rollback_live_migration: failed or cancelled, and rollback_live_migration_at_destination), hosts-migration.md:147-150 (libvirt v3: Prepare, Perform, Finish kills the target's VM if failed, Confirm resumes the source's if failed)",
-   false, "cleanup@target abort_migrate@source"},
+   false, "cleanup@target+removes abort_migrate@source"},
   {"resched", "RUNNING UNKNOWN POWEROFF", "-> origin", "reference opennebula.md:28 (a flag only)"},
   {"unresched", "RUNNING UNKNOWN POWEROFF", "-> origin", "reference opennebula.md:28"},
   {"resize", "RUNNING", "resize:origin -> origin",

@@ -30,13 +30,21 @@ struct PhaseEnd {
   FailEnd end = FailEnd::kOrigin;
 };
 
+// An undo phase of a golden row: "<phase>@<side>", `+removes` when it removes the VM's copy
+// on that side (table.h PhaseStep::removes_copy).
+struct UndoStep {
+  Phase phase = Phase::kNone;
+  RunsOn side = RunsOn::kHost;
+  bool removes = false;
+};
+
 // A row of kRows, parsed.
 struct Entry {
   const Row* row = nullptr;
   Action action = Action::kCreate;
   StateSet origins;
   std::vector<PhaseEnd> steps;
-  std::vector<std::pair<Phase, RunsOn>> undo;  // the undo phases, in order
+  std::vector<UndoStep> undo;  // the undo phases, in order
   SuccessEnd success = SuccessEnd::kState;
   State to = State::kInit;
 
@@ -93,11 +101,14 @@ std::optional<Entry> parse(const Row& row, std::string& error) {
   for (std::string_view w : words(row.undo)) {
     const std::size_t at = w.find('@');
     const auto phase = parse_phase(w.substr(0, at));
-    const std::string_view side = at == std::string_view::npos ? "" : w.substr(at + 1);
+    std::string_view side = at == std::string_view::npos ? "" : w.substr(at + 1);
+    constexpr std::string_view kRemoves = "+removes";
+    const bool removes = side.ends_with(kRemoves);
+    if (removes) side.remove_suffix(kRemoves.size());
     if (!phase || (side != "source" && side != "target")) {
       return error = "bad undo phase " + std::string(w), std::nullopt;
     }
-    e.undo.emplace_back(*phase, side == "source" ? RunsOn::kSource : RunsOn::kTarget);
+    e.undo.push_back({*phase, side == "source" ? RunsOn::kSource : RunsOn::kTarget, removes});
   }
   const bool marks_undo = std::any_of(e.steps.begin(), e.steps.end(),
                                       [](const PhaseEnd& p) { return p.end == FailEnd::kUndo; });
@@ -198,10 +209,11 @@ void check_undo(const Entry& e, const VmRecord& failed, State origin, OpStatus w
   VmRecord r = failed;
   for (std::size_t k = 0; k < e.undo.size(); ++k) {
     if (!r.busy() || !r.op->undoing || *r.op->undoing != why || r.op->step != k ||
-        current_phase(*r.op) != e.undo[k].first || current_runs_on(*r.op) != e.undo[k].second ||
-        r.state != failed.state) {
-      return fail("expected undo phase " + std::string(phase_name(e.undo[k].first)) + " on the " +
-                  std::string(runs_on_name(e.undo[k].second)) + " running");
+        current_phase(*r.op) != e.undo[k].phase || current_runs_on(*r.op) != e.undo[k].side ||
+        current_removes_copy(*r.op) != e.undo[k].removes || r.state != failed.state) {
+      return fail("expected undo phase " + std::string(phase_name(e.undo[k].phase)) + " on the " +
+                  std::string(runs_on_name(e.undo[k].side)) +
+                  (e.undo[k].removes ? " removing its copy" : "") + " running");
     }
     const VmRecord stuck = phase_failed(r, OpStatus::kFailed).record;
     if (stuck.busy() || stuck.state != State::kFailed) {
@@ -243,7 +255,8 @@ void check_moment(const Moment& m, const Entry& e, Mismatches& out) {
     const std::span<const PhaseStep> undo = m.row->undo();
     bool same = undo.size() == e.undo.size();
     for (std::size_t k = 0; same && k < undo.size(); ++k) {
-      same = undo[k].phase == e.undo[k].first && undo[k].runs_on == e.undo[k].second;
+      same = undo[k].phase == e.undo[k].phase && undo[k].runs_on == e.undo[k].side &&
+             undo[k].removes_copy == e.undo[k].removes;
     }
     if (!same) return fail("the row's undo phases are not the golden's");
   }

@@ -105,11 +105,12 @@ std::string row_effect(const lc::Transition* t, State origin) {
   std::string k;
   for (const lc::PhaseStep& step : t->phases()) {
     k += std::string(lc::phase_name(step.phase)) + "@" +
-         std::string(lc::runs_on_name(step.runs_on)) + ":" + end_of(step.on_failure) + " ";
+         std::string(lc::runs_on_name(step.runs_on)) + (step.removes_copy ? "+removes" : "") + ":" +
+         end_of(step.on_failure) + " ";
   }
   for (const lc::PhaseStep& step : t->undo()) {
     k += "undo " + std::string(lc::phase_name(step.phase)) + "@" +
-         std::string(lc::runs_on_name(step.runs_on)) + " ";
+         std::string(lc::runs_on_name(step.runs_on)) + (step.removes_copy ? "+removes" : "") + " ";
   }
   k += columns + " ";
   switch (t->target) {
@@ -257,6 +258,12 @@ void transition_mutants(std::vector<Mutant>& out) {
                                   std::string(lc::runs_on_name(side)),
                               [j, side](lc::Transition& r) { r.steps[j].runs_on = side; });
       }
+      // The removes_copy column: a copy removed where the row keeps it, or kept where it goes.
+      add_transition_mutant(
+          out, i,
+          std::string(lc::phase_name(t.steps[j].phase)) +
+              (t.steps[j].removes_copy ? " keeps" : " removes") + " its copy",
+          [j](lc::Transition& r) { r.steps[j].removes_copy = !r.steps[j].removes_copy; });
     }
     // The undo column: each undo phase replaced, moved to the other side, dropped; the order
     // swapped; an undo added to a move that has none.
@@ -273,6 +280,10 @@ void transition_mutants(std::vector<Mutant>& out) {
                               "undo " + phase + " runs on " + std::string(lc::runs_on_name(side)),
                               [j, side](lc::Transition& r) { r.undo_steps[j].runs_on = side; });
       }
+      add_transition_mutant(
+          out, i,
+          "undo " + phase + (t.undo_steps[j].removes_copy ? " keeps" : " removes") + " its copy",
+          [j](lc::Transition& r) { r.undo_steps[j].removes_copy = !r.undo_steps[j].removes_copy; });
       add_transition_mutant(out, i, "undo " + phase + " dropped", [j](lc::Transition& r) {
         for (std::uint8_t k = j; k + 1 < r.undo_count; ++k) r.undo_steps[k] = r.undo_steps[k + 1];
         --r.undo_count;
