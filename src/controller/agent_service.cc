@@ -131,6 +131,13 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
         AgentConnection::Close::kDrop);
     consoles_.on_disconnected(host, older->epoch());  // its attachments ended with it
   }
+  // Before the registry admits it: its admission re-dispatches the phases of this host's
+  // moves, and a cold migration's grant must name the address this agent serves files on now
+  // (a restarted agent listens on a new port).
+  {
+    std::lock_guard lock(mu_);
+    transfer_addresses_[host] = first.hello().transfer_address();
+  }
   Result<engine::AgentWelcome> welcome = registry_.agent_connected(hello_from_wire(first.hello()));
   if (!welcome) {
     {
@@ -152,10 +159,6 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
   }
   const std::uint64_t epoch = welcome->epoch;
   set_images(host, first.hello().driver(), first.hello().images());
-  {
-    std::lock_guard lock(mu_);
-    transfer_addresses_[host] = first.hello().transfer_address();
-  }
   if (!connection->welcome(welcome_to_wire(*welcome))) {
     // The stream ended while the registry admitted it: the registry must not wait for it.
     registry_.agent_disconnected(host, epoch);
