@@ -1,5 +1,6 @@
-// A cold migration's target prolog (seed 001 PROLOG_MIGRATE*): the VM's files come from the
-// source host into this host's VM directory, verified, before the target restores or boots.
+// A move's target prolog (seed 001 PROLOG_MIGRATE*; Nova's resize to another host): the VM's
+// files come from the source host into this host's VM directory, verified, before the target
+// restores or boots.
 //
 // What moves: the disk, unless both hosts open the same one (shared storage), and the saved
 // memory when the guest was saved (a RUNNING VM's save phase, or a SUSPENDED VM). The agent's
@@ -53,6 +54,11 @@ Status VmWorker::adopt_backing(const PhaseRequest& r) {
 }
 
 VmWorker::Outcome VmWorker::receive_files(const PhaseRequest& r) {
+  // A move that stays on its host (a resize where the new size fits here): nothing crosses.
+  if (r.peer_host.empty() || r.peer_host == r.host) {
+    if (Status disk = ensure_disk(r); !disk) return Outcome::failed(disk.error().message);
+    return Outcome::ok();
+  }
   std::error_code ec;
   fs::create_directories(paths_.dir, ec);
   if (ec) return Outcome::failed("cannot create " + paths_.dir + ": " + ec.message());
@@ -65,7 +71,10 @@ VmWorker::Outcome VmWorker::receive_files(const PhaseRequest& r) {
   } else {
     files.emplace_back("disk.qcow2");
   }
-  if (r.origin == State::kRunning || r.origin == State::kSuspended) {
+  // A cold migration's saved guest (RUNNING saved by its first phase, or SUSPENDED); a resize
+  // moves a stopped guest: its disk only.
+  if (r.action == lifecycle::Action::kMigrate &&
+      (r.origin == State::kRunning || r.origin == State::kSuspended)) {
     files.emplace_back("memory.state");
   }
   if (!files.empty()) {

@@ -40,9 +40,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kUpload:
       return Outcome::ok();
     case Phase::kProlog:
-      if (r.action == Action::kMigrate && r.runs_on == lifecycle::RunsOn::kTarget) {
-        return receive_files(r);
-      }
+      // The target of a move (a cold migration, a resize to another host) gets the files.
+      if (r.runs_on == lifecycle::RunsOn::kTarget) return receive_files(r);
       [[fallthrough]];
     case Phase::kInit:
     case Phase::kClone: {
