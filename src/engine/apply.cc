@@ -140,6 +140,8 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
   // A row from RESIZED ends the resize: its `source` side is the host the resize left.
   if (vm.record.state == State::kResized && !vm.record.busy() && vm.record.op) {
     params.source_host = vm.op.params.source_host;
+    // The old model, whose room the source keeps until this row ends (source_claims).
+    if (!params.previous) params.previous = vm.op.params.previous;
   }
   return std::nullopt;
 }

@@ -77,6 +77,16 @@ TEST_F(ResizeTest, ResizeMovesToAnotherHostAndConfirmFreesTheSource) {
   const store::VmId id = running_vm();
   const std::string source = host_of(id);
   resized(id, source);
+  // Both hosts are charged while RESIZED: the target the new model, the source the old one
+  // (Nova keeps the source's claim), the VM listed on its target only.
+  EXPECT_EQ(engine_->host(source)->used_vcpus, 1);
+  EXPECT_EQ(engine_->host(source)->used_memory_mib, 512);
+  EXPECT_FALSE(on(source, id));
+  EXPECT_EQ(engine_->host(other(source))->used_vcpus, 2);
+  // A restarted controller knows the source from the store (the operation's params).
+  restart();
+  EXPECT_EQ(engine_->host(source)->used_vcpus, 1);
+  EXPECT_EQ(engine_->get(id)->op.params.source_host, source);
   ASSERT_TRUE(act(id, Action::kConfirmResize).has_value());
   const store::Vm vm = idle(id);
   EXPECT_EQ(vm.record.state, State::kRunning);
@@ -84,6 +94,7 @@ TEST_F(ResizeTest, ResizeMovesToAnotherHostAndConfirmFreesTheSource) {
   EXPECT_EQ(vm.host, other(source));
   EXPECT_EQ(vm.op.params.source_host, source) << "confirm ran its cleanup on the source";
   EXPECT_FALSE(on(source, id)) << "the source is free";
+  EXPECT_EQ(engine_->host(source)->used_vcpus, 0);
   EXPECT_TRUE(on(other(source), id));
   EXPECT_EQ(engine_->host(other(source))->used_vcpus, 2);
 }
@@ -99,7 +110,9 @@ TEST_F(ResizeTest, RevertGoesBackToTheSourceWithTheOldModel) {
   EXPECT_EQ(vm.host, source) << "back on the host the resize left";
   EXPECT_EQ(vm.model.vcpus, 1);
   EXPECT_FALSE(on(other(source), id)) << "the target is free";
+  EXPECT_EQ(engine_->host(other(source))->used_vcpus, 0);
   EXPECT_TRUE(on(source, id));
+  EXPECT_EQ(engine_->host(source)->used_vcpus, 1) << "the old model, charged once";
   EXPECT_EQ(engine_->host(source)->used_vcpus, 1);
 }
 
