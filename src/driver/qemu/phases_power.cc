@@ -36,8 +36,17 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
   switch (r.phase) {
     case Phase::kNone:
     case Phase::kSchedule:
-    case Phase::kConfirm:
     case Phase::kUpload:
+      return Outcome::ok();
+    case Phase::kConfirm:
+      // A resize that moved: confirm runs on the host it left and removes that copy (the
+      // engine's intent, from the table's removes_copy); in place, there is nothing to drop.
+      if (r.delete_files) {
+        hard_stop();
+        remove_files(/*shared_disk=*/false);  // a shared disk is the one the target runs
+        finished_ = r.ends_vm;
+        return Outcome::ok(Power::kNoState);
+      }
       return Outcome::ok();
     case Phase::kInit:
     case Phase::kClone:
@@ -88,7 +97,8 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kEpilog:
       hard_stop();
       if (r.delete_files) {  // an intent of the engine's (the table), not decided here
-        remove_files();
+        // One side of a move removes its own copy only: a shared disk is the other side's too.
+        remove_files(/*shared_disk=*/r.runs_on == lifecycle::RunsOn::kHost);
         finished_ = r.ends_vm;
         return Outcome::ok(Power::kNoState);
       }
@@ -115,6 +125,13 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       return qmp_step("cont", Power::kRunning);
     case Phase::kResize:
       if (r.action == Action::kDiskResize) return disk_resize(r);
+      // A revert of a resize that moved: the source's stopped copy starts again with the old
+      // size if the VM was powered on (the row ends by power).
+      if (r.action == Action::kRevertResize && r.runs_on == lifecycle::RunsOn::kSource) {
+        hard_stop();
+        if (r.power_after == Power::kRunning) return boot(r, false);
+        return ok_off;
+      }
       if (!alive()) return Outcome::ok();  // the new size applies at the next boot
       if (r.action == Action::kRevertResize) {
         hard_stop();
