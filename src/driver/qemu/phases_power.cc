@@ -93,6 +93,9 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       if (r.action == Action::kLiveMigrate && r.runs_on != lifecycle::RunsOn::kHost) {
         return migration_cleanup(r);
       }
+      // A move's side with no copy of its own to remove (a resize that stayed on its host:
+      // both sides are this one) leaves the VM alone.
+      if (r.runs_on != lifecycle::RunsOn::kHost && !r.delete_files) return Outcome::ok();
       [[fallthrough]];
     case Phase::kEpilog:
       hard_stop();
