@@ -9,7 +9,8 @@
 //   SUSPENDED  PROLOG_MIGRATE_SUSPEND (45): disk and saved memory cross; resume goes on counting;
 //   UNKNOWN    PROLOG_MIGRATE_UNKNOWN (60) with the source host dead: the files cannot come, the
 //              VM stops in FAILED (PROLOG_MIGRATE_UNKNOWN_FAILURE, 61) with its disk intact on
-//              the source; the source back, `recover --retry` moves it and boots it there.
+//              the source; the source back, `recover --retry` moves it and boots it there;
+//   and Nova's resize to another host (the disk crosses; RESIZED; confirm, and revert).
 // After every move: exactly one QEMU runs the VM, on the host the store names (or none), and
 // the source's copy is gone once the move completed.
 #include <gtest/gtest.h>
@@ -131,6 +132,39 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
   at = TwoHosts::other(dead);
   EXPECT_EQ(hosts.vms_under(at).count(id), 1u);
   EXPECT_EQ(hosts.vms_under(dead).count(id), 0u);
+
+  // Nova's resize to another host: the disk crosses, the VM boots there with the new size and
+  // waits in RESIZED; confirm removes the source's copy. Again, and revert goes back: the
+  // target's copy goes and the source boots with the old size.
+  auto resized_to = [&](int memory_mib) {
+    const std::string to = TwoHosts::other(at);
+    EXPECT_EQ(act(api, id, "resize_migrate", {{"memory_mib", memory_mib}}), 202);
+    const bool resized =
+        eventually([&] { return cluster.host_of(id) == to && hosts.idle_in(id, "RESIZED"); }, 120s);
+    EXPECT_TRUE(resized) << cluster.vm(id).dump() << "\n" << hosts.agent(to).log();
+    EXPECT_EQ(hosts.vms_under(to).count(id), 1u);
+    EXPECT_EQ(hosts.vms_under(at).count(id), 0u);
+    EXPECT_TRUE(fs::exists(hosts.disk_of(at, id))) << "the source's copy went before confirm";
+    EXPECT_EQ(cluster.vm(id).value("memory_mib", 0), memory_mib);
+    return resized;
+  };
+  ASSERT_TRUE(resized_to(192));
+  ASSERT_EQ(act(api, id, "confirm_resize"), 202);
+  ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 60s)) << cluster.vm(id).dump();
+  EXPECT_TRUE(eventually([&] { return !fs::exists(hosts.vm_dir(at, id)); }, 20s))
+      << "confirm left the source's copy";
+  at = TwoHosts::other(at);
+  const std::string before_resize = at;
+  ASSERT_TRUE(resized_to(160));
+  ASSERT_EQ(act(api, id, "revert_resize"), 202);
+  ASSERT_TRUE(eventually(
+      [&] { return cluster.host_of(id) == before_resize && hosts.idle_in(id, "RUNNING"); }, 120s))
+      << cluster.vm(id).dump();
+  EXPECT_EQ(cluster.vm(id).value("memory_mib", 0), 192);
+  EXPECT_EQ(hosts.vms_under(before_resize).count(id), 1u);
+  EXPECT_TRUE(eventually(
+      [&] { return !fs::exists(hosts.vm_dir(TwoHosts::other(before_resize), id)); }, 20s))
+      << "revert left the target's copy";
 }
 
 // Every party SIGKILLed while the files cross (the pull held to 2 MiB/s so the prolog lasts

@@ -113,7 +113,7 @@ struct ActionParams {
 };
 constexpr ActionParams kActionParams[] = {
     {lc::Action::kResize, {"vcpus", "memory_mib"}, 2},
-    {lc::Action::kResizeMigrate, {"vcpus", "memory_mib"}, 2},
+    {lc::Action::kResizeMigrate, {"vcpus", "memory_mib", "host"}, 3},  // host: checked, as migrate
     {lc::Action::kRebuild, {"image"}, 1},
     {lc::Action::kSnapshot, {"name"}, 1},
     {lc::Action::kBackup, {"name", "backup_type", "rotation"}, 3},

@@ -94,6 +94,30 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                    {}};
     }
     params.target_host = *host;
+  } else if (effects.has(lc::Effect::kMovesVm) && effects.has(lc::Effect::kAppliesModel)) {
+    // A resize that moves (Nova's resize): a host that fits the new model. With none but
+    // its own, the VM resizes where it is (Nova's allow_resize_to_same_host): both sides are
+    // its host and nothing is kept for a revert to go back to.
+    if (!request.model) {
+      return Error::invalid_argument(std::string(lc::action_name(a)) +
+                                     " needs the new model (vcpus, memory_mib or image)");
+    }
+    params.previous = vm.model;
+    store::Vm resized = vm;
+    resized.model = *request.model;
+    const std::expected<std::string, std::string> host = place(resized, request.host, vm.host);
+    if (host) {
+      params.target_host = *host;
+      // The copy left behind, for confirm to remove or revert to go back to.
+      params.source_host = vm.host;
+    } else if (request.host.empty() || request.host == vm.host) {
+      params.target_host = vm.host;
+    } else {
+      return Error{ErrorCode::kConflict,
+                   "host " + request.host + " cannot take this VM: " + host.error(),
+                   {},
+                   {}};
+    }
   } else if (effects.has(lc::Effect::kMovesVm)) {
     const std::expected<std::string, std::string> host = place(vm, request.host, vm.host);
     if (!host) {
@@ -112,6 +136,12 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
       if (vm.op.params.previous) request.model = vm.op.params.previous;
     }
     if (!request.model) return Error::internal("the resize to revert left no previous model");
+  }
+  // A row from RESIZED ends the resize: its `source` side is the host the resize left.
+  if (vm.record.state == State::kResized && !vm.record.busy() && vm.record.op) {
+    params.source_host = vm.op.params.source_host;
+    // The old model, whose room the source keeps until this row ends (source_claims).
+    if (!params.previous) params.previous = vm.op.params.previous;
   }
   return std::nullopt;
 }
@@ -339,6 +369,10 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
   if (lc::reached_target(op) && effects.has(lc::Effect::kMovesVm) && !params.target_host.empty()) {
     vm.host = params.target_host;
   }
+  // A revert of a resize that moved goes back to the host the resize left.
+  if (ok && effects.has(lc::Effect::kRestoresModel) && !params.source_host.empty()) {
+    vm.host = params.source_host;
+  }
   if (ok && op.action == Action::kCreate && params.hold) {
     Result<lc::Step> hold = lc::begin(vm.record, {Action::kHold, State::kRunning});
     if (hold) apply(vm.id, *hold, true, {}, {Action::kHold, cause.actor, cause.request_id, {}});
@@ -369,15 +403,23 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.action = op.action;
   request.phase = phase;
   request.origin = op.origin;
-  request.model = vm.desired.value_or(vm.model);
+  // Undo phases put the VM back as it was: with the model it had (a resize's new one never
+  // took effect), not the one the operation was applying.
+  request.model = op.undoing ? vm.model : vm.desired.value_or(vm.model);
   request.host = vm.host;
-  // A move's phases run on the side the table names; the other side is the peer.
+  // A move's phases run on the side the table names; the other side is the peer. A move's
+  // source is the VM's host and its target the placed one; a row that ends a resize that
+  // moved (params.source_host) has the host the resize left as its source, the VM's as target.
   request.runs_on = lc::current_runs_on(op);
-  if (request.runs_on == lc::RunsOn::kTarget && !params.target_host.empty()) {
-    request.host = params.target_host;
-    request.peer_host = vm.host;
-  } else if (request.runs_on == lc::RunsOn::kSource && !params.target_host.empty()) {
-    request.peer_host = params.target_host;
+  const std::string& source = params.source_host.empty() ? vm.host : params.source_host;
+  const std::string& target = params.target_host.empty() ? vm.host : params.target_host;
+  const bool two_sides = !params.target_host.empty() || !params.source_host.empty();
+  if (request.runs_on == lc::RunsOn::kTarget && two_sides) {
+    request.host = target;
+    request.peer_host = source;
+  } else if (request.runs_on == lc::RunsOn::kSource && two_sides) {
+    request.host = source;
+    request.peer_host = target;
   }
   // The VM's files go in the last phase of a row that deletes them (an operation that ends
   // the VM, or recover_recreate that starts it again from nothing).
@@ -386,7 +428,9 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.delete_files = last_phase && effects.has(lc::Effect::kDeletesFiles);
   // A step the table marks as removing a copy on one side of a move (the source's once the
   // target holds the VM, the target's in an undo): that host's files go, its driver forgets.
-  if (lc::current_removes_copy(op)) {
+  // A side that is the other's too (a resize that stayed on its host) holds the only copy.
+  if (lc::current_removes_copy(op) && !request.peer_host.empty() &&
+      request.host != request.peer_host) {
     request.delete_files = true;
     request.ends_vm = true;
   }

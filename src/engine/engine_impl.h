@@ -57,6 +57,10 @@ struct Engine::Impl {
   // and refresh_host(): placing a VM costs no copy of the host list.
   std::vector<sched::HostSnapshot> sched_view;
   std::unordered_map<std::string, std::set<VmId>> vms_on_host;  // accounted VMs, by host
+  // The room a VM RESIZED across hosts keeps on the host it left (its old model), until confirm
+  // or revert ends the resize: Nova keeps the source's claim. Not listed in vms_on_host: the
+  // VM runs on its target.
+  std::unordered_map<VmId, std::pair<std::string, store::VmModel>> source_claims;
   store::HostId max_host_id = 0;
   Millis started_at = 0;  // the engine's start, on its clock (evacuation waits a lease after it)
   // Host changes of the batch being built.
@@ -192,6 +196,8 @@ struct Engine::Impl {
   void touch_host(std::size_t index);  // its slot is published at the next commit
   void unaccount(const store::Vm& vm);
   void account(const store::Vm& vm);
+  // Adds (sign +1) or returns (-1) `model`'s room on `host`, without listing a VM there.
+  void charge(const std::string& host, const store::VmModel& model, int sign);
   void track_pending(const store::Vm& vm);
   // The scheduler's choice for a VM, or why there is none (unplaced_reason).
   std::expected<std::string, std::string> place(const store::Vm& vm, const std::string& preferred,

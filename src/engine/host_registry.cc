@@ -50,6 +50,7 @@ void Engine::Impl::rebuild_host_index() {
   host_index.clear();
   sched_view.clear();
   vms_on_host.clear();
+  source_claims.clear();
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     host_index.emplace(hosts[i].row.name, i);
     hosts[i].used_vcpus = 0;

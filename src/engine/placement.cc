@@ -54,8 +54,37 @@ void Engine::Impl::touch_host(std::size_t index) {
   dirty_hosts.push_back(index);
 }
 
+namespace {
+
+// The host a VM RESIZED across hosts left, whose room it keeps (engine_impl.h source_claims):
+// from the resize's end until the confirm or revert that ends it is over.
+const std::string* claimed_source(const store::Vm& vm) {
+  if (vm.record.state != lc::State::kResized || vm.op.params.source_host.empty()) return nullptr;
+  return &vm.op.params.source_host;
+}
+
+}  // namespace
+
+void Engine::Impl::charge(const std::string& host, const store::VmModel& model, int sign) {
+  const auto it = host_index.find(host);
+  if (it == host_index.end()) return;
+  internal::HostSlot& h = hosts[it->second];
+  h.used_vcpus += sign * model.vcpus;
+  h.used_memory_mib += sign * model.memory_mib;
+  h.generation += 1;
+  sched::HostSnapshot& s = sched_view[it->second];
+  s.used = {h.used_vcpus, h.used_memory_mib};
+  s.generation = h.generation;
+  touch_host(it->second);
+  if (sign < 0) schedule_needed = true;
+}
+
 // A VM takes room on its host while it has one (set when placed, cleared when it leaves).
 void Engine::Impl::unaccount(const store::Vm& vm) {
+  if (const auto claim = source_claims.find(vm.id); claim != source_claims.end()) {
+    charge(claim->second.first, claim->second.second, -1);
+    source_claims.erase(claim);
+  }
   if (vm.host.empty()) return;
   const auto it = host_index.find(vm.host);
   if (it == host_index.end()) return;
@@ -75,6 +104,12 @@ void Engine::Impl::unaccount(const store::Vm& vm) {
 }
 
 void Engine::Impl::account(const store::Vm& vm) {
+  if (const std::string* source = claimed_source(vm);
+      source != nullptr && *source != vm.host && !source_claims.contains(vm.id)) {
+    const store::VmModel old = vm.op.params.previous.value_or(vm.model);
+    source_claims.emplace(vm.id, std::pair{*source, old});
+    charge(*source, old, +1);
+  }
   if (vm.host.empty()) return;
   const auto it = host_index.find(vm.host);
   if (it == host_index.end()) return;

@@ -142,6 +142,8 @@ Power power_after_phase(const VmRecord& record) {
   }
   if (t == nullptr || record.op->step >= t->step_count) return record.power;
   if (record.op->step + 1 < t->step_count) {
+    // Removing a copy on the other side (revert's target) leaves the VM's power alone.
+    if (t->steps[record.op->step].removes_copy) return record.power;
     return phase_power(t->steps[record.op->step].phase, record.power);
   }
   return power_at_end(*t, resolve_target(*t, *record.op, record.power), record.power);

@@ -184,11 +184,10 @@ INSTANTIATE_TEST_SUITE_P(
     Table, IntactPathTest,
     ::testing::Values(
         // Nova's E: InstanceFaultRollback puts the vm_state back (reference nova.md:21).
-        IntactPath{S::kRunning, A::kSuspend, 0, S::kRunning},        // nova.md:35 E(active)
-        IntactPath{S::kSuspended, A::kResume, 0, S::kSuspended},     // nova.md:36 E(suspended)
-        IntactPath{S::kRunning, A::kResizeMigrate, 1, S::kRunning},  // nova.md:41
-        IntactPath{S::kRunning, A::kReboot, 0, S::kRunning},         // nova.md:37 still RUNNING
-        IntactPath{S::kPoweroff, A::kRebuild, 0, S::kPoweroff},      // nova.md:46 claim failure
+        IntactPath{S::kRunning, A::kSuspend, 0, S::kRunning},     // nova.md:35 E(active)
+        IntactPath{S::kSuspended, A::kResume, 0, S::kSuspended},  // nova.md:36 E(suspended)
+        IntactPath{S::kRunning, A::kReboot, 0, S::kRunning},      // nova.md:37 still RUNNING
+        IntactPath{S::kPoweroff, A::kRebuild, 0, S::kPoweroff},   // nova.md:46 claim failure
         // Fail-stop does not ask: OpenNebula's *_FAILURE stays (seed 001:377), Nova's
         // "E: ERROR" stays ERROR (nova.md:42), a re-imaged disk is not intact (nova.md:46).
         IntactPath{S::kRunning, A::kDeallocate, 1, S::kFailed},

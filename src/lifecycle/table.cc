@@ -201,14 +201,29 @@ const Transition kRows[] = {
   fx(row_to(A::kResize, {S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, {}, Target::kOrigin,
          "takes effect at the next boot"), {E::kAppliesModel}),
 
-  fx(row(A::kResizeMigrate, {S::kRunning}, {{P::kResize, RI}, {P::kBoot, RI}}, S::kResized,
-      "resize and boot with the new size; confirm or revert"), {E::kAppliesModel}),
-  fx(row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, RI}}, S::kResized,
-      "resize a powered-off VM; confirm or revert"), {E::kAppliesModel}),
-  row_to(A::kConfirmResize, {S::kResized}, {{P::kConfirm, F}}, Target::kByPower,
-         "keep the new size"),
-  fx(row_to(A::kRevertResize, {S::kResized}, {{P::kResize, F}}, Target::kByPower,
-         "go back to the old size"), {E::kAppliesModel, E::kRestoresModel}),
+  // Nova's resize across hosts (reference nova.md:41-43; seed 004:30): the source gets the
+  // guest ready to leave (resize_migrating), the target receives the disk (resize_migrated)
+  // and boots with the new size (resize_finish). The source's copy stays until confirm
+  // removes it or revert goes back to it. A failure first removes the target's copy, then
+  // resumes the source's (Nova's rollback: the previous vm_state); an undo phase that cannot
+  // (the source's copy not intact) stops in FAILED (Nova's "else ERROR").
+  fx(undoing(row(A::kResizeMigrate, {S::kRunning},
+                 {{P::kResize, R, kSrc}, {P::kProlog, R, kDst}, {P::kBoot, R, kDst}}, S::kResized,
+                 "move to a host that fits the new size and boot there; confirm or revert"),
+             {{P::kCleanup, F, kDst, kRemoves}, {P::kAbortMigrate, F, kSrc}}),
+     {E::kAppliesModel, E::kMovesVm}),
+  fx(undoing(row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, R, kSrc}, {P::kProlog, R, kDst}},
+                 S::kResized, "move a powered-off VM to a host that fits the new size; confirm or revert"),
+             {{P::kCleanup, F, kDst, kRemoves}}),
+     {E::kAppliesModel, E::kMovesVm}),
+  // From RESIZED the sides are the resize's: `source` the host it left (its copy kept),
+  // `target` the VM's host. Confirm removes the source's copy; revert removes the target's
+  // and boots the old size on the source, where the VM is then.
+  row_to(A::kConfirmResize, {S::kResized}, {{P::kConfirm, F, kSrc, kRemoves}}, Target::kByPower,
+         "keep the new size; the source's copy goes"),
+  fx(row_to(A::kRevertResize, {S::kResized}, {{P::kCleanup, F, kDst, kRemoves}, {P::kResize, F, kSrc}},
+            Target::kByPower, "go back to the old size on the source host"),
+     {E::kAppliesModel, E::kRestoresModel}),
 
   row(A::kRescue, {S::kRunning, S::kPoweroff}, {{P::kRescue, F}}, S::kRescued,
       "boot the rescue image with the VM's disk attached"),

@@ -13,7 +13,9 @@
 // Invariants (checked by table_test.cc): for an (action, key state) pair there is at most
 // one idle row and at most one pre-empting row; every user action has at least one row;
 // every non-terminal state has a way out; a row has kEndsVm exactly when it ends in DONE;
-// kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM;
+// kDeletesFiles only on rows with phases; source/target phases only on rows that move the VM
+// or end a resize across hosts (from RESIZED: `source` the host the resize left, `target` the
+// VM's host);
 // undo phases only on rows that move the VM, each on one side, failing by kFailStop; a step
 // removes a copy (PhaseStep::removes_copy) only on one side of a move.
 #pragma once
@@ -48,7 +50,8 @@ struct PhaseStep {
 // What a row's success does to the VM besides its state and power (a bit set).
 enum class Effect : std::uint8_t {
   kAppliesModel = 1 << 0,   // the requested model (vm.desired) becomes the VM's model
-  kRestoresModel = 1 << 1,  // the requested model is the one the last resize started from
+  kRestoresModel = 1 << 1,  // the requested model is the one the last resize started from,
+                            // on the host it started from when it moved
   kPlacesVm = 1 << 2,       // the scheduler picks a host; the VM is on it from the first phase
   kMovesVm = 1 << 3,        // the scheduler picks another host; the VM is on it once done
   kDeletesFiles = 1 << 4,   // the row's last phase removes the VM's files from its host

@@ -92,6 +92,7 @@ T task_of(const Operation& op, Phase phase) {
     case A::kResize:
       return T::kResizePrep;
     case A::kResizeMigrate:
+      if (phase == P::kProlog) return T::kResizeMigrated;  // the disk is on the target
       return phase == P::kBoot ? T::kResizeFinish : T::kResizeMigrating;
     case A::kConfirmResize:
       return T::kNone;  // Nova confirms on the migration, no task_state

@@ -136,6 +136,7 @@ std::string to_json_text(const OpParams& params) {
   if (params.name) j["name"] = *params.name;
   if (params.size_mib != 0) j["size_mib"] = params.size_mib;
   if (!params.target_host.empty()) j["target_host"] = params.target_host;
+  if (!params.source_host.empty()) j["source_host"] = params.source_host;
   if (params.previous) j["previous"] = model_json(*params.previous);
   if (params.hold) j["hold"] = true;
   if (!params.migration.defaults()) j["migration"] = migration_json(params.migration);
@@ -159,6 +160,11 @@ OpParams params_from_json_text(std::string_view text) {
   if (auto it = j.find("target_host");
       it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
     params.target_host = it->get<std::string>();
+    j.erase(it);
+  }
+  if (auto it = j.find("source_host");
+      it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) {
+    params.source_host = it->get<std::string>();
     j.erase(it);
   }
   if (auto it = j.find("previous"); it != j.end()) {

@@ -60,6 +60,10 @@ struct OpParams {
   std::int64_t size_mib = 0;
   // deploy, migrate, live_migrate: the host the engine placed the VM on. JSON "target_host".
   std::string target_host;
+  // resize_migrate that moved, and the confirm_resize / revert_resize that end it: the host
+  // the resize left, whose copy stays until then (the `source` side of those rows' phases).
+  // Empty when the resize stayed on its host. JSON "source_host".
+  std::string source_host;
   // resize, resize_migrate, rebuild: the model in effect before, for a revert. JSON "previous".
   std::optional<VmModel> previous;
   // create: stay in HOLD once created. JSON "hold" (written only when true).

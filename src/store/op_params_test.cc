@@ -71,6 +71,7 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   p.name = "s1";
   p.size_mib = 128;
   p.target_host = "h2";
+  p.source_host = "h1";
   p.previous = VmModel{2, 256, "tiny"};
   p.hold = true;
   p.migration = MigrationParams{true, true, 0, 50, 100};
@@ -79,7 +80,7 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   const std::string text = to_json_text(p);
   EXPECT_EQ(json::parse(text),
             json::parse(R"({"host":"h2","password":"***","rotation":7,"name":"s1","size_mib":128,
-                "target_host":"h2","previous":{"vcpus":2,"memory_mib":256,"image":"tiny"},
+                "target_host":"h2","source_host":"h1","previous":{"vcpus":2,"memory_mib":256,"image":"tiny"},
                 "hold":true,"migration":{"copy_storage":true,"auto_converge":true,
                 "postcopy_after_ms":0,"max_downtime_ms":50,"bandwidth_mib_s":100},
                 "endpoint":{"migration_uri":"tcp:10.1.2.2:4000","nbd_host":"10.1.2.2",

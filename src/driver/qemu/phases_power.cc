@@ -36,8 +36,17 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
   switch (r.phase) {
     case Phase::kNone:
     case Phase::kSchedule:
-    case Phase::kConfirm:
     case Phase::kUpload:
+      return Outcome::ok();
+    case Phase::kConfirm:
+      // A resize that moved: confirm runs on the host it left and removes that copy (the
+      // engine's intent, from the table's removes_copy); in place, there is nothing to drop.
+      if (r.delete_files) {
+        hard_stop();
+        remove_files(/*shared_disk=*/false);  // a shared disk is the one the target runs
+        finished_ = r.ends_vm;
+        return Outcome::ok(Power::kNoState);
+      }
       return Outcome::ok();
     case Phase::kProlog:
       // The target of a move (a cold migration, a resize to another host) gets the files.
@@ -73,8 +82,14 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       hard_stop();
       return ok_off;
     case Phase::kAbortMigrate:
-      if (r.action != Action::kLiveMigrate) return Outcome::ok();  // nothing to abort
-      return abort_migrate(r);
+      if (r.action == Action::kLiveMigrate) return abort_migrate(r);
+      // A resize that moved, undone: the source's guest, stopped by its resize phase, runs
+      // again with the old model (the request's, in an undo) if it ran before.
+      if (r.action == Action::kResizeMigrate && r.origin == lifecycle::State::kRunning) {
+        if (alive()) return Outcome::ok(Power::kRunning);
+        return boot(r, false);
+      }
+      return Outcome::ok();  // nothing to abort
     case Phase::kPrepareMigrate:
       return prepare_migrate(r);
     case Phase::kFinishMigrate:
@@ -87,11 +102,14 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       if (r.action == Action::kLiveMigrate && r.runs_on != lifecycle::RunsOn::kHost) {
         return migration_cleanup(r);
       }
+      // A move's side with no copy of its own to remove (a resize that stayed on its host:
+      // both sides are this one) leaves the VM alone.
+      if (r.runs_on != lifecycle::RunsOn::kHost && !r.delete_files) return Outcome::ok();
       [[fallthrough]];
     case Phase::kEpilog:
       hard_stop();
       if (r.delete_files) {  // an intent of the engine's (the table), not decided here
-        // A side of a move leaves a shared disk alone: the other host's copy is that disk.
+        // One side of a move removes its own copy only: a shared disk is the other side's too.
         remove_files(/*shared_disk=*/r.runs_on == lifecycle::RunsOn::kHost);
         finished_ = r.ends_vm;
         return Outcome::ok(Power::kNoState);
@@ -119,6 +137,13 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
       return qmp_step("cont", Power::kRunning);
     case Phase::kResize:
       if (r.action == Action::kDiskResize) return disk_resize(r);
+      // A revert of a resize that moved: the source's stopped copy starts again with the old
+      // size if the VM was powered on (the row ends by power).
+      if (r.action == Action::kRevertResize && r.runs_on == lifecycle::RunsOn::kSource) {
+        hard_stop();
+        if (r.power_after == Power::kRunning) return boot(r, false);
+        return ok_off;
+      }
       if (!alive()) return Outcome::ok();  // the new size applies at the next boot
       if (r.action == Action::kRevertResize) {
         hard_stop();

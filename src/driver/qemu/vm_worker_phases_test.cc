@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "driver/qemu/vm_worker_testing.h"
 
@@ -61,6 +63,26 @@ TEST_F(VmWorkerTest, PhasesThatNeedNoProcessAnswerAtOnce) {
   }
   EXPECT_FALSE(worker_->running());
   EXPECT_TRUE(sink_.events().empty()) << "no process, nothing to report";
+}
+
+// A resize that moved: confirm on the host it left removes that copy's files and forgets it;
+// a confirm of a resize in place (no delete intent) touches nothing.
+TEST_F(VmWorkerTest, AConfirmThatRemovesTheSourcesCopyDeletesItsFiles) {
+  worker_ = std::make_unique<VmWorker>(kVm, config_, images_, &sink_);
+  std::ofstream(paths_.disk) << "disk";
+  worker_->submit(
+      request(201, Action::kConfirmResize, Phase::kConfirm, lifecycle::State::kResized));
+  ASSERT_TRUE(sink_.result_of(201).has_value());
+  EXPECT_TRUE(std::filesystem::exists(paths_.disk)) << "in place: the only copy stays";
+  PhaseRequest confirm =
+      request(202, Action::kConfirmResize, Phase::kConfirm, lifecycle::State::kResized);
+  confirm.runs_on = lifecycle::RunsOn::kSource;
+  confirm.delete_files = confirm.ends_vm = true;
+  worker_->submit(confirm);
+  const std::optional<PhaseResult> got = sink_.result_of(202);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->ok) << got->error;
+  EXPECT_FALSE(std::filesystem::exists(paths_.disk));
 }
 
 TEST_F(VmWorkerTest, PauseAndUnpauseAreQmpStopAndCont) {

@@ -365,6 +365,37 @@ TEST(SimDriverTest, TerminatedVmsAreForgotten) {
   EXPECT_EQ(driver.vm_count(), 1U);
 }
 
+// A move's side removing its copy (a cold migration's or live migration's source cleanup, a
+// resize's confirm on its source, revert's cleanup on its target) does not end the VM: the sim
+// keeps one copy for all its hosts, and the VM lives on the other side.
+TEST(SimDriverTest, ASideRemovingItsCopyKeepsTheVm) {
+  RecordingSink sink;
+  SimDriver driver(zero());
+  driver.start(&sink);
+  driver.adopt(5, "sim-1", Power::kRunning);
+  struct Side {
+    Action action;
+    Phase phase;
+    lifecycle::RunsOn side;
+  };
+  std::uint8_t step = 0;
+  for (const Side& s : {Side{Action::kMigrate, Phase::kCleanup, lifecycle::RunsOn::kSource},
+                        Side{Action::kConfirmResize, Phase::kConfirm, lifecycle::RunsOn::kSource},
+                        Side{Action::kRevertResize, Phase::kCleanup, lifecycle::RunsOn::kTarget}}) {
+    PhaseRequest r = request(5, s.action, s.phase, 1, step++);
+    r.runs_on = s.side;
+    r.host = s.side == lifecycle::RunsOn::kSource ? "sim-1" : "sim-2";
+    r.peer_host = s.side == lifecycle::RunsOn::kSource ? "sim-2" : "sim-1";
+    r.delete_files = r.ends_vm = true;
+    r.power_after = Power::kRunning;
+    driver.run_phase(r);
+  }
+  ASSERT_TRUE(sink.wait_results(3));
+  for (const auto& result : sink.results()) EXPECT_TRUE(result.ok);
+  EXPECT_EQ(driver.power_of(5), Power::kRunning);
+  EXPECT_EQ(driver.vm_count(), 1U);
+}
+
 // ---- Faults -----------------------------------------------------------------------------
 
 TEST(SimFaultTest, FailAnswersNotOkWithTheMessage) {

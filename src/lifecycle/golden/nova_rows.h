@@ -141,6 +141,8 @@ constexpr Row kRows[] = {
   {kRun, {A::kLiveMigrate}, {}, {}, kSame, "migrating", kSamePower, "reference nova.md:48"},
   {kRun, {A::kResize}, {}, {}, kSame, "resize_prep", kSamePower,
    "Corral's choice: Nova has no in-place resize; its first resize task (nova.md:41)"},
+  {kRun, {A::kResizeMigrate}, {}, {P::kProlog}, kSame, "resize_migrated", kSamePower,
+   "reference nova.md:41 (resize_migrated: the disk is on the destination)"},
   {kRun, {A::kResizeMigrate}, {}, {P::kBoot}, kSame, "resize_finish", kSamePower,
    "reference nova.md:41"},
   {kRun, {A::kResizeMigrate}, {}, {}, kSame, "resize_migrating", kSamePower,
@@ -191,8 +193,11 @@ constexpr Row kRows[] = {
    "reference nova.md:48 (rollback: task None, vm_state unchanged); hosts-migration.md:135 "
    "(_rollback_live_migration: the instance stays on the source, the migration failed or "
    "cancelled)"},
-  {kFail, {A::kSuspend, A::kResizeMigrate}, {}, {}, "error", kIdle, kSamePower,
-   "reference nova.md:35 E(active), nova.md:41 E"},
+  {kFail, {A::kSuspend}, {}, {}, "error", kIdle, kSamePower, "reference nova.md:35 E(active)"},
+  {kUndoFail, {A::kResizeMigrate}, {}, {}, "error", kIdle, kSamePower,
+   "reference nova.md:41 (E: else ERROR; migration.status=error)"},
+  {kFail, {A::kResizeMigrate}, {}, {}, kSame, kIdle, kSamePower,
+   "reference nova.md:41 (E: previous vm_state for rollback, task None)"},
   {kFail, {A::kResume}, {S::kHibernated}, {P::kSchedule}, kSame, kIdle, kSamePower,
    "reference nova.md:52: unshelve R (no host found: nothing changed)"},
   {kFail, {A::kResume}, {}, {}, "error", kIdle, kSamePower,

@@ -124,6 +124,8 @@ constexpr RunningRow kRunning[] = {
 
   {{A::kResize}, {S::kRunning}, P::kResize, active("HOTPLUG_RESIZE", "hotp"), "reference opennebula.md:37; seed 001:565"},
   {{A::kResizeMigrate}, {S::kRunning, S::kPoweroff}, P::kResize, active("HOTPLUG_RESIZE", "hotp"), "Corral's choice: OpenNebula's one step that changes vCPUs and memory (seed 001:565)"},
+  {{A::kResizeMigrate}, {S::kRunning, S::kPoweroff}, P::kProlog, active("HOTPLUG_RESIZE", "hotp"), "Corral's choice: OpenNebula resizes in place; its disk moving to the new host is still the resize (seed 001:565), whose failure it rolls back (reference opennebula.md:36)"},
+  {{A::kRevertResize}, {S::kResized}, P::kCleanup, active("HOTPLUG_RESIZE", "hotp"), "Corral's choice: going back to the old size begins by removing the new host's copy (seed 001:565)"},
   {{A::kResizeMigrate}, {S::kRunning}, P::kBoot, active("BOOT", "boot"), "Corral's choice: the VM boots with its new size (seed 001:77)"},
   {{A::kConfirmResize}, {S::kResized}, P::kConfirm, active("RUNNING", "runn"), "Corral's choice: confirming drops the old size; the VM keeps running (seed 001:85)"},
   {{A::kRevertResize}, {S::kResized}, P::kResize, active("HOTPLUG_RESIZE", "hotp"), "Corral's choice: going back to the old size is a resize (seed 001:565)"},
