@@ -2,10 +2,14 @@
 
 #include <sys/resource.h>
 
+#include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +54,10 @@ struct AgentFlags {
   std::string name_prefix = "sim";
   std::string api;
   std::vector<std::string> sim_fail;
+  // Rehearsal only (the sim): PHASE=MS latency overrides and faults (JSON, as
+  // POST /v1/admin/faults takes them) this agent's sim starts with.
+  std::vector<std::string> sim_latency;
+  std::vector<std::string> sim_faults;
 };
 
 int usage(const std::string& message) {
@@ -89,6 +97,34 @@ int run_agent(const AgentFlags& f) {
   Result<driver::sim::SimOptions> sim_options = driver::sim::parse_sim_profile(f.sim_profile);
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = 1;
+  if ((!f.sim_latency.empty() || !f.sim_faults.empty()) && f.driver != "sim") {
+    return usage("--sim-latency and --sim-fault are for --driver sim");
+  }
+  for (const std::string& spec : f.sim_latency) {
+    const std::size_t eq = spec.find('=');
+    const std::optional<lifecycle::Phase> phase =
+        eq == std::string::npos ? std::nullopt : lifecycle::parse_phase(spec.substr(0, eq));
+    int ms = -1;
+    if (eq != std::string::npos) {
+      const std::string value = spec.substr(eq + 1);
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (ec != std::errc() || end != value.data() + value.size()) ms = -1;
+    }
+    if (!phase || ms < 0) return usage("--sim-latency wants PHASE=MS, not '" + spec + "'");
+    sim_options->phase_latency[*phase] = std::chrono::milliseconds(ms);
+  }
+  std::vector<driver::sim::Fault> sim_faults;
+  for (const std::string& spec : f.sim_faults) {
+    const nlohmann::json json = nlohmann::json::parse(spec, nullptr, false);
+    Result<driver::sim::Fault> fault = driver::sim::parse_fault(json);
+    if (json.is_discarded() || !fault) {
+      return usage(
+          "--sim-fault wants a fault as JSON ({\"kind\": \"hang\", \"action\": ..., "
+          "\"phase\": ...}), not '" +
+          spec + "'" + (fault ? "" : ": " + fault.error().message));
+    }
+    sim_faults.push_back(std::move(*fault));
+  }
 
   std::optional<agent::v1::Capacity> capacity;
   if (f.sim_vcpus > 0 || f.sim_memory_mib > 0) {
@@ -193,7 +229,9 @@ int run_agent(const AgentFlags& f) {
     }
     driver = std::move(*qemu);
   } else {
-    driver = std::make_unique<driver::sim::SimDriver>(*sim_options);
+    auto sim = std::make_unique<driver::sim::SimDriver>(*sim_options);
+    for (driver::sim::Fault& fault : sim_faults) sim->add_fault(std::move(fault));
+    driver = std::move(sim);
   }
 
   agent::AgentOptions options;
@@ -266,6 +304,15 @@ void add_agent_command(CLI::App& app) {
   cmd->add_option("--sim-fail", f->sim_fail,
                   "--sim-hosts: host=NAME,mode=kill|cut|restore[,after=10s] (repeatable); "
                   "also at run time: echo 'kill NAME' >> <data-dir>/sim-control")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--sim-latency", f->sim_latency,
+                  "sim (rehearsal): PHASE=MS, how long that phase takes (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--sim-fault", f->sim_faults,
+                  "sim (rehearsal): a fault as POST /v1/admin/faults takes it, as JSON, that "
+                  "this agent's sim starts with (repeatable)")
       ->take_all()
       ->allow_extra_args(false);
   cmd->add_option("--accel", f->accel, "qemu: kvm, tcg, or auto")

@@ -362,9 +362,11 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.step = request.step;
   job.action = request.action;
   job.phase = request.phase;
-  // The sim keeps one copy of a VM for all its hosts: a move's side forgetting its copy
-  // leaves the VM.
-  job.ends_vm = request.ends_vm && request.runs_on == lifecycle::RunsOn::kHost;
+  // A sim of many hosts keeps one copy of a VM for all of them: a move's side forgetting its
+  // copy leaves the VM. A sim of one host (an agent's) holds only that host's copy: a side's
+  // cleanup removes it, as it would the source's process once the target runs the VM.
+  job.ends_vm =
+      request.ends_vm && (request.runs_on == lifecycle::RunsOn::kHost || options_.host_count == 1);
   job.power_after = request.power_after;
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
