@@ -81,7 +81,9 @@ TEST(ConcurrencyTest, SixtyFourClientsOneOperationPerVmNothingLostOrDuplicated) 
   for (std::thread& t : clients) t.join();
   EXPECT_EQ(unexpected, 0) << (samples.empty() ? "" : samples.front());
   EXPECT_EQ(accepted.size() + refused.size(), std::size_t{kClients} * kRequestsPerClient);
-  EXPECT_GT(accepted.size(), 40U) << "the VMs must really have been busy";
+  // How many get in depends on how fast the sim's phases end against the clients' pace (a
+  // loaded machine saw 38): a sanity bound, the invariants are below.
+  EXPECT_GT(accepted.size(), 20U) << "the VMs must really have been busy";
   EXPECT_GT(refused.size(), 100U) << "and the clients must really have collided";
 
   Api api(server);
