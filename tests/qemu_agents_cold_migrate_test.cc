@@ -93,13 +93,19 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
   ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 90s)) << cluster.vm(id).dump();
   EXPECT_EQ(hosts.vms_under(at).count(id), 1u);
 
-  // SUSPENDED: disk and saved memory cross; resumed, it counts on.
-  ASSERT_EQ(
-      api.post(vm_path(id) + "/console",
-               {{"input", "i=0; while true; do i=$((i+1)); echo tock $i; sleep 0.2; done &\n"}})
-          .status,
-      202);
-  ASSERT_TRUE(wait_console(api, id, "tock 3", 60s));
+  // SUSPENDED: disk and saved memory cross; resumed, it counts on. (RUNNING after a start
+  // means booted, not that its shell reads the console yet: wait for the guest to say so.)
+  ASSERT_TRUE(wait_console(api, id, "corral-guest: ready", 90s));
+  bool tocking = false;
+  for (int attempt = 0; attempt < 3 && !tocking; ++attempt) {  // typed before the shell read
+    ASSERT_EQ(
+        api.post(vm_path(id) + "/console",
+                 {{"input", "i=0; while true; do i=$((i+1)); echo tock $i; sleep 0.2; done &\n"}})
+            .status,
+        202);
+    tocking = wait_console(api, id, "tock 3", 20s);
+  }
+  ASSERT_TRUE(tocking) << "the guest's shell never ran the counter";
   ASSERT_EQ(act(api, id, "suspend"), 202);
   ASSERT_TRUE(cluster.wait_vm(id, "SUSPENDED", 60s)) << cluster.vm(id).dump();
   ASSERT_TRUE(move("SUSPENDED"));

@@ -96,13 +96,18 @@ bool TwoHosts::start_agent(const std::string& host) {
 std::int64_t TwoHosts::counting_guest(const std::string& name) {
   const std::int64_t id = cluster_->create(name);
   EXPECT_TRUE(cluster_->wait_vm(id, "RUNNING", 90s)) << cluster_->vm(id).dump();
-  EXPECT_EQ(
-      api()
-          .post("/v1/vms/" + std::to_string(id) + "/console",
-                {{"input", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done &\n"}})
-          .status,
-      202);
-  EXPECT_TRUE(wait_console(api(), id, "tick 3", 30s));
+  EXPECT_TRUE(wait_console(api(), id, "corral-guest: ready", 90s));
+  bool ticking = false;
+  for (int attempt = 0; attempt < 3 && !ticking; ++attempt) {  // typed before the shell read
+    EXPECT_EQ(
+        api()
+            .post("/v1/vms/" + std::to_string(id) + "/console",
+                  {{"input", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done &\n"}})
+            .status,
+        202);
+    ticking = wait_console(api(), id, "tick 3", 20s);
+  }
+  EXPECT_TRUE(ticking) << "the guest's shell never ran the counter";
   return id;
 }
 
