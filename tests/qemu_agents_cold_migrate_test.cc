@@ -219,19 +219,7 @@ TEST(QemuAgentsColdMigrateTest, ACrashOfAnyPartyOrACutWhileTheFilesCrossLosesNot
     std::error_code size_error;
     EXPECT_LT(fs::file_size(part, size_error), fs::file_size(reference))
         << party << ": the disk had crossed already";
-    if (party == "controller") {
-      cluster.kill_controller();
-      ASSERT_TRUE(cluster.start()) << "the controller did not come back";
-    } else if (party == "link") {
-      const VethLink& mig = hosts.migration_link();
-      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
-      std::this_thread::sleep_for(3s);
-      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
-    } else {
-      const std::string victim = party == "source" ? at : to;
-      hosts.kill_agent(victim);
-      ASSERT_TRUE(hosts.start_agent(victim)) << party;
-    }
+    ASSERT_TRUE(hosts.strike(party, at, to)) << party;
     const bool moved = eventually(
         [&] {
           return cluster.host_of(id) == to && hosts.idle_in(id, "POWEROFF") &&

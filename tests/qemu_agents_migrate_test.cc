@@ -171,19 +171,7 @@ TEST(QemuAgentsMigrateTest, ACrashOfAnyPartyOrACutWhileMemoryCrossesLeavesOneGue
         60s))
         << party << ": " << cluster.vm(id).dump();
     std::this_thread::sleep_for(1s);  // memory is crossing
-    if (party == "controller") {
-      cluster.kill_controller();
-      ASSERT_TRUE(cluster.start()) << "the controller did not come back";
-    } else if (party == "link") {
-      const VethLink& mig = hosts.migration_link();
-      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, false));
-      std::this_thread::sleep_for(3s);
-      ASSERT_TRUE(set_link(mig.a_ns, mig.a_dev, true));
-    } else {
-      const std::string victim = party == "source" ? from : to;
-      hosts.kill_agent(victim);
-      ASSERT_TRUE(hosts.start_agent(victim)) << party;
-    }
+    ASSERT_TRUE(hosts.strike(party, from, to)) << party;
     const bool settled = eventually([&] { return hosts.idle_in(id, "RUNNING"); }, 120s);
     EXPECT_TRUE(settled) << party << ": " << cluster.vm(id).dump();
     if (!settled) break;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "support/qemu_support.h"
 
@@ -84,6 +85,24 @@ void TwoHosts::retire(std::unique_ptr<AgentProcess> agent) {
 }
 
 void TwoHosts::kill_agent(const std::string& host) { agent(host).kill(); }
+
+bool TwoHosts::strike(const std::string& party, const std::string& source,
+                      const std::string& target) {
+  if (party == "controller") {
+    cluster_->kill_controller();
+    return cluster_->start();
+  }
+  if (party == "link") {
+    if (!set_link(mig_.a_ns, mig_.a_dev, false)) return false;
+    std::this_thread::sleep_for(3s);
+    return set_link(mig_.a_ns, mig_.a_dev, true);
+  }
+  const std::string victim = party == "source" ? source : target;
+  kill_agent(victim);
+  const bool back = start_agent(victim);
+  EXPECT_TRUE(back) << "the " << party << " agent did not come back";
+  return back;
+}
 
 bool TwoHosts::start_agent(const std::string& host) {
   auto& slot = host == "h1" ? h1_ : h2_;

@@ -38,6 +38,11 @@ class TwoHosts {
   [[nodiscard]] bool restart_agents(bool shared_storage);
   // One agent SIGKILLed (its QEMU processes stay, as after an agent crash) / started again.
   void kill_agent(const std::string& host);
+  // A failure in the middle of a move from `source` to `target`: "source" or "target" (that
+  // agent SIGKILLed and started again), "controller" (SIGKILLed and started again), "link"
+  // (the migration link down for 3 s). False (with a test failure) if a party did not return.
+  [[nodiscard]] bool strike(const std::string& party, const std::string& source,
+                            const std::string& target);
   [[nodiscard]] bool start_agent(const std::string& host);
 
   Cluster& cluster() { return *cluster_; }
