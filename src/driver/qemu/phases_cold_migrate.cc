@@ -92,11 +92,7 @@ VmWorker::Outcome VmWorker::receive_files(const PhaseRequest& r) {
     fetch.source = *r.files_from;
     fetch.files = files;
     fetch.progress = [this, &r](std::uint64_t done, std::uint64_t total) {
-      PhaseProgress out;
-      out.vm = vm_;
-      out.op = r.op;
-      out.step = r.step;
-      out.attempt = r.attempt;
+      PhaseProgress out = progress_of(r);
       out.disk_total = total;
       out.disk_processed = done;
       out.disk_remaining = total > done ? total - done : 0;

@@ -111,11 +111,7 @@ VmWorker::Outcome VmWorker::live_migrate(const PhaseRequest& r) {
 
   // query-migrate's figures go to the engine as the phase's progress (the migration record).
   const auto report = [this, &r](const MigrationProgress& p) {
-    PhaseProgress out;
-    out.vm = vm_;
-    out.op = r.op;
-    out.step = r.step;
-    out.attempt = r.attempt;
+    PhaseProgress out = progress_of(r);
     out.memory_total = p.total;
     out.memory_processed = p.transferred;
     out.memory_remaining = p.remaining;

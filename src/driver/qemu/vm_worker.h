@@ -103,6 +103,11 @@ class VmWorker {
   void on_serial(std::string_view bytes);
   void on_process_gone();
   void send_event(PowerEvent event);
+  // An empty progress report of the phase `request` runs (its figures filled by the caller).
+  PhaseProgress progress_of(const PhaseRequest& request) const {
+    return PhaseProgress{
+        .vm = vm_, .op = request.op, .step = request.step, .attempt = request.attempt};
+  }
 
   // The process (vm_worker.cc, over qemu_process).
   bool alive() const { return process_.alive(); }
