@@ -19,6 +19,9 @@ using nlohmann::json;
 
 class VmWorkerMigrate : public VmWorkerTest {
  protected:
+  // The fake QMP's answers read this class's members: it stops before they are destroyed.
+  ~VmWorkerMigrate() override { end_all(); }
+
   // QEMU's migration as the fake tells it: query-migrate says `migration_`, query-status
   // says `runstate_`; a migrate_cancel turns an active migration cancelled.
   void serve() {
@@ -34,7 +37,11 @@ class VmWorkerMigrate : public VmWorkerTest {
         return FakeQmp::answer(line, {{"status", runstate_}, {"running", runstate_ == "running"}});
       }
       if (command == "migrate_cancel" && migration_ == "active") migration_ = "cancelled";
-      if (command == "migrate") migration_ = "active";
+      if (command == "migrate") {
+        migration_ = "active";
+        ++migrates_;
+        migrated_.notify_all();
+      }
       if (command == "cont") runstate_ = "running";
       return std::nullopt;
     });
@@ -56,6 +63,11 @@ class VmWorkerMigrate : public VmWorkerTest {
     r.runs_on = lifecycle::RunsOn::kSource;
     return r;
   }
+  // Waits until the fake has started `n` migrations (QMP records a command before answering).
+  bool await_migrates(int n) {
+    std::unique_lock lock(mu_);
+    return migrated_.wait_for(lock, kPatience, [&] { return migrates_ >= n; });
+  }
   std::size_t count(const std::string& command) {
     const std::vector<std::string> sent = commands();
     return static_cast<std::size_t>(std::count(sent.begin(), sent.end(), command));
@@ -65,6 +77,8 @@ class VmWorkerMigrate : public VmWorkerTest {
   std::string migration_ = "none";
   std::string runstate_ = "running";
   bool postcopy_ = false;
+  int migrates_ = 0;
+  std::condition_variable migrated_;
 };
 
 // Catches: a re-sent migrate that issues a second `migrate` over a completed or running
@@ -114,9 +128,10 @@ TEST_F(VmWorkerMigrate, AnAbortCancelsTheMigrateInProgressAndTheGuestRunsOn) {
   EXPECT_EQ(count("migrate_cancel"), 1U);
   EXPECT_EQ(count("cont"), 0U) << "the guest never stopped";
 
-  // The next migrate starts afresh (the abort consumed the cancel).
+  // The next migrate starts afresh (the abort consumed the cancel). It is completed only
+  // once started: completing it before would leave the fake's migration active.
   worker_->submit(migrate(3));
-  ASSERT_TRUE(await_command("migrate"));
+  ASSERT_TRUE(await_migrates(2));
   set("completed", "postmigrate");
   std::optional<PhaseResult> done = sink_.result_of(3);
   ASSERT_TRUE(done);

@@ -270,11 +270,11 @@ class VmWorkerTest : public ::testing::Test {
     std::lock_guard lock(seen_mu_);
     return std::find(seen_.begin(), seen_.end(), command) != seen_.end();
   }
-  // Waits until QMP got `command`.
-  bool await_command(const std::string& command) {
+  // Waits until QMP got `command` `times` times in all.
+  bool await_command(const std::string& command, std::size_t times = 1) {
     std::unique_lock lock(seen_mu_);
     return seen_cv_.wait_for(lock, kPatience, [&] {
-      return std::find(seen_.begin(), seen_.end(), command) != seen_.end();
+      return static_cast<std::size_t>(std::count(seen_.begin(), seen_.end(), command)) >= times;
     });
   }
 
