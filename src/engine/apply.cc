@@ -34,6 +34,25 @@ std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
   return std::nullopt;
 }
 
+// The host a busy VM's current phase runs on, and the other side of a move (empty if none).
+// A move's phases run on the side the table names. Its source is the VM's host and its
+// target the placed one; a row that ends a resize that moved (params.source_host) has the
+// host the resize left as its source, the VM's as its target.
+struct PhaseHosts {
+  std::string host;
+  std::string peer;
+};
+PhaseHosts phase_hosts(const store::Vm& vm) {
+  const store::OpParams& params = vm.op.params;
+  const std::string& source = params.source_host.empty() ? vm.host : params.source_host;
+  const std::string& target = params.target_host.empty() ? vm.host : params.target_host;
+  const bool two_sides = !params.target_host.empty() || !params.source_host.empty();
+  const lc::RunsOn side = lc::current_runs_on(*vm.record.op);
+  if (side == lc::RunsOn::kTarget && two_sides) return {target, source};
+  if (side == lc::RunsOn::kSource && two_sides) return {source, target};
+  return {vm.host, {}};
+}
+
 }  // namespace
 
 Millis Engine::Impl::deadline_for(Action action, Phase phase) const {
@@ -227,6 +246,11 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
       vm.record.op->undoing.has_value() || lc::current_removes_copy(*vm.record.op);
   const bool power_known = result.power_known && !other_copy;
   if (result.ok) {
+    // The host that lacked the VM at its agent's reconnect has worked on it again since.
+    if (auto note = vanished_during_op.find(result.vm);
+        note != vanished_during_op.end() && note->second == phase_hosts(vm).host) {
+      vanished_during_op.erase(note);
+    }
     // The power this phase left is recorded first: the next phase's power_after is named
     // from it (lifecycle::power_after_phase), e.g. a migration's prolog after its save.
     if (power_known && vm.record.power != result.power) {
@@ -273,7 +297,14 @@ void Engine::Impl::handle_power(const driver::PowerEvent& event) {
   }
   const lc::Observation seen = *observed;
   const std::optional<lc::DriftStep> drift = lc::react(options.drift, vm.record, seen, event.power);
-  if (!drift) return;
+  if (!drift) {
+    // No rule of the policy moves the VM (OpenNebula keeps a PAUSED VM missing from its host
+    // PAUSED): the power it was seen in is noted all the same, so it never shows one it lost.
+    if (vm.record.state != State::kDone && vm.record.power != event.power) {
+      mutate(event.vm).record.power = event.power;
+    }
+    return;
+  }
   // A FAILED VM keeps the failed operation its recover options act on (seed 001: a *_FAILURE
   // state is left by recover; retry runs the failed phase again). A power the policy only
   // records is noted without an operation that would replace it.
@@ -406,21 +437,10 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   // Undo phases put the VM back as it was: with the model it had (a resize's new one never
   // took effect), not the one the operation was applying.
   request.model = op.undoing ? vm.model : vm.desired.value_or(vm.model);
-  request.host = vm.host;
-  // A move's phases run on the side the table names; the other side is the peer. A move's
-  // source is the VM's host and its target the placed one; a row that ends a resize that
-  // moved (params.source_host) has the host the resize left as its source, the VM's as target.
   request.runs_on = lc::current_runs_on(op);
-  const std::string& source = params.source_host.empty() ? vm.host : params.source_host;
-  const std::string& target = params.target_host.empty() ? vm.host : params.target_host;
-  const bool two_sides = !params.target_host.empty() || !params.source_host.empty();
-  if (request.runs_on == lc::RunsOn::kTarget && two_sides) {
-    request.host = target;
-    request.peer_host = source;
-  } else if (request.runs_on == lc::RunsOn::kSource && two_sides) {
-    request.host = source;
-    request.peer_host = target;
-  }
+  PhaseHosts hosts = phase_hosts(vm);
+  request.host = std::move(hosts.host);
+  request.peer_host = std::move(hosts.peer);
   // The VM's files go in the last phase of a row that deletes them (an operation that ends
   // the VM, or recover_recreate that starts it again from nothing).
   const bool last_phase = lc::in_last_phase(op);

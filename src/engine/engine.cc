@@ -220,6 +220,7 @@ void Engine::Impl::loop() {
     previous_batch = taken;
     expire_deadlines();
     check_hosts();
+    settle_vanished();
     if (options.auto_schedule) schedule();
     flush();
   }

@@ -61,6 +61,11 @@ struct Engine::Impl {
   // or revert ends the resize: Nova keeps the source's claim. Not listed in vms_on_host: the
   // VM runs on its target.
   std::unordered_map<VmId, std::pair<std::string, store::VmModel>> source_claims;
+  // Busy VMs an agent reconnected without, by the host that lacked them: "that operation
+  // decides" (handle_power) leaves them alone, but a move that ends on the host (a target
+  // that died during the source's cleanup) would end RUNNING where nothing runs. Not
+  // persisted: after a restart the agent's next Hello reports the same.
+  std::unordered_map<VmId, std::string> vanished_during_op;
   store::HostId max_host_id = 0;
   Millis started_at = 0;  // the engine's start, on its clock (evacuation waits a lease after it)
   // Host changes of the batch being built.
@@ -178,6 +183,9 @@ struct Engine::Impl {
   void redispatch_on(const std::string& host, const std::string& why);
   void redispatch_vm(VmId id, const std::string& why);
   std::vector<VmId> incoming_to(const std::string& host) const;
+  // A busy VM a reconnecting agent did not report is reconciled once its operation ends, if
+  // it ends on that host and no later phase there succeeded (see vanished_during_op).
+  void settle_vanished();
 
   // groups.cc
   void handle_group(internal::GroupCommand& command);

@@ -17,6 +17,11 @@ using lc::State;
 
 namespace {
 
+// The states in which a VM's process runs on its host (or may: UNKNOWN): an agent that comes
+// back without it lost it.
+constexpr lc::StateSet kExpectedRunning = {State::kRunning, State::kPaused, State::kRescued,
+                                           State::kResized, State::kUnknown};
+
 std::vector<VmId> ids_on(const std::unordered_map<std::string, std::set<VmId>>& on_host,
                          const std::string& host) {
   const auto it = on_host.find(host);
@@ -152,6 +157,23 @@ void Engine::Impl::redispatch_vm(VmId id, const std::string& why) {
   after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);
 }
 
+void Engine::Impl::settle_vanished() {
+  for (auto it = vanished_during_op.begin(); it != vanished_during_op.end();) {
+    const VmId id = it->first;
+    if (exists(id) && current(id).record.busy()) {
+      ++it;
+      continue;
+    }
+    const std::string host = it->second;
+    it = vanished_during_op.erase(it);
+    if (!exists(id)) continue;
+    const store::Vm& vm = current(id);
+    if (vm.host != host || !kExpectedRunning.contains(vm.record.state)) continue;
+    handle_power({id, driver::PowerEventKind::kVanished, lc::Power::kNoState,
+                  "host " + host + "'s agent reconnected without it during an operation"});
+  }
+}
+
 // Busy VMs whose operation moves them onto `host` (a migration's target).
 std::vector<VmId> Engine::Impl::incoming_to(const std::string& host) const {
   std::vector<VmId> out;
@@ -232,19 +254,33 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
                   "host " + name + "'s agent reconnected and reports it"});
   }
   // A VM the store shows running there that the agent did not find is gone (a host reboot):
-  // the drift policy decides what it becomes, as for any vanished VM.
+  // the drift policy decides what it becomes, as for any vanished VM. One whose operation
+  // runs is noted, for when the operation ends (settle_vanished); so is one moving here.
   std::set<VmId> reported_ids;
   for (const AgentVm& reported : hello.vms) reported_ids.insert(reported.vm);
+  const std::vector<VmId> incoming = incoming_to(name);
+  auto forget = [&](VmId id) {
+    const auto note = vanished_during_op.find(id);
+    if (note != vanished_during_op.end() && note->second == name) vanished_during_op.erase(note);
+  };
+  for (VmId id : placed_here) forget(id);
+  for (VmId id : reported_ids) forget(id);
+  for (VmId id : incoming) {
+    if (!reported_ids.contains(id)) vanished_during_op[id] = name;
+  }
   for (VmId id : placed_here) {
     if (reported_ids.contains(id)) continue;
     const store::Vm& vm = current(id);
-    if (vm.record.busy()) continue;
-    if (vm.record.state != State::kRunning && vm.record.state != State::kUnknown) continue;
+    if (vm.record.busy()) {
+      vanished_during_op[id] = name;
+      continue;
+    }
+    if (!kExpectedRunning.contains(vm.record.state)) continue;
     handle_power({id, driver::PowerEventKind::kVanished, lc::Power::kNoState,
                   "host " + name + "'s agent reconnected without it"});
   }
   redispatch_on(name, "re-dispatched: host " + name + "'s agent reconnected");
-  for (VmId id : incoming_to(name)) {
+  for (VmId id : incoming) {
     redispatch_vm(id, "re-dispatched: host " + name + "'s agent (the target) reconnected");
   }
   schedule_needed = true;

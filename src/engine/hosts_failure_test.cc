@@ -70,6 +70,54 @@ TEST_F(HostsTest, AVmTheReturningAgentDoesNotFindIsNoLongerRunning) {
   EXPECT_TRUE(stays([&] { return is(kept, State::kRunning, "a"); }));
 }
 
+// A live migration's target that comes back without the VM while the source cleans up: the
+// move ends on a host that does not run it. OpenNebula's policy makes it UNKNOWN, as for any
+// VM its host no longer has; a target that comes back with it keeps it RUNNING.
+// Catches: a move ending RUNNING where nothing runs (found by agents_crash_migrate_test).
+TEST_F(HostsTest, AMoveEndingOnATargetThatCameBackWithoutTheVmReconcilesIt) {
+  start();
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  ASSERT_TRUE(connect("b"));
+  for (const bool target_has_it : {false, true}) {
+    SCOPED_TRACE(target_has_it ? "the target still runs it" : "the target lost it");
+    const std::string source = host_of(vm);
+    const std::string target = source == "a" ? "b" : "a";
+    // The source's cleanup hangs once (its answer lost with the target's stream).
+    driver::sim::Fault hang;
+    hang.kind = driver::sim::FaultKind::kHang;
+    hang.action = lc::Action::kLiveMigrate;
+    hang.phase = lc::Phase::kCleanup;
+    driver_->add_fault(hang);
+    ActionRequest move;
+    move.vm = vm;
+    move.action = lc::Action::kLiveMigrate;
+    move.host = target;
+    ASSERT_TRUE(engine_->act(std::move(move)));
+    ASSERT_TRUE(eventually([&] {
+      const std::optional<store::Vm> v = engine_->get(vm);
+      return v->record.busy() && lc::current_phase(*v->record.op) == lc::Phase::kCleanup;
+    }));
+    std::vector<AgentVm> reported;
+    if (target_has_it) reported.push_back({vm, lc::Power::kRunning});
+    // The target's reconnect re-sends the move's phase in progress: the cleanup ends it.
+    ASSERT_TRUE(connect(target, reported));
+    if (target_has_it) {
+      ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, target); }));
+      EXPECT_EQ(engine_->get(vm)->record.power, lc::Power::kRunning);
+    } else {
+      ASSERT_TRUE(eventually([&] { return is(vm, State::kUnknown, target); }));
+      EXPECT_EQ(engine_->get(vm)->record.power, lc::Power::kNoState);
+      // It comes back RUNNING once the target reports it again.
+      ASSERT_TRUE(connect(target, {{vm, lc::Power::kRunning}}));
+      ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, target); }));
+    }
+  }
+}
+
 TEST_F(HostsTest, AReconnectReDispatchesThePhasesRunningOnTheHost) {
   start();
   ASSERT_TRUE(add("a"));

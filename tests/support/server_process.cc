@@ -115,10 +115,17 @@ bool ServerProcess::start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return false;  // it exited
+      // It exited: how goes in its log, which the caller shows.
+      std::ofstream(log_path_, std::ios::app)
+          << "[test] the server exited before answering /healthz: "
+          << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                  : "exit status " + std::to_string(WEXITSTATUS(status)))
+          << "\n";
+      return false;
     }
     std::this_thread::sleep_for(20ms);
   }
+  std::ofstream(log_path_, std::ios::app) << "[test] the server did not answer /healthz in 120 s\n";
   return false;
 }
 
