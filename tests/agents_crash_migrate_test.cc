@@ -291,8 +291,8 @@ TEST(AgentsCrashMigrate, DISABLED_EveryPartyDiesOrIsCutInEveryMovePhaseAndOneCop
       if (!agree) {
         ++counts.lost;
         ADD_FAILURE() << "the hosts disagree with the store (" << state << " on " << host
-                      << "): " << source << " runs " << a << ", " << target << " runs " << b
-                      << "; " << done.dump();
+                      << "): " << source << " runs " << a << ", " << target << " runs " << b << "; "
+                      << done.dump();
       }
       std::printf("[ matrix ] %-55s %-28s -> %s on %s\n", p.describe().c_str(), party_name(party),
                   state.c_str(), host.c_str());
