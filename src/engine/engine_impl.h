@@ -182,7 +182,7 @@ struct Engine::Impl {
   void move_away(internal::HostSlot& slot);
   void redispatch_on(const std::string& host, const std::string& why);
   void redispatch_vm(VmId id, const std::string& why);
-  std::vector<VmId> incoming_to(const std::string& host) const;
+  std::vector<VmId> other_side_on(const std::string& host) const;
   // A busy VM a reconnecting agent did not report is reconciled once its operation ends, if
   // it ends on that host and no later phase there succeeded (see vanished_during_op).
   void settle_vanished();

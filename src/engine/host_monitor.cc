@@ -174,11 +174,14 @@ void Engine::Impl::settle_vanished() {
   }
 }
 
-// Busy VMs whose operation moves them onto `host` (a migration's target).
-std::vector<VmId> Engine::Impl::incoming_to(const std::string& host) const {
+// VMs placed elsewhere with a copy on `host`: a busy move's target, or the host a resize left
+// (its copy kept, and its room claimed, until confirm or revert ends RESIZED).
+std::vector<VmId> Engine::Impl::other_side_on(const std::string& host) const {
   std::vector<VmId> out;
   auto incoming = [&](const store::Vm& vm) {
-    return vm.record.busy() && vm.host != host && vm.op.params.target_host == host;
+    if (vm.host == host) return false;
+    if (vm.record.busy() && vm.op.params.target_host == host) return true;
+    return vm.record.state == State::kResized && vm.op.params.source_host == host;
   };
   for (const store::Vm& vm : vms) {
     if (!working.contains(vm.id) && incoming(vm)) out.push_back(vm.id);
@@ -258,7 +261,7 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   // runs is noted, for when the operation ends (settle_vanished); so is one moving here.
   std::set<VmId> reported_ids;
   for (const AgentVm& reported : hello.vms) reported_ids.insert(reported.vm);
-  const std::vector<VmId> incoming = incoming_to(name);
+  const std::vector<VmId> incoming = other_side_on(name);
   auto forget = [&](VmId id) {
     const auto note = vanished_during_op.find(id);
     if (note != vanished_during_op.end() && note->second == name) vanished_during_op.erase(note);
@@ -281,7 +284,7 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
   }
   redispatch_on(name, "re-dispatched: host " + name + "'s agent reconnected");
   for (VmId id : incoming) {
-    redispatch_vm(id, "re-dispatched: host " + name + "'s agent (the target) reconnected");
+    redispatch_vm(id, "re-dispatched: host " + name + "'s agent (a side of its move) reconnected");
   }
   schedule_needed = true;
 
@@ -296,8 +299,9 @@ void Engine::Impl::handle_agent_connected(internal::AgentConnectedCommand& comma
         {vm.id, vm.record.state, vm.record.power, vm.desired.value_or(vm.model), may_fence});
   };
   for (VmId id : ids_on(vms_on_host, name)) add(current(id));
-  // VMs moving onto the host are its too: the agent must not discard what arrives.
-  for (VmId id : incoming_to(name)) add(current(id));
+  // VMs moving onto the host are its too, and the copies a resize left there: the agent must
+  // not discard what arrives, nor what revert goes back to.
+  for (VmId id : other_side_on(name)) add(current(id));
   host_replies.push_back([shared, welcome = std::move(welcome)](const Error* failed) {
     if (failed != nullptr) {
       shared->set_value(fail(*failed));

@@ -3,6 +3,8 @@
 // Fake clock, sim driver; agents are played by calling agent_connected/heartbeat.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine/hosts_testing.h"
 
 namespace corral::engine {
@@ -116,6 +118,49 @@ TEST_F(HostsTest, AMoveEndingOnATargetThatCameBackWithoutTheVmReconcilesIt) {
       ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, target); }));
     }
   }
+}
+
+// The host a resize left keeps the VM's copy until confirm or revert: its agent, reconnecting,
+// is told the VM is its own (not to discard it), and a confirm running there is sent again.
+// Catches: a reconnect deleting the copy revert goes back to; a confirm stuck until its
+// deadline because the source's reconnect did not re-send it (agents_crash_migrate_test).
+TEST_F(HostsTest, TheHostAResizeLeftKeepsItsCopyAcrossReconnects) {
+  start();
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("a"));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  ASSERT_TRUE(connect("b"));
+  ActionRequest resize;
+  resize.vm = vm;
+  resize.action = lc::Action::kResizeMigrate;
+  resize.model = store::VmModel{2, 256, "img"};
+  resize.host = "b";
+  ASSERT_TRUE(engine_->act(std::move(resize)));
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kResized, "b"); }));
+  auto lists = [&](const AgentWelcome& w) {
+    return std::ranges::any_of(w.vms, [&](const PlacedVm& v) { return v.vm == vm; });
+  };
+  Result<AgentWelcome> again = connect("a", {{vm, lc::Power::kShutdown}});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(lists(*again)) << "the source's agent would discard the copy revert needs";
+  // A confirm whose answer is lost (the phase hangs once) is sent again when `a` reconnects.
+  driver::sim::Fault hang;
+  hang.kind = driver::sim::FaultKind::kHang;
+  hang.action = lc::Action::kConfirmResize;
+  driver_->add_fault(hang);
+  ActionRequest confirm;
+  confirm.vm = vm;
+  confirm.action = lc::Action::kConfirmResize;
+  ASSERT_TRUE(engine_->act(std::move(confirm)));
+  EXPECT_TRUE(stays([&] { return engine_->get(vm)->record.busy(); }));
+  ASSERT_TRUE(connect("a", {{vm, lc::Power::kShutdown}}));
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "b"); }));
+  // Confirmed, the copy is no longer `a`'s.
+  again = connect("a");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(lists(*again));
 }
 
 TEST_F(HostsTest, AReconnectReDispatchesThePhasesRunningOnTheHost) {

@@ -207,13 +207,17 @@ const Transition kRows[] = {
   // removes it or revert goes back to it. A failure first removes the target's copy, then
   // resumes the source's (Nova's rollback: the previous vm_state); an undo phase that cannot
   // (the source's copy not intact) stops in FAILED (Nova's "else ERROR").
-  fx(undoing(row(A::kResizeMigrate, {S::kRunning},
+  // RESIZED keeps the power it had (nova.md:41, "powered on unless it was stopped"): the
+  // row says which, since the source's resize phase powers the guest off before it moves.
+  fx(undoing(powered(row(A::kResizeMigrate, {S::kRunning},
                  {{P::kResize, R, kSrc}, {P::kProlog, R, kDst}, {P::kBoot, R, kDst}}, S::kResized,
                  "move to a host that fits the new size and boot there; confirm or revert"),
+                     Power::kRunning),
              {{P::kCleanup, F, kDst, kRemoves}, {P::kAbortMigrate, F, kSrc}}),
      {E::kAppliesModel, E::kMovesVm}),
-  fx(undoing(row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, R, kSrc}, {P::kProlog, R, kDst}},
+  fx(undoing(powered(row(A::kResizeMigrate, {S::kPoweroff}, {{P::kResize, R, kSrc}, {P::kProlog, R, kDst}},
                  S::kResized, "move a powered-off VM to a host that fits the new size; confirm or revert"),
+                     Power::kShutdown),
              {{P::kCleanup, F, kDst, kRemoves}}),
      {E::kAppliesModel, E::kMovesVm}),
   // From RESIZED the sides are the resize's: `source` the host it left (its copy kept),

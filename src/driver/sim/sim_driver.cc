@@ -368,6 +368,11 @@ void SimDriver::run_phase(const PhaseRequest& request) {
   job.ends_vm =
       request.ends_vm && (request.runs_on == lifecycle::RunsOn::kHost || options_.host_count == 1);
   job.power_after = request.power_after;
+  // As the qemu driver does: a resize that moves stops the source's guest in its resize
+  // phase (Nova's migrate_disk_and_power_off); the target's boot phase starts it.
+  if (request.action == lifecycle::Action::kResizeMigrate && request.phase == Phase::kResize) {
+    job.power_after = Power::kShutdown;
+  }
   if (fault_count_.load(std::memory_order_acquire) != 0) {
     if (auto fault = match_fault(request)) {
       switch (fault->kind) {
