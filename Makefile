@@ -89,6 +89,9 @@ ifeq ($(PRESET)$(SANITIZE),dev1)
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_TEST_SECONDS)
 endif
 
+# ASan+UBSan run every test but three of the four sim crash-matrix parties (CMakePresets.json:
+# their 6 minutes of held phases and link cuts run the controller's recovery code the
+# controller-SIGKILL party runs under ASan too, and the dev run covers them all).
 sanitize: deps
 	$(MAKE) test PRESET=asan SANITIZE=0
 	$(MAKE) configure PRESET=tsan

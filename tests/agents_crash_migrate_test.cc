@@ -1,17 +1,19 @@
 // Crash in every migration phase, of every party, generated from the transition table: for
-// every row that moves the VM (E::kMovesVm), every origin it allows, every phase an agent runs
-// (forward, and the undo phases, reached by cancelling the row in its first phase), the
-// controller, the source agent and the target agent are each SIGKILLed while the phase runs
-// and restarted, and the phase's agent is cut off (SIGSTOP past the controller's down timeout,
-// then SIGCONT). Real `corral agent --driver sim` processes, each phase held by
-// `--sim-latency` long enough for the strike to land inside it.
+// every row with a step on either side of a move (E::kMovesVm, and a resize's confirm and
+// revert), every origin it allows, every phase an agent runs (forward, and the undo phases,
+// reached by cancelling the row in its first phase), the controller, the source agent and the
+// target agent are each SIGKILLed while the phase runs and restarted, and the phase's agent
+// is cut off (SIGSTOP past the controller's down timeout, then SIGCONT): one test per party.
+// Real `corral agent --driver sim` processes, each phase held by `--sim-latency` long enough
+// for the strike to land inside it. Real QEMU disks and their checksums under the same
+// strikes, sampled: tests/qemu_agents_migrate_test.cc, tests/qemu_agents_cold_migrate_test.cc.
 //
 // After recovery the VM must be idle (never stuck), the store must name one of the two hosts,
-// and the hosts must agree with the store: exactly one agent runs the VM when the store says
-// it runs, none otherwise (double runs and lost VMs are counted and must be 0). A sim agent's
-// VMs live in its process, so a killed agent loses what it ran: the store must say so (not
-// RUNNING there), which is what "agrees" means here. A new row, origin or phase is covered
-// without new test code.
+// and the hosts must agree with the store, in heartbeats sent after the operation ended:
+// exactly one agent runs the VM when the store says it runs, none otherwise (double runs and
+// lost VMs are counted and must be 0). A sim agent's VMs live in its process, so a killed
+// agent loses what it ran: the store must say so (not RUNNING there, or power nostate), which
+// is what "agrees" means here. A new row, origin or phase is covered without new test code.
 #include <gtest/gtest.h>
 #include <signal.h>
 
