@@ -110,6 +110,7 @@ struct Kind {
   std::vector<double> corral, floor;
   std::map<std::string, std::vector<double>> phases;  // label -> ms per run
   std::vector<std::string> order;                     // labels as first seen
+  std::vector<double> cp, sync, sha;                  // the floor's parts
   int failed = 0;
   std::string why;
 };
@@ -129,7 +130,7 @@ class Bench {
   bool boot();
   int console_count(const std::string& text);
   std::int64_t last_transition();
-  void phases(std::int64_t after, std::int64_t idle_at, Kind& kind);
+  void phases(std::int64_t after, std::int64_t requested_at, std::int64_t idle_at, Kind& kind);
   void corral_move(const std::string& state, Kind& kind);
   void floor_copy(bool with_memory, Kind& kind);
 
@@ -183,8 +184,9 @@ bool Bench::prepare() {
   at_ = hosts_.cluster().host_of(id_);
   // The floor's memory file: this guest's own saved memory.
   if (!act("suspend", json::object(), "SUSPENDED")) return false;
-  memory_ = fs::path(hosts_.agent(at_).data_dir()) / "bench-memory.state";
+  memory_ = fs::path(hosts_.agent(at_).data_dir()) / "bench-memory" / "memory.state";
   std::error_code ec;
+  fs::create_directories(memory_.parent_path(), ec);
   fs::copy_file(hosts_.vm_dir(at_, id_) / "memory.state", memory_,
                 fs::copy_options::overwrite_existing, ec);
   if (ec) {
@@ -208,11 +210,10 @@ bool Bench::prepare() {
                 static_cast<std::streamsize>(block.size() * sizeof(std::uint64_t)));
     }
   }
-  const bool written =
-      spawn({"qemu-io", "-f", "qcow2", "-c",
-             fmt::format("write -q -s {} 0 {}M", noise.string(), kWrittenMib),
-             hosts_.disk_of(at_, id_).string()})
-          .has_value();
+  const bool written = spawn({"qemu-io", "-f", "qcow2", "-c",
+                              fmt::format("write -q -s {} 0 {}M", noise.string(), kWrittenMib),
+                              hosts_.disk_of(at_, id_).string()})
+                           .has_value();
   fs::remove(noise, ec);
   return written;
 }
@@ -228,24 +229,36 @@ std::int64_t Bench::last_transition() {
   }
 }
 
-// The move's transitions after `after`: each from its stamp to the next one's, the last to
-// `idle_at` (when the bench saw the VM idle; the controller's and the bench's clock are the
-// same machine's).
-void Bench::phases(std::int64_t after, std::int64_t idle_at, Kind& kind) {
-  const json rows =
-      api_.get(fmt::format("/v1/vms/{}/history?after={}&limit=100", id_, after))
-          .body.value("transitions", json::array());
+// The move's transitions after `after`: the request to the first one's stamp, each from its
+// stamp to the next one's, the last to `idle_at` (when the bench saw the VM idle; the
+// controller's and the bench's clock are the same machine's).
+void Bench::phases(std::int64_t after, std::int64_t requested_at, std::int64_t idle_at,
+                   Kind& kind) {
+  const json rows = api_.get(fmt::format("/v1/vms/{}/history?after={}&limit=100", id_, after))
+                        .body.value("transitions", json::array());
+  if (std::getenv("CORRAL_BENCH_VERBOSE") != nullptr) {
+    fmt::print(stderr, "bench: transitions {}\n", rows.dump());
+  }
+  const auto add = [&kind](const std::string& label, std::int64_t ms) {
+    if (kind.phases.find(label) == kind.phases.end()) kind.order.push_back(label);
+    kind.phases[label].push_back(static_cast<double>(ms));
+  };
+  if (!rows.empty()) {
+    add("(request -> first transition)",
+        parse_time(rows[0].value("at", std::string())) - requested_at);
+  }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const json& row = rows[i];
-    const std::string label = row.value("phase", json()).is_string()
-                                  ? row["phase"].get<std::string>()
-                                  : row.value("to", std::string("?")) + " (" +
-                                        row.value("status", std::string()) + ")";
+    // A row that ends the operation: from it to the bench seeing the VM idle is the poll's.
+    const std::string status = row.value("status", std::string());
+    const json phase = row.value("phase", json());
+    const std::string label = status != "running" ? "(" + status + " -> seen idle by the bench)"
+                              : phase.is_string() ? phase.get<std::string>()
+                                                  : "(no phase)";
     const std::int64_t from = parse_time(row.value("at", std::string()));
     const std::int64_t to =
         i + 1 < rows.size() ? parse_time(rows[i + 1].value("at", std::string())) : idle_at;
-    if (kind.phases.find(label) == kind.phases.end()) kind.order.push_back(label);
-    kind.phases[label].push_back(static_cast<double>(to - from));
+    add(label, to - from);
   }
 }
 
@@ -253,6 +266,7 @@ void Bench::corral_move(const std::string& state, Kind& kind) {
   const std::string to = TwoHosts::other(at_);
   const std::string before = corral::testing::sha256_of(hosts_.disk_of(at_, id_));
   const std::int64_t mark = last_transition();
+  const std::int64_t requested_at = wall_ms();
   const auto t0 = Clock::now();
   if (corral::testing::act(api_, id_, "migrate", {{"host", to}}) != 202) {
     kind.failed++;
@@ -287,7 +301,7 @@ void Bench::corral_move(const std::string& state, Kind& kind) {
     return;
   }
   kind.corral.push_back(took);
-  phases(mark, idle_at, kind);
+  phases(mark, requested_at, idle_at, kind);
   fmt::print(stderr, "bench: {} {} -> {}: {:.0f} ms\n", state, TwoHosts::other(to), to, took);
 }
 
@@ -311,8 +325,11 @@ void Bench::floor_copy(bool with_memory, Kind& kind) {
   sum.insert(sum.end(), copies.begin(), copies.end());
 
   const auto t0 = Clock::now();
-  const bool copied = spawn(cp) && spawn(sync);
-  const std::optional<std::string> sums = copied ? spawn(sum) : std::nullopt;
+  const bool copied = spawn(cp).has_value();
+  const double cp_ms = ms_since(t0);
+  const bool synced = copied && spawn(sync);
+  const double sync_ms = ms_since(t0) - cp_ms;
+  const std::optional<std::string> sums = synced ? spawn(sum) : std::nullopt;
   const double took = ms_since(t0);
   fs::remove_all(dir, ec);
   if (!sums || sums->substr(0, 64) != expected) {
@@ -321,6 +338,9 @@ void Bench::floor_copy(bool with_memory, Kind& kind) {
     return;
   }
   kind.floor.push_back(took);
+  kind.cp.push_back(cp_ms);
+  kind.sync.push_back(sync_ms);
+  kind.sha.push_back(took - cp_ms - sync_ms);
 }
 
 void Bench::run(int runs) {
@@ -371,9 +391,17 @@ int Bench::report(int runs) const {
                figure(k->floor), ratio, k->corral.size(), k->failed, runs,
                k->why.empty() ? "" : "  (" + k->why + ")");
     if (k->corral.empty()) status = 1;
+    fmt::print("  floor: cp {}, sync {}, sha256sum {}\n", figure(k->cp), figure(k->sync),
+               figure(k->sha));
+    fmt::print("  corral's phases:\n");
     for (const std::string& label : k->order) {
       const auto& v = k->phases.at(label);
-      fmt::print("  {:<40} {:>20}  (N={})\n", label, figure(v), v.size());
+      fmt::print("    {:<38} {:>20}  (N={})\n", label, figure(v), v.size());
+    }
+    // The part of the move the hand copy does: the files crossing, verified.
+    if (const auto prolog = k->phases.find("prolog");
+        prolog != k->phases.end() && !k->floor.empty()) {
+      fmt::print("  prolog/floor {:.2f}x\n", median(prolog->second) / median(k->floor));
     }
   }
   return status;
