@@ -111,6 +111,7 @@ struct Kind {
   std::map<std::string, std::vector<double>> phases;  // label -> ms per run
   std::vector<std::string> order;                     // labels as first seen
   std::vector<double> cp, sync, sha;                  // the floor's parts
+  std::vector<double> saved_mib;                      // memory.state each move carried
   int failed = 0;
   std::string why;
 };
@@ -275,7 +276,14 @@ void Bench::corral_move(const std::string& state, Kind& kind) {
   }
   bool moved = false;
   json v;
+  // The saved memory the move carries: it stays on the source until the cleanup (a stat per
+  // poll; the restore on the target deletes its copy).
+  const fs::path saved = hosts_.vm_dir(TwoHosts::other(to), id_) / "memory.state";
+  std::uintmax_t saved_bytes = 0;
   while (!moved && Clock::now() - t0 < 300s) {
+    std::error_code ec;
+    if (const std::uintmax_t n = fs::file_size(saved, ec); !ec)
+      saved_bytes = std::max(saved_bytes, n);
     v = vm();
     const json op = v.value("operation", json());
     moved = v.value("host", json()).is_string() && v["host"] == to &&
@@ -301,6 +309,7 @@ void Bench::corral_move(const std::string& state, Kind& kind) {
     return;
   }
   kind.corral.push_back(took);
+  if (saved_bytes > 0) kind.saved_mib.push_back(static_cast<double>(saved_bytes) / (1 << 20));
   phases(mark, requested_at, idle_at, kind);
   fmt::print(stderr, "bench: {} {} -> {}: {:.0f} ms\n", state, TwoHosts::other(to), to, took);
 }
@@ -391,6 +400,9 @@ int Bench::report(int runs) const {
                figure(k->floor), ratio, k->corral.size(), k->failed, runs,
                k->why.empty() ? "" : "  (" + k->why + ")");
     if (k->corral.empty()) status = 1;
+    if (!k->saved_mib.empty()) {
+      fmt::print("  memory.state the moves carried: {} MiB\n", figure(k->saved_mib));
+    }
     fmt::print("  floor: cp {}, sync {}, sha256sum {}\n", figure(k->cp), figure(k->sync),
                figure(k->sha));
     fmt::print("  corral's phases:\n");
