@@ -22,6 +22,11 @@
 
 namespace corral::engine {
 
+// The host a VM resized across hosts left, which keeps its copy and the old model's room
+// (source_claims) and whose agent must not discard it: from the resize's end until a confirm
+// or revert is over (or, failed, until recover ends FAILED). nullptr for any other VM.
+const std::string* claimed_source(const store::Vm& vm);
+
 struct Engine::Impl {
   Impl(store::Store& s, driver::Driver& d, Clock& c, EngineOptions o)
       : store(s), driver(d), clock(c), options(std::move(o)) {}

@@ -175,13 +175,14 @@ void Engine::Impl::settle_vanished() {
 }
 
 // VMs placed elsewhere with a copy on `host`: a busy move's target, or the host a resize left
-// (its copy kept, and its room claimed, until confirm or revert ends RESIZED).
+// (claimed_source: its copy kept, and its room claimed, until confirm or revert is over).
 std::vector<VmId> Engine::Impl::other_side_on(const std::string& host) const {
   std::vector<VmId> out;
   auto incoming = [&](const store::Vm& vm) {
     if (vm.host == host) return false;
     if (vm.record.busy() && vm.op.params.target_host == host) return true;
-    return vm.record.state == State::kResized && vm.op.params.source_host == host;
+    const std::string* source = claimed_source(vm);
+    return source != nullptr && *source == host;
   };
   for (const store::Vm& vm : vms) {
     if (!working.contains(vm.id) && incoming(vm)) out.push_back(vm.id);

@@ -54,16 +54,18 @@ void Engine::Impl::touch_host(std::size_t index) {
   dirty_hosts.push_back(index);
 }
 
-namespace {
-
-// The host a VM RESIZED across hosts left, whose room it keeps (engine_impl.h source_claims):
-// from the resize's end until the confirm or revert that ends it is over.
 const std::string* claimed_source(const store::Vm& vm) {
-  if (vm.record.state != lc::State::kResized || vm.op.params.source_host.empty()) return nullptr;
-  return &vm.op.params.source_host;
+  if (vm.op.params.source_host.empty()) return nullptr;
+  if (vm.record.state == lc::State::kResized) return &vm.op.params.source_host;
+  // A confirm or revert that failed (FAILED, Nova's ERROR) may have left the copy: its room
+  // and its agent's hold on it stay until a recover option ends the FAILED state.
+  if (vm.record.state == lc::State::kFailed && vm.record.op &&
+      (vm.record.op->action == lc::Action::kConfirmResize ||
+       vm.record.op->action == lc::Action::kRevertResize)) {
+    return &vm.op.params.source_host;
+  }
+  return nullptr;
 }
-
-}  // namespace
 
 void Engine::Impl::charge(const std::string& host, const store::VmModel& model, int sign) {
   const auto it = host_index.find(host);

@@ -147,12 +147,18 @@ TEST_F(ResizeTest, AFailedUndoOrConfirmOrRevertStopsInFailed) {
     const store::VmId id = running_vm();
     const std::string source = host_of(id);
     resized(id, source);
+    const int claimed = engine_->host(source)->used_vcpus;
     fail(action, action == Action::kConfirmResize ? Phase::kConfirm : Phase::kCleanup,
          driver::sim::FaultKind::kFail);
     ASSERT_TRUE(act(id, action).has_value());
     const store::Vm vm = idle(id);
     EXPECT_EQ(vm.record.state, State::kFailed);  // Nova: ERROR (nova.md:42-43)
     EXPECT_EQ(vm.host, other(source));
+    // The source's copy may still be there: its room stays taken until a recover option.
+    EXPECT_EQ(engine_->host(source)->used_vcpus, claimed) << "the source's room was freed";
+    ASSERT_TRUE(act(id, Action::kRecoverDelete).has_value());
+    EXPECT_EQ(idle(id).record.state, State::kDone);
+    EXPECT_EQ(engine_->host(source)->used_vcpus, claimed - 1) << "the claim outlived the VM";
   }
 }
 
