@@ -140,8 +140,8 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
   EXPECT_EQ(hosts.vms_under(dead).count(id), 0u);
 
   // Nova's resize to another host: the disk crosses, the VM boots there with the new size and
-  // waits in RESIZED; confirm removes the source's copy. Again, and revert goes back: the
-  // target's copy goes and the source boots with the old size.
+  // waits in RESIZED; confirm removes the source's copy. Again, the source's agent restarted
+  // (its copy kept), and revert goes back: the target's copy goes, the source boots the old size.
   auto resized_to = [&](int memory_mib) {
     const std::string to = TwoHosts::other(at);
     EXPECT_EQ(act(api, id, "resize_migrate", {{"memory_mib", memory_mib}}), 202);
@@ -162,6 +162,12 @@ TEST(QemuAgentsColdMigrateTest, EveryOriginStateMovesItsFilesAndAFailedPrologIsR
   at = TwoHosts::other(at);
   const std::string before_resize = at;
   ASSERT_TRUE(resized_to(160));
+  // The source's agent SIGKILLed and started again while RESIZED: its copy is still the VM's
+  // (the controller's Welcome lists it), not an unknown VM to discard.
+  hosts.kill_agent(before_resize);
+  ASSERT_TRUE(hosts.start_agent(before_resize));
+  EXPECT_TRUE(fs::exists(hosts.disk_of(before_resize, id)))
+      << "the source's reconnect discarded the copy revert goes back to";
   ASSERT_EQ(act(api, id, "revert_resize"), 202);
   ASSERT_TRUE(eventually(
       [&] { return cluster.host_of(id) == before_resize && hosts.idle_in(id, "RUNNING"); }, 120s))
