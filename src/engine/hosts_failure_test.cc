@@ -72,18 +72,26 @@ TEST_F(HostsTest, AVmTheReturningAgentDoesNotFindIsNoLongerRunning) {
   EXPECT_TRUE(stays([&] { return is(kept, State::kRunning, "a"); }));
 }
 
+// Two agent hosts, `a` and `b`, for moves between them.
+class HostsMoveTest : public HostsTest {
+ protected:
+  // A VM RUNNING on `a`, placed before `b` connected; 0 on failure.
+  store::VmId running_on_a_beside_b() {
+    start();
+    if (!add("a") || !add("b") || !connect("a")) return 0;
+    const store::VmId vm = create();
+    if (!eventually([&] { return is(vm, State::kRunning, "a"); })) return 0;
+    return connect("b") ? vm : 0;
+  }
+};
+
 // A live migration's target that comes back without the VM while the source cleans up: the
 // move ends on a host that does not run it. OpenNebula's policy makes it UNKNOWN, as for any
 // VM its host no longer has; a target that comes back with it keeps it RUNNING.
 // Catches: a move ending RUNNING where nothing runs (found by agents_crash_migrate_test).
-TEST_F(HostsTest, AMoveEndingOnATargetThatCameBackWithoutTheVmReconcilesIt) {
-  start();
-  ASSERT_TRUE(add("a"));
-  ASSERT_TRUE(add("b"));
-  ASSERT_TRUE(connect("a"));
-  const store::VmId vm = create();
-  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
-  ASSERT_TRUE(connect("b"));
+TEST_F(HostsMoveTest, AMoveEndingOnATargetThatCameBackWithoutTheVmReconcilesIt) {
+  const store::VmId vm = running_on_a_beside_b();
+  ASSERT_NE(vm, 0);
   for (const bool target_has_it : {false, true}) {
     SCOPED_TRACE(target_has_it ? "the target still runs it" : "the target lost it");
     const std::string source = host_of(vm);
@@ -124,14 +132,9 @@ TEST_F(HostsTest, AMoveEndingOnATargetThatCameBackWithoutTheVmReconcilesIt) {
 // is told the VM is its own (not to discard it), and a confirm running there is sent again.
 // Catches: a reconnect deleting the copy revert goes back to; a confirm stuck until its
 // deadline because the source's reconnect did not re-send it (agents_crash_migrate_test).
-TEST_F(HostsTest, TheHostAResizeLeftKeepsItsCopyAcrossReconnects) {
-  start();
-  ASSERT_TRUE(add("a"));
-  ASSERT_TRUE(add("b"));
-  ASSERT_TRUE(connect("a"));
-  const store::VmId vm = create();
-  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
-  ASSERT_TRUE(connect("b"));
+TEST_F(HostsMoveTest, TheHostAResizeLeftKeepsItsCopyAcrossReconnects) {
+  const store::VmId vm = running_on_a_beside_b();
+  ASSERT_NE(vm, 0);
   ActionRequest resize;
   resize.vm = vm;
   resize.action = lc::Action::kResizeMigrate;
