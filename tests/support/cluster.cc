@@ -73,7 +73,8 @@ bool Cluster::start() {
   api_ = std::make_unique<Api>(*server_);
   const auto hosts = api_->get("/v1/hosts");
   if (hosts.status != 200) {
-    ADD_FAILURE() << hosts.body.dump();
+    ADD_FAILURE() << "GET /v1/hosts: HTTP " << hosts.status << " " << hosts.body.dump() << "\n"
+                  << server_->log();
     return false;
   }
   for (const auto& host : hosts.body["hosts"]) {
@@ -82,7 +83,11 @@ bool Cluster::start() {
     if (host.value("state", std::string()) == "DISABLED") continue;
     const auto r = api_->post("/v1/hosts/" + name + "/action", {{"action", "disable"}});
     if (r.status != 200) {
-      ADD_FAILURE() << "disable " << name << ": " << r.body.dump();
+      // Status 0 is no answer at all: the server's log says whether it died.
+      const bool ended = server_->wait_exit(std::chrono::milliseconds(500));
+      ADD_FAILURE() << "disable " << name << ": HTTP " << r.status << " " << r.body.dump()
+                    << (ended ? " (the controller ended)" : "") << "\n"
+                    << server_->log();
       return false;
     }
   }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -158,6 +159,9 @@ bool ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
        std::chrono::steady_clock::now() < until;) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      std::fprintf(stderr, "[ server ] pid %d ended: %s\n", static_cast<int>(pid_),
+                   WIFSIGNALED(status) ? ("signal " + std::to_string(WTERMSIG(status))).c_str()
+                                       : ("exit " + std::to_string(WEXITSTATUS(status))).c_str());
       pid_ = -1;
       return true;
     }
