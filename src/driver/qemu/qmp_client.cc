@@ -66,8 +66,32 @@ Result<QmpClient> QmpClient::connect(const std::string& socket_path, millisecond
   }
 }
 
-bool QmpClient::send_line(const std::string& line) {
+bool QmpClient::send_line(const std::string& line, int fd) {
   std::size_t sent = 0;
+  if (fd >= 0) {
+    // The descriptor rides on the first chunk; the rest goes as usual.
+    iovec iov{const_cast<char*>(line.data()), line.size()};  // NOLINT: sendmsg's iovec
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    ssize_t n = -1;
+    do {
+      n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      fd_.reset();
+      return false;
+    }
+    sent = static_cast<std::size_t>(n);
+  }
   while (sent < line.size()) {
     const ssize_t n = ::send(fd_.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
@@ -120,11 +144,24 @@ std::optional<nlohmann::json> QmpClient::take_lines(std::uint64_t id) {
 
 Result<nlohmann::json> QmpClient::execute(std::string_view command, const nlohmann::json& arguments,
                                           milliseconds timeout) {
+  return request(command, arguments, -1, timeout);
+}
+
+Result<nlohmann::json> QmpClient::execute_with_fd(std::string_view command,
+                                                  const nlohmann::json& arguments, int fd,
+                                                  milliseconds timeout) {
+  if (fd < 0)
+    return fail(Error::invalid_argument("no descriptor to pass with " + std::string(command)));
+  return request(command, arguments, fd, timeout);
+}
+
+Result<nlohmann::json> QmpClient::request(std::string_view command, const nlohmann::json& arguments,
+                                          int fd, milliseconds timeout) {
   if (!fd_.valid()) return fail(unavailable("QMP is not connected"));
   const std::uint64_t id = next_id_++;
   nlohmann::json request = {{"execute", command}, {"id", id}};
   if (!arguments.empty()) request["arguments"] = arguments;
-  if (!send_line(request.dump() + "\n")) {
+  if (!send_line(request.dump() + "\n", fd)) {
     return fail(unavailable("QMP connection closed while sending " + std::string(command)));
   }
   const auto until = SteadyClock::now() + timeout;

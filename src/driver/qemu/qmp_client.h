@@ -38,6 +38,14 @@ class QmpClient {
       std::string_view command, const nlohmann::json& arguments = nlohmann::json::object(),
       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
+  // The same with `fd` passed along (SCM_RIGHTS on the command's bytes), as QEMU's `getfd`
+  // and `add-fd` expect: QEMU keeps its own copy under the name the command gives; the
+  // caller still owns `fd`. How a tap opened inside Corral's network namespace reaches a
+  // QEMU that runs outside it (libvirt hands over its taps the same way).
+  [[nodiscard]] Result<nlohmann::json> execute_with_fd(
+      std::string_view command, const nlohmann::json& arguments, int fd,
+      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
   // Reads whatever is available now; false once the connection is closed.
   bool poll_events();
   std::deque<QmpEvent> take_events();
@@ -52,7 +60,10 @@ class QmpClient {
   bool read_some(std::chrono::milliseconds timeout);
   // Takes complete lines from the buffer; returns the answer with `id` if one was among them.
   std::optional<nlohmann::json> take_lines(std::uint64_t id);
-  bool send_line(const std::string& line);
+  // Sends the line; with fd >= 0, attached to its first bytes.
+  bool send_line(const std::string& line, int fd = -1);
+  Result<nlohmann::json> request(std::string_view command, const nlohmann::json& arguments, int fd,
+                                 std::chrono::milliseconds timeout);
 
   UniqueFd fd_;
   std::string buffer_;

@@ -1,6 +1,8 @@
 #include "driver/qemu/qmp_client.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "driver/qemu/qmp_fake_testing.h"
 
@@ -67,6 +69,31 @@ TEST(QmpClientTest, ASilentServerTimesOutAndAClosedOneIsAnError) {
   ASSERT_FALSE(closed.has_value());
   EXPECT_NE(closed.error().message.find("closed"), std::string::npos);
   EXPECT_FALSE(client->connected());
+}
+
+TEST(QmpClientTest, ADescriptorTravelsWithItsCommandAndTheCallerKeepsIt) {
+  FakeQmp server([](const std::string& line) { return FakeQmp::answer(line); });
+  Result<QmpClient> client = QmpClient::connect(server.path(), milliseconds(2000));
+  ASSERT_TRUE(client.has_value()) << client.error().message;
+  int pipe_fds[2] = {-1, -1};
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  UniqueFd read_end(pipe_fds[0]);
+  UniqueFd write_end(pipe_fds[1]);
+  struct stat st {};
+  ASSERT_EQ(::fstat(read_end.get(), &st), 0);
+
+  Result<nlohmann::json> passed =
+      client->execute_with_fd("getfd", {{"fdname", "tap0"}}, read_end.get());
+  ASSERT_TRUE(passed.has_value()) << passed.error().message;
+  ASSERT_TRUE(client->execute("query-status").has_value()) << "plain commands still work";
+  const auto received = server.fds_received();
+  ASSERT_EQ(received.size(), 1U) << "only the getfd carried a descriptor";
+  EXPECT_EQ(received[0], std::make_pair(st.st_dev, st.st_ino)) << "the pipe itself arrived";
+  EXPECT_EQ(::fcntl(read_end.get(), F_GETFD), 0) << "the caller's descriptor stays open";
+
+  Result<nlohmann::json> none = client->execute_with_fd("getfd", {{"fdname", "x"}}, -1);
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, ErrorCode::kInvalidArgument);
 }
 
 TEST(QmpClientTest, NoSocketIsUnavailableAfterTheTimeout) {

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,6 +26,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "driver/qemu/posix.h"
 
@@ -64,6 +67,12 @@ class FakeQmp {
     std::unique_lock lock(mu_);
     connected_.wait_for(lock, std::chrono::seconds(10), [&] { return conn_.valid(); });
     if (conn_.valid()) write_all(conn_.get(), text);
+  }
+
+  // (device, inode) of every descriptor a command carried (SCM_RIGHTS), in order.
+  std::vector<std::pair<dev_t, ino_t>> fds_received() {
+    std::lock_guard lock(mu_);
+    return fds_received_;
   }
 
   // The answer line for the command `line`: {"return": value, "id": <its id>}.
@@ -111,8 +120,30 @@ class FakeQmp {
     std::string buffer;
     char chunk[1024];
     for (;;) {
-      const ssize_t n = ::read(fd, chunk, sizeof chunk);
+      // recvmsg, so a descriptor passed with a command (getfd) is seen, as QEMU sees it.
+      iovec iov{chunk, sizeof chunk};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      const ssize_t n = ::recvmsg(fd, &msg, 0);
       if (n <= 0) break;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (std::size_t i = 0; i < count; ++i) {
+          int passed = -1;
+          std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+          struct stat st {};
+          if (::fstat(passed, &st) == 0) {
+            std::lock_guard lock(mu_);
+            fds_received_.emplace_back(st.st_dev, st.st_ino);
+          }
+          ::close(passed);
+        }
+      }
       buffer.append(chunk, static_cast<std::size_t>(n));
       for (std::size_t nl = buffer.find('\n'); nl != std::string::npos; nl = buffer.find('\n')) {
         const std::string line = buffer.substr(0, nl);
@@ -138,6 +169,7 @@ class FakeQmp {
   std::mutex mu_;  // guards conn_ and closing_, and orders writes to the connection
   std::condition_variable connected_;
   UniqueFd conn_;
+  std::vector<std::pair<dev_t, ino_t>> fds_received_;
   bool closing_ = false;
   std::thread thread_;
 };
