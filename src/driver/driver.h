@@ -37,6 +37,27 @@ struct FileSource {
   std::string secret;   // the ticket's secret, 64 hex digits
 };
 
+// A network interface of a VM (issue 13): a tap on its network's bridge on the VM's host,
+// seen by the guest as a virtio NIC with this MAC; the address is the network's lease (DHCP
+// hands it out by MAC). QEMU device id nic<index>.
+struct NicSpec {
+  int index = 0;             // the VM's NIC number (OpenNebula's NIC_ID), stable while attached
+  std::int64_t network = 0;  // the network's id (its bridge br<id> and VXLAN VNI on every host)
+  std::string mac;           // 02:00 + the address's four bytes (OpenNebula's rule)
+  std::string ip;
+  friend bool operator==(const NicSpec&, const NicSpec&) = default;
+};
+
+// A volume attached to a VM (issue 13): a file on this host (or on a datastore every host
+// mounts), seen by the guest as a virtio disk whose serial names the volume. QEMU device id
+// vol<volume>.
+struct VolumeSpec {
+  std::int64_t volume = 0;
+  std::string path;  // absolute, on this host
+  std::string format = "raw";
+  friend bool operator==(const VolumeSpec&, const VolumeSpec&) = default;
+};
+
 struct PhaseRequest {
   store::VmId vm = 0;
   store::OpId op = 0;
@@ -75,6 +96,11 @@ struct PhaseRequest {
   // something a hypervisor observes (a saved VM "is" shut off): drivers report it.
   // nullopt: the driver reports what it sees.
   std::optional<lifecycle::Power> power_after;
+  // The devices the VM has when this phase succeeds (its NICs and attached volumes, with a
+  // hotplug's change applied): a driver makes the hypervisor match them, so a phase that is
+  // re-dispatched after a crash converges instead of plugging a device twice.
+  std::vector<NicSpec> nics;
+  std::vector<VolumeSpec> volumes;
 };
 
 struct PhaseResult {
