@@ -41,7 +41,7 @@ struct FileSource {
 // seen by the guest as a virtio NIC with this MAC; the address is the network's lease (DHCP
 // hands it out by MAC). QEMU device id nic<index>.
 struct NicSpec {
-  int index = 0;             // the VM's NIC number (OpenNebula's NIC_ID), stable while attached
+  int index = 0;             // the VM's NIC number (OpenNebula's NIC_ID, 0-7), kept while attached
   std::int64_t network = 0;  // the network's id (its bridge br<id> and VXLAN VNI on every host)
   std::string mac;           // 02:00 + the address's four bytes (OpenNebula's rule)
   std::string ip;
@@ -55,6 +55,9 @@ struct VolumeSpec {
   std::int64_t volume = 0;
   std::string path;  // absolute, on this host
   std::string format = "raw";
+  // The VM's volume slot (0-15), given when attached and kept while it is: the guest-visible
+  // PCI address, which both sides of a live migration must agree on.
+  int slot = 0;
   friend bool operator==(const VolumeSpec&, const VolumeSpec&) = default;
 };
 

@@ -438,9 +438,9 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   // took effect), not the one the operation was applying.
   request.model = op.undoing ? vm.model : vm.desired.value_or(vm.model);
   request.runs_on = lc::current_runs_on(op);
-  PhaseHosts hosts = phase_hosts(vm);
-  request.host = std::move(hosts.host);
-  request.peer_host = std::move(hosts.peer);
+  PhaseHosts sides = phase_hosts(vm);
+  request.host = std::move(sides.host);
+  request.peer_host = std::move(sides.peer);
   // The VM's files go in the last phase of a row that deletes them (an operation that ends
   // the VM, or recover_recreate that starts it again from nothing).
   const bool last_phase = lc::in_last_phase(op);

@@ -85,6 +85,10 @@ Result<std::vector<std::string>> present_devices(QmpClient& qmp) {
 }
 
 Status plug_nic(QmpClient& qmp, const NicSpec& nic, int tap_fd) {
+  if (nic.index < 0 || nic.index >= kMaxNics) {
+    return fail(
+        Error::invalid_argument(fmt::format("NIC {} is out of 0-{}", nic.index, kMaxNics - 1)));
+  }
   const std::string id = nic_device_id(nic.index);
   const std::string netdev = backend_of(id);
   const std::string fd_name = "fd-" + id;
@@ -99,9 +103,12 @@ Status plug_nic(QmpClient& qmp, const NicSpec& nic, int tap_fd) {
     (void)qmp.execute("closefd", {{"fdname", fd_name}});
     return fail(std::move(r.error()));
   }
-  if (Result<nlohmann::json> r = qmp.execute(
-          "device_add",
-          {{"driver", "virtio-net-pci"}, {"id", id}, {"netdev", netdev}, {"mac", nic.mac}});
+  if (Result<nlohmann::json> r =
+          qmp.execute("device_add", {{"driver", "virtio-net-pci"},
+                                     {"id", id},
+                                     {"netdev", netdev},
+                                     {"mac", nic.mac},
+                                     {"addr", fmt::format("{:#x}", 0x08 + nic.index)}});
       !r) {
     (void)qmp.execute("netdev_del", {{"id", netdev}});
     return fail(std::move(r.error()));
@@ -110,6 +117,10 @@ Status plug_nic(QmpClient& qmp, const NicSpec& nic, int tap_fd) {
 }
 
 Status plug_volume(QmpClient& qmp, const VolumeSpec& volume) {
+  if (volume.slot < 0 || volume.slot >= kMaxVolumes) {
+    return fail(Error::invalid_argument(
+        fmt::format("volume slot {} is out of 0-{}", volume.slot, kMaxVolumes - 1)));
+  }
   const std::string id = volume_device_id(volume.volume);
   const std::string node = backend_of(id);
   (void)qmp.execute("blockdev-del", {{"node-name", node}});  // a leftover of a half-done plug
@@ -121,8 +132,11 @@ Status plug_volume(QmpClient& qmp, const VolumeSpec& volume) {
   }
   // The serial is what the guest sees in /sys/block/vdX/serial: the volume's name for it.
   if (Result<nlohmann::json> r =
-          qmp.execute("device_add",
-                      {{"driver", "virtio-blk-pci"}, {"id", id}, {"drive", node}, {"serial", id}});
+          qmp.execute("device_add", {{"driver", "virtio-blk-pci"},
+                                     {"id", id},
+                                     {"drive", node},
+                                     {"serial", id},
+                                     {"addr", fmt::format("{:#x}", 0x10 + volume.slot)}});
       !r) {
     (void)qmp.execute("blockdev-del", {{"node-name", node}});
     return fail(std::move(r.error()));

@@ -7,6 +7,8 @@
 // - plan_devices() (pure) compares what the phase wants with what QEMU has: plug what is
 //   missing, unplug what is extra. A device that is there with the same id counts as there —
 //   a re-dispatched phase after a crash plugs nothing twice.
+// - Each device gets a fixed PCI slot — NIC i at 0x08+i, volume slot s at 0x10+s — so both
+//   sides of a live migration build the same machine whatever order they plug in.
 // - plug_*() first clears a half-plugged leftover of the same id (a backend added before a
 //   crash, its device never), then adds backend and device. On a guest that is not started
 //   yet (-S) the device is simply there at boot.
@@ -30,6 +32,8 @@ namespace corral::driver::qemu {
 
 std::string nic_device_id(int index);
 std::string volume_device_id(std::int64_t volume);
+inline constexpr int kMaxNics = 8;
+inline constexpr int kMaxVolumes = 16;
 
 enum class DeviceKind : std::uint8_t { kNic = 1, kVolume = 2 };
 

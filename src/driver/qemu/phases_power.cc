@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "driver/qemu/devices.h"
 #include "driver/qemu/vm_worker.h"
 
 namespace corral::driver::qemu {
@@ -168,12 +169,37 @@ VmWorker::Outcome VmWorker::run(const PhaseRequest& r) {
     case Phase::kMigrate:
       if (r.action == Action::kLiveMigrate) return live_migrate(r);
       return failed(unsupported(r)).intact();
-    case Phase::kSetPassword:
     case Phase::kHotplug:
+      return hotplug(r);
+    case Phase::kSetPassword:
       // Nothing was tried, so nothing changed: the VM is as the operation found it.
       return failed(unsupported(r)).intact();
   }
   return failed(unsupported(r));
+}
+
+VmWorker::Outcome VmWorker::hotplug(const PhaseRequest& r) {
+  // Powered off (OpenNebula's HOTPLUG_NIC_POWEROFF, HOTPLUG_PROLOG_POWEROFF): the devices are
+  // the next boot's, nothing to do here.
+  if (!alive()) return Outcome::ok(Power::kShutdown);
+  Result<std::string> status = process_.run_status();
+  const Power power = status && *status == "paused" ? Power::kPaused : Power::kRunning;
+  // An attach that would plug nothing did nothing: say so rather than succeed.
+  if (r.action == Action::kNicAttach || r.action == Action::kDiskAttach) {
+    Result<std::vector<std::string>> present = present_devices(qmp());
+    if (present && plan_devices(r.nics, r.volumes, *present).empty()) {
+      return Outcome::failed(std::string(lifecycle::action_name(r.action)) +
+                                 ": the request names no device the VM lacks",
+                             power)
+          .intact();
+    }
+  }
+  if (Status synced = sync_devices(r); !synced) {
+    // Each plug cleans up after itself and an unplug the guest refused leaves the device:
+    // either way the VM has the devices it had, as OpenNebula's failed hotplug goes back.
+    return Outcome::failed(synced.error().message, power).intact();
+  }
+  return Outcome::ok(power);
 }
 
 VmWorker::Outcome VmWorker::qmp_step(std::string_view command, Power power) {

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "common/result.h"
+#include "driver/driver.h"
 #include "driver/file_fetch.h"
 
 namespace corral::driver::qemu {
@@ -46,6 +48,13 @@ struct QemuConfig {
   // A cold migration's target pulls the VM's files through this (the agent's; empty: this
   // host cannot receive a cold migration, as an in-process server's single host).
   FileFetcher fetch_files;
+  // Opens the tap of a VM's NIC inside Corral's namespace of this host, on its network's
+  // bridge (the agent's network plumbing, src/net): QEMU gets the descriptor (getfd), the
+  // tap lives as long as a descriptor of it is open. Empty: this host has no networks, and a
+  // VM with NICs cannot run here.
+  std::function<Result<int>(store::VmId vm, const NicSpec& nic)> open_tap;
+  // How long an unplug waits for the guest to let go of the device (device_del only asks).
+  std::chrono::milliseconds unplug_timeout{20000};
 };
 
 }  // namespace corral::driver::qemu

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "driver/qemu/devices.h"
+
 namespace corral::driver::qemu {
 
 using lifecycle::Power;
@@ -311,7 +313,37 @@ Status VmWorker::launch(const PhaseRequest& request, const Image& image, bool in
   Result<pid_t> pid = process_.start(spec, label);
   if (!pid) return fail(std::move(pid.error()));
   guest_.reset();
-  return process_.attach(*pid);
+  if (Status attached = process_.attach(*pid); !attached) return attached;
+  return sync_devices(request);
+}
+
+Status VmWorker::sync_devices(const PhaseRequest& request) {
+  if (!alive()) return {};
+  Result<std::vector<std::string>> present = present_devices(qmp());
+  if (!present) return fail(std::move(present.error()));
+  const DevicePlan plan = plan_devices(request.nics, request.volumes, *present);
+  std::deque<QmpEvent> others;
+  Status done = [&]() -> Status {
+    for (const std::string& id : plan.unplug) {
+      if (Status gone = unplug(qmp(), id, config_.unplug_timeout, others); !gone) return gone;
+    }
+    for (const NicSpec& nic : plan.plug_nics) {
+      if (!config_.open_tap) {
+        return fail(Error::invalid_argument("this host has no networks (NIC " +
+                                            std::to_string(nic.index) + ")"));
+      }
+      Result<int> tap = config_.open_tap(vm_, nic);
+      if (!tap) return fail(std::move(tap.error()));
+      const UniqueFd ours(*tap);  // QEMU keeps its own copy
+      if (Status plugged = plug_nic(qmp(), nic, ours.get()); !plugged) return plugged;
+    }
+    for (const VolumeSpec& volume : plan.plug_volumes) {
+      if (Status plugged = plug_volume(qmp(), volume); !plugged) return plugged;
+    }
+    return {};
+  }();
+  for (const QmpEvent& event : others) on_qmp_event(event);
+  return done;
 }
 
 void VmWorker::hard_stop() {

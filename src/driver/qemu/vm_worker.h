@@ -112,7 +112,12 @@ class VmWorker {
   // The process (vm_worker.cc, over qemu_process).
   bool alive() const { return process_.alive(); }
   QmpClient& qmp() { return process_.qmp(); }
+  // Starts QEMU paused (-S) with the request's devices plugged (sync_devices).
   [[nodiscard]] Status launch(const PhaseRequest& request, const Image& image, bool incoming);
+  // Makes QEMU's NICs and volumes the request's (devices.h): plugs what is missing, unplugs
+  // what is extra. Nothing to do without a process (a powered-off VM gets them at its boot).
+  [[nodiscard]] Status sync_devices(const PhaseRequest& request);
+  Outcome hotplug(const PhaseRequest& request);
   void hard_stop();
 
   // Power phases (phases_power.cc).
