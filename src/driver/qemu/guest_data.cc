@@ -139,4 +139,20 @@ Status write_vm_initrd(const std::string& base_path, const GuestData& data,
   return {};
 }
 
+Result<Image> with_guest_data(const Image& image, const GuestData& data,
+                              const std::string& vm_dir) {
+  switch (image.kind) {
+    case Image::Kind::kDisk:
+      return image;
+    case Image::Kind::kKernel:
+      break;
+  }
+  Image out = image;
+  out.initrd = vm_dir + "/initrd.img";
+  if (Status written = write_vm_initrd(image.initrd, data, out.initrd); !written) {
+    return fail(written.error());
+  }
+  return out;
+}
+
 }  // namespace corral::driver::qemu

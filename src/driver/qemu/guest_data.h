@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "driver/qemu/images.h"
 
 namespace corral::driver::qemu {
 
@@ -32,5 +33,12 @@ struct GuestData {
 // place, so QEMU never reads a partial initrd).
 [[nodiscard]] Status write_vm_initrd(const std::string& base_path, const GuestData& data,
                                      const std::string& out_path);
+
+// The image a VM boots with its data: for a kernel image, writes <vm_dir>/initrd.img (the
+// image's initrd + the archive) and returns the image with `initrd` pointing there; a disk
+// image boots its own OS and is returned unchanged. The driver calls it before qemu_argv()
+// (VmWorker::launch); a migration target rebuilds the same bytes from the same data.
+[[nodiscard]] Result<Image> with_guest_data(const Image& image, const GuestData& data,
+                                            const std::string& vm_dir);
 
 }  // namespace corral::driver::qemu

@@ -4,7 +4,10 @@
 #include <archive_entry.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 namespace corral::driver::qemu {
@@ -91,6 +94,42 @@ TEST(GuestData, VmInitrdPadsTheBaseToFourBytes) {
               std::string(start - base.size(), '\0'));
     EXPECT_EQ(out->substr(start, 6), "070701");
   }
+}
+
+TEST(GuestData, WithGuestDataWritesTheVmInitrdForKernelImagesOnly) {
+  namespace fs = std::filesystem;
+  std::string templ = (fs::temp_directory_path() / "corral-gd-XXXXXX").string();
+  const std::string dir = ::mkdtemp(templ.data());
+  {
+    std::ofstream(dir + "/base.img", std::ios::binary) << "basebytes";  // 9 bytes
+  }
+  const GuestData data{"vm-3", {"ssh-ed25519 A"}, ""};
+  Image kernel;
+  kernel.name = "tiny";
+  kernel.kernel = dir + "/vmlinuz";
+  kernel.initrd = dir + "/base.img";
+  auto booted = with_guest_data(kernel, data, dir);
+  ASSERT_TRUE(booted) << booted.error().message;
+  EXPECT_EQ(booted->initrd, dir + "/initrd.img");
+  EXPECT_EQ(booted->kernel, kernel.kernel);
+  std::ifstream in(booted->initrd, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  EXPECT_EQ(bytes.str(), *vm_initrd("basebytes", data));
+
+  Image disk;
+  disk.name = "deb";
+  disk.kind = Image::Kind::kDisk;
+  disk.disk = dir + "/disk.qcow2";
+  auto same = with_guest_data(disk, data, dir);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->disk, disk.disk);
+  EXPECT_TRUE(same->initrd.empty());
+
+  Image missing = kernel;
+  missing.initrd = dir + "/nope.img";
+  EXPECT_FALSE(with_guest_data(missing, data, dir));
+  fs::remove_all(dir);
 }
 
 }  // namespace
