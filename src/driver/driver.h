@@ -104,6 +104,9 @@ struct PhaseRequest {
   // re-dispatched after a crash converges instead of plugging a device twice.
   std::vector<NicSpec> nics;
   std::vector<VolumeSpec> volumes;
+  // OpenSSH public keys the guest lets root log in with (StratusLab's user key; no
+  // cloud-init: the qemu driver hands them over in an archive appended to the initrd).
+  std::vector<std::string> ssh_keys;
 };
 
 struct PhaseResult {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "driver/qemu/devices.h"
+#include "driver/qemu/guest_data.h"
 
 namespace corral::driver::qemu {
 
@@ -305,6 +306,12 @@ Status VmWorker::launch(const PhaseRequest& request, const Image& image, bool in
   spec.vcpus = std::max(1, request.model.vcpus);
   spec.memory_mib = std::max(16, request.model.memory_mib);
   spec.image = image;
+  if (!request.ssh_keys.empty()) {
+    Result<Image> own = with_guest_data(
+        image, GuestData{"vm-" + std::to_string(vm_), request.ssh_keys, ""}, paths_.dir);
+    if (!own) return fail(std::move(own.error()));
+    spec.image = *own;
+  }
   spec.accel = config_.accel;
   spec.incoming = incoming;
   spec.qemu_binary = config_.qemu_binary;
