@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "driver/qemu/devices.h"
 #include "driver/qemu/vm_worker.h"
 
 namespace corral::driver::qemu {
@@ -184,19 +183,11 @@ VmWorker::Outcome VmWorker::hotplug(const PhaseRequest& r) {
   if (!alive()) return Outcome::ok(Power::kShutdown);
   Result<std::string> status = process_.run_status();
   const Power power = status && *status == "paused" ? Power::kPaused : Power::kRunning;
-  // An attach that would plug nothing did nothing: say so rather than succeed.
-  if (r.action == Action::kNicAttach || r.action == Action::kDiskAttach) {
-    Result<std::vector<std::string>> present = present_devices(qmp());
-    if (present && plan_devices(r.nics, r.volumes, *present).empty()) {
-      return Outcome::failed(std::string(lifecycle::action_name(r.action)) +
-                                 ": the request names no device the VM lacks",
-                             power)
-          .intact();
-    }
-  }
-  if (Status synced = sync_devices(r); !synced) {
-    // Each plug cleans up after itself and an unplug the guest refused leaves the device:
-    // either way the VM has the devices it had, as OpenNebula's failed hotplug goes back.
+  // An attach that would plug nothing did nothing: it fails rather than succeed. Each plug
+  // cleans up after itself and an unplug the guest refused leaves the device: either way the
+  // VM has the devices it had, as OpenNebula's failed hotplug goes back.
+  const bool attach = r.action == Action::kNicAttach || r.action == Action::kDiskAttach;
+  if (Result<DevicePlan> synced = sync_devices(r, attach); !synced) {
     return Outcome::failed(synced.error().message, power).intact();
   }
   return Outcome::ok(power);

@@ -9,7 +9,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "driver/qemu/devices.h"
 #include "driver/qemu/guest_data.h"
 
 namespace corral::driver::qemu {
@@ -321,14 +320,19 @@ Status VmWorker::launch(const PhaseRequest& request, const Image& image, bool in
   if (!pid) return fail(std::move(pid.error()));
   guest_.reset();
   if (Status attached = process_.attach(*pid); !attached) return attached;
-  return sync_devices(request);
+  if (Result<DevicePlan> synced = sync_devices(request); !synced) return fail(synced.error());
+  return {};
 }
 
-Status VmWorker::sync_devices(const PhaseRequest& request) {
-  if (!alive()) return {};
+Result<DevicePlan> VmWorker::sync_devices(const PhaseRequest& request, bool plugging_only) {
+  if (!alive()) return DevicePlan{};
   Result<std::vector<std::string>> present = present_devices(qmp());
   if (!present) return fail(std::move(present.error()));
-  const DevicePlan plan = plan_devices(request.nics, request.volumes, *present);
+  DevicePlan plan = plan_devices(request.nics, request.volumes, *present);
+  if (plugging_only && plan.empty()) {
+    return fail(Error::invalid_argument(std::string(lifecycle::action_name(request.action)) +
+                                        ": the request names no device the VM lacks"));
+  }
   std::deque<QmpEvent> others;
   Status done = [&]() -> Status {
     for (const std::string& id : plan.unplug) {
@@ -350,7 +354,8 @@ Status VmWorker::sync_devices(const PhaseRequest& request) {
     return {};
   }();
   for (const QmpEvent& event : others) on_qmp_event(event);
-  return done;
+  if (!done) return fail(done.error());
+  return plan;
 }
 
 void VmWorker::hard_stop() {

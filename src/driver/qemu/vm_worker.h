@@ -46,6 +46,7 @@
 #include <variant>
 
 #include "driver/driver.h"
+#include "driver/qemu/devices.h"
 #include "driver/qemu/guest_watch.h"
 #include "driver/qemu/images.h"
 #include "driver/qemu/launch.h"
@@ -115,8 +116,11 @@ class VmWorker {
   // Starts QEMU paused (-S) with the request's devices plugged (sync_devices).
   [[nodiscard]] Status launch(const PhaseRequest& request, const Image& image, bool incoming);
   // Makes QEMU's NICs and volumes the request's (devices.h): plugs what is missing, unplugs
-  // what is extra. Nothing to do without a process (a powered-off VM gets them at its boot).
-  [[nodiscard]] Status sync_devices(const PhaseRequest& request);
+  // what is extra; the plan it carried out. Nothing to do without a process (a powered-off VM
+  // gets them at its boot). `plugging_only`: an attach, which must plug something — a plan
+  // with nothing to do is refused before anything is done.
+  [[nodiscard]] Result<DevicePlan> sync_devices(const PhaseRequest& request,
+                                                bool plugging_only = false);
   Outcome hotplug(const PhaseRequest& request);
   void hard_stop();
 
