@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "driver/qemu/guest_data.h"
+#include "driver/qemu/posix.h"
 #include "support/netns.h"
 
 namespace corral::driver::qemu {
@@ -58,39 +59,6 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
     ::_exit(127);
   }
   return pid;
-}
-
-// Runs argv (no shell) and returns its stdout; `code` gets the exit code (-1: did not run).
-std::string capture(const std::vector<std::string>& argv, int& code) {
-  int fds[2];
-  code = -1;
-  if (::pipe(fds) != 0) return {};
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    ::dup2(fds[1], STDOUT_FILENO);
-    const int null_fd = ::open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-      ::dup2(null_fd, STDIN_FILENO);
-      ::dup2(null_fd, STDERR_FILENO);
-    }
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-    code = WEXITSTATUS(status);
-  }
-  return out;
 }
 
 void end(pid_t& pid, int sig) {
@@ -223,11 +191,14 @@ TEST_F(QemuGuestNetTest, GuestGetsItsAddressAndLetsTheKeyIn) {
   std::string hostname;
   int code = -1;
   while (Clock::now() < deadline) {
-    hostname = capture(
+    // LogLevel=ERROR: ssh's "Permanently added" notice would join the output.
+    Result<CommandResult> ssh = qemu::run_command(
         in_ns({"ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o",
-               "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-               std::string("root@") + kGuestIp, "cat", "/etc/corral/hostname"}),
-        code);
+               "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o",
+               "ConnectTimeout=5", std::string("root@") + kGuestIp, "cat", "/etc/corral/hostname"}),
+        10s);
+    code = ssh ? ssh->exit_code : -1;
+    hostname = ssh ? ssh->output : std::string();
     if (code == 0) break;
     std::this_thread::sleep_for(200ms);
   }
