@@ -59,7 +59,7 @@ help:
 	@echo "  tsan       make test PRESET=tsan (ThreadSanitizer)"
 	@echo "  docs       Build, then render state diagrams into docs/ (scripts/render-docs)"
 	@echo "  clean      Remove build/"
-	@echo "  run        Build, then run 'build/bin/corral server \$$ARGS'"
+	@echo "  run        Build, then run 'build/bin/corral server --default-network 10.77.0.0/24 \$$ARGS'"
 
 deps: $(DEPS_STAMP)
 
@@ -166,5 +166,6 @@ docs: build
 clean:
 	rm -rf build
 
+# The network "default" on first start, so `corral run tiny` prints a real address.
 run: build
-	build/bin/corral server $(ARGS)
+	build/bin/corral server --default-network 10.77.0.0/24 $(ARGS)

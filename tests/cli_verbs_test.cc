@@ -29,6 +29,8 @@ std::vector<std::string> cli_args(const nlohmann::json& body) {
                                                        {"password", "--password"},
                                                        {"state", "--state"},
                                                        {"type", "--type"},
+                                                       {"network", "--network"},
+                                                       {"nic", "--nic"},
                                                        {"op", "--op"}};
   for (const auto& [key, flag] : flags) {
     if (!body.contains(key)) continue;

@@ -150,7 +150,7 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   ASSERT_TRUE(wait_console(api, id, kReady));
 
   // Connect, look around, and power off from inside.
-  const CliResult connect = run_cli_with_input({"connect", sid}, url, "uname -s\npoweroff\n", 60s);
+  const CliResult connect = run_cli_with_input({"console", sid}, url, "uname -s\npoweroff\n", 60s);
   EXPECT_EQ(connect.exit_code, 0) << connect.out;
   EXPECT_NE(connect.out.find("Linux"), std::string::npos) << connect.out;
   EXPECT_NE(connect.out.find("reboot: Power down"), std::string::npos) << connect.out;

@@ -79,6 +79,7 @@ Result<driver::PhaseRequest> to_driver(const v1::PhaseRequest& w) {
   if (!runs_on) return fail(runs_on.error());
   r.runs_on = *runs_on;
   r.peer_host = w.peer_host();
+  if (Status devices = wire::devices_of(w, r); !devices) return fail(devices.error());
   // NO_STATE on the wire is "not named": the driver reports what it sees.
   if (w.power_after() != v1::POWER_NO_STATE) {
     Result<lc::Power> power = known<lc::Power>(w.power_after(), "power_after");
@@ -124,6 +125,7 @@ v1::PhaseRequest to_wire(const driver::PhaseRequest& r) {
   w.set_ends_vm(r.ends_vm);
   w.set_runs_on(wire::to_wire(r.runs_on));
   w.set_peer_host(r.peer_host);
+  wire::devices_to_wire(r, w);
   if (r.power_after) w.set_power_after(wire::to_wire(*r.power_after));
   if (r.size_mib != 0) {
     w.mutable_disk_resize()->set_size_mib(r.size_mib);

@@ -77,6 +77,12 @@ HandlerResult get_group(Context& ctx, Call& call);
 HandlerResult create_group(Context& ctx, Call& call);
 HandlerResult delete_group(Context& ctx, Call& call);
 
+// handlers_networks.cc
+HandlerResult list_networks(Context& ctx, Call& call);
+HandlerResult get_network(Context& ctx, Call& call);
+HandlerResult create_network(Context& ctx, Call& call);
+HandlerResult delete_network(Context& ctx, Call& call);
+
 // handlers_status.cc
 HandlerResult get_operation(Context& ctx, Call& call);
 HandlerResult get_states(Context& ctx, Call& call);

@@ -134,6 +134,10 @@ constexpr ActionParams kActionParams[] = {
     {lc::Action::kCheckpointRevert, {"name"}, 1},
     {lc::Action::kCheckpointDelete, {"name"}, 1},
     {lc::Action::kDiskResize, {"size_mib"}, 1},
+    // OpenNebula's onevm nic-attach --network [--ip], nic-detach NIC_ID; Nova's os-interface
+    // {net_id, fixed_ips}.
+    {lc::Action::kNicAttach, {"network", "ip"}, 2},
+    {lc::Action::kNicDetach, {"nic"}, 1},
 };
 
 std::span<const std::string_view> params_of(lc::Action action) {
@@ -157,8 +161,31 @@ Result<lc::State> reset_target(const json& value, lc::Vocabulary vocabulary) {
   return *state;
 }
 
-constexpr std::string_view kCreateFields[] = {"name", "image",        "vcpus", "memory_mib",
-                                              "hold", "requirements", "group"};
+constexpr std::string_view kCreateFields[] = {"name",       "image",    "vcpus",
+                                              "memory_mib", "hold",     "requirements",
+                                              "group",      "networks", "ssh_keys"};
+
+// An OpenSSH public key line: "<type> <base64> [comment]", printable ASCII, one line. The guest
+// writes it to authorized_keys as given, so a newline (a second key smuggled in) is refused.
+bool valid_ssh_key(std::string_view key) {
+  if (key.size() < 16 || key.size() > 8192) return false;
+  if (!key.starts_with("ssh-") && !key.starts_with("ecdsa-") && !key.starts_with("sk-")) {
+    return false;
+  }
+  return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// A network named by name or id.
+Result<std::string> network_field(const json& value, std::string_view field) {
+  if (value.is_number_integer() && value.get<std::int64_t>() > 0) {
+    return std::to_string(value.get<std::int64_t>());
+  }
+  if (value.is_string() && !value.get_ref<const std::string&>().empty() &&
+      value.get_ref<const std::string&>().size() <= 64) {
+    return value.get<std::string>();
+  }
+  return fail(bad("'" + std::string(field) + "' must name a network (its name or id)"));
+}
 
 }  // namespace
 
@@ -257,6 +284,30 @@ Result<engine::CreateRequest> parse_create(const json& body) {
       request.group = group->get<std::string>();
     } else {
       return fail(bad("'group' must be a server group's name or id"));
+    }
+  }
+  if (const auto networks = body.find("networks"); networks != body.end()) {
+    if (!networks->is_array() || networks->size() > store::kMaxNics) {
+      return fail(bad("'networks' must be a list of at most " + std::to_string(store::kMaxNics) +
+                      " network names or ids"));
+    }
+    for (const json& n : *networks) {
+      Result<std::string> network = network_field(n, "networks");
+      if (!network) return fail(network.error());
+      request.networks.push_back(std::move(*network));
+    }
+  }
+  if (const auto keys = body.find("ssh_keys"); keys != body.end()) {
+    if (!keys->is_array() || keys->size() > 16) {
+      return fail(bad("'ssh_keys' must be a list of at most 16 public keys"));
+    }
+    for (const json& k : *keys) {
+      if (!k.is_string() || !valid_ssh_key(k.get_ref<const std::string&>())) {
+        return fail(
+            bad("'ssh_keys' must hold OpenSSH public keys, one line each (\"ssh-ed25519 "
+                "AAAA... comment\")"));
+      }
+      request.ssh_keys.push_back(k.get<std::string>());
     }
   }
   return request;
@@ -390,6 +441,18 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
     } else if (key == "rotation") {
       Result<std::int64_t> v = integer(value, key, 0, 1000);
       if (!v) return fail(v.error());
+    } else if (key == "network") {
+      Result<std::string> v = network_field(value, key);
+      if (!v) return fail(v.error());
+      request.network = std::move(*v);
+    } else if (key == "ip") {
+      Result<std::string> v = text(value, key, 15);
+      if (!v) return fail(v.error());
+      request.ip = std::move(*v);
+    } else if (key == "nic") {
+      Result<std::int64_t> v = integer(value, key, 0, store::kMaxNics - 1);
+      if (!v) return fail(v.error());
+      request.nic = static_cast<int>(*v);
     } else if (key == "password") {
       Result<std::string> v = text(value, key, 255);
       if (!v) return fail(v.error());
@@ -410,6 +473,10 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
                                                        : std::string(": a canonical state name"))));
   } else if (action == lc::Action::kSetAdminPassword && !input.params.contains("password")) {
     return fail(bad(what + " needs 'password'"));
+  } else if (action == lc::Action::kNicAttach && request.network.empty()) {
+    return fail(bad(what + " needs 'network' (a network's name or id)"));
+  } else if (action == lc::Action::kNicDetach && request.nic < 0) {
+    return fail(bad(what + " needs 'nic' (the NIC's index)"));
   }
   if (Status s = store::validate_params(action, request.params); !s) return fail(s.error());
   request.params.shown = kept.dump();

@@ -74,6 +74,14 @@ Handler handler_for(RouteId id) {
       return internal::get_group;
     case RouteId::kDeleteGroup:
       return internal::delete_group;
+    case RouteId::kListNetworks:
+      return internal::list_networks;
+    case RouteId::kCreateNetwork:
+      return internal::create_network;
+    case RouteId::kGetNetwork:
+      return internal::get_network;
+    case RouteId::kDeleteNetwork:
+      return internal::delete_network;
     case RouteId::kListImages:
       return internal::list_images;
     case RouteId::kConsoleLog:

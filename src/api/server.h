@@ -61,6 +61,9 @@ struct ServerOptions {
   // GET /healthz is never limited.
   double rate_limit = 5000;
   double rate_burst = 10000;
+  // The network namespace users reach the VMs' networks from (their gateways' side: `ip netns
+  // exec NS ssh root@IP`), shown as each network's "namespace"; empty: none on this machine.
+  std::string network_namespace;
 };
 
 class Server {

@@ -35,6 +35,15 @@ json params_json(const store::OpParams& params) {
   return parsed;
 }
 
+// OpenNebula's NIC list (NIC_ID, NETWORK_ID, IP, MAC), in NIC order.
+json nics_json(const std::vector<store::Nic>& nics) {
+  json out = json::array();
+  for (const store::Nic& n : nics) {
+    out.push_back({{"nic", n.index}, {"network_id", n.network}, {"ip", n.ip}, {"mac", n.mac}});
+  }
+  return out;
+}
+
 json views(const store::Vm& vm) { return lc::views_json(vm.record, format_time(vm.updated_at)); }
 
 }  // namespace
@@ -72,6 +81,9 @@ json vm_json(const store::Vm& vm) {
       {"operation", std::move(operation)},
       {"power", str(lc::power_name(vm.record.power))},
       {"host", text_or_null(vm.host)},
+      // The first NIC's address: what StratusLab prints as "Public ip" (null: no NIC).
+      {"ip", vm.nics.empty() ? json(nullptr) : json(vm.nics.front().ip)},
+      {"nics", nics_json(vm.nics)},
       {"vcpus", vm.model.vcpus},
       {"memory_mib", vm.model.memory_mib},
       {"image", vm.model.image},

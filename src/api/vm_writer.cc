@@ -198,6 +198,27 @@ void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
   str(w, lc::power_name(vm.record.power));
   key(w, "host");
   text_or_null(w, vm.host);
+  key(w, "ip");
+  if (vm.nics.empty()) {
+    w.Null();
+  } else {
+    str(w, vm.nics.front().ip);
+  }
+  key(w, "nics");
+  w.StartArray();
+  for (const store::Nic& n : vm.nics) {
+    w.StartObject();
+    key(w, "nic");
+    w.Int(n.index);
+    key(w, "network_id");
+    w.Int64(n.network);
+    key(w, "ip");
+    str(w, n.ip);
+    key(w, "mac");
+    str(w, n.mac);
+    w.EndObject();
+  }
+  w.EndArray();
   key(w, "vcpus");
   w.Int(vm.model.vcpus);
   key(w, "memory_mib");

@@ -61,6 +61,9 @@ void add_param_options(CLI::App* cmd, ActionArgs& args) {
   cmd->add_option("--rotation", args.rotation, "Backups to keep (nova backup)");
   cmd->add_option("--password", args.password, "Admin password (set_admin_password)");
   cmd->add_option("--host", args.host, "Target host (deploy, migrate, live_migrate)");
+  cmd->add_option("--network", args.network, "Network, name or id (nic_attach)");
+  cmd->add_option("--ip", args.ip, "Address on that network (nic_attach; default: the next)");
+  cmd->add_option("--nic", args.nic, "The NIC's index (nic_detach)");
   cmd->add_flag_function(
       "--copy-storage", [&args](std::int64_t count) { args.copy_storage = count > 0; },
       "Mirror the disk to the target: no shared storage (live_migrate)");

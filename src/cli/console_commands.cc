@@ -51,7 +51,7 @@ class RawTerminal {
   bool active_ = false;
 };
 
-CliResult<void> run_connect(const GlobalOptions& globals, const std::string& id) {
+CliResult<void> run_console(const GlobalOptions& globals, const std::string& id) {
   CliResult<Client> client = checked(globals, id);
   if (!client) return fail(std::move(client.error()));
   // Fails early, in words, when the VM has no console (not running, sim driver).
@@ -184,9 +184,9 @@ void add_console_commands(CLI::App& app, CLI::App& vm, const Globals& globals) {
   {
     auto id = std::make_shared<std::string>();
     CLI::App* cmd =
-        app.add_subcommand("connect", "Attach to a VM's serial console (Ctrl-] detaches)");
+        app.add_subcommand("console", "Attach to a VM's serial console (Ctrl-] detaches)");
     cmd->add_option("id", *id, "VM id")->required();
-    set_command(cmd, "corral connect", [globals, id] { return run_connect(*globals, *id); });
+    set_command(cmd, "corral console", [globals, id] { return run_console(*globals, *id); });
   }
   {
     auto id = std::make_shared<std::string>();

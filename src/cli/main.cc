@@ -7,8 +7,10 @@
 #include "cli/console_commands.h"
 #include "cli/groups_command.h"
 #include "cli/hosts_command.h"
+#include "cli/networks_command.h"
 #include "cli/options.h"
 #include "cli/server_command.h"
+#include "cli/ssh_command.h"
 #include "cli/states_command.h"
 #include "cli/stratuslab_commands.h"
 #include "cli/vm_commands.h"
@@ -27,6 +29,8 @@ int main(int argc, char** argv) {
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);
   corral::cli::add_groups_command(app, globals);
+  corral::cli::add_networks_command(app, globals);
+  corral::cli::add_ssh_command(app, globals);
   corral::cli::add_console_commands(app, *app.get_subcommand("vm"), globals);
   try {
     app.parse(argc, argv);

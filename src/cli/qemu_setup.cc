@@ -80,6 +80,7 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   config.warn = setup.warn;
   if (!setup.migration_address.empty()) config.migration_address = setup.migration_address;
   config.fetch_files = setup.fetch_files;
+  config.open_tap = setup.open_tap;
   if (!setup.shared_dir.empty()) {
     config.shared_dir = fs::absolute(setup.shared_dir, ec).lexically_normal().string();
     while (config.shared_dir.size() > 1 && config.shared_dir.back() == '/') {

@@ -22,6 +22,8 @@ struct QemuSetup {
   std::string migration_address;               // "": QemuConfig's default (the loopback)
   std::string shared_dir;                      // "": no shared storage
   driver::FileFetcher fetch_files;             // an agent's (cold migration); empty: none
+  // A VM's NIC as a tap (QemuConfig::open_tap); empty: this host has no networks.
+  std::function<Result<int>(store::VmId, const driver::NicSpec&)> open_tap;
   std::function<void(const std::string&)> warn;
   std::function<void(const std::string&)> info;
 };

@@ -143,6 +143,8 @@ CliResult<nlohmann::json> create_request(const CreateArgs& args) {
   if (args.hold) body["hold"] = true;
   if (!args.requirements.empty()) body["requirements"] = args.requirements;
   if (!args.group.empty()) body["group"] = args.group;
+  if (!args.networks.empty()) body["networks"] = args.networks;
+  if (!args.ssh_keys.empty()) body["ssh_keys"] = args.ssh_keys;
   return body;
 }
 
@@ -192,6 +194,9 @@ CliResult<nlohmann::json> action_request(const ActionArgs& args) {
   put("size_mib", args.size_mib);
   put("password", args.password);
   put("host", args.host);
+  put("network", args.network);
+  put("ip", args.ip);
+  put("nic", args.nic);
   put("state", args.state);
   put("op", args.op);
   put("offload", args.offload);

@@ -41,6 +41,9 @@ struct CreateArgs {
   bool hold = false;
   std::string requirements;  // empty: none (the server parses it)
   std::string group;         // a server group's name or id; empty: none
+  // Networks to give it a NIC on (names or ids, in NIC order), and public keys for root.
+  std::vector<std::string> networks;
+  std::vector<std::string> ssh_keys;
 };
 
 // {name, image, vcpus, memory_mib, hold?}; usage failure for an empty name or image or
@@ -70,10 +73,13 @@ struct ActionArgs {
   std::optional<int> size_mib;  // disk_resize
   std::optional<std::string> password;
   std::optional<std::string> host;
-  std::optional<std::string> state;   // reset_state target
-  std::optional<std::string> op;      // opennebula recover
-  std::optional<bool> offload;        // nova shelve
-  std::optional<bool> skip_shutdown;  // azure powerOff
+  std::optional<std::string> network;  // nic_attach: the network (name or id)
+  std::optional<std::string> ip;       // nic_attach: the address wanted (default: the next)
+  std::optional<int> nic;              // nic_detach: the NIC's index
+  std::optional<std::string> state;    // reset_state target
+  std::optional<std::string> op;       // opennebula recover
+  std::optional<bool> offload;         // nova shelve
+  std::optional<bool> skip_shutdown;   // azure powerOff
   // live_migrate (store/op_params.h MigrationParams)
   std::optional<bool> copy_storage;
   std::optional<bool> auto_converge;

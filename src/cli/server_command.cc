@@ -1,8 +1,11 @@
 #include "cli/server_command.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -10,8 +13,10 @@
 #include <vector>
 
 #include "api/server.h"
+#include "cli/network_setup.h"
 #include "cli/qemu_setup.h"
 #include "cli/server_cluster.h"
+#include "cluster/pki.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/agent_registry.h"
@@ -22,6 +27,7 @@
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
 #include "lifecycle/types.h"
+#include "net/local_fabric.h"
 #include "store/store.h"
 
 namespace corral::cli {
@@ -47,6 +53,7 @@ struct ServerOptions {
   double rate_burst = 10000;
   int sim_hosts = 4;
   std::string sim_profile = "fast";
+  std::string default_network;  // a CIDR: create the network "default" if there is none
   std::vector<std::string> phase_deadlines;
   double default_deadline_s = 300;
   bool no_schedule = false;
@@ -152,6 +159,20 @@ int run_server(const ServerOptions& o) {
   // Before any thread starts: the threads inherit the blocked signals.
   daemon::StopSignals stop_signals(kExitCannotStart);
 
+  SystemClock clock;
+  // Real VMs get real networks: built in namespaces named after the cluster's CA (src/net).
+  // The sim's networks are data only.
+  std::unique_ptr<net::LocalFabric> fabric;
+  std::optional<net::FabricNames> fabric_names;
+  if (driver_name == "qemu") {
+    Result<cluster::CertificateAuthority> ca = cluster::CertificateAuthority::load_or_create(
+        std::filesystem::path(o.data_dir) / "cluster", clock);
+    if (!ca) return cannot_start(ca.error().message);
+    fabric_names = net::FabricNames{cluster8_of(ca->fingerprint())};
+    fabric = std::make_unique<net::LocalFabric>(
+        *fabric_names, (std::filesystem::path(o.data_dir) / "networks").string());
+  }
+
   std::unique_ptr<driver::Driver> driver;
   driver::sim::SimDriver* sim = nullptr;
   if (driver_name == "qemu") {
@@ -163,6 +184,9 @@ int run_server(const ServerOptions& o) {
     setup.monitor_interval_s = o.monitor_interval_s;
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "local");
+    setup.open_tap = tap_opener(*fabric_names, host);
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
     if (!qemu) {
       return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)
@@ -176,7 +200,6 @@ int run_server(const ServerOptions& o) {
     sim = simulated.get();
     driver = std::move(simulated);
   }
-  SystemClock clock;
   // The engine drives local hosts through the in-process driver and the others through their
   // agents' streams (driver/host_router.h).
   driver::HostRouter router(*driver);
@@ -191,6 +214,11 @@ int run_server(const ServerOptions& o) {
   controller::AgentHostServices agent_hosts(
       [&router](std::string_view host) { return router.is_local(std::string(host)); });
   server_options.remote_hosts = &agent_hosts;
+  if (fabric) {
+    fabric->start(&engine);
+    engine.set_network_fabric(fabric.get());
+    server_options.network_namespace = fabric->netns();
+  }
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -198,6 +226,15 @@ int run_server(const ServerOptions& o) {
   }
   if (Status started = engine.start(); !started) {
     return cannot_start("cannot start the engine: " + started.error().message);
+  }
+  if (!o.default_network.empty() && !engine.network("default")) {
+    Result<engine::NetworkDetail> made = engine.create_network({"default", o.default_network});
+    if (!made) {
+      engine.stop();
+      return usage("--default-network: " + made.error().message);
+    }
+    std::printf("corral: created the network default (%s), gateway %s\n", made->row.cidr.c_str(),
+                made->gateway.c_str());
   }
   // After the engine: an agent admitted at once reaches a running engine.
   controller::EngineRegistry registry(engine);
@@ -236,6 +273,11 @@ int run_server(const ServerOptions& o) {
               o.data_dir.c_str(), driver->name().c_str());
   std::printf("corral: agents connect to %s, join at %s\n", (*cluster)->agent_address().c_str(),
               (*cluster)->join_address().c_str());
+  if (fabric) {
+    std::printf(
+        "corral: VM networks are reached from namespace %s (ip netns exec %s ssh root@IP)\n",
+        fabric->netns().c_str(), fabric->netns().c_str());
+  }
   std::fflush(stdout);
 
   const Status served = server.run();
@@ -246,6 +288,7 @@ int run_server(const ServerOptions& o) {
   join.attach(nullptr);
   (*cluster)->stop();
   engine.stop();
+  if (fabric) fabric->stop();  // the networks stay up for the next start, as Neutron's do
   if (!served) return cannot_start(served.error().message);
   log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});
   return kExitOk;
@@ -300,6 +343,9 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
       ->capture_default_str();
+  cmd->add_option("--default-network", options->default_network,
+                  "Create the network \"default\" with this IPv4 range if it does not exist "
+                  "(make run: 10.77.0.0/24)");
   cmd->add_option("--sim-profile", options->sim_profile,
                   "Simulated latencies: zero, fast or realistic")
       ->capture_default_str()

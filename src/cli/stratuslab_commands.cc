@@ -11,6 +11,7 @@
 
 #include "cli/render.h"
 #include "cli/request.h"
+#include "cli/ssh_command.h"
 #include "cli/vm_queries.h"
 
 namespace corral::cli {
@@ -28,6 +29,8 @@ struct RunOptions {
   std::string name;
   int vcpus = 1;
   int memory_mib = 128;
+  std::vector<std::string> networks;  // empty: the network named "default", if there is one
+  bool no_network = false;
 };
 
 // A default VM name from the image: what the API accepts in a name ([A-Za-z0-9._-]), the
@@ -49,10 +52,23 @@ CliResult<void> run_run(const GlobalOptions& globals, const RunOptions& options)
   args.name = options.name.empty() ? name_from_image(options.image) : options.name;
   args.vcpus = options.vcpus;
   args.memory_mib = options.memory_mib;
-  CliResult<json> body = create_request(args);
-  if (!body) return fail(std::move(body.error()));
   CliResult<Client> client = client_for(globals);
   if (!client) return fail(std::move(client.error()));
+  if (!options.no_network) {
+    args.networks = options.networks;
+    // As StratusLab's VMs, one public address unless told otherwise: the default network
+    // `make run` creates, when it exists.
+    if (args.networks.empty() && client->get("/v1/networks/default")) {
+      args.networks.emplace_back("default");
+    }
+    if (!args.networks.empty()) {
+      CliResult<SshKey> key = user_ssh_key();
+      if (!key) return fail(std::move(key.error()));
+      args.ssh_keys.push_back(key->public_line);
+    }
+  }
+  CliResult<json> body = create_request(args);
+  if (!body) return fail(std::move(body.error()));
   CliResult<json> created = client->post("/v1/vms", *body);
   if (!created) return fail(std::move(created.error()));
   json vm = field(*created, "vm");
@@ -72,7 +88,10 @@ CliResult<void> run_run(const GlobalOptions& globals, const RunOptions& options)
       print_json(vm);
       break;
     case OutputFormat::kTable:
-      fmt::print("{}", stratuslab_run_text(id, text_of(field(vm, "host"), kNoAddress)));
+      // The VM's address (its first NIC's), as StratusLab prints it; without a NIC, its host.
+      fmt::print("{}", stratuslab_run_text(id, field(vm, "ip").is_string()
+                                                   ? text_of(field(vm, "ip"))
+                                                   : text_of(field(vm, "host"), kNoAddress)));
       break;
   }
   return {};
@@ -141,10 +160,12 @@ std::string stratuslab_table(const std::vector<json>& vms) {
     const json& mib = field(vm, "memory_mib");
     const std::string kib =
         mib.is_number_integer() ? std::to_string(mib.get<long long>() * 1024) : text_of(mib);
-    std::string row = fmt::format(fmt::runtime(kRow), text_of(field(vm, "id")),
-                                  text_of(field(field(field(vm, "views"), "stratuslab"), "state")),
-                                  text_of(field(vm, "vcpus")), kib, 0, text_of(field(vm, "host")),
-                                  text_of(field(vm, "name")));
+    std::string row = fmt::format(
+        fmt::runtime(kRow), text_of(field(vm, "id")),
+        text_of(field(field(field(vm, "views"), "stratuslab"), "state")),
+        text_of(field(vm, "vcpus")), kib, 0,
+        field(vm, "ip").is_string() ? text_of(field(vm, "ip")) : text_of(field(vm, "host")),
+        text_of(field(vm, "name")));
     out += row;
   }
   return out;
@@ -158,6 +179,9 @@ void add_stratuslab_commands(CLI::App& app, const Globals& globals) {
     cmd->add_option("--vcpus", options->vcpus, "vCPUs")->capture_default_str();
     cmd->add_option("--memory", options->memory_mib, "Memory in MiB")->capture_default_str();
     cmd->add_option("--name", options->name, "VM name (default: from the image)");
+    cmd->add_option("--network", options->networks,
+                    "Network for a NIC (repeatable; default: the network named default)");
+    cmd->add_flag("--no-network", options->no_network, "No NIC at all");
     set_command(cmd, "corral run", [globals, options] { return run_run(*globals, *options); });
   }
   {

@@ -117,6 +117,7 @@ v1::PhaseRequest phase_request_to_wire(const driver::PhaseRequest& request, std:
   out.set_may_fence(request.may_fence);
   out.set_runs_on(wire::to_wire(request.runs_on));
   out.set_peer_host(request.peer_host);
+  wire::devices_to_wire(request, out);
   // NO_STATE on the wire is "not named" (the driver reports what it sees).
   if (request.power_after) out.set_power_after(wire::to_wire(*request.power_after));
   if (request.action == lc::Action::kBackup) {
@@ -156,6 +157,7 @@ Result<driver::PhaseRequest> phase_request_from_wire(const v1::PhaseRequest& req
   if (!runs_on) return fail(unknown("runs_on", request.runs_on()));
   out.runs_on = *runs_on;
   out.peer_host = request.peer_host();
+  if (Status devices = wire::devices_of(request, out); !devices) return fail(devices.error());
   if (request.power_after() != v1::POWER_NO_STATE) {
     const std::optional<lc::Power> power = wire::from_wire(request.power_after());
     if (!power) return fail(unknown("power", request.power_after()));

@@ -32,7 +32,8 @@ bool same(const driver::PhaseRequest& a, const driver::PhaseRequest& b) {
          a.action == b.action && a.phase == b.phase && a.origin == b.origin && a.model == b.model &&
          a.host == b.host && a.name == b.name && a.size_mib == b.size_mib &&
          a.delete_files == b.delete_files && a.ends_vm == b.ends_vm && a.runs_on == b.runs_on &&
-         a.peer_host == b.peer_host && a.power_after == b.power_after;
+         a.peer_host == b.peer_host && a.power_after == b.power_after && a.nics == b.nics &&
+         a.volumes == b.volumes && a.ssh_keys == b.ssh_keys;
 }
 
 TEST(Convert, PhaseRequestsRoundTrip) {
@@ -62,6 +63,12 @@ TEST(Convert, PhaseRequestsRoundTrip) {
   restore.peer_host = "node-1";
   restore.power_after = lc::Power::kRunning;
   cases.push_back(restore);
+  driver::PhaseRequest hotplug = request(lc::Action::kNicAttach, lc::Phase::kHotplug);
+  hotplug.nics = {{0, 1, "02:00:0a:4d:00:02", "10.77.0.2"},
+                  {3, 2, "02:00:0a:4e:00:09", "10.78.0.9"}};
+  hotplug.volumes = {{7, "/data/volumes/7.raw", "raw", 15}};
+  hotplug.ssh_keys = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK me@there"};
+  cases.push_back(hotplug);
 
   for (const driver::PhaseRequest& original : cases) {
     const v1::PhaseRequest on_wire = phase_request_to_wire(original, 9);
@@ -73,6 +80,18 @@ TEST(Convert, PhaseRequestsRoundTrip) {
   EXPECT_EQ(phase_request_to_wire(backup, 1).params_case(), v1::PhaseRequest::kBackup);
   EXPECT_EQ(phase_request_to_wire(snapshot, 1).params_case(), v1::PhaseRequest::kNamed);
   EXPECT_EQ(phase_request_to_wire(resize, 1).params_case(), v1::PhaseRequest::kDiskResize);
+}
+
+// A device the driver could not place never reaches it.
+TEST(Convert, DevicesOutsideTheirSlotsAreRefused) {
+  driver::PhaseRequest r = request(lc::Action::kDiskAttach, lc::Phase::kHotplug);
+  r.volumes = {{7, "/v/7.raw", "raw", 16}};
+  EXPECT_FALSE(phase_request_from_wire(phase_request_to_wire(r, 1)));
+  r.volumes = {{7, "/v/7.raw", "vmdk", 1}};
+  EXPECT_FALSE(phase_request_from_wire(phase_request_to_wire(r, 1)));
+  r.volumes.clear();
+  r.nics = {{8, 1, "02:00:0a:4d:00:02", "10.77.0.2"}};
+  EXPECT_FALSE(phase_request_from_wire(phase_request_to_wire(r, 1)));
 }
 
 TEST(Convert, APhaseRequestWithNumbersThisBuildDoesNotKnowIsRefused) {

@@ -1,4 +1,6 @@
 // What commands, driver answers and hypervisor events do to a VM. Engine thread only.
+#include <algorithm>
+
 #include "engine/engine_impl.h"
 #include "lifecycle/table.h"
 
@@ -84,6 +86,23 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.model = request.model;
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
+  vm.ssh_keys = request.ssh_keys;
+  // NIC i on the i-th network named. A lease refused undoes the ones taken before it.
+  for (const std::string& network : request.networks) {
+    const int index = static_cast<int>(vm.nics.size());
+    Result<store::Nic> nic =
+        index < store::kMaxNics
+            ? lease_nic(network, {}, vm.id, index, true)
+            : fail(Error::invalid_argument("a VM has at most " + std::to_string(store::kMaxNics) +
+                                           " NICs"));
+    if (!nic) {
+      for (const store::Nic& taken : vm.nics) release_nic(taken);
+      --max_vm_id;
+      replies.push_back({std::move(command.reply), nic.error(), 0, 0});
+      return;
+    }
+    vm.nics.push_back(std::move(*nic));
+  }
   if (group != 0) group_members[group].insert(vm.id);
   vm.created_at = vm.updated_at = now;
   working.emplace(vm.id, std::move(vm));
@@ -99,6 +118,35 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                                                   store::OpParams& params) {
   params = request.params;
   const Action a = request.action;
+  if (a == Action::kNicAttach) {
+    // The lowest free NIC index (OpenNebula reuses NIC_IDs once detached).
+    int index = 0;
+    while (std::ranges::any_of(vm.nics, [&](const store::Nic& n) { return n.index == index; })) {
+      ++index;
+    }
+    if (request.network.empty()) return Error::invalid_argument("nic_attach needs 'network'");
+    if (index >= store::kMaxNics) {
+      return Error{ErrorCode::kConflict,
+                   "VM " + std::to_string(vm.id) + " has " + std::to_string(store::kMaxNics) +
+                       " NICs, the most it can have",
+                   {},
+                   {}};
+    }
+    Result<store::Nic> nic = lease_nic(request.network, request.ip, vm.id, index, false);
+    if (!nic) return nic.error();
+    params.nic = std::move(*nic);
+    return std::nullopt;
+  }
+  if (a == Action::kNicDetach) {
+    const auto it = std::ranges::find(vm.nics, request.nic, &store::Nic::index);
+    if (request.nic < 0) return Error::invalid_argument("nic_detach needs 'nic' (its index)");
+    if (it == vm.nics.end()) {
+      return Error::not_found("VM " + std::to_string(vm.id) + " has no NIC " +
+                              std::to_string(request.nic));
+    }
+    params.nic = *it;
+    return std::nullopt;
+  }
   // The side effects come from the row that allows the request (lifecycle/table.h Effect).
   const lc::Transition* row = lc::allowed_row(vm.record, a);
   const lc::Effects effects = row != nullptr ? row->effects : lc::Effects{};
@@ -374,6 +422,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   if (vm.record.op) op_rows.push_back({id, *vm.record.op, vm.op});
 
   if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
+  settle_nics(vm);
   if (!lc::holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();
   if (vm.record.state != State::kPending) vm.pending_reason.clear();
   account(vm);
@@ -388,6 +437,7 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
   const store::OpParams& params = vm.op.params;
   const lc::Effects effects = lc::effects(op);
   const bool applies_model = effects.has(lc::Effect::kAppliesModel);
+  nic_operation_finished(vm);
   if (ok && applies_model && vm.desired) {
     vm.model = *vm.desired;
     vm.desired.reset();
@@ -461,6 +511,8 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   request.endpoint = params.endpoint;
   // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.
   request.may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
+  request.nics = phase_nics(vm);
+  request.ssh_keys = vm.ssh_keys;
   dispatch.push_back(std::move(request));
 }
 

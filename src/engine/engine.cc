@@ -247,6 +247,10 @@ void Engine::Impl::handle(Command& command) {
           handle_host_action(c);
         } else if constexpr (std::is_same_v<T, internal::GroupCommand>) {
           handle_group(c);
+        } else if constexpr (std::is_same_v<T, internal::NetworkCommand>) {
+          handle_network(c);
+        } else if constexpr (std::is_same_v<T, driver::NetworkDone>) {
+          handle_network_done(c);
         } else {
           handle_agent_connected(c);
         }
@@ -316,6 +320,7 @@ void Engine::Impl::rollback_batch() {
   max_transition_id = committed_transition_id;
   working.clear();
   dirty_order.clear();
+  rollback_networks();  // after `working` is cleared: leases are rebuilt from committed VMs
   op_rows.clear();
   transitions.clear();
   dispatch.clear();
@@ -326,7 +331,8 @@ void Engine::Impl::rollback_batch() {
 void Engine::Impl::flush() {
   if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty() &&
       host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty() &&
-      group_rows.empty() && deleted_groups.empty() && !records.pending()) {
+      group_rows.empty() && deleted_groups.empty() && !records.pending() && network_rows.empty() &&
+      deleted_networks.empty() && network_jobs.empty() && !networks_changed) {
     return;
   }
   const Millis now = clock.now_ms();
@@ -344,7 +350,11 @@ void Engine::Impl::flush() {
   batch.hosts = std::move(host_rows);
   batch.deleted_groups = std::move(deleted_groups);
   batch.groups = std::move(group_rows);
+  batch.deleted_networks = std::move(deleted_networks);
+  batch.networks = std::move(network_rows);
   records.take(batch);
+  deleted_networks.clear();
+  network_rows.clear();
   deleted_groups.clear();
   group_rows.clear();
   op_rows.clear();
@@ -397,6 +407,7 @@ void Engine::Impl::flush() {
     }
     dirty_hosts.clear();
     hosts_changed = false;
+    if (networks_changed) publish_networks();
     if (groups_changed) {
       published_groups.clear();
       for (const auto& [id, g] : groups) published_groups.push_back(g);
@@ -443,6 +454,7 @@ void Engine::Impl::flush() {
   std::vector<driver::PhaseRequest> to_dispatch;
   to_dispatch.swap(dispatch);
   for (const driver::PhaseRequest& request : to_dispatch) driver.run_phase(request);
+  send_network_jobs();
 }
 
 Status Engine::Impl::load() {
@@ -466,6 +478,7 @@ Status Engine::Impl::load() {
     if (vm.group != 0) group_members[vm.group].insert(vm.id);
   }
   published_groups = loaded->groups;
+  load_networks(*loaded);
   records.load(*loaded);
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;

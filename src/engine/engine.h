@@ -34,8 +34,10 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "driver/driver.h"
+#include "driver/network_fabric.h"
 #include "engine/groups.h"
 #include "engine/hosts.h"
+#include "engine/networks.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
 #include "store/store.h"
@@ -77,6 +79,11 @@ struct CreateRequest {
   // is no such group).
   std::string requirements;
   std::string group;
+  // Networks to give the VM a NIC on, by name or id, in NIC order (NIC i is nic<i>); each gets
+  // the network's next free address (kInvalidArgument: no such network, or one not READY;
+  // kConflict: no address left). And the public keys its guest accepts for root.
+  std::vector<std::string> networks{};
+  std::vector<std::string> ssh_keys{};
 };
 
 struct ActionRequest {
@@ -86,6 +93,11 @@ struct ActionRequest {
   std::optional<store::VmModel> model;  // resize, resize_migrate, rebuild: the requested model
   std::string host;                     // deploy, migrate, live_migrate: target (empty: any)
   store::OpParams params;               // the request's parameters (validated), kept with the op
+  // nic_attach: the network (name or id) and, optionally, the address wanted on it (empty:
+  // the next free one). nic_detach: the NIC's index.
+  std::string network;
+  std::string ip;
+  int nic = -1;
   std::string actor = "api";
   std::string request_id;
 };
@@ -131,7 +143,7 @@ struct Event {
   std::optional<HostChange> host_change;
 };
 
-class Engine final : public driver::DriverSink {
+class Engine final : public driver::DriverSink, public driver::NetworkSink {
  public:
   Engine(store::Store& store, driver::Driver& driver, Clock& clock, EngineOptions options = {});
   ~Engine() override;
@@ -177,6 +189,22 @@ class Engine final : public driver::DriverSink {
   [[nodiscard]] Result<GroupDetail> delete_group(std::string name_or_id);
   std::vector<GroupDetail> groups() const;  // by id
   std::optional<GroupDetail> group(std::string_view name_or_id) const;
+
+  // ---- Networks (networks.h; engine/networks.cc) ---------------------------------------------
+  // What makes networks real (their bridges, DHCP, VXLAN); set before start(). Without one a
+  // network is data only: its jobs count as done at once (the sim, tests).
+  void set_network_fabric(driver::NetworkFabric* fabric);
+  // Durable before they return. create_network: kInvalidArgument for a bad name or CIDR (or
+  // one overlapping another network's), kConflict if the name is taken; the network starts in
+  // LOCK_CREATE and is READY once the fabric has built it (ERROR if it could not).
+  // delete_network: kNotFound; kConflict while a NIC holds a lease on it; LOCK_DELETE until
+  // the fabric has removed it, then gone.
+  [[nodiscard]] Result<NetworkDetail> create_network(NetworkSpec spec);
+  [[nodiscard]] Result<NetworkDetail> delete_network(std::string name_or_id);
+  std::vector<NetworkDetail> networks() const;  // by id
+  std::optional<NetworkDetail> network(std::string_view name_or_id) const;
+  // NetworkSink: the fabric's answers; only enqueues.
+  void network_done(driver::NetworkDone done) override;
 
   // ---- Hosts (hosts.h; engine/hosts.cc) ----------------------------------------------------
   // Operator side. Durable before they return; errors typed (kConflict: the name is taken;

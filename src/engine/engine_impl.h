@@ -47,6 +47,7 @@ struct Engine::Impl {
   std::map<std::string, std::shared_ptr<internal::HostLiveness>, std::less<>> live;
   EngineStats published_stats;
   std::vector<store::ServerGroupRow> published_groups;  // by id
+  std::vector<NetworkDetail> published_networks;        // by id
 
   // ---- Engine thread only --------------------------------------------------------------
   std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
@@ -87,6 +88,17 @@ struct Engine::Impl {
   std::vector<store::ServerGroupRow> group_rows;  // the batch's upserts
   std::vector<store::GroupId> deleted_groups;     // the batch's deletes
   bool groups_changed = false;                    // publish `groups` at the next commit
+  // Networks (networks.cc): rows as committed or to be committed in this batch, and the
+  // leases their NICs hold, by network and address (an address's number: sorted).
+  driver::NetworkFabric* fabric = nullptr;
+  std::map<store::NetworkId, store::NetworkRow> networks;
+  std::map<store::NetworkId, std::map<std::uint32_t, NetworkLease>> leases;
+  store::NetworkId max_network_id = 0;
+  std::vector<store::NetworkRow> network_rows;     // the batch's upserts
+  std::vector<store::NetworkId> deleted_networks;  // the batch's deletes
+  std::set<store::NetworkId> network_jobs;         // networks to send the fabric after commit
+  std::map<store::NetworkId, std::uint64_t> network_generation;  // of the last job sent
+  bool networks_changed = false;                                 // publish at the next commit
   // Parsed requirements by text: one parse per distinct expression (stable addresses).
   std::unordered_map<std::string, std::expected<sched::Requirements, sched::SyntaxError>>
       parsed_requirements;
@@ -198,6 +210,31 @@ struct Engine::Impl {
   // The hosts a VM's group members hold or are moving to (not the VM's own), one per member.
   std::vector<std::string> member_hosts(store::GroupId group, VmId except) const;
   std::vector<VmId> live_members(store::GroupId group) const;
+
+  // networks.cc
+  void handle_network(internal::NetworkCommand& command);
+  void handle_network_done(const driver::NetworkDone& done);
+  const store::NetworkRow* find_network(std::string_view name_or_id) const;
+  void set_network_state(store::NetworkRow& row, lifecycle::NetworkState state, std::string error);
+  // Takes an address on `network` (name or id) for NIC `index` of `vm`: `ip` if given and
+  // free, else the lowest free one. Errors: kInvalidArgument (no such network, not READY, an
+  // address outside its range), kConflict (taken, or none left).
+  Result<store::Nic> lease_nic(std::string_view network, const std::string& ip, VmId vm, int index,
+                               bool attached);
+  void release_nic(const store::Nic& nic);
+  void mark_lease_attached(const store::Nic& nic);
+  // After every step: a DONE VM's NICs give their leases back.
+  void settle_nics(store::Vm& vm);
+  // A nic_attach or nic_detach that ended: the VM's NIC list and the leases follow.
+  void nic_operation_finished(store::Vm& vm);
+  // The NICs a phase's VM has when the phase succeeds (PhaseRequest::nics).
+  std::vector<driver::NicSpec> phase_nics(const store::Vm& vm) const;
+  NetworkDetail network_detail(const store::NetworkRow& row) const;
+  void rebuild_leases();  // from the committed VMs
+  void load_networks(const store::Loaded& loaded);
+  void publish_networks();   // under published_mu
+  void rollback_networks();  // back to the published rows
+  void send_network_jobs();  // after a commit
 
   // placement.cc
   // The scheduler's request for a VM: its size, requirements and group (members' hosts).

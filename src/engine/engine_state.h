@@ -51,9 +51,18 @@ struct GroupCommand {
   std::promise<Result<GroupDetail>> reply;
 };
 
-using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
-                             driver::PhaseProgress, AddHostCommand, HostActionCommand,
-                             AgentConnectedCommand, GroupCommand>;
+// Create (spec) or delete (name_or_id) a network.
+struct NetworkCommand {
+  bool remove = false;
+  NetworkSpec spec;
+  std::string name_or_id;
+  std::promise<Result<NetworkDetail>> reply;
+};
+
+using Command =
+    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                 driver::PhaseProgress, AddHostCommand, HostActionCommand, AgentConnectedCommand,
+                 GroupCommand, NetworkCommand, driver::NetworkDone>;
 
 struct DeadlineEntry {
   Millis at = 0;

@@ -175,6 +175,12 @@ class FaultsTest : public ::testing::Test {
     options.commit_delay = std::chrono::microseconds(0);
     engine_ = std::make_unique<Engine>(store_, driver_, clock_, options);
     ASSERT_TRUE(engine_->start().has_value());
+    // Every VM has a NIC on it, so nic_detach has one to remove and nic_attach a network.
+    ASSERT_TRUE(engine_->create_network({"net", "10.0.0.0/16"}));
+    for (int i = 0; i < 5000 && engine_->network("net")->row.state != lc::NetworkState::kReady;
+         ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
   }
   void TearDown() override { engine_->stop(); }
 
@@ -197,11 +203,18 @@ class FaultsTest : public ::testing::Test {
         action == Action::kRebuild) {
       r.model = store::VmModel{2, 1024, "tiny"};
     }
+    if (action == Action::kNicAttach) r.network = "net";
+    if (action == Action::kNicDetach) {
+      const std::optional<store::Vm> vm = engine_->get(id);
+      r.nic = vm && !vm->nics.empty() ? vm->nics.back().index : 0;
+    }
     return engine_->act(r);
   }
 
   Result<Accepted> create(const std::string& name, store::VmModel model, bool hold) {
-    return engine_->create({name, std::move(model), hold, "test", ""});
+    CreateRequest request{name, std::move(model), hold, "test", "", "", ""};
+    request.networks = {"net"};
+    return engine_->create(std::move(request));
   }
 
   // Acts on the engine and the mirror alike, to the end of the operation.

@@ -82,6 +82,27 @@ std::optional<MigrationEndpoint> endpoint_from(const json& j) {
                            static_cast<std::int32_t>(p), name->get<std::string>()};
 }
 
+json nic_json(const Nic& n) {
+  return {{"index", n.index}, {"network", n.network}, {"ip", n.ip}, {"mac", n.mac}};
+}
+
+std::optional<Nic> nic_from(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  auto index = j.find("index");
+  auto network = j.find("network");
+  auto ip = j.find("ip");
+  auto mac = j.find("mac");
+  if (index == j.end() || !index->is_number_integer() || network == j.end() ||
+      !network->is_number_integer() || ip == j.end() || !ip->is_string() || mac == j.end() ||
+      !mac->is_string()) {
+    return std::nullopt;
+  }
+  const auto i = index->get<std::int64_t>();
+  if (i < 0 || i >= kMaxNics) return std::nullopt;
+  return Nic{static_cast<int>(i), network->get<std::int64_t>(), ip->get<std::string>(),
+             mac->get<std::string>()};
+}
+
 bool takes_name(lifecycle::Action a) {
   using lifecycle::Action;
   return a == Action::kSnapshot || a == Action::kBackup || a == Action::kDiskSnapshot ||
@@ -141,6 +162,7 @@ std::string to_json_text(const OpParams& params) {
   if (params.hold) j["hold"] = true;
   if (!params.migration.defaults()) j["migration"] = migration_json(params.migration);
   if (params.endpoint) j["endpoint"] = endpoint_json(*params.endpoint);
+  if (params.nic) j["nic"] = nic_json(*params.nic);
   return j.dump();
 }
 
@@ -189,8 +211,47 @@ OpParams params_from_json_text(std::string_view text) {
       j.erase(it);
     }
   }
+  if (auto it = j.find("nic"); it != j.end()) {
+    if (std::optional<Nic> nic = nic_from(*it)) {
+      params.nic = std::move(nic);
+      j.erase(it);
+    }
+  }
   params.shown = j.dump();
   return params;
+}
+
+std::string nics_to_json_text(const std::vector<Nic>& nics) {
+  json j = json::array();
+  for (const Nic& n : nics) j.push_back(nic_json(n));
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<std::vector<Nic>> nics_from_json_text(std::string_view text) {
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<Nic> out;
+  for (const json& item : j) {
+    std::optional<Nic> nic = nic_from(item);
+    if (!nic) return std::nullopt;
+    out.push_back(std::move(*nic));
+  }
+  return out;
+}
+
+std::string strings_to_json_text(const std::vector<std::string>& items) {
+  return json(items).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<std::vector<std::string>> strings_from_json_text(std::string_view text) {
+  const json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const json& item : j) {
+    if (!item.is_string()) return std::nullopt;
+    out.push_back(item.get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace corral::store

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "lifecycle/types.h"
@@ -74,6 +75,10 @@ struct OpParams {
   // that phase's success, so a restarted controller sends the source where it was sending).
   // JSON "endpoint".
   std::optional<MigrationEndpoint> endpoint;
+  // nic_attach: the NIC being added, its lease taken when the request was accepted (as
+  // Neutron creates the port before Nova plugs it); nic_detach: the NIC being removed (its
+  // index is what the request named). JSON "nic".
+  std::optional<Nic> nic;
   // The request's other fields as it sent them (passwords as "***"), a JSON object's text:
   // shown by GET /v1/operations, read by no rule.
   std::string shown = "{}";
@@ -94,5 +99,13 @@ std::string to_json_text(const OpParams& params);
 // Back from that text. Text that is not a JSON object gives the defaults; a typed key whose
 // value has the wrong type stays in `shown` (never read by a rule).
 OpParams params_from_json_text(std::string_view text);
+
+// A VM's NICs as a JSON array of {"index", "network", "ip", "mac"} (the vms.nics column),
+// and back: nullopt when the text is not such an array.
+std::string nics_to_json_text(const std::vector<Nic>& nics);
+std::optional<std::vector<Nic>> nics_from_json_text(std::string_view text);
+// A list of strings as a JSON array (the vms.ssh_keys column), and back.
+std::string strings_to_json_text(const std::vector<std::string>& items);
+std::optional<std::vector<std::string>> strings_from_json_text(std::string_view text);
 
 }  // namespace corral::store

@@ -43,6 +43,11 @@ inline bool known(lifecycle::OpStatus s) {
   return false;
 }
 
+inline bool known(lifecycle::NetworkState s) {
+  return std::ranges::find(lifecycle::kAllNetworkStates, s) !=
+         std::end(lifecycle::kAllNetworkStates);
+}
+
 inline bool known(lifecycle::HostState s) {
   switch (s) {
     case lifecycle::HostState::kInit:

@@ -16,9 +16,13 @@ using namespace test_support;  // NOLINT(google-build-using-namespace): test hel
 
 // Two VMs as a version-3 corral wrote them (no move records yet).
 constexpr const char* kVersion3Rows = R"sql(
-INSERT INTO vms VALUES(1, 'web', 'debian-12', 2, 2048, NULL, NULL, NULL, '', 3, 1, 0,
+INSERT INTO vms(id, name, image, vcpus, memory_mib, desired_image, desired_vcpus,
+  desired_memory_mib, model_error, state, power, resched, host, pending_reason, op_id, created_at,
+  updated_at, requirements, group_id) VALUES(1, 'web', 'debian-12', 2, 2048, NULL, NULL, NULL, '', 3, 1, 0,
   'host-2', '', NULL, 1700000000000, 1700000000005, '', 0);
-INSERT INTO vms VALUES(2, 'db', 'tiny', 1, 128, NULL, NULL, NULL, '', 3, 1, 0,
+INSERT INTO vms(id, name, image, vcpus, memory_mib, desired_image, desired_vcpus,
+  desired_memory_mib, model_error, state, power, resched, host, pending_reason, op_id, created_at,
+  updated_at, requirements, group_id) VALUES(2, 'db', 'tiny', 1, 128, NULL, NULL, NULL, '', 3, 1, 0,
   'host-1', '', NULL, 1700000000010, 1700000000011, 'zone = "a"', 0);
 )sql";
 

@@ -125,6 +125,9 @@ const RowCodec<HostRow>& host_codec();
 // server_groups: keyed by id.
 const RowCodec<ServerGroupRow>& group_codec();
 
+// networks: keyed by id (migration 6).
+const RowCodec<NetworkRow>& network_codec();
+
 // migrations: keyed by id (migration 4).
 const RowCodec<MigrationRow>& migration_codec();
 // host_stays: keyed by (vm_id, seq); end_action is NULL while the stay is open.

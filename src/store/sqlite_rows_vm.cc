@@ -13,6 +13,28 @@ using lifecycle::State;
 
 VmModel& desired(Vm& vm) { return vm.desired ? *vm.desired : vm.desired.emplace(); }
 
+void read_nics(RowReader& r, Vm& v) {
+  const int col = r.column();
+  const std::string text = r.text();
+  std::optional<std::vector<Nic>> nics = nics_from_json_text(text);
+  if (!nics) {
+    r.note(col, text, "not a JSON array of NICs");
+    return;
+  }
+  v.nics = std::move(*nics);
+}
+
+void read_ssh_keys(RowReader& r, Vm& v) {
+  const int col = r.column();
+  const std::string text = r.text();
+  std::optional<std::vector<std::string>> keys = strings_from_json_text(text);
+  if (!keys) {
+    r.note(col, text, "not a JSON array of strings");
+    return;
+  }
+  v.ssh_keys = std::move(*keys);
+}
+
 constexpr Column<Vm> kColumns[] = {
     {"id", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.id); },
      [](RowReader& r, Vm& v) { v.id = r.i64(); }},
@@ -78,6 +100,11 @@ constexpr Column<Vm> kColumns[] = {
      [](RowReader& r, Vm& v) { v.requirements = r.text(); }},
     {"group_id", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.group); },
      [](RowReader& r, Vm& v) { v.group = r.i64(); }},
+    // Migration 6.
+    {"nics", SqlType::kText, false,
+     [](StmtUse& u, const Vm& v) { u.bind_copy(nics_to_json_text(v.nics)); }, read_nics},
+    {"ssh_keys", SqlType::kText, false,
+     [](StmtUse& u, const Vm& v) { u.bind_copy(strings_to_json_text(v.ssh_keys)); }, read_ssh_keys},
 };
 
 constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};

@@ -159,6 +159,21 @@ CREATE TABLE host_stays(
     {5, R"sql(
 ALTER TABLE operations ADD COLUMN undoing INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // Issue 13: virtual networks, and each VM's NICs (its leases) and the keys its guest
+    // accepts, as JSON arrays (store::Vm::nics, ::ssh_keys).
+    {6, R"sql(
+CREATE TABLE networks(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  cidr TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+ALTER TABLE vms ADD COLUMN nics TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE vms ADD COLUMN ssh_keys TEXT NOT NULL DEFAULT '[]';
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

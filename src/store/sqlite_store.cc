@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/sqlite_networks.h"
 #include "store/sqlite_records.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
@@ -89,7 +90,8 @@ const Sql& sql() {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::string path) : path_(std::move(path)), records_(path_) {}
+  explicit SqliteStore(std::string path)
+      : path_(std::move(path)), records_(path_), networks_(path_) {}
 
   Status open();
 
@@ -163,6 +165,7 @@ class SqliteStore final : public Store {
 
   // Declared after both connections: its statements are finalized before they close.
   sqlite::MoveRecordSql records_;
+  sqlite::NetworkSql networks_;
 };
 
 Result<Db> SqliteStore::connect(int flags, int cache_kib) {
@@ -274,7 +277,8 @@ Status SqliteStore::open() {
       return fail(open_error(r, fmt::format("cannot prepare \"{}\"", sql), rc));
     }
   }
-  return records_.prepare(w, r);
+  if (Status s = records_.prepare(w, r); !s) return s;
+  return networks_.prepare(w);
 }
 
 // ---- Writes -------------------------------------------------------------------------------
@@ -373,7 +377,8 @@ Status SqliteStore::write_batch(const Batch& batch) {
                          [&] { return fmt::format("server group {}", group.id); });
     if (!s) return s;
   }
-  return records_.write(writer_.get(), batch);
+  if (Status s = records_.write(writer_.get(), batch); !s) return s;
+  return networks_.write(writer_.get(), batch);
 }
 
 // ---- Reads --------------------------------------------------------------------------------
@@ -433,6 +438,9 @@ Result<Loaded> SqliteStore::load() {
   }
   if (rc != SQLITE_DONE) return fail(error(w, "load: server groups", rc));
   if (Status records = records_.load(w, out); !records) return fail(std::move(records.error()));
+  if (Status networks = networks_.load(w, out); !networks) {
+    return fail(std::move(networks.error()));
+  }
   return out;
 }
 

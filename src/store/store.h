@@ -33,10 +33,13 @@ struct Batch {
   // Move records (store/records.h), each inserted or replaced whole by its key.
   std::vector<MigrationRow> migrations{};
   std::vector<HostStayRow> stays{};
+  // Networks, by id: deleted first, then `networks` inserted or replaced whole.
+  std::vector<NetworkId> deleted_networks{};
+  std::vector<NetworkRow> networks{};
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
            hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
-           stays.empty();
+           stays.empty() && deleted_networks.empty() && networks.empty();
   }
 };
 
@@ -51,6 +54,7 @@ struct Loaded {
   std::vector<MigrationRow> last_migrations;
   std::vector<HostStayRow> last_stays;
   std::int64_t max_migration_id = 0;
+  std::vector<NetworkRow> networks;  // every network not deleted, ordered by id
 };
 
 class Store {

@@ -9,10 +9,12 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
+#include "lifecycle/net_table.h"
 #include "store/op_params.h"
 #include "store/vm_model.h"
 
@@ -51,6 +53,10 @@ struct Vm {
   // the model: a resize keeps them.
   std::string requirements;
   GroupId group = 0;
+  // Its network interfaces, as attached (a nic_attach's NIC joins when the operation
+  // succeeds), and the public keys its guest accepts for root (given at create).
+  std::vector<Nic> nics;
+  std::vector<std::string> ssh_keys;
   Millis created_at = 0;
   Millis updated_at = 0;
 };
@@ -127,6 +133,23 @@ struct ServerGroupRow {
   GroupPolicy policy = GroupPolicy::kAntiAffinity;
   Millis created_at = 0;
   friend bool operator==(const ServerGroupRow&, const ServerGroupRow&) = default;
+};
+
+using NetworkId = std::int64_t;
+
+// A virtual network (issue 13): OpenNebula's virtual network with one IPv4 address range,
+// Neutron's network with its one subnet. The gateway is the range's first usable address and
+// leases are the VMs' NICs on it (Vm::nics): the engine hands out addresses from the rest.
+// Its VXLAN VNI is its id, so every host agrees on it without being told.
+struct NetworkRow {
+  NetworkId id = 0;  // stable, assigned at create, never reused
+  std::string name;  // unique
+  std::string cidr;  // "10.77.0.0/24", as net::Cidr formats it
+  lifecycle::NetworkState state = lifecycle::NetworkState::kInit;
+  std::string error;  // why it is in ERROR or UPDATE_FAILURE; empty if neither
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  friend bool operator==(const NetworkRow&, const NetworkRow&) = default;
 };
 
 }  // namespace corral::store

@@ -87,4 +87,38 @@ Result<driver::PhaseProgress> progress_of(const agent::v1::PhaseProgress& w) {
   return p;
 }
 
+void devices_to_wire(const driver::PhaseRequest& request, agent::v1::PhaseRequest& out) {
+  for (const driver::NicSpec& n : request.nics) {
+    agent::v1::Nic* nic = out.add_nics();
+    nic->set_index(static_cast<std::uint32_t>(n.index));
+    nic->set_network(n.network);
+    nic->set_mac(n.mac);
+    nic->set_ip(n.ip);
+  }
+  for (const driver::VolumeSpec& v : request.volumes) {
+    agent::v1::Volume* volume = out.add_volumes();
+    volume->set_volume(v.volume);
+    volume->set_path(v.path);
+    volume->set_format(v.format);
+    volume->set_slot(static_cast<std::uint32_t>(v.slot));
+  }
+  for (const std::string& key : request.ssh_keys) out.add_ssh_keys(key);
+}
+
+Status devices_of(const agent::v1::PhaseRequest& request, driver::PhaseRequest& out) {
+  for (const agent::v1::Nic& n : request.nics()) {
+    if (n.index() > 7) return fail(Error::invalid_argument("a NIC index is 0-7"));
+    out.nics.push_back({static_cast<int>(n.index()), n.network(), n.mac(), n.ip()});
+  }
+  for (const agent::v1::Volume& v : request.volumes()) {
+    if (v.slot() > 15) return fail(Error::invalid_argument("a volume slot is 0-15"));
+    if (v.format() != "raw" && v.format() != "qcow2") {
+      return fail(Error::invalid_argument("a volume's format is raw or qcow2"));
+    }
+    out.volumes.push_back({v.volume(), v.path(), v.format(), static_cast<int>(v.slot())});
+  }
+  for (const std::string& key : request.ssh_keys()) out.ssh_keys.push_back(key);
+  return {};
+}
+
 }  // namespace corral::wire

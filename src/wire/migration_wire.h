@@ -1,6 +1,6 @@
-// live_migrate's options, the target's endpoint and the migrate phase's progress
-// (store/op_params.h) <-> their wire messages (agent.proto MigrationParams, MigrationEndpoint), for
-// both ends of the stream.
+// A phase request's parameters beyond its plain fields (store/op_params.h, driver.h) <-> their
+// wire messages (agent.proto), for both ends of the stream: live_migrate's options, the
+// target's endpoint, the migrate phase's progress, and the VM's devices and guest keys.
 //
 // Contract: field for field, never failing; values are checked where they are used (the
 // API validates the options, a driver reads the endpoint it made itself).
@@ -25,6 +25,12 @@ agent::v1::MigrationEndpoint to_wire(const store::MigrationEndpoint& endpoint);
 // send (the hosts alone travel in host and peer_host). read_placement() fills them back in.
 std::optional<agent::v1::PlacementParams> placement_to_wire(const driver::PhaseRequest& request);
 void read_placement(const agent::v1::PlacementParams& placement, driver::PhaseRequest& request);
+
+// A phase request's devices and guest keys (fields nics, volumes, ssh_keys), both ways.
+// devices_of refuses (kInvalidArgument) a NIC index above 7, a volume slot above 15 or a format
+// other than raw and qcow2: a driver never gets a device it cannot place.
+void devices_to_wire(const driver::PhaseRequest& request, agent::v1::PhaseRequest& out);
+[[nodiscard]] Status devices_of(const agent::v1::PhaseRequest& request, driver::PhaseRequest& out);
 
 // A migrate phase's progress (driver.h PhaseProgress), for both ends of the stream; a step
 // above 255 is refused (kInvalidArgument).

@@ -79,6 +79,11 @@ nlohmann::json default_params(Action action) {
       return {{"password", "s3cret"}};
     case Action::kResetState:
       return {{"state", "RUNNING"}};
+    // bring_to() gives every VM a NIC (index 0) on the network "net".
+    case Action::kNicAttach:
+      return {{"network", "net"}};
+    case Action::kNicDetach:
+      return {{"nic", 0}};
     default:
       return nlohmann::json::object();
   }
@@ -108,13 +113,27 @@ bool act(Api& api, Subject& s, Action action) {
 
 }  // namespace
 
+bool ensure_test_network(Api& api) {
+  const ApiResult made = api.post("/v1/networks", {{"name", "net"}, {"cidr", "10.64.0.0/16"}});
+  EXPECT_TRUE(made.status == 201 || made.status == 409) << made.body.dump();
+  for (int i = 0; i < 2000; ++i) {
+    const ApiResult net = api.get("/v1/networks/net");
+    if (net.status == 200 && net.body["network"]["state"] == "READY") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "network net never READY: " << api.get("/v1/networks/net").body.dump();
+  return false;
+}
+
 std::optional<Subject> bring_to(Api& api, State state) {
+  if (!ensure_test_network(api)) return std::nullopt;
   const ApiResult created =
       api.post("/v1/vms", {{"name", "t-" + std::string(lc::state_name(state))},
                            {"image", "tiny"},
                            {"vcpus", 1},
                            {"memory_mib", 128},
-                           {"hold", state == State::kHold}});
+                           {"hold", state == State::kHold},
+                           {"networks", {"net"}}});
   EXPECT_EQ(created.status, 202) << created.body.dump();
   if (created.status != 202) return std::nullopt;
   Subject s{created.body["vm"]["id"].get<std::int64_t>(), lc::new_record()};

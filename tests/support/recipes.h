@@ -52,8 +52,12 @@ struct Subject {
   lifecycle::VmRecord mirror;
 };
 
-// Creates a VM (server started with --no-schedule) and drives it to `state`; nullopt and a
-// test failure if that does not work. Supports every state but INIT and DONE.
+// Creates (once) the network "net", 10.64.0.0/16, and waits until it is READY.
+bool ensure_test_network(Api& api);
+
+// Creates a VM (server started with --no-schedule) with a NIC on "net" and drives it to
+// `state`; nullopt and a test failure if that does not work. Supports every state but INIT and
+// DONE.
 std::optional<Subject> bring_to(Api& api, lifecycle::State state);
 
 // Runs `action` to the end on the mirror (every phase succeeds).

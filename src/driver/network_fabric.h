@@ -1,0 +1,59 @@
+// NetworkFabric: what makes Corral's networks real outside the hypervisors (issue 13): each
+// network's gateway bridge, its DHCP server holding every lease, its VXLAN segment. The
+// engine owns the networks and their leases; after each commit that changes one it hands the
+// fabric the network's whole desired state, and the fabric answers through the sink.
+//
+// Contract:
+// - apply() returns at once; exactly one NetworkDone comes back per call, from any thread.
+// - A job is the whole truth for its network (not a delta), so the fabric may drop an older
+//   job it has not started when a newer one for the same network arrives, and a job sent
+//   again after a restart converges: applying it twice is applying it once.
+// - The answer echoes the job's generation: the engine ignores answers to older jobs.
+// - remove: everything of the network goes (bridge, VXLAN, DHCP server, files).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace corral::driver {
+
+// A NIC's address on its network, as the DHCP server's static hosts file lists it.
+struct Lease {
+  std::string mac;
+  std::string ip;
+  std::string hostname;  // the VM's name, made safe for DHCP (may be empty)
+  friend bool operator==(const Lease&, const Lease&) = default;
+};
+
+struct NetworkJob {
+  std::int64_t network = 0;  // its id, also its VXLAN VNI and bridge name br<id>
+  std::string cidr;          // "10.77.0.0/24"; the gateway is the first usable address
+  bool remove = false;
+  std::vector<Lease> leases;  // every NIC on the network (remove: empty)
+  std::uint64_t generation = 0;
+};
+
+struct NetworkDone {
+  std::int64_t network = 0;
+  std::uint64_t generation = 0;
+  std::optional<std::string> error;  // nullopt: the network is as the job said
+};
+
+class NetworkSink {
+ public:
+  virtual ~NetworkSink() = default;
+  virtual void network_done(NetworkDone done) = 0;
+};
+
+class NetworkFabric {
+ public:
+  virtual ~NetworkFabric() = default;
+  // Called once before any apply(); stop(): no callbacks after it returns.
+  virtual void start(NetworkSink* sink) = 0;
+  virtual void stop() = 0;
+  virtual void apply(NetworkJob job) = 0;
+};
+
+}  // namespace corral::driver

@@ -1,0 +1,72 @@
+#include "store/sqlite_networks.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "store/sqlite_rows.h"
+
+namespace corral::store::sqlite {
+namespace {
+
+struct Sql {
+  std::string upsert_network = insert_sql(network_codec());
+  std::string load_networks =
+      "SELECT " + column_list(network_codec()) + " FROM networks ORDER BY id";
+};
+const Sql& sql() {
+  static const Sql built;
+  return built;
+}
+
+}  // namespace
+
+Status NetworkSql::prepare(sqlite3* writer) {
+  const std::pair<Stmt*, const char*> statements[] = {
+      {&upsert_network_, sql().upsert_network.c_str()},
+      {&delete_network_, "DELETE FROM networks WHERE id = ?1"},
+      {&load_networks_, sql().load_networks.c_str()},
+  };
+  for (const auto& [stmt, text] : statements) {
+    if (int rc = sqlite::prepare(writer, text, *stmt); rc != SQLITE_OK) {
+      return fail(open_error(writer, path_, fmt::format("cannot prepare \"{}\"", text), rc));
+    }
+  }
+  return {};
+}
+
+Status NetworkSql::write(sqlite3* writer, const Batch& batch) {
+  for (NetworkId id : batch.deleted_networks) {
+    StmtUse use(delete_network_);
+    use.bind(id);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: delete network {}", id), rc));
+    }
+  }
+  for (const NetworkRow& n : batch.networks) {
+    StmtUse use(upsert_network_);
+    bind_row(use, network_codec(), n);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: network {}", n.id), rc));
+    }
+  }
+  return {};
+}
+
+Status NetworkSql::load(sqlite3* writer, Loaded& out) {
+  StmtUse use(load_networks_);
+  int rc = SQLITE_OK;
+  while ((rc = use.step()) == SQLITE_ROW) {
+    NetworkRow& row = out.networks.emplace_back();
+    RowReader r(use.get());
+    read_row(r, network_codec(), row);
+    if (r.problem()) {
+      return fail(Error::internal(
+          fmt::format("sqlite store {}: load: network {}: {}", path_, row.id, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: networks", rc));
+  return {};
+}
+
+}  // namespace corral::store::sqlite
