@@ -1,9 +1,7 @@
 // Server groups (Nova's os-server-groups): create/delete through the engine's queue, reads
 // from the published copy, and the members' hosts the scheduler's group filter reads.
-#include <algorithm>
-#include <charconv>
-
 #include "engine/engine_impl.h"
+#include "engine/names.h"
 
 namespace corral::engine {
 
@@ -32,32 +30,6 @@ std::optional<store::GroupPolicy> parse_group_policy(std::string_view name) {
   return std::nullopt;
 }
 
-namespace {
-
-// An id is all digits, so a name never is: "12" always means group 12.
-std::optional<store::GroupId> as_id(std::string_view text) {
-  store::GroupId id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
-  return id;
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(name.front())) return false;
-  if (std::ranges::all_of(name, [](char c) { return c >= '0' && c <= '9'; })) return false;
-  return std::ranges::all_of(
-      name, [&](char c) { return lower_or_digit(c) || c == '.' || c == '_' || c == '-'; });
-}
-
-bool matches(const store::ServerGroupRow& g, std::string_view name_or_id) {
-  const std::optional<store::GroupId> id = as_id(name_or_id);
-  return id ? g.id == *id : g.name == name_or_id;
-}
-
-}  // namespace
-
 Result<GroupDetail> Engine::create_group(GroupSpec spec) {
   return impl_->submit(internal::GroupCommand{false, std::move(spec), {}, {}});
 }
@@ -84,7 +56,7 @@ std::optional<GroupDetail> Engine::group(std::string_view name_or_id) const {
   const Impl& e = *impl_;
   std::shared_lock lock(e.published_mu);
   for (const store::ServerGroupRow& g : e.published_groups) {
-    if (!matches(g, name_or_id)) continue;
+    if (!names_row(g, name_or_id)) continue;
     GroupDetail detail{g, {}};
     for (const store::Vm& vm : e.vms) {
       if (vm.group == g.id && vm.record.state != lc::State::kDone) detail.members.push_back(vm.id);
@@ -96,7 +68,7 @@ std::optional<GroupDetail> Engine::group(std::string_view name_or_id) const {
 
 const store::ServerGroupRow* Engine::Impl::find_group(std::string_view name_or_id) const {
   for (const auto& [id, g] : groups) {
-    if (matches(g, name_or_id)) return &g;
+    if (names_row(g, name_or_id)) return &g;
   }
   return nullptr;
 }
@@ -163,7 +135,7 @@ void Engine::Impl::handle_group(internal::GroupCommand& command) {
     return;
   }
   const GroupSpec& spec = command.spec;
-  if (!valid_name(spec.name)) {
+  if (!valid_resource_name(spec.name)) {
     answer(fail(Error::invalid_argument(
         "a server group name is 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
         "letter or digit, and not all digits")));

@@ -6,9 +6,9 @@
 // knows the address before the guest asks, and it is given back when the NIC goes: a
 // nic_attach that fails, a nic_detach that succeeds, a VM that is DONE.
 #include <algorithm>
-#include <charconv>
 
 #include "engine/engine_impl.h"
+#include "engine/names.h"
 #include "net/ipv4.h"
 
 namespace corral::engine {
@@ -17,27 +17,6 @@ namespace lc = corral::lifecycle;
 using lc::NetworkState;
 
 namespace {
-
-std::optional<store::NetworkId> as_id(std::string_view text) {
-  store::NetworkId id = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
-  return id;
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(name.front())) return false;
-  if (std::ranges::all_of(name, [](char c) { return c >= '0' && c <= '9'; })) return false;
-  return std::ranges::all_of(
-      name, [&](char c) { return lower_or_digit(c) || c == '.' || c == '_' || c == '-'; });
-}
-
-bool matches(const store::NetworkRow& n, std::string_view name_or_id) {
-  const std::optional<store::NetworkId> id = as_id(name_or_id);
-  return id ? n.id == *id : n.name == name_or_id;
-}
 
 // A DHCP hostname from a VM's name: letters, digits and '-' (RFC 952), else "vm-<id>".
 std::string dhcp_hostname(const store::Vm& vm) {
@@ -72,7 +51,7 @@ std::vector<NetworkDetail> Engine::networks() const {
 std::optional<NetworkDetail> Engine::network(std::string_view name_or_id) const {
   std::shared_lock lock(impl_->published_mu);
   for (const NetworkDetail& n : impl_->published_networks) {
-    if (matches(n.row, name_or_id)) return n;
+    if (names_row(n.row, name_or_id)) return n;
   }
   return std::nullopt;
 }
@@ -83,7 +62,7 @@ void Engine::network_done(driver::NetworkDone done) { impl_->enqueue(std::move(d
 
 const store::NetworkRow* Engine::Impl::find_network(std::string_view name_or_id) const {
   for (const auto& [id, n] : networks) {
-    if (matches(n, name_or_id)) return &n;
+    if (names_row(n, name_or_id)) return &n;
   }
   return nullptr;
 }
@@ -135,7 +114,7 @@ void Engine::Impl::handle_network(internal::NetworkCommand& command) {
     return;
   }
   const NetworkSpec& spec = command.spec;
-  if (!valid_name(spec.name)) {
+  if (!valid_resource_name(spec.name)) {
     answer(fail(Error::invalid_argument(
         "a network name is 1-63 characters of a-z, 0-9, '.', '_' and '-', starting with a "
         "letter or digit, and not all digits")));
@@ -152,7 +131,7 @@ void Engine::Impl::handle_network(internal::NetworkCommand& command) {
   }
   for (const auto& [id, other] : networks) {
     Result<net::Cidr> theirs = net::Cidr::parse(other.cidr);
-    if (theirs && (theirs->contains(cidr->network()) || cidr->contains(theirs->network()))) {
+    if (theirs && theirs->overlaps(*cidr)) {
       answer(fail(Error::invalid_argument("cidr " + cidr->to_string() + " overlaps network " +
                                           other.name + " (" + other.cidr + ")")));
       return;
@@ -308,7 +287,7 @@ NetworkDetail Engine::Impl::network_detail(const store::NetworkRow& row) const {
   NetworkDetail d{row, {}, 0, {}};
   if (Result<net::Cidr> cidr = net::Cidr::parse(row.cidr)) {
     d.gateway = cidr->gateway().to_string();
-    d.size = cidr->last_lease().value - cidr->first_lease().value + 1;
+    d.size = cidr->capacity();
   }
   if (const auto it = leases.find(row.id); it != leases.end()) {
     for (const auto& [address, lease] : it->second) d.leases.push_back(lease);

@@ -134,7 +134,10 @@ std::string_view neutron_network_status(NetworkState s) {
   return "ERROR";
 }
 
-bool network_leases_allowed(NetworkState s) { return s == S::kReady || s == S::kUpdateFailure; }
+// The kLeasesChanged rows say it: one place for the rule.
+bool network_leases_allowed(NetworkState s) {
+  return network_step(s, E::kLeasesChanged).has_value();
+}
 
 Result<NetworkStep> network_step(NetworkState from, NetworkEvent event) {
   for (const NetworkRow& row : kRows) {

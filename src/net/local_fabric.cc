@@ -30,8 +30,6 @@ void LocalFabric::apply(driver::NetworkJob job) {
   cv_.notify_one();
 }
 
-Status LocalFabric::teardown() { return node_.teardown(); }
-
 void LocalFabric::loop() {
   for (;;) {
     driver::NetworkJob job;

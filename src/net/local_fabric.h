@@ -5,8 +5,7 @@
 // Contract: apply() only enqueues; jobs for one network are coalesced (only the newest waiting
 // one runs: each is the network's whole state) and answered in order, newest generation last;
 // stop() finishes the job in hand, answers nothing more, and leaves the networks running (a
-// restarted controller adopts them, as Neutron's DHCP agent does its dnsmasq). teardown()
-// removes everything the node made, for tests and `corral network teardown`.
+// restarted controller adopts them, as Neutron's DHCP agent does its dnsmasq).
 #pragma once
 
 #include <condition_variable>
@@ -30,7 +29,6 @@ class LocalFabric final : public driver::NetworkFabric {
   void apply(driver::NetworkJob job) override;
 
   const std::string& netns() const { return node_.netns(); }
-  [[nodiscard]] Status teardown();
 
  private:
   void loop();
