@@ -347,6 +347,12 @@ Result<MigrationProgress> migrate(QmpClient& source, const IncomingEndpoint& tar
   if (last.status != MigrationStatus::kCompleted) {
     const MigrationStatus status = last.status;
     std::string why = reason.empty() ? last.error : reason;
+    // QEMU 7.2 can end a migration "failed" without an error-desc (seen when the target dies
+    // at the post-copy switch); the caller's record still needs a reason.
+    if (why.empty()) {
+      why = "QEMU ended the migration " + std::string(migration_status_name(status)) +
+            " without giving a reason";
+    }
     return give_up(status, std::move(why));
   }
   if (mirror.node) {
