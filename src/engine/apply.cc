@@ -137,6 +137,9 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
     params.nic = std::move(*nic);
     return std::nullopt;
   }
+  if (a == Action::kDiskAttach || a == Action::kDiskDetach) {
+    return prepare_volume(vm, request, params);
+  }
   if (a == Action::kNicDetach) {
     const auto it = std::ranges::find(vm.nics, request.nic, &store::Nic::index);
     if (request.nic < 0) return Error::invalid_argument("nic_detach needs 'nic' (its index)");
@@ -423,6 +426,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
 
   if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
   settle_nics(vm);
+  settle_volumes(vm);
   if (!lc::holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();
   if (vm.record.state != State::kPending) vm.pending_reason.clear();
   account(vm);
@@ -438,6 +442,7 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
   const lc::Effects effects = lc::effects(op);
   const bool applies_model = effects.has(lc::Effect::kAppliesModel);
   nic_operation_finished(vm);
+  volume_operation_finished(vm);
   if (ok && applies_model && vm.desired) {
     vm.model = *vm.desired;
     vm.desired.reset();
@@ -512,6 +517,7 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
   // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.
   request.may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
   request.nics = phase_nics(vm);
+  request.volumes = phase_volumes(vm);
   request.ssh_keys = vm.ssh_keys;
   dispatch.push_back(std::move(request));
 }

@@ -251,6 +251,10 @@ void Engine::Impl::handle(Command& command) {
           handle_network(c);
         } else if constexpr (std::is_same_v<T, driver::NetworkDone>) {
           handle_network_done(c);
+        } else if constexpr (std::is_same_v<T, internal::VolumeCommand>) {
+          handle_volume(c);
+        } else if constexpr (std::is_same_v<T, driver::VolumeJobDone>) {
+          handle_volume_done(c);
         } else {
           handle_agent_connected(c);
         }
@@ -321,6 +325,7 @@ void Engine::Impl::rollback_batch() {
   working.clear();
   dirty_order.clear();
   rollback_networks();  // after `working` is cleared: leases are rebuilt from committed VMs
+  rollback_volumes();
   op_rows.clear();
   transitions.clear();
   dispatch.clear();
@@ -332,7 +337,8 @@ void Engine::Impl::flush() {
   if (working.empty() && op_rows.empty() && transitions.empty() && replies.empty() &&
       host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty() &&
       group_rows.empty() && deleted_groups.empty() && !records.pending() && network_rows.empty() &&
-      deleted_networks.empty() && network_jobs.empty() && !networks_changed) {
+      deleted_networks.empty() && network_jobs.empty() && !networks_changed &&
+      volume_rows.empty() && deleted_volumes.empty() && volume_jobs.empty() && !volumes_changed) {
     return;
   }
   const Millis now = clock.now_ms();
@@ -352,7 +358,11 @@ void Engine::Impl::flush() {
   batch.groups = std::move(group_rows);
   batch.deleted_networks = std::move(deleted_networks);
   batch.networks = std::move(network_rows);
+  batch.deleted_volumes = std::move(deleted_volumes);
+  batch.volumes = std::move(volume_rows);
   records.take(batch);
+  deleted_volumes.clear();
+  volume_rows.clear();
   deleted_networks.clear();
   network_rows.clear();
   deleted_groups.clear();
@@ -408,6 +418,7 @@ void Engine::Impl::flush() {
     dirty_hosts.clear();
     hosts_changed = false;
     if (networks_changed) publish_networks();
+    if (volumes_changed) publish_volumes();
     if (groups_changed) {
       published_groups.clear();
       for (const auto& [id, g] : groups) published_groups.push_back(g);
@@ -455,6 +466,7 @@ void Engine::Impl::flush() {
   to_dispatch.swap(dispatch);
   for (const driver::PhaseRequest& request : to_dispatch) driver.run_phase(request);
   send_network_jobs();
+  send_volume_jobs();
 }
 
 Status Engine::Impl::load() {
@@ -479,6 +491,7 @@ Status Engine::Impl::load() {
   }
   published_groups = loaded->groups;
   load_networks(*loaded);
+  load_volumes(*loaded);
   records.load(*loaded);
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;

@@ -35,9 +35,11 @@
 #include "common/result.h"
 #include "driver/driver.h"
 #include "driver/network_fabric.h"
+#include "driver/volume_storage.h"
 #include "engine/groups.h"
 #include "engine/hosts.h"
 #include "engine/networks.h"
+#include "engine/volumes.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
 #include "store/store.h"
@@ -98,6 +100,10 @@ struct ActionRequest {
   std::string network;
   std::string ip;
   int nic = -1;
+  // disk_attach, disk_detach: the volume (name or id). disk_attach may set the volume's
+  // delete_on_termination (Nova's attachment field); unset keeps the volume's.
+  std::string volume;
+  std::optional<bool> delete_on_termination;
   std::string actor = "api";
   std::string request_id;
 };
@@ -143,7 +149,9 @@ struct Event {
   std::optional<HostChange> host_change;
 };
 
-class Engine final : public driver::DriverSink, public driver::NetworkSink {
+class Engine final : public driver::DriverSink,
+                     public driver::NetworkSink,
+                     public driver::VolumeSink {
  public:
   Engine(store::Store& store, driver::Driver& driver, Clock& clock, EngineOptions options = {});
   ~Engine() override;
@@ -205,6 +213,24 @@ class Engine final : public driver::DriverSink, public driver::NetworkSink {
   std::optional<NetworkDetail> network(std::string_view name_or_id) const;
   // NetworkSink: the fabric's answers; only enqueues.
   void network_done(driver::NetworkDone done) override;
+
+  // ---- Volumes (volumes.h; engine/volumes.cc) ------------------------------------------------
+  // Where volumes' bytes are kept; set before start(). Without one a volume is data only: its
+  // backend work counts as done at once (the sim, tests), at the path "sim:vol-<id>".
+  void set_volume_storage(driver::VolumeStorage* storage);
+  // Durable before they return (the status then is the claim or the transient: creating,
+  // extending, deleting ...; the backend's answer settles it). create_volume:
+  // kInvalidArgument (name, size), kConflict (name taken). volume_action: kNotFound; a verb the
+  // volume's status refuses is kInvalidState naming the status and the allowed actions (the
+  // volume table's refusal); kConflict while backend work runs on it, for a delete while it
+  // has snapshots, and for an extend of an attached volume (detach it first).
+  // Attach and detach are the VM's actions disk_attach / disk_detach (ActionRequest::volume).
+  [[nodiscard]] Result<store::VolumeRow> create_volume(VolumeCreate spec);
+  [[nodiscard]] Result<store::VolumeRow> volume_action(VolumeRequest request);
+  std::vector<store::VolumeRow> volumes() const;  // by id
+  std::optional<store::VolumeRow> volume(std::string_view name_or_id) const;
+  // VolumeSink: the storage's answers; only enqueues.
+  void volume_done(driver::VolumeJobDone done) override;
 
   // ---- Hosts (hosts.h; engine/hosts.cc) ----------------------------------------------------
   // Operator side. Durable before they return; errors typed (kConflict: the name is taken;

@@ -48,6 +48,7 @@ struct Engine::Impl {
   EngineStats published_stats;
   std::vector<store::ServerGroupRow> published_groups;  // by id
   std::vector<NetworkDetail> published_networks;        // by id
+  std::vector<store::VolumeRow> published_volumes;      // by id
 
   // ---- Engine thread only --------------------------------------------------------------
   std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
@@ -99,6 +100,16 @@ struct Engine::Impl {
   std::set<store::NetworkId> network_jobs;         // networks to send the fabric after commit
   std::map<store::NetworkId, std::uint64_t> network_generation;  // of the last job sent
   bool networks_changed = false;                                 // publish at the next commit
+  // Volumes (volumes.cc): rows as committed or to be committed in this batch.
+  driver::VolumeStorage* volume_storage = nullptr;
+  std::map<store::VolumeId, store::VolumeRow> volumes;
+  store::VolumeId max_volume_id = 0;
+  std::int64_t max_snapshot_id = 0;
+  std::vector<store::VolumeRow> volume_rows;     // the batch's upserts (the last one wins)
+  std::vector<store::VolumeId> deleted_volumes;  // the batch's deletes
+  std::set<store::VolumeId> volume_jobs;         // volumes whose job goes out after commit
+  std::map<store::VolumeId, std::uint64_t> volume_generation;  // of the last job sent
+  bool volumes_changed = false;                                // publish at the next commit
   // Parsed requirements by text: one parse per distinct expression (stable addresses).
   std::unordered_map<std::string, std::expected<sched::Requirements, sched::SyntaxError>>
       parsed_requirements;
@@ -235,6 +246,28 @@ struct Engine::Impl {
   void publish_networks();   // under published_mu
   void rollback_networks();  // back to the published rows
   void send_network_jobs();  // after a commit
+
+  // volumes.cc
+  void handle_volume(internal::VolumeCommand& command);
+  void handle_volume_done(const driver::VolumeJobDone& done);
+  store::VolumeRow* find_volume(std::string_view name_or_id);
+  void touch_volume(store::VolumeRow& row);  // into the batch, published at the commit
+  void start_volume_job(store::VolumeRow& row, store::VolumeJob job);
+  // disk_attach / disk_detach accepted: the volume is claimed (reserved, its attachment
+  // recorded) or set detaching, and named in the operation's parameters.
+  std::optional<Error> prepare_volume(const store::Vm& vm, const ActionRequest& request,
+                                      store::OpParams& params);
+  // A disk_attach or disk_detach that ended: the volume settles by the volume table's row.
+  void volume_operation_finished(store::Vm& vm);
+  // After every step: a DONE VM's volumes are detached (or deleted: delete_on_termination).
+  void settle_volumes(store::Vm& vm);
+  // The volumes a phase's VM has when the phase succeeds (PhaseRequest::volumes); a claimed
+  // volume whose plug starts now shows attaching.
+  std::vector<driver::VolumeSpec> phase_volumes(const store::Vm& vm);
+  void load_volumes(const store::Loaded& loaded);
+  void publish_volumes();   // under published_mu
+  void rollback_volumes();  // back to the published rows
+  void send_volume_jobs();  // after a commit
 
   // placement.cc
   // The scheduler's request for a VM: its size, requirements and group (members' hosts).

@@ -59,10 +59,17 @@ struct NetworkCommand {
   std::promise<Result<NetworkDetail>> reply;
 };
 
-using Command =
-    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
-                 driver::PhaseProgress, AddHostCommand, HostActionCommand, AgentConnectedCommand,
-                 GroupCommand, NetworkCommand, driver::NetworkDone>;
+// Create (create set) or act on (request) a volume.
+struct VolumeCommand {
+  std::optional<VolumeCreate> create;
+  VolumeRequest request;
+  std::promise<Result<store::VolumeRow>> reply;
+};
+
+using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                             driver::PhaseProgress, AddHostCommand, HostActionCommand,
+                             AgentConnectedCommand, GroupCommand, NetworkCommand,
+                             driver::NetworkDone, VolumeCommand, driver::VolumeJobDone>;
 
 struct DeadlineEntry {
   Millis at = 0;

@@ -24,6 +24,7 @@ class MemoryStore final : public store::Store {
     out.max_transition_id = static_cast<std::int64_t>(transitions_.size());
     for (const auto& [id, group] : groups_) out.groups.push_back(group);
     for (const auto& [id, network] : networks_) out.networks.push_back(network);
+    for (const auto& [id, volume] : volumes_) out.volumes.push_back(volume);
     std::map<store::VmId, store::MigrationRow> last_migration;
     for (const auto& [id, m] : migrations_) last_migration[m.vm_id] = m;  // ids ascend
     for (const auto& [vm, m] : last_migration) out.last_migrations.push_back(m);
@@ -54,6 +55,8 @@ class MemoryStore final : public store::Store {
     for (const store::ServerGroupRow& group : batch.groups) groups_[group.id] = group;
     for (store::NetworkId id : batch.deleted_networks) networks_.erase(id);
     for (const store::NetworkRow& network : batch.networks) networks_[network.id] = network;
+    for (store::VolumeId id : batch.deleted_volumes) volumes_.erase(id);
+    for (const store::VolumeRow& volume : batch.volumes) volumes_[volume.id] = volume;
     for (const store::MigrationRow& m : batch.migrations) migrations_[m.id] = m;
     for (const store::HostStayRow& s : batch.stays) stays_[{s.vm_id, s.seq}] = s;
     return {};
@@ -118,6 +121,7 @@ class MemoryStore final : public store::Store {
   std::map<std::string, store::HostRow> hosts_;
   std::map<store::GroupId, store::ServerGroupRow> groups_;
   std::map<store::NetworkId, store::NetworkRow> networks_;
+  std::map<store::VolumeId, store::VolumeRow> volumes_;
   std::map<std::int64_t, store::MigrationRow> migrations_;
   std::map<std::pair<store::VmId, std::int64_t>, store::HostStayRow> stays_;
   bool fail_next_ = false;

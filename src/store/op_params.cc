@@ -163,6 +163,7 @@ std::string to_json_text(const OpParams& params) {
   if (!params.migration.defaults()) j["migration"] = migration_json(params.migration);
   if (params.endpoint) j["endpoint"] = endpoint_json(*params.endpoint);
   if (params.nic) j["nic"] = nic_json(*params.nic);
+  if (params.volume != 0) j["volume_id"] = params.volume;
   return j.dump();
 }
 
@@ -216,6 +217,11 @@ OpParams params_from_json_text(std::string_view text) {
       params.nic = std::move(nic);
       j.erase(it);
     }
+  }
+  if (auto it = j.find("volume_id");
+      it != j.end() && it->is_number_integer() && it->get<std::int64_t>() > 0) {
+    params.volume = it->get<std::int64_t>();
+    j.erase(it);
   }
   params.shown = j.dump();
   return params;

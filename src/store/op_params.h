@@ -79,6 +79,8 @@ struct OpParams {
   // Neutron creates the port before Nova plugs it); nic_detach: the NIC being removed (its
   // index is what the request named). JSON "nic".
   std::optional<Nic> nic;
+  // disk_attach / disk_detach: the volume's id (0: none). JSON "volume_id".
+  std::int64_t volume = 0;
   // The request's other fields as it sent them (passwords as "***"), a JSON object's text:
   // shown by GET /v1/operations, read by no rule.
   std::string shown = "{}";

@@ -76,6 +76,8 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   p.hold = true;
   p.migration = MigrationParams{true, true, 0, 50, 100};
   p.endpoint = MigrationEndpoint{"tcp:10.1.2.2:4000", "10.1.2.2", 10809, "disk0"};
+  p.nic = Nic{1, 3, "10.0.0.5", "02:00:0a:00:00:05"};
+  p.volume = 12;
   p.shown = R"({"host":"h2","password":"***","rotation":7})";
   const std::string text = to_json_text(p);
   EXPECT_EQ(json::parse(text),
@@ -84,7 +86,9 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
                 "hold":true,"migration":{"copy_storage":true,"auto_converge":true,
                 "postcopy_after_ms":0,"max_downtime_ms":50,"bandwidth_mib_s":100},
                 "endpoint":{"migration_uri":"tcp:10.1.2.2:4000","nbd_host":"10.1.2.2",
-                "nbd_port":10809,"nbd_export":"disk0"}})"));
+                "nbd_port":10809,"nbd_export":"disk0"},
+                "nic":{"index":1,"network":3,"ip":"10.0.0.5","mac":"02:00:0a:00:00:05"},
+                "volume_id":12})"));
   EXPECT_EQ(params_from_json_text(text), p);
 }
 

@@ -48,6 +48,27 @@ inline bool known(lifecycle::NetworkState s) {
          std::end(lifecycle::kAllNetworkStates);
 }
 
+inline bool known(lifecycle::VolumeStatus s) {
+  return std::ranges::find(lifecycle::kAllVolumeStatuses, s) !=
+         std::end(lifecycle::kAllVolumeStatuses);
+}
+inline bool known(lifecycle::SnapshotStatus s) {
+  return std::ranges::find(lifecycle::kAllSnapshotStatuses, s) !=
+         std::end(lifecycle::kAllSnapshotStatuses);
+}
+inline bool known(VolumeJob j) {
+  switch (j) {
+    case VolumeJob::kNone:
+    case VolumeJob::kCreate:
+    case VolumeJob::kExtend:
+    case VolumeJob::kSnapshot:
+    case VolumeJob::kDeleteSnapshot:
+    case VolumeJob::kDelete:
+      return true;
+  }
+  return false;
+}
+
 inline bool known(lifecycle::HostState s) {
   switch (s) {
     case lifecycle::HostState::kInit:

@@ -127,6 +127,8 @@ const RowCodec<ServerGroupRow>& group_codec();
 
 // networks: keyed by id (migration 6).
 const RowCodec<NetworkRow>& network_codec();
+// volumes: keyed by id (migration 7).
+const RowCodec<VolumeRow>& volume_codec();
 
 // migrations: keyed by id (migration 4).
 const RowCodec<MigrationRow>& migration_codec();

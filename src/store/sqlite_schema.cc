@@ -174,6 +174,26 @@ CREATE TABLE networks(
 ALTER TABLE vms ADD COLUMN nics TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE vms ADD COLUMN ssh_keys TEXT NOT NULL DEFAULT '[]';
 )sql"},
+    // Issue 13: persistent volumes (store::VolumeRow); snapshots as a JSON array.
+    {7, R"sql(
+CREATE TABLE volumes(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  size_mib INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  vm INTEGER NOT NULL DEFAULT 0,
+  slot INTEGER NOT NULL DEFAULT 0,
+  delete_on_termination INTEGER NOT NULL DEFAULT 0,
+  path TEXT NOT NULL DEFAULT '',
+  job INTEGER NOT NULL DEFAULT 0,
+  job_size_mib INTEGER NOT NULL DEFAULT 0,
+  job_snapshot INTEGER NOT NULL DEFAULT 0,
+  error TEXT NOT NULL DEFAULT '',
+  snapshots TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -119,6 +119,8 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
   EXPECT_EQ(raw.columns("server_groups"), codec_columns(sqlite::group_codec()));
   EXPECT_EQ(raw.columns("migrations"), codec_columns(sqlite::migration_codec()));
   EXPECT_EQ(raw.columns("host_stays"), codec_columns(sqlite::stay_codec()));
+  EXPECT_EQ(raw.columns("networks"), codec_columns(sqlite::network_codec()));
+  EXPECT_EQ(raw.columns("volumes"), codec_columns(sqlite::volume_codec()));
   EXPECT_EQ(sqlite::vm_codec().table, "vms");
   EXPECT_EQ(sqlite::operation_codec().table, "operations");
   EXPECT_EQ(sqlite::transition_codec().table, "transitions");

@@ -34,8 +34,8 @@
 #include <utility>
 #include <vector>
 
-#include "store/sqlite_networks.h"
 #include "store/sqlite_records.h"
+#include "store/sqlite_resources.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_util.h"
@@ -91,7 +91,7 @@ const Sql& sql() {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::string path)
-      : path_(std::move(path)), records_(path_), networks_(path_) {}
+      : path_(std::move(path)), records_(path_), resources_(path_) {}
 
   Status open();
 
@@ -165,7 +165,7 @@ class SqliteStore final : public Store {
 
   // Declared after both connections: its statements are finalized before they close.
   sqlite::MoveRecordSql records_;
-  sqlite::NetworkSql networks_;
+  sqlite::ResourceSql resources_;
 };
 
 Result<Db> SqliteStore::connect(int flags, int cache_kib) {
@@ -278,7 +278,7 @@ Status SqliteStore::open() {
     }
   }
   if (Status s = records_.prepare(w, r); !s) return s;
-  return networks_.prepare(w);
+  return resources_.prepare(w);
 }
 
 // ---- Writes -------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ Status SqliteStore::write_batch(const Batch& batch) {
     if (!s) return s;
   }
   if (Status s = records_.write(writer_.get(), batch); !s) return s;
-  return networks_.write(writer_.get(), batch);
+  return resources_.write(writer_.get(), batch);
 }
 
 // ---- Reads --------------------------------------------------------------------------------
@@ -438,8 +438,8 @@ Result<Loaded> SqliteStore::load() {
   }
   if (rc != SQLITE_DONE) return fail(error(w, "load: server groups", rc));
   if (Status records = records_.load(w, out); !records) return fail(std::move(records.error()));
-  if (Status networks = networks_.load(w, out); !networks) {
-    return fail(std::move(networks.error()));
+  if (Status resources = resources_.load(w, out); !resources) {
+    return fail(std::move(resources.error()));
   }
   return out;
 }

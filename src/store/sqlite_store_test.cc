@@ -162,6 +162,49 @@ TEST(SqliteStoreTest, ACommitReplacesTheWholeVmRow) {
   expect_vms_eq(must_load(*store).vms, {vm});
 }
 
+TEST(SqliteStoreTest, NetworksAndVolumesRoundTripAndDeletesGo) {
+  TempDir dir;
+  const std::string path = dir.file("corral.db");
+  const NetworkRow net{3,  "default", "10.77.0.0/24", lifecycle::NetworkState::kReady,
+                       {}, kT0,       kT0 + 1};
+  VolumeRow data{.id = 5,
+                 .name = "data",
+                 .size_mib = 1024,
+                 .status = lifecycle::VolumeStatus::kInUse,
+                 .vm = 7,
+                 .slot = 2,
+                 .delete_on_termination = true,
+                 .path = "/d/vol-5.raw",
+                 .job = VolumeJob::kSnapshot,
+                 .job_size_mib = 0,
+                 .job_snapshot = 9,
+                 .error = "last extend: no space",
+                 .snapshots = {{8, lifecycle::SnapshotStatus::kAvailable, 512, kT0},
+                               {9, lifecycle::SnapshotStatus::kCreating, 1024, kT0 + 5}},
+                 .created_at = kT0,
+                 .updated_at = kT0 + 5};
+  VolumeRow gone = data;
+  gone.id = 6;
+  gone.name = "gone";
+  gone.snapshots.clear();
+  {
+    std::unique_ptr<Store> store = must_open(path);
+    ASSERT_NE(store, nullptr);
+    Batch batch;
+    batch.networks = {net};
+    batch.volumes = {data, gone};
+    must_commit(*store, batch);
+    Batch remove;
+    remove.deleted_volumes = {6};
+    must_commit(*store, remove);
+  }
+  std::unique_ptr<Store> store = must_open(path);
+  ASSERT_NE(store, nullptr);
+  const Loaded loaded = must_load(*store);
+  EXPECT_EQ(loaded.networks, std::vector<NetworkRow>{net});
+  EXPECT_EQ(loaded.volumes, std::vector<VolumeRow>{data});
+}
+
 TEST(SqliteStoreTest, TheVmsOwnOperationWinsOverAStaleRowInTheSameBatch) {
   TempDir dir;
   std::unique_ptr<Store> store = must_open(dir.file("corral.db"));

@@ -36,10 +36,14 @@ struct Batch {
   // Networks, by id: deleted first, then `networks` inserted or replaced whole.
   std::vector<NetworkId> deleted_networks{};
   std::vector<NetworkRow> networks{};
+  // Volumes, by id: deleted first, then `volumes` inserted or replaced whole.
+  std::vector<VolumeId> deleted_volumes{};
+  std::vector<VolumeRow> volumes{};
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
            hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
-           stays.empty() && deleted_networks.empty() && networks.empty();
+           stays.empty() && deleted_networks.empty() && networks.empty() &&
+           deleted_volumes.empty() && volumes.empty();
   }
 };
 
@@ -55,6 +59,7 @@ struct Loaded {
   std::vector<HostStayRow> last_stays;
   std::int64_t max_migration_id = 0;
   std::vector<NetworkRow> networks;  // every network not deleted, ordered by id
+  std::vector<VolumeRow> volumes;    // every volume not deleted, ordered by id
 };
 
 class Store {

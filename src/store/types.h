@@ -15,6 +15,7 @@
 #include "lifecycle/host_types.h"
 #include "lifecycle/model.h"
 #include "lifecycle/net_table.h"
+#include "lifecycle/volume_table.h"
 #include "store/op_params.h"
 #include "store/vm_model.h"
 
@@ -151,5 +152,51 @@ struct NetworkRow {
   Millis updated_at = 0;
   friend bool operator==(const NetworkRow&, const NetworkRow&) = default;
 };
+
+using VolumeId = std::int64_t;
+
+// The backend work a volume waits for (stable numbers, persisted): what a restarted controller
+// runs again (every backend call is idempotent, storage/volume_backend.h). Attach and detach
+// are not here: they are the VM's operations (disk_attach, disk_detach) and end with them.
+enum class VolumeJob : std::uint8_t {
+  kNone = 0,
+  kCreate = 1,
+  kExtend = 2,
+  kSnapshot = 3,        // VolumeRow::job_snapshot: the snapshot being made
+  kDeleteSnapshot = 4,  // VolumeRow::job_snapshot: the snapshot being removed
+  kDelete = 5,          // an operator's delete, or a terminate with delete_on_termination
+};
+
+// A point-in-time copy of a volume (Cinder's snapshot).
+struct VolumeSnapshot {
+  std::int64_t id = 0;  // unique among all volumes' snapshots, never reused
+  lifecycle::SnapshotStatus status = lifecycle::SnapshotStatus::kCreating;
+  std::uint64_t size_mib = 0;  // the volume's size when it was taken
+  Millis created_at = 0;
+  friend bool operator==(const VolumeSnapshot&, const VolumeSnapshot&) = default;
+};
+
+// A persistent volume (issue 13): Cinder's volume, OpenNebula's persistent DATABLOCK image,
+// Azure's managed data disk. It outlives the VM it is attached to unless the attachment says
+// delete_on_termination. Its status follows lifecycle/volume_table.h; views are derived.
+struct VolumeRow {
+  VolumeId id = 0;   // stable, assigned at create, never reused
+  std::string name;  // unique
+  std::uint64_t size_mib = 0;
+  lifecycle::VolumeStatus status = lifecycle::VolumeStatus::kCreating;
+  VmId vm = 0;   // the VM it is attached to (or being attached to); 0: none
+  int slot = 0;  // its slot on that VM (driver::VolumeSpec::slot), kept while attached
+  bool delete_on_termination = false;
+  std::string path;  // where the backend keeps it (empty until created)
+  VolumeJob job = VolumeJob::kNone;
+  std::uint64_t job_size_mib = 0;  // extend: the size asked for
+  std::int64_t job_snapshot = 0;   // snapshot / delete_snapshot: which
+  std::string error;               // the last failure's words; empty after a success
+  std::vector<VolumeSnapshot> snapshots;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  friend bool operator==(const VolumeRow&, const VolumeRow&) = default;
+};
+inline constexpr int kMaxVolumesPerVm = 16;
 
 }  // namespace corral::store

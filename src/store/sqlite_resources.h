@@ -1,10 +1,11 @@
-// The SQLite store's part for the resources beside VMs of issue 13 (migration 6: networks),
+// The SQLite store's part for the resources beside VMs of issue 13 (migration 6: networks;
+// migration 7: volumes),
 // apart from sqlite_store.cc so that file stays about VMs.
 //
-// Contract: as MoveRecordSql (sqlite_records.h): the store owns one NetworkSql, declared after
+// Contract: as MoveRecordSql (sqlite_records.h): the store owns one ResourceSql, declared after
 // its connections; prepare() runs once at open; write() and load() run on the writer connection
-// inside the store's write lock (write() inside the batch's transaction). A batch's deleted
-// networks go first, then its rows are inserted or replaced whole.
+// inside the store's write lock (write() inside the batch's transaction). For each kind, a
+// batch's deleted rows go first, then its rows are inserted or replaced whole.
 #pragma once
 
 #include <sqlite3.h>
@@ -18,13 +19,13 @@
 
 namespace corral::store::sqlite {
 
-class NetworkSql {
+class ResourceSql {
  public:
-  explicit NetworkSql(std::string path) : path_(std::move(path)) {}
+  explicit ResourceSql(std::string path) : path_(std::move(path)) {}
 
   [[nodiscard]] Status prepare(sqlite3* writer);
   [[nodiscard]] Status write(sqlite3* writer, const Batch& batch);
-  // Fills out.networks, ordered by id.
+  // Fills out.networks and out.volumes, ordered by id.
   [[nodiscard]] Status load(sqlite3* writer, Loaded& out);
 
  private:
@@ -32,6 +33,9 @@ class NetworkSql {
   Stmt upsert_network_;
   Stmt delete_network_;
   Stmt load_networks_;
+  Stmt upsert_volume_;
+  Stmt delete_volume_;
+  Stmt load_volumes_;
 };
 
 }  // namespace corral::store::sqlite

@@ -1,4 +1,4 @@
-#include "store/sqlite_networks.h"
+#include "store/sqlite_resources.h"
 
 #include <fmt/format.h>
 
@@ -13,6 +13,8 @@ struct Sql {
   std::string upsert_network = insert_sql(network_codec());
   std::string load_networks =
       "SELECT " + column_list(network_codec()) + " FROM networks ORDER BY id";
+  std::string upsert_volume = insert_sql(volume_codec());
+  std::string load_volumes = "SELECT " + column_list(volume_codec()) + " FROM volumes ORDER BY id";
 };
 const Sql& sql() {
   static const Sql built;
@@ -21,11 +23,14 @@ const Sql& sql() {
 
 }  // namespace
 
-Status NetworkSql::prepare(sqlite3* writer) {
+Status ResourceSql::prepare(sqlite3* writer) {
   const std::pair<Stmt*, const char*> statements[] = {
       {&upsert_network_, sql().upsert_network.c_str()},
       {&delete_network_, "DELETE FROM networks WHERE id = ?1"},
       {&load_networks_, sql().load_networks.c_str()},
+      {&upsert_volume_, sql().upsert_volume.c_str()},
+      {&delete_volume_, "DELETE FROM volumes WHERE id = ?1"},
+      {&load_volumes_, sql().load_volumes.c_str()},
   };
   for (const auto& [stmt, text] : statements) {
     if (int rc = sqlite::prepare(writer, text, *stmt); rc != SQLITE_OK) {
@@ -35,7 +40,7 @@ Status NetworkSql::prepare(sqlite3* writer) {
   return {};
 }
 
-Status NetworkSql::write(sqlite3* writer, const Batch& batch) {
+Status ResourceSql::write(sqlite3* writer, const Batch& batch) {
   for (NetworkId id : batch.deleted_networks) {
     StmtUse use(delete_network_);
     use.bind(id);
@@ -50,10 +55,24 @@ Status NetworkSql::write(sqlite3* writer, const Batch& batch) {
       return fail(sqlite_error(writer, path_, fmt::format("commit: network {}", n.id), rc));
     }
   }
+  for (VolumeId id : batch.deleted_volumes) {
+    StmtUse use(delete_volume_);
+    use.bind(id);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: delete volume {}", id), rc));
+    }
+  }
+  for (const VolumeRow& v : batch.volumes) {
+    StmtUse use(upsert_volume_);
+    bind_row(use, volume_codec(), v);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: volume {}", v.id), rc));
+    }
+  }
   return {};
 }
 
-Status NetworkSql::load(sqlite3* writer, Loaded& out) {
+Status ResourceSql::load(sqlite3* writer, Loaded& out) {
   StmtUse use(load_networks_);
   int rc = SQLITE_OK;
   while ((rc = use.step()) == SQLITE_ROW) {
@@ -66,6 +85,17 @@ Status NetworkSql::load(sqlite3* writer, Loaded& out) {
     }
   }
   if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: networks", rc));
+  StmtUse volumes(load_volumes_);
+  while ((rc = volumes.step()) == SQLITE_ROW) {
+    VolumeRow& row = out.volumes.emplace_back();
+    RowReader r(volumes.get());
+    read_row(r, volume_codec(), row);
+    if (r.problem()) {
+      return fail(Error::internal(
+          fmt::format("sqlite store {}: load: volume {}: {}", path_, row.id, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: volumes", rc));
   return {};
 }
 

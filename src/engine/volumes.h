@@ -1,0 +1,36 @@
+// Persistent volumes as the engine's API takes them (issue 13): Cinder's volume, OpenNebula's
+// persistent DATABLOCK image. The engine's methods are in engine.h; the row in store/types.h;
+// the statuses and what each action may do in lifecycle/volume_table.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "store/types.h"
+
+namespace corral::engine {
+
+struct VolumeCreate {
+  std::string name;  // as a network's name (engine/names.h)
+  std::uint64_t size_mib = 0;
+  bool delete_on_termination = false;  // Nova's and Azure's default: the volume outlives its VM
+};
+
+enum class VolumeVerb : std::uint8_t {
+  kExtend = 1,          // size_mib: the new size, larger than now (Cinder's os-extend)
+  kSnapshot = 2,        // a full copy; the volume keeps its status
+  kDeleteSnapshot = 3,  // snapshot: which
+  kDelete = 4,
+};
+
+struct VolumeRequest {
+  VolumeVerb verb = VolumeVerb::kDelete;
+  std::string name_or_id;
+  std::uint64_t size_mib = 0;
+  std::int64_t snapshot = 0;
+};
+
+// Sizes a volume may have: 1 MiB to 16 TiB.
+inline constexpr std::uint64_t kMaxVolumeMib = 16ull * 1024 * 1024;
+
+}  // namespace corral::engine
