@@ -83,6 +83,13 @@ HandlerResult get_network(Context& ctx, Call& call);
 HandlerResult create_network(Context& ctx, Call& call);
 HandlerResult delete_network(Context& ctx, Call& call);
 
+// handlers_volumes.cc
+HandlerResult list_volumes(Context& ctx, Call& call);
+HandlerResult get_volume(Context& ctx, Call& call);
+HandlerResult create_volume(Context& ctx, Call& call);
+HandlerResult act_on_volume(Context& ctx, Call& call);
+HandlerResult delete_volume(Context& ctx, Call& call);
+
 // handlers_status.cc
 HandlerResult get_operation(Context& ctx, Call& call);
 HandlerResult get_states(Context& ctx, Call& call);

@@ -138,6 +138,10 @@ constexpr ActionParams kActionParams[] = {
     // {net_id, fixed_ips}.
     {lc::Action::kNicAttach, {"network", "ip"}, 2},
     {lc::Action::kNicDetach, {"nic"}, 1},
+    // OpenNebula's onevm disk-attach --image (a persistent image), disk-detach; Nova's
+    // os-volume_attachments {volumeId, delete_on_termination}.
+    {lc::Action::kDiskAttach, {"volume", "delete_on_termination"}, 2},
+    {lc::Action::kDiskDetach, {"volume"}, 1},
 };
 
 std::span<const std::string_view> params_of(lc::Action action) {
@@ -175,8 +179,9 @@ bool valid_ssh_key(std::string_view key) {
   return std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
-// A network named by name or id.
-Result<std::string> network_field(const json& value, std::string_view field) {
+// A network, volume ... (`what`) named by name or id.
+Result<std::string> resource_field(const json& value, std::string_view field,
+                                   std::string_view what) {
   if (value.is_number_integer() && value.get<std::int64_t>() > 0) {
     return std::to_string(value.get<std::int64_t>());
   }
@@ -184,7 +189,12 @@ Result<std::string> network_field(const json& value, std::string_view field) {
       value.get_ref<const std::string&>().size() <= 64) {
     return value.get<std::string>();
   }
-  return fail(bad("'" + std::string(field) + "' must name a network (its name or id)"));
+  return fail(
+      bad("'" + std::string(field) + "' must name a " + std::string(what) + " (its name or id)"));
+}
+
+Result<std::string> network_field(const json& value, std::string_view field) {
+  return resource_field(value, field, "network");
 }
 
 }  // namespace
@@ -449,6 +459,13 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
       Result<std::string> v = text(value, key, 15);
       if (!v) return fail(v.error());
       request.ip = std::move(*v);
+    } else if (key == "volume") {
+      Result<std::string> v = resource_field(value, key, "volume");
+      if (!v) return fail(v.error());
+      request.volume = std::move(*v);
+    } else if (key == "delete_on_termination") {
+      if (!value.is_boolean()) return fail(bad("'" + key + "' must be true or false"));
+      request.delete_on_termination = value.get<bool>();
     } else if (key == "nic") {
       Result<std::int64_t> v = integer(value, key, 0, store::kMaxNics - 1);
       if (!v) return fail(v.error());
@@ -477,6 +494,9 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
     return fail(bad(what + " needs 'network' (a network's name or id)"));
   } else if (action == lc::Action::kNicDetach && request.nic < 0) {
     return fail(bad(what + " needs 'nic' (the NIC's index)"));
+  } else if ((action == lc::Action::kDiskAttach || action == lc::Action::kDiskDetach) &&
+             request.volume.empty()) {
+    return fail(bad(what + " needs 'volume' (a volume's name or id)"));
   }
   if (Status s = store::validate_params(action, request.params); !s) return fail(s.error());
   request.params.shown = kept.dump();

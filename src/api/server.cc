@@ -82,6 +82,16 @@ Handler handler_for(RouteId id) {
       return internal::get_network;
     case RouteId::kDeleteNetwork:
       return internal::delete_network;
+    case RouteId::kListVolumes:
+      return internal::list_volumes;
+    case RouteId::kCreateVolume:
+      return internal::create_volume;
+    case RouteId::kGetVolume:
+      return internal::get_volume;
+    case RouteId::kActOnVolume:
+      return internal::act_on_volume;
+    case RouteId::kDeleteVolume:
+      return internal::delete_volume;
     case RouteId::kListImages:
       return internal::list_images;
     case RouteId::kConsoleLog:

@@ -28,6 +28,8 @@
 #include "engine/engine.h"
 #include "lifecycle/types.h"
 #include "net/local_fabric.h"
+#include "storage/file_datastore.h"
+#include "storage/volume_worker.h"
 #include "store/store.h"
 
 namespace corral::cli {
@@ -54,6 +56,8 @@ struct ServerOptions {
   int sim_hosts = 4;
   std::string sim_profile = "fast";
   std::string default_network;  // a CIDR: create the network "default" if there is none
+  std::string volume_dir;       // empty: <data dir>/volumes
+  bool volume_dir_shared = false;
   std::vector<std::string> phase_deadlines;
   double default_deadline_s = 300;
   bool no_schedule = false;
@@ -219,6 +223,22 @@ int run_server(const ServerOptions& o) {
     engine.set_network_fabric(fabric.get());
     server_options.network_namespace = fabric->netns();
   }
+  // Volumes are files in one datastore directory (storage/file_datastore.h), made, grown and
+  // copied off the engine's thread.
+  const std::string volume_dir = o.volume_dir.empty()
+                                     ? (std::filesystem::path(o.data_dir) / "volumes").string()
+                                     : o.volume_dir;
+  std::error_code volume_dir_error;
+  std::filesystem::create_directories(volume_dir, volume_dir_error);
+  Result<std::unique_ptr<storage::FileDatastore>> datastore = storage::FileDatastore::open(
+      std::filesystem::absolute(volume_dir).string(), o.volume_dir_shared);
+  if (!datastore) return cannot_start("--volume-dir: " + datastore.error().message);
+  if (Result<int> swept = (*datastore)->recover(); !swept) {
+    return cannot_start("--volume-dir: " + swept.error().message);
+  }
+  storage::VolumeWorker volume_worker(**datastore);
+  volume_worker.start(&engine);
+  engine.set_volume_storage(&volume_worker);
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -288,6 +308,7 @@ int run_server(const ServerOptions& o) {
   join.attach(nullptr);
   (*cluster)->stop();
   engine.stop();
+  volume_worker.stop();
   if (fabric) fabric->stop();  // the networks stay up for the next start, as Neutron's do
   if (!served) return cannot_start(served.error().message);
   log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});
@@ -346,6 +367,11 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--default-network", options->default_network,
                   "Create the network \"default\" with this IPv4 range if it does not exist "
                   "(make run: 10.77.0.0/24)");
+  cmd->add_option("--volume-dir", options->volume_dir,
+                  "Where volumes' files are kept (default: DATA_DIR/volumes)");
+  cmd->add_flag("--volume-dir-shared", options->volume_dir_shared,
+                "--volume-dir is mounted at the same path on every host (NFS, a cluster "
+                "filesystem): volumes follow their VMs when they migrate");
   cmd->add_option("--sim-profile", options->sim_profile,
                   "Simulated latencies: zero, fast or realistic")
       ->capture_default_str()
