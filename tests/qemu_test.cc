@@ -82,28 +82,138 @@ std::string last_reason(Api& api, std::int64_t id) {
                                                    : h.back()["reason"].get<std::string>();
 }
 
-// Seed 002, "Deploy" to "Terminate": run, describe (Pending, Prolog, Boot, Running), connect,
-// `poweroff` typed inside the guest, Unknown ("machine is stopped, but still has resources
-// allocated"), kill, Done.
+// A temporary $HOME for the CLI: `corral run` makes its ssh key pair there, never in the
+// machine user's own home.
+class TempHome {
+ public:
+  TempHome() {
+    std::string tmpl = (fs::temp_directory_path() / "corral-home-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) != nullptr) dir_ = tmpl;
+    const char* old = std::getenv("HOME");
+    old_ = old != nullptr ? old : "";
+    ::setenv("HOME", dir_.c_str(), 1);
+    ::unsetenv("XDG_CONFIG_HOME");
+  }
+  ~TempHome() {
+    ::setenv("HOME", old_.c_str(), 1);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::string old_;
+};
+
+// `ip netns exec NS ssh root@IP COMMAND`, as the README gives it, with the key `corral run`
+// gave the VM; output and exit code.
+driver::qemu::CommandResult guest_ssh(const std::string& netns, const std::string& key,
+                                      const std::string& ip, const std::string& command) {
+  Result<driver::qemu::CommandResult> r = driver::qemu::run_command(
+      {"ip", "netns", "exec", netns, "ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o",
+       "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o",
+       "ConnectTimeout=5", "root@" + ip, command},
+      20s);
+  return r ? *r : driver::qemu::CommandResult{-1, r.error().message};
+}
+
+// Retries until the guest's ssh server answers `true` (it starts a little after the address).
+bool wait_ssh(const std::string& netns, const std::string& key, const std::string& ip) {
+  for (auto until = std::chrono::steady_clock::now() + 40s;
+       std::chrono::steady_clock::now() < until;) {
+    if (guest_ssh(netns, key, ip, "true").exit_code == 0) return true;
+    std::this_thread::sleep_for(500ms);
+  }
+  return false;
+}
+
+bool wait_ping(const std::string& netns, const std::string& ip) {
+  for (auto until = std::chrono::steady_clock::now() + 40s;
+       std::chrono::steady_clock::now() < until;) {
+    Result<driver::qemu::CommandResult> r = driver::qemu::run_command(
+        {"ip", "netns", "exec", netns, "busybox", "ping", "-c", "1", "-W", "1", ip}, 5s);
+    if (r && r->exit_code == 0) return true;
+  }
+  return false;
+}
+
+// The guest's block device whose virtio serial is `serial` ("vol1"), found through sysfs (the
+// test guest has no udev for /dev/disk/by-id); writes or reads its first bytes.
+std::string on_volume(const std::string& serial, const std::string& action) {
+  return "for b in /sys/block/vd*; do [ \"$(cat $b/serial 2>/dev/null)\" = " + serial +
+         " ] && d=/dev/${b##*/}; done; [ -n \"$d\" ] || { echo no-device $(ls /sys/block) "
+         "$(cat /sys/block/*/serial 2>&1); exit 1; }; " +
+         action;
+}
+
+// Runs on_volume(serial, action) until the guest has the device: QEMU's device_add returns
+// (and the attach succeeds) before the guest kernel has probed the new PCI device.
+driver::qemu::CommandResult on_guest_volume(const std::string& netns, const std::string& key,
+                                            const std::string& ip, const std::string& serial,
+                                            const std::string& action) {
+  driver::qemu::CommandResult r;
+  for (auto until = std::chrono::steady_clock::now() + 15s;
+       std::chrono::steady_clock::now() < until;) {
+    r = guest_ssh(netns, key, ip, on_volume(serial, action));
+    if (r.output.find("no-device") == std::string::npos) return r;
+    std::this_thread::sleep_for(200ms);
+  }
+  return r;
+}
+
+json wait_volume(Api& api, const std::string& name, const std::string& status) {
+  json v;
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < until;) {
+    v = api.get("/v1/volumes/" + name).body["volume"];
+    if (v.is_object() && v["status"] == status) return v;
+    std::this_thread::sleep_for(50ms);
+  }
+  ADD_FAILURE() << "volume " << name << " not " << status << ": " << v.dump();
+  return json();
+}
+
+std::string after(const std::string& text, const std::string& marker) {
+  const std::size_t at = text.find(marker);
+  if (at == std::string::npos) return {};
+  const std::size_t from = at + marker.size();
+  return text.substr(from, text.find_first_of("\r\n ", from) - from);
+}
+
+// Seed 002 end to end, as a new user types it: `corral run tiny` prints a real address; ping
+// and ssh (inside Corral's namespace) reach the guest; `corral connect` logs in; a volume
+// attached while it runs is written; `shutdown -h` in the guest → Unknown, the volume still
+// allocated; `corral kill` → Done, the volume available with its data, which a second VM
+// reads back. Along the way: describe's phases (Pending, Prolog, Boot, Running), a volume
+// and a NIC attached to the powered-off VM (HOTPLUG_PROLOG_POWEROFF 33, HOTPLUG_NIC_POWEROFF
+// 65), and a NIC hotplugged to the running one (HOTPLUG_NIC 25) that gets its address.
 TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
-  QemuServer server({}, /*prebuilt_guest=*/false);  // the first start builds `tiny`
+  TempHome home;
+  QemuServer server({"--default-network", "10.97.0.0/24"}, /*prebuilt_guest=*/false);
   ASSERT_TRUE(server.process().start()) << server.process().log();
   const std::string url = server.process().url();
   Api api(server.process());
 
   const CliResult run = run_cli({"run", "tiny"}, url);
   ASSERT_EQ(run.exit_code, 0) << run.out;
-  const std::size_t at = run.out.find("vm ID: ");
-  ASSERT_NE(at, std::string::npos) << run.out;
-  const std::int64_t id = std::stoll(run.out.substr(at + 7));
+  const std::string id_text = after(run.out, "vm ID: ");
+  ASSERT_FALSE(id_text.empty()) << run.out;
+  const std::int64_t id = std::stoll(id_text);
   const std::string sid = std::to_string(id);
+  const std::string ip = after(run.out, "Public ip: ");
+  EXPECT_EQ(ip, "10.97.0.2") << run.out;
+  const std::string key = home.dir() + "/.config/corral/id_ed25519";
+  ASSERT_TRUE(fs::exists(key)) << "corral run makes the user's key";
 
   // Watch `corral describe` as the user would, until Running.
   std::vector<std::string> seen;
+  std::string last_describe;
   for (auto until = std::chrono::steady_clock::now() + 60s;
        std::chrono::steady_clock::now() < until;) {
     const CliResult d = run_cli({"describe", sid}, url);
     ASSERT_EQ(d.exit_code, 0) << d.out;
+    last_describe = d.out;
     for (const char* s : {"Pending", "Prolog", "Boot", "Running", "Failed"}) {
       if (d.out.find(std::string(" ") + s + " ") != std::string::npos &&
           (seen.empty() || seen.back() != s)) {
@@ -115,6 +225,9 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   }
   ASSERT_FALSE(seen.empty());
   EXPECT_EQ(seen.back(), "Running");
+  EXPECT_NE(last_describe.find(" " + ip + " "), std::string::npos)
+      << "describe's host/ip column shows the address:\n"
+      << last_describe;
   ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
 
   // The phases the server went through, replayed on the model: the StratusLab names of the
@@ -141,7 +254,6 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
     if (names.back() != sl_name(mirror)) names.push_back(sl_name(mirror));
   }
   EXPECT_EQ(names, (std::vector<std::string>{"Pending", "Prolog", "Boot", "Running"})) << h.dump();
-  // What `describe` showed is that sequence, maybe with fast phases unseen.
   std::size_t j = 0;
   for (const std::string& s : seen) {
     while (j < names.size() && names[j] != s) ++j;
@@ -149,13 +261,32 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   }
   ASSERT_TRUE(wait_console(api, id, kReady));
 
-  // Connect, look around, and power off from inside.
-  const CliResult connect = run_cli_with_input({"console", sid}, url, "uname -s\npoweroff\n", 60s);
+  // Ping, then ssh root@IP from Corral's namespace, then `corral connect`.
+  const json networks = api.get("/v1/networks").body["networks"];
+  ASSERT_EQ(networks.size(), 1u) << networks.dump();
+  const std::string netns = networks[0]["namespace"].get<std::string>();
+  ASSERT_TRUE(wait_ping(netns, ip)) << ip << " does not answer ping in " << netns;
+  ASSERT_TRUE(wait_ssh(netns, key, ip)) << "ssh root@" << ip << " does not answer";
+  const CliResult connect = run_cli({"connect", sid, "--", "uname", "-s"}, url);
   EXPECT_EQ(connect.exit_code, 0) << connect.out;
   EXPECT_NE(connect.out.find("Linux"), std::string::npos) << connect.out;
-  EXPECT_NE(connect.out.find("reboot: Power down"), std::string::npos) << connect.out;
-  EXPECT_NE(connect.out.find("the console closed"), std::string::npos) << connect.out;
 
+  // A volume hotplugged to the running VM (HOTPLUG), written by the guest.
+  ASSERT_EQ(run_cli({"volume", "create", "data", "--size", "16"}, url).exit_code, 0);
+  wait_volume(api, "data", "available");
+  const CliResult attach = run_cli({"volume", "attach", "data", sid}, url);
+  ASSERT_EQ(attach.exit_code, 0) << attach.out;
+  const json in_use = wait_volume(api, "data", "in-use");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  EXPECT_EQ(history(api, id).back()["action"], "disk_attach");
+  const std::string serial = "vol" + std::to_string(in_use["id"].get<std::int64_t>());
+  const driver::qemu::CommandResult wrote = on_guest_volume(
+      netns, key, ip, serial,
+      "echo seed002-data | dd of=$d bs=512 count=1 conv=sync 2>/dev/null && sync && echo written");
+  EXPECT_NE(wrote.output.find("written"), std::string::npos) << wrote.output;
+
+  // Shut down from inside, as the seed does: Unknown, resources (and the volume) kept.
+  (void)guest_ssh(netns, key, ip, "shutdown -h");
   const json off = wait_state(api, id, "POWEROFF", 30s);
   ASSERT_TRUE(off.is_object());
   EXPECT_EQ(off["views"]["stratuslab"]["state"], "Unknown");
@@ -166,13 +297,88 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   EXPECT_TRUE(pids_of(server, id).empty()) << "no QEMU process once the guest powered off";
   const CliResult unknown = run_cli({"describe", sid}, url);
   EXPECT_NE(unknown.out.find(" Unknown "), std::string::npos) << unknown.out;
+  const json kept = api.get("/v1/volumes/data").body["volume"];
+  EXPECT_EQ(kept["status"], "in-use") << "the data volume stays allocated: " << kept.dump();
+  EXPECT_EQ(kept["azure"]["diskState"], "Attached") << kept.dump();
 
+  // Attached to the powered-off VM: a volume (HOTPLUG_PROLOG_POWEROFF) and a NIC
+  // (HOTPLUG_NIC_POWEROFF); nothing is plugged, the records change.
+  ASSERT_EQ(run_cli({"volume", "create", "cold", "--size", "8"}, url).exit_code, 0);
+  wait_volume(api, "cold", "available");
+  ASSERT_EQ(act(api, id, "disk_attach", {{"volume", "cold"}}), 202);
+  wait_volume(api, "cold", "in-use");
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  ASSERT_EQ(act(api, id, "nic_attach", {{"network", "default"}}), 202);
+  const json two_nics = wait_state(api, id, "POWEROFF");
+  ASSERT_TRUE(two_nics.is_object());
+  EXPECT_EQ(two_nics["nics"].size(), 2u) << two_nics.dump();
+
+  // Kill: Done, the files gone, the volumes available with their data, the leases back.
   const CliResult kill = run_cli({"kill", sid}, url);
   EXPECT_EQ(kill.exit_code, 0) << kill.out;
   ASSERT_TRUE(wait_state(api, id, "DONE").is_object());
   const CliResult done = run_cli({"describe", sid}, url);
   EXPECT_NE(done.out.find(" Done "), std::string::npos) << done.out;
   EXPECT_FALSE(fs::exists(vm_dir(server, id))) << "kill releases the VM's files";
+  const json available = wait_volume(api, "data", "available");
+  EXPECT_TRUE(available["attachments"].empty()) << available.dump();
+  wait_volume(api, "cold", "available");
+  EXPECT_TRUE(api.get("/v1/networks/default").body["network"]["leases"].empty());
+
+  // A second VM takes the freed address, gets the volume hotplugged and reads the data back;
+  // a NIC hotplugged on a second network gets its address; the volume detaches from the
+  // running guest (device_del honoured) and is available again.
+  const CliResult run2 = run_cli({"run", "tiny"}, url);
+  ASSERT_EQ(run2.exit_code, 0) << run2.out;
+  const std::int64_t id2 = std::stoll(after(run2.out, "vm ID: "));
+  const std::string ip2 = after(run2.out, "Public ip: ");
+  EXPECT_EQ(ip2, ip) << "the lowest free address again";
+  ASSERT_TRUE(wait_state(api, id2, "RUNNING").is_object());
+  ASSERT_TRUE(wait_ssh(netns, key, ip2));
+  const CliResult connect2 = run_cli({"connect", std::to_string(id2), "--", "true"}, url);
+  EXPECT_EQ(connect2.exit_code, 0)
+      << "a new VM on an old address is not an impostor: " << connect2.out;
+  ASSERT_EQ(run_cli({"volume", "attach", "data", std::to_string(id2)}, url).exit_code, 0);
+  wait_volume(api, "data", "in-use");
+  ASSERT_TRUE(wait_state(api, id2, "RUNNING").is_object());
+  const driver::qemu::CommandResult read =
+      on_guest_volume(netns, key, ip2, serial, "dd if=$d bs=512 count=1 2>/dev/null");
+  EXPECT_NE(read.output.find("seed002-data"), std::string::npos) << read.output;
+
+  const ApiResult second = api.post("/v1/networks", {{"name", "second"}, {"cidr", "10.98.0.0/24"}});
+  ASSERT_EQ(second.status, 201) << second.body.dump();
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until &&
+       api.get("/v1/networks/second").body["network"]["state"] != "READY";) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(act(api, id2, "nic_attach", {{"network", "second"}}), 202);
+  const json hot = wait_state(api, id2, "RUNNING");
+  ASSERT_TRUE(hot.is_object());
+  ASSERT_EQ(hot["nics"].size(), 2u) << hot.dump();
+  EXPECT_EQ(hot["nics"][1]["ip"], "10.98.0.2");
+  EXPECT_TRUE(wait_ping(netns, "10.98.0.2")) << "the hotplugged NIC got its address by DHCP";
+
+  ASSERT_EQ(run_cli({"volume", "detach", "data"}, url).exit_code, 0);
+  wait_volume(api, "data", "available");
+  ASSERT_TRUE(wait_state(api, id2, "RUNNING").is_object());
+  const driver::qemu::CommandResult gone =
+      guest_ssh(netns, key, ip2, on_volume(serial, "echo still-there"));
+  EXPECT_NE(gone.output.find("no-device"), std::string::npos) << gone.output;
+
+  ASSERT_EQ(run_cli({"kill", std::to_string(id2)}, url).exit_code, 0);
+  ASSERT_TRUE(wait_state(api, id2, "DONE").is_object());
+  for (const char* v : {"data", "cold"}) {
+    ASSERT_EQ(run_cli({"volume", "delete", v}, url).exit_code, 0);
+  }
+  for (auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until &&
+       !api.get("/v1/volumes").body["volumes"].empty();) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(api.get("/v1/volumes").body["volumes"].empty());
+  EXPECT_FALSE(fs::exists(server.data_dir() + "/var/volumes/vol-1.raw"));
+  EXPECT_EQ(server.process().stop(), 0);
 }
 
 // Every power action against a running guest, and the QEMU process really in that state.

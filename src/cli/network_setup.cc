@@ -5,8 +5,7 @@
 namespace corral::cli {
 
 std::string cluster8_of(const std::string& ca_fingerprint) {
-  const std::string hex = ca_fingerprint.starts_with("sha256:") ? ca_fingerprint.substr(7) : "";
-  return hex.size() >= 8 ? hex.substr(0, 8) : "00000000";
+  return net::FabricNames::for_ca(ca_fingerprint).cluster8;
 }
 
 std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(net::FabricNames names,

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -79,7 +80,17 @@ CliResult<void> run_connect(const GlobalOptions& globals, const std::string& id,
   CliResult<SshKey> key = user_ssh_key();
   if (!key) return fail(std::move(key.error()));
   const std::string known_hosts = (config_dir() / "known_hosts").string();
-  const std::vector<std::string> args = ssh_argv(netns, key->private_path, known_hosts, ip, extra);
+  // Addresses are reused (a killed VM's goes to the next one) and every guest makes its own
+  // host key: the key is remembered for this VM (its namespace, id and creation time), so a
+  // new VM on an old address is not taken for an impostor, and a changed key on the same VM
+  // still is.
+  std::string created = vm->value("created_at", "");
+  std::erase_if(created, [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); });
+  const std::string alias = netns + "-vm" + id + "-" + created;
+  std::vector<std::string> with_alias = {"-o", "HostKeyAlias=" + alias};
+  with_alias.insert(with_alias.end(), extra.begin(), extra.end());
+  const std::vector<std::string> args =
+      ssh_argv(netns, key->private_path, known_hosts, ip, with_alias);
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -132,9 +143,16 @@ std::vector<std::string> ssh_argv(const std::string& netns, const std::string& k
                                    "-o",
                                    "UserKnownHostsFile=" + known_hosts,
                                    "-o",
-                                   "LogLevel=ERROR",
-                                   "root@" + ip};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+                                   "LogLevel=ERROR"};
+  // Options first: ssh takes what follows the destination as the remote command.
+  auto command = extra.begin();
+  while (command != extra.end() && *command == "-o" && command + 1 != extra.end()) {
+    argv.push_back(*command);
+    argv.push_back(*(command + 1));
+    command += 2;
+  }
+  argv.push_back("root@" + ip);
+  argv.insert(argv.end(), command, extra.end());
   return argv;
 }
 

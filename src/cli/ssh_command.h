@@ -28,7 +28,8 @@ struct SshKey {
 // The key `run` gives new VMs and `connect` logs in with (made if there is none).
 [[nodiscard]] CliResult<SshKey> user_ssh_key();
 
-// The ssh command line for `connect`: ip netns exec NS ssh ... root@IP [extra...].
+// The ssh command line for `connect`: ip netns exec NS ssh ... [-o OPT]... root@IP [command...]:
+// leading "-o OPT" pairs of `extra` are ssh options, the rest is the remote command.
 std::vector<std::string> ssh_argv(const std::string& netns, const std::string& key_path,
                                   const std::string& known_hosts, const std::string& ip,
                                   const std::vector<std::string>& extra);

@@ -35,6 +35,14 @@ namespace corral::net {
 struct FabricNames {
   std::string cluster8;
 
+  // A cluster's names from its CA's fingerprint ("sha256:<hex>", cluster/pki.h): the first 8
+  // hex digits, so a controller and its agents agree without being told.
+  static FabricNames for_ca(std::string_view ca_fingerprint) {
+    const std::string_view hex =
+        ca_fingerprint.starts_with("sha256:") ? ca_fingerprint.substr(7) : std::string_view{};
+    return {hex.size() >= 8 ? std::string(hex.substr(0, 8)) : std::string("00000000")};
+  }
+
   std::string underlay_ns() const { return "corral-" + cluster8 + "-ul"; }
   std::string network_ns() const { return "corral-" + cluster8 + "-net"; }
   // A host's: its name when that fits a namespace name, else a hash of it.

@@ -5,13 +5,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <thread>
 
+#include "cluster/pki.h"
 #include "driver/qemu/posix.h"
+#include "net/fabric.h"
+#include "net/netns.h"
 
 namespace corral::testing {
 
@@ -71,6 +75,26 @@ QemuServer::QemuServer(std::vector<std::string> extra_args, bool prebuilt_guest)
 QemuServer::~QemuServer() {
   if (server_->running()) server_->kill();
   kill_qemu_processes(server_->data_dir());
+  teardown_networks();
+}
+
+void QemuServer::teardown_networks() {
+  const std::string dir = server_->data_dir() + "/var";
+  std::ifstream in(dir + "/cluster/ca.crt");
+  if (!in) return;  // the server never started: it made nothing
+  const std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Result<std::string> fingerprint = cluster::fingerprint_of(pem);
+  ASSERT_TRUE(fingerprint) << fingerprint.error().message;
+  const net::FabricNames names = net::FabricNames::for_ca(*fingerprint);
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "local");
+  Status h = net::HostNode(names, host).teardown();
+  EXPECT_TRUE(h) << h.error().message;
+  Status n = net::NetNode(names, dir + "/networks").teardown();
+  EXPECT_TRUE(n) << n.error().message;
+  for (const std::string& ns : {names.network_ns(), names.underlay_ns(), names.host_ns(host)}) {
+    EXPECT_FALSE(net::netns_exists(ns)) << ns << " is left behind";
+  }
 }
 
 std::int64_t create_vm(Api& api, const std::string& name, const std::string& image) {

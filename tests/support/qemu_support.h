@@ -38,6 +38,10 @@ class QemuServer {
   QemuServer& operator=(const QemuServer&) = delete;
 
   ServerProcess& process() { return *server_; }
+  // Removes the namespaces and DHCP servers the server's networks made on this machine (by the
+  // names its cluster CA gives them, net/fabric.h), after the server and its VMs are gone.
+  // Called by the destructor; a failure is a test failure.
+  void teardown_networks();
   const std::string& data_dir() const { return server_->data_dir(); }
   std::string vms_dir() const { return server_->data_dir() + "/var/vms"; }
 
