@@ -234,6 +234,14 @@ TEST(QemuAgentsNetworkTest, TwoVmsOnOneHostAndAThirdAcrossVxlanPingEachOther) {
     std::cerr << "--- agent\n" << agent->log() << "\n";
   }
   std::cout << "[ figure ] network test body: " << seconds() << " s\n";
+
+  // The teardown refuses while the server holds its data dir, and removes nothing then.
+  const CliResult early =
+      run_cli({"network", "teardown", "--data-dir", cluster.server().data_dir() + "/var"}, "");
+  EXPECT_EQ(early.exit_code, 1) << early.out;
+  EXPECT_NE(early.out.find("stop the corral server"), std::string::npos) << early.out;
+  EXPECT_TRUE(net::netns_exists(names->network_ns()));
+  EXPECT_TRUE(net::netns_exists(names->host_ns("h1")));
 }
 
 }  // namespace

@@ -81,9 +81,14 @@ Result<NetworksTorndown> teardown_networks(const std::string& data_dir) {
   if (!fs::is_directory(dir, ec)) {
     return fail(Error::not_found(data_dir + " is not a directory"));
   }
-  Result<daemon::DataDirLock> lock =
-      daemon::DataDirLock::acquire(data_dir, "corral network teardown");
-  if (!lock) return fail(std::move(lock.error()));
+  // The server's own lock: a running server would rebuild what this removes.
+  Result<daemon::DataDirLock> lock = daemon::DataDirLock::acquire(data_dir, "process");
+  if (!lock) {
+    return fail(Error{ErrorCode::kUnavailable,
+                      lock.error().message + ": stop the corral server using it first",
+                      {},
+                      {}});
+  }
   // Read, never created: a data dir without a CA has no networks (the CA names them).
   Result<std::string> ca_pem = cluster::read_file(dir / "cluster" / "ca.crt");
   if (!ca_pem) {
