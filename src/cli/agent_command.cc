@@ -15,6 +15,7 @@
 
 #include "agent/agent.h"
 #include "agent/metrics.h"
+#include "cli/network_setup.h"
 #include "cli/qemu_setup.h"
 #include "cli/sim_hosts.h"
 #include "common/clock.h"
@@ -220,6 +221,9 @@ int run_agent(const AgentFlags& f) {
     setup.migration_address = f.migration_address;
     setup.shared_dir = f.shared_dir;
     setup.fetch_files = transfer->fetcher();
+    // NICs as taps in this host's namespace of the cluster's fabric (docs/networks.md); host and
+    // cluster come from the identity, which the first start stores only once it has joined.
+    setup.open_tap = agent_tap_opener(transfer_settings.data_dir);
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);

@@ -7,14 +7,15 @@
 #include "cli/console_commands.h"
 #include "cli/groups_command.h"
 #include "cli/hosts_command.h"
+#include "cli/network_setup.h"
 #include "cli/networks_command.h"
-#include "cli/volumes_command.h"
 #include "cli/options.h"
 #include "cli/server_command.h"
 #include "cli/ssh_command.h"
 #include "cli/states_command.h"
 #include "cli/stratuslab_commands.h"
 #include "cli/vm_commands.h"
+#include "cli/volumes_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Corral: a virtual-machine lifecycle controller"};
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   corral::cli::add_hosts_command(app, globals);
   corral::cli::add_groups_command(app, globals);
   corral::cli::add_networks_command(app, globals);
+  corral::cli::add_network_teardown_command(*app.get_subcommand("network"));
   corral::cli::add_volumes_command(app, globals);
   corral::cli::add_ssh_command(app, globals);
   corral::cli::add_console_commands(app, *app.get_subcommand("vm"), globals);

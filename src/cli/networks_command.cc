@@ -92,7 +92,9 @@ CliResult<void> run_delete(const GlobalOptions& globals, const std::string& name
 }  // namespace
 
 void add_networks_command(CLI::App& app, const Globals& globals) {
-  CLI::App* network = app.add_subcommand("network", "Virtual networks: create, list, show, delete");
+  CLI::App* network = app.add_subcommand(
+      "network",
+      "Virtual networks: create, list, show, delete (teardown: this machine's plumbing)");
   network->require_subcommand(1);
   CLI::App* list = network->add_subcommand("list", "List networks (onevnet list)");
   set_command(list, "corral network list", [globals] { return run_list(*globals); });
