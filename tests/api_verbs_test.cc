@@ -48,7 +48,7 @@ TEST_F(ApiVerbsTest, EveryVerbOfEveryVocabulary) {
     }
     const Result<Action> action = lc::resolve(s->mirror, c.vocabulary, c.verb, c.variant);
     ASSERT_TRUE(action.has_value()) << action.error().message;
-    const nlohmann::json body = case_body(c, *action);
+    const nlohmann::json body = case_body(c, *action, s->id);
     const ApiResult r = api.post("/v1/vms/" + std::to_string(s->id) + "/actions", body);
     ASSERT_EQ(r.status, 202) << body.dump() << " -> " << r.body.dump();
     EXPECT_TRUE(r.body.contains("operation")) << r.body.dump();

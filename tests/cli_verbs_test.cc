@@ -31,6 +31,7 @@ std::vector<std::string> cli_args(const nlohmann::json& body) {
                                                        {"type", "--type"},
                                                        {"network", "--network"},
                                                        {"nic", "--nic"},
+                                                       {"volume", "--volume"},
                                                        {"op", "--op"}};
   for (const auto& [key, flag] : flags) {
     if (!body.contains(key)) continue;
@@ -63,7 +64,7 @@ TEST_F(CliTest, EveryVerbOfEveryVocabulary) {
     std::vector<std::string> args = {
         "vm",   "action",       std::to_string(s->id),
         c.verb, "--vocabulary", std::string(lc::vocabulary_name(c.vocabulary))};
-    const std::vector<std::string> extra = cli_args(case_body(c, *action));
+    const std::vector<std::string> extra = cli_args(case_body(c, *action, s->id));
     args.insert(args.end(), extra.begin(), extra.end());
     const CliResult r = run_cli(args, server_->url());
     ASSERT_EQ(r.exit_code, 0) << r.out;

@@ -73,7 +73,7 @@ std::optional<Subject> ready_for(Api& api, const FaultPoint& p) {
                                                          {"phase", lc::phase_name(phase)},
                                                          {"vm", s->id}});
     EXPECT_EQ(hang.status, 201) << hang.body.dump();
-    json body = default_params(running);
+    json body = default_params(running, s->id);
     body["action"] = lc::action_name(running);
     const ApiResult r = api.post("/v1/vms/" + std::to_string(s->id) + "/actions", body);
     EXPECT_EQ(r.status, 202) << r.body.dump();
@@ -142,7 +142,7 @@ TEST(CrashPhases, TheServerDiesInEveryPhaseOfEveryRowFromEveryOriginAndFinishesA
         body = {{"name", name}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}};
       } else {
         path = "/v1/vms/" + std::to_string(subject->id) + "/actions";
-        body = default_params(t.action);
+        body = default_params(t.action, subject->id);
         body["action"] = lc::action_name(t.action);
       }
       auto reply =
@@ -177,6 +177,18 @@ TEST(CrashPhases, TheServerDiesInEveryPhaseOfEveryRowFromEveryOriginAndFinishesA
     EXPECT_EQ(done["operation"]["action"], lc::action_name(t.action));
     EXPECT_EQ(done["operation"]["status"], "succeeded");
     EXPECT_EQ(done["operation"]["request_id"], request_id);
+    // The VM's volumes say the truth after the restart: never left half-way.
+    for (const std::string& v : {attached_volume(subject->id), free_volume(subject->id)}) {
+      const std::string status = volume_status(after, v);
+      EXPECT_TRUE(status == "absent" || status == "available" || status == "in-use")
+          << v << " is " << status;
+    }
+    if (t.action == Action::kDiskAttach) {
+      EXPECT_EQ(volume_status(after, free_volume(subject->id)), "in-use");
+    }
+    if (t.action == Action::kDiskDetach) {
+      EXPECT_EQ(volume_status(after, attached_volume(subject->id)), "available");
+    }
 
     const json history = full_history(after, subject->id);
     int started = 0;
@@ -253,7 +265,7 @@ TEST(CrashPhases, TheServerDiesInEveryUndoPhaseAndTheUndoFinishesAfterRestart) {
         {
           std::unique_ptr<httplib::Client> http = server.client();
           http->set_read_timeout(2, 0);
-          json body = default_params(t.action);
+          json body = default_params(t.action, subject->id);
           body["action"] = lc::action_name(t.action);
           auto reply = http->Post("/v1/vms/" + std::to_string(subject->id) + "/actions",
                                   {{"X-Request-Id", request_id}}, body.dump(), "application/json");

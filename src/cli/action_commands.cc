@@ -64,6 +64,9 @@ void add_param_options(CLI::App* cmd, ActionArgs& args) {
   cmd->add_option("--network", args.network, "Network, name or id (nic_attach)");
   cmd->add_option("--ip", args.ip, "Address on that network (nic_attach; default: the next)");
   cmd->add_option("--nic", args.nic, "The NIC's index (nic_detach)");
+  cmd->add_option("--volume", args.volume, "Volume, name or id (disk_attach, disk_detach)");
+  cmd->add_option("--delete-on-termination", args.delete_on_termination,
+                  "true|false: delete the volume with the VM (disk_attach)");
   cmd->add_flag_function(
       "--copy-storage", [&args](std::int64_t count) { args.copy_storage = count > 0; },
       "Mirror the disk to the target: no shared storage (live_migrate)");

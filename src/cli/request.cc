@@ -197,6 +197,8 @@ CliResult<nlohmann::json> action_request(const ActionArgs& args) {
   put("network", args.network);
   put("ip", args.ip);
   put("nic", args.nic);
+  put("volume", args.volume);
+  put("delete_on_termination", args.delete_on_termination);
   put("state", args.state);
   put("op", args.op);
   put("offload", args.offload);

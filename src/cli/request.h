@@ -73,13 +73,15 @@ struct ActionArgs {
   std::optional<int> size_mib;  // disk_resize
   std::optional<std::string> password;
   std::optional<std::string> host;
-  std::optional<std::string> network;  // nic_attach: the network (name or id)
-  std::optional<std::string> ip;       // nic_attach: the address wanted (default: the next)
-  std::optional<int> nic;              // nic_detach: the NIC's index
-  std::optional<std::string> state;    // reset_state target
-  std::optional<std::string> op;       // opennebula recover
-  std::optional<bool> offload;         // nova shelve
-  std::optional<bool> skip_shutdown;   // azure powerOff
+  std::optional<std::string> network;         // nic_attach: the network (name or id)
+  std::optional<std::string> ip;              // nic_attach: the address wanted (default: the next)
+  std::optional<int> nic;                     // nic_detach: the NIC's index
+  std::optional<std::string> volume;          // disk_attach, disk_detach: the volume (name or id)
+  std::optional<bool> delete_on_termination;  // disk_attach: set the volume's
+  std::optional<std::string> state;           // reset_state target
+  std::optional<std::string> op;              // opennebula recover
+  std::optional<bool> offload;                // nova shelve
+  std::optional<bool> skip_shutdown;          // azure powerOff
   // live_migrate (store/op_params.h MigrationParams)
   std::optional<bool> copy_storage;
   std::optional<bool> auto_converge;

@@ -208,6 +208,22 @@ class FaultsTest : public ::testing::Test {
       const std::optional<store::Vm> vm = engine_->get(id);
       r.nic = vm && !vm->nics.empty() ? vm->nics.back().index : 0;
     }
+    // disk_attach: a new volume (no storage: available at once); disk_detach: one it has.
+    if (action == Action::kDiskAttach) {
+      Result<store::VolumeRow> volume =
+          engine_->create_volume({"vol-" + std::to_string(++volumes_made_), 1, false});
+      if (!volume) return std::unexpected(volume.error());
+      r.volume = volume->name;
+      for (int i = 0; i < 5000 && engine_->volume(r.volume)->status != lc::VolumeStatus::kAvailable;
+           ++i) {
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    if (action == Action::kDiskDetach) {
+      for (const store::VolumeRow& v : engine_->volumes()) {
+        if (v.vm == id && v.status == lc::VolumeStatus::kInUse) r.volume = v.name;
+      }
+    }
     return engine_->act(r);
   }
 
@@ -256,6 +272,11 @@ class FaultsTest : public ::testing::Test {
       return Ready{id, mirror};
     }
     if (!step(id, mirror, Action::kDeploy)) return std::nullopt;
+    // A VM left RUNNING or POWEROFF has a volume, so disk_detach has one to remove.
+    if ((state == State::kRunning || state == State::kPoweroff) &&
+        !step(id, mirror, Action::kDiskAttach)) {
+      return std::nullopt;
+    }
     static const std::map<State, Action> kFromRunning = {
         {State::kPaused, Action::kPause},           {State::kSuspended, Action::kSuspend},
         {State::kPoweroff, Action::kShutdown},      {State::kHibernated, Action::kHibernate},
@@ -360,6 +381,18 @@ class FaultsTest : public ::testing::Test {
     entries_ += h->size();
   }
 
+  // Once VM `id` is idle its volumes say the truth: attached (in-use, to it) or free
+  // (available, to no VM), never half-way (reserved, attaching, detaching).
+  void expect_volumes_settled(store::VmId id) {
+    for (const store::VolumeRow& v : engine_->volumes()) {
+      if (v.vm != id && v.vm != 0) continue;
+      const bool settled = v.vm == id ? v.status == lc::VolumeStatus::kInUse
+                                      : v.status == lc::VolumeStatus::kAvailable;
+      EXPECT_TRUE(settled) << "volume " << v.name << " is " << lc::volume_status_name(v.status)
+                           << " on VM " << v.vm << " after VM " << id << "'s operation";
+    }
+  }
+
   // Makes the injection on `ready`; returns the VM's id and the model's expected record, or
   // nullopt (with a test failure) if the fault never struck or the VM ended elsewhere.
   std::optional<std::pair<store::VmId, lc::VmRecord>> inject(const Injection& i, Ready ready) {
@@ -415,6 +448,7 @@ class FaultsTest : public ::testing::Test {
     if (i.fault == Fault::kHang) clock_.advance(kDeadline + 1);
     const std::optional<store::Vm> after = wait_idle(id);
     empty_hosts(fillers);
+    expect_volumes_settled(id);
     if (!after || !after->record.op) return std::nullopt;
     const lc::Operation& op = *after->record.op;
     EXPECT_EQ(after->record.state, expected.state);
@@ -462,6 +496,7 @@ class FaultsTest : public ::testing::Test {
   int recovered_ = 0;
   int histories_ = 0;
   std::size_t entries_ = 0;
+  int volumes_made_ = 0;
 };
 
 constexpr Action kRecoverOptions[] = {Action::kRecoverRetry, Action::kRecoverSuccess,

@@ -64,7 +64,10 @@ void SharedServerSuite::TearDownTestSuite() {
   server_ = nullptr;
 }
 
-nlohmann::json default_params(Action action) {
+std::string attached_volume(std::int64_t vm) { return "a-" + std::to_string(vm); }
+std::string free_volume(std::int64_t vm) { return "f-" + std::to_string(vm); }
+
+nlohmann::json default_params(Action action, std::int64_t vm) {
   switch (action) {
     case Action::kResize:
     case Action::kResizeMigrate:
@@ -84,6 +87,11 @@ nlohmann::json default_params(Action action) {
       return {{"network", "net"}};
     case Action::kNicDetach:
       return {{"nic", 0}};
+    // bring_to() gives every VM it leaves RUNNING or POWEROFF one volume attached and one free.
+    case Action::kDiskAttach:
+      return {{"volume", free_volume(vm)}};
+    case Action::kDiskDetach:
+      return {{"volume", attached_volume(vm)}};
     default:
       return nlohmann::json::object();
   }
@@ -99,7 +107,7 @@ void mirror_run(lc::VmRecord& record, Action action) {
 namespace {
 
 bool act(Api& api, Subject& s, Action action) {
-  nlohmann::json body = default_params(action);
+  nlohmann::json body = default_params(action, s.id);
   body["action"] = lc::action_name(action);
   const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions", body);
   EXPECT_EQ(r.status, 202) << lc::action_name(action) << " on VM " << s.id << ": " << r.body.dump();
@@ -111,7 +119,41 @@ bool act(Api& api, Subject& s, Action action) {
   return vm["state"] == lc::state_name(s.mirror.state);
 }
 
+// Creates a 1 MiB volume and waits until it is available.
+bool make_volume(Api& api, const std::string& name) {
+  const ApiResult made = api.post("/v1/volumes", {{"name", name}, {"size_mib", 1}});
+  EXPECT_EQ(made.status, 201) << made.body.dump();
+  for (int i = 0; made.status == 201 && i < 2000; ++i) {
+    if (volume_status(api, name) == "available") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "volume " << name
+                << " never available: " << api.get("/v1/volumes/" + name).body.dump();
+  return false;
+}
+
+// The volumes disk_attach and disk_detach act on (default_params): one attached, one free.
+bool give_volumes(Api& api, Subject& s) {
+  if (!make_volume(api, attached_volume(s.id)) || !make_volume(api, free_volume(s.id))) {
+    return false;
+  }
+  const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions",
+                               {{"action", "disk_attach"}, {"volume", attached_volume(s.id)}});
+  EXPECT_EQ(r.status, 202) << r.body.dump();
+  if (r.status != 202) return false;
+  mirror_run(s.mirror, Action::kDiskAttach);
+  const nlohmann::json vm = api.wait_idle(s.id);
+  return vm.is_object() && vm["state"] == lc::state_name(s.mirror.state) &&
+         volume_status(api, attached_volume(s.id)) == "in-use";
+}
+
 }  // namespace
+
+std::string volume_status(Api& api, const std::string& name) {
+  const ApiResult v = api.get("/v1/volumes/" + name);
+  if (v.status != 200) return "absent";
+  return v.body["volume"].value("status", "");
+}
 
 bool ensure_test_network(Api& api) {
   const ApiResult made = api.post("/v1/networks", {{"name", "net"}, {"cidr", "10.64.0.0/16"}});
@@ -162,6 +204,10 @@ std::optional<Subject> bring_to(Api& api, State state) {
     return failed["state"] == "FAILED" ? std::optional(s) : std::nullopt;
   }
   if (!act(api, s, Action::kDeploy)) return std::nullopt;
+  if ((state == State::kRunning || state == State::kPoweroff) && !give_volumes(api, s)) {
+    ADD_FAILURE() << "cannot give VM " << s.id << " its volumes";
+    return std::nullopt;
+  }
   Action last = Action::kDeploy;
   switch (state) {
     case State::kRunning:

@@ -43,8 +43,13 @@ class SharedServerSuite : public ::testing::Test {
   static ServerProcess* server_;
 };
 
-// Parameters a canonical action needs (resize: a new size, rebuild: an image ...).
-nlohmann::json default_params(lifecycle::Action action);
+// Parameters a canonical action needs (resize: a new size, rebuild: an image ...); disk_attach
+// and disk_detach name VM `vm`'s free and attached volumes (bring_to makes them).
+nlohmann::json default_params(lifecycle::Action action, std::int64_t vm = 0);
+std::string attached_volume(std::int64_t vm);  // "a-<vm>"
+std::string free_volume(std::int64_t vm);      // "f-<vm>"
+// A volume's Cinder status ("available", "in-use" ...); "absent" when there is none.
+std::string volume_status(Api& api, const std::string& name);
 
 // A VM on the server and its mirror in the library.
 struct Subject {
@@ -56,8 +61,9 @@ struct Subject {
 bool ensure_test_network(Api& api);
 
 // Creates a VM (server started with --no-schedule) with a NIC on "net" and drives it to
-// `state`; nullopt and a test failure if that does not work. Supports every state but INIT and
-// DONE.
+// `state` (a VM left RUNNING or POWEROFF has the volume attached_volume(id) attached and
+// free_volume(id) available, both 1 MiB); nullopt and a test failure if that does not work.
+// Supports every state but INIT and DONE.
 std::optional<Subject> bring_to(Api& api, lifecycle::State state);
 
 // Runs `action` to the end on the mirror (every phase succeeds).

@@ -64,8 +64,8 @@ std::vector<VerbCase> all_cases() {
   return cases;
 }
 
-nlohmann::json case_body(const VerbCase& c, Action action) {
-  nlohmann::json body = default_params(action);
+nlohmann::json case_body(const VerbCase& c, Action action, std::int64_t vm) {
+  nlohmann::json body = default_params(action, vm);
   if (action == Action::kResetState && c.vocabulary == lc::Vocabulary::kNova) {
     body["state"] = "active";
   }

@@ -26,6 +26,6 @@ std::vector<VerbCase> all_cases();
 
 // The request body a case sends: the canonical action's default parameters, the variant's
 // parameter, the verb and its vocabulary.
-nlohmann::json case_body(const VerbCase& c, lifecycle::Action action);
+nlohmann::json case_body(const VerbCase& c, lifecycle::Action action, std::int64_t vm);
 
 }  // namespace corral::testing
