@@ -357,46 +357,5 @@ TEST_F(NetFirewallTest, ApplyAndRemoveAreIdempotent) {
   EXPECT_TRUE(connects(1, 22)) << "no NICs listed: none filtered";
 }
 
-// Rendering (no root needed): what is refused before nft ever runs, and port sets nft accepts.
-TEST(FirewallRender, RefusesBadNicsAndMergesPorts) {
-  const Ipv4 ip = *Ipv4::parse("10.66.0.11");
-  const std::string good_mac = mac_for(ip);
-  struct Case {
-    NicFirewall nic;
-    const char* error_has;  // "" = accepted
-  };
-  const Case cases[] = {
-      {{"t1n0", good_mac, ip, {}}, ""},
-      {{"", good_mac, ip, {}}, "tap name"},
-      {{"t1n0\"; flush ruleset", good_mac, ip, {}}, "tap name"},
-      {{"averyveryverylongname", good_mac, ip, {}}, "tap name"},
-      {{"T1N0", good_mac, ip, {}}, "tap name"},
-      {{"t1n0", "02:00:0A:42:00:0B", ip, {}}, "MAC"},
-      {{"t1n0", "03:00:0a:42:00:0b", ip, {}}, "MAC"},
-      {{"t1n0", "02:00:0a:42:00", ip, {}}, "MAC"},
-      {{"t1n0", good_mac, Ipv4{0}, {}}, "address"},
-      {{"t1n0",
-        good_mac,
-        ip,
-        {SecurityGroupRule{RuleDirection::kIngress, RuleProtocol::kIcmp, {{1, 2}}, {}}}},
-       "no ports"},
-  };
-  for (const Case& c : cases) {
-    Result<std::string> r = render_firewall({c.nic});
-    ASSERT_EQ(r.has_value(), *c.error_has == '\0') << c.nic.tap << " " << c.nic.mac;
-    if (!r) {
-      EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
-      EXPECT_NE(r.error().message.find(c.error_has), std::string::npos) << r.error().message;
-    }
-  }
-  EXPECT_FALSE(render_firewall({cases[0].nic, cases[0].nic})) << "one tap twice";
-
-  NicFirewall nic = cases[0].nic;
-  nic.rules = {rule(RuleDirection::kIngress, RuleProtocol::kTcp, "80,1000:2000,22,1500:2500,2501")};
-  Result<std::string> text = render_firewall({nic});
-  ASSERT_TRUE(text);
-  EXPECT_NE(text->find("tcp dport { 22, 80, 1000-2501 } accept"), std::string::npos) << *text;
-}
-
 }  // namespace
 }  // namespace corral::net
