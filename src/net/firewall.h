@@ -33,6 +33,8 @@
 //   filtered as ports, only as the other end of a listed NIC's traffic.
 // - Traffic to the namespace itself (the bridge's own address, none on a hypervisor host) is
 //   not filtered.
+// - The namespace's packet marks are Corral's: the bridge forward chain rewrites every
+//   forwarded frame's mark (a hypervisor host's namespace has no other user of them).
 // - Conntrack has one zone per namespace: two networks with overlapping addresses on one
 //   host would share entries (Corral's networks do not overlap).
 // - Input is typed and checked before rendering (tap names [a-z0-9-]{1,15}, MAC
