@@ -602,6 +602,42 @@ TEST(QemuTest, GracefulShutdownFallsBackAsConfigured) {
   }
 }
 
+// device_del only asks the guest. A guest that never lets go (acpi=off: it never hears the
+// eject) ends the detach in a clear failed operation with the VM running and the volume still
+// attached and in-use, never in detaching; once the VM is off, the cold detach frees it.
+TEST(QemuTest, AGuestThatNeverLetsGoOfAVolumeEndsTheDetachInAClearFailure) {
+  QemuServer server({"--unplug-timeout", "2"});
+  ASSERT_TRUE(server.process().start()) << server.process().log();
+  register_deaf_image(server);
+  Api api(server.process());
+  const std::int64_t id = create_vm(api, "deaf", "deaf");
+  ASSERT_TRUE(wait_state(api, id, "RUNNING").is_object());
+  ASSERT_EQ(api.post("/v1/volumes", {{"name", "held"}, {"size_mib", 4}}).status, 201);
+  wait_volume(api, "held", "available");
+  ASSERT_EQ(act(api, id, "disk_attach", {{"volume", "held"}}), 202);
+  ASSERT_TRUE(wait_volume(api, "held", "in-use").is_object());
+
+  ASSERT_EQ(act(api, id, "disk_detach", {{"volume", "held"}}), 202);
+  const json refused = api.wait_idle(id, 30'000);
+  ASSERT_TRUE(refused.is_object());
+  EXPECT_EQ(refused["state"], "RUNNING");
+  EXPECT_EQ(refused["operation"]["action"], "disk_detach");
+  EXPECT_EQ(refused["operation"]["status"], "failed");
+  EXPECT_NE(refused["operation"]["error"].dump().find("did not release"), std::string::npos)
+      << refused.dump();
+  const json held = api.get("/v1/volumes/held").body["volume"];
+  EXPECT_EQ(held["status"], "in-use") << held.dump();
+  EXPECT_EQ(held["attachments"].size(), 1u) << held.dump();
+  EXPECT_EQ(pids_of(server, id).size(), 1u) << "the guest keeps running";
+
+  act(api, id, "shutdown_hard");
+  ASSERT_TRUE(wait_state(api, id, "POWEROFF").is_object());
+  ASSERT_EQ(act(api, id, "disk_detach", {{"volume", "held"}}), 202);
+  ASSERT_TRUE(wait_volume(api, "held", "available").is_object());
+  act(api, id, "terminate_hard");
+  ASSERT_TRUE(wait_state(api, id, "DONE").is_object());
+}
+
 // Seed 000: OS provisioning that misses its deadline fails, and the guest's readiness line
 // arriving later turns the failure to success by itself.
 TEST(QemuTest, LateReadinessTurnsFailedProvisioningToSucceeded) {

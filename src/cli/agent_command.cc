@@ -41,6 +41,7 @@ struct AgentFlags {
   std::string accel = "auto";
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";
+  double unplug_timeout_s = 20;
   double monitor_interval_s = 2;
   std::string migration_address = "127.0.0.1";
   std::string shared_dir;
@@ -217,6 +218,7 @@ int run_agent(const AgentFlags& f) {
     setup.accel = f.accel;
     setup.shutdown_timeout_s = f.shutdown_timeout_s;
     setup.shutdown_fallback = f.shutdown_fallback;
+    setup.unplug_timeout_s = f.unplug_timeout_s;
     setup.monitor_interval_s = f.monitor_interval_s;
     setup.migration_address = f.migration_address;
     setup.shared_dir = f.shared_dir;
@@ -324,6 +326,10 @@ void add_agent_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   cmd->add_option("--shutdown-timeout", f->shutdown_timeout_s,
                   "qemu: seconds a guest has to power off after the ACPI power button")
+      ->capture_default_str();
+  cmd->add_option("--unplug-timeout", f->unplug_timeout_s,
+                  "qemu: seconds a guest has to let go of a device being detached (device_del "
+                  "only asks); then the detach fails and the device stays")
       ->capture_default_str();
   cmd->add_option("--shutdown-fallback", f->shutdown_fallback,
                   "qemu: when a guest ignores ACPI, poweroff or fail")

@@ -65,6 +65,9 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   if (!(setup.shutdown_timeout_s > 0)) {
     return fail(Error::invalid_argument("--shutdown-timeout must be a positive number"));
   }
+  if (!(setup.unplug_timeout_s > 0)) {
+    return fail(Error::invalid_argument("--unplug-timeout must be a positive number"));
+  }
   std::error_code ec;
   qemu::QemuConfig config;
   config.data_dir = fs::absolute(setup.data_dir, ec).lexically_normal().string();
@@ -72,6 +75,7 @@ Result<std::unique_ptr<qemu::QemuDriver>> make_qemu_driver(const QemuSetup& setu
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') config.host_name = host;
   config.shutdown_timeout = milliseconds(static_cast<long long>(setup.shutdown_timeout_s * 1000));
+  config.unplug_timeout = milliseconds(static_cast<long long>(setup.unplug_timeout_s * 1000));
   config.shutdown_fallback = setup.shutdown_fallback == "fail" ? qemu::ShutdownFallback::kFail
                                                                : qemu::ShutdownFallback::kPowerOff;
   config.monitor_interval = milliseconds(static_cast<long long>(setup.monitor_interval_s * 1000));

@@ -18,6 +18,7 @@ struct QemuSetup {
   std::string accel = "auto";  // auto | kvm | tcg
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";  // poweroff | fail
+  double unplug_timeout_s = 20;                // a guest has to let go of a device_del'd device
   double monitor_interval_s = 2;               // between two query-status of an idle VM
   std::string migration_address;               // "": QemuConfig's default (the loopback)
   std::string shared_dir;                      // "": no shared storage

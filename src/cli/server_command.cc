@@ -48,6 +48,7 @@ struct ServerOptions {
   std::string accel = "auto";
   double shutdown_timeout_s = 30;
   std::string shutdown_fallback = "poweroff";
+  double unplug_timeout_s = 20;
   double monitor_interval_s = 2;
   std::string drift_policy = "opennebula";
   std::string missing_state = "unknown";
@@ -185,6 +186,7 @@ int run_server(const ServerOptions& o) {
     setup.accel = o.accel;
     setup.shutdown_timeout_s = o.shutdown_timeout_s;
     setup.shutdown_fallback = o.shutdown_fallback;
+    setup.unplug_timeout_s = o.unplug_timeout_s;
     setup.monitor_interval_s = o.monitor_interval_s;
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
@@ -335,6 +337,10 @@ void add_server_command(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   cmd->add_option("--shutdown-timeout", options->shutdown_timeout_s,
                   "qemu: seconds a guest has to power off after the ACPI power button")
+      ->capture_default_str();
+  cmd->add_option("--unplug-timeout", options->unplug_timeout_s,
+                  "qemu: seconds a guest has to let go of a device being detached (device_del "
+                  "only asks); then the detach fails and the device stays")
       ->capture_default_str();
   cmd->add_option("--shutdown-fallback", options->shutdown_fallback,
                   "qemu: when a guest ignores ACPI, poweroff (pull the plug) or fail (back to "
