@@ -145,7 +145,7 @@ class Rig {
   // Restarts the agent and waits until the controller has it back.
   void restart_agent(const std::string& host) {
     EXPECT_TRUE(agents_.at(host)->start()) << agents_.at(host)->log();
-    EXPECT_TRUE(cluster_.wait_connected(host)) << host;
+    EXPECT_TRUE(cluster_.wait_connected(host)) << host << ": " << agents_.at(host)->log();
   }
 
  private:

@@ -132,7 +132,7 @@ bool wait_ping(const std::string& netns, const std::string& ip) {
   for (auto until = std::chrono::steady_clock::now() + 40s;
        std::chrono::steady_clock::now() < until;) {
     Result<driver::qemu::CommandResult> r = driver::qemu::run_command(
-        {"ip", "netns", "exec", netns, "busybox", "ping", "-c", "1", "-W", "1", ip}, 5s);
+        {"ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "1", ip}, 5s);
     if (r && r->exit_code == 0) return true;
   }
   return false;

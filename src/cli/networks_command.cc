@@ -39,6 +39,12 @@ CliResult<void> print_reply(const GlobalOptions& globals, const json& reply, con
   fmt::print("{}", network_line(n));
   const std::string error = text_of(field(n, "error"), "");
   if (!error.empty()) fmt::print("error: {}\n", error);
+  // The VMs' addresses are reached from the namespace Corral made for the network.
+  const std::string netns = text_of(field(n, "namespace"), "");
+  if (!netns.empty()) {
+    fmt::print("namespace: {}  (reach the VMs from it: ip netns exec {} ssh root@IP)\n", netns,
+               netns);
+  }
   const json& leases = field(n, "leases");
   if (leases.is_array() && !leases.empty()) {
     fmt::print("\n{:<15} {:<17} {:<6} {:<4} {}\n", "IP", "MAC", "VM", "NIC", "ATTACHED");
