@@ -49,6 +49,10 @@ class VolumeStorage {
   virtual void start(VolumeSink* sink) = 0;
   virtual void stop() = 0;
   virtual void submit(VolumeStorageJob job) = 0;
+  // True when every host reaches the volumes under the same paths (a shared datastore): a VM
+  // with volumes may then run and move anywhere. False: only the controller's own hosts
+  // reach them, so such a VM stays there (the engine pins it and refuses what would break).
+  virtual bool shared() const = 0;
 };
 
 }  // namespace corral::driver

@@ -255,6 +255,10 @@ struct Engine::Impl {
   void start_volume_job(store::VolumeRow& row, store::VolumeJob job);
   // disk_attach / disk_detach accepted: the volume is claimed (reserved, its attachment
   // recorded) or set detaching, and named in the operation's parameters.
+  // Whether a VM on `host` reaches the volumes (shared storage, none, or a local host), and
+  // whether `vm` is pinned to the local hosts by volumes that only they reach.
+  bool volumes_reach(const std::string& host) const;
+  bool pinned_by_volumes(const store::Vm& vm) const;
   std::optional<Error> prepare_volume(const store::Vm& vm, const ActionRequest& request,
                                       store::OpParams& params);
   // A disk_attach or disk_detach that ended: the volume settles by the volume table's row.

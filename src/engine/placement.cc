@@ -181,12 +181,24 @@ bool constrained(const store::Vm& vm) { return !vm.requirements.empty() || vm.gr
 sched::PlacementRequest Engine::Impl::request_for(const store::Vm& vm) {
   sched::PlacementRequest request;
   request.resources = {vm.model.vcpus, vm.model.memory_mib};
-  if (!vm.requirements.empty()) {
-    auto it = parsed_requirements.find(vm.requirements);
+  std::string requirements = vm.requirements;
+  if (pinned_by_volumes(vm)) {
+    // Volumes only the controller's own hosts reach keep the VM there: its requirements
+    // and one of those hosts (none: no host).
+    std::string local;
+    for (const internal::HostSlot& h : hosts) {
+      if (!h.local) continue;
+      local += fmt::format("{}NAME = \"{}\"", local.empty() ? "" : " | ", h.row.name);
+    }
+    if (local.empty()) local = R"(NAME = "")";
+    requirements = requirements.empty() ? local : "(" + requirements + ") & (" + local + ")";
+  }
+  if (!requirements.empty()) {
+    auto it = parsed_requirements.find(requirements);
     if (it == parsed_requirements.end()) {
       if (parsed_requirements.size() >= 4096) parsed_requirements.clear();  // bounded
-      it = parsed_requirements.emplace(vm.requirements, sched::Requirements::parse(vm.requirements))
-               .first;
+      it =
+          parsed_requirements.emplace(requirements, sched::Requirements::parse(requirements)).first;
     }
     request.requirements = it->second ? &*it->second : &matches_nothing();
   }
@@ -207,6 +219,13 @@ std::string Engine::Impl::unplaced_reason(const store::Vm& vm,
   const std::string group = g == groups.end() ? std::to_string(vm.group) : g->second.name;
   switch (none.filter) {
     case sched::Filter::kRequirements:
+      if (pinned_by_volumes(vm)) {
+        return fmt::format(
+            "its volumes are in a datastore only the controller's own hosts reach (--volume-dir "
+            "is not shared){}: {}",
+            vm.requirements.empty() ? "" : ", and requirements '" + vm.requirements + "'",
+            none.reason);
+      }
       return fmt::format("no host matches requirements '{}': {}", vm.requirements, none.reason);
     case sched::Filter::kAffinity:
       return fmt::format("affinity group {}: no host holding its members can take it: {}", group,
@@ -326,7 +345,9 @@ void Engine::Impl::schedule() {
     if (!host) {
       const std::string reason = unplaced_reason(vm, host.error());
       if (vm.pending_reason != reason) mutate(id).pending_reason = reason;
-      if (no_room.size() < 16 && !constrained(vm)) no_room.push_back(vm.model);
+      if (no_room.size() < 16 && !constrained(vm) && !pinned_by_volumes(vm)) {
+        no_room.push_back(vm.model);
+      }
       continue;
     }
     Result<lc::Step> step = lc::begin(vm.record, {lc::Action::kDeploy, lc::State::kRunning});

@@ -299,6 +299,14 @@ std::optional<Error> Engine::Impl::prepare_volume(const store::Vm& vm, const Act
       static_cast<std::uint64_t>(row.id), record_of(row),
       attach ? VolumeAction::kAttach : VolumeAction::kDetach, snapshot_count(row));
   if (!step) return step.error();
+  if (attach && !volumes_reach(vm.host)) {
+    return Error{ErrorCode::kConflict,
+                 "volume " + row.name + " is in a datastore only the controller's own host " +
+                     "reaches (--volume-dir is not shared), and VM " + std::to_string(vm.id) +
+                     " runs on host " + vm.host,
+                 {},
+                 {}};
+  }
   if (attach) {
     // The lowest slot this VM's volumes leave free: its guest-visible address while attached.
     std::vector<bool> taken(store::kMaxVolumesPerVm, false);
@@ -390,6 +398,17 @@ void Engine::Impl::settle_volumes(store::Vm& vm) {
     }
     touch_volume(row);
   }
+}
+
+bool Engine::Impl::volumes_reach(const std::string& host) const {
+  if (volume_storage == nullptr || volume_storage->shared() || host.empty()) return true;
+  const auto slot = std::ranges::find(hosts, host, [](const auto& h) { return h.row.name; });
+  return slot != hosts.end() && slot->local;
+}
+
+bool Engine::Impl::pinned_by_volumes(const store::Vm& vm) const {
+  if (volume_storage == nullptr || volume_storage->shared()) return false;
+  return std::ranges::any_of(volumes, [&](const auto& v) { return v.second.vm == vm.id; });
 }
 
 std::vector<driver::VolumeSpec> Engine::Impl::phase_volumes(const store::Vm& vm) {

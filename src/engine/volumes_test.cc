@@ -21,6 +21,8 @@ class RecordingStorage : public driver::VolumeStorage {
  public:
   void start(driver::VolumeSink* sink) override { sink_ = sink; }
   void stop() override {}
+  bool shared() const override { return shared_; }
+  void set_shared(bool shared) { shared_ = shared; }
   void submit(driver::VolumeStorageJob job) override {
     std::lock_guard lock(mu_);
     jobs_.push_back(job);
@@ -48,6 +50,7 @@ class RecordingStorage : public driver::VolumeStorage {
   std::vector<driver::VolumeStorageJob> jobs_;
   std::optional<std::string> error_;
   bool auto_answer_ = true;
+  std::atomic<bool> shared_ = true;
 };
 
 class VolumesTest : public testing::HostsTest {
@@ -200,6 +203,70 @@ TEST_F(VolumesTest, AttachClaimsTheVolumeForOneVmAndAFailedAttachGivesItBack) {
   ASSERT_TRUE(disk(b, lc::Action::kDiskAttach, "data"));
   ASSERT_TRUE(eventually([&] { return status_of("data") == VolumeStatus::kInUse; }));
   EXPECT_EQ(engine_->volume("data")->vm, b);
+}
+
+// A datastore that is not shared (the default --volume-dir) is reached by the controller's own
+// host only: a VM with volumes stays there, and a VM on an agent's host gets none. Shared, the
+// same VM moves. Catches: a VM moved to a host without its volumes' files (its disk gone
+// from under the guest), an attach on a host that cannot open the file.
+TEST_F(VolumesTest, VolumesOnlyTheControllersHostReachesKeepTheirVmThere) {
+  storage_.set_shared(false);
+  start_with_storage();
+  ASSERT_TRUE(engine_->create_volume({"data", 64, false}));
+  ASSERT_TRUE(engine_->create_volume({"more", 64, false}));
+  ASSERT_TRUE(eventually([&] { return status_of("more") == VolumeStatus::kAvailable; }));
+  const store::VmId here = running_vm();  // before the agent's host exists: on the local one
+  const std::string local = host_of(here);
+  ASSERT_TRUE(add("b"));
+  ASSERT_TRUE(connect("b"));
+  ASSERT_TRUE(disk(here, lc::Action::kDiskAttach, "data"));
+  ASSERT_TRUE(eventually([&] { return status_of("data") == VolumeStatus::kInUse; }));
+  ASSERT_TRUE(eventually([&] { return is(here, State::kRunning, local); }));
+
+  for (const lc::Action move : {lc::Action::kLiveMigrate, lc::Action::kMigrate}) {
+    SCOPED_TRACE(lc::action_name(move));
+    ActionRequest request;
+    request.vm = here;
+    request.action = move;
+    request.host = "b";
+    Result<Accepted> moved = engine_->act(std::move(request));
+    if (moved) {
+      ASSERT_TRUE(eventually([&] { return !engine_->get(here)->record.busy(); }));
+      EXPECT_EQ(engine_->get(here)->record.op->status, lc::OpStatus::kFailed);
+      EXPECT_NE(engine_->get(here)->op.error.find("not shared"), std::string::npos)
+          << engine_->get(here)->op.error;
+    } else {
+      EXPECT_NE(moved.error().message.find("not shared"), std::string::npos)
+          << moved.error().message;
+    }
+    EXPECT_TRUE(is(here, State::kRunning, local)) << host_of(here);
+  }
+
+  // A VM on the agent's host gets no volume from this datastore.
+  CreateRequest there_request;
+  there_request.name = "there";
+  there_request.model = {1, 128, "img"};
+  there_request.requirements = R"(NAME = "b")";
+  Result<Accepted> there = engine_->create(std::move(there_request));
+  ASSERT_TRUE(there) << there.error().message;
+  ASSERT_TRUE(eventually([&] { return is(there->vm.id, State::kRunning, "b"); }));
+  Result<Accepted> refused = disk(there->vm.id, lc::Action::kDiskAttach, "more");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("not shared"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(status_of("more"), VolumeStatus::kAvailable);
+
+  // Shared storage: the volume follows its VM.
+  storage_.set_shared(true);
+  ActionRequest request;
+  request.vm = here;
+  request.action = lc::Action::kLiveMigrate;
+  request.host = "b";
+  ASSERT_TRUE(engine_->act(std::move(request)));
+  ASSERT_TRUE(eventually([&] { return is(here, State::kRunning, "b"); }));
+  EXPECT_EQ(engine_->volume("data")->vm, here);
+  EXPECT_EQ(status_of("data"), VolumeStatus::kInUse);
 }
 
 // Catches: a volume deleted with its VM by default (Nova and Azure keep it), one kept despite

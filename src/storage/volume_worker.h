@@ -16,6 +16,7 @@ namespace corral::storage {
 class VolumeWorker final : public driver::VolumeStorage {
  public:
   explicit VolumeWorker(VolumeBackend& backend) : backend_(backend) {}
+  bool shared() const override { return backend_.shared(); }
   ~VolumeWorker() override;
   VolumeWorker(const VolumeWorker&) = delete;
   VolumeWorker& operator=(const VolumeWorker&) = delete;
