@@ -271,6 +271,21 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   EXPECT_EQ(connect.exit_code, 0) << connect.out;
   EXPECT_NE(connect.out.find("Linux"), std::string::npos) << connect.out;
 
+  // cpu% is the guest's real use: a guest spinning for a few seconds shows it busy.
+  (void)guest_ssh(netns, key, ip,
+                  "sh -c 'e=$(($(date +%s)+6)); while [ $(date +%s) -lt $e ]; do :; done' "
+                  ">/dev/null 2>&1 </dev/null & echo spinning");
+  double busiest = 0;
+  json measured;
+  for (int i = 0; i < 4; ++i) {
+    std::this_thread::sleep_for(1100ms);
+    measured = api.get("/v1/monitoring").body;
+    for (const json& u : measured["vms"]) {
+      if (u["vm"] == id) busiest = std::max(busiest, u["cpu_percent"].get<double>());
+    }
+  }
+  EXPECT_GT(busiest, 30.0) << "a spinning guest's cpu%: " << measured.dump();
+
   // A volume hotplugged to the running VM (HOTPLUG), written by the guest.
   ASSERT_EQ(run_cli({"volume", "create", "data", "--size", "16"}, url).exit_code, 0);
   wait_volume(api, "data", "available");

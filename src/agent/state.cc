@@ -171,6 +171,11 @@ v1::AgentMessage AgentState::make_heartbeat(std::uint64_t ping_seq) {
   metrics->set_used_vcpus(vcpus);
   metrics->set_used_memory_mib(memory);
   metrics->set_load1(read_load1().value_or(0));
+  for (const driver::VmUsage& u : driver_.usage()) {
+    v1::VmUsage* w = metrics->add_vm_usage();
+    w->set_vm(u.vm);
+    w->set_cpu_percent(u.cpu_percent);
+  }
   return m;
 }
 

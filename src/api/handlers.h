@@ -105,6 +105,8 @@ HandlerResult external_event(Context& ctx, Call& call);
 
 // handlers_images.cc
 HandlerResult list_images(Context& ctx, Call& call);
+// GET /v1/monitoring: {"vms": [{"vm", "cpu_percent"}]}, the VMs someone measures.
+HandlerResult vm_usage(Context& ctx, Call& call);
 // A VM's image must be one of its host's when the host lists its images (`host` "": not
 // placed yet, any host's will do): the error if not.
 std::optional<Error> unknown_image(Context& ctx, const std::string& name,

@@ -1,5 +1,7 @@
-// Images: GET /v1/images[?host=NAME], and the check that a VM names one (create, rebuild).
+// Images: GET /v1/images[?host=NAME], and the check that a VM names one (create, rebuild);
+// GET /v1/monitoring, what the hosts measure of their VMs.
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,14 @@ json images_json(const std::vector<driver::ImageInfo>& list) {
 }
 
 }  // namespace
+
+HandlerResult vm_usage(Context& ctx, Call& /*call*/) {
+  json vms = json::array();
+  for (const driver::VmUsage& u : ctx.engine.vm_usage()) {
+    vms.push_back({{"vm", u.vm}, {"cpu_percent", std::round(u.cpu_percent * 10) / 10}});
+  }
+  return Reply{200, {{"vms", std::move(vms)}}};
+}
 
 // A driver with real images refuses a name it does not have, before anything is recorded.
 // A placed VM (rebuild) asks its host; a VM not placed yet (create) is accepted when any host

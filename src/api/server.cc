@@ -94,6 +94,8 @@ Handler handler_for(RouteId id) {
       return internal::delete_volume;
     case RouteId::kListImages:
       return internal::list_images;
+    case RouteId::kVmUsage:
+      return internal::vm_usage;
     case RouteId::kConsoleLog:
       return internal::console_log;
     case RouteId::kConsoleStream:

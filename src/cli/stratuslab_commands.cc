@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -122,6 +125,22 @@ CliResult<void> run_describe(const GlobalOptions& globals, const std::string& id
       print_json(raw);
       break;
     case OutputFormat::kTable:
+      // cpu%: what the hosts measure now (GET /v1/monitoring); a VM not measured shows 0.
+      if (CliResult<json> usage = client->get("/v1/monitoring"); usage) {
+        std::map<std::int64_t, double> cpu;
+        for (const json& u : field(*usage, "vms")) {
+          if (field(u, "vm").is_number_integer() && field(u, "cpu_percent").is_number()) {
+            cpu[field(u, "vm").get<std::int64_t>()] = field(u, "cpu_percent").get<double>();
+          }
+        }
+        for (json& vm : vms) {
+          const json& vm_id = field(vm, "id");
+          if (!vm_id.is_number_integer()) continue;
+          if (const auto it = cpu.find(vm_id.get<std::int64_t>()); it != cpu.end()) {
+            vm["cpu_percent"] = it->second;
+          }
+        }
+      }
       fmt::print("{}", stratuslab_table(vms));
       break;
   }
@@ -163,7 +182,10 @@ std::string stratuslab_table(const std::vector<json>& vms) {
     std::string row = fmt::format(
         fmt::runtime(kRow), text_of(field(vm, "id")),
         text_of(field(field(field(vm, "views"), "stratuslab"), "state")),
-        text_of(field(vm, "vcpus")), kib, 0,
+        text_of(field(vm, "vcpus")), kib,
+        field(vm, "cpu_percent").is_number()
+            ? static_cast<long long>(std::lround(field(vm, "cpu_percent").get<double>()))
+            : 0LL,
         field(vm, "ip").is_string() ? text_of(field(vm, "ip")) : text_of(field(vm, "host")),
         text_of(field(vm, "name")));
     out += row;

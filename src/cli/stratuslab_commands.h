@@ -17,7 +17,8 @@ namespace corral::cli {
 std::string stratuslab_run_text(std::string_view id, std::string_view address);
 
 // stratus-describe-instance's table: "id   state     vcpu memory    cpu% host/ip ... name",
-// states in StratusLab's words, memory in KiB, cpu% 0.
+// states in StratusLab's words, memory in KiB, cpu% from the VM's "cpu_percent" (rounded; absent:
+// 0).
 std::string stratuslab_table(const std::vector<nlohmann::json>& vms);
 
 // Registers `run`, `describe` and `kill` on `app`.

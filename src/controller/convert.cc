@@ -279,10 +279,15 @@ driver::PowerEvent power_event_from_wire(const v1::PowerEvent& event) {
 }
 
 engine::HostMetrics metrics_from_wire(const v1::HostMetrics& metrics) {
-  engine::HostMetrics out{metrics.used_vcpus(),  metrics.used_memory_mib(),
-                          metrics.running_vms(), metrics.free_cpu_percent(),
-                          metrics.load1(),       {}};
+  engine::HostMetrics out{metrics.used_vcpus(),
+                          metrics.used_memory_mib(),
+                          metrics.running_vms(),
+                          metrics.free_cpu_percent(),
+                          metrics.load1(),
+                          {},
+                          {}};
   out.guarded_vms.assign(metrics.guarded_vms().begin(), metrics.guarded_vms().end());
+  for (const v1::VmUsage& u : metrics.vm_usage()) out.vm_usage.push_back({u.vm(), u.cpu_percent()});
   return out;
 }
 
@@ -294,6 +299,11 @@ v1::HostMetrics metrics_to_wire(const engine::HostMetrics& metrics) {
   out.set_free_cpu_percent(metrics.free_cpu_percent);
   out.set_load1(metrics.load1);
   for (const store::VmId vm : metrics.guarded_vms) out.add_guarded_vms(vm);
+  for (const driver::VmUsage& u : metrics.vm_usage) {
+    v1::VmUsage* w = out.add_vm_usage();
+    w->set_vm(u.vm);
+    w->set_cpu_percent(u.cpu_percent);
+  }
   return out;
 }
 

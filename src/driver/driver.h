@@ -181,6 +181,14 @@ struct HostInfo {
   int memory_mib = 0;
 };
 
+// What a VM uses of its host now, as the hypervisor measures it (StratusLab's cpu%,
+// OpenNebula's MONITORING/CPU).
+struct VmUsage {
+  store::VmId vm = 0;
+  double cpu_percent = 0;  // of one CPU (100: one core busy), over the last second or more
+  friend bool operator==(const VmUsage&, const VmUsage&) = default;
+};
+
 // A VM the driver has on its host (a hypervisor process, a simulated VM), known to the store
 // or not: what an agent reports in its Hello.
 struct FoundVm {
@@ -225,6 +233,10 @@ class Driver {
 
   // Images VMs can boot. Empty: the driver accepts any image name (the sim).
   virtual std::vector<ImageInfo> images() const { return {}; }
+
+  // What each VM with a process on this driver's hosts uses now; a VM it cannot measure is
+  // absent. Any thread; may read /proc (a few ms). Default: nothing measured (the sim).
+  virtual std::vector<VmUsage> usage() { return {}; }
 
   // The serial console, for drivers whose VMs have one. The defaults say there is none.
   // console_log: the tail of what the guest wrote (this boot), at most max_bytes.

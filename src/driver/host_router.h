@@ -52,6 +52,8 @@ class HostRouter final : public Driver {
   void run_phase(const PhaseRequest& request) override;
   void adopt(store::VmId vm, const std::string& host, lifecycle::Power power) override;
   std::vector<ImageInfo> images() const override { return local_.images(); }
+  // The local driver's VMs (agents' come with their heartbeats, engine/hosts.h).
+  std::vector<VmUsage> usage() override { return local_.usage(); }
   [[nodiscard]] Result<std::string> console_log(store::VmId vm,
                                                 std::size_t max_bytes) const override {
     return local_.console_log(vm, max_bytes);

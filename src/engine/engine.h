@@ -214,6 +214,10 @@ class Engine final : public driver::DriverSink,
   // NetworkSink: the fabric's answers; only enqueues.
   void network_done(driver::NetworkDone done) override;
 
+  // What VMs use now (StratusLab's cpu%): this process's driver's, and each agent host's as
+  // its last heartbeat said. Any thread; a VM nobody measured is absent.
+  std::vector<driver::VmUsage> vm_usage() const;
+
   // ---- Volumes (volumes.h; engine/volumes.cc) ------------------------------------------------
   // Where volumes' bytes are kept; set before start(). Without one a volume is data only: its
   // backend work counts as done at once (the sim, tests), at the path "sim:vol-<id>".

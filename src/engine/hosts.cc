@@ -63,6 +63,18 @@ void Engine::agent_heartbeat(std::string_view host, std::uint64_t epoch,
   live.last_heard = e.clock.now_ms();
 }
 
+std::vector<driver::VmUsage> Engine::vm_usage() const {
+  Impl& e = *impl_;
+  std::vector<driver::VmUsage> out = e.driver.usage();
+  std::shared_lock lock(e.live_mu);
+  for (const auto& [host, live] : e.live) {
+    if (!live->connected) continue;
+    const HostMetrics metrics = live->read_metrics();
+    out.insert(out.end(), metrics.vm_usage.begin(), metrics.vm_usage.end());
+  }
+  return out;
+}
+
 void Engine::agent_disconnected(std::string_view host, std::uint64_t epoch) {
   Impl& e = *impl_;
   std::shared_lock lock(e.live_mu);

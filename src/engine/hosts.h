@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "driver/driver.h"
 #include "lifecycle/host_table.h"
 #include "lifecycle/types.h"
 #include "store/types.h"
@@ -77,6 +78,8 @@ struct HostMetrics {
   // Sure to stop when the agent's lease runs out, even if the agent dies (its fence guard
   // holds them): the only VMs evacuate recreates elsewhere without an operator's force_down.
   std::vector<store::VmId> guarded_vms;
+  // What its VMs use (driver::Driver::usage on the agent's host).
+  std::vector<driver::VmUsage> vm_usage;
 };
 
 // A host as the API shows it: the row plus what the engine accounts on it.

@@ -123,6 +123,17 @@ void QemuDriver::stop_orphans() {
   }
 }
 
+std::vector<VmUsage> QemuDriver::usage() {
+  std::vector<VmUsage> out;
+  std::set<pid_t> alive;
+  for (const auto& [vm, pid] : processes()) {
+    alive.insert(pid);
+    if (const std::optional<double> percent = cpu_.percent(pid)) out.push_back({vm, *percent});
+  }
+  cpu_.keep_only(alive);
+  return out;
+}
+
 std::vector<FoundVm> QemuDriver::found() const {
   std::map<store::VmId, FoundVm> out;
   // A VM's directory without a process: powered off (its disk), or saved to a file.

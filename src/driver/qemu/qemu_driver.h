@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "driver/driver.h"
+#include "driver/qemu/cpu_usage.h"
 #include "driver/qemu/images.h"
 #include "driver/qemu/vm_worker.h"
 
@@ -58,6 +59,7 @@ class QemuDriver final : public Driver {
   const ImageStore& image_store() const { return images_; }
 
   std::vector<ImageInfo> images() const override;
+  std::vector<VmUsage> usage() override;
   [[nodiscard]] Result<std::string> console_log(store::VmId vm,
                                                 std::size_t max_bytes) const override;
   [[nodiscard]] Result<int> attach_console(store::VmId vm, ConsoleOutput output) override;
@@ -75,6 +77,7 @@ class QemuDriver final : public Driver {
   const QemuConfig config_;
   const ImageStore images_;
   const HostInfo host_;
+  CpuMeter cpu_;
 
   mutable std::mutex mu_;
   DriverSink* sink_ = nullptr;
