@@ -27,6 +27,8 @@
 //      prints "usable"; the clock starts once the loop runs, so no ssh handshake is timed.
 //      Corral: disk_attach of a 16 MiB volume (made beforehand). By hand: QMP blockdev-add
 //      (raw file, 16 MiB) + device_add virtio-blk-pci serial=...
+//  CORRAL_BENCH_RAW_DISK=1 gives the guest by hand a blank 1 GiB qcow2 as vda (made before its
+//  clock starts), as Corral's VMs have their own disk.
 //  Medians (min-max) of N runs (CORRAL_BENCH_RUNS, default 3). Target for (1): Corral <= 1.10x
 //  by hand. Printed, never asserted.
 //
@@ -418,9 +420,11 @@ struct RawPeer {
   std::vector<pid_t> dnsmasq;  // one per bridge, by their pidfiles
   pid_t qemu_pid = -1;
 
-  std::vector<std::string> in_ns(std::vector<std::string> argv) const {
+  std::vector<std::string> in_ns(std::vector<std::string> argv,
+                                 const std::vector<std::string>& more = {}) const {
     std::vector<std::string> full = ns->exec_prefix();
     full.insert(full.end(), argv.begin(), argv.end());
+    full.insert(full.end(), more.begin(), more.end());
     return full;
   }
 
@@ -496,7 +500,19 @@ struct RawPeer {
     ns.reset();  // removes the namespace by its name, and the bridges and taps in it
   }
 
+  bool with_disk = false;  // CORRAL_BENCH_RAW_DISK=1: a blank qcow2 as vda, as Corral's VMs have
+
   void run(Figures& f) {
+    std::vector<std::string> disk;
+    if (with_disk) {
+      std::error_code ec;
+      fs::remove(dir + "/disk.qcow2", ec);
+      if (!run_ok({"qemu-img", "create", "-q", "-f", "qcow2", dir + "/disk.qcow2", "1024M"}))
+        return;
+      disk = {"-blockdev", "driver=file,filename=" + dir + "/disk.qcow2,node-name=file0",
+              "-blockdev", "driver=qcow2,file=file0,node-name=disk0",
+              "-device",   "virtio-blk-pci,drive=disk0,id=vda"};
+    }
     // (1) tap + qemu until ssh answers.
     const auto t0 = Clock::now();
     if (!ip({"tuntap", "add", "tap0", "mode", "tap"}) ||
@@ -533,7 +549,8 @@ struct RawPeer {
                                 "-netdev",
                                 "tap,id=n0,ifname=tap0,script=no,downscript=no",
                                 "-device",
-                                std::string("virtio-net-pci,id=nic0,netdev=n0,mac=") + kRawMac0}),
+                                std::string("virtio-net-pci,id=nic0,netdev=n0,mac=") + kRawMac0},
+                               disk),
                          dir + "/qemu.log", 60s);
     if (std::optional<pid_t> pid = qemu::read_pidfile(dir + "/qemu.pid")) qemu_pid = *pid;
     if (!rc || *rc != 0 || qemu_pid <= 0) {
@@ -684,6 +701,7 @@ int main() {
     raw.kernel = images + "/vmlinuz";
     raw.initrd = dir + "/initrd.img";
     raw.key = key;
+    raw.with_disk = env_or("CORRAL_BENCH_RAW_DISK", 0) != 0;
     const corral::Status initrd = qemu::write_vm_initrd(
         images + "/initrd.img", qemu::GuestData{"raw-bench", {pub}, ""}, raw.initrd);
     if (!initrd) fmt::print(stderr, "bench: per-VM initrd: {}\n", initrd.error().message);
