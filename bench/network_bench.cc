@@ -28,7 +28,9 @@
 //      Corral: disk_attach of a 16 MiB volume (made beforehand). By hand: QMP blockdev-add
 //      (raw file, 16 MiB) + device_add virtio-blk-pci serial=...
 //  CORRAL_BENCH_RAW_DISK=1 gives the guest by hand a blank 1 GiB qcow2 as vda (made before its
-//  clock starts), as Corral's VMs have their own disk.
+//  clock starts), as Corral's VMs have their own disk. CORRAL_BENCH_RAW_LIKE_CORRAL=1 starts
+//  the QEMU by hand as Corral's driver does: paused (-S) then `cont` over QMP (timed), the
+//  serial port on a unix-socket chardev with a logfile, -no-shutdown.
 //  Medians (min-max) of N runs (CORRAL_BENCH_RUNS, default 3). Target for (1): Corral <= 1.10x
 //  by hand. Printed, never asserted.
 //
@@ -501,6 +503,9 @@ struct RawPeer {
   }
 
   bool with_disk = false;  // CORRAL_BENCH_RAW_DISK=1: a blank qcow2 as vda, as Corral's VMs have
+  // CORRAL_BENCH_RAW_LIKE_CORRAL=1: QEMU's own options as Corral's driver gives them: started
+  // paused (-S) and continued over QMP, the serial port on a socket chardev with a logfile.
+  bool like_corral = false;
 
   void run(Figures& f) {
     std::vector<std::string> disk;
@@ -512,6 +517,14 @@ struct RawPeer {
       disk = {"-blockdev", "driver=file,filename=" + dir + "/disk.qcow2,node-name=file0",
               "-blockdev", "driver=qcow2,file=file0,node-name=disk0",
               "-device",   "virtio-blk-pci,drive=disk0,id=vda"};
+    }
+    std::vector<std::string> more = disk;
+    if (like_corral) {
+      more.insert(more.end(),
+                  {"-chardev",
+                   "socket,id=serial0,path=" + dir + "/serial.sock" +
+                       ",server=on,wait=off,logfile=" + dir + "/serial.log,logappend=off",
+                   "-no-shutdown", "-S"});
     }
     // (1) tap + qemu until ssh answers.
     const auto t0 = Clock::now();
@@ -534,7 +547,7 @@ struct RawPeer {
                                 "-display",
                                 "none",
                                 "-serial",
-                                "file:" + dir + "/serial.log",
+                                like_corral ? "chardev:serial0" : "file:" + dir + "/serial.log",
                                 "-qmp",
                                 "unix:" + dir + "/qmp.sock,server=on,wait=off",
                                 "-pidfile",
@@ -550,13 +563,22 @@ struct RawPeer {
                                 "tap,id=n0,ifname=tap0,script=no,downscript=no",
                                 "-device",
                                 std::string("virtio-net-pci,id=nic0,netdev=n0,mac=") + kRawMac0},
-                               disk),
+                               more),
                          dir + "/qemu.log", 60s);
     if (std::optional<pid_t> pid = qemu::read_pidfile(dir + "/qemu.pid")) qemu_pid = *pid;
     if (!rc || *rc != 0 || qemu_pid <= 0) {
       fmt::print(stderr, "bench: qemu by hand did not start: {}\n", slurp(dir + "/qemu.log"));
       (void)ip({"link", "del", "tap0"});
       return;
+    }
+    if (like_corral) {
+      Result<qemu::QmpClient> monitor = qemu::QmpClient::connect(dir + "/qmp.sock", 10s);
+      if (!monitor || !monitor->execute("cont")) {
+        fmt::print(stderr, "bench: cont by hand failed\n");
+        stop_qemu();
+        (void)ip({"link", "del", "tap0"});
+        return;
+      }
     }
     f.started.push_back(ms_since(t0));
     const std::optional<double> booted = until_ssh(ns->name(), key, kRawIp0, t0, f.port);
@@ -702,6 +724,7 @@ int main() {
     raw.initrd = dir + "/initrd.img";
     raw.key = key;
     raw.with_disk = env_or("CORRAL_BENCH_RAW_DISK", 0) != 0;
+    raw.like_corral = env_or("CORRAL_BENCH_RAW_LIKE_CORRAL", 0) != 0;
     const corral::Status initrd = qemu::write_vm_initrd(
         images + "/initrd.img", qemu::GuestData{"raw-bench", {pub}, ""}, raw.initrd);
     if (!initrd) fmt::print(stderr, "bench: per-VM initrd: {}\n", initrd.error().message);
