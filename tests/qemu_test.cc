@@ -13,6 +13,7 @@
 #include "driver/qemu/posix.h"
 #include "lifecycle/model.h"
 #include "lifecycle/views.h"
+#include "support/guest_net.h"
 #include "support/qemu_support.h"
 
 namespace corral::testing {
@@ -105,47 +106,6 @@ class TempHome {
   std::string dir_;
   std::string old_;
 };
-
-// `ip netns exec NS ssh root@IP COMMAND`, as the README gives it, with the key `corral run`
-// gave the VM; output and exit code.
-driver::qemu::CommandResult guest_ssh(const std::string& netns, const std::string& key,
-                                      const std::string& ip, const std::string& command) {
-  Result<driver::qemu::CommandResult> r = driver::qemu::run_command(
-      {"ip", "netns", "exec", netns, "ssh", "-i", key, "-o", "StrictHostKeyChecking=no", "-o",
-       "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "-o",
-       "ConnectTimeout=5", "root@" + ip, command},
-      20s);
-  return r ? *r : driver::qemu::CommandResult{-1, r.error().message};
-}
-
-// Retries until the guest's ssh server answers `true` (it starts a little after the address).
-bool wait_ssh(const std::string& netns, const std::string& key, const std::string& ip) {
-  for (auto until = std::chrono::steady_clock::now() + 40s;
-       std::chrono::steady_clock::now() < until;) {
-    if (guest_ssh(netns, key, ip, "true").exit_code == 0) return true;
-    std::this_thread::sleep_for(500ms);
-  }
-  return false;
-}
-
-bool wait_ping(const std::string& netns, const std::string& ip) {
-  for (auto until = std::chrono::steady_clock::now() + 40s;
-       std::chrono::steady_clock::now() < until;) {
-    Result<driver::qemu::CommandResult> r = driver::qemu::run_command(
-        {"ip", "netns", "exec", netns, "ping", "-c", "1", "-W", "1", ip}, 5s);
-    if (r && r->exit_code == 0) return true;
-  }
-  return false;
-}
-
-// The guest's block device whose virtio serial is `serial` ("vol1"), found through sysfs (the
-// test guest has no udev for /dev/disk/by-id); writes or reads its first bytes.
-std::string on_volume(const std::string& serial, const std::string& action) {
-  return "for b in /sys/block/vd*; do [ \"$(cat $b/serial 2>/dev/null)\" = " + serial +
-         " ] && d=/dev/${b##*/}; done; [ -n \"$d\" ] || { echo no-device $(ls /sys/block) "
-         "$(cat /sys/block/*/serial 2>&1); exit 1; }; " +
-         action;
-}
 
 // Runs on_volume(serial, action) until the guest has the device: QEMU's device_add returns
 // (and the attach succeeds) before the guest kernel has probed the new PCI device.
