@@ -3,6 +3,7 @@
 // fabric after the commits that change it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "engine/hosts_testing.h"
@@ -33,6 +34,11 @@ class FirewallFabric : public driver::NetworkFabric {
       if (it->host == host) return *it;
     }
     return std::nullopt;
+  }
+  std::size_t count(const std::string& host) const {
+    std::lock_guard lock(mu_);
+    return static_cast<std::size_t>(
+        std::ranges::count(jobs_, host, &driver::HostFirewallJob::host));
   }
   void fail_with(std::optional<std::string> error) {
     std::lock_guard lock(mu_);
@@ -252,6 +258,29 @@ TEST_F(SecurityGroupsTest, RuleChangesReachTheHostsOfTheirNics) {
   }));
   EXPECT_TRUE(request(SecurityGroupOp::kDelete, "web"));
   EXPECT_FALSE(engine_->security_group("web"));
+}
+
+// Catches: a restarted controller that leaves a host's table as the crash left it (the host's
+// whole list is sent again at start, with the NICs and rules as committed).
+TEST_F(SecurityGroupsTest, ARestartSendsEveryHostItsFirewallAgain) {
+  start_with_fabric();
+  ASSERT_TRUE(request(SecurityGroupOp::kCreate, "ssh", {{tcp_in(22), false}}));
+  Result<Accepted> vm = create_in({"ssh"});
+  ASSERT_TRUE(vm);
+  ASSERT_TRUE(eventually([&] { return is(vm->vm.id, State::kRunning); }));
+  ASSERT_TRUE(eventually([&] {
+    auto rules = rules_on_host(vm->vm.id, 0);
+    return rules && *rules == std::vector<net::SecurityGroupRule>{tcp_in(22)};
+  }));
+  const std::size_t before = fabric_.count("sim-1");
+  restart_with_fabric();
+  ASSERT_TRUE(eventually([&] { return fabric_.count("sim-1") > before; }));
+  const std::optional<driver::HostFirewallJob> job = fabric_.last("sim-1");
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->nics.size(), 1u);
+  EXPECT_EQ(job->nics[0].ip, vm->vm.nics[0].ip);
+  EXPECT_EQ(job->nics[0].mac, vm->vm.nics[0].mac);
+  EXPECT_EQ(job->nics[0].rules, std::vector<net::SecurityGroupRule>{tcp_in(22)});
 }
 
 // Catches: a host's firewall failure lost, or kept after a job that worked.
