@@ -83,6 +83,15 @@ HandlerResult get_network(Context& ctx, Call& call);
 HandlerResult create_network(Context& ctx, Call& call);
 HandlerResult delete_network(Context& ctx, Call& call);
 
+// handlers_security_groups.cc
+HandlerResult list_security_groups(Context& ctx, Call& call);
+HandlerResult create_security_group(Context& ctx, Call& call);
+HandlerResult get_security_group(Context& ctx, Call& call);
+HandlerResult set_security_group_rules(Context& ctx, Call& call);
+HandlerResult add_security_group_rule(Context& ctx, Call& call);
+HandlerResult delete_security_group_rule(Context& ctx, Call& call);
+HandlerResult delete_security_group(Context& ctx, Call& call);
+
 // handlers_volumes.cc
 HandlerResult list_volumes(Context& ctx, Call& call);
 HandlerResult get_volume(Context& ctx, Call& call);

@@ -136,7 +136,7 @@ constexpr ActionParams kActionParams[] = {
     {lc::Action::kDiskResize, {"size_mib"}, 1},
     // OpenNebula's onevm nic-attach --network [--ip], nic-detach NIC_ID; Nova's os-interface
     // {net_id, fixed_ips}.
-    {lc::Action::kNicAttach, {"network", "ip"}, 2},
+    {lc::Action::kNicAttach, {"network", "ip", "security_groups"}, 3},
     {lc::Action::kNicDetach, {"nic"}, 1},
     // OpenNebula's onevm disk-attach --image (a persistent image), disk-detach; Nova's
     // os-volume_attachments {volumeId, delete_on_termination}.
@@ -165,9 +165,9 @@ Result<lc::State> reset_target(const json& value, lc::Vocabulary vocabulary) {
   return *state;
 }
 
-constexpr std::string_view kCreateFields[] = {"name",       "image",    "vcpus",
-                                              "memory_mib", "hold",     "requirements",
-                                              "group",      "networks", "ssh_keys"};
+constexpr std::string_view kCreateFields[] = {"name",     "image",          "vcpus", "memory_mib",
+                                              "hold",     "requirements",   "group", "networks",
+                                              "ssh_keys", "security_groups"};
 
 // An OpenSSH public key line: "<type> <base64> [comment]", printable ASCII, one line. The guest
 // writes it to authorized_keys as given, so a newline (a second key smuggled in) is refused.
@@ -195,6 +195,22 @@ Result<std::string> resource_field(const json& value, std::string_view field,
 
 Result<std::string> network_field(const json& value, std::string_view field) {
   return resource_field(value, field, "network");
+}
+
+// "security_groups": [name or id, ...], at most store::kMaxSecurityGroupsPerNic.
+Result<std::vector<std::string>> security_groups_field(const json& value) {
+  if (!value.is_array() || value.size() > store::kMaxSecurityGroupsPerNic) {
+    return fail(bad("'security_groups' must be a list of at most " +
+                    std::to_string(store::kMaxSecurityGroupsPerNic) +
+                    " security group names or ids"));
+  }
+  std::vector<std::string> out;
+  for (const json& g : value) {
+    Result<std::string> name = resource_field(g, "security_groups", "security group");
+    if (!name) return fail(name.error());
+    out.push_back(std::move(*name));
+  }
+  return out;
 }
 
 }  // namespace
@@ -306,6 +322,14 @@ Result<engine::CreateRequest> parse_create(const json& body) {
       if (!network) return fail(network.error());
       request.networks.push_back(std::move(*network));
     }
+  }
+  if (const auto groups = body.find("security_groups"); groups != body.end()) {
+    Result<std::vector<std::string>> names = security_groups_field(*groups);
+    if (!names) return fail(names.error());
+    if (request.networks.empty() && !names->empty()) {
+      return fail(bad("'security_groups' are the groups of the VM's NICs: give 'networks' too"));
+    }
+    request.security_groups = std::move(*names);
   }
   if (const auto keys = body.find("ssh_keys"); keys != body.end()) {
     if (!keys->is_array() || keys->size() > 16) {
@@ -455,6 +479,10 @@ Result<engine::ActionRequest> build_action(const ActionInput& input, lc::Action 
       Result<std::string> v = network_field(value, key);
       if (!v) return fail(v.error());
       request.network = std::move(*v);
+    } else if (key == "security_groups") {
+      Result<std::vector<std::string>> v = security_groups_field(value);
+      if (!v) return fail(v.error());
+      request.security_groups = std::move(*v);
     } else if (key == "ip") {
       Result<std::string> v = text(value, key, 15);
       if (!v) return fail(v.error());

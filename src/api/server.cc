@@ -92,6 +92,20 @@ Handler handler_for(RouteId id) {
       return internal::act_on_volume;
     case RouteId::kDeleteVolume:
       return internal::delete_volume;
+    case RouteId::kListSecurityGroups:
+      return internal::list_security_groups;
+    case RouteId::kCreateSecurityGroup:
+      return internal::create_security_group;
+    case RouteId::kGetSecurityGroup:
+      return internal::get_security_group;
+    case RouteId::kSetSecurityGroupRules:
+      return internal::set_security_group_rules;
+    case RouteId::kAddSecurityGroupRule:
+      return internal::add_security_group_rule;
+    case RouteId::kDeleteSecurityGroupRule:
+      return internal::delete_security_group_rule;
+    case RouteId::kDeleteSecurityGroup:
+      return internal::delete_security_group;
     case RouteId::kListImages:
       return internal::list_images;
     case RouteId::kVmUsage:

@@ -39,7 +39,11 @@ json params_json(const store::OpParams& params) {
 json nics_json(const std::vector<store::Nic>& nics) {
   json out = json::array();
   for (const store::Nic& n : nics) {
-    out.push_back({{"nic", n.index}, {"network_id", n.network}, {"ip", n.ip}, {"mac", n.mac}});
+    out.push_back({{"nic", n.index},
+                   {"network_id", n.network},
+                   {"ip", n.ip},
+                   {"mac", n.mac},
+                   {"security_groups", n.security_groups}});
   }
   return out;
 }

@@ -216,6 +216,10 @@ void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
     str(w, n.ip);
     key(w, "mac");
     str(w, n.mac);
+    key(w, "security_groups");
+    w.StartArray();
+    for (std::int64_t g : n.security_groups) w.Int64(g);
+    w.EndArray();
     w.EndObject();
   }
   w.EndArray();

@@ -47,6 +47,8 @@ std::vector<store::Vm> samples() {
   full.op.error = "tab\there";
   full.op.request_id = "req-1";
   full.op.params = {};
+  full.nics = {{0, 3, "10.77.0.2", "02:00:0a:4d:00:02", {1, 4}},
+               {1, 5, "10.78.0.9", "02:00:0a:4e:00:09", {}}};
   out.push_back(full);
   return out;
 }

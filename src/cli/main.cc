@@ -10,6 +10,7 @@
 #include "cli/network_setup.h"
 #include "cli/networks_command.h"
 #include "cli/options.h"
+#include "cli/secgroups_command.h"
 #include "cli/server_command.h"
 #include "cli/ssh_command.h"
 #include "cli/states_command.h"
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
   corral::cli::add_groups_command(app, globals);
   corral::cli::add_networks_command(app, globals);
   corral::cli::add_network_teardown_command(*app.get_subcommand("network"));
+  corral::cli::add_secgroups_command(app, globals);
   corral::cli::add_volumes_command(app, globals);
   corral::cli::add_ssh_command(app, globals);
   corral::cli::add_console_commands(app, *app.get_subcommand("vm"), globals);

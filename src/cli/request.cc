@@ -144,6 +144,7 @@ CliResult<nlohmann::json> create_request(const CreateArgs& args) {
   if (!args.requirements.empty()) body["requirements"] = args.requirements;
   if (!args.group.empty()) body["group"] = args.group;
   if (!args.networks.empty()) body["networks"] = args.networks;
+  if (!args.security_groups.empty()) body["security_groups"] = args.security_groups;
   if (!args.ssh_keys.empty()) body["ssh_keys"] = args.ssh_keys;
   return body;
 }

@@ -43,6 +43,7 @@ struct CreateArgs {
   std::string group;         // a server group's name or id; empty: none
   // Networks to give it a NIC on (names or ids, in NIC order), and public keys for root.
   std::vector<std::string> networks;
+  std::vector<std::string> security_groups;  // of every NIC (empty: default)
   std::vector<std::string> ssh_keys;
 };
 

@@ -193,6 +193,7 @@ int run_server(const ServerOptions& o) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "local");
     setup.open_tap = tap_opener(*fabric_names, host);
+    fabric->set_local_hosts({host});  // its VMs' security groups are applied in-process
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
     if (!qemu) {
       return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)

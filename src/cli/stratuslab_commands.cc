@@ -32,7 +32,8 @@ struct RunOptions {
   std::string name;
   int vcpus = 1;
   int memory_mib = 128;
-  std::vector<std::string> networks;  // empty: the network named "default", if there is one
+  std::vector<std::string> networks;         // empty: the network named "default", if there is one
+  std::vector<std::string> security_groups;  // of every NIC; empty: the group default
   bool no_network = false;
 };
 
@@ -59,6 +60,7 @@ CliResult<void> run_run(const GlobalOptions& globals, const RunOptions& options)
   if (!client) return fail(std::move(client.error()));
   if (!options.no_network) {
     args.networks = options.networks;
+    args.security_groups = options.security_groups;
     // As StratusLab's VMs, one public address unless told otherwise: the default network
     // `make run` creates, when it exists.
     if (args.networks.empty() && client->get("/v1/networks/default")) {
@@ -204,6 +206,8 @@ void add_stratuslab_commands(CLI::App& app, const Globals& globals) {
     cmd->add_option("--network", options->networks,
                     "Network for a NIC (repeatable; default: the network named default)");
     cmd->add_flag("--no-network", options->no_network, "No NIC at all");
+    cmd->add_option("--security-group", options->security_groups,
+                    "Security group of every NIC (repeatable; default: the group default)");
     set_command(cmd, "corral run", [globals, options] { return run_run(*globals, *options); });
   }
   {

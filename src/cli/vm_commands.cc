@@ -283,6 +283,8 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
                     "Host requirements, e.g. 'ARCH = \"x86_64\" & !(zone = eu-*)'");
     cmd->add_option("--group", args->group, "Server group (name or id) the VM joins");
     cmd->add_option("--network", args->networks, "Network for a NIC (repeatable, in NIC order)");
+    cmd->add_option("--security-group", args->security_groups,
+                    "Security group of every NIC (repeatable; default: default)");
     cmd->add_option("--ssh-key", args->ssh_keys,
                     "A public key line root accepts (repeatable; `corral run` gives yours)");
     set_command(cmd, "corral vm create", [globals, args] { return run_create(*globals, *args); });

@@ -10,12 +10,17 @@
 //   again after a restart converges: applying it twice is applying it once.
 // - The answer echoes the job's generation: the engine ignores answers to older jobs.
 // - remove: everything of the network goes (bridge, VXLAN, DHCP server, files).
+// - Security groups (docs/security-groups.md): apply_firewall() takes a host's whole firewall,
+//   every NIC running there with the merged rules of its groups (not a delta), so the same
+//   coalescing holds per host; exactly one FirewallDone comes back per call.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "net/security_group.h"
 
 namespace corral::driver {
 
@@ -41,10 +46,34 @@ struct NetworkDone {
   std::optional<std::string> error;  // nullopt: the network is as the job said
 };
 
+// One VM NIC on a host, with the rules of all its groups (the default group's "own network"
+// rule already resolved to the NIC's network). Its tap is net::tap_name(vm, nic).
+struct NicFirewallSpec {
+  std::int64_t vm = 0;
+  int nic = 0;
+  std::string mac;
+  std::string ip;
+  std::vector<net::SecurityGroupRule> rules;
+  friend bool operator==(const NicFirewallSpec&, const NicFirewallSpec&) = default;
+};
+
+struct HostFirewallJob {
+  std::string host;
+  std::vector<NicFirewallSpec> nics;  // every NIC running on the host, by (vm, nic)
+  std::uint64_t generation = 0;
+};
+
+struct FirewallDone {
+  std::string host;
+  std::uint64_t generation = 0;
+  std::optional<std::string> error;  // nullopt: the host's firewall is as the job said
+};
+
 class NetworkSink {
  public:
   virtual ~NetworkSink() = default;
   virtual void network_done(NetworkDone done) = 0;
+  virtual void firewall_done(FirewallDone done) = 0;
 };
 
 class NetworkFabric {
@@ -54,6 +83,7 @@ class NetworkFabric {
   virtual void start(NetworkSink* sink) = 0;
   virtual void stop() = 0;
   virtual void apply(NetworkJob job) = 0;
+  virtual void apply_firewall(HostFirewallJob job) = 0;
 };
 
 }  // namespace corral::driver

@@ -87,6 +87,13 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
   vm.ssh_keys = request.ssh_keys;
+  Result<std::vector<store::SecurityGroupId>> security =
+      security_group_ids(request.security_groups);
+  if (!security) {
+    --max_vm_id;
+    replies.push_back({std::move(command.reply), security.error(), 0, 0});
+    return;
+  }
   // NIC i on the i-th network named. A lease refused undoes the ones taken before it.
   for (const std::string& network : request.networks) {
     const int index = static_cast<int>(vm.nics.size());
@@ -101,6 +108,7 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
       replies.push_back({std::move(command.reply), nic.error(), 0, 0});
       return;
     }
+    nic->security_groups = *security;
     vm.nics.push_back(std::move(*nic));
   }
   if (group != 0) group_members[group].insert(vm.id);
@@ -132,8 +140,12 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                    {},
                    {}};
     }
+    Result<std::vector<store::SecurityGroupId>> security =
+        security_group_ids(request.security_groups);
+    if (!security) return security.error();
     Result<store::Nic> nic = lease_nic(request.network, request.ip, vm.id, index, false);
     if (!nic) return nic.error();
+    nic->security_groups = std::move(*security);
     params.nic = std::move(*nic);
     return std::nullopt;
   }

@@ -251,6 +251,10 @@ void Engine::Impl::handle(Command& command) {
           handle_network(c);
         } else if constexpr (std::is_same_v<T, driver::NetworkDone>) {
           handle_network_done(c);
+        } else if constexpr (std::is_same_v<T, internal::SecurityGroupCommand>) {
+          handle_security_group(c);
+        } else if constexpr (std::is_same_v<T, driver::FirewallDone>) {
+          handle_firewall_done(c);
         } else if constexpr (std::is_same_v<T, internal::VolumeCommand>) {
           handle_volume(c);
         } else if constexpr (std::is_same_v<T, driver::VolumeJobDone>) {
@@ -326,6 +330,7 @@ void Engine::Impl::rollback_batch() {
   dirty_order.clear();
   rollback_networks();  // after `working` is cleared: leases are rebuilt from committed VMs
   rollback_volumes();
+  rollback_security_groups();
   op_rows.clear();
   transitions.clear();
   dispatch.clear();
@@ -338,9 +343,12 @@ void Engine::Impl::flush() {
       host_rows.empty() && deleted_hosts.empty() && host_changes.empty() && host_replies.empty() &&
       group_rows.empty() && deleted_groups.empty() && !records.pending() && network_rows.empty() &&
       deleted_networks.empty() && network_jobs.empty() && !networks_changed &&
-      volume_rows.empty() && deleted_volumes.empty() && volume_jobs.empty() && !volumes_changed) {
+      volume_rows.empty() && deleted_volumes.empty() && volume_jobs.empty() && !volumes_changed &&
+      security_group_rows.empty() && deleted_security_groups.empty() && !security_groups_changed &&
+      firewall_hosts.empty()) {
     return;
   }
+  note_firewall_hosts();
   const Millis now = clock.now_ms();
   store::Batch batch;
   // New VMs are appended in id order after commit; order the batch the same way.
@@ -360,7 +368,11 @@ void Engine::Impl::flush() {
   batch.networks = std::move(network_rows);
   batch.deleted_volumes = std::move(deleted_volumes);
   batch.volumes = std::move(volume_rows);
+  batch.deleted_security_groups = std::move(deleted_security_groups);
+  batch.security_groups = std::move(security_group_rows);
   records.take(batch);
+  deleted_security_groups.clear();
+  security_group_rows.clear();
   deleted_volumes.clear();
   volume_rows.clear();
   deleted_networks.clear();
@@ -419,6 +431,7 @@ void Engine::Impl::flush() {
     hosts_changed = false;
     if (networks_changed) publish_networks();
     if (volumes_changed) publish_volumes();
+    if (security_groups_changed) publish_security_groups();
     if (groups_changed) {
       published_groups.clear();
       for (const auto& [id, g] : groups) published_groups.push_back(g);
@@ -467,6 +480,7 @@ void Engine::Impl::flush() {
   for (const driver::PhaseRequest& request : to_dispatch) driver.run_phase(request);
   send_network_jobs();
   send_volume_jobs();
+  send_firewall_jobs();
 }
 
 Status Engine::Impl::load() {
@@ -492,6 +506,7 @@ Status Engine::Impl::load() {
   published_groups = loaded->groups;
   load_networks(*loaded);
   load_volumes(*loaded);
+  load_security_groups(*loaded);
   records.load(*loaded);
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;

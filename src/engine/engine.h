@@ -39,6 +39,7 @@
 #include "engine/groups.h"
 #include "engine/hosts.h"
 #include "engine/networks.h"
+#include "engine/security_groups.h"
 #include "engine/volumes.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
@@ -86,6 +87,9 @@ struct CreateRequest {
   // kConflict: no address left). And the public keys its guest accepts for root.
   std::vector<std::string> networks{};
   std::vector<std::string> ssh_keys{};
+  // The security groups (names or ids) of every NIC made here; empty: "default".
+  // kInvalidArgument: no such group.
+  std::vector<std::string> security_groups{};
 };
 
 struct ActionRequest {
@@ -99,6 +103,7 @@ struct ActionRequest {
   // the next free one). nic_detach: the NIC's index.
   std::string network;
   std::string ip;
+  std::vector<std::string> security_groups;  // nic_attach: the NIC's groups (empty: "default")
   int nic = -1;
   // disk_attach, disk_detach: the volume (name or id). disk_attach may set the volume's
   // delete_on_termination (Nova's attachment field); unset keeps the volume's.
@@ -213,6 +218,17 @@ class Engine final : public driver::DriverSink,
   std::optional<NetworkDetail> network(std::string_view name_or_id) const;
   // NetworkSink: the fabric's answers; only enqueues.
   void network_done(driver::NetworkDone done) override;
+  void firewall_done(driver::FirewallDone done) override;
+
+  // ---- Security groups (security_groups.h; engine/security_groups.cc) -------------------------
+  // Durable before it returns; hosts' firewalls follow after the commit. kInvalidArgument for
+  // a bad name or rule (rules are net::validate()d), kConflict for a taken name, a group a NIC
+  // lists (delete) or "default" (delete), kNotFound for a group or rule that is not there.
+  [[nodiscard]] Result<SecurityGroupDetail> security_group_request(SecurityGroupRequest request);
+  std::vector<SecurityGroupDetail> security_groups() const;  // by id
+  std::optional<SecurityGroupDetail> security_group(std::string_view name_or_id) const;
+  // The last error applying a host's firewall, by host (none: every job applied).
+  std::map<std::string, std::string> firewall_errors() const;
 
   // What VMs use now (StratusLab's cpu%): this process's driver's, and each agent host's as
   // its last heartbeat said. Any thread; a VM nobody measured is absent.

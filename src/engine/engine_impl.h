@@ -46,9 +46,11 @@ struct Engine::Impl {
   mutable std::shared_mutex live_mu;
   std::map<std::string, std::shared_ptr<internal::HostLiveness>, std::less<>> live;
   EngineStats published_stats;
-  std::vector<store::ServerGroupRow> published_groups;  // by id
-  std::vector<NetworkDetail> published_networks;        // by id
-  std::vector<store::VolumeRow> published_volumes;      // by id
+  std::vector<store::ServerGroupRow> published_groups;             // by id
+  std::vector<NetworkDetail> published_networks;                   // by id
+  std::vector<store::VolumeRow> published_volumes;                 // by id
+  std::vector<store::SecurityGroupRow> published_security_groups;  // by id
+  std::map<std::string, std::string> published_firewall_errors;    // by host
 
   // ---- Engine thread only --------------------------------------------------------------
   std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
@@ -110,6 +112,15 @@ struct Engine::Impl {
   std::set<store::VolumeId> volume_jobs;         // volumes whose job goes out after commit
   std::map<store::VolumeId, std::uint64_t> volume_generation;  // of the last job sent
   bool volumes_changed = false;                                // publish at the next commit
+  // Security groups (security_groups.cc): rows as committed or to be committed in this batch,
+  // and the hosts whose firewall goes out after the commit.
+  std::map<store::SecurityGroupId, store::SecurityGroupRow> security_groups;
+  store::SecurityGroupId max_security_group_id = 0;
+  std::vector<store::SecurityGroupRow> security_group_rows;     // the batch's upserts
+  std::vector<store::SecurityGroupId> deleted_security_groups;  // the batch's deletes
+  bool security_groups_changed = false;                         // publish at the next commit
+  std::set<std::string> firewall_hosts;                         // hosts to send after commit
+  std::map<std::string, std::uint64_t> firewall_generation;     // of the last job sent
   // Parsed requirements by text: one parse per distinct expression (stable addresses).
   std::unordered_map<std::string, std::expected<sched::Requirements, sched::SyntaxError>>
       parsed_requirements;
@@ -272,6 +283,23 @@ struct Engine::Impl {
   void publish_volumes();   // under published_mu
   void rollback_volumes();  // back to the published rows
   void send_volume_jobs();  // after a commit
+
+  // security_groups.cc
+  void handle_security_group(internal::SecurityGroupCommand& command);
+  void handle_firewall_done(const driver::FirewallDone& done);
+  const store::SecurityGroupRow* find_security_group(std::string_view name_or_id) const;
+  // Group names or ids to ids, in order, without repeats; empty: the default group.
+  Result<std::vector<store::SecurityGroupId>> security_group_ids(
+      const std::vector<std::string>& names) const;
+  void touch_security_group(store::SecurityGroupRow& row);
+  // Before a commit: the hosts where a NIC of the batch's VMs runs or ran get a new job.
+  void note_firewall_hosts();
+  void firewall_all_hosts();  // a group's rules changed: every host with a NIC
+  void load_security_groups(const store::Loaded& loaded);
+  void publish_security_groups();   // under published_mu
+  void rollback_security_groups();  // back to the published rows
+  void send_firewall_jobs();        // after a commit
+  driver::HostFirewallJob firewall_job(const std::string& host) const;
 
   // placement.cc
   // The scheduler's request for a VM: its size, requirements and group (members' hosts).

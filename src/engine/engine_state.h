@@ -66,10 +66,16 @@ struct VolumeCommand {
   std::promise<Result<store::VolumeRow>> reply;
 };
 
-using Command = std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
-                             driver::PhaseProgress, AddHostCommand, HostActionCommand,
-                             AgentConnectedCommand, GroupCommand, NetworkCommand,
-                             driver::NetworkDone, VolumeCommand, driver::VolumeJobDone>;
+struct SecurityGroupCommand {
+  SecurityGroupRequest request;
+  std::promise<Result<SecurityGroupDetail>> reply;
+};
+
+using Command =
+    std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
+                 driver::PhaseProgress, AddHostCommand, HostActionCommand, AgentConnectedCommand,
+                 GroupCommand, NetworkCommand, driver::NetworkDone, VolumeCommand,
+                 driver::VolumeJobDone, SecurityGroupCommand, driver::FirewallDone>;
 
 struct DeadlineEntry {
   Millis at = 0;

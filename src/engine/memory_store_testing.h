@@ -25,6 +25,7 @@ class MemoryStore final : public store::Store {
     for (const auto& [id, group] : groups_) out.groups.push_back(group);
     for (const auto& [id, network] : networks_) out.networks.push_back(network);
     for (const auto& [id, volume] : volumes_) out.volumes.push_back(volume);
+    for (const auto& [id, group] : security_groups_) out.security_groups.push_back(group);
     std::map<store::VmId, store::MigrationRow> last_migration;
     for (const auto& [id, m] : migrations_) last_migration[m.vm_id] = m;  // ids ascend
     for (const auto& [vm, m] : last_migration) out.last_migrations.push_back(m);
@@ -57,6 +58,10 @@ class MemoryStore final : public store::Store {
     for (const store::NetworkRow& network : batch.networks) networks_[network.id] = network;
     for (store::VolumeId id : batch.deleted_volumes) volumes_.erase(id);
     for (const store::VolumeRow& volume : batch.volumes) volumes_[volume.id] = volume;
+    for (store::SecurityGroupId id : batch.deleted_security_groups) security_groups_.erase(id);
+    for (const store::SecurityGroupRow& group : batch.security_groups) {
+      security_groups_[group.id] = group;
+    }
     for (const store::MigrationRow& m : batch.migrations) migrations_[m.id] = m;
     for (const store::HostStayRow& s : batch.stays) stays_[{s.vm_id, s.seq}] = s;
     return {};
@@ -122,6 +127,7 @@ class MemoryStore final : public store::Store {
   std::map<store::GroupId, store::ServerGroupRow> groups_;
   std::map<store::NetworkId, store::NetworkRow> networks_;
   std::map<store::VolumeId, store::VolumeRow> volumes_;
+  std::map<store::SecurityGroupId, store::SecurityGroupRow> security_groups_;
   std::map<std::int64_t, store::MigrationRow> migrations_;
   std::map<std::pair<store::VmId, std::int64_t>, store::HostStayRow> stays_;
   bool fail_next_ = false;

@@ -24,6 +24,9 @@ class RecordingFabric : public driver::NetworkFabric {
     jobs_.push_back(job);
     if (auto_answer_) sink_->network_done({job.network, job.generation, error_});
   }
+  void apply_firewall(driver::HostFirewallJob job) override {
+    sink_->firewall_done({job.host, job.generation, std::nullopt});
+  }
   std::vector<driver::NetworkJob> jobs() const {
     std::lock_guard lock(mu_);
     return jobs_;

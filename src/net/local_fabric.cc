@@ -1,9 +1,12 @@
 #include "net/local_fabric.h"
 
+#include "net/firewall.h"
+#include "net/netns.h"
+
 namespace corral::net {
 
 LocalFabric::LocalFabric(FabricNames names, std::string state_dir)
-    : node_(std::move(names), std::move(state_dir)) {}
+    : names_(names), node_(std::move(names), std::move(state_dir)) {}
 
 LocalFabric::~LocalFabric() { stop(); }
 
@@ -30,19 +33,58 @@ void LocalFabric::apply(driver::NetworkJob job) {
   cv_.notify_one();
 }
 
+void LocalFabric::apply_firewall(driver::HostFirewallJob job) {
+  {
+    std::lock_guard lock(mu_);
+    firewalls_[job.host] = std::move(job);
+  }
+  cv_.notify_one();
+}
+
 void LocalFabric::loop() {
   for (;;) {
-    driver::NetworkJob job;
+    std::optional<driver::NetworkJob> job;
+    std::optional<driver::HostFirewallJob> firewall;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !waiting_.empty(); });
+      cv_.wait(lock, [&] { return stopping_ || !waiting_.empty() || !firewalls_.empty(); });
       if (stopping_) return;
-      job = std::move(waiting_.begin()->second);
-      waiting_.erase(waiting_.begin());
+      // Networks first: a host's bridges exist before its rules name their taps.
+      if (!waiting_.empty()) {
+        job = std::move(waiting_.begin()->second);
+        waiting_.erase(waiting_.begin());
+      } else {
+        firewall = std::move(firewalls_.begin()->second);
+        firewalls_.erase(firewalls_.begin());
+      }
     }
-    driver::NetworkDone done = run(job);
-    sink_->network_done(std::move(done));
+    if (job) sink_->network_done(run(*job));
+    if (firewall) sink_->firewall_done(run_firewall(*firewall));
   }
+}
+
+driver::FirewallDone LocalFabric::run_firewall(const driver::HostFirewallJob& job) {
+  driver::FirewallDone done{job.host, job.generation, std::nullopt};
+  if (!local_hosts_.contains(job.host)) {
+    done.error = "security groups are not applied on agent hosts yet (docs/security-groups.md)";
+    return done;
+  }
+  const std::string ns = names_.host_ns(job.host);
+  if (!netns_exists(ns)) return done;  // no tap yet: nothing to filter
+  std::vector<NicFirewall> nics;
+  nics.reserve(job.nics.size());
+  for (const driver::NicFirewallSpec& n : job.nics) {
+    Result<Ipv4> ip = Ipv4::parse(n.ip);
+    if (!ip) {
+      done.error = "NIC " + std::to_string(n.nic) + " of VM " + std::to_string(n.vm) + ": " +
+                   ip.error().message;
+      return done;
+    }
+    nics.push_back({tap_name(n.vm, n.nic), n.mac, *ip, n.rules});
+  }
+  if (Status applied = net::apply_firewall(ns, nics); !applied)
+    done.error = applied.error().message;
+  return done;
 }
 
 driver::NetworkDone LocalFabric::run(const driver::NetworkJob& job) {

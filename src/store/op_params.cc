@@ -83,7 +83,24 @@ std::optional<MigrationEndpoint> endpoint_from(const json& j) {
 }
 
 json nic_json(const Nic& n) {
-  return {{"index", n.index}, {"network", n.network}, {"ip", n.ip}, {"mac", n.mac}};
+  return {{"index", n.index},
+          {"network", n.network},
+          {"ip", n.ip},
+          {"mac", n.mac},
+          {"security_groups", n.security_groups}};
+}
+
+// Absent: the NIC predates security groups, and is in the default group.
+std::optional<std::vector<std::int64_t>> security_groups_from(const json& j) {
+  auto it = j.find("security_groups");
+  if (it == j.end()) return std::vector<std::int64_t>{kDefaultSecurityGroupId};
+  if (!it->is_array()) return std::nullopt;
+  std::vector<std::int64_t> out;
+  for (const json& id : *it) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() <= 0) return std::nullopt;
+    out.push_back(id.get<std::int64_t>());
+  }
+  return out;
 }
 
 std::optional<Nic> nic_from(const json& j) {
@@ -99,8 +116,10 @@ std::optional<Nic> nic_from(const json& j) {
   }
   const auto i = index->get<std::int64_t>();
   if (i < 0 || i >= kMaxNics) return std::nullopt;
+  std::optional<std::vector<std::int64_t>> groups = security_groups_from(j);
+  if (!groups) return std::nullopt;
   return Nic{static_cast<int>(i), network->get<std::int64_t>(), ip->get<std::string>(),
-             mac->get<std::string>()};
+             mac->get<std::string>(), std::move(*groups)};
 }
 
 bool takes_name(lifecycle::Action a) {

@@ -102,7 +102,8 @@ std::string to_json_text(const OpParams& params);
 // value has the wrong type stays in `shown` (never read by a rule).
 OpParams params_from_json_text(std::string_view text);
 
-// A VM's NICs as a JSON array of {"index", "network", "ip", "mac"} (the vms.nics column),
+// A VM's NICs as a JSON array of {"index", "network", "ip", "mac", "security_groups"} (the
+// vms.nics column; a NIC without "security_groups" is in the default group),
 // and back: nullopt when the text is not such an array.
 std::string nics_to_json_text(const std::vector<Nic>& nics);
 std::optional<std::vector<Nic>> nics_from_json_text(std::string_view text);

@@ -76,7 +76,7 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   p.hold = true;
   p.migration = MigrationParams{true, true, 0, 50, 100};
   p.endpoint = MigrationEndpoint{"tcp:10.1.2.2:4000", "10.1.2.2", 10809, "disk0"};
-  p.nic = Nic{1, 3, "10.0.0.5", "02:00:0a:00:00:05"};
+  p.nic = Nic{1, 3, "10.0.0.5", "02:00:0a:00:00:05", {1, 4}};
   p.volume = 12;
   p.shown = R"({"host":"h2","password":"***","rotation":7})";
   const std::string text = to_json_text(p);
@@ -87,9 +87,24 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
                 "postcopy_after_ms":0,"max_downtime_ms":50,"bandwidth_mib_s":100},
                 "endpoint":{"migration_uri":"tcp:10.1.2.2:4000","nbd_host":"10.1.2.2",
                 "nbd_port":10809,"nbd_export":"disk0"},
-                "nic":{"index":1,"network":3,"ip":"10.0.0.5","mac":"02:00:0a:00:00:05"},
+                "nic":{"index":1,"network":3,"ip":"10.0.0.5","mac":"02:00:0a:00:00:05",
+                "security_groups":[1,4]},
                 "volume_id":12})"));
   EXPECT_EQ(params_from_json_text(text), p);
+}
+
+TEST(OpParams, ANicWithoutSecurityGroupsIsInTheDefaultGroup) {
+  // vms.nics rows written before migration 8 have no "security_groups".
+  const auto old = nics_from_json_text(R"([{"index":0,"network":1,"ip":"10.0.0.2","mac":"m"}])");
+  ASSERT_TRUE(old.has_value());
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].security_groups, std::vector<std::int64_t>{kDefaultSecurityGroupId});
+  const std::vector<Nic> nics{{0, 1, "10.0.0.2", "m", {}}, {1, 2, "10.0.1.2", "n", {3, 1}}};
+  EXPECT_EQ(nics_from_json_text(nics_to_json_text(nics)), nics);
+  EXPECT_FALSE(nics_from_json_text(
+      R"([{"index":0,"network":1,"ip":"i","mac":"m","security_groups":["web"]}])"));
+  EXPECT_FALSE(
+      nics_from_json_text(R"([{"index":0,"network":1,"ip":"i","mac":"m","security_groups":[0]}])"));
 }
 
 TEST(OpParams, MigrationOptionsOnlyForLiveMigrateAndInRange) {

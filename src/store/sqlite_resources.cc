@@ -15,6 +15,9 @@ struct Sql {
       "SELECT " + column_list(network_codec()) + " FROM networks ORDER BY id";
   std::string upsert_volume = insert_sql(volume_codec());
   std::string load_volumes = "SELECT " + column_list(volume_codec()) + " FROM volumes ORDER BY id";
+  std::string upsert_security_group = insert_sql(security_group_codec());
+  std::string load_security_groups =
+      "SELECT " + column_list(security_group_codec()) + " FROM security_groups ORDER BY id";
 };
 const Sql& sql() {
   static const Sql built;
@@ -31,6 +34,9 @@ Status ResourceSql::prepare(sqlite3* writer) {
       {&upsert_volume_, sql().upsert_volume.c_str()},
       {&delete_volume_, "DELETE FROM volumes WHERE id = ?1"},
       {&load_volumes_, sql().load_volumes.c_str()},
+      {&upsert_security_group_, sql().upsert_security_group.c_str()},
+      {&delete_security_group_, "DELETE FROM security_groups WHERE id = ?1"},
+      {&load_security_groups_, sql().load_security_groups.c_str()},
   };
   for (const auto& [stmt, text] : statements) {
     if (int rc = sqlite::prepare(writer, text, *stmt); rc != SQLITE_OK) {
@@ -69,6 +75,21 @@ Status ResourceSql::write(sqlite3* writer, const Batch& batch) {
       return fail(sqlite_error(writer, path_, fmt::format("commit: volume {}", v.id), rc));
     }
   }
+  for (SecurityGroupId id : batch.deleted_security_groups) {
+    StmtUse use(delete_security_group_);
+    use.bind(id);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(
+          sqlite_error(writer, path_, fmt::format("commit: delete security group {}", id), rc));
+    }
+  }
+  for (const SecurityGroupRow& g : batch.security_groups) {
+    StmtUse use(upsert_security_group_);
+    bind_row(use, security_group_codec(), g);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: security group {}", g.id), rc));
+    }
+  }
   return {};
 }
 
@@ -96,6 +117,17 @@ Status ResourceSql::load(sqlite3* writer, Loaded& out) {
     }
   }
   if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: volumes", rc));
+  StmtUse groups(load_security_groups_);
+  while ((rc = groups.step()) == SQLITE_ROW) {
+    SecurityGroupRow& row = out.security_groups.emplace_back();
+    RowReader r(groups.get());
+    read_row(r, security_group_codec(), row);
+    if (r.problem()) {
+      return fail(Error::internal(fmt::format("sqlite store {}: load: security group {}: {}", path_,
+                                              row.id, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: security groups", rc));
   return {};
 }
 

@@ -129,6 +129,8 @@ const RowCodec<ServerGroupRow>& group_codec();
 const RowCodec<NetworkRow>& network_codec();
 // volumes: keyed by id (migration 7).
 const RowCodec<VolumeRow>& volume_codec();
+// security_groups: keyed by id (migration 8); rules a JSON array of objects.
+const RowCodec<SecurityGroupRow>& security_group_codec();
 
 // migrations: keyed by id (migration 4).
 const RowCodec<MigrationRow>& migration_codec();

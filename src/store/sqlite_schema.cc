@@ -194,6 +194,19 @@ CREATE TABLE volumes(
   updated_at INTEGER NOT NULL
 );
 )sql"},
+    // Issue 13: security groups (store::SecurityGroupRow); rules as a JSON array. Each NIC's
+    // groups are in vms.nics (a NIC without them is in group 1, "default").
+    {8, R"sql(
+CREATE TABLE security_groups(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  rules TEXT NOT NULL DEFAULT '[]',
+  next_rule_id INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -121,6 +121,7 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
   EXPECT_EQ(raw.columns("host_stays"), codec_columns(sqlite::stay_codec()));
   EXPECT_EQ(raw.columns("networks"), codec_columns(sqlite::network_codec()));
   EXPECT_EQ(raw.columns("volumes"), codec_columns(sqlite::volume_codec()));
+  EXPECT_EQ(raw.columns("security_groups"), codec_columns(sqlite::security_group_codec()));
   EXPECT_EQ(sqlite::vm_codec().table, "vms");
   EXPECT_EQ(sqlite::operation_codec().table, "operations");
   EXPECT_EQ(sqlite::transition_codec().table, "transitions");

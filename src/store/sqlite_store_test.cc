@@ -205,6 +205,46 @@ TEST(SqliteStoreTest, NetworksAndVolumesRoundTripAndDeletesGo) {
   EXPECT_EQ(loaded.volumes, std::vector<VolumeRow>{data});
 }
 
+TEST(SqliteStoreTest, SecurityGroupsAndNicGroupsRoundTripAndDeletesGo) {
+  TempDir dir;
+  const std::string path = dir.file("corral.db");
+  const SecurityGroupRow def{.id = 1,
+                             .name = "default",
+                             .description = "Neutron's",
+                             .rules = {{1, 2, 1, "", "", false}, {2, 1, 1, "", "", true}},
+                             .next_rule_id = 3,
+                             .created_at = kT0,
+                             .updated_at = kT0};
+  const SecurityGroupRow web{.id = 2,
+                             .name = "web",
+                             .description = "",
+                             .rules = {{4, 1, 2, "22,80,1000:2000", "10.0.0.0/8", false}},
+                             .next_rule_id = 5,
+                             .created_at = kT0,
+                             .updated_at = kT0 + 3};
+  SecurityGroupRow gone = web;
+  gone.id = 3;
+  gone.name = "gone";
+  Vm vm = make_vm(4, State::kPending);
+  vm.nics = {{0, 1, "10.77.0.2", "02:00:0a:4d:00:02", {1, 2}}};
+  {
+    std::unique_ptr<Store> store = must_open(path);
+    ASSERT_NE(store, nullptr);
+    Batch batch{{&vm}, {}, {}};
+    batch.security_groups = {def, web, gone};
+    must_commit(*store, batch);
+    Batch remove;
+    remove.deleted_security_groups = {3};
+    must_commit(*store, remove);
+  }
+  std::unique_ptr<Store> store = must_open(path);
+  ASSERT_NE(store, nullptr);
+  const Loaded loaded = must_load(*store);
+  EXPECT_EQ(loaded.security_groups, (std::vector<SecurityGroupRow>{def, web}));
+  ASSERT_EQ(loaded.vms.size(), 1u);
+  EXPECT_EQ(loaded.vms[0].nics, vm.nics);
+}
+
 TEST(SqliteStoreTest, TheVmsOwnOperationWinsOverAStaleRowInTheSameBatch) {
   TempDir dir;
   std::unique_ptr<Store> store = must_open(dir.file("corral.db"));

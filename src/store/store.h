@@ -39,11 +39,15 @@ struct Batch {
   // Volumes, by id: deleted first, then `volumes` inserted or replaced whole.
   std::vector<VolumeId> deleted_volumes{};
   std::vector<VolumeRow> volumes{};
+  // Security groups, by id: deleted first, then `security_groups` inserted or replaced whole.
+  std::vector<SecurityGroupId> deleted_security_groups{};
+  std::vector<SecurityGroupRow> security_groups{};
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
            hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
            stays.empty() && deleted_networks.empty() && networks.empty() &&
-           deleted_volumes.empty() && volumes.empty();
+           deleted_volumes.empty() && volumes.empty() && deleted_security_groups.empty() &&
+           security_groups.empty();
   }
 };
 
@@ -58,8 +62,9 @@ struct Loaded {
   std::vector<MigrationRow> last_migrations;
   std::vector<HostStayRow> last_stays;
   std::int64_t max_migration_id = 0;
-  std::vector<NetworkRow> networks;  // every network not deleted, ordered by id
-  std::vector<VolumeRow> volumes;    // every volume not deleted, ordered by id
+  std::vector<NetworkRow> networks;               // every network not deleted, ordered by id
+  std::vector<VolumeRow> volumes;                 // every volume not deleted, ordered by id
+  std::vector<SecurityGroupRow> security_groups;  // every group not deleted, ordered by id
 };
 
 class Store {

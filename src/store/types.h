@@ -199,4 +199,34 @@ struct VolumeRow {
 };
 inline constexpr int kMaxVolumesPerVm = 16;
 
+using SecurityGroupId = std::int64_t;
+
+// One allow rule of a security group, as data (net/security_group.h holds its meaning and its
+// checks; the engine converts). direction and protocol are net::RuleDirection's and
+// net::RuleProtocol's stable numbers.
+struct SecurityGroupRuleRow {
+  std::int64_t id = 0;  // unique within its group, never reused there
+  std::uint8_t direction = 1;
+  std::uint8_t protocol = 1;
+  std::string ports;   // net::format_port_ranges text; empty: every port
+  std::string remote;  // a CIDR; empty: anywhere (or the NIC's own network, below)
+  // The default group's ingress rule: the remote is the network of the NIC it applies to.
+  bool remote_own_network = false;
+  friend bool operator==(const SecurityGroupRuleRow&, const SecurityGroupRuleRow&) = default;
+};
+
+// A security group (docs/security-groups.md): OpenNebula's security group, Neutron's. Its
+// members are the NICs whose security_groups list its id (Nic::security_groups). Rules are
+// stored as a JSON array in one column: they are read and written with their group.
+struct SecurityGroupRow {
+  SecurityGroupId id = 0;  // stable, assigned at create, never reused; 1 is "default"
+  std::string name;        // unique
+  std::string description;
+  std::vector<SecurityGroupRuleRow> rules;  // in order
+  std::int64_t next_rule_id = 1;
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  friend bool operator==(const SecurityGroupRow&, const SecurityGroupRow&) = default;
+};
+
 }  // namespace corral::store

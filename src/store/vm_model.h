@@ -23,8 +23,14 @@ struct Nic {
   std::int64_t network = 0;  // the network's id
   std::string ip;
   std::string mac;
+  // Its security groups' ids (docs/security-groups.md), in the order given; a NIC stored
+  // before groups existed (no such JSON key) reads back as {kDefaultSecurityGroupId}.
+  std::vector<std::int64_t> security_groups;
   friend bool operator==(const Nic&, const Nic&) = default;
 };
 inline constexpr int kMaxNics = 8;
+// The group every cluster has (Neutron's "default"), made by the engine at start.
+inline constexpr std::int64_t kDefaultSecurityGroupId = 1;
+inline constexpr int kMaxSecurityGroupsPerNic = 8;
 
 }  // namespace corral::store

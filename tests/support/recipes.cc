@@ -37,6 +37,10 @@ ApiResult Api::post(const std::string& path, const nlohmann::json& body) {
 
 ApiResult Api::del(const std::string& path) { return to_result(client_->Delete(path.c_str())); }
 
+ApiResult Api::put(const std::string& path, const nlohmann::json& body) {
+  return to_result(client_->Put(path.c_str(), body.dump(), "application/json"));
+}
+
 nlohmann::json Api::wait_idle(std::int64_t id, int timeout_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < until) {

@@ -27,6 +27,7 @@ class Api {
   ApiResult get(const std::string& path);
   ApiResult post(const std::string& path, const nlohmann::json& body);
   ApiResult del(const std::string& path);
+  ApiResult put(const std::string& path, const nlohmann::json& body);
   // Waits until the VM has no running operation; returns its JSON (null on timeout).
   nlohmann::json wait_idle(std::int64_t id, int timeout_ms = 10'000);
 
