@@ -22,8 +22,10 @@ class HostsTest : public ::testing::Test {
  protected:
   void TearDown() override { stop(); }
 
-  // `local` sim hosts of `vcpus` and `memory_mib` each.
-  void start(EngineOptions options = {}, int local = 0, int vcpus = 8, int memory_mib = 8192) {
+  // `local` sim hosts of `vcpus` and `memory_mib` each; `wire` sets the engine's fabric or
+  // storage before it starts.
+  void start(EngineOptions options = {}, int local = 0, int vcpus = 8, int memory_mib = 8192,
+             const std::function<void(Engine&)>& wire = {}) {
     driver::sim::SimOptions sim;
     sim.host_count = local;
     sim.host_vcpus = vcpus;
@@ -33,6 +35,7 @@ class HostsTest : public ::testing::Test {
     sim_options_ = sim;
     driver_ = std::make_unique<driver::sim::SimDriver>(sim);
     engine_ = std::make_unique<Engine>(*store_, *driver_, clock_, options);
+    if (wire) wire(*engine_);
     ASSERT_TRUE(engine_->start());
   }
   void stop() {

@@ -48,15 +48,11 @@ class RecordingFabric : public driver::NetworkFabric {
 class NetworksTest : public testing::HostsTest {
  protected:
   void start_with_fabric() {
-    driver::sim::SimOptions sim;
-    sim.host_count = 1;
-    sim.default_latency = std::chrono::milliseconds(0);
-    sim_options_ = sim;
-    driver_ = std::make_unique<driver::sim::SimDriver>(sim);
-    engine_ = std::make_unique<Engine>(*store_, *driver_, clock_, options_);
-    fabric_.start(engine_.get());
-    engine_->set_network_fabric(&fabric_);
-    ASSERT_TRUE(engine_->start());
+    // One sim host of the sim's default size.
+    start(options_, 1, 64, 262144, [this](Engine& e) {
+      fabric_.start(&e);
+      e.set_network_fabric(&fabric_);
+    });
   }
   void restart_with_fabric() {
     stop();

@@ -56,15 +56,11 @@ class RecordingStorage : public driver::VolumeStorage {
 class VolumesTest : public testing::HostsTest {
  protected:
   void start_with_storage() {
-    driver::sim::SimOptions sim;
-    sim.host_count = 1;
-    sim.default_latency = std::chrono::milliseconds(0);
-    sim_options_ = sim;
-    driver_ = std::make_unique<driver::sim::SimDriver>(sim);
-    engine_ = std::make_unique<Engine>(*store_, *driver_, clock_, options_);
-    storage_.start(engine_.get());
-    engine_->set_volume_storage(&storage_);
-    ASSERT_TRUE(engine_->start());
+    // One sim host of the sim's default size.
+    start(options_, 1, 64, 262144, [this](Engine& e) {
+      storage_.start(&e);
+      e.set_volume_storage(&storage_);
+    });
   }
   void restart_with_storage() {
     stop();
