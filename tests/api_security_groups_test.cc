@@ -163,11 +163,43 @@ TEST_F(ApiSecurityGroupsTest, VmNicsListTheirGroupsAndHoldThemInUse) {
   r = api_->del("/v1/security-groups/web");
   EXPECT_EQ(r.status, 409) << r.body.dump();
   ASSERT_FALSE(api_->wait_idle(id).is_null());
-  ASSERT_EQ(api_->del("/v1/vms/" + std::to_string(id)).status, 202);
-  ASSERT_FALSE(api_->wait_idle(id).is_null());
+
+  // The VM's NIC in Nova's and OpenNebula's words, keyed by the network's name.
+  const json vm = api_->get("/v1/vms/" + std::to_string(id)).body;
+  const std::string ip = vm["nics"][0]["ip"].get<std::string>();
+  EXPECT_EQ(vm["nics"][0]["network"], "net");
+  EXPECT_EQ(vm["views"]["nova"]["addresses"]["net"][0]["addr"], ip) << vm.dump();
+  EXPECT_EQ(vm["views"]["opennebula"]["NIC"][0]["SECURITY_GROUPS"], "2,1") << vm.dump();
+
+  // nic_update: refusals change nothing; then the NIC leaves `web`, which can go.
+  const std::string nic0 = "/v1/vms/" + std::to_string(id) + "/nics/0";
+  const struct {
+    std::string path;
+    json body;
+    int status;
+  } bad[] = {{nic0, {{"security_groups", {"nope"}}}, 400},
+             {nic0, json::object(), 400},
+             {nic0, {{"security_groups", {"default"}}, {"extra", 1}}, 400},
+             {nic0, {{"security_groups", "default"}}, 400},
+             {"/v1/vms/" + std::to_string(id) + "/nics/5", {{"security_groups", {"default"}}}, 404},
+             {"/v1/vms/" + std::to_string(id) + "/nics/x", {{"security_groups", {"default"}}}, 404},
+             {"/v1/vms/999/nics/0", {{"security_groups", {"default"}}}, 404}};
+  for (const auto& b : bad) {
+    r = api_->put(b.path, b.body);
+    EXPECT_EQ(r.status, b.status) << b.path << " " << b.body.dump() << " " << r.body.dump();
+    EXPECT_TRUE(r.body.contains("error")) << r.body.dump();
+  }
+  EXPECT_EQ(api_->get("/v1/vms/" + std::to_string(id)).body["nics"][0]["security_groups"],
+            json({2, 1}));
+  r = api_->put(nic0, {{"security_groups", {"default"}}});
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(r.body["vm"]["nics"][0]["security_groups"], json({1}));
+  EXPECT_EQ(r.body["vm"]["state"], "RUNNING");
   r = api_->del("/v1/security-groups/web");
   EXPECT_EQ(r.status, 200) << r.body.dump();
   EXPECT_EQ(groups().size(), 1u);
+  ASSERT_EQ(api_->del("/v1/vms/" + std::to_string(id)).status, 202);
+  ASSERT_FALSE(api_->wait_idle(id).is_null());
 }
 
 // Catches: a secgroup subcommand missing or misrouted, a rule-add that does not reach the
@@ -204,6 +236,16 @@ TEST_F(ApiSecurityGroupsTest, TheCliManagesGroupsAndRules) {
   EXPECT_EQ(api_->get("/v1/security-groups/ssh").body["security_group"]["nics"].size(), 1u);
   r = run_cli({"secgroup", "delete", "ssh"}, url);
   EXPECT_NE(r.exit_code, 0) << r.out;
+  // nic-update moves the NIC back to default; vm show lists it in its NIC table.
+  const std::string vm_id = std::to_string(api_->get("/v1/vms").body["vms"][0]["id"].get<int>());
+  r = run_cli({"vm", "nic-update", vm_id, "0"}, url);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("VM NICS"), std::string::npos) << r.out;
+  EXPECT_TRUE(api_->get("/v1/security-groups/ssh").body["security_group"]["nics"].empty());
+  r = run_cli({"vm", "nic-update", vm_id, "3", "--security-group", "ssh"}, url);
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  r = run_cli({"secgroup", "delete", "ssh"}, url);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
 }
 
 }  // namespace

@@ -62,6 +62,8 @@ HandlerResult vm_history(Context& ctx, Call& call);
 
 // handlers_migrations.cc
 HandlerResult vm_migrations(Context& ctx, Call& call);
+// PUT /v1/vms/{id}/nics/{nic} {"security_groups": [...]}: 200 {"vm": VM}.
+HandlerResult update_nic(Context& ctx, Call& call);
 
 // handlers_hosts.cc
 HandlerResult list_hosts(Context& ctx, Call& call);

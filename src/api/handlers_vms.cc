@@ -1,5 +1,6 @@
 // /v1/vms: create, list, read, act, terminate, history (with host stays), Azure's instance
 // view.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -26,9 +27,26 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
   return std::move(*vm);
 }
 
-HandlerResult accepted(Result<engine::Accepted> result) {
+// The engine's networks and volumes now, for the VM JSON: read once per reply, for one VM or a
+// page.
+VmLinks links_of(const engine::Engine& engine) {
+  VmLinks links;
+  for (engine::NetworkDetail& n : engine.networks()) {
+    links.network_names.emplace(n.row.id, std::move(n.row.name));
+  }
+  for (store::VolumeRow& v : engine.volumes()) {
+    if (v.vm != 0) links.volumes[v.vm].push_back(std::move(v));
+  }
+  for (auto& [vm, rows] : links.volumes) {
+    std::ranges::sort(rows, {}, &store::VolumeRow::slot);
+  }
+  return links;
+}
+
+HandlerResult accepted(Context& ctx, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
-  Reply reply{202, {}, false, render_accepted(result->vm, result->op)};
+  Reply reply{202, {}, false,
+              render_accepted(result->vm, result->op, links_of(ctx.engine))};
   return reply;
 }
 
@@ -44,7 +62,7 @@ HandlerResult create_vm(Context& ctx, Call& call) {
   }
   request->request_id = call.request_id;
   request->actor = "api";
-  return accepted(ctx.engine.create(std::move(*request)));
+  return accepted(ctx, ctx.engine.create(std::move(*request)));
 }
 
 HandlerResult list_vms(Context& ctx, Call& call) {
@@ -54,7 +72,7 @@ HandlerResult list_vms(Context& ctx, Call& call) {
   if (!views) return failure(std::move(views.error()));
   const engine::ListPage page = ctx.engine.list(*query);
   Reply reply;
-  reply.raw = render_vm_page(page.vms, page.next_marker, *views);
+  reply.raw = render_vm_page(page.vms, page.next_marker, links_of(ctx.engine), *views);
   return reply;
 }
 
@@ -64,7 +82,7 @@ HandlerResult get_vm(Context& ctx, Call& call) {
   Result<ViewSet> views = parse_views_query(call.req.params);
   if (!views) return failure(std::move(views.error()));
   Reply reply;
-  reply.raw = render_vm(*vm, *views);
+  reply.raw = render_vm(*vm, links_of(ctx.engine), *views);
   return reply;
 }
 
@@ -78,7 +96,7 @@ HandlerResult delete_vm(Context& ctx, Call& call) {
   request.action = *action;
   request.request_id = call.request_id;
   request.actor = "api";
-  return accepted(ctx.engine.act(std::move(request)));
+  return accepted(ctx, ctx.engine.act(std::move(request)));
 }
 
 HandlerResult act_on_vm(Context& ctx, Call& call) {
@@ -120,7 +138,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
       }
     }
   }
-  return accepted(std::move(result));
+  return accepted(ctx, std::move(result));
 }
 
 HandlerResult instance_view(Context& ctx, Call& call) {
@@ -145,6 +163,39 @@ HandlerResult vm_history(Context& ctx, Call& call) {
   json stays = json::array();
   for (const store::HostStayRow& row : *stay_rows) stays.push_back(stay_json(row));
   return Reply{200, {{"transitions", std::move(transitions)}, {"stays", std::move(stays)}}};
+}
+
+HandlerResult update_nic(Context& ctx, Call& call) {
+  auto vm = vm_of(ctx, call.args[0]);
+  if (!vm) return std::unexpected(std::move(vm.error()));
+  const std::optional<std::int64_t> nic = parse_id(call.args[1]);
+  if (!nic) {
+    return failure(Error::not_found("VM " + std::to_string(vm->id) + " has no NIC '" +
+                                    call.args[1].substr(0, 64) + "'"));
+  }
+  Result<json> body = parse_body(call.req.body);
+  if (!body) return failure(std::move(body.error()));
+  const auto groups = body->find("security_groups");
+  if (groups == body->end() || body->size() != 1) {
+    return failure(Error::invalid_argument(
+        "PUT /v1/vms/{id}/nics/{nic} takes {\"security_groups\": [name or id, ...]}"));
+  }
+  Result<std::vector<std::string>> names = security_groups_field(*groups);
+  if (!names) return failure(std::move(names.error()));
+  engine::SecurityGroupRequest request;
+  request.op = engine::SecurityGroupOp::kSetNicGroups;
+  request.vm = vm->id;
+  request.nic = static_cast<int>(std::min<std::int64_t>(*nic, store::kMaxNics));
+  request.groups = std::move(*names);
+  Result<engine::SecurityGroupDetail> done = ctx.engine.security_group_request(std::move(request));
+  if (!done) return failure(std::move(done.error()));
+  std::optional<store::Vm> now = ctx.engine.get(vm->id);
+  if (!now) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
+  Reply reply;
+  reply.raw = "{\"vm\":" + render_vm(*now, links_of(ctx.engine));
+  reply.raw.back() = '}';  // render_vm ends with a newline
+  reply.raw += "\n";
+  return reply;
 }
 
 }  // namespace corral::api::internal

@@ -45,6 +45,10 @@ int json_depth(std::string_view text, int limit = kMaxJsonDepth);
 // POST /v1/vms {name, image, vcpus, memory_mib, hold?}.
 [[nodiscard]] Result<engine::CreateRequest> parse_create(const nlohmann::json& body);
 
+// "security_groups": [name or id, ...] (at most store::kMaxSecurityGroupsPerNic), as create,
+// nic_attach and PUT /v1/vms/{id}/nics/{nic} take it.
+[[nodiscard]] Result<std::vector<std::string>> security_groups_field(const nlohmann::json& value);
+
 // POST /v1/vms/{id}/actions, before the VM is looked at.
 struct ActionInput {
   std::string verb;

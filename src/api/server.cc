@@ -50,6 +50,8 @@ Handler handler_for(RouteId id) {
       return internal::instance_view;
     case RouteId::kVmHistory:
       return internal::vm_history;
+    case RouteId::kUpdateNic:
+      return internal::update_nic;
     case RouteId::kVmMigrations:
       return internal::vm_migrations;
     case RouteId::kGetOperation:

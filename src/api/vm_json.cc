@@ -35,20 +35,15 @@ json params_json(const store::OpParams& params) {
   return parsed;
 }
 
-// OpenNebula's NIC list (NIC_ID, NETWORK_ID, IP, MAC), in NIC order.
-json nics_json(const std::vector<store::Nic>& nics) {
-  json out = json::array();
-  for (const store::Nic& n : nics) {
-    out.push_back({{"nic", n.index},
-                   {"network_id", n.network},
-                   {"ip", n.ip},
-                   {"mac", n.mac},
-                   {"security_groups", n.security_groups}});
-  }
-  return out;
+// Every vocabulary's view of the record, each with its words for the VM's NICs and volumes.
+json views(const store::Vm& vm, const VmLinks& links) {
+  json all = lc::views_json(vm.record, format_time(vm.updated_at));
+  all["opennebula"].update(opennebula_links(vm, links));
+  all["nova"].update(nova_links(vm, links));
+  all["azure"].update(azure_links(vm, links));
+  all["stratuslab"].update(stratuslab_links(vm));
+  return all;
 }
-
-json views(const store::Vm& vm) { return lc::views_json(vm.record, format_time(vm.updated_at)); }
 
 }  // namespace
 
@@ -75,7 +70,7 @@ json op_json(const store::OperationRow& row) {
   };
 }
 
-json vm_json(const store::Vm& vm) {
+json vm_json(const store::Vm& vm, const VmLinks& links) {
   json operation = nullptr;
   if (vm.record.op) operation = op_json(store::OperationRow{vm.id, *vm.record.op, vm.op});
   return {
@@ -87,7 +82,8 @@ json vm_json(const store::Vm& vm) {
       {"host", text_or_null(vm.host)},
       // The first NIC's address: what StratusLab prints as "Public ip" (null: no NIC).
       {"ip", vm.nics.empty() ? json(nullptr) : json(vm.nics.front().ip)},
-      {"nics", nics_json(vm.nics)},
+      {"nics", nics_json(vm, links)},
+      {"volumes", attached_volumes_json(vm, links)},
       {"vcpus", vm.model.vcpus},
       {"memory_mib", vm.model.memory_mib},
       {"image", vm.model.image},
@@ -101,12 +97,12 @@ json vm_json(const store::Vm& vm) {
       {"resched", vm.record.resched},
       {"created_at", format_time(vm.created_at)},
       {"updated_at", format_time(vm.updated_at)},
-      {"views", views(vm)},
+      {"views", views(vm, links)},
   };
 }
 
-json accepted_json(const engine::Accepted& accepted) {
-  return {{"vm", vm_json(accepted.vm)},
+json accepted_json(const engine::Accepted& accepted, const VmLinks& links) {
+  return {{"vm", vm_json(accepted.vm, links)},
           {"operation", accepted.op ? op_json(*accepted.op) : json(nullptr)}};
 }
 
@@ -135,7 +131,7 @@ json event_json(const engine::Event& event) {
 }
 
 json instance_view_json(const store::Vm& vm) {
-  json all = views(vm);
+  json all = views(vm, VmLinks{});
   json statuses = json::array();
   if (const auto azure = all.find("azure"); azure != all.end() && azure->is_object()) {
     if (const auto s = azure->find("statuses"); s != azure->end() && s->is_array()) statuses = *s;

@@ -8,21 +8,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/vm_links.h"
 #include "engine/engine.h"
 #include "store/types.h"
 
 namespace corral::api {
 
-// {"id","name","state","operation","power","host","vcpus","memory_mib","image","model",
-//  "pending_reason","resched","created_at","updated_at","views"}
-nlohmann::json vm_json(const store::Vm& vm);
+// {"id","name","state","operation","power","host","ip","nics","volumes","vcpus","memory_mib",
+//  "image","model","pending_reason","requirements","group_id","resched","created_at",
+//  "updated_at","views"}; the NICs' network names and the attached volumes from `links`.
+nlohmann::json vm_json(const store::Vm& vm, const VmLinks& links = VmLinks{});
 
 // {"id","vm_id","action","phase","status","origin","started_at","deadline","finished_at",
 //  "error","attempt","actor","request_id","params"}
 nlohmann::json op_json(const store::OperationRow& row);
 
 // The answer to an accepted create or action: {"vm": VM, "operation": OP | null}.
-nlohmann::json accepted_json(const engine::Accepted& accepted);
+nlohmann::json accepted_json(const engine::Accepted& accepted, const VmLinks& links = VmLinks{});
 
 // {"id","from","to","action","phase","status","actor","request_id","at","reason"}
 nlohmann::json transition_json(const store::TransitionRow& row);

@@ -4,7 +4,10 @@
 #include <rapidjson/writer.h>
 
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "api/vm_links.h"
 #include "common/clock.h"
 #include "lifecycle/views.h"
 
@@ -39,6 +42,45 @@ void phase_or_null(Writer& w, lc::Phase phase) {
     w.Null();
   } else {
     str(w, lc::phase_name(phase));
+  }
+}
+
+// The parts of a VM object that show its NICs and volumes (api/vm_links.h renders them, for
+// vm_json too), as JSON text: one rendering, so the two cannot disagree.
+using Members = std::vector<std::pair<std::string, std::string>>;  // key, JSON value text
+
+Members members_of(const nlohmann::json& object) {
+  Members out;
+  for (const auto& [k, v] : object.items()) out.emplace_back(k, v.dump());
+  return out;
+}
+
+struct LinkParts {
+  std::string nics;
+  std::string volumes;
+  Members opennebula, nova, azure, stratuslab;
+};
+
+LinkParts parts_of(const store::Vm& vm, const VmLinks& links) {
+  return {nics_json(vm, links).dump(),        attached_volumes_json(vm, links).dump(),
+          members_of(opennebula_links(vm, links)), members_of(nova_links(vm, links)),
+          members_of(azure_links(vm, links)),  members_of(stratuslab_links(vm))};
+}
+
+// A VM with no NIC and no volume (most of a page with the sim) shows the same text: made once.
+const LinkParts& bare_parts() {
+  static const LinkParts parts = parts_of(store::Vm{}, VmLinks{});
+  return parts;
+}
+
+void raw(Writer& w, const std::string& text) {
+  w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+}
+
+void members(Writer& w, const Members& m) {
+  for (const auto& [k, v] : m) {
+    key(w, k);
+    raw(w, v);
   }
 }
 
@@ -94,7 +136,8 @@ void operation(Writer& w, store::VmId vm_id, const lc::Operation& op, const stor
   w.EndObject();
 }
 
-void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set) {
+void views(Writer& w, const store::Vm& vm, const LinkParts& parts, const std::string& time,
+           ViewSet set) {
   w.StartObject();
   if (set == 0) {
     w.EndObject();
@@ -114,6 +157,7 @@ void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set)
     w.Int(static_cast<int>(v.opennebula.lcm_state));
     key(w, "short");
     str(w, v.opennebula.short_alias);
+    members(w, parts.opennebula);
     w.EndObject();
   }
   if ((set & kViewNova) != 0) {
@@ -132,6 +176,7 @@ void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set)
     w.Int(v.nova.power_state);
     key(w, "status");
     str(w, v.nova.status);
+    members(w, parts.nova);
     w.EndObject();
   }
   if ((set & kViewAzure) != 0) {
@@ -167,6 +212,7 @@ void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set)
     str(w, lc::billing_name(v.azure.billing));
     key(w, "billing_display");
     str(w, lc::billing_display(v.azure.billing));
+    members(w, parts.azure);
     w.EndObject();
   }
   if ((set & kViewStratusLab) != 0) {
@@ -174,13 +220,18 @@ void views(Writer& w, const store::Vm& vm, const std::string& time, ViewSet set)
     w.StartObject();
     key(w, "state");
     str(w, lc::sl_state_name(v.stratuslab.state));
+    members(w, parts.stratuslab);
     w.EndObject();
   }
   w.EndObject();
 }
 
-void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
+void vm_object(Writer& w, const store::Vm& vm, const VmLinks& links, ViewSet set = kAllViews) {
   const std::string updated = format_time(vm.updated_at);
+  const bool bare = vm.nics.empty() && links.volumes_of(vm.id).empty();
+  LinkParts own;
+  if (!bare) own = parts_of(vm, links);
+  const LinkParts& parts = bare ? bare_parts() : own;
   w.StartObject();
   key(w, "id");
   w.Int64(vm.id);
@@ -205,24 +256,9 @@ void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
     str(w, vm.nics.front().ip);
   }
   key(w, "nics");
-  w.StartArray();
-  for (const store::Nic& n : vm.nics) {
-    w.StartObject();
-    key(w, "nic");
-    w.Int(n.index);
-    key(w, "network_id");
-    w.Int64(n.network);
-    key(w, "ip");
-    str(w, n.ip);
-    key(w, "mac");
-    str(w, n.mac);
-    key(w, "security_groups");
-    w.StartArray();
-    for (std::int64_t g : n.security_groups) w.Int64(g);
-    w.EndArray();
-    w.EndObject();
-  }
-  w.EndArray();
+  raw(w, parts.nics);
+  key(w, "volumes");
+  raw(w, parts.volumes);
   key(w, "vcpus");
   w.Int(vm.model.vcpus);
   key(w, "memory_mib");
@@ -259,25 +295,26 @@ void vm_object(Writer& w, const store::Vm& vm, ViewSet set = kAllViews) {
   key(w, "updated_at");
   str(w, updated);
   key(w, "views");
-  views(w, vm, updated, set);
+  views(w, vm, parts, updated, set);
   w.EndObject();
 }
 
 }  // namespace
 
-std::string render_vm(const store::Vm& vm, ViewSet set) {
+std::string render_vm(const store::Vm& vm, const VmLinks& links, ViewSet set) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
-  vm_object(w, vm, set);
+  vm_object(w, vm, links, set);
   return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
 }
 
-std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op) {
+std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op,
+                            const VmLinks& links) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
   key(w, "vm");
-  vm_object(w, vm);
+  vm_object(w, vm, links);
   key(w, "operation");
   if (op) {
     operation(w, op->vm_id, op->op, op->meta);
@@ -289,14 +326,14 @@ std::string render_accepted(const store::Vm& vm, const std::optional<store::Oper
 }
 
 std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
-                           ViewSet set) {
+                           const VmLinks& links, ViewSet set) {
   rapidjson::StringBuffer buffer;
   buffer.Reserve(vms.size() * 1200 + 64);
   Writer w(buffer);
   w.StartObject();
   key(w, "vms");
   w.StartArray();
-  for (const store::Vm& vm : vms) vm_object(w, vm, set);
+  for (const store::Vm& vm : vms) vm_object(w, vm, links, set);
   w.EndArray();
   key(w, "next_marker");
   if (next_marker == 0) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "api/vm_links.h"
 #include "store/types.h"
 
 namespace corral::api {
@@ -22,14 +23,17 @@ inline constexpr ViewSet kViewAzure = 4;
 inline constexpr ViewSet kViewStratusLab = 8;
 inline constexpr ViewSet kAllViews = 15;
 
-// One VM, as GET /v1/vms/{id} answers.
-std::string render_vm(const store::Vm& vm, ViewSet set = kAllViews);
+// One VM, as GET /v1/vms/{id} answers; its NICs' networks and its volumes from `links`
+// (VmLinks::of(engine)).
+std::string render_vm(const store::Vm& vm, const VmLinks& links = VmLinks{},
+                      ViewSet set = kAllViews);
 
 // {"vm": VM, "operation": OP|null}, as an accepted request (202) answers.
-std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op);
+std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op,
+                            const VmLinks& links = VmLinks{});
 
 // {"vms": [...], "next_marker": id|null}, as GET /v1/vms answers.
 std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
-                           ViewSet set = kAllViews);
+                           const VmLinks& links = VmLinks{}, ViewSet set = kAllViews);
 
 }  // namespace corral::api

@@ -53,12 +53,87 @@ std::vector<store::Vm> samples() {
   return out;
 }
 
+// Network 3 is named, network 5 is not (deleted since, or links not read); the full VM has
+// two volumes, one being detached, in slot order.
+VmLinks sample_links() {
+  VmLinks links;
+  links.network_names = {{3, "default"}, {4, "other"}};
+  const store::VmId full = samples().back().id;  // a copy of the fourth VM, with its id
+  store::VolumeRow data;
+  data.id = 9;
+  data.name = "data";
+  data.size_mib = 1536;
+  data.status = lc::VolumeStatus::kInUse;
+  data.vm = full;
+  data.slot = 0;
+  store::VolumeRow logs = data;
+  logs.id = 12;
+  logs.name = "logs \"x\"";
+  logs.size_mib = 64;
+  logs.status = lc::VolumeStatus::kDetaching;
+  logs.slot = 1;
+  logs.delete_on_termination = true;
+  links.volumes[full] = {data, logs};
+  return links;
+}
+
 TEST(VmWriterTest, RenderVmEqualsVmJson) {
-  for (const store::Vm& vm : samples()) {
-    const nlohmann::json fast = nlohmann::json::parse(render_vm(vm), nullptr, false);
-    ASSERT_FALSE(fast.is_discarded()) << render_vm(vm);
-    EXPECT_EQ(fast, vm_json(vm)) << lc::state_name(vm.record.state);
+  for (const VmLinks& links : {VmLinks{}, sample_links()}) {
+    for (const store::Vm& vm : samples()) {
+      const nlohmann::json fast = nlohmann::json::parse(render_vm(vm, links), nullptr, false);
+      ASSERT_FALSE(fast.is_discarded()) << render_vm(vm, links);
+      EXPECT_EQ(fast, vm_json(vm, links)) << lc::state_name(vm.record.state);
+    }
   }
+}
+
+// Catches: a NIC or volume missing from a vocabulary, Nova's addresses not keyed by network
+// name, a volume shown on the wrong VM, OpenNebula's DISK_ID taking the VM's own disk 0,
+// Azure's deleteOption not following delete_on_termination.
+TEST(VmWriterTest, NicsAndVolumesInEveryVocabulary) {
+  const store::Vm vm = samples().back();
+  const nlohmann::json j = nlohmann::json::parse(render_vm(vm, sample_links()));
+  EXPECT_EQ(j["nics"][0]["network"], "default");
+  EXPECT_TRUE(j["nics"][1]["network"].is_null());
+  ASSERT_EQ(j["volumes"].size(), 2u);
+  EXPECT_EQ(j["volumes"][0]["name"], "data");
+  EXPECT_EQ(j["volumes"][1]["status"], "detaching");
+  EXPECT_EQ(j["volumes"][1]["guest_device"], "/dev/disk/by-id/virtio-vol12");
+
+  const nlohmann::json& nova = j["views"]["nova"];
+  EXPECT_EQ(nova["addresses"],
+            nlohmann::json::parse(R"({"default": [{"version": 4, "addr": "10.77.0.2",
+                "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": "02:00:0a:4d:00:02"}],
+              "5": [{"version": 4, "addr": "10.78.0.9", "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": "02:00:0a:4e:00:09"}]})"));
+  EXPECT_EQ(nova["os-extended-volumes:volumes_attached"],
+            nlohmann::json::parse(R"([{"id": "9", "delete_on_termination": false},
+                                      {"id": "12", "delete_on_termination": true}])"));
+
+  const nlohmann::json& one = j["views"]["opennebula"];
+  EXPECT_EQ(one["NIC"][0]["SECURITY_GROUPS"], "1,4");
+  EXPECT_EQ(one["NIC"][1]["NIC_ID"], 1);
+  EXPECT_EQ(one["DISK"][0]["DISK_ID"], 1);
+  EXPECT_EQ(one["DISK"][1]["IMAGE_ID"], 12);
+
+  const nlohmann::json& azure = j["views"]["azure"];
+  EXPECT_EQ(azure["privateIps"], "10.77.0.2,10.78.0.9");
+  EXPECT_EQ(azure["macAddresses"], "02-00-0A-4D-00-02,02-00-0A-4E-00-09");
+  EXPECT_EQ(azure["networkProfile"]["networkInterfaces"][0]["properties"]["primary"], true);
+  EXPECT_EQ(azure["networkProfile"]["networkInterfaces"][1]["properties"]["primary"], false);
+  EXPECT_EQ(azure["storageProfile"]["dataDisks"][0]["diskSizeGB"], 2);
+  EXPECT_EQ(azure["storageProfile"]["dataDisks"][0]["deleteOption"], "Detach");
+  EXPECT_EQ(azure["storageProfile"]["dataDisks"][1]["deleteOption"], "Delete");
+  EXPECT_EQ(azure["storageProfile"]["dataDisks"][1]["lun"], 1);
+  EXPECT_EQ(j["views"]["stratuslab"]["ip"], "10.77.0.2");
+
+  // Another VM sees none of them; a VM with no NIC shows empty lists, never a missing key.
+  const nlohmann::json other = nlohmann::json::parse(render_vm(samples().front(), sample_links()));
+  EXPECT_TRUE(other["volumes"].empty());
+  EXPECT_TRUE(other["views"]["nova"]["addresses"].is_object());
+  EXPECT_TRUE(other["views"]["nova"]["addresses"].empty());
+  EXPECT_TRUE(other["views"]["azure"]["storageProfile"]["dataDisks"].empty());
+  EXPECT_TRUE(other["views"]["stratuslab"]["ip"].is_null());
 }
 
 TEST(VmWriterTest, AcceptedEqualsAcceptedJson) {
@@ -66,15 +141,16 @@ TEST(VmWriterTest, AcceptedEqualsAcceptedJson) {
     std::optional<store::OperationRow> op;
     if (vm.record.op) op = store::OperationRow{vm.id, *vm.record.op, vm.op};
     const engine::Accepted accepted{vm, op};
-    EXPECT_EQ(nlohmann::json::parse(render_accepted(vm, op)), accepted_json(accepted));
+    EXPECT_EQ(nlohmann::json::parse(render_accepted(vm, op, sample_links())),
+              accepted_json(accepted, sample_links()));
   }
 }
 
 TEST(VmWriterTest, PageEqualsTheListShape) {
   const std::vector<store::Vm> vms = samples();
   nlohmann::json expected = {{"vms", nlohmann::json::array()}, {"next_marker", 17}};
-  for (const store::Vm& vm : vms) expected["vms"].push_back(vm_json(vm));
-  EXPECT_EQ(nlohmann::json::parse(render_vm_page(vms, 17)), expected);
+  for (const store::Vm& vm : vms) expected["vms"].push_back(vm_json(vm, sample_links()));
+  EXPECT_EQ(nlohmann::json::parse(render_vm_page(vms, 17, sample_links())), expected);
   EXPECT_TRUE(nlohmann::json::parse(render_vm_page({}, 0))["next_marker"].is_null());
 }
 
@@ -91,9 +167,9 @@ TEST(VmWriter, RendersOnlyTheAskedViews) {
       {0, {}},
   };
   for (const store::Vm& vm : samples()) {
-    const nlohmann::json full = nlohmann::json::parse(render_vm(vm));
+    const nlohmann::json full = nlohmann::json::parse(render_vm(vm, sample_links()));
     for (const auto& c : cases) {
-      const nlohmann::json some = nlohmann::json::parse(render_vm(vm, c.set));
+      const nlohmann::json some = nlohmann::json::parse(render_vm(vm, sample_links(), c.set));
       std::vector<std::string> keys;
       for (const auto& [k, v] : some["views"].items()) {
         keys.push_back(k);

@@ -69,6 +69,10 @@ CliResult<nlohmann::json> Client::post(std::string_view path, const nlohmann::js
   return send(Method::kPost, path, &body);
 }
 
+CliResult<nlohmann::json> Client::put(std::string_view path, const nlohmann::json& body) const {
+  return send(Method::kPut, path, &body);
+}
+
 CliResult<nlohmann::json> Client::del(std::string_view path) const {
   return send(Method::kDelete, path, nullptr);
 }
@@ -91,6 +95,8 @@ CliResult<nlohmann::json> Client::send(Method method, std::string_view path,
         return http.Get(full_path, headers);
       case Method::kPost:
         return http.Post(full_path, headers, body->dump(), "application/json");
+      case Method::kPut:
+        return http.Put(full_path, headers, body->dump(), "application/json");
       case Method::kDelete:
         return http.Delete(full_path, headers);
     }

@@ -34,13 +34,15 @@ class Client {
   [[nodiscard]] CliResult<nlohmann::json> get(std::string_view path) const;
   [[nodiscard]] CliResult<nlohmann::json> post(std::string_view path,
                                                const nlohmann::json& body) const;
+  [[nodiscard]] CliResult<nlohmann::json> put(std::string_view path,
+                                              const nlohmann::json& body) const;
   [[nodiscard]] CliResult<nlohmann::json> del(std::string_view path) const;
 
   const std::string& url() const { return display_url_; }
   const ServerUrl& server_url() const { return url_; }
 
  private:
-  enum class Method : std::uint8_t { kGet, kPost, kDelete };
+  enum class Method : std::uint8_t { kGet, kPost, kPut, kDelete };
   CliResult<nlohmann::json> send(Method method, std::string_view path,
                                  const nlohmann::json* body) const;
 

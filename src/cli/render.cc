@@ -74,6 +74,44 @@ std::string object_lines(const json& object, const std::vector<std::string_view>
   return out;
 }
 
+// OpenNebula's "VM NICS" and "VM DISKS" sections of onevm show, from the VM's nics and
+// volumes (each only when there is one).
+std::string nics_and_volumes(const json& vm) {
+  std::string out;
+  const json& nics = field(vm, "nics");
+  if (nics.is_array() && !nics.empty()) {
+    Table table({{"ID", Align::kRight}, {"NETWORK"}, {"IP"}, {"MAC"}, {"SECURITY_GROUPS"}});
+    for (const json& n : nics) {
+      std::string groups;
+      for (const json& g : field(n, "security_groups")) {
+        groups += (groups.empty() ? "" : ",") + text_of(g);
+      }
+      const json& network = field(n, "network");
+      table.add_row({text_of(field(n, "nic")),
+                     network.is_null() ? text_of(field(n, "network_id")) : text_of(network),
+                     text_of(field(n, "ip")), text_of(field(n, "mac")),
+                     groups.empty() ? "-" : groups});
+    }
+    out += "\nVM NICS\n" + table.render();
+  }
+  const json& volumes = field(vm, "volumes");
+  if (volumes.is_array() && !volumes.empty()) {
+    Table table({{"ID", Align::kRight},
+                 {"NAME"},
+                 {"SLOT", Align::kRight},
+                 {"SIZE", Align::kRight},
+                 {"STATUS"},
+                 {"GUEST_DEVICE"}});
+    for (const json& v : volumes) {
+      table.add_row({text_of(field(v, "id")), text_of(field(v, "name")), text_of(field(v, "slot")),
+                     memory_text(field(v, "size_mib")), text_of(field(v, "status")),
+                     text_of(field(v, "guest_device"))});
+    }
+    out += "\nVM VOLUMES\n" + table.render();
+  }
+  return out;
+}
+
 }  // namespace
 
 const json& field(const json& object, std::string_view key) {
@@ -183,9 +221,13 @@ std::string vm_details(const json& vm) {
   std::string out = fmt::format("VIRTUAL MACHINE {} INFORMATION\n", text_of(field(vm, "id")));
   json scalars = json::object();
   for (const auto& [key, value] : vm.items()) {
-    if (key != "operation" && key != "views" && !value.is_object()) scalars[key] = value;
+    if (key != "operation" && key != "views" && key != "nics" && key != "volumes" &&
+        !value.is_object()) {
+      scalars[key] = value;
+    }
   }
   out += object_lines(scalars, kFirst);
+  out += nics_and_volumes(vm);
   out += "\nOPERATION\n";
   const json& operation = field(vm, "operation");
   out += operation.is_object()

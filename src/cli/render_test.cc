@@ -107,6 +107,22 @@ TEST(RenderTest, ShowHasEveryFieldAndEveryView) {
   EXPECT_LT(text.find("ID   "), text.find("NAME   "));
   EXPECT_LT(text.find("NAME   "), text.find("STATE   "));
   EXPECT_NE(vm_details(pending_vm()).find("PHASE                 : schedule\n"), std::string::npos);
+  EXPECT_EQ(text.find("VM NICS"), std::string::npos);  // none: no section
+
+  // OpenNebula's onevm show sections, as tables.
+  vm["nics"] = json::parse(R"([{"nic": 0, "network_id": 1, "network": "default",
+      "ip": "10.77.0.2", "mac": "02:00:0a:4d:00:02", "security_groups": [1, 3]}])");
+  vm["volumes"] = json::parse(R"([{"id": 4, "name": "data", "slot": 0, "size_mib": 64,
+      "status": "in-use", "guest_device": "/dev/disk/by-id/virtio-vol4"}])");
+  const std::string linked = vm_details(vm);
+  EXPECT_NE(linked.find("\nVM NICS\nID NETWORK IP        MAC               SECURITY_GROUPS\n"
+                        " 0 default 10.77.0.2 02:00:0a:4d:00:02 1,3\n"),
+            std::string::npos)
+      << linked;
+  EXPECT_NE(linked.find("\nVM VOLUMES\nID NAME SLOT SIZE STATUS GUEST_DEVICE\n"
+                        " 4 data    0  64M in-use /dev/disk/by-id/virtio-vol4\n"),
+            std::string::npos)
+      << linked;
 }
 
 TEST(RenderTest, History) {

@@ -154,6 +154,26 @@ CliResult<void> run_show(const GlobalOptions& globals, const std::string& id) {
   return {};
 }
 
+// OpenNebula's onevm nic-update, Neutron's port set --security-group: the NIC's groups from
+// now on (none given: default), on a running VM too.
+CliResult<void> run_nic_update(const GlobalOptions& globals, const std::string& id,
+                               const std::string& nic, const std::vector<std::string>& groups) {
+  CliResult<Client> client = checked_client(globals, id);
+  if (!client) return fail(std::move(client.error()));
+  CliResult<json> reply =
+      client->put(vm_path(id, "/nics/" + url_encode(nic)), {{"security_groups", groups}});
+  if (!reply) return fail(std::move(reply.error()));
+  switch (globals.format()) {
+    case OutputFormat::kJson:
+      print_json(*reply);
+      break;
+    case OutputFormat::kTable:
+      fmt::print("{}", vm_details(field(*reply, "vm")));
+      break;
+  }
+  return {};
+}
+
 CliResult<void> run_history(const GlobalOptions& globals, const std::string& id) {
   CliResult<Client> client = checked_client(globals, id);
   if (!client) return fail(std::move(client.error()));
@@ -307,6 +327,21 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
     CLI::App* cmd = vm->add_subcommand("show", "Show a VM: every field and every view");
     cmd->add_option("id", *id, "VM id")->required();
     set_command(cmd, "corral vm show", [globals, id] { return run_show(*globals, *id); });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    auto nic = std::make_shared<std::string>();
+    auto groups = std::make_shared<std::vector<std::string>>();
+    CLI::App* cmd = vm->add_subcommand(
+        "nic-update",
+        "Change a NIC's security groups (a running VM's too: only its firewall changes)");
+    cmd->add_option("id", *id, "VM id")->required();
+    cmd->add_option("nic", *nic, "The NIC's number (NIC_ID)")->required();
+    cmd->add_option("--security-group", *groups,
+                    "A group the NIC is in from now on (repeat for more; none: default)");
+    set_command(cmd, "corral vm nic-update", [globals, id, nic, groups] {
+      return run_nic_update(*globals, *id, *nic, *groups);
+    });
   }
   {
     auto id = std::make_shared<std::string>();

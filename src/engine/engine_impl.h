@@ -286,6 +286,7 @@ struct Engine::Impl {
 
   // security_groups.cc
   void handle_security_group(internal::SecurityGroupCommand& command);
+  Result<SecurityGroupDetail> set_nic_groups(const SecurityGroupRequest& request);
   void handle_firewall_done(const driver::FirewallDone& done);
   const store::SecurityGroupRow* find_security_group(std::string_view name_or_id) const;
   // Group names or ids to ids, in order, without repeats; empty: the default group.

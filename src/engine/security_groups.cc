@@ -177,6 +177,10 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
     });
   };
   SecurityGroupRequest& request = command.request;
+  if (request.op == SecurityGroupOp::kSetNicGroups) {
+    answer(set_nic_groups(request));
+    return;
+  }
   if (request.op == SecurityGroupOp::kCreate) {
     if (!valid_resource_name(request.name)) {
       answer(fail(Error::invalid_argument(
@@ -219,6 +223,7 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
   std::int64_t added = 0;
   switch (request.op) {
     case SecurityGroupOp::kCreate:
+    case SecurityGroupOp::kSetNicGroups:
       return;  // handled above
     case SecurityGroupOp::kDelete: {
       if (row.id == store::kDefaultSecurityGroupId) {
@@ -302,6 +307,36 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
   touch_security_group(row);
   firewall_all_hosts();
   answer(SecurityGroupDetail{row, {}, added});
+}
+
+Result<SecurityGroupDetail> Engine::Impl::set_nic_groups(const SecurityGroupRequest& request) {
+  const std::string vm_name = "VM " + std::to_string(request.vm);
+  if (request.vm <= 0 || !exists(request.vm)) return fail(Error::not_found("no " + vm_name));
+  const store::Vm& vm = current(request.vm);
+  if (vm.record.state == lc::State::kDone) {
+    return fail(Error{ErrorCode::kInvalidState, vm_name + " is DONE: its NICs are gone",
+                      std::string(lc::state_name(vm.record.state)),
+                      {}});
+  }
+  const auto has_index = [&](const store::Nic& n) { return n.index == request.nic; };
+  if (std::ranges::find_if(vm.nics, has_index) == vm.nics.end()) {
+    return fail(Error::not_found(vm_name + " has no NIC " + std::to_string(request.nic)));
+  }
+  // A hotplug of a NIC decides which NICs exist when it ends: wait for it.
+  if (vm.record.busy() && (vm.record.op->action == lc::Action::kNicAttach ||
+                           vm.record.op->action == lc::Action::kNicDetach)) {
+    return fail(Error{ErrorCode::kConflict,
+                      vm_name + " has a NIC being attached or detached; wait for it to finish",
+                      std::string(lc::state_name(vm.record.state)),
+                      {}});
+  }
+  Result<std::vector<store::SecurityGroupId>> ids = security_group_ids(request.groups);
+  if (!ids) return fail(std::move(ids.error()));
+  store::Vm& changed = mutate(request.vm);
+  std::ranges::find_if(changed.nics, has_index)->security_groups = std::move(*ids);
+  changed.updated_at = clock.now_ms();
+  // The commit's note_firewall_hosts sees the NIC changed and sends its hosts their firewall.
+  return SecurityGroupDetail{};
 }
 
 void Engine::Impl::handle_firewall_done(const driver::FirewallDone& done) {

@@ -30,6 +30,10 @@ enum class SecurityGroupOp : std::uint8_t {
   kSetRules = 3,    // spec.rules replace the group's
   kAddRule = 4,     // spec.rules holds one rule, appended
   kDeleteRule = 5,  // `rule`: its id
+  // nic_update (Neutron's port update, OpenNebula's NIC SECURITY_GROUPS): NIC `nic` of VM
+  // `vm` is in `groups` from now on (empty: default), on a running VM too: no hotplug, only
+  // the firewalls of the hosts it runs on change.
+  kSetNicGroups = 6,
 };
 
 struct SecurityGroupRequest {
@@ -39,6 +43,9 @@ struct SecurityGroupRequest {
   std::string description;
   std::vector<RuleSpec> rules;
   std::int64_t rule = 0;  // delete_rule
+  store::VmId vm = 0;               // set_nic_groups
+  int nic = -1;                     // set_nic_groups: the NIC's index
+  std::vector<std::string> groups;  // set_nic_groups: names or ids
 };
 
 struct SecurityGroupMember {

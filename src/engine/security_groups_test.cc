@@ -257,6 +257,64 @@ TEST_F(SecurityGroupsTest, RuleChangesReachTheHostsOfTheirNics) {
   EXPECT_FALSE(engine_->security_group("web"));
 }
 
+// Catches: nic_update that hotplugs (the VM leaves RUNNING), that does not reach the host's
+// firewall, that is not durable, or that accepts an unknown group, NIC or VM or a DONE VM.
+TEST_F(SecurityGroupsTest, NicUpdateChangesARunningNicsGroupsInPlace) {
+  start_with_fabric();
+  ASSERT_TRUE(request(SecurityGroupOp::kCreate, "ssh", {{tcp_in(22), false}}));
+  ASSERT_TRUE(request(SecurityGroupOp::kCreate, "web", {{tcp_in(80), false}}));
+  Result<Accepted> vm = create_in({"ssh"});
+  ASSERT_TRUE(vm) << vm.error().message;
+  const store::VmId id = vm->vm.id;
+  ASSERT_TRUE(eventually([&] { return is(id, State::kRunning); }));
+  const auto transitions = [&] { return engine_->history(id, 0, 1000)->size(); };
+  const std::size_t before = transitions();
+  const auto update = [&](store::VmId target, int nic, std::vector<std::string> groups) {
+    SecurityGroupRequest r;
+    r.op = SecurityGroupOp::kSetNicGroups;
+    r.vm = target;
+    r.nic = nic;
+    r.groups = std::move(groups);
+    return engine_->security_group_request(std::move(r));
+  };
+  ASSERT_TRUE(update(id, 0, {"web", "ssh"}));
+  EXPECT_EQ(engine_->get(id)->nics[0].security_groups, (std::vector<std::int64_t>{3, 2}));
+  EXPECT_TRUE(is(id, State::kRunning));
+  EXPECT_EQ(transitions(), before);  // no operation, no hotplug
+  ASSERT_TRUE(eventually([&] {
+    auto rules = rules_on_host(id, 0);
+    return rules && *rules == std::vector<net::SecurityGroupRule>{tcp_in(80), tcp_in(22)};
+  }));
+
+  const struct {
+    store::VmId vm;
+    int nic;
+    std::vector<std::string> groups;
+    ErrorCode code;
+  } refused[] = {{id, 0, {"nope"}, ErrorCode::kInvalidArgument},
+                 {id, 1, {"web"}, ErrorCode::kNotFound},
+                 {id + 100, 0, {"web"}, ErrorCode::kNotFound}};
+  for (const auto& r : refused) {
+    Result<SecurityGroupDetail> no = update(r.vm, r.nic, r.groups);
+    ASSERT_FALSE(no);
+    EXPECT_EQ(no.error().code, r.code) << no.error().message;
+  }
+  EXPECT_EQ(engine_->get(id)->nics[0].security_groups, (std::vector<std::int64_t>{3, 2}));
+
+  // No groups: the default group, as at create. Durable across a restart.
+  ASSERT_TRUE(update(id, 0, {}));
+  restart_with_fabric();
+  EXPECT_EQ(engine_->get(id)->nics[0].security_groups,
+            std::vector<std::int64_t>{store::kDefaultSecurityGroupId});
+  EXPECT_TRUE(request(SecurityGroupOp::kDelete, "web"));  // no NIC lists it any more
+
+  ASSERT_TRUE(engine_->act({.vm = id, .action = lc::Action::kTerminate}));
+  ASSERT_TRUE(eventually([&] { return is(id, State::kDone); }));
+  Result<SecurityGroupDetail> done = update(id, 0, {"ssh"});
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code, ErrorCode::kInvalidState);
+}
+
 // Catches: a restarted controller that leaves a host's table as the crash left it (the host's
 // whole list is sent again at start, with the NICs and rules as committed).
 TEST_F(SecurityGroupsTest, ARestartSendsEveryHostItsFirewallAgain) {

@@ -154,15 +154,6 @@ void Engine::Impl::handle_volume(internal::VolumeCommand& command) {
         answer(fail(std::move(step.error())));
         return;
       }
-      if (row.vm != 0) {
-        answer(fail(Error{ErrorCode::kConflict,
-                          "volume " + row.name + " is attached to VM " + std::to_string(row.vm) +
-                              ": detach it first (growing a volume under its guest is not "
-                              "built yet)",
-                          std::string(lc::volume_status_name(row.status)),
-                          {}}));
-        return;
-      }
       if (request.size_mib <= row.size_mib || request.size_mib > kMaxVolumeMib) {
         answer(fail(Error::invalid_argument(
             "size_mib must be larger than the volume's " + std::to_string(row.size_mib) +

@@ -169,7 +169,8 @@ TEST_F(VolumesTest, AttachClaimsTheVolumeForOneVmAndAFailedAttachGivesItBack) {
   EXPECT_EQ(del.error().code, ErrorCode::kInvalidState);
   Result<store::VolumeRow> grow = verb(VolumeVerb::kExtend, "data", 128);
   ASSERT_FALSE(grow);
-  EXPECT_EQ(grow.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(grow.error().code, ErrorCode::kInvalidState);  // the table refuses, with "allowed"
+  EXPECT_EQ(grow.error().allowed_actions, (std::vector<std::string>{"detach", "snapshot"}));
   Result<Accepted> missing = disk(a, lc::Action::kDiskAttach, "nope");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);

@@ -43,12 +43,13 @@ constexpr VolumeRow kRows[] = {
   {A::kDetach, {S::kInUse}, W::kYes, std::nullopt, AC::kKeep, go(S::kDetaching),
    go(S::kAvailable), AC::kDrop, false, go(S::kInUse), AC::kKeep, false,
    "unplugged (the guest must let go), available; failure: still in-use (roll_detaching)"},
-  // Cinder extends available volumes, and in-use ones since 3.42; Corral allows both (QEMU's
-  // block_resize grows a raw file under a running guest, which sees the new capacity), and also
-  // retries from error_extending, which Cinder does not: growing to a size is idempotent.
-  {A::kExtend, {S::kAvailable, S::kInUse, S::kErrorExtending}, W::kEither, std::nullopt,
+  // Cinder extends available volumes, and in-use ones since 3.42. Corral extends detached
+  // ones only: growing an attached volume needs QEMU's block_resize on the VM's host, which
+  // is not built (the refusal below says so). It also retries from error_extending, which
+  // Cinder does not: growing to a size is idempotent.
+  {A::kExtend, {S::kAvailable, S::kErrorExtending}, W::kNo, std::nullopt,
    AC::kKeep, go(S::kExtending), kSettled, AC::kKeep, false, go(S::kErrorExtending), AC::kKeep,
-   false, "grown (never shrunk): back to available or in-use; failure: error_extending"},
+   false, "grown (never shrunk): back to available; failure: error_extending"},
   // Cinder keeps the volume's status during a snapshot; the snapshot has its own status.
   {A::kSnapshot, {S::kAvailable, S::kInUse}, W::kEither, std::nullopt, AC::kKeep, kUnchanged,
    kUnchanged, AC::kKeep, false, kUnchanged, AC::kKeep, false,
@@ -108,6 +109,8 @@ constexpr VolumeRefusal kRefusals[] = {
    "the volume is being attached or detached; wait for it to finish"},
   {A::kExtend, {S::kExtending}, W::kEither, "the volume is already being extended"},
   {A::kExtend, {S::kError, S::kErrorDeleting}, W::kNo, kFailed},
+  {A::kExtend, {S::kInUse, S::kErrorExtending}, W::kYes,
+   "it is attached to a VM; detach it first (growing under a guest is not built)"},
 
   {A::kSnapshot, {S::kCreating, S::kDeleting}, W::kNo, kBusy},
   {A::kSnapshot, {S::kExtending}, W::kEither, kBusy},

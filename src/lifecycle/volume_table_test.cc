@@ -163,14 +163,6 @@ TEST(VolumeTableTest, FlowsFollowCinderAndNova) {
        {S::kAvailable, false},
        false,
        {S::kErrorExtending, false}},
-      {"extend in-use (Cinder 3.42)",
-       {S::kInUse, true},
-       A::kExtend,
-       S::kExtending,
-       S::kExtending,
-       {S::kInUse, true},
-       false,
-       {S::kErrorExtending, true}},
       {"extend retried",
        {S::kErrorExtending, false},
        A::kExtend,
@@ -282,9 +274,16 @@ TEST(VolumeTableTest, RefusalsNameTheStatusAndTheAllowedActions) {
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidState);
   EXPECT_EQ(r.error().state, "in-use");
   EXPECT_EQ(r.error().message,
-            "volume 7 is in-use; allowed: detach, extend, snapshot (cannot attach: it is attached "
-            "to a VM; a volume attaches to one VM at a time)");
-  EXPECT_EQ(r.error().allowed_actions, (std::vector<std::string>{"detach", "extend", "snapshot"}));
+            "volume 7 is in-use; allowed: detach, snapshot (cannot attach: it is attached to a VM; "
+            "a volume attaches to one VM at a time)");
+  EXPECT_EQ(r.error().allowed_actions, (std::vector<std::string>{"detach", "snapshot"}));
+  // Cinder 3.42 extends in-use volumes; Corral does not yet (no block_resize on the VM's
+  // host), and says so rather than listing an action it would refuse.
+  const Result<VolumeStep> grow = begin_volume_action(7, {S::kInUse, true}, A::kExtend, 0);
+  ASSERT_FALSE(grow.has_value());
+  EXPECT_EQ(grow.error().code, ErrorCode::kInvalidState);
+  EXPECT_NE(grow.error().message.find("detach it first"), std::string::npos)
+      << grow.error().message;
 
   // §3 line 53 / line 68: not deletable while in use.
   const Result<VolumeStep> d = begin_volume_action(7, {S::kInUse, true}, A::kDelete, 0);
@@ -383,10 +382,10 @@ TEST(VolumeTableTest, CrashAnywhereEndsInTheRowsSuccessOrFailure) {
       }
     }
   }
-  // 1 create + 1 attach (reserved, attaching) + 1 detach + 4 extend (available, in-use,
-  // error_extending either way) + 2 snapshot + 4 delete + 2 terminate_detach + 2 terminate_delete.
-  EXPECT_EQ(points.size(), 18u);
-  EXPECT_EQ(checked, 18 * 8);
+  // 1 create + 1 attach (reserved, attaching) + 1 detach + 2 extend (available,
+  // error_extending, detached) + 2 snapshot + 4 delete + 2 terminate_detach + 2 terminate_delete.
+  EXPECT_EQ(points.size(), 16u);
+  EXPECT_EQ(checked, 16 * 8);
 }
 
 TEST(VolumeTableTest, Snapshots) {
