@@ -4,7 +4,10 @@
 // (where `corral connect` goes) the test logs into guest 1 with the key given at create and
 // pings guest 2 (the same host's bridge) and guest 3 (another host's namespace: across VXLAN
 // over the underlay). Proves the agent opens its NICs' taps in its own host's namespace of the
-// cluster's fabric (cli/network_setup.h agent_tap_opener).
+// cluster's fabric (cli/network_setup.h agent_tap_opener). Guest 3 is in a group that lets in
+// only ICMP: its dropbear (port 22) is dropped from the network node until `corral secgroup
+// rule-add` opens it, which proves the agent applies its host's security groups
+// (agent/firewall.h) and the host shows no firewall error.
 //
 // Isolation between two networks is not checked here: it would cost a fourth guest, and
 // tests/net_fabric_test.cc already checks it on the same plumbing.
@@ -61,6 +64,16 @@ std::optional<net::FabricNames> fabric_names(const std::string& server_data_dir)
     return std::nullopt;
   }
   return net::FabricNames{fingerprint->substr(7, 8)};
+}
+
+// Whether a TCP connect from `netns` to ip:22 gets dropbear's banner within 2 s (as
+// qemu_secgroup_test.cc): a dropped SYN times out, and prints no banner.
+bool banner(const std::string& netns, const std::string& ip) {
+  Result<driver::qemu::CommandResult> r =
+      driver::qemu::run_command({"ip", "netns", "exec", netns, "timeout", "2", "bash", "-c",
+                                 "exec 3<>/dev/tcp/" + ip + "/22 && head -c 8 <&3"},
+                                5s);
+  return r && r->exit_code == 0 && r->output.find("SSH-") != std::string::npos;
 }
 
 // What the test made on the machine, removed when it goes however the test ends.
@@ -150,6 +163,14 @@ TEST(QemuAgentsNetworkTest, TwoVmsOnOneHostAndAThirdAcrossVxlanPingEachOther) {
       << api.get("/v1/networks/across").body.dump() << "\n"
       << cluster.server().log();
 
+  // Guest 3's group: all egress, and in only ICMP (the pings below), not its port 22.
+  const auto group =
+      api.post("/v1/security-groups", {{"name", "pingable"},
+                                       {"rules",
+                                        {{{"direction", "egress"}, {"protocol", "all"}},
+                                         {{"direction", "ingress"}, {"protocol", "icmp"}}}}});
+  ASSERT_EQ(group.status, 201) << group.body.dump();
+
   const std::string key = cluster.server().data_dir() + "/test_ed25519";
   ASSERT_EQ(
       run_command({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "corral-test", "-f", key}),
@@ -157,14 +178,16 @@ TEST(QemuAgentsNetworkTest, TwoVmsOnOneHostAndAThirdAcrossVxlanPingEachOther) {
   std::string pub = slurp(key + ".pub");
   while (!pub.empty() && (pub.back() == '\n' || pub.back() == '\r')) pub.pop_back();
 
-  auto create_on = [&](const std::string& name, const std::string& host) {
+  auto create_on = [&](const std::string& name, const std::string& host,
+                       const std::string& group = "default") {
     return cluster.create(name, {{"networks", {"across"}},
                                  {"ssh_keys", {pub}},
+                                 {"security_groups", {group}},
                                  {"requirements", "NAME = \"" + host + "\""}});
   };
   const std::int64_t vm1 = create_on("n1", local);
   const std::int64_t vm2 = create_on("n2", local);
-  const std::int64_t vm3 = create_on("n3", "h1");
+  const std::int64_t vm3 = create_on("n3", "h1", "pingable");
   ASSERT_TRUE(vm1 && vm2 && vm3);
   for (const std::int64_t id : {vm1, vm2, vm3}) {
     ASSERT_TRUE(cluster.wait_vm(id, "RUNNING", 60s)) << cluster.vm(id).dump() << "\n--- server\n"
@@ -233,6 +256,24 @@ TEST(QemuAgentsNetworkTest, TwoVmsOnOneHostAndAThirdAcrossVxlanPingEachOther) {
     }
     std::cerr << "--- agent\n" << agent->log() << "\n";
   }
+
+  // Guest 3 answers pings (above), so it is up; its port 22 is dropped by h1's agent until a
+  // rule lets it in, then answered.
+  if (across) {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_FALSE(banner(names->network_ns(), ip3)) << "guest 3's port 22 open without a rule";
+    }
+    const CliResult add =
+        run_cli({"secgroup", "rule-add", "pingable", "--protocol", "tcp", "--ports", "22"},
+                cluster.server().url());
+    ASSERT_EQ(add.exit_code, 0) << add.out;
+    EXPECT_TRUE(eventually([&] { return banner(names->network_ns(), ip3); }, 20s))
+        << "guest 3's port 22 still closed after rule-add\n--- agent\n"
+        << agent->log();
+    std::cout << "guest 3's port 22 opened by rule-add at " << seconds() << " s\n";
+  }
+  const json h1 = api.get("/v1/hosts/h1").body;
+  EXPECT_TRUE(h1.contains("firewall_error") && h1["firewall_error"].is_null()) << h1.dump();
   std::cout << "[ figure ] network test body: " << seconds() << " s\n";
 
   // The teardown refuses while the server holds its data dir, and removes nothing then.

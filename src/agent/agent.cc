@@ -120,6 +120,10 @@ int Agent::run() {
   for (const driver::FoundVm& vm : driver_.found()) driver_.adopt(vm.vm, local, vm.power);
   state_ = std::make_unique<AgentState>(driver_, lease_clock_, hello);
   state_->set_transfer(options_.transfer.get());
+  if (options_.firewall) {
+    options_.firewall->start(&state_->outbox());
+    state_->set_firewall(options_.firewall.get());
+  }
   driver_.start(state_.get());
 
   // 3. The lease, checked whether or not a stream is up.
@@ -177,6 +181,7 @@ int Agent::run() {
   lease_thread.join();
   if (guard_thread.joinable()) guard_thread.join();
   driver_.stop();
+  if (options_.firewall) options_.firewall->stop();
   if (options_.transfer) options_.transfer->stop();
   return code;
 }

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 
+#include "agent/firewall.h"
 #include "agent/identity.h"
 #include "agent/session.h"
 #include "agent/state.h"
@@ -45,6 +46,9 @@ struct AgentOptions {
   // Cold migrations' files (agent/transfer_files.h), started once the identity is known; the
   // driver was given its fetcher. Null: this agent neither serves nor receives files.
   std::shared_ptr<AgentTransfer> transfer;
+  // Security groups (agent/firewall.h), started with the agent's outbox. Null: this host has
+  // no taps, every firewall job is answered applied.
+  std::shared_ptr<HostFirewallWorker> firewall;
 };
 
 class Agent {

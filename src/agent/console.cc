@@ -125,6 +125,7 @@ bool AgentConsole::handle(const v1::ControllerMessage& message) {
     case v1::ControllerMessage::kPhaseRequest:
     case v1::ControllerMessage::kPing:
     case v1::ControllerMessage::kTransferGrant:
+    case v1::ControllerMessage::kFirewall:
     case v1::ControllerMessage::BODY_NOT_SET:
       return false;
   }

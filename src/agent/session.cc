@@ -89,6 +89,8 @@ SessionEnd Session::run() {
   }
   state_.heard();
   const std::vector<store::VmId> discarded = state_.on_welcome(in.welcome());
+  // Before any phase of this stream: a phase that opens a tap applies it first.
+  if (in.welcome().has_firewall()) state_.on_firewall(in.welcome().firewall());
   log(LogLevel::kInfo, "welcomed",
       {{"controller", host_ + ":" + std::to_string(port_)},
        {"epoch", std::to_string(in.welcome().epoch())},
@@ -109,6 +111,9 @@ SessionEnd Session::run() {
         break;
       case v1::ControllerMessage::kTransferGrant:
         state_.on_transfer_grant(in.transfer_grant());
+        break;
+      case v1::ControllerMessage::kFirewall:
+        state_.on_firewall(in.firewall());
         break;
       case v1::ControllerMessage::kPing: {
         std::lock_guard lock(pings_mu_);

@@ -1,6 +1,7 @@
 #include "agent/state.h"
 
 #include "agent/convert.h"
+#include "agent/firewall.h"
 #include "agent/metrics.h"
 #include "agent/transfer_files.h"
 #include "common/log.h"
@@ -259,6 +260,20 @@ void AgentState::on_transfer_grant(const v1::TransferGrant& grant) {
     return;
   }
   log(LogLevel::kInfo, "transfer_granted", {{"vm", vm}, {"target", grant.target_host()}});
+}
+
+}  // namespace corral::agent
+
+namespace corral::agent {
+
+void AgentState::on_firewall(const v1::HostFirewall& job) {
+  if (firewall_ != nullptr) {
+    firewall_->submit(job);
+    return;
+  }
+  v1::AgentMessage m;
+  m.mutable_firewall_result()->set_generation(job.generation());
+  outbox_.push(std::move(m));
 }
 
 }  // namespace corral::agent

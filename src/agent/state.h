@@ -26,6 +26,7 @@
 namespace corral::agent {
 
 class AgentTransfer;
+class HostFirewallWorker;
 
 struct HelloSettings {
   std::string host;
@@ -76,6 +77,10 @@ class AgentState final : public driver::DriverSink {
   // Cold migrations: TransferGrants go to `transfer` (the agent's; null: refused, logged).
   void set_transfer(AgentTransfer* transfer) { transfer_ = transfer; }
   void on_transfer_grant(const v1::TransferGrant& grant);
+  // Security groups: HostFirewall jobs (alone or in a Welcome) go to `firewall` (the agent's,
+  // set before the first stream); without one every job is answered applied (no taps here).
+  void set_firewall(HostFirewallWorker* firewall) { firewall_ = firewall; }
+  void on_firewall(const v1::HostFirewall& job);
   Outbox& outbox() { return outbox_; }
   driver::Driver& driver() { return driver_; }
   const std::string& host() const { return hello_.host; }
@@ -97,7 +102,8 @@ class AgentState final : public driver::DriverSink {
   driver::Driver& driver_;
   const Clock& clock_;
   const HelloSettings hello_;
-  AgentTransfer* transfer_ = nullptr;  // set before the first stream
+  AgentTransfer* transfer_ = nullptr;       // set before the first stream
+  HostFirewallWorker* firewall_ = nullptr;  // likewise
   Outbox outbox_;
 
   mutable std::mutex mu_;

@@ -70,6 +70,7 @@ json host_json(const engine::HostDetail& host) {
         {"load1", host.metrics.load1},
         {"guarded_vms", host.metrics.guarded_vms}}},
       {"error", row.error.empty() ? json(nullptr) : json(row.error)},
+      {"firewall_error", host.firewall_error ? json(*host.firewall_error) : json(nullptr)},
       {"allowed_actions", std::move(actions)},
       {"created_ms", millis_or_null(row.created_at)},
       {"updated_ms", millis_or_null(row.updated_at)},

@@ -41,6 +41,10 @@ TEST(HostJsonTest, ShowsOpenNebulasStateAndNovasServiceView) {
   EXPECT_EQ(j["labels"]["zone"], "a");
   EXPECT_EQ(j["allowed_actions"], json::array({"enable", "flush"}));
   EXPECT_TRUE(j["last_heartbeat_ms"].is_null());
+  ASSERT_TRUE(j.contains("firewall_error"));
+  EXPECT_TRUE(j["firewall_error"].is_null());
+  h.firewall_error = "br_netfilter is not loaded";
+  EXPECT_EQ(host_json(h)["firewall_error"], "br_netfilter is not loaded");
 }
 
 TEST(HostJsonTest, ParsesAHostSpec) {

@@ -212,7 +212,12 @@ int run_agent(const AgentFlags& f) {
   auto transfer = std::make_shared<agent::AgentTransfer>(transfer_settings, transfer_clock);
 
   std::unique_ptr<driver::Driver> driver;
+  // Security groups (agent/firewall.h): the qemu driver's taps are filtered in this host's
+  // namespace; the sim's VMs have none.
+  std::shared_ptr<agent::HostFirewallWorker> firewall;
   if (f.driver == "qemu") {
+    firewall = std::make_shared<agent::HostFirewallWorker>(
+        agent_firewall_applier(transfer_settings.data_dir));
     QemuSetup setup;
     setup.data_dir = f.data_dir;
     setup.accel = f.accel;
@@ -225,7 +230,9 @@ int run_agent(const AgentFlags& f) {
     setup.fetch_files = transfer->fetcher();
     // NICs as taps in this host's namespace of the cluster's fabric (docs/networks.md); host and
     // cluster come from the identity, which the first start stores only once it has joined.
-    setup.open_tap = agent_tap_opener(transfer_settings.data_dir);
+    // Each tap opens after the host's newest firewall is applied, its own NIC listed.
+    setup.open_tap = agent_tap_opener(transfer_settings.data_dir,
+                                      [firewall] { return firewall->apply_latest(); });
     setup.warn = [](const std::string& text) { log(LogLevel::kWarn, "qemu", {{"msg", text}}); };
     setup.info = [](const std::string& text) { log(LogLevel::kInfo, "qemu", {{"msg", text}}); };
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
@@ -249,6 +256,7 @@ int run_agent(const AgentFlags& f) {
   options.labels = labels;
   options.capacity = capacity;
   options.transfer = transfer;
+  options.firewall = firewall;
   // The fence guard is this binary's hidden `fence-guard` command.
   std::error_code exe_error;
   options.fence_guard_binary = std::filesystem::read_symlink("/proc/self/exe", exe_error).string();

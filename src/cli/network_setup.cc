@@ -8,7 +8,9 @@
 #include "agent/identity.h"
 #include "cluster/files.h"
 #include "cluster/pki.h"
+#include "common/log.h"
 #include "daemon/data_dir.h"
+#include "net/firewall.h"
 #include "net/netns.h"
 #include "store/store.h"
 
@@ -26,51 +28,110 @@ Result<net::FabricNames> fabric_names_of_ca(std::string_view ca_pem) {
   return net::FabricNames{cluster8_of(*fingerprint)};
 }
 
-std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(net::FabricNames names,
-                                                                           std::string host) {
+std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(
+    net::FabricNames names, std::string host, std::function<Status()> before_tap) {
   struct Shared {
     Shared(net::FabricNames n, const std::string& h) : node(std::move(n), h) {}
     std::mutex mu;
     net::HostNode node;
   };
   auto shared = std::make_shared<Shared>(std::move(names), host);
-  return [shared](store::VmId vm, const driver::NicSpec& nic) -> Result<int> {
+  return [shared, before_tap = std::move(before_tap)](store::VmId vm,
+                                                      const driver::NicSpec& nic) -> Result<int> {
     std::lock_guard lock(shared->mu);
+    if (before_tap) {
+      if (Status made = shared->node.ensure_network(nic.network); !made) {
+        return fail(std::move(made.error()));
+      }
+      if (Status done = before_tap(); !done) {
+        log(LogLevel::kWarn, "firewall_before_tap",
+            {{"vm", std::to_string(vm)},
+             {"nic", std::to_string(nic.index)},
+             {"error", done.error().message}});
+      }
+    }
     return shared->node.open_tap(vm, nic.index, nic.network);
   };
 }
 
+namespace {
+
+struct HostFabric {
+  net::FabricNames names;
+  std::string host;
+};
+
+// The cluster's names and this agent's host, from the identity stored in `data_dir`.
+Result<HostFabric> host_fabric_of(const fs::path& data_dir) {
+  Result<wire::AgentIdentity> id = agent::load_identity(data_dir);
+  if (!id) {
+    return fail(Error{
+        ErrorCode::kUnavailable, "no identity for this host yet: " + id.error().message, {}, {}});
+  }
+  Result<net::FabricNames> names = fabric_names_of_ca(id->ca_pem);
+  if (!names) {
+    return fail(Error{ErrorCode::kInternal,
+                      "the cluster CA in " + agent::identity_dir(data_dir).string() + ": " +
+                          names.error().message,
+                      {},
+                      {}});
+  }
+  return HostFabric{std::move(*names), id->host};
+}
+
+}  // namespace
+
 std::function<Result<int>(store::VmId, const driver::NicSpec&)> agent_tap_opener(
-    fs::path data_dir) {
+    fs::path data_dir, std::function<Status()> before_tap) {
   struct Shared {
     fs::path data_dir;
+    std::function<Status()> before_tap;
     std::mutex mu;
     // Made from the identity at the first tap; tap_opener's own lock is then uncontended.
     std::function<Result<int>(store::VmId, const driver::NicSpec&)> open;
   };
   auto shared = std::make_shared<Shared>();
   shared->data_dir = std::move(data_dir);
+  shared->before_tap = std::move(before_tap);
   return [shared](store::VmId vm, const driver::NicSpec& nic) -> Result<int> {
     std::unique_lock lock(shared->mu);
     if (!shared->open) {
-      Result<wire::AgentIdentity> id = agent::load_identity(shared->data_dir);
-      if (!id) {
-        return fail(Error{
-            ErrorCode::kUnavailable, "no tap for this host yet: " + id.error().message, {}, {}});
+      Result<HostFabric> fabric = host_fabric_of(shared->data_dir);
+      if (!fabric) {
+        if (fabric.error().code == ErrorCode::kUnavailable) {
+          fabric.error().message = "no tap for this host yet: " + fabric.error().message;
+        }
+        return fail(std::move(fabric.error()));
       }
-      Result<net::FabricNames> names = fabric_names_of_ca(id->ca_pem);
-      if (!names) {
-        return fail(Error{ErrorCode::kInternal,
-                          "the cluster CA in " + agent::identity_dir(shared->data_dir).string() +
-                              ": " + names.error().message,
-                          {},
-                          {}});
-      }
-      shared->open = tap_opener(std::move(*names), id->host);
+      shared->open = tap_opener(std::move(fabric->names), fabric->host, shared->before_tap);
     }
     auto open = shared->open;
     lock.unlock();
     return open(vm, nic);
+  };
+}
+
+agent::HostFirewallWorker::Apply agent_firewall_applier(fs::path data_dir) {
+  struct Shared {
+    fs::path data_dir;
+    std::mutex mu;
+    std::string netns;  // "" until the identity is read
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->data_dir = std::move(data_dir);
+  return [shared](const std::vector<net::NicFirewall>& nics) -> Status {
+    std::string netns;
+    {
+      std::lock_guard lock(shared->mu);
+      if (shared->netns.empty()) {
+        Result<HostFabric> fabric = host_fabric_of(shared->data_dir);
+        if (!fabric) return fail(std::move(fabric.error()));
+        shared->netns = fabric->names.host_ns(fabric->host);
+      }
+      netns = shared->netns;
+    }
+    if (!net::netns_exists(netns)) return {};  // no tap yet: nothing to filter
+    return net::apply_firewall(netns, nics);
   };
 }
 

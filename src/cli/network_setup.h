@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/firewall.h"
 #include "common/result.h"
 #include "driver/driver.h"
 #include "net/fabric.h"
@@ -25,9 +26,12 @@ std::string cluster8_of(const std::string& ca_fingerprint);
 [[nodiscard]] Result<net::FabricNames> fabric_names_of_ca(std::string_view ca_pem);
 
 // QemuConfig::open_tap for host `host`: a tap on the network's bridge in the host's namespace
-// (net::HostNode), one call at a time.
-std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(net::FabricNames names,
-                                                                           std::string host);
+// (net::HostNode), one call at a time. `before_tap`, when given, runs once the namespace and
+// the bridge exist and before the tap is made (an agent applies its host's firewall there, so
+// the tap is filtered from its first frame); its failure is logged, and the tap is made anyway
+// (the host's firewall error is the controller's to show).
+std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(
+    net::FabricNames names, std::string host, std::function<Status()> before_tap = {});
 
 // QemuConfig::open_tap for `corral agent` with data dir `data_dir`: tap_opener for the host its
 // certificate names (the name the controller knows it by) in its cluster CA's namespaces, both
@@ -35,7 +39,13 @@ std::function<Result<int>(store::VmId, const driver::NicSpec&)> tap_opener(net::
 // first start an agent makes its driver before it joins, and no VM reaches it before the join
 // has stored the identity. No identity yet: the tap fails (kUnavailable), and so does that NIC.
 std::function<Result<int>(store::VmId, const driver::NicSpec&)> agent_tap_opener(
-    std::filesystem::path data_dir);
+    std::filesystem::path data_dir, std::function<Status()> before_tap = {});
+
+// The agent's firewall (agent/firewall.h) for `corral agent` with data dir `data_dir`:
+// net::apply_firewall in the namespace of the host its identity names, in its cluster's names
+// (read at the first job, as agent_tap_opener does). A namespace that does not exist yet has no
+// tap to filter: the job is done without touching anything.
+agent::HostFirewallWorker::Apply agent_firewall_applier(std::filesystem::path data_dir);
 
 // What teardown_networks() removed.
 struct NetworksTorndown {

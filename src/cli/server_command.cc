@@ -23,6 +23,7 @@
 #include "controller/cluster_server.h"
 #include "controller/remote_services.h"
 #include "daemon/daemon.h"
+#include "driver/fabric_router.h"
 #include "driver/host_router.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
@@ -193,7 +194,6 @@ int run_server(const ServerOptions& o) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "local");
     setup.open_tap = tap_opener(*fabric_names, host);
-    fabric->set_local_hosts({host});  // its VMs' security groups are applied in-process
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
     if (!qemu) {
       return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)
@@ -210,6 +210,12 @@ int run_server(const ServerOptions& o) {
   // The engine drives local hosts through the in-process driver and the others through their
   // agents' streams (driver/host_router.h).
   driver::HostRouter router(*driver);
+  // Likewise the hosts' firewalls: the local host's in-process, agent hosts' by their agents.
+  std::unique_ptr<driver::FabricRouter> fabric_router;
+  if (fabric) {
+    fabric_router = std::make_unique<driver::FabricRouter>(
+        *fabric, [&router](const std::string& host) { return router.is_local(host); });
+  }
   engine::Engine engine(**store, router, clock, engine_options);
   api::ServerOptions server_options;
   server_options.rate_limit = o.rate_limit;
@@ -222,8 +228,8 @@ int run_server(const ServerOptions& o) {
       [&router](std::string_view host) { return router.is_local(std::string(host)); });
   server_options.remote_hosts = &agent_hosts;
   if (fabric) {
-    fabric->start(&engine);
-    engine.set_network_fabric(fabric.get());
+    fabric_router->start(&engine);
+    engine.set_network_fabric(fabric_router.get());
     server_options.network_namespace = fabric->netns();
   }
   // Volumes are files in one datastore directory (storage/file_datastore.h), made, grown and
@@ -273,6 +279,10 @@ int run_server(const ServerOptions& o) {
     return cannot_start(cluster.error().message);
   }
   router.set_remote(&(*cluster)->agents());
+  if (fabric_router) {
+    (*cluster)->agents().set_firewall_sink(&fabric_router->remote_sink());
+    fabric_router->set_remote(&(*cluster)->agents());  // with the jobs the engine's start made
+  }
   agent_hosts.attach(&(*cluster)->agents());
   join.attach(cluster->get());
   const daemon::HostPort actual{address->host, server.port()};
@@ -307,12 +317,13 @@ int run_server(const ServerOptions& o) {
   stop_signals.finish();
   // Agents first: no stream calls into the engine once it stops.
   router.set_remote(nullptr);
+  if (fabric_router) fabric_router->set_remote(nullptr);
   agent_hosts.attach(nullptr);
   join.attach(nullptr);
   (*cluster)->stop();
   engine.stop();
   volume_worker.stop();
-  if (fabric) fabric->stop();  // the networks stay up for the next start, as Neutron's do
+  if (fabric) fabric_router->stop();  // the networks stay up for the next start, as Neutron's do
   if (!served) return cannot_start(served.error().message);
   log(LogLevel::kInfo, "stopped", {{"addr", actual.text()}});
   return kExitOk;

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "controller/convert.h"
 #include "transfer/ticket.h"
+#include "wire/firewall_wire.h"
 #include "wire/protocol.h"
 
 namespace corral::controller {
@@ -159,7 +160,16 @@ void AgentService::admit(const std::shared_ptr<AgentConnection>& connection,
   }
   const std::uint64_t epoch = welcome->epoch;
   set_images(host, first.hello().driver(), first.hello().images());
-  if (!connection->welcome(welcome_to_wire(*welcome))) {
+  v1::Welcome wire_welcome = welcome_to_wire(*welcome);
+  {
+    // A newer job kept after this goes on the stream right after the Welcome
+    // (apply_remote_firewall): the agent ends with the newest either way.
+    std::lock_guard lock(mu_);
+    if (auto it = firewalls_.find(host); it != firewalls_.end()) {
+      *wire_welcome.mutable_firewall() = it->second;
+    }
+  }
+  if (!connection->welcome(std::move(wire_welcome))) {
     // The stream ended while the registry admitted it: the registry must not wait for it.
     registry_.agent_disconnected(host, epoch);
     return;
@@ -215,6 +225,15 @@ void AgentService::on_message(AgentConnection& connection, const v1::AgentMessag
       set_images(connection.host(), driver, message.image_list().images());
       return;
     }
+    case v1::AgentMessage::kFirewallResult: {
+      const v1::FirewallResult& result = message.firewall_result();
+      driver::FirewallDone done{connection.host(), result.generation(), std::nullopt};
+      if (!result.error().empty()) done.error = result.error();
+      if (driver::NetworkSink* sink = firewall_sink_.load(); sink != nullptr) {
+        sink->firewall_done(std::move(done));
+      }
+      return;
+    }
     case v1::AgentMessage::kHello:
     case v1::AgentMessage::BODY_NOT_SET:
       log(LogLevel::kWarn, "agent_message_dropped",
@@ -260,6 +279,20 @@ bool AgentService::run_remote(const driver::PhaseRequest& request) {
     return connection->send_phase(with_files);
   }
   return connection->send_phase(request);
+}
+
+void AgentService::apply_remote_firewall(driver::HostFirewallJob job) {
+  v1::ControllerMessage message;
+  *message.mutable_firewall() = wire::to_wire(job);
+  std::shared_ptr<AgentConnection> connection;
+  {
+    std::lock_guard lock(mu_);
+    firewalls_[job.host] = message.firewall();
+    if (auto it = attached_.find(job.host); it != attached_.end()) connection = it->second;
+  }
+  // Not attached: the job waits for the host's next Welcome. Being admitted: it follows the
+  // Welcome, which may hold it already (applying a job twice is applying it once).
+  if (connection) connection->send_after_welcome(std::move(message));
 }
 
 std::optional<driver::FileSource> AgentService::grant_files(const driver::PhaseRequest& request) {

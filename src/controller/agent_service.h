@@ -22,6 +22,11 @@
 // - Consoles (controller/agent_consoles.h): requests go on the host's welcomed stream, the
 //   answers and output come back from it; a stream's end fails what waits on it. Images: the
 //   Hello's (and later ImageList's) are kept per host, also after the agent disconnects.
+// - Firewalls (driver::RemoteFirewalls, docs/security-groups.md): the newest job of each host
+//   is kept (also while its agent is away) and queued on its stream, or right after the
+//   Welcome of a stream being admitted; every Welcome carries the host's kept job, so an agent
+//   that reconnects converges. The agent's FirewallResult goes to the firewall sink (the
+//   engine's queue through driver::FabricRouter) as a FirewallDone; none before a sink is set.
 // - shutdown() (or the destructor) stops the ping thread and the pool and cancels the
 //   streams; the grpc::Server serving this service must be shut down before it is destroyed.
 #pragma once
@@ -45,6 +50,7 @@
 #include "controller/agent_consoles.h"
 #include "controller/agent_registry.h"
 #include "driver/driver.h"
+#include "driver/fabric_router.h"
 #include "driver/host_router.h"
 #include "driver/host_services.h"
 #include "wire/agent.grpc.pb.h"
@@ -60,6 +66,7 @@ struct AgentServiceOptions {
 
 class AgentService final : public v1::AgentService::CallbackService,
                            public driver::RemoteHosts,
+                           public driver::RemoteFirewalls,
                            private AgentConnection::Handler {
  public:
   // `registry`, `sink` and `clock` must outlive the service.
@@ -74,6 +81,9 @@ class AgentService final : public v1::AgentService::CallbackService,
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* Connect(
       grpc::CallbackServerContext* context) override;
   bool run_remote(const driver::PhaseRequest& request) override;
+  void apply_remote_firewall(driver::HostFirewallJob job) override;
+  // Where agents' FirewallResults go; null: dropped. `sink` must outlive the service.
+  void set_firewall_sink(driver::NetworkSink* sink) { firewall_sink_.store(sink); }
 
   // Welcomed streams now.
   std::size_t connected() const;
@@ -120,6 +130,8 @@ class AgentService final : public v1::AgentService::CallbackService,
   std::uint64_t ping_seq_ = 0;
   std::map<std::string, driver::RemoteHostServicesSource::HostImages> images_;  // by host
   std::map<std::string, std::string> transfer_addresses_;  // by host, from its last Hello
+  std::map<std::string, v1::HostFirewall> firewalls_;      // by host, the newest job
+  std::atomic<driver::NetworkSink*> firewall_sink_{nullptr};
   AgentConsoles consoles_;
 
   std::vector<std::thread> pool_;

@@ -12,7 +12,9 @@
 // - remove: everything of the network goes (bridge, VXLAN, DHCP server, files).
 // - Security groups (docs/security-groups.md): apply_firewall() takes a host's whole firewall,
 //   every NIC running there with the merged rules of its groups (not a delta), so the same
-//   coalescing holds per host; exactly one FirewallDone comes back per call.
+//   coalescing holds per host: a job replaced before it started may go unanswered, and so may
+//   one for an agent host whose agent is away (it gets the host's newest job when it returns,
+//   driver/fabric_router.h). Every job started is answered with one FirewallDone.
 #pragma once
 
 #include <cstdint>

@@ -475,12 +475,14 @@ void Engine::Impl::flush() {
   }
   for (const internal::DeadlineEntry& d : new_deadlines) deadlines.push(d);
   new_deadlines.clear();
+  // Firewalls before phases: an agent gets its host's job, listing a deploy's NICs, ahead of
+  // the phase that opens their taps on the same stream, and applies it before the tap.
+  send_firewall_jobs();
   std::vector<driver::PhaseRequest> to_dispatch;
   to_dispatch.swap(dispatch);
   for (const driver::PhaseRequest& request : to_dispatch) driver.run_phase(request);
   send_network_jobs();
   send_volume_jobs();
-  send_firewall_jobs();
 }
 
 Status Engine::Impl::load() {

@@ -198,6 +198,11 @@ HostDetail Engine::Impl::detail_of(const internal::HostSlot& slot, std::vector<V
     if (!slot.local && slot.live->last_heard > 0) d.row.last_heartbeat_at = slot.live->last_heard;
   }
   d.allowed_actions = lc::allowed_host_actions({slot.row.state, slot.row.forced_down});
+  // Callers hold published_mu, which guards the published errors.
+  if (const auto it = published_firewall_errors.find(slot.row.name);
+      it != published_firewall_errors.end()) {
+    d.firewall_error = it->second;
+  }
   return d;
 }
 

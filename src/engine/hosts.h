@@ -93,6 +93,9 @@ struct HostDetail {
   std::vector<store::VmId> vms;  // placed there, by id
   HostMetrics metrics;           // the last heartbeat's
   std::vector<lifecycle::HostEvent> allowed_actions;
+  // Why the host's security groups are not as the engine last sent them (its last answer,
+  // Engine::firewall_errors()); nullopt: applied, or no answer yet.
+  std::optional<std::string> firewall_error;
 };
 
 // A VM an agent finds on its host.

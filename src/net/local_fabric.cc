@@ -65,10 +65,6 @@ void LocalFabric::loop() {
 
 driver::FirewallDone LocalFabric::run_firewall(const driver::HostFirewallJob& job) {
   driver::FirewallDone done{job.host, job.generation, std::nullopt};
-  if (!local_hosts_.contains(job.host)) {
-    done.error = "security groups are not applied on agent hosts yet (docs/security-groups.md)";
-    return done;
-  }
   const std::string ns = names_.host_ns(job.host);
   if (!netns_exists(ns)) return done;  // no tap yet: nothing to filter
   std::vector<NicFirewall> nics;

@@ -2,12 +2,11 @@
 // network_fabric.h): a worker thread that runs each network's jobs on the network node
 // (fabric.h NetNode: gateway bridge, VXLAN, dnsmasq) and answers the engine.
 //
-// Security groups: apply_firewall() jobs of the hosts this process drives itself (its local
-// hosts, set_local_hosts) run on the same worker with net::apply_firewall in the host's
-// namespace (FabricNames::host_ns), coalesced per host like networks. A host whose namespace
-// does not exist yet has no tap to filter: its job is done (the engine sends the host's job
-// again when a VM's phase there ends). Jobs for other hosts (agents) are answered with an
-// error: carrying them to agents is the next step (docs/security-groups.md).
+// Security groups: apply_firewall() jobs run on the same worker with net::apply_firewall in the
+// host's namespace (FabricNames::host_ns), coalesced per host like networks. It is given only
+// the jobs of the hosts whose taps are on this machine (driver::FabricRouter sends agent hosts'
+// to their agents). A host whose namespace does not exist yet has no tap to filter: its job is
+// done (the engine sends the host's job again when a VM's phase there ends).
 //
 // Contract: apply() only enqueues; jobs for one network are coalesced (only the newest waiting
 // one runs: each is the network's whole state) and answered in order, newest generation last;
@@ -19,7 +18,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 
@@ -37,8 +35,6 @@ class LocalFabric final : public driver::NetworkFabric {
   void stop() override;
   void apply(driver::NetworkJob job) override;
   void apply_firewall(driver::HostFirewallJob job) override;
-  // Before start(): the hosts whose VMs' taps are on this machine (the in-process driver's).
-  void set_local_hosts(std::set<std::string> hosts) { local_hosts_ = std::move(hosts); }
 
   const std::string& netns() const { return node_.netns(); }
 
@@ -49,7 +45,6 @@ class LocalFabric final : public driver::NetworkFabric {
 
   FabricNames names_;
   NetNode node_;
-  std::set<std::string> local_hosts_;
   driver::NetworkSink* sink_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
