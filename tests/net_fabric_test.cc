@@ -12,6 +12,7 @@
 
 #include "net/fabric.h"
 #include "net/links.h"
+#include "net/local_fabric.h"
 #include "net/netns.h"
 #include "support/netns.h"
 
@@ -158,6 +159,47 @@ TEST_F(NetFabricTest, ATapLivesAsLongAsItsDescriptor) {
   EXPECT_EQ(again.error().code, ErrorCode::kConflict);
   ::close(*fd);
   EXPECT_NE(run_command({"ip", "netns", "exec", h.netns(), "ip", "link", "show", "t7n0"}), 0);
+}
+
+// The table's text in a namespace (nft's listing), or "" without it.
+std::string nft_table(const std::string& ns, const char* family) {
+  const std::string out = fs::temp_directory_path() / ("corral-nft-" + ns);
+  (void)run_command({"sh", "-c",
+                     "ip netns exec " + ns + " nft list table " + family + " corral > " + out +
+                         " 2>/dev/null"});
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  fs::remove(out, ec);
+  return text;
+}
+
+// Catches: a tap opened before its host's firewall job was applied (the worker had not run
+// yet), an older job applied over a newer one, apply_latest with nothing to apply failing.
+TEST_F(NetFabricTest, ApplyLatestFiltersATapBeforeItOpensAndNeverGoesBack) {
+  HostNode& h = host("h1");
+  LocalFabric fabric(names_, (state_ / "fabric").string());  // not started: no worker races
+  EXPECT_TRUE(fabric.apply_latest("h1"));                     // no job yet: nothing to do
+  ASSERT_TRUE(h.ensure_network(3));
+  const SecurityGroupRule ssh{RuleDirection::kIngress, RuleProtocol::kTcp, {{22, 22}}, {}};
+  driver::HostFirewallJob job{"h1", {{7, 0, "02:00:0a:4d:00:02", "10.77.0.2", {ssh}}}, 2};
+  fabric.apply_firewall(job);
+  ASSERT_TRUE(fabric.apply_latest("h1"));
+  EXPECT_NE(nft_table(h.netns(), "bridge").find("\"t7n0\""), std::string::npos);
+  Result<int> fd = h.open_tap(7, 0, 3);
+  ASSERT_TRUE(fd) << fd.error().message;
+
+  // An older job (its answer late, say) does not take the NIC's rules away.
+  fabric.apply_firewall({"h1", {}, 1});
+  ASSERT_TRUE(fabric.apply_latest("h1"));
+  EXPECT_NE(nft_table(h.netns(), "bridge").find("\"t7n0\""), std::string::npos);
+  // A newer one does; with nothing waiting, the last applied is applied again.
+  fabric.apply_firewall({"h1", {}, 3});
+  ASSERT_TRUE(fabric.apply_latest("h1"));
+  EXPECT_EQ(nft_table(h.netns(), "bridge").find("\"t7n0\""), std::string::npos);
+  EXPECT_TRUE(fabric.apply_latest("h1"));
+  EXPECT_NE(nft_table(h.netns(), "bridge").find("table bridge corral"), std::string::npos);
+  ::close(*fd);
 }
 
 }  // namespace

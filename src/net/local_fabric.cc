@@ -44,7 +44,6 @@ void LocalFabric::apply_firewall(driver::HostFirewallJob job) {
 void LocalFabric::loop() {
   for (;;) {
     std::optional<driver::NetworkJob> job;
-    std::optional<driver::HostFirewallJob> firewall;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !waiting_.empty() || !firewalls_.empty(); });
@@ -53,18 +52,55 @@ void LocalFabric::loop() {
       if (!waiting_.empty()) {
         job = std::move(waiting_.begin()->second);
         waiting_.erase(waiting_.begin());
-      } else {
-        firewall = std::move(firewalls_.begin()->second);
-        firewalls_.erase(firewalls_.begin());
       }
     }
-    if (job) sink_->network_done(run(*job));
-    if (firewall) sink_->firewall_done(run_firewall(*firewall));
+    if (job) {
+      sink_->network_done(run(*job));
+      continue;
+    }
+    // Taken under apply_mu_ (then mu_), as apply_latest does: a tap opener never sees a job
+    // that is neither waiting nor applied.
+    std::lock_guard apply(apply_mu_);
+    std::optional<driver::HostFirewallJob> firewall;
+    {
+      std::lock_guard lock(mu_);
+      if (firewalls_.empty()) continue;  // apply_latest took it
+      firewall = std::move(firewalls_.begin()->second);
+      firewalls_.erase(firewalls_.begin());
+    }
+    sink_->firewall_done(run_firewall(*firewall));
   }
+}
+
+Status LocalFabric::apply_latest(const std::string& host) {
+  std::lock_guard apply(apply_mu_);
+  std::optional<driver::HostFirewallJob> job;
+  bool waiting = false;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = firewalls_.find(host); it != firewalls_.end()) {
+      job = std::move(it->second);
+      firewalls_.erase(it);
+      waiting = true;
+    }
+  }
+  if (!job) {
+    const auto it = applied_.find(host);
+    if (it == applied_.end()) return {};
+    job = it->second;
+  }
+  const driver::FirewallDone done = run_firewall(*job);
+  if (waiting && sink_ != nullptr) sink_->firewall_done(done);
+  if (done.error) return fail(Error{ErrorCode::kUnavailable, *done.error, {}, {}});
+  return {};
 }
 
 driver::FirewallDone LocalFabric::run_firewall(const driver::HostFirewallJob& job) {
   driver::FirewallDone done{job.host, job.generation, std::nullopt};
+  if (auto it = applied_.find(job.host);
+      it != applied_.end() && it->second.generation > job.generation) {
+    return done;  // a newer one is in force: the engine ignores this answer as stale
+  }
   const std::string ns = names_.host_ns(job.host);
   if (!netns_exists(ns)) return done;  // no tap yet: nothing to filter
   std::vector<NicFirewall> nics;
@@ -78,8 +114,11 @@ driver::FirewallDone LocalFabric::run_firewall(const driver::HostFirewallJob& jo
     }
     nics.push_back({tap_name(n.vm, n.nic), n.mac, *ip, n.rules});
   }
-  if (Status applied = net::apply_firewall(ns, nics); !applied)
+  if (Status applied = net::apply_firewall(ns, nics); !applied) {
     done.error = applied.error().message;
+  } else {
+    applied_[job.host] = job;
+  }
   return done;
 }
 

@@ -8,6 +8,12 @@
 // to their agents). A host whose namespace does not exist yet has no tap to filter: its job is
 // done (the engine sends the host's job again when a VM's phase there ends).
 //
+// Before a tap opens, the driver's tap opener calls apply_latest(host) on its own thread: the
+// newest job for the host (the engine sends a commit's jobs before it dispatches the commit's
+// phases, so a deploy's job, which lists its NICs, is in hand) is applied then and there, so a
+// tap is filtered from its first frame. Applications of one host's jobs are serialized and
+// never go back to an older generation.
+//
 // Contract: apply() only enqueues; jobs for one network are coalesced (only the newest waiting
 // one runs: each is the network's whole state) and answered in order, newest generation last;
 // stop() finishes the job in hand, answers nothing more, and leaves the networks running (a
@@ -35,12 +41,16 @@ class LocalFabric final : public driver::NetworkFabric {
   void stop() override;
   void apply(driver::NetworkJob job) override;
   void apply_firewall(driver::HostFirewallJob job) override;
+  // Applies the newest job received for `host` now, on the calling thread (a waiting one is
+  // taken and answered; else the last applied is applied again). No job yet: nothing to do.
+  [[nodiscard]] Status apply_latest(const std::string& host);
 
   const std::string& netns() const { return node_.netns(); }
 
  private:
   void loop();
   driver::NetworkDone run(const driver::NetworkJob& job);
+  // Under apply_mu_: applies `job` unless a newer one for its host was applied.
   driver::FirewallDone run_firewall(const driver::HostFirewallJob& job);
 
   FabricNames names_;
@@ -51,6 +61,9 @@ class LocalFabric final : public driver::NetworkFabric {
   std::map<std::int64_t, driver::NetworkJob> waiting_;        // the newest job of each network
   std::map<std::string, driver::HostFirewallJob> firewalls_;  // the newest job of each host
   bool stopping_ = false;
+  // Held while a firewall job is taken and applied (by the worker or apply_latest), before mu_.
+  std::mutex apply_mu_;
+  std::map<std::string, driver::HostFirewallJob> applied_;  // the last applied job of each host
   std::thread worker_;
 };
 
