@@ -1,8 +1,10 @@
 // Live migration between two real agents, each in its own network namespace (two hypervisor
 // hosts on one machine), over the public API — what issue 12's README walkthrough shows:
-//   1. shared storage (both agents' --shared-dir is one directory): a guest counting on its
-//      console moves h1 -> h2 and back; after each move exactly one QEMU runs it, on the host
-//      the store names, the counter goes on from where it was (the guest never rebooted), and
+//   1. shared storage (both agents' --shared-dir is one directory, and the controller's volume
+//      directory --volume-dir-shared): a guest counting on its console, with a volume attached
+//      and a marker written on it, moves h1 -> h2 and back; after each move exactly one QEMU
+//      runs it, on the host the store names, the counter goes on from where it was (the guest
+//      never rebooted), the guest reads the marker back from the volume on its new host, and
 //      the migration record has the memory sent and the downtime;
 //   2. the agents restarted with disks of their own: a move with copy_storage (the disk is
 //      mirrored while the guest runs), the guest checked the same way;
@@ -17,10 +19,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 
 #include "support/cluster.h"
+#include "support/guest_net.h"
 #include "support/netns.h"
 #include "support/qemu_support.h"
 #include "support/two_hosts.h"
@@ -30,9 +34,22 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Types `command` on the guest's serial console, in a subshell (on_volume's `exit` must not end
+// the console's shell), until the console shows `expect` (a text the typed line itself does
+// not contain): a hotplugged disk appears in the guest a little after device_add returns.
+bool on_console(Api& api, std::int64_t id, const std::string& command, const std::string& expect) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const ApiResult typed = api.post("/v1/vms/" + std::to_string(id) + "/console",
+                                     {{"input", "( " + command + " )\n"}});
+    if (typed.status != 202) return false;
+    if (wait_console(api, id, expect, 6s)) return true;
+  }
+  return false;
+}
+
 TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndACancelledOrFailedMoveRollsBack) {
   TwoHosts hosts;
-  ASSERT_TRUE(hosts.start(/*shared_storage=*/true));
+  ASSERT_TRUE(hosts.start(/*shared_storage=*/true, {}, {"--volume-dir-shared"}));
   Cluster& cluster = hosts.cluster();
   Api& api = hosts.api();
 
@@ -70,11 +87,51 @@ TEST(QemuAgentsMigrateTest, ALiveGuestMovesBetweenHostsAndBackAndACancelledOrFai
     return true;
   };
 
-  // 1. Shared storage, there and back.
+  // 1. Shared storage, there and back, with a volume on the shared volume directory that the
+  // guest wrote a marker on before the first move; after each move the guest reads it back
+  // from the device, its page cache dropped (the memory that crossed would hold the block).
   const std::int64_t shared_vm = hosts.counting_guest("mover");
   const std::string first = cluster.host_of(shared_vm);
+  ASSERT_EQ(api.post("/v1/volumes", {{"name", "carried"}, {"size_mib", 8}}).status, 201);
+  ASSERT_TRUE(eventually([&] { return volume_status(api, "carried") == "available"; }, 20s));
+  ASSERT_EQ(act(api, shared_vm, "disk_attach", {{"volume", "carried"}}), 202);
+  ASSERT_TRUE(eventually([&] { return volume_status(api, "carried") == "in-use"; }, 60s))
+      << api.get("/v1/volumes/carried").body.dump() << cluster.vm(shared_vm).dump();
+  ASSERT_TRUE(hosts.idle_in(shared_vm, "RUNNING")) << cluster.vm(shared_vm).dump();
+  const std::string serial =
+      api.get("/v1/volumes/carried").body["volume"]["attachments"][0].value("serial", "");
+  ASSERT_FALSE(serial.empty());
+  // The typed lines hold "$M", never the marker's expansion the checks look for.
+  ASSERT_TRUE(on_console(api, shared_vm,
+                         "M=x7q; " + on_volume(serial,
+                                               "echo carried-$M-end | dd of=$d bs=512 "
+                                               "count=1 conv=sync 2>/dev/null && sync "
+                                               "&& echo wrote-$M"),
+                         "wrote-x7q"))
+      << "the guest could not write its volume";
+  // On the shared file itself, not only in the guest's cache.
+  const std::string file =
+      cluster.server().data_dir() + "/var/volumes/vol-" +
+      std::to_string(api.get("/v1/volumes/carried").body["volume"].value("id", std::int64_t{0})) +
+      ".raw";
+  std::string head(512, '\0');
+  std::ifstream(file, std::ios::binary).read(head.data(), 512);
+  EXPECT_NE(head.find("carried-x7q-end"), std::string::npos) << file;
+  int reads = 0;
+  auto marker_read_back = [&] {
+    const std::string tag = "read" + std::to_string(++reads);
+    return on_console(api, shared_vm,
+                      "sync; echo 3 > /proc/sys/vm/drop_caches; " +
+                          on_volume(serial, "echo " + tag +
+                                                "-$(dd if=$d bs=512 count=1 2>/dev/null | "
+                                                "tr -d '\\000')"),
+                      tag + "-carried-x7q-end");
+  };
   ASSERT_TRUE(move(shared_vm, TwoHosts::other(first), nlohmann::json::object()));
+  EXPECT_TRUE(marker_read_back()) << "the marker did not cross to " << TwoHosts::other(first);
+  EXPECT_EQ(volume_status(api, "carried"), "in-use");
   ASSERT_TRUE(move(shared_vm, first, nlohmann::json::object()));
+  EXPECT_TRUE(marker_read_back()) << "the marker did not come back to " << first;
   ASSERT_EQ(api.del("/v1/vms/" + std::to_string(shared_vm) + "?hard=true").status, 202);
   ASSERT_TRUE(cluster.wait_vm(shared_vm, "DONE", 30s));
 

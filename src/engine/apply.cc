@@ -309,9 +309,16 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
       vm.record.op->undoing.has_value() || lc::current_removes_copy(*vm.record.op);
   const bool power_known = result.power_known && !other_copy;
   if (result.ok) {
-    // The host that lacked the VM at its agent's reconnect has worked on it again since.
-    if (auto note = vanished_during_op.find(result.vm);
-        note != vanished_during_op.end() && note->second == phase_hosts(vm).host) {
+    // The host that lacked the VM at its agent's reconnect has worked on it again since —
+    // unless the phase, meant to leave it running, found nothing running there (a hotplug into
+    // a process that is gone succeeds with power shutdown): the VM is still missing, and the
+    // drift policy must settle it once the operation ends, not leave it RUNNING and off.
+    auto live = [](lc::Power p) { return p == lc::Power::kRunning || p == lc::Power::kPaused; };
+    const bool still_missing =
+        power_known && live(lc::power_after_phase(vm.record)) && !live(result.power);
+    if (auto note = vanished_during_op.find(result.vm); note != vanished_during_op.end() &&
+                                                        note->second == phase_hosts(vm).host &&
+                                                        !still_missing) {
       vanished_during_op.erase(note);
     }
     // The power this phase left is recorded first: the next phase's power_after is named

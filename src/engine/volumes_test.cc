@@ -373,5 +373,41 @@ TEST_F(VolumesTest, ARestartKeepsVolumesAndSendsUnansweredWorkAgain) {
   EXPECT_TRUE(eventually([&] { return status_of("late") == VolumeStatus::kAvailable; }));
 }
 
+// An agent that comes back without a VM (its host rebooted) while a disk_attach plugs: the
+// attach, sent again, finds no process and succeeds with power shutdown, as the qemu driver's
+// does. The VM must not stay RUNNING with nothing running: OpenNebula's policy makes it
+// UNKNOWN, as any VM its host lost; the volume stays in-use, attached to it.
+// Catches: the note of a VM missing at a reconnect dropped by any successful phase (found by
+// tests/agents_crash_hotplug_test.cc).
+TEST_F(VolumesTest, AnAttachToAVmItsAgentLostEndsWithTheVmUnknownAndTheVolumeInUse) {
+  start(options_, 0, 8, 8192, [this](Engine& e) {
+    storage_.start(&e);
+    e.set_volume_storage(&storage_);
+  });
+  ASSERT_TRUE(add("a"));
+  ASSERT_TRUE(connect("a"));
+  ASSERT_TRUE(engine_->create_volume({"data", 64, false}));
+  ASSERT_TRUE(eventually([&] { return status_of("data") == VolumeStatus::kAvailable; }));
+  const store::VmId vm = create();
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kRunning, "a"); }));
+  driver::sim::Fault hang;  // the first plug's answer is lost with the agent's stream
+  hang.kind = driver::sim::FaultKind::kHang;
+  hang.action = lc::Action::kDiskAttach;
+  hang.phase = lc::Phase::kHotplug;
+  driver_->add_fault(hang);
+  ASSERT_TRUE(disk(vm, lc::Action::kDiskAttach, "data"));
+  ASSERT_TRUE(eventually([&] {
+    const std::optional<store::Vm> v = engine_->get(vm);
+    return v->record.busy() && lc::current_phase(*v->record.op) == lc::Phase::kHotplug;
+  }));
+  driver_->discard(vm);       // the host's process went with it
+  ASSERT_TRUE(connect("a"));  // back without the VM: the plug is sent again
+  ASSERT_TRUE(eventually([&] { return is(vm, State::kUnknown, "a"); }))
+      << lc::state_name(engine_->get(vm)->record.state);
+  EXPECT_EQ(engine_->get(vm)->record.power, lc::Power::kNoState);
+  EXPECT_EQ(status_of("data"), VolumeStatus::kInUse);
+  EXPECT_EQ(engine_->volume("data")->vm, vm);
+}
+
 }  // namespace
 }  // namespace corral::engine

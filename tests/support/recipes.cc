@@ -136,22 +136,25 @@ bool make_volume(Api& api, const std::string& name) {
   return false;
 }
 
-// The volumes disk_attach and disk_detach act on (default_params): one attached, one free.
-bool give_volumes(Api& api, Subject& s) {
-  if (!make_volume(api, attached_volume(s.id)) || !make_volume(api, free_volume(s.id))) {
-    return false;
-  }
-  const ApiResult r = api.post("/v1/vms/" + std::to_string(s.id) + "/actions",
-                               {{"action", "disk_attach"}, {"volume", attached_volume(s.id)}});
-  EXPECT_EQ(r.status, 202) << r.body.dump();
-  if (r.status != 202) return false;
+// bring_to's volumes, with the attach run on the mirror too.
+bool give_subject_volumes(Api& api, Subject& s) {
+  if (!give_volumes(api, s.id)) return false;
   mirror_run(s.mirror, Action::kDiskAttach);
-  const nlohmann::json vm = api.wait_idle(s.id);
-  return vm.is_object() && vm["state"] == lc::state_name(s.mirror.state) &&
-         volume_status(api, attached_volume(s.id)) == "in-use";
+  return api.get("/v1/vms/" + std::to_string(s.id)).body["state"] == lc::state_name(s.mirror.state);
 }
 
 }  // namespace
+
+bool give_volumes(Api& api, std::int64_t vm) {
+  if (!make_volume(api, attached_volume(vm)) || !make_volume(api, free_volume(vm))) return false;
+  const ApiResult r = api.post("/v1/vms/" + std::to_string(vm) + "/actions",
+                               {{"action", "disk_attach"}, {"volume", attached_volume(vm)}});
+  EXPECT_EQ(r.status, 202) << r.body.dump();
+  if (r.status != 202) return false;
+  const nlohmann::json done = api.wait_idle(vm);
+  return done.is_object() && done["operation"]["status"] == "succeeded" &&
+         volume_status(api, attached_volume(vm)) == "in-use";
+}
 
 std::string volume_status(Api& api, const std::string& name) {
   const ApiResult v = api.get("/v1/volumes/" + name);
@@ -208,7 +211,7 @@ std::optional<Subject> bring_to(Api& api, State state) {
     return failed["state"] == "FAILED" ? std::optional(s) : std::nullopt;
   }
   if (!act(api, s, Action::kDeploy)) return std::nullopt;
-  if ((state == State::kRunning || state == State::kPoweroff) && !give_volumes(api, s)) {
+  if ((state == State::kRunning || state == State::kPoweroff) && !give_subject_volumes(api, s)) {
     ADD_FAILURE() << "cannot give VM " << s.id << " its volumes";
     return std::nullopt;
   }

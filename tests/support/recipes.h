@@ -49,6 +49,9 @@ class SharedServerSuite : public ::testing::Test {
 nlohmann::json default_params(lifecycle::Action action, std::int64_t vm = 0);
 std::string attached_volume(std::int64_t vm);  // "a-<vm>"
 std::string free_volume(std::int64_t vm);      // "f-<vm>"
+// Creates VM `vm`'s volumes attached_volume(vm) and free_volume(vm) (1 MiB each) and attaches
+// the first (disk_attach, waited for); false and a test failure if that does not work.
+bool give_volumes(Api& api, std::int64_t vm);
 // A volume's Cinder status ("available", "in-use" ...); "absent" when there is none.
 std::string volume_status(Api& api, const std::string& name);
 

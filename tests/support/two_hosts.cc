@@ -40,7 +40,8 @@ AgentOptions TwoHosts::options_for(const std::string& host, bool shared_storage)
   return options;
 }
 
-bool TwoHosts::start(bool shared_storage, std::vector<std::string> agent_args) {
+bool TwoHosts::start(bool shared_storage, std::vector<std::string> agent_args,
+                     std::vector<std::string> server_args) {
   shared_storage_ = shared_storage;
   agent_args_ = std::move(agent_args);
   ctl_ = Netns::create("mctl");
@@ -55,10 +56,9 @@ bool TwoHosts::start(bool shared_storage, std::vector<std::string> agent_args) {
   inside_ = ctl_->enter();
   shared_ = std::filesystem::temp_directory_path() / ("corral-shared-" + std::to_string(getpid()));
   std::filesystem::create_directories(shared_);
-  cluster_ =
-      std::make_unique<Cluster>(ClusterOptions{.driver = "qemu",
-                                               .listen_host = "0.0.0.0",
-                                               .server_args = {"--host-failure-policy", "none"}});
+  server_args.insert(server_args.begin(), {"--host-failure-policy", "none"});
+  cluster_ = std::make_unique<Cluster>(ClusterOptions{
+      .driver = "qemu", .listen_host = "0.0.0.0", .server_args = std::move(server_args)});
   if (!cluster_->start()) return false;
   h1_ = cluster_->join("h1", options_for("h1", shared_storage));
   h2_ = cluster_->join("h2", options_for("h2", shared_storage));

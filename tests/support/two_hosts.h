@@ -32,8 +32,11 @@ class TwoHosts {
   TwoHosts& operator=(const TwoHosts&) = delete;
 
   // `shared_storage`: both agents get one --shared-dir (the disks live there). `agent_args`:
-  // more `corral agent` arguments, for every start of either agent.
-  [[nodiscard]] bool start(bool shared_storage, std::vector<std::string> agent_args = {});
+  // more `corral agent` arguments, for every start of either agent; `server_args`: more
+  // `corral server` arguments (e.g. --volume-dir-shared: the hosts share one filesystem, so
+  // the controller's volume directory is at the same path on each).
+  [[nodiscard]] bool start(bool shared_storage, std::vector<std::string> agent_args = {},
+                           std::vector<std::string> server_args = {});
   // Both agents stopped and started again on their data dirs, with or without shared storage.
   [[nodiscard]] bool restart_agents(bool shared_storage);
   // One agent SIGKILLed (its QEMU processes stay, as after an agent crash) / started again.

@@ -481,6 +481,12 @@ SimDriver::Delivery SimDriver::finish(Job& job) {
       Power before = known.value_or(Power::kNoState);
       // The engine says what power a phase leaves (the table's); a failed phase changed nothing.
       Power after = job.kind == JobKind::kPhase ? job.power_after.value_or(before) : before;
+      // A hotplug plugs into the VM's process: a host that does not hold the VM (an agent
+      // that lost it with its process) has none, and the plug leaves nothing running — as the
+      // qemu driver answers (the devices are the next boot's), never a VM started from nothing.
+      if (job.kind == JobKind::kPhase && !known && job.phase == Phase::kHotplug) {
+        after = Power::kShutdown;
+      }
       // A deleted VM is forgotten, so the map holds live VMs only.
       const bool deleted = job.kind == JobKind::kPhase && job.ends_vm;
       if (deleted) {
