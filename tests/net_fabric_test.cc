@@ -164,9 +164,9 @@ TEST_F(NetFabricTest, ATapLivesAsLongAsItsDescriptor) {
 // The table's text in a namespace (nft's listing), or "" without it.
 std::string nft_table(const std::string& ns, const char* family) {
   const std::string out = fs::temp_directory_path() / ("corral-nft-" + ns);
-  (void)run_command({"sh", "-c",
-                     "ip netns exec " + ns + " nft list table " + family + " corral > " + out +
-                         " 2>/dev/null"});
+  (void)run_command(
+      {"sh", "-c",
+       "ip netns exec " + ns + " nft list table " + family + " corral > " + out + " 2>/dev/null"});
   std::ifstream in(out);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::error_code ec;
@@ -179,7 +179,7 @@ std::string nft_table(const std::string& ns, const char* family) {
 TEST_F(NetFabricTest, ApplyLatestFiltersATapBeforeItOpensAndNeverGoesBack) {
   HostNode& h = host("h1");
   LocalFabric fabric(names_, (state_ / "fabric").string());  // not started: no worker races
-  EXPECT_TRUE(fabric.apply_latest("h1"));                     // no job yet: nothing to do
+  EXPECT_TRUE(fabric.apply_latest("h1"));                    // no job yet: nothing to do
   ASSERT_TRUE(h.ensure_network(3));
   const SecurityGroupRule ssh{RuleDirection::kIngress, RuleProtocol::kTcp, {{22, 22}}, {}};
   driver::HostFirewallJob job{"h1", {{7, 0, "02:00:0a:4d:00:02", "10.77.0.2", {ssh}}}, 2};

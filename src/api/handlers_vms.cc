@@ -45,8 +45,7 @@ VmLinks links_of(const engine::Engine& engine) {
 
 HandlerResult accepted(Context& ctx, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
-  Reply reply{202, {}, false,
-              render_accepted(result->vm, result->op, links_of(ctx.engine))};
+  Reply reply{202, {}, false, render_accepted(result->vm, result->op, links_of(ctx.engine))};
   return reply;
 }
 

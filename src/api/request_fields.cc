@@ -152,7 +152,6 @@ Result<std::vector<std::string>> security_groups_field(const json& value) {
   return out;
 }
 
-
 int json_depth(std::string_view text, int limit) {
   int depth = 0;
   int deepest = 0;

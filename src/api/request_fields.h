@@ -4,18 +4,17 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/result.h"
 
 namespace corral::api::fields {
 
-Error bad(std::string message);  // kInvalidArgument with `message`
+Error bad(std::string message);                                  // kInvalidArgument with `message`
 std::string quoted_list(const std::vector<std::string>& names);  // 'a', 'b'
 std::string joined(std::span<const std::string_view> names);     // a, b
 

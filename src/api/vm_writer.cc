@@ -62,9 +62,12 @@ struct LinkParts {
 };
 
 LinkParts parts_of(const store::Vm& vm, const VmLinks& links) {
-  return {nics_json(vm, links).dump(),        attached_volumes_json(vm, links).dump(),
-          members_of(opennebula_links(vm, links)), members_of(nova_links(vm, links)),
-          members_of(azure_links(vm, links)),  members_of(stratuslab_links(vm))};
+  return {nics_json(vm, links).dump(),
+          attached_volumes_json(vm, links).dump(),
+          members_of(opennebula_links(vm, links)),
+          members_of(nova_links(vm, links)),
+          members_of(azure_links(vm, links)),
+          members_of(stratuslab_links(vm))};
 }
 
 // A VM with no NIC and no volume (most of a page with the sim) shows the same text: made once.

@@ -194,9 +194,9 @@ int run_server(const ServerOptions& o) {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "local");
     // Before a tap opens, the host's newest firewall job is applied (local_fabric.h).
-    setup.open_tap = tap_opener(*fabric_names, host, [local = fabric.get(), name = std::string(host)] {
-      return local->apply_latest(name);
-    });
+    setup.open_tap = tap_opener(
+        *fabric_names, host,
+        [local = fabric.get(), name = std::string(host)] { return local->apply_latest(name); });
     Result<std::unique_ptr<driver::qemu::QemuDriver>> qemu = make_qemu_driver(setup);
     if (!qemu) {
       return qemu.error().code == ErrorCode::kInvalidArgument ? usage(qemu.error().message)

@@ -314,7 +314,8 @@ Result<SecurityGroupDetail> Engine::Impl::set_nic_groups(const SecurityGroupRequ
   if (request.vm <= 0 || !exists(request.vm)) return fail(Error::not_found("no " + vm_name));
   const store::Vm& vm = current(request.vm);
   if (vm.record.state == lc::State::kDone) {
-    return fail(Error{ErrorCode::kInvalidState, vm_name + " is DONE: its NICs are gone",
+    return fail(Error{ErrorCode::kInvalidState,
+                      vm_name + " is DONE: its NICs are gone",
                       std::string(lc::state_name(vm.record.state)),
                       {}});
   }

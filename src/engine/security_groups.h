@@ -42,7 +42,7 @@ struct SecurityGroupRequest {
   std::string name;        // create: [a-z0-9][a-z0-9._-]{0,62}, not all digits
   std::string description;
   std::vector<RuleSpec> rules;
-  std::int64_t rule = 0;  // delete_rule
+  std::int64_t rule = 0;            // delete_rule
   store::VmId vm = 0;               // set_nic_groups
   int nic = -1;                     // set_nic_groups: the NIC's index
   std::vector<std::string> groups;  // set_nic_groups: names or ids
