@@ -72,8 +72,8 @@ LinkParts parts_of(const store::Vm& vm, const VmLinks& links) {
 
 // A VM with no NIC and no volume (most of a page with the sim) shows the same text: made once.
 const LinkParts& bare_parts() {
-  static const LinkParts parts = parts_of(store::Vm{}, VmLinks{});
-  return parts;
+  static const LinkParts kParts = parts_of(store::Vm{}, VmLinks{});
+  return kParts;
 }
 
 void raw(Writer& w, const std::string& text) {

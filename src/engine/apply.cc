@@ -313,9 +313,9 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     // unless the phase, meant to leave it running, found nothing running there (a hotplug into
     // a process that is gone succeeds with power shutdown): the VM is still missing, and the
     // drift policy must settle it once the operation ends, not leave it RUNNING and off.
-    auto live = [](lc::Power p) { return p == lc::Power::kRunning || p == lc::Power::kPaused; };
+    auto powered = [](lc::Power p) { return p == lc::Power::kRunning || p == lc::Power::kPaused; };
     const bool still_missing =
-        power_known && live(lc::power_after_phase(vm.record)) && !live(result.power);
+        power_known && powered(lc::power_after_phase(vm.record)) && !powered(result.power);
     if (auto note = vanished_during_op.find(result.vm); note != vanished_during_op.end() &&
                                                         note->second == phase_hosts(vm).host &&
                                                         !still_missing) {

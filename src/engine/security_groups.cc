@@ -370,8 +370,8 @@ void Engine::Impl::note_firewall_hosts() {
   if (fabric == nullptr) return;
   for (VmId id : dirty_order) {
     const store::Vm& now = working.at(id);
-    std::set<std::string> hosts;
-    nic_hosts(now, hosts);
+    std::set<std::string> touched;
+    nic_hosts(now, touched);
     if (static_cast<std::size_t>(id) <= vms.size()) {
       const store::Vm& before = vms[static_cast<std::size_t>(id - 1)];
       const bool same = before.host == now.host && before.nics == now.nics &&
@@ -379,9 +379,9 @@ void Engine::Impl::note_firewall_hosts() {
                         before.record.busy() == now.record.busy() &&
                         before.op.params == now.op.params;
       if (same) continue;
-      nic_hosts(before, hosts);
+      nic_hosts(before, touched);
     }
-    firewall_hosts.insert(hosts.begin(), hosts.end());
+    firewall_hosts.insert(touched.begin(), touched.end());
   }
 }
 
@@ -439,10 +439,10 @@ driver::HostFirewallJob Engine::Impl::firewall_job(const std::string& host) cons
 
 void Engine::Impl::send_firewall_jobs() {
   if (firewall_hosts.empty()) return;
-  std::set<std::string> hosts;
-  hosts.swap(firewall_hosts);
+  std::set<std::string> due;
+  due.swap(firewall_hosts);
   if (fabric == nullptr) return;
-  for (const std::string& host : hosts) {
+  for (const std::string& host : due) {
     driver::HostFirewallJob job = firewall_job(host);
     job.generation = ++firewall_generation[host];
     fabric->apply_firewall(std::move(job));
