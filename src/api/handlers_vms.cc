@@ -2,6 +2,7 @@
 // view.
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "api/handlers.h"
@@ -27,12 +28,14 @@ std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text
   return std::move(*vm);
 }
 
-// The engine's networks and volumes now, for the VM JSON: read once per reply, for one VM or a
-// page.
-VmLinks links_of(const engine::Engine& engine) {
+// The engine's networks and volumes now, for the VM JSON of `vms`: read once per reply, for one
+// VM or a page. Networks (copied with their leases) only when one of the VMs has a NIC.
+VmLinks links_of(const engine::Engine& engine, std::span<const store::Vm> vms) {
   VmLinks links;
-  for (engine::NetworkDetail& n : engine.networks()) {
-    links.network_names.emplace(n.row.id, std::move(n.row.name));
+  if (std::ranges::any_of(vms, [](const store::Vm& vm) { return !vm.nics.empty(); })) {
+    for (engine::NetworkDetail& n : engine.networks()) {
+      links.network_names.emplace(n.row.id, std::move(n.row.name));
+    }
   }
   for (store::VolumeRow& v : engine.volumes()) {
     if (v.vm != 0) links.volumes[v.vm].push_back(std::move(v));
@@ -45,7 +48,10 @@ VmLinks links_of(const engine::Engine& engine) {
 
 HandlerResult accepted(Context& ctx, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
-  Reply reply{202, {}, false, render_accepted(result->vm, result->op, links_of(ctx.engine))};
+  Reply reply{202,
+              {},
+              false,
+              render_accepted(result->vm, result->op, links_of(ctx.engine, {&result->vm, 1}))};
   return reply;
 }
 
@@ -71,7 +77,7 @@ HandlerResult list_vms(Context& ctx, Call& call) {
   if (!views) return failure(std::move(views.error()));
   const engine::ListPage page = ctx.engine.list(*query);
   Reply reply;
-  reply.raw = render_vm_page(page.vms, page.next_marker, links_of(ctx.engine), *views);
+  reply.raw = render_vm_page(page.vms, page.next_marker, links_of(ctx.engine, page.vms), *views);
   return reply;
 }
 
@@ -81,7 +87,7 @@ HandlerResult get_vm(Context& ctx, Call& call) {
   Result<ViewSet> views = parse_views_query(call.req.params);
   if (!views) return failure(std::move(views.error()));
   Reply reply;
-  reply.raw = render_vm(*vm, links_of(ctx.engine), *views);
+  reply.raw = render_vm(*vm, links_of(ctx.engine, {&*vm, 1}), *views);
   return reply;
 }
 
@@ -191,7 +197,7 @@ HandlerResult update_nic(Context& ctx, Call& call) {
   std::optional<store::Vm> now = ctx.engine.get(vm->id);
   if (!now) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
   Reply reply;
-  reply.raw = "{\"vm\":" + render_vm(*now, links_of(ctx.engine));
+  reply.raw = "{\"vm\":" + render_vm(*now, links_of(ctx.engine, {&*now, 1}));
   reply.raw.back() = '}';  // render_vm ends with a newline
   reply.raw += "\n";
   return reply;
