@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -308,8 +309,49 @@ class DiskWatch {
 struct Figures {
   std::vector<double> boot, nic, disk;
   // Where a boot's time goes: the guest's CPU starts (Corral: its deploy's os_provisioning
-  // step, after `cont`; by hand: qemu -daemonize returned), port 22 accepts.
-  std::vector<double> started, port;
+  // step, after `cont`; by hand: qemu -daemonize returned), the guest's init prints its ready
+  // line and its first address on the serial port (SerialMarks), port 22 accepts.
+  std::vector<double> started, ready, bound, port;
+};
+
+// The times since t0 at which the guest's serial log first shows its ready line and its
+// first DHCP address ("corral-guest: eth0 …", printed by the udhcpc script once the address
+// is set), polled every 5 ms on a thread of its own while the boot is timed.
+class SerialMarks {
+ public:
+  SerialMarks(std::string path, Clock::time_point t0)
+      : path_(std::move(path)), t0_(t0), thread_([this] { poll(); }) {}
+  ~SerialMarks() { finish(); }
+  SerialMarks(const SerialMarks&) = delete;
+  SerialMarks& operator=(const SerialMarks&) = delete;
+
+  // Stops polling (waiting up to 2 s for a line not yet seen) and adds what was seen.
+  void add_to(Figures& f) {
+    for (int i = 0; i < 400 && (!ready_ || !bound_); ++i) std::this_thread::sleep_for(5ms);
+    finish();
+    if (ready_) f.ready.push_back(*ready_);
+    if (bound_) f.bound.push_back(*bound_);
+  }
+
+ private:
+  void finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void poll() {
+    while (!stop_ && (!ready_ || !bound_)) {
+      const std::string text = slurp(path_);
+      if (!ready_ && text.find("corral-guest: ready") != std::string::npos) ready_ = ms_since(t0_);
+      if (!bound_ && text.find("corral-guest: eth0 ") != std::string::npos) bound_ = ms_since(t0_);
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+
+  std::string path_;
+  Clock::time_point t0_;
+  std::atomic<bool> stop_{false};
+  std::optional<double> ready_, bound_;  // written by the thread, read after it joined
+  std::thread thread_;
 };
 
 // ---- Corral ------------------------------------------------------------------------------
@@ -364,7 +406,9 @@ struct CorralPeer {
       return;
     }
     const std::int64_t id = std::stoll(id_text);
+    SerialMarks marks(server.data_dir() + "/var/vms/" + std::to_string(id) + "/serial.log", t0);
     if (std::optional<double> ms = until_ssh(netns, key, ip, t0, f.port)) f.boot.push_back(*ms);
+    marks.add_to(f);
     const json history =
         api.get("/v1/vms/" + std::to_string(id) + "/history?limit=100").body["transitions"];
     for (const json& h : history) {
@@ -490,6 +534,7 @@ struct RawPeer {
     std::error_code ec;
     fs::remove(dir + "/qemu.pid", ec);
     fs::remove(dir + "/qmp.sock", ec);
+    fs::remove(dir + "/serial.log", ec);  // the next boot's SerialMarks must not see this one's
   }
 
   void down() {
@@ -581,8 +626,10 @@ struct RawPeer {
       }
     }
     f.started.push_back(ms_since(t0));
+    SerialMarks marks(dir + "/serial.log", t0);
     const std::optional<double> booted = until_ssh(ns->name(), key, kRawIp0, t0, f.port);
     if (booted) f.boot.push_back(*booted);
+    marks.add_to(f);
     Result<qemu::QmpClient> qmp = qemu::QmpClient::connect(dir + "/qmp.sock", 10s);
     if (!booted || !qmp) {
       fmt::print(stderr, "bench: the guest by hand did not answer: {}\n",
@@ -768,6 +815,8 @@ int main() {
   };
   line("boot to ssh answering", corral_f.boot, raw_f.boot, "<= 1.10x");
   line("  of which: guest CPU started", corral_f.started, raw_f.started, "");
+  line("  of which: guest's ready line", corral_f.ready, raw_f.ready, "");
+  line("  of which: guest's address set", corral_f.bound, raw_f.bound, "");
   line("  of which: port 22 accepts", corral_f.port, raw_f.port, "");
   line("NIC hotplug to address answering", corral_f.nic, raw_f.nic, "-");
   line("disk attach to usable", corral_f.disk, raw_f.disk, "-");

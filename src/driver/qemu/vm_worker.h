@@ -119,8 +119,12 @@ class VmWorker {
   // what is extra; the plan it carried out. Nothing to do without a process (a powered-off VM
   // gets them at its boot). `plugging_only`: an attach, which must plug something — a plan
   // with nothing to do is refused before anything is done.
+  // `taps`: NICs' taps opened beforehand (launch opens them while QEMU starts) or why not,
+  // by NIC index; a NIC to plug that has none gets its tap from config_.open_tap here. Taps
+  // left unused are closed with the map.
   [[nodiscard]] Result<DevicePlan> sync_devices(const PhaseRequest& request,
-                                                bool plugging_only = false);
+                                                bool plugging_only = false,
+                                                std::map<int, Result<UniqueFd>> taps = {});
   Outcome hotplug(const PhaseRequest& request);
   void hard_stop();
 
