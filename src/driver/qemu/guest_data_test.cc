@@ -116,6 +116,15 @@ TEST(GuestData, WithGuestDataWritesTheVmInitrdForKernelImagesOnly) {
   std::stringstream bytes;
   bytes << in.rdbuf();
   EXPECT_EQ(bytes.str(), *vm_initrd("basebytes", data));
+  EXPECT_EQ(fs::status(booted->initrd).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write)
+      << "the keys' file is the owner's only";
+  // Written again over an older one (every launch writes it): the same bytes, not appended.
+  ASSERT_TRUE(with_guest_data(kernel, data, dir));
+  std::ifstream again(booted->initrd, std::ios::binary);
+  std::stringstream bytes_again;
+  bytes_again << again.rdbuf();
+  EXPECT_EQ(bytes_again.str(), bytes.str());
 
   Image disk;
   disk.name = "deb";
