@@ -7,8 +7,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "net/fabric.h"
 #include "net/links.h"
@@ -143,6 +146,43 @@ TEST_F(NetFabricTest, VmsOnTwoHostsGetTheirLeasesAndReachEachOtherButNotAnotherN
   EXPECT_TRUE(net_->teardown());
   EXPECT_NE(::kill(*dhcp_a, 0), 0) << "dnsmasq left running";
   net_.reset();
+}
+
+// Catches: a dnsmasq left running with an older version's options (here: without the MTU)
+// kept and reloaded, so the network would never serve this version's options.
+TEST_F(NetFabricTest, ADnsmasqStartedWithOtherOptionsIsReplaced) {
+  net_ = std::make_unique<NetNode>(names_, (state_ / "net").string());
+  const Cidr a = *Cidr::parse("10.203.0.0/24");
+  const std::vector<DhcpHost> leases = {{mac_for(*Ipv4::parse("10.203.0.2")), "10.203.0.2", "a"}};
+  ASSERT_TRUE(net_->ensure_network(1, a, leases));
+  Dnsmasq dhcp = net_->dhcp(1, a);
+  const std::optional<pid_t> first = dhcp.running();
+  ASSERT_TRUE(first);
+  ::kill(*first, SIGTERM);
+  for (int i = 0; i < 200 && ::kill(*first, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // As an older Corral started it: the same hosts and pid file, no MTU option.
+  std::vector<std::string> older = {"ip", "netns", "exec", names_.network_ns()};
+  for (const std::string& arg : dhcp.argv()) {
+    if (arg.find("option:mtu") == std::string::npos) older.push_back(arg);
+  }
+  ASSERT_EQ(older.size(), dhcp.argv().size() + 3) << "argv() gives the MTU";
+  ASSERT_EQ(run_command(older), 0);
+  const std::optional<pid_t> old = dhcp.running();
+  ASSERT_TRUE(old) << "the older one is ours (our hosts file)";
+
+  ASSERT_TRUE(net_->ensure_network(1, a, leases));
+  const std::optional<pid_t> now = dhcp.running();
+  ASSERT_TRUE(now);
+  EXPECT_NE(*now, *old) << "replaced, not reloaded";
+  EXPECT_NE(::kill(*old, 0), 0) << "the older one still runs";
+  std::ifstream in("/proc/" + std::to_string(*now) + "/cmdline");
+  const std::string cmdline{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_NE(cmdline.find("--dhcp-option=option:mtu,1450"), std::string::npos);
+  // And the same one is kept (reloaded) from then on.
+  ASSERT_TRUE(net_->ensure_network(1, a, leases));
+  EXPECT_EQ(dhcp.running(), now);
 }
 
 // Catches: a tap left behind when its last descriptor closes, a tap not on its bridge, a tap

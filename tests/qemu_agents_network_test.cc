@@ -3,11 +3,12 @@
 // running a third, all three with a NIC on one network. From the network node's namespace
 // (where `corral connect` goes) the test logs into guest 1 with the key given at create and
 // pings guest 2 (the same host's bridge) and guest 3 (another host's namespace: across VXLAN
-// over the underlay). Proves the agent opens its NICs' taps in its own host's namespace of the
-// cluster's fabric (cli/network_setup.h agent_tap_opener). Guest 3 is in a group that lets in
-// only ICMP: its dropbear (port 22) is dropped from the network node until `corral secgroup
-// rule-add` opens it, which proves the agent applies its host's security groups
-// (agent/firewall.h) and the host shows no firewall error.
+// over the underlay, also with a full-size packet: the guests take the network's MTU). Proves the
+// agent opens its NICs' taps in its own host's namespace of the cluster's fabric
+// (cli/network_setup.h agent_tap_opener). Guest 3 is in a group that lets in only ICMP: its
+// dropbear (port 22) is dropped from the network node until `corral secgroup rule-add` opens it,
+// which proves the agent applies its host's security groups (agent/firewall.h) and the host shows
+// no firewall error.
 //
 // Isolation between two networks is not checked here: it would cost a fourth guest, and
 // tests/net_fabric_test.cc already checks it on the same plumbing.
@@ -249,6 +250,16 @@ TEST(QemuAgentsNetworkTest, TwoVmsOnOneHostAndAThirdAcrossVxlanPingEachOther) {
   };
   const bool same_host = answers(ip2, "guest 2 on the same host");
   const bool across = answers(ip3, "guest 3 across VXLAN");
+  if (across) {
+    // Full-size packets across VXLAN: DHCP gives the guests the network's MTU (1450), so a
+    // 1472-byte ping (a 1500-byte packet) leaves guest 1 in fragments that fit. At 1500, the
+    // bridge would drop it on its way into the VXLAN link, silently (seen before the fix).
+    const driver::qemu::CommandResult mtu = in_guest1({"cat", "/sys/class/net/eth0/mtu"});
+    EXPECT_EQ(mtu.output.substr(0, mtu.output.find_first_of("\r\n")), "1450") << mtu.output;
+    const driver::qemu::CommandResult big =
+        in_guest1({"ping", "-c", "1", "-W", "3", "-s", "1472", ip3});
+    EXPECT_EQ(big.exit_code, 0) << "a full-size packet did not cross VXLAN:\n" << big.output;
+  }
   if (!same_host || !across) {
     for (const std::int64_t id : {vm1, vm2, vm3}) {
       const auto console = api.get("/v1/vms/" + std::to_string(id) + "/console/log");

@@ -1,10 +1,12 @@
 #include "cli/qemu_setup.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "driver/qemu/posix.h"
@@ -29,12 +31,36 @@ std::string guest_script() {
   return std::string(CORRAL_SOURCE_DIR) + "/scripts/build-guest-image";
 }
 
+// Whether an image the guest script built has an input that changed since (its stamp lists
+// "<path> <size> <mtime>" a line): a newer Corral's guest scripts, a kernel update. Running
+// the script would tell too, but takes ~0.5 s at every start. An image without the stamp is
+// not the script's, and is left alone.
+bool stale(const std::string& image_dir) {
+  std::ifstream in(image_dir + "/.build-guest-image.inputs");
+  std::string line;
+  while (std::getline(in, line)) {
+    // Split from the right: a path may hold spaces.
+    const std::size_t mtime_at = line.rfind(' ');
+    const std::size_t size_at = mtime_at == std::string::npos || mtime_at == 0
+                                    ? std::string::npos
+                                    : line.rfind(' ', mtime_at - 1);
+    if (size_at == std::string::npos) return true;
+    struct stat st {};
+    if (::stat(line.substr(0, size_at).c_str(), &st) != 0) return true;
+    if (line.substr(size_at + 1, mtime_at - size_at - 1) != std::to_string(st.st_size) ||
+        line.substr(mtime_at + 1) != std::to_string(st.st_mtime)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status ensure_tiny(const qemu::ImageStore& images, const QemuSetup& setup) {
-  if (images.find(kTinyImage)) return {};
-  const std::string out = images.dir() + "/" + std::string(kTinyImage);
-  if (setup.info) setup.info("building the guest image 'tiny' into " + out);
+  const std::string dir = images.dir() + "/" + std::string(kTinyImage);
+  if (images.find(kTinyImage) && !stale(dir)) return {};
+  if (setup.info) setup.info("building the guest image 'tiny' into " + dir);
   Result<qemu::CommandResult> built =
-      qemu::run_command({guest_script(), "--out", out}, milliseconds(300000));
+      qemu::run_command({guest_script(), "--out", dir}, milliseconds(300000));
   if (!built) return fail(std::move(built.error()));
   if (built->exit_code != 0 || !images.find(kTinyImage)) {
     return fail(Error::internal("cannot build the guest image 'tiny' with " + guest_script() +

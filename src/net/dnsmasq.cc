@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "net/links.h"
 #include "net/netns.h"
 
 namespace corral::net {
@@ -68,6 +69,7 @@ std::vector<std::string> Dnsmasq::argv() const {
       "--pid-file=" + pid_file(),
       "--dhcp-authoritative",
       "--dhcp-option=option:router," + cidr_.gateway().to_string(),
+      "--dhcp-option=option:mtu," + std::to_string(kNetworkMtu),
       "--log-dhcp",
       "--log-facility=" + log_file()};
 }
@@ -101,8 +103,15 @@ Status Dnsmasq::apply(const std::vector<DhcpHost>& hosts) {
   }
   if (::rename(temp.c_str(), hosts_file().c_str()) != 0) return fail(io_error("rename " + temp));
   if (const std::optional<pid_t> pid = running()) {
-    if (::kill(*pid, SIGHUP) != 0) return fail(io_error("SIGHUP dnsmasq"));
-    return {};
+    std::string ours;
+    for (const std::string& a : argv()) ours += a + '\0';
+    if (cmdline_of(*pid) == ours) {
+      if (::kill(*pid, SIGHUP) != 0) return fail(io_error("SIGHUP dnsmasq"));
+      return {};
+    }
+    // Started with other options (by an older Corral, say one that gave no MTU): replaced, so
+    // the network serves this version's options. Its leases stay in the lease file.
+    end(*pid);
   }
   return start();
 }
@@ -155,14 +164,16 @@ Status Dnsmasq::start() {
   return {};
 }
 
-Status Dnsmasq::stop() {
-  if (const std::optional<pid_t> pid = running()) {
-    ::kill(*pid, SIGTERM);
-    for (int i = 0; i < 400 && ::kill(*pid, 0) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (::kill(*pid, 0) == 0) ::kill(*pid, SIGKILL);
+void Dnsmasq::end(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 400 && ::kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  if (::kill(pid, 0) == 0) ::kill(pid, SIGKILL);
+}
+
+Status Dnsmasq::stop() {
+  if (const std::optional<pid_t> pid = running()) end(*pid);
   std::error_code ec;
   fs::remove_all(dir_, ec);
   return {};

@@ -4,7 +4,9 @@
 //
 // Contract:
 // - apply(hosts) writes the hosts file atomically (temp file + rename) and then either starts
-//   dnsmasq (none of ours runs) or sends it SIGHUP, on which dnsmasq re-reads the file.
+//   dnsmasq (none of ours runs) or sends it SIGHUP, on which dnsmasq re-reads the file. One
+//   of ours started with other options (an older version's) is replaced instead.
+// - It gives the guests the network's router and MTU (kNetworkMtu, links.h).
 // - A dnsmasq is ours when the pid in our pid file runs /usr/sbin/dnsmasq with our hosts file
 //   on its command line: that is how a restarted controller adopts the one it left running
 //   (Neutron's DHCP agent does the same), and how stop() never signals anybody else's.
@@ -47,6 +49,8 @@ class Dnsmasq {
 
  private:
   [[nodiscard]] Status start();
+  // SIGTERM, then SIGKILL after 2 s (a dnsmasq of ours: running() said so).
+  static void end(pid_t pid);
 
   std::string netns_;
   std::string interface_;

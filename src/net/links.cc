@@ -117,8 +117,7 @@ Status Netlink::ensure_vxlan(const std::string& name, std::uint32_t vni, Ipv4 gr
     rtnl_link_vxlan_set_local(link.get(), l.get());
     rtnl_link_vxlan_set_link(link.get(), static_cast<std::uint32_t>(*dev));
     rtnl_link_vxlan_set_port(link.get(), kVxlanPort);
-    // 1450: the guest's frames plus VXLAN's 50 bytes fit the underlay's 1500.
-    rtnl_link_set_mtu(link.get(), 1450);
+    rtnl_link_set_mtu(link.get(), kNetworkMtu);
     const int rc = rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL);
     if (rc < 0 && rc != -NLE_EXIST) return fail(nl_error("create vxlan " + name, rc));
   }

@@ -19,6 +19,11 @@ struct nl_sock;
 namespace corral::net {
 
 inline constexpr int kVxlanPort = 4789;  // IANA's, as `ip link add ... type vxlan dstport 4789`
+// Every network's MTU: a guest's frame plus VXLAN's 50 bytes fit the underlay's 1500. The
+// bridges take it from their VXLAN port, and DHCP gives it to the guests (option 26, as
+// Neutron does): a guest left at 1500 would send frames the bridge drops on their way into
+// the VXLAN link, without a word (no ICMP from a bridge), so large packets between hosts vanish.
+inline constexpr int kNetworkMtu = 1450;
 
 class Netlink {
  public:
