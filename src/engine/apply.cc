@@ -15,6 +15,10 @@ namespace {
 
 // What the drift policy is told a hypervisor's event means; nullopt: nothing it acts on
 // (a guest's readiness completes a phase instead; an unusual power is only noted).
+// The states that say the VM's process runs on its host. Not RESIZED: a resize from
+// POWEROFF waits for its confirm with the VM off.
+constexpr lc::StateSet kProcessRuns = {State::kRunning, State::kPaused, State::kRescued};
+
 std::optional<lc::Observation> observation_of(const driver::PowerEvent& event) {
   switch (event.kind) {
     case driver::PowerEventKind::kGuestReady:
@@ -340,6 +344,19 @@ void Engine::Impl::handle_result(const driver::PhaseResult& result) {
     store::Vm& changed = mutate(result.vm);
     // A terminated VM has no power state, whatever the driver last saw.
     if (changed.record.state != State::kDone) changed.record.power = result.power;
+  }
+  // An operation that ended with the VM in a state that says its process runs, and the
+  // driver saying it is off: its QEMU ended during the operation (a hotplug, a pause), whose
+  // power events were not acted on while it ran (handle_power). The drift policy settles it
+  // now, as the monitor would have, so it never stays RUNNING and off. A VM its host's agent
+  // came back without is settled as vanished instead (settle_vanished), the truer word.
+  if (!exists(result.vm)) return;
+  const store::Vm& after = current(result.vm);
+  if (power_known && !after.record.busy() && kProcessRuns.contains(after.record.state) &&
+      !vanished_during_op.contains(result.vm) &&
+      (after.record.power == lc::Power::kShutdown || after.record.power == lc::Power::kCrashed)) {
+    handle_power({result.vm, driver::PowerEventKind::kPowerChanged, after.record.power,
+                  "found off when its operation ended"});
   }
 }
 

@@ -462,6 +462,32 @@ TEST_F(EngineTest, GuestPoweroffIsObservedButNotDuringAnOperation) {
   EXPECT_EQ(vm.op.actor, "monitor");
 }
 
+// Catches: a VM left RUNNING with its power off when its process ended during an operation
+// (the power events a driver sends while an operation runs are not acted on; the failed phase
+// says the power): the drift policy must settle it when the operation ends.
+TEST_F(EngineTest, AnOperationThatEndsWithTheProcessGoneHandsTheVmToTheDriftPolicy) {
+  const store::VmId id = create();
+  wait_state(id, State::kRunning);
+  driver_.hang(Action::kPause, Phase::kPause);
+  ASSERT_TRUE(act(id, Action::kPause).has_value());
+  const std::optional<driver::PhaseRequest> pause = driver_.wait_for(
+      [&](const driver::PhaseRequest& r) { return r.vm == id && r.action == Action::kPause; });
+  ASSERT_TRUE(pause.has_value());
+  // The process ends mid-phase: its event is not acted on (the operation decides) ...
+  driver_.sink()->power_event({.vm = id,
+                               .kind = driver::PowerEventKind::kPowerChanged,
+                               .power = lc::Power::kShutdown,
+                               .cause = "the QEMU process ended"});
+  // ... and the phase fails, saying the power it left.
+  driver_.sink()->phase_done({pause->vm, pause->op, pause->step, pause->attempt, false,
+                              "QMP: connection closed", lc::Power::kShutdown, true});
+  const store::Vm vm = wait_vm(
+      id, [](const store::Vm& v) { return !v.record.busy() && v.record.state != State::kRunning; });
+  EXPECT_EQ(vm.record.state, State::kPoweroff) << "OpenNebula's policy: the hypervisor's view";
+  EXPECT_EQ(vm.record.power, lc::Power::kShutdown);
+  EXPECT_EQ(vm.op.actor, "monitor");
+}
+
 TEST_F(EngineTest, RestartRedispatchesTheRunningPhaseUnderANewAttempt) {
   const store::VmId id = create();
   wait_state(id, State::kRunning);

@@ -188,6 +188,11 @@ VmWorker::Outcome VmWorker::hotplug(const PhaseRequest& r) {
   // VM has the devices it had, as OpenNebula's failed hotplug goes back.
   const bool attach = r.action == Action::kNicAttach || r.action == Action::kDiskAttach;
   if (Result<DevicePlan> synced = sync_devices(r, attach); !synced) {
+    // QEMU may have ended under the hotplug (its QMP closed): then the VM is off, and the
+    // engine hands it to the drift policy rather than keep it RUNNING.
+    if (!process_alive(process_.pid())) {
+      return Outcome::failed(synced.error().message, Power::kShutdown);
+    }
     return Outcome::failed(synced.error().message, power).intact();
   }
   return Outcome::ok(power);

@@ -124,6 +124,28 @@ TEST_F(VmWorkerTest, AQmpErrorFailsThePhaseWithQemusWords) {
   EXPECT_FALSE(got->power_known) << "QEMU refused: the worker does not guess the power";
 }
 
+// Catches: a hotplug that QEMU ended under reported as failed with the VM running (the engine
+// would keep it RUNNING with no process).
+TEST_F(VmWorkerTest, AHotplugQemuEndsUnderFailsWithTheVmOff) {
+  start_process();
+  serve_qmp([this](const std::string& command, const std::string&) -> std::optional<std::string> {
+    if (command != "blockdev-add") return std::nullopt;
+    ::kill(pid_, SIGKILL);  // QEMU ends while the volume is being plugged: no answer
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+    return std::string();
+  });
+  attach_worker();
+  PhaseRequest r = request(1, Action::kDiskAttach, Phase::kHotplug);
+  r.volumes.push_back({.volume = 5, .path = config_.data_dir + "/vol5.raw", .slot = 0});
+  worker_->submit(r);
+  std::optional<PhaseResult> got = sink_.result_of(1);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_FALSE(got->ok);
+  EXPECT_TRUE(got->power_known);
+  EXPECT_EQ(got->power, Power::kShutdown) << got->error;
+}
+
 // A QMP error answer to the command `line`.
 std::string qmp_error(const std::string& line, const std::string& desc) {
   return nlohmann::json{{"error", {{"class", "GenericError"}, {"desc", desc}}},
