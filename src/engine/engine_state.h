@@ -132,4 +132,14 @@ struct Cause {
   std::string reason;
 };
 
+// The host a busy VM's current phase runs on, and the other side of a move (empty if none).
+// A move's phases run on the side the table names. Its source is the VM's host and its
+// target the placed one; a row that ends a resize that moved (params.source_host) has the
+// host the resize left as its source, the VM's as its target.
+struct PhaseHosts {
+  std::string host;
+  std::string peer;
+};
+PhaseHosts phase_hosts(const store::Vm& vm);
+
 }  // namespace corral::engine::internal
