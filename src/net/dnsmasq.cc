@@ -9,10 +9,10 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 #include "net/links.h"
@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 constexpr const char* kDnsmasq = "/usr/sbin/dnsmasq";
 
 Error io_error(const std::string& what) {
-  return Error{ErrorCode::kUnavailable, what + ": " + std::strerror(errno), {}, {}};
+  return Error{
+      ErrorCode::kUnavailable, what + ": " + std::system_category().message(errno), {}, {}};
 }
 
 std::optional<pid_t> read_pid(const std::string& path) {
@@ -119,6 +120,7 @@ Status Dnsmasq::apply(const std::vector<DhcpHost>& hosts) {
 Status Dnsmasq::start() {
   const std::vector<std::string> args = argv();
   std::vector<char*> argv_c;
+  argv_c.reserve(args.size() + 1);
   for (const std::string& a : args) argv_c.push_back(const_cast<char*>(a.c_str()));
   argv_c.push_back(nullptr);
   const int ns = ::open(netns_path(netns_).c_str(), O_RDONLY | O_CLOEXEC);

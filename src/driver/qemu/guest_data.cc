@@ -7,9 +7,9 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <system_error>
 
 namespace corral::driver::qemu {
 
@@ -125,7 +125,7 @@ Status write_vm_initrd(const std::string& base_path, const GuestData& data,
   const std::uintmax_t base_size = fs::file_size(tmp, ec);
   int fd = ec ? -1 : ::open(tmp.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) {
-    const std::string why = ec ? ec.message() : std::strerror(errno);
+    const std::string why = ec ? ec.message() : std::system_category().message(errno);
     fs::remove(tmp, ec);
     return fail(Error::internal("cannot write " + tmp + ": " + why));
   }
@@ -140,7 +140,8 @@ Status write_vm_initrd(const std::string& base_path, const GuestData& data,
       int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      return fail(Error::internal("cannot write " + tmp + ": " + std::strerror(err)));
+      return fail(
+          Error::internal("cannot write " + tmp + ": " + std::system_category().message(err)));
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -148,7 +149,8 @@ Status write_vm_initrd(const std::string& base_path, const GuestData& data,
   if (::close(fd) != 0 || ::rename(tmp.c_str(), out_path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return fail(Error::internal("cannot write " + out_path + ": " + std::strerror(err)));
+    return fail(
+        Error::internal("cannot write " + out_path + ": " + std::system_category().message(err)));
   }
   return {};
 }
