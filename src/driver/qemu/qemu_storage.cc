@@ -17,14 +17,14 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// Where the blank overlay for `create_args` (qemu-img create's arguments after the format,
-// without the file name) is kept: <data-dir>/vms/.disk-templates/<hash>.qcow2. The key
-// includes the backing file's size and modification time, so a replaced image gets a new
-// template (an overlay records its backing file's virtual size).
-std::string template_path(const std::string& data_dir, const std::vector<std::string>& create_args,
+// Where the template that `create_argv` (qemu-img create's command line, without the file
+// name) makes is kept: <data-dir>/vms/.disk-templates/<hash>.qcow2. The key includes the
+// backing file's size and modification time, so a replaced image gets a new template (an
+// overlay records its backing file's virtual size).
+std::string template_path(const std::string& data_dir, const std::vector<std::string>& create_argv,
                           const std::string& backing_path) {
   std::string key;
-  for (const std::string& a : create_args) key += a + '\0';
+  for (const std::string& a : create_argv) key += a + '\0';
   if (!backing_path.empty()) {
     std::error_code ec;
     key += std::to_string(fs::file_size(backing_path, ec)) + '\0';
@@ -49,29 +49,25 @@ Status VmWorker::ensure_disk(const PhaseRequest& request) {
   if (fs::exists(paths_.disk, ec)) return {};
   Result<Image> image = images_.find(request.model.image);
   if (!image) return fail(std::move(image.error()));
-  std::vector<std::string> args;
   const std::optional<BackingFile> base = backing_of(*image);
-  if (base) {
-    args = {"-F", base->format, "-b", base->path};
-  } else {
-    args = {std::to_string(config_.blank_disk_mib) + "M"};
-  }
+  // qemu-img create's command line for `file`; the template is keyed by it (with no file).
+  const auto create = [&](const std::string& file) {
+    std::vector<std::string> argv = {config_.qemu_img, "create", "-q", "-f", "qcow2"};
+    if (base) {
+      argv.insert(argv.end(), {"-F", base->format, "-b", base->path, file});
+    } else {
+      argv.insert(argv.end(), {file, std::to_string(config_.blank_disk_mib) + "M"});
+    }
+    return argv;
+  };
   const std::string templ =
-      template_path(config_.data_dir, args, base ? base->path : std::string());
+      template_path(config_.data_dir, create(""), base ? base->path : std::string());
   if (!fs::exists(templ, ec)) {
     fs::create_directories(fs::path(templ).parent_path(), ec);
     // Made under a name of this VM's, renamed into place: workers of other VMs making the
     // same template at once each rename a whole file.
     const std::string made_tmp = templ + "." + std::to_string(vm_) + ".tmp";
-    std::vector<std::string> argv = {config_.qemu_img, "create", "-q", "-f", "qcow2"};
-    if (base) {
-      argv.insert(argv.end(), args.begin(), args.end());
-      argv.push_back(made_tmp);
-    } else {
-      argv.push_back(made_tmp);
-      argv.insert(argv.end(), args.begin(), args.end());
-    }
-    Result<CommandResult> made = run_command(argv, milliseconds(30000));
+    Result<CommandResult> made = run_command(create(made_tmp), milliseconds(30000));
     if (!made) return fail(std::move(made.error()));
     if (made->exit_code != 0) {
       fs::remove(made_tmp, ec);
