@@ -48,6 +48,7 @@ struct Ledger {
 void client_loop(const std::string& url, Ledger& ledger, int client, int round,
                  std::atomic<bool>& stop) {
   httplib::Client http(url);
+  http.set_bearer_token_auth(token_for_url(url));  // the server's local admin credential
   http.set_connection_timeout(0, 300'000);
   http.set_read_timeout(2, 0);
   std::mt19937 random(static_cast<unsigned>(round * 1000 + client));

@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 
 // GET `path` from source address `from` (a loopback address other than 127.0.0.1 is another
 // client); the HTTP status, 0 if the exchange failed.
-int status_from(const std::string& from, int port, const std::string& path) {
+int status_from(const std::string& from, int port, const std::string& path,
+                const std::string& token) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   sockaddr_in local{};
@@ -34,8 +35,9 @@ int status_from(const std::string& from, int port, const std::string& path) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
       ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) == 0) {
     // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
-    const std::string request =
-        "GET " + path + " HTTP/1.1\r\nHost: corral\r\nConnection: close\r\n\r\n";
+    const std::string request = "GET " + path +
+                                " HTTP/1.1\r\nHost: corral\r\nAuthorization: Bearer " + token +
+                                "\r\nConnection: close\r\n\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(request.size())) {
       char buf[64] = {};
@@ -102,7 +104,7 @@ TEST(Limits, SizeNestingAndRateEachHaveTheirOwnError) {
   }
   EXPECT_GT(limited, 0);
   EXPECT_EQ(http->Get("/healthz")->status, 200) << "health checks are never limited";
-  EXPECT_EQ(status_from("127.0.0.2", server.port(), "/v1/vms"), 200)
+  EXPECT_EQ(status_from("127.0.0.2", server.port(), "/v1/vms", server.admin_token()), 200)
       << "another client address has its own allowance";
   std::this_thread::sleep_for(1200ms);
   r = http->Get("/v1/vms?limit=1000");

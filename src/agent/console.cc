@@ -22,6 +22,9 @@ v1::ConsoleReply::ErrorCode wire_code(ErrorCode code) {
     case ErrorCode::kTooLarge:
       return v1::ConsoleReply::ERROR_CODE_INVALID;
     case ErrorCode::kInternal:
+    case ErrorCode::kUnauthenticated:  // the API's own codes: never from an agent's console
+    case ErrorCode::kForbidden:
+    case ErrorCode::kQuotaExceeded:
       return v1::ConsoleReply::ERROR_CODE_UNSPECIFIED;
   }
   return v1::ConsoleReply::ERROR_CODE_UNSPECIFIED;

@@ -30,6 +30,12 @@ Mapping mapping_of(ErrorCode code) {
       return {413, "the request is too large"};
     case ErrorCode::kRateLimited:
       return {429, "too many requests; retry later"};
+    case ErrorCode::kUnauthenticated:
+      return {401, "authentication required: log in (corral login) or send a token"};
+    case ErrorCode::kForbidden:
+      return {403, "your role does not allow this"};
+    case ErrorCode::kQuotaExceeded:
+      return {403, "the project's quota would be exceeded"};
   }
   return {500, "internal error"};
 }
@@ -46,7 +52,17 @@ HttpError from_error(const Error& error) {
     body["state"] = error.state;
     body["allowed_actions"] = error.allowed_actions;
   }
+  if (error.code == ErrorCode::kQuotaExceeded && error.quota) {
+    body["quota"] = {{"resource", error.quota->resource},
+                     {"requested", error.quota->requested},
+                     {"used", error.quota->used},
+                     {"limit", error.quota->limit}};
+  }
   out.body = {{"error", std::move(body)}};
+  if (error.code == ErrorCode::kUnauthenticated) {
+    // RFC 6750: a 401 names the scheme the client should use.
+    out.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"corral\"");
+  }
   if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kRateLimited) {
     out.headers.emplace_back("Retry-After", "1");
   }

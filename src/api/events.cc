@@ -7,13 +7,15 @@
 
 namespace corral::api {
 
+bool EventFilter::wants(const engine::Event& e) const {
+  if (e.host_change) return vm == 0 && hosts;  // live only: no id to resume from
+  if (vm != 0 && e.transition.vm_id != vm) return false;
+  return !project || e.project == *project;
+}
+
 void EventClient::push(const EventBatch& batch) {
   std::size_t mine = 0;
-  if (vm_ == 0) {
-    mine = batch->size();
-  } else {
-    for (const engine::Event& e : *batch) mine += e.transition.vm_id == vm_ ? 1 : 0;
-  }
+  for (const engine::Event& e : *batch) mine += filter_.wants(e) ? 1 : 0;
   if (mine == 0) return;
   {
     std::lock_guard lock(mu_);
@@ -69,16 +71,14 @@ std::string EventClient::next(std::chrono::milliseconds wait) {
   std::string out;
   for (const EventBatch& batch : batches) {
     for (const engine::Event& e : *batch) {
+      if (!filter_.wants(e)) continue;
       if (e.host_change) {
-        // Host changes: on the unfiltered stream only, live (no id to resume from).
-        if (vm_ != 0) continue;
         out += "event: host\ndata: ";
         out += host_change_json(*e.host_change)
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         out += "\n\n";
         continue;
       }
-      if (vm_ != 0 && e.transition.vm_id != vm_) continue;
       if (e.transition.id != 0) out += "id: " + std::to_string(e.transition.id) + "\n";
       out += "event: transition\ndata: ";
       out += event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -88,8 +88,8 @@ std::string EventClient::next(std::chrono::milliseconds wait) {
   return out;
 }
 
-std::shared_ptr<EventClient> EventHub::open(store::VmId vm) {
-  auto client = std::make_shared<EventClient>(vm, limit_);
+std::shared_ptr<EventClient> EventHub::open(EventFilter filter) {
+  auto client = std::make_shared<EventClient>(filter, limit_);
   std::lock_guard lock(mu_);
   if (closed_) return nullptr;
   clients_.push_back(client);

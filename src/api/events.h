@@ -14,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,18 @@ namespace corral::api {
 
 using EventBatch = std::shared_ptr<const std::vector<engine::Event>>;
 
+// Which events a client gets: one VM's or every VM's, of one project or of all, and host
+// changes (the cloud's admin's) or not.
+struct EventFilter {
+  store::VmId vm = 0;                         // 0: every VM
+  std::optional<store::ProjectId> project{};  // empty: every project's
+  bool hosts = true;                          // host changes too (only when vm is 0)
+  bool wants(const engine::Event& e) const;
+};
+
 class EventClient {
  public:
-  EventClient(store::VmId vm, std::size_t limit) : vm_(vm), limit_(limit) {}
+  EventClient(EventFilter filter, std::size_t limit) : filter_(filter), limit_(limit) {}
 
   // Waits up to `wait` for events; returns the SSE text to write: the events as
   // "id: N\nevent: transition\ndata: {json}\n\n" (no "id:" line when the history id is not
@@ -39,7 +49,7 @@ class EventClient {
   void push(const EventBatch& batch);  // engine thread
   void end(bool dropped);
 
-  const store::VmId vm_;  // 0: every VM
+  const EventFilter filter_;
   const std::size_t limit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -56,7 +66,8 @@ class EventHub {
   explicit EventHub(std::size_t limit = 4096) : limit_(limit) {}
 
   // A new client following `vm` (0: every VM). Returns nullptr once closed.
-  std::shared_ptr<EventClient> open(store::VmId vm);
+  std::shared_ptr<EventClient> open(store::VmId vm) { return open(EventFilter{vm}); }
+  std::shared_ptr<EventClient> open(EventFilter filter);
   void remove(const std::shared_ptr<EventClient>& client);
 
   // The engine's callback.

@@ -15,6 +15,7 @@
 #include "api/errors.h"
 #include "api/events.h"
 #include "api/server.h"
+#include "auth/identity.h"
 #include "driver/host_services.h"
 
 namespace corral::api::internal {
@@ -36,6 +37,7 @@ struct Reply {
 
 struct Context {
   engine::Engine& engine;
+  auth::Identity* identity;                 // never nullptr inside a handler that needs a caller
   const driver::HostServicesRouter& hosts;  // images, console, sim admin: per host
   EventHub& events;
   const ServerOptions& options;
@@ -46,6 +48,9 @@ struct Call {
   httplib::Response& res;
   std::vector<std::string> args;  // path parameters
   std::string request_id;
+  // Who is calling, once the server checked the token (empty on public routes only).
+  std::optional<auth::Principal> caller{};
+  const auth::Principal* who() const { return caller ? &*caller : nullptr; }
 };
 
 using HandlerResult = std::expected<Reply, Failure>;
@@ -107,6 +112,31 @@ HandlerResult get_states(Context& ctx, Call& call);
 HandlerResult healthz(Context& ctx, Call& call);
 HandlerResult stream_events(Context& ctx, Call& call);
 
+// handlers_identity.cc
+HandlerResult login(Context& ctx, Call& call);
+HandlerResult who_am_i(Context& ctx, Call& call);
+HandlerResult logout(Context& ctx, Call& call);
+HandlerResult list_projects(Context& ctx, Call& call);
+HandlerResult create_project(Context& ctx, Call& call);
+HandlerResult get_project(Context& ctx, Call& call);
+HandlerResult update_project(Context& ctx, Call& call);
+HandlerResult delete_project(Context& ctx, Call& call);
+HandlerResult project_members(Context& ctx, Call& call);
+HandlerResult grant_role(Context& ctx, Call& call);
+HandlerResult revoke_role(Context& ctx, Call& call);
+HandlerResult list_users(Context& ctx, Call& call);
+HandlerResult create_user(Context& ctx, Call& call);
+HandlerResult get_user(Context& ctx, Call& call);
+HandlerResult update_user(Context& ctx, Call& call);
+HandlerResult delete_user(Context& ctx, Call& call);
+
+// handlers_quotas.cc
+HandlerResult get_quotas(Context& ctx, Call& call);
+HandlerResult set_quotas(Context& ctx, Call& call);
+// The limits a project's requests are checked against: the defaults with the project's own
+// values over them; none for the admin project (OpenNebula's oneadmin is not limited).
+std::optional<lifecycle::QuotaLimits> limits_for(const Context& ctx, store::ProjectId project);
+
 // handlers_admin.cc
 HandlerResult add_fault(Context& ctx, Call& call);
 HandlerResult list_faults(Context& ctx, Call& call);
@@ -127,6 +157,15 @@ std::optional<Error> unknown_image(Context& ctx, const std::string& name,
 HandlerResult console_log(Context& ctx, Call& call);
 HandlerResult console_stream(Context& ctx, Call& call);
 HandlerResult console_input(Context& ctx, Call& call);
+
+// The VM `id_text` names, if the caller may see it (its project's, or any for the cloud's
+// admin): otherwise, like a malformed or unknown id, 404 — never 403.
+std::expected<store::Vm, Failure> visible_vm(const Context& ctx, const Call& call,
+                                             const std::string& id_text);
+// Which project's VMs a list shows: the caller's, or for the cloud's admin every project's
+// with ?all_projects=true (Nova's all_tenants) or one with ?project=NAME|ID. The
+// parameters from anyone else: kForbidden.
+Result<std::optional<store::ProjectId>> list_scope(const Context& ctx, const Call& call);
 
 // A failure from an Error (for `return fail_with(...)` in handlers).
 inline std::unexpected<Failure> failure(Error error) {

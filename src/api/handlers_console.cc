@@ -26,12 +26,10 @@ struct VmOnHost {
   driver::HostServices* services = nullptr;
 };
 
-std::expected<VmOnHost, Failure> vm_on_host(Context& ctx, const std::string& text) {
-  const std::optional<std::int64_t> id = parse_id(text);
-  std::optional<store::Vm> vm;
-  if (id) vm = ctx.engine.get(*id);
-  if (!vm) return failure(Error::not_found("no VM with id '" + text + "'"));
-  return VmOnHost{*id, &ctx.hosts.services_for(vm->host)};
+std::expected<VmOnHost, Failure> vm_on_host(Context& ctx, const Call& call) {
+  auto vm = visible_vm(ctx, call, call.args[0]);
+  if (!vm) return std::unexpected(std::move(vm.error()));
+  return VmOnHost{vm->id, &ctx.hosts.services_for(vm->host)};
 }
 
 // What the driver's console callback hands the HTTP stream.
@@ -45,7 +43,7 @@ struct ConsoleQueue {
 }  // namespace
 
 HandlerResult console_log(Context& ctx, Call& call) {
-  auto vm = vm_on_host(ctx, call.args[0]);
+  auto vm = vm_on_host(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   std::size_t max_bytes = kDefaultLogBytes;
   if (call.req.has_param("bytes")) {
@@ -62,7 +60,7 @@ HandlerResult console_log(Context& ctx, Call& call) {
 }
 
 HandlerResult console_stream(Context& ctx, Call& call) {
-  auto vm = vm_on_host(ctx, call.args[0]);
+  auto vm = vm_on_host(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   auto queue = std::make_shared<ConsoleQueue>();
   Result<int> handle = vm->services->attach_console(vm->id, [queue](std::string_view bytes) {
@@ -100,7 +98,7 @@ HandlerResult console_stream(Context& ctx, Call& call) {
 }
 
 HandlerResult console_input(Context& ctx, Call& call) {
-  auto vm = vm_on_host(ctx, call.args[0]);
+  auto vm = vm_on_host(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Result<json> body = parse_body(call.req.body);
   if (!body) return failure(std::move(body.error()));

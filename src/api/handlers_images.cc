@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/handlers.h"
+#include "api/policy.h"
 
 namespace corral::api::internal {
 
@@ -26,9 +27,11 @@ json images_json(const std::vector<driver::ImageInfo>& list) {
 
 }  // namespace
 
-HandlerResult vm_usage(Context& ctx, Call& /*call*/) {
+HandlerResult vm_usage(Context& ctx, Call& call) {
   json vms = json::array();
   for (const driver::VmUsage& u : ctx.engine.vm_usage()) {
+    const std::optional<store::Vm> vm = ctx.engine.get(u.vm);
+    if (!vm || !can_see(call.who(), vm->project)) continue;
     vms.push_back({{"vm", u.vm}, {"cpu_percent", std::round(u.cpu_percent * 10) / 10}});
   }
   return Reply{200, {{"vms", std::move(vms)}}};

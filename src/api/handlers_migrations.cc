@@ -10,13 +10,11 @@
 namespace corral::api::internal {
 
 HandlerResult vm_migrations(Context& ctx, Call& call) {
-  const std::string& id_text = call.args[0];
-  // As every /v1/vms/{id} route: a malformed id names nothing, 404 as an unknown one.
-  const std::optional<std::int64_t> id = parse_id(id_text);
-  if (!id || !ctx.engine.get(*id)) {
-    return failure(Error::not_found("no VM with id '" + id_text + "'"));
-  }
-  Result<std::vector<store::MigrationRow>> rows = ctx.engine.migrations(*id);
+  // As every /v1/vms/{id} route: a malformed id names nothing, 404 as an unknown one (or one
+  // of another project).
+  auto vm = visible_vm(ctx, call, call.args[0]);
+  if (!vm) return std::unexpected(std::move(vm.error()));
+  Result<std::vector<store::MigrationRow>> rows = ctx.engine.migrations(vm->id);
   if (!rows) return failure(std::move(rows.error()));
   nlohmann::json migrations = nlohmann::json::array();
   for (const store::MigrationRow& row : *rows) migrations.push_back(migration_json(row));

@@ -2,6 +2,7 @@
 // Neutron's network with its subnet) and their leases. Errors go through failure() like every
 // handler's.
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/requests.h"
 #include "lifecycle/net_table.h"
 
@@ -13,9 +14,14 @@ namespace lc = corral::lifecycle;
 
 // Corral's words first; OpenNebula's state number and Neutron's status beside them, as a VM
 // shows its views.
-json network_json(const engine::NetworkDetail& n, const std::string& netns) {
+// Leases are listed for the VMs the caller may see; the others only counted (used_leases):
+// another project's VMs never appear.
+json network_json(const Context& ctx, const Call& call, const engine::NetworkDetail& n) {
+  const std::string& netns = ctx.options.network_namespace;
   json leases = json::array();
   for (const engine::NetworkLease& l : n.leases) {
+    const std::optional<store::Vm> vm = ctx.engine.get(l.vm);
+    if (!vm || !can_see(call.who(), vm->project)) continue;
     leases.push_back(
         {{"vm", l.vm}, {"nic", l.nic}, {"ip", l.ip}, {"mac", l.mac}, {"attached", l.attached}});
   }
@@ -42,17 +48,17 @@ constexpr std::string_view kNetworkFields[] = {"name", "cidr"};
 
 }  // namespace
 
-HandlerResult list_networks(Context& ctx, Call& /*call*/) {
+HandlerResult list_networks(Context& ctx, Call& call) {
   json networks = json::array();
   for (const engine::NetworkDetail& n : ctx.engine.networks())
-    networks.push_back(network_json(n, ctx.options.network_namespace));
+    networks.push_back(network_json(ctx, call, n));
   return Reply{200, {{"networks", std::move(networks)}}};
 }
 
 HandlerResult get_network(Context& ctx, Call& call) {
   const std::optional<engine::NetworkDetail> n = ctx.engine.network(call.args[0]);
   if (!n) return failure(Error::not_found("no network " + call.args[0].substr(0, 64)));
-  return Reply{200, {{"network", network_json(*n, ctx.options.network_namespace)}}};
+  return Reply{200, {{"network", network_json(ctx, call, *n)}}};
 }
 
 HandlerResult create_network(Context& ctx, Call& call) {
@@ -75,13 +81,13 @@ HandlerResult create_network(Context& ctx, Call& call) {
   Result<engine::NetworkDetail> n =
       ctx.engine.create_network({name->get<std::string>(), cidr->get<std::string>()});
   if (!n) return failure(std::move(n.error()));
-  return Reply{201, {{"network", network_json(*n, ctx.options.network_namespace)}}};
+  return Reply{201, {{"network", network_json(ctx, call, *n)}}};
 }
 
 HandlerResult delete_network(Context& ctx, Call& call) {
   Result<engine::NetworkDetail> n = ctx.engine.delete_network(call.args[0]);
   if (!n) return failure(std::move(n.error()));
-  return Reply{202, {{"network", network_json(*n, ctx.options.network_namespace)}}};
+  return Reply{202, {{"network", network_json(ctx, call, *n)}}};
 }
 
 }  // namespace corral::api::internal

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/queries.h"
 #include "api/vm_json.h"
 #include "lifecycle/export.h"
@@ -21,6 +22,9 @@ HandlerResult get_operation(Context& ctx, Call& call) {
   Result<std::optional<store::OperationRow>> row = ctx.engine.operation(*id);
   if (!row) return failure(std::move(row.error()));
   if (!*row) return missing();
+  // Another project's operation is not found, as its VM is not.
+  const std::optional<store::Vm> vm = ctx.engine.get((*row)->vm_id);
+  if (!vm || !can_see(call.who(), vm->project)) return missing();
   return Reply{200, op_json(**row)};
 }
 
@@ -44,10 +48,15 @@ HandlerResult healthz(Context& ctx, Call& /*call*/) {
 HandlerResult stream_events(Context& ctx, Call& call) {
   Result<store::VmId> vm = parse_events_query(call.req.params);
   if (!vm) return failure(std::move(vm.error()));
-  if (*vm != 0 && !ctx.engine.get(*vm)) {
-    return failure(Error::not_found("no VM with id '" + std::to_string(*vm) + "'"));
+  if (*vm != 0) {
+    auto visible = visible_vm(ctx, call, std::to_string(*vm));
+    if (!visible) return std::unexpected(std::move(visible.error()));
   }
-  std::shared_ptr<EventClient> client = ctx.events.open(*vm);
+  // A project's members follow their project's VMs; the cloud's admin every VM and the hosts.
+  const auth::Principal& caller = *call.who();
+  EventFilter filter{*vm, std::nullopt, caller.cloud_admin()};
+  if (!caller.cloud_admin()) filter.project = caller.project;
+  std::shared_ptr<EventClient> client = ctx.events.open(filter);
   if (!client) return failure(Error{ErrorCode::kUnavailable, "corral is shutting down", {}, {}});
   const std::chrono::milliseconds heartbeat = ctx.options.heartbeat;
   EventHub* hub = &ctx.events;

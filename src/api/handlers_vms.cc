@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/queries.h"
 #include "api/record_json.h"
 #include "api/requests.h"
@@ -19,13 +20,8 @@ namespace {
 namespace lc = corral::lifecycle;
 using nlohmann::json;
 
-// The VM a path names. Malformed ids name nothing: 404, as unknown ones.
-std::expected<store::Vm, Failure> vm_of(Context& ctx, const std::string& id_text) {
-  const std::optional<std::int64_t> id = parse_id(id_text);
-  std::optional<store::Vm> vm;
-  if (id) vm = ctx.engine.get(*id);
-  if (!vm) return failure(Error::not_found("no VM with id '" + id_text + "'"));
-  return std::move(*vm);
+std::expected<store::Vm, Failure> vm_of(Context& ctx, const Call& call) {
+  return visible_vm(ctx, call, call.args[0]);
 }
 
 // The engine's networks and volumes now, for the VM JSON of `vms`: read once per reply, for one
@@ -67,12 +63,17 @@ HandlerResult create_vm(Context& ctx, Call& call) {
   }
   request->request_id = call.request_id;
   request->actor = "api";
+  request->project = call.who()->project;
+  request->quota = limits_for(ctx, request->project);
   return accepted(ctx, ctx.engine.create(std::move(*request)));
 }
 
 HandlerResult list_vms(Context& ctx, Call& call) {
   Result<engine::ListQuery> query = parse_list_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
+  Result<std::optional<store::ProjectId>> scope = list_scope(ctx, call);
+  if (!scope) return failure(std::move(scope.error()));
+  query->project = *scope;
   Result<ViewSet> views = parse_views_query(call.req.params);
   if (!views) return failure(std::move(views.error()));
   const engine::ListPage page = ctx.engine.list(*query);
@@ -82,7 +83,7 @@ HandlerResult list_vms(Context& ctx, Call& call) {
 }
 
 HandlerResult get_vm(Context& ctx, Call& call) {
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Result<ViewSet> views = parse_views_query(call.req.params);
   if (!views) return failure(std::move(views.error()));
@@ -94,13 +95,18 @@ HandlerResult get_vm(Context& ctx, Call& call) {
 HandlerResult delete_vm(Context& ctx, Call& call) {
   Result<lc::Action> action = parse_delete_query(call.req.params);
   if (!action) return failure(std::move(action.error()));
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
+  if (Status allowed = authorize(call.who(), need_for_action(*action, false), "DELETE on a VM");
+      !allowed) {
+    return failure(std::move(allowed.error()));
+  }
   engine::ActionRequest request;
   request.vm = vm->id;
   request.action = *action;
   request.request_id = call.request_id;
   request.actor = "api";
+  request.quota = limits_for(ctx, vm->project);
   return accepted(ctx, ctx.engine.act(std::move(request)));
 }
 
@@ -109,7 +115,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   if (!body) return failure(std::move(body.error()));
   Result<ActionInput> input = parse_action(*body);
   if (!input) return failure(std::move(input.error()));
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
 
   // The verb in the caller's vocabulary, on the VM as it is now: a refusal speaks the
@@ -123,6 +129,11 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   }
   Result<engine::ActionRequest> request = build_action(*input, *action, *vm);
   if (!request) return failure(std::move(request.error()));
+  if (Status allowed = authorize(call.who(), need_for_action(*action, !request->host.empty()),
+                                 "'" + input->verb + "' on a VM");
+      !allowed) {
+    return failure(std::move(allowed.error()));
+  }
   if (request->model && request->model->image != vm->model.image) {
     if (std::optional<Error> unknown = unknown_image(ctx, request->model->image, vm->host)) {
       return failure(std::move(*unknown));
@@ -130,6 +141,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   }
   request->request_id = call.request_id;
   request->actor = "api";
+  request->quota = limits_for(ctx, vm->project);
 
   Result<engine::Accepted> result = ctx.engine.act(std::move(*request));
   if (!result && result.error().code == ErrorCode::kInvalidState &&
@@ -147,7 +159,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
 }
 
 HandlerResult instance_view(Context& ctx, Call& call) {
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   return Reply{200, instance_view_json(*vm)};
 }
@@ -155,7 +167,7 @@ HandlerResult instance_view(Context& ctx, Call& call) {
 HandlerResult vm_history(Context& ctx, Call& call) {
   Result<HistoryQuery> query = parse_history_query(call.req.params);
   if (!query) return failure(std::move(query.error()));
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   Result<std::vector<store::TransitionRow>> rows =
       ctx.engine.history(vm->id, query->after, query->limit);
@@ -171,7 +183,7 @@ HandlerResult vm_history(Context& ctx, Call& call) {
 }
 
 HandlerResult update_nic(Context& ctx, Call& call) {
-  auto vm = vm_of(ctx, call.args[0]);
+  auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   const std::optional<std::int64_t> nic = parse_id(call.args[1]);
   if (!nic) {

@@ -3,6 +3,7 @@
 // (disk_attach, disk_detach); here: create, extend, snapshot, delete. Errors go through
 // failure() like every handler's.
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/requests.h"
 #include "lifecycle/views.h"
 #include "lifecycle/volume_table.h"
@@ -15,16 +16,19 @@ namespace lc = corral::lifecycle;
 
 // Corral's (Cinder's) words first; OpenNebula's image state, Azure's disk state and
 // StratusLab's listing beside them, derived from the one record as a VM's views are.
-json volume_json(Context& ctx, const store::VolumeRow& v) {
+// An attachment to a VM the caller may not see says that the volume is in use, not to what.
+json volume_json(Context& ctx, const Call& call, const store::VolumeRow& v) {
   const lc::VolumeRecord record{v.status, v.vm != 0};
   lc::AzurePower power = lc::AzurePower::kNone;
   json attachments = json::array();
   if (v.vm != 0) {
+    bool visible = false;
     if (std::optional<store::Vm> vm = ctx.engine.get(v.vm)) {
       power = lc::azure_view(vm->record).power;
+      visible = can_see(call.who(), vm->project);
     }
     const std::string device = "vol" + std::to_string(v.id);
-    attachments.push_back({{"vm", v.vm},
+    attachments.push_back({{"vm", visible ? json(v.vm) : json(nullptr)},
                            {"slot", v.slot},
                            {"serial", device},
                            {"guest_device", "/dev/disk/by-id/virtio-" + device}});
@@ -95,16 +99,17 @@ Status only(const json& body, std::span<const std::string_view> fields, std::str
 
 }  // namespace
 
-HandlerResult list_volumes(Context& ctx, Call& /*call*/) {
+HandlerResult list_volumes(Context& ctx, Call& call) {
   json volumes = json::array();
-  for (const store::VolumeRow& v : ctx.engine.volumes()) volumes.push_back(volume_json(ctx, v));
+  for (const store::VolumeRow& v : ctx.engine.volumes())
+    volumes.push_back(volume_json(ctx, call, v));
   return Reply{200, {{"volumes", std::move(volumes)}}};
 }
 
 HandlerResult get_volume(Context& ctx, Call& call) {
   const std::optional<store::VolumeRow> v = ctx.engine.volume(call.args[0]);
   if (!v) return failure(Error::not_found("no volume " + call.args[0].substr(0, 64)));
-  return Reply{200, {{"volume", volume_json(ctx, *v)}}};
+  return Reply{200, {{"volume", volume_json(ctx, call, *v)}}};
 }
 
 HandlerResult create_volume(Context& ctx, Call& call) {
@@ -129,7 +134,7 @@ HandlerResult create_volume(Context& ctx, Call& call) {
   Result<store::VolumeRow> v =
       ctx.engine.create_volume({name->get<std::string>(), *size, delete_on_termination});
   if (!v) return failure(std::move(v.error()));
-  return Reply{201, {{"volume", volume_json(ctx, *v)}}};
+  return Reply{201, {{"volume", volume_json(ctx, call, *v)}}};
 }
 
 HandlerResult act_on_volume(Context& ctx, Call& call) {
@@ -177,14 +182,14 @@ HandlerResult act_on_volume(Context& ctx, Call& call) {
   }
   Result<store::VolumeRow> v = ctx.engine.volume_action(std::move(request));
   if (!v) return failure(std::move(v.error()));
-  return Reply{202, {{"volume", volume_json(ctx, *v)}}};
+  return Reply{202, {{"volume", volume_json(ctx, call, *v)}}};
 }
 
 HandlerResult delete_volume(Context& ctx, Call& call) {
   Result<store::VolumeRow> v =
       ctx.engine.volume_action({engine::VolumeVerb::kDelete, call.args[0], 0, 0});
   if (!v) return failure(std::move(v.error()));
-  return Reply{202, {{"volume", volume_json(ctx, *v)}}};
+  return Reply{202, {{"volume", volume_json(ctx, call, *v)}}};
 }
 
 }  // namespace corral::api::internal

@@ -57,8 +57,8 @@ const std::string* query_value(const QueryParams& query, const std::string& key)
 }  // namespace
 
 Result<engine::ListQuery> parse_list_query(const QueryParams& query) {
-  static constexpr std::string_view kKnown[] = {"state",  "name",   "limit",
-                                                "offset", "marker", "views"};
+  static constexpr std::string_view kKnown[] = {"state",  "name",  "limit",        "offset",
+                                                "marker", "views", "all_projects", "project"};
   if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
   engine::ListQuery out;
   if (const std::string* state = query_value(query, "state")) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/queries.h"
 #include "api/rate_limit.h"
 #include "api/requests.h"
@@ -124,6 +125,42 @@ Handler handler_for(RouteId id) {
       return internal::stream_events;
     case RouteId::kHealthz:
       return internal::healthz;
+    case RouteId::kLogin:
+      return internal::login;
+    case RouteId::kWhoAmI:
+      return internal::who_am_i;
+    case RouteId::kLogout:
+      return internal::logout;
+    case RouteId::kListProjects:
+      return internal::list_projects;
+    case RouteId::kCreateProject:
+      return internal::create_project;
+    case RouteId::kGetProject:
+      return internal::get_project;
+    case RouteId::kUpdateProject:
+      return internal::update_project;
+    case RouteId::kDeleteProject:
+      return internal::delete_project;
+    case RouteId::kProjectMembers:
+      return internal::project_members;
+    case RouteId::kGrantRole:
+      return internal::grant_role;
+    case RouteId::kRevokeRole:
+      return internal::revoke_role;
+    case RouteId::kGetQuotas:
+      return internal::get_quotas;
+    case RouteId::kSetQuotas:
+      return internal::set_quotas;
+    case RouteId::kListUsers:
+      return internal::list_users;
+    case RouteId::kCreateUser:
+      return internal::create_user;
+    case RouteId::kGetUser:
+      return internal::get_user;
+    case RouteId::kUpdateUser:
+      return internal::update_user;
+    case RouteId::kDeleteUser:
+      return internal::delete_user;
     case RouteId::kAddFault:
       return internal::add_fault;
     case RouteId::kListFaults:
@@ -177,6 +214,19 @@ Error library_error(int status) {
 
 thread_local std::chrono::steady_clock::time_point t_started;
 
+// The token of "Authorization: Bearer <token>" (RFC 6750; the scheme's case is free), or "".
+std::string_view bearer_token(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size()) return {};
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const char c = header[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return {};
+  }
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -185,12 +235,13 @@ struct Server::Impl {
         events(o.event_queue_limit),
         local_host(d, faults),
         hosts(local_host),
-        context{e, hosts, events, options},
+        context{e, o.identity, hosts, events, options},
         limiter(o.rate_limit, o.rate_burst) {
     hosts.set_remote(o.remote_hosts);
   }
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
+  Result<auth::Principal> authenticate(const httplib::Request& req) const;
   RateLimiter::Verdict admit(const httplib::Request& req);
   void configure();
 
@@ -215,6 +266,17 @@ RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
   return limiter.admit(req.remote_addr, now.count());
 }
 
+Result<auth::Principal> Server::Impl::authenticate(const httplib::Request& req) const {
+  const std::string authorization = req.get_header_value("Authorization");  // owns the text
+  std::string_view token = bearer_token(authorization);
+  const std::string keystone = req.get_header_value("X-Auth-Token");
+  if (token.empty()) token = keystone;
+  if (options.identity == nullptr) {
+    return fail(Error{ErrorCode::kUnauthenticated, "this server has no identity store", {}, {}});
+  }
+  return options.identity->authenticate(token);
+}
+
 void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
   Router::Lookup route = router.match(req.method, req.path);
   if (std::holds_alternative<Router::NotFound>(route)) {
@@ -227,9 +289,23 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   }
   Router::Match& match = std::get<Router::Match>(route);
   Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
+  const RouteId id = route_id_of(match.route);
+  const Need need = need_for_route(id);
+  if (need.access != Access::kPublic) {
+    Result<auth::Principal> caller = authenticate(req);
+    if (!caller) {
+      write_failure(res, caller.error());
+      return;
+    }
+    call.caller = std::move(*caller);
+  }
+  if (Status allowed = authorize(call.who(), need, req.method + " " + req.path); !allowed) {
+    write_failure(res, allowed.error());
+    return;
+  }
   HandlerResult outcome;
   try {
-    outcome = handler_for(route_id_of(match.route))(context, call);
+    outcome = handler_for(id)(context, call);
   } catch (const std::exception& e) {
     outcome = std::unexpected(Failure(Error::internal(std::string("internal error: ") + e.what())));
   }

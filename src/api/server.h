@@ -27,6 +27,9 @@
 #include "driver/driver.h"
 #include "engine/engine.h"
 
+namespace corral::auth {
+class Identity;
+}
 namespace corral::driver {
 class RemoteHostServicesSource;
 }
@@ -49,6 +52,9 @@ class HostJoin {
 };
 
 struct ServerOptions {
+  // Who may call what (auth/identity.h, api/policy.h). Required: without it, every route but
+  // the public ones (GET /healthz, POST /v1/auth/tokens) answers 401.
+  auth::Identity* identity = nullptr;
   HostJoin* host_join = nullptr;  // nullptr: hosts are added without a token
   // The agent hosts' images and consoles (controller/remote_services.h); nullptr: this
   // process's driver serves every host.

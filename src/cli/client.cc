@@ -58,8 +58,15 @@ CliResult<ServerUrl> parse_server_url(std::string_view url) {
   return ServerUrl{std::string(scheme) + std::string(authority), std::string(path)};
 }
 
-Client::Client(ServerUrl url, std::string display_url)
-    : url_(std::move(url)), display_url_(std::move(display_url)) {}
+Client::Client(ServerUrl url, std::string display_url, std::string token)
+    : url_(std::move(url)), display_url_(std::move(display_url)), token_(std::move(token)) {}
+
+httplib::Headers Client::headers() const {
+  httplib::Headers headers = {{"Accept", "application/json"},
+                              {"User-Agent", std::string(kUserAgent)}};
+  if (!token_.empty()) headers.emplace("Authorization", "Bearer " + token_);
+  return headers;
+}
 
 CliResult<nlohmann::json> Client::get(std::string_view path) const {
   return send(Method::kGet, path, nullptr);
@@ -77,6 +84,10 @@ CliResult<nlohmann::json> Client::del(std::string_view path) const {
   return send(Method::kDelete, path, nullptr);
 }
 
+CliResult<nlohmann::json> Client::patch(std::string_view path, const nlohmann::json& body) const {
+  return send(Method::kPatch, path, &body);
+}
+
 CliResult<nlohmann::json> Client::send(Method method, std::string_view path,
                                        const nlohmann::json* body) const {
   httplib::Client http(url_.scheme_host_port);
@@ -86,8 +97,7 @@ CliResult<nlohmann::json> Client::send(Method method, std::string_view path,
   http.set_connection_timeout(connect_timeout_);
   http.set_read_timeout(read_timeout_);
   http.set_write_timeout(read_timeout_);
-  const httplib::Headers headers = {{"Accept", "application/json"},
-                                    {"User-Agent", std::string(kUserAgent)}};
+  const httplib::Headers headers = this->headers();
   const std::string full_path = url_.base_path + std::string(path);
   httplib::Result result = [&] {
     switch (method) {
@@ -99,6 +109,8 @@ CliResult<nlohmann::json> Client::send(Method method, std::string_view path,
         return http.Put(full_path, headers, body->dump(), "application/json");
       case Method::kDelete:
         return http.Delete(full_path, headers);
+      case Method::kPatch:
+        return http.Patch(full_path, headers, body->dump(), "application/json");
     }
     return http.Get(full_path, headers);
   }();
@@ -120,10 +132,10 @@ CliResult<nlohmann::json> Client::send(Method method, std::string_view path,
   return parsed;
 }
 
-CliResult<Client> make_client(std::string_view url) {
+CliResult<Client> make_client(std::string_view url, std::string token) {
   CliResult<ServerUrl> parsed = parse_server_url(url);
   if (!parsed) return fail(std::move(parsed.error()));
-  return Client(std::move(*parsed), std::string(url));
+  return Client(std::move(*parsed), std::string(url), std::move(token));
 }
 
 }  // namespace corral::cli

@@ -6,6 +6,8 @@
 // caller from request.h (percent-encoded); nothing here touches a shell.
 #pragma once
 
+#include <httplib.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -29,7 +31,8 @@ struct ServerUrl {
 
 class Client {
  public:
-  Client(ServerUrl url, std::string display_url);
+  // `token`: sent as "Authorization: Bearer" with every request ("" : none).
+  Client(ServerUrl url, std::string display_url, std::string token = {});
 
   [[nodiscard]] CliResult<nlohmann::json> get(std::string_view path) const;
   [[nodiscard]] CliResult<nlohmann::json> post(std::string_view path,
@@ -37,22 +40,28 @@ class Client {
   [[nodiscard]] CliResult<nlohmann::json> put(std::string_view path,
                                               const nlohmann::json& body) const;
   [[nodiscard]] CliResult<nlohmann::json> del(std::string_view path) const;
+  [[nodiscard]] CliResult<nlohmann::json> patch(std::string_view path,
+                                                const nlohmann::json& body) const;
 
   const std::string& url() const { return display_url_; }
+  const std::string& token() const { return token_; }
+  // The headers every request carries (Accept, User-Agent, Authorization).
+  httplib::Headers headers() const;
   const ServerUrl& server_url() const { return url_; }
 
  private:
-  enum class Method : std::uint8_t { kGet, kPost, kPut, kDelete };
+  enum class Method : std::uint8_t { kGet, kPost, kPut, kDelete, kPatch };
   CliResult<nlohmann::json> send(Method method, std::string_view path,
                                  const nlohmann::json* body) const;
 
   ServerUrl url_;
   std::string display_url_;
+  std::string token_;
   std::chrono::seconds connect_timeout_{3};
   std::chrono::seconds read_timeout_{30};
 };
 
 // Parses `url` and makes a client for it.
-[[nodiscard]] CliResult<Client> make_client(std::string_view url);
+[[nodiscard]] CliResult<Client> make_client(std::string_view url, std::string token = {});
 
 }  // namespace corral::cli

@@ -67,7 +67,7 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
   std::atomic<bool> opened = false;
   std::thread reader([&] {
     httplib::Result r = stream.Get(
-        path,
+        path, client->headers(),
         [&](const httplib::Response& response) {
           if (response.status != 200) {
             refused = Failure{FailureKind::kRefused,

@@ -22,7 +22,7 @@ int exit_code(FailureKind kind) {
 }
 
 ErrorCode parse_error_code(std::string_view name) {
-  for (int i = 1; i <= static_cast<int>(ErrorCode::kRateLimited); ++i) {
+  for (int i = 1; i <= static_cast<int>(kLastErrorCode); ++i) {
     const auto code = static_cast<ErrorCode>(i);
     if (error_code_name(code) == name) return code;
   }

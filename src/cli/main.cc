@@ -7,6 +7,7 @@
 #include "cli/console_commands.h"
 #include "cli/groups_command.h"
 #include "cli/hosts_command.h"
+#include "cli/identity_commands.h"
 #include "cli/network_setup.h"
 #include "cli/networks_command.h"
 #include "cli/options.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   corral::cli::add_server_command(app);
   corral::agent::guard::add_fence_guard_command(app);  // hidden: agents spawn it
   corral::cli::add_agent_command(app);
+  corral::cli::add_identity_commands(app, globals);
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);

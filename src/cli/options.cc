@@ -5,6 +5,8 @@
 #include <iostream>
 #include <utility>
 
+#include "cli/credentials.h"
+
 namespace corral::cli {
 
 std::shared_ptr<GlobalOptions> add_global_options(CLI::App& app) {
@@ -13,6 +15,10 @@ std::shared_ptr<GlobalOptions> add_global_options(CLI::App& app) {
          "--server", options->server,
          fmt::format("Corral API base URL (env {}; default {})", kServerEnv, kDefaultServer))
       ->envname(std::string(kServerEnv));
+  app.add_option("--token", options->token,
+                 fmt::format("API token (env {}; default: the saved `corral login`, then "
+                             "<data dir>/admin.token)",
+                             kTokenEnv));
   app.add_option("-o,--output", options->output, "Output format of client commands: table or json")
       ->check(CLI::IsMember({"table", "json"}));
   return options;
@@ -26,7 +32,9 @@ CLI::Option* add_vocabulary_option(CLI::App* cmd, std::string& vocabulary, std::
           CLI::IsMember({"corral", "opennebula", "nova", "azure", "stratuslab"}, CLI::ignore_case));
 }
 
-CliResult<Client> client_for(const GlobalOptions& options) { return make_client(options.server); }
+CliResult<Client> client_for(const GlobalOptions& options) {
+  return make_client(options.server, token_for(options.server, options.token));
+}
 
 void print_json(const nlohmann::json& value) {
   std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

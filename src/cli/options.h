@@ -24,6 +24,7 @@ enum class OutputFormat : std::uint8_t { kTable, kJson };
 struct GlobalOptions {
   std::string server{kDefaultServer};
   std::string output = "table";
+  std::string token;  // --token (cli/credentials.h says where else one comes from)
 
   OutputFormat format() const {
     return output == "json" ? OutputFormat::kJson : OutputFormat::kTable;

@@ -157,6 +157,8 @@ CliResult<std::string> list_path(const ListArgs& args, std::string_view marker) 
     path += "&state=" + std::string(lc::state_name(*state));
   }
   if (!args.name.empty()) path += "&name=" + url_encode(args.name);
+  if (args.all_projects) path += "&all_projects=true";
+  if (!args.project.empty()) path += "&project=" + url_encode(args.project);
   if (!marker.empty()) path += "&marker=" + url_encode(marker);
   return path;
 }

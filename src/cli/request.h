@@ -55,6 +55,9 @@ struct ListArgs {
   std::string state;  // canonical, any case; "" = any
   std::string name;   // exact; "" = any
   int limit = 100;    // page size
+  // The cloud's admin: every project's VMs, or one project's (default: the token's project).
+  bool all_projects = false;
+  std::string project{};
 };
 
 // "/v1/vms?state=...&name=...&limit=N[&marker=M]"; usage failure for an unknown state.

@@ -16,6 +16,7 @@
 #include "cli/network_setup.h"
 #include "cli/qemu_setup.h"
 #include "cli/server_cluster.h"
+#include "cli/server_identity.h"
 #include "cluster/pki.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -64,6 +65,7 @@ struct ServerOptions {
   double default_deadline_s = 300;
   bool no_schedule = false;
   std::string log_level = "info";
+  std::string admin_password_file;  // the first admin's password; empty: a new one, printed
   ClusterFlags cluster;
 };
 
@@ -161,6 +163,10 @@ int run_server(const ServerOptions& o) {
   const std::string db_path = (std::filesystem::path(o.data_dir) / "corral.db").string();
   Result<std::unique_ptr<store::Store>> store = store::open_sqlite_store(db_path);
   if (!store) return cannot_start(store.error().message);
+  SystemClock identity_clock;
+  Result<std::unique_ptr<auth::Identity>> identity =
+      open_identity(db_path, o.data_dir, o.admin_password_file, identity_clock);
+  if (!identity) return cannot_start(identity.error().message);
 
   // Before any thread starts: the threads inherit the blocked signals.
   daemon::StopSignals stop_signals(kExitCannotStart);
@@ -221,6 +227,7 @@ int run_server(const ServerOptions& o) {
   }
   engine::Engine engine(**store, router, clock, engine_options);
   api::ServerOptions server_options;
+  server_options.identity = identity->get();
   server_options.rate_limit = o.rate_limit;
   server_options.rate_burst = o.rate_burst;
   // POST /v1/hosts answers with a join token once the cluster server below has started.
@@ -341,6 +348,9 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--data-dir", options->data_dir, "Where the store (corral.db) lives")
       ->capture_default_str();
+  cmd->add_option("--admin-password-file", options->admin_password_file,
+                  "First start only: the password of the user admin, read from this file "
+                  "(default: a new one, printed once)");
   cmd->add_option("--driver", options->driver,
                   "Hypervisor driver: qemu, sim, or auto (qemu when qemu-system-x86_64 is "
                   "installed)")

@@ -10,6 +10,7 @@
 
 #include "agent/identity.h"
 #include "cli/client.h"
+#include "cli/credentials.h"
 #include "common/log.h"
 #include "daemon/data_dir.h"
 
@@ -77,7 +78,9 @@ Status SimHosts::prepare() {
             ": give --api URL so the hosts are added and joined through the controller's API"));
       }
       if (!client) {
-        CliResult<Client> made = make_client(settings_.api_url);
+        // As every client command: --token's env CORRAL_TOKEN, a saved login, or the local
+        // admin credential (cli/credentials.h). Adding a host is the cloud admin's.
+        CliResult<Client> made = make_client(settings_.api_url, token_for(settings_.api_url, ""));
         if (!made) return fail(Error::invalid_argument(made.error().error.message));
         client.emplace(std::move(*made));
       }

@@ -315,6 +315,9 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
     cmd->add_option("--state", options->args.state, "Only VMs in this canonical state");
     cmd->add_option("--name", options->args.name, "Only VMs with this name");
     cmd->add_flag("--all", options->all, "Include DONE VMs");
+    cmd->add_flag("--all-projects", options->args.all_projects,
+                  "Every project's VMs (the cloud's admin; Nova's --all-tenants)");
+    cmd->add_option("--project", options->args.project, "One project's VMs (the cloud's admin)");
     cmd->add_flag("--watch", options->watch, "Redraw every --interval seconds until Ctrl-C");
     cmd->add_option("--interval", options->interval, "Seconds between redraws")
         ->capture_default_str();

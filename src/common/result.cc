@@ -22,6 +22,12 @@ std::string_view error_code_name(ErrorCode code) {
       return "too_large";
     case ErrorCode::kRateLimited:
       return "rate_limited";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kQuotaExceeded:
+      return "quota_exceeded";
   }
   return "internal";
 }

@@ -41,6 +41,9 @@ std::optional<v1::Refuse> refusal_for(const std::string& host, const Error& erro
     case ErrorCode::kInternal:
     case ErrorCode::kTooLarge:
     case ErrorCode::kRateLimited:
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kForbidden:
+    case ErrorCode::kQuotaExceeded:
       return std::nullopt;  // not the agent's fault: it should retry, not exit
   }
   return std::nullopt;

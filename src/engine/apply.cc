@@ -36,6 +36,13 @@ Millis Engine::Impl::deadline_for(Action action, Phase phase) const {
 void Engine::Impl::handle_create(internal::CreateCommand& command) {
   const CreateRequest& request = command.request;
   const Millis now = clock.now_ms();
+  if (request.quota) {
+    if (std::optional<Error> over =
+            over_quota(request.project, *request.quota, create_use(request))) {
+      replies.push_back({std::move(command.reply), std::move(*over), 0, 0});
+      return;
+    }
+  }
   store::GroupId group = 0;
   if (!request.group.empty()) {
     const store::ServerGroupRow* g = find_group(request.group);
@@ -49,6 +56,7 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   store::Vm vm;
   vm.id = ++max_vm_id;
   vm.name = request.name;
+  vm.project = request.project;
   vm.model = request.model;
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
@@ -217,6 +225,13 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
   if (std::optional<Error> error = prepare_action(vm, request, params)) {
     refuse(std::move(*error));
     return;
+  }
+  if (request.quota) {
+    if (std::optional<Error> over =
+            over_quota(vm.project, *request.quota, action_use(vm, request))) {
+      refuse(std::move(*over));
+      return;
+    }
   }
   const lc::Transition* row = lc::allowed_row(vm.record, request.action);
   const bool on_operation = row != nullptr && (row->target == lc::Target::kFailPhase ||

@@ -89,6 +89,8 @@ ListPage Engine::list(const ListQuery& query) const {
     const store::Vm& vm = vms[i];
     if (query.state && vm.record.state != *query.state) continue;
     if (!query.name.empty() && vm.name != query.name) continue;
+    if (query.project && vm.project != *query.project) continue;
+    if (query.live_only && vm.record.state == lifecycle::State::kDone) continue;
     if (skipped < query.offset) {
       ++skipped;
       continue;
@@ -447,10 +449,11 @@ void Engine::Impl::flush() {
   working.clear();
   dirty_order.clear();
   for (const store::TransitionRow& t : batch.transitions) {
-    events.push_back({t, vms[static_cast<std::size_t>(t.vm_id - 1)].record.state, std::nullopt});
+    const store::Vm& vm = vms[static_cast<std::size_t>(t.vm_id - 1)];
+    events.push_back({t, vm.record.state, std::nullopt, vm.project});
   }
   for (HostChange& change : host_changes)
-    events.push_back({{}, lc::State::kInit, std::move(change)});
+    events.push_back({{}, lc::State::kInit, std::move(change), 0});
   host_changes.clear();
 
   for (internal::PendingReply& r : replies) {

@@ -43,6 +43,7 @@
 #include "engine/volumes.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
+#include "lifecycle/quota_table.h"
 #include "store/store.h"
 
 namespace corral::engine {
@@ -90,6 +91,9 @@ struct CreateRequest {
   // The security groups (names or ids) of every NIC made here; empty: "default".
   // kInvalidArgument: no such group.
   std::vector<std::string> security_groups{};
+  store::ProjectId project = store::kAdminProjectId;  // the project the VM belongs to
+  // The project's limits (lifecycle/quota_table.h); empty: none (the admin project's).
+  std::optional<lifecycle::QuotaLimits> quota{};
 };
 
 struct ActionRequest {
@@ -111,6 +115,9 @@ struct ActionRequest {
   std::optional<bool> delete_on_termination;
   std::string actor = "api";
   std::string request_id;
+  // The VM's project's limits, checked against what the action would add (a start from
+  // POWEROFF takes RUNNING_* back, a resize the larger size); empty: none.
+  std::optional<lifecycle::QuotaLimits> quota{};
 };
 
 // The answer to an accepted request: the VM and its operation as committed.
@@ -121,10 +128,12 @@ struct Accepted {
 
 struct ListQuery {
   std::optional<lifecycle::State> state;
-  std::string name;         // exact match; empty: any
-  std::size_t limit = 100;  // at most this many
-  VmId marker = 0;          // only ids greater than this (pagination by marker)
-  std::size_t offset = 0;   // or skip this many matches
+  std::string name;                           // exact match; empty: any
+  std::size_t limit = 100;                    // at most this many
+  VmId marker = 0;                            // only ids greater than this (pagination by marker)
+  std::size_t offset = 0;                     // or skip this many matches
+  std::optional<store::ProjectId> project{};  // only this project's VMs; empty: every project's
+  bool live_only = false;                     // leave DONE VMs out
 };
 
 struct ListPage {
@@ -152,6 +161,7 @@ struct Event {
   lifecycle::State state = lifecycle::State::kInit;  // the VM's state after it
   // Set for a host's change instead of a VM transition (then `transition` is empty).
   std::optional<HostChange> host_change;
+  store::ProjectId project = 0;  // the VM's (0 for a host's change)
 };
 
 class Engine final : public driver::DriverSink,
@@ -176,6 +186,8 @@ class Engine final : public driver::DriverSink,
   ListPage list(const ListQuery& query) const;
   std::vector<HostUsage> hosts() const;
   EngineStats stats() const;
+  // What a project's VMs use now, as committed (lifecycle/quota_table.h counts it).
+  lifecycle::QuotaUsage project_usage(store::ProjectId project) const;
 
   // Past and running operations; history from the store.
   [[nodiscard]] Result<std::optional<store::OperationRow>> operation(OpId id) const;

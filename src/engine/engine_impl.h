@@ -197,6 +197,15 @@ struct Engine::Impl {
   std::optional<Error> prepare_action(const store::Vm& vm, ActionRequest& request,
                                       store::OpParams& params);
 
+  // quotas.cc: a project's use now (this batch included), and whether `requested` more fits
+  // its limits (kQuotaExceeded naming the first resource that does not).
+  lifecycle::QuotaUsage usage_of(store::ProjectId project) const;
+  std::optional<Error> over_quota(store::ProjectId project, const lifecycle::QuotaLimits& limits,
+                                  const lifecycle::QuotaUsage& requested) const;
+  static lifecycle::QuotaUsage create_use(const CreateRequest& request);
+  // What the action adds to the VM's use if it succeeds (negative: what it releases).
+  static lifecycle::QuotaUsage action_use(const store::Vm& vm, const ActionRequest& request);
+
   // host_registry.cc: host rows, operator actions, what reads see
   Status init_hosts();
   void handle_add_host(internal::AddHostCommand& command);

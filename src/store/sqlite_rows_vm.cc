@@ -105,6 +105,9 @@ constexpr Column<Vm> kColumns[] = {
      [](StmtUse& u, const Vm& v) { u.bind_copy(nics_to_json_text(v.nics)); }, read_nics},
     {"ssh_keys", SqlType::kText, false,
      [](StmtUse& u, const Vm& v) { u.bind_copy(strings_to_json_text(v.ssh_keys)); }, read_ssh_keys},
+    // Migration 9.
+    {"project", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.project); },
+     [](RowReader& r, Vm& v) { v.project = r.i64(); }},
 };
 
 constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};

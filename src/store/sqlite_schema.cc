@@ -207,6 +207,54 @@ CREATE TABLE security_groups(
   updated_at INTEGER NOT NULL
 );
 )sql"},
+    // Tenants (issue 14): projects, users, their roles on projects, API tokens (their SHA-256
+    // digests only) and quotas; auth/identity_store.h reads and writes them. Every VM belongs
+    // to a project; the VMs made before projects existed belong to the admin project (1),
+    // which the first server start creates.
+    {9, R"sql(
+CREATE TABLE projects(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE users(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  password_changed_at INTEGER NOT NULL
+);
+CREATE TABLE role_assignments(
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  role INTEGER NOT NULL,
+  PRIMARY KEY(user_id, project_id)
+);
+-- No foreign keys: a token outlives its user or project (revoked), so that using it later
+-- says why it stopped working.
+CREATE TABLE tokens(
+  id INTEGER PRIMARY KEY,
+  digest TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL,
+  project_id INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  revoked_why TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE quotas(
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  resource INTEGER NOT NULL,
+  max INTEGER NOT NULL,
+  PRIMARY KEY(project_id, resource)
+);
+ALTER TABLE vms ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX vms_project ON vms(project, id);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -25,6 +25,12 @@ using VmId = std::int64_t;
 using OpId = std::int64_t;
 using HostId = std::int64_t;
 using GroupId = std::int64_t;
+// A tenant (Keystone's project, OpenNebula's group, Azure's resource group): every VM belongs
+// to one. Projects live in the identity tables (auth/identity_store.h).
+using ProjectId = std::int64_t;
+// The project the first server start creates, whose admins administer the whole cloud; the
+// VMs stored before projects existed belong to it.
+inline constexpr ProjectId kAdminProjectId = 1;
 
 // Everything about an operation that the lifecycle record does not hold.
 struct OpMeta {
@@ -42,13 +48,14 @@ struct OpMeta {
 struct Vm {
   VmId id = 0;
   std::string name;
-  VmModel model;                   // the configuration in effect
-  std::optional<VmModel> desired;  // the latest requested, while it differs from `model`
-  std::string model_error;         // why `desired` is not in effect
-  lifecycle::VmRecord record;      // state, operation, power, resched
-  OpMeta op;                       // meta of record.op (valid when record.op has a value)
-  std::string host;                // where it is placed; empty if nowhere
-  std::string pending_reason;      // why a PENDING VM is not placed
+  ProjectId project = kAdminProjectId;  // fixed at create
+  VmModel model;                        // the configuration in effect
+  std::optional<VmModel> desired;       // the latest requested, while it differs from `model`
+  std::string model_error;              // why `desired` is not in effect
+  lifecycle::VmRecord record;           // state, operation, power, resched
+  OpMeta op;                            // meta of record.op (valid when record.op has a value)
+  std::string host;                     // where it is placed; empty if nowhere
+  std::string pending_reason;           // why a PENDING VM is not placed
   // Placement constraints, fixed at create: a requirements expression over host labels and
   // metrics (sched/requirements.h; empty: none) and the server group (0: none). Not part of
   // the model: a resize keeps them.

@@ -28,7 +28,14 @@ grpc::Status to_grpc_status(const Error& error) {
       break;
     case ErrorCode::kTooLarge:
     case ErrorCode::kRateLimited:
+    case ErrorCode::kQuotaExceeded:
       code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case ErrorCode::kUnauthenticated:
+      code = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case ErrorCode::kForbidden:
+      code = grpc::StatusCode::PERMISSION_DENIED;
       break;
   }
   return grpc::Status(code, error.message);

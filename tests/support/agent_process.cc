@@ -52,9 +52,15 @@ bool AgentProcess::start(const std::string& token) {
                            data_dir_ + "/var", "--driver", options_.driver});
   if (!token.empty()) argv.insert(argv.end(), {"--join", token});
   argv.insert(argv.end(), options_.extra.begin(), options_.extra.end());
+  // `--api URL` (simulated hosts added through the API): the server's admin credential.
+  std::string api_token;
+  for (std::size_t i = 0; i + 1 < options_.extra.size(); ++i) {
+    if (options_.extra[i] == "--api") api_token = token_for_url(options_.extra[i + 1]);
+  }
   pid_ = ::fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
+    if (!api_token.empty()) ::setenv("CORRAL_TOKEN", api_token.c_str(), 1);
     const int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       ::dup2(fd, STDOUT_FILENO);

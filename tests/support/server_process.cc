@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -87,6 +89,7 @@ ServerProcess::~ServerProcess() {
 bool ServerProcess::start() {
   port_ = free_port();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
+  register_token_file(url_, data_dir_ + "/var/admin.token");
   std::vector<std::string> argv = {corral_binary(), "server",
                                    "--listen",      "127.0.0.1:" + std::to_string(port_),
                                    "--data-dir",    data_dir_ + "/var"};
@@ -177,8 +180,17 @@ std::string ServerProcess::log() const {
   return s.str();
 }
 
+std::string ServerProcess::admin_token() const {
+  std::ifstream in(data_dir_ + "/var/admin.token");
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
 std::unique_ptr<httplib::Client> ServerProcess::client() const {
   auto c = std::make_unique<httplib::Client>(url_);
+  // The server's local admin credential: tests act as the cloud's admin unless they log in.
+  if (const std::string token = admin_token(); !token.empty()) c->set_bearer_token_auth(token);
   c->set_keep_alive(true);
   c->set_tcp_nodelay(true);  // small requests must not wait for delayed ACKs (Nagle)
   c->set_read_timeout(30, 0);
@@ -193,6 +205,33 @@ std::string ServerProcess::cluster_address(const char* which) const {
   return ports[which].get<std::string>();
 }
 
+namespace {
+std::mutex g_token_files_mu;
+std::map<std::string, std::string>& token_files() {
+  static std::map<std::string, std::string> files;
+  return files;
+}
+}  // namespace
+
+void register_token_file(const std::string& url, const std::string& path) {
+  std::lock_guard lock(g_token_files_mu);
+  token_files()[url] = path;
+}
+
+std::string token_for_url(const std::string& url) {
+  std::string path;
+  {
+    std::lock_guard lock(g_token_files_mu);
+    const auto it = token_files().find(url);
+    if (it == token_files().end()) return "";
+    path = it->second;
+  }
+  std::ifstream in(path);
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
 CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url) {
   return run_cli_with_input(args, server_url, "", std::chrono::hours(1));
 }
@@ -205,6 +244,7 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
   std::ofstream(in_path, std::ios::binary) << input;
   std::vector<std::string> argv = {corral_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
+  const std::string token = token_for_url(server_url);  // before fork: it takes a lock
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int in_fd = ::open(in_path.c_str(), O_RDONLY);
@@ -212,6 +252,11 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(out_fd, STDERR_FILENO);
     ::setenv("CORRAL_URL", server_url.c_str(), 1);
+    // As the machine's operator: the server's local admin credential (cli/credentials.h), and
+    // never a login saved in the HOME of whoever runs the tests.
+    if (::getenv("CORRAL_TOKEN") == nullptr && !token.empty()) {
+      ::setenv("CORRAL_TOKEN", token.c_str(), 1);
+    }
     std::vector<char*> c_args;
     for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
     c_args.push_back(nullptr);

@@ -44,7 +44,9 @@ class ServerProcess {
   // The server's stderr so far.
   std::string log() const;
 
+  // A client carrying the server's local admin credential (<data dir>/admin.token).
   std::unique_ptr<httplib::Client> client() const;
+  std::string admin_token() const;
 
  private:
   std::string cluster_address(const char* which) const;
@@ -70,6 +72,11 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& serve
 // The same with `input` on its stdin; killed after `timeout`.
 CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
                              const std::string& input, std::chrono::milliseconds timeout);
+
+// run_cli() sends the token in the file registered for its server URL (ServerProcess::start
+// registers its admin.token) unless CORRAL_TOKEN is set.
+void register_token_file(const std::string& url, const std::string& path);
+std::string token_for_url(const std::string& url);
 
 // A free TCP port on 127.0.0.1.
 int free_port();

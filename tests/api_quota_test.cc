@@ -1,0 +1,204 @@
+// Quotas against a real `corral server` (sim driver): 64 clients creating at once against a
+// limit of 10 make exactly 10; the refusals are 403 quota_exceeded naming the resource, the
+// request, the use and the limit; SIGKILLs in the middle of bursts lose no acknowledged VM,
+// never leave the project over its limit, and leave the use the server reports equal to a
+// recount of the VMs; a start from POWEROFF takes the running quota back.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/server_process.h"
+
+namespace corral::testing {
+namespace {
+
+using nlohmann::json;
+
+struct Reply {
+  int status = 0;
+  json body;
+};
+
+Reply send(const std::string& url, const std::string& token, const std::string& method,
+           const std::string& path, const json& body = nullptr) {
+  httplib::Client c(url);
+  c.set_connection_timeout(0, 500'000);
+  c.set_read_timeout(5, 0);
+  c.set_bearer_token_auth(token);
+  const std::string text = body.is_null() ? std::string() : body.dump();
+  httplib::Result r = method == "GET"    ? c.Get(path)
+                      : method == "POST" ? c.Post(path, text, "application/json")
+                      : method == "PUT"  ? c.Put(path, text, "application/json")
+                                         : c.Delete(path);
+  if (!r) return {};
+  return {r->status, json::parse(r->body, nullptr, false)};
+}
+
+class QuotaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"--sim-profile", "zero", "--sim-hosts", "4"});
+    ASSERT_TRUE(server_->start()) << server_->log();
+    const std::string admin = server_->admin_token();
+    ASSERT_EQ(send(url(), admin, "POST", "/v1/projects", {{"name", "q"}}).status, 201);
+    ASSERT_EQ(
+        send(url(), admin, "POST", "/v1/users",
+             {{"name", "m"}, {"password", "password-m"}, {"project", "q"}, {"role", "member"}})
+            .status,
+        201);
+    const Reply limits = send(url(), admin, "PUT", "/v1/projects/q/quotas", {{"vms", 10}});
+    ASSERT_EQ(limits.status, 200) << limits.body.dump();
+    // A long-lived token: it outlives the restarts below.
+    const Reply t =
+        send(url(), "", "POST", "/v1/auth/tokens", {{"user", "m"}, {"password", "password-m"}});
+    ASSERT_EQ(t.status, 201) << t.body.dump();
+    token_ = t.body["token"];
+  }
+  std::string url() const { return server_->url(); }
+
+  // `n` clients create at once; the ids of those answered 202, and the refusals.
+  std::pair<std::vector<std::int64_t>, std::vector<json>> burst(int n) {
+    std::mutex mu;
+    std::vector<std::int64_t> made;
+    std::vector<json> refused;
+    std::vector<std::thread> clients;
+    std::atomic<int> ready = 0;
+    for (int i = 0; i < n; ++i) {
+      clients.emplace_back([&, i] {
+        ++ready;
+        while (ready < n) std::this_thread::yield();
+        const Reply r = send(url(), token_, "POST", "/v1/vms",
+                             {{"name", "b" + std::to_string(i)},
+                              {"image", "tiny"},
+                              {"vcpus", 1},
+                              {"memory_mib", 128}});
+        std::lock_guard lock(mu);
+        if (r.status == 202) made.push_back(r.body["vm"]["id"]);
+        if (r.status == 403) refused.push_back(r.body);
+      });
+    }
+    for (std::thread& t : clients) t.join();
+    return {made, refused};
+  }
+  // The project's VMs that count (not DONE), by listing them.
+  std::set<std::int64_t> live_vms() {
+    std::set<std::int64_t> ids;
+    const Reply r = send(url(), token_, "GET", "/v1/vms?limit=1000");
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    for (const json& vm : r.body["vms"]) {
+      if (vm["state"] != "DONE") ids.insert(vm["id"].get<std::int64_t>());
+    }
+    return ids;
+  }
+  json quota(const std::string& name) {
+    return send(url(), token_, "GET", "/v1/projects/q/quotas").body["quotas"][name];
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::string token_;
+};
+
+TEST_F(QuotaTest, SixtyFourConcurrentCreatesAgainstTenMakeTen) {
+  auto [made, refused] = burst(64);
+  EXPECT_EQ(made.size(), 10U);
+  EXPECT_EQ(refused.size(), 54U);
+  for (const json& r : refused) {
+    EXPECT_EQ(r["error"]["code"], "quota_exceeded") << r.dump();
+    EXPECT_EQ(r["error"]["quota"]["resource"], "vms");
+    EXPECT_EQ(r["error"]["quota"]["requested"], 1);
+    EXPECT_EQ(r["error"]["quota"]["limit"], 10);
+    EXPECT_EQ(r["error"]["quota"]["used"], 10);
+    EXPECT_EQ(r["error"]["message"],
+              "quota exceeded for vms: requested 1, but already used 10 of 10");
+  }
+  EXPECT_EQ(live_vms().size(), 10U);
+  EXPECT_EQ(quota("vms")["in_use"], 10);
+  EXPECT_EQ(quota("vcpus")["in_use"], 10);
+  EXPECT_EQ(quota("memory_mib")["in_use"], 1280);
+  EXPECT_EQ(quota("vms")["limit"], 10);
+}
+
+TEST_F(QuotaTest, SigkillsDuringBurstsLoseNothingNeverOvershootAndTheCountEqualsARecount) {
+  std::set<std::int64_t> acknowledged;
+  for (int round = 0; round < 4; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Make room: end half of the project's VMs.
+    int ended = 0;
+    for (std::int64_t id : live_vms()) {
+      if (ended++ % 2 == 0) {
+        send(url(), token_, "POST", "/v1/vms/" + std::to_string(id) + "/actions",
+             {{"action", "terminate_hard"}});
+      }
+    }
+    // A burst, and the server killed while it runs.
+    std::thread killer([&, round] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5 + 10 * round));
+      server_->kill();
+    });
+    auto [made, refused] = burst(64);
+    killer.join();
+    acknowledged.insert(made.begin(), made.end());
+    ASSERT_TRUE(server_->start()) << server_->log();
+    const std::set<std::int64_t> live = live_vms();
+    EXPECT_LE(live.size(), 10U) << "over the quota";
+    EXPECT_EQ(quota("vms")["in_use"], static_cast<int>(live.size()))
+        << "the count is not a recount";
+    EXPECT_EQ(quota("vcpus")["in_use"], static_cast<int>(live.size()));
+    // Every acknowledged create is there (live, or ended by a terminate above).
+    for (std::int64_t id : acknowledged) {
+      EXPECT_EQ(send(url(), token_, "GET", "/v1/vms/" + std::to_string(id)).status, 200)
+          << "VM " << id << " was acknowledged and is lost";
+    }
+  }
+  // After the last restart a burst fills the project exactly up to its limit.
+  const std::size_t before = live_vms().size();
+  auto [made, refused] = burst(64);
+  EXPECT_EQ(before + made.size(), 10U);
+  EXPECT_EQ(live_vms().size(), 10U);
+  EXPECT_EQ(quota("vms")["in_use"], 10);
+}
+
+TEST_F(QuotaTest, ARunningQuotaIsReleasedByPowerOffAndTakenBackByStart) {
+  const std::string admin = server_->admin_token();
+  ASSERT_EQ(send(url(), admin, "PUT", "/v1/projects/q/quotas", {{"running_vms", 1}}).status, 200);
+  const Reply first = send(url(), token_, "POST", "/v1/vms",
+                           {{"name", "a"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+  ASSERT_EQ(first.status, 202) << first.body.dump();
+  const std::string a = "/v1/vms/" + std::to_string(first.body["vm"]["id"].get<std::int64_t>());
+  const auto wait_for = [&](const std::string& path, const std::string& state) {
+    for (int i = 0; i < 300; ++i) {
+      const Reply r = send(url(), token_, "GET", path);
+      if (r.body["state"] == state && r.body["operation"].is_object() &&
+          r.body["operation"]["status"] != "running") {
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(a, "RUNNING"));
+  const json body = {{"name", "b"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}};
+  Reply second = send(url(), token_, "POST", "/v1/vms", body);
+  EXPECT_EQ(second.status, 403) << second.body.dump();
+  EXPECT_EQ(second.body["error"]["quota"]["resource"], "running_vms");
+  ASSERT_EQ(send(url(), token_, "POST", a + "/actions", {{"action", "shutdown_hard"}}).status, 202);
+  ASSERT_TRUE(wait_for(a, "POWEROFF"));
+  EXPECT_EQ(quota("running_vms")["in_use"], 0);
+  EXPECT_EQ(quota("vms")["in_use"], 1) << "a powered-off VM still counts in the total";
+  second = send(url(), token_, "POST", "/v1/vms", body);
+  ASSERT_EQ(second.status, 202) << second.body.dump();
+  // Now the first cannot start again: OpenNebula checks RUNNING_* on resume.
+  const Reply start = send(url(), token_, "POST", a + "/actions", {{"action", "start"}});
+  EXPECT_EQ(start.status, 403) << start.body.dump();
+  EXPECT_EQ(start.body["error"]["code"], "quota_exceeded");
+}
+
+}  // namespace
+}  // namespace corral::testing

@@ -1,0 +1,460 @@
+// Tenants against a real `corral server` (sim driver): the policy matrix — every route, every
+// role, the caller's own project's object and another project's — with the expected status
+// written here from Nova's and Keystone's defaults, not read from the policy table; tokens
+// that are wrong, forged, expired or of a deleted user (401, nothing changes); and what a
+// member sees.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "api/routes.h"
+#include "support/server_process.h"
+
+namespace corral::testing {
+namespace {
+
+using api::RouteId;
+using nlohmann::json;
+
+struct Reply {
+  int status = 0;  // 0: no answer in time (a stream that stays open)
+  json body;
+};
+
+Reply call(const std::string& url, const std::string& token, const std::string& method,
+           const std::string& path, const json& body = nullptr, int timeout_s = 5) {
+  httplib::Client c(url);
+  c.set_read_timeout(timeout_s, 0);
+  if (!token.empty()) c.set_bearer_token_auth(token);
+  const std::string text = body.is_null() ? std::string() : body.dump();
+  httplib::Result r = method == "GET"     ? c.Get(path)
+                      : method == "POST"  ? c.Post(path, text, "application/json")
+                      : method == "PUT"   ? c.Put(path, text, "application/json")
+                      : method == "PATCH" ? c.Patch(path, text, "application/json")
+                                          : c.Delete(path);
+  if (!r) return {};
+  return {r->status, json::parse(r->body, nullptr, false)};
+}
+
+std::string message(const Reply& r) {
+  if (!r.body.is_object() || !r.body.contains("error") || !r.body["error"].is_object()) return "";
+  const json& m = r.body["error"]["message"];
+  return m.is_string() ? m.get<std::string>() : std::string();
+}
+
+// Who may call a route, from Nova's and Keystone's default policies.
+enum class Min { kPublic, kAnyone, kReader, kMember, kManager, kProjectAdmin, kCloudAdmin };
+
+struct Caller {
+  std::string name;     // "" : no token
+  std::string project;  // its token's project
+  int rank = 0;         // reader 1, member 2, manager 3, admin 4 (on `project`)
+  std::string token;
+  bool cloud_admin() const { return project == "admin" && rank == 4; }
+};
+
+class TenancyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new ServerProcess({"--sim-profile", "zero", "--sim-hosts", "2"});
+    ASSERT_TRUE(server_->start()) << server_->log();
+    admin_ = server_->admin_token();
+    for (const char* p : {"alpha", "beta", "spare"}) {
+      ASSERT_EQ(post("/v1/projects", {{"name", p}}).status, 201);
+    }
+    const std::vector<std::tuple<std::string, std::string, std::string>> users = {
+        {"reader-a", "alpha", "reader"},
+        {"member-a", "alpha", "member"},
+        {"manager-a", "alpha", "manager"},
+        {"admin-a", "alpha", "admin"},
+        {"member-b", "beta", "member"},
+        {"reader-admin", "admin", "reader"},
+        // A second cloud admin: the matrix logs its callers out, and the server's local
+        // credential serves the other tests.
+        {"root", "admin", "admin"},
+    };
+    for (const auto& [name, project, role] : users) {
+      const Reply made = post(
+          "/v1/users",
+          {{"name", name}, {"password", "password-" + name}, {"project", project}, {"role", role}});
+      ASSERT_EQ(made.status, 201) << made.body.dump();
+    }
+    ASSERT_EQ(post("/v1/users", {{"name", "victim"}, {"password", "password-victim"}}).status, 201);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static Reply post(const std::string& path, const json& body) {
+    return call(server_->url(), admin_, "POST", path, body);
+  }
+  static std::string login(const std::string& user, const std::string& project = "") {
+    json body = {{"user", user}, {"password", "password-" + user}};
+    if (!project.empty()) body["project"] = project;
+    const Reply r = call(server_->url(), "", "POST", "/v1/auth/tokens", body);
+    EXPECT_EQ(r.status, 201) << r.body.dump();
+    return r.body.value("token", "");
+  }
+  // A running VM of `token`'s project.
+  static std::int64_t vm_of(const std::string& token, const std::string& name) {
+    const Reply r = call(server_->url(), token, "POST", "/v1/vms",
+                         {{"name", name}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+    EXPECT_EQ(r.status, 202) << r.body.dump();
+    const std::int64_t id = r.body["vm"]["id"];
+    for (int i = 0; i < 200; ++i) {
+      if (call(server_->url(), token, "GET", "/v1/vms/" + std::to_string(id)).body["state"] ==
+          "RUNNING") {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return id;
+  }
+
+  static ServerProcess* server_;
+  static std::string admin_;
+};
+
+ServerProcess* TenancyTest::server_ = nullptr;
+std::string TenancyTest::admin_;
+
+struct RouteCase {
+  RouteId route;
+  Min min;
+  std::string method;
+  std::string path;  // {vm}: the target VM; {project}: the target project; {user}: the target user
+  json body = nullptr;
+  bool scoped = false;  // the path names an object of a project (or a user): other -> 404
+  bool stream = false;  // an open stream is an allowed answer
+};
+
+TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
+  const std::map<std::string, std::int64_t> vms = {
+      {"alpha", vm_of(login("member-a"), "va")},
+      {"beta", vm_of(login("member-b"), "vb")},
+      {"admin", vm_of(admin_, "vadm")},
+  };
+  // Objects for the routes that make or remove them.
+  ASSERT_EQ(post("/v1/hosts", {{"name", "hx"}}).status, 201);
+  const std::vector<RouteCase> cases = {
+      {RouteId::kCreateVm,
+       Min::kMember,
+       "POST",
+       "/v1/vms",
+       {{"name", "m"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}}},
+      {RouteId::kListVms, Min::kReader, "GET", "/v1/vms"},
+      {RouteId::kGetVm, Min::kReader, "GET", "/v1/vms/{vm}", nullptr, true},
+      {RouteId::kInstanceView, Min::kReader, "GET", "/v1/vms/{vm}/instance-view", nullptr, true},
+      {RouteId::kVmHistory, Min::kReader, "GET", "/v1/vms/{vm}/history", nullptr, true},
+      {RouteId::kVmMigrations, Min::kManager, "GET", "/v1/vms/{vm}/migrations", nullptr, true},
+      {RouteId::kActOnVm,
+       Min::kMember,
+       "POST",
+       "/v1/vms/{vm}/actions",
+       {{"action", "reboot"}},
+       true},
+      {RouteId::kUpdateNic,
+       Min::kMember,
+       "PUT",
+       "/v1/vms/{vm}/nics/0",
+       {{"security_groups", {"default"}}},
+       true},
+      {RouteId::kGetOperation, Min::kReader, "GET", "/v1/operations/{op}", nullptr, true},
+      {RouteId::kListHosts, Min::kCloudAdmin, "GET", "/v1/hosts"},
+      {RouteId::kGetHost, Min::kCloudAdmin, "GET", "/v1/hosts/sim-1"},
+      {RouteId::kAddHost, Min::kCloudAdmin, "POST", "/v1/hosts", {{"name", "hy"}}},
+      {RouteId::kActOnHost,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/hosts/hx/action",
+       {{"action", "disable"}}},
+      {RouteId::kHostJoinToken, Min::kCloudAdmin, "POST", "/v1/hosts/hx/join-token",
+       json::object()},
+      {RouteId::kDeleteHost, Min::kCloudAdmin, "DELETE", "/v1/hosts/hy"},
+      {RouteId::kListGroups, Min::kReader, "GET", "/v1/server-groups"},
+      {RouteId::kCreateGroup,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/server-groups",
+       {{"name", "g"}, {"policy", "anti-affinity"}}},
+      {RouteId::kGetGroup, Min::kReader, "GET", "/v1/server-groups/g"},
+      {RouteId::kDeleteGroup, Min::kCloudAdmin, "DELETE", "/v1/server-groups/g"},
+      {RouteId::kListNetworks, Min::kReader, "GET", "/v1/networks"},
+      {RouteId::kCreateNetwork,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/networks",
+       {{"name", "n"}, {"cidr", "10.90.0.0/24"}}},
+      {RouteId::kGetNetwork, Min::kReader, "GET", "/v1/networks/n"},
+      {RouteId::kDeleteNetwork, Min::kCloudAdmin, "DELETE", "/v1/networks/n"},
+      {RouteId::kListVolumes, Min::kReader, "GET", "/v1/volumes"},
+      {RouteId::kCreateVolume,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/volumes",
+       {{"name", "v"}, {"size_mib", 1}}},
+      {RouteId::kGetVolume, Min::kReader, "GET", "/v1/volumes/v"},
+      {RouteId::kActOnVolume,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/volumes/v/action",
+       {{"action", "snapshot"}}},
+      {RouteId::kDeleteVolume, Min::kCloudAdmin, "DELETE", "/v1/volumes/nothing"},
+      {RouteId::kListSecurityGroups, Min::kReader, "GET", "/v1/security-groups"},
+      {RouteId::kCreateSecurityGroup,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/security-groups",
+       {{"name", "s"}}},
+      {RouteId::kGetSecurityGroup, Min::kReader, "GET", "/v1/security-groups/s"},
+      {RouteId::kSetSecurityGroupRules,
+       Min::kCloudAdmin,
+       "PUT",
+       "/v1/security-groups/s/rules",
+       {{"rules", json::array()}}},
+      {RouteId::kAddSecurityGroupRule,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/security-groups/s/rules",
+       {{"direction", "ingress"}, {"protocol", "tcp"}, {"port_range", "22"}}},
+      {RouteId::kDeleteSecurityGroupRule, Min::kCloudAdmin, "DELETE",
+       "/v1/security-groups/s/rules/1"},
+      {RouteId::kDeleteSecurityGroup, Min::kCloudAdmin, "DELETE", "/v1/security-groups/s"},
+      {RouteId::kListImages, Min::kReader, "GET", "/v1/images"},
+      {RouteId::kVmUsage, Min::kReader, "GET", "/v1/monitoring"},
+      {RouteId::kConsoleLog, Min::kMember, "GET", "/v1/vms/{vm}/console/log", nullptr, true},
+      {RouteId::kConsoleStream, Min::kMember, "GET", "/v1/vms/{vm}/console", nullptr, true, true},
+      {RouteId::kConsoleInput,
+       Min::kMember,
+       "POST",
+       "/v1/vms/{vm}/console",
+       {{"input", "x"}},
+       true},
+      {RouteId::kGetStates, Min::kAnyone, "GET", "/v1/states"},
+      {RouteId::kStreamEvents, Min::kReader, "GET", "/v1/events", nullptr, false, true},
+      {RouteId::kHealthz, Min::kPublic, "GET", "/healthz"},
+      {RouteId::kLogin,
+       Min::kPublic,
+       "POST",
+       "/v1/auth/tokens",
+       {{"user", "member-b"}, {"password", "password-member-b"}}},
+      {RouteId::kWhoAmI, Min::kAnyone, "GET", "/v1/auth/token"},
+      {RouteId::kListProjects, Min::kAnyone, "GET", "/v1/projects"},
+      {RouteId::kCreateProject, Min::kCloudAdmin, "POST", "/v1/projects", {{"name", "made"}}},
+      {RouteId::kGetProject, Min::kAnyone, "GET", "/v1/projects/{project}", nullptr, true},
+      {RouteId::kUpdateProject,
+       Min::kCloudAdmin,
+       "PATCH",
+       "/v1/projects/{project}",
+       {{"description", "d"}},
+       true},
+      {RouteId::kDeleteProject, Min::kCloudAdmin, "DELETE", "/v1/projects/spare"},
+      {RouteId::kProjectMembers, Min::kReader, "GET", "/v1/projects/{project}/users", nullptr,
+       true},
+      {RouteId::kGrantRole, Min::kProjectAdmin, "PUT",
+       "/v1/projects/{project}/users/victim/roles/reader", json::object(), true},
+      {RouteId::kRevokeRole, Min::kProjectAdmin, "DELETE",
+       "/v1/projects/{project}/users/victim/roles/reader", nullptr, true},
+      {RouteId::kGetQuotas, Min::kReader, "GET", "/v1/projects/{project}/quotas", nullptr, true},
+      {RouteId::kSetQuotas,
+       Min::kCloudAdmin,
+       "PUT",
+       "/v1/projects/{project}/quotas",
+       {{"vms", 20}},
+       true},
+      {RouteId::kListUsers, Min::kCloudAdmin, "GET", "/v1/users"},
+      {RouteId::kCreateUser,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/users",
+       {{"name", "fresh"}, {"password", "password-fresh"}}},
+      {RouteId::kGetUser, Min::kAnyone, "GET", "/v1/users/{user}", nullptr, true},
+      {RouteId::kUpdateUser, Min::kAnyone, "PATCH", "/v1/users/{user}", json::object(), true},
+      {RouteId::kAddFault,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/admin/faults",
+       {{"phase", "boot"}, {"kind", "fail"}, {"count", 0}}},
+      {RouteId::kListFaults, Min::kCloudAdmin, "GET", "/v1/admin/faults"},
+      {RouteId::kRemoveFault, Min::kCloudAdmin, "DELETE", "/v1/admin/faults/999"},
+      {RouteId::kClearFaults, Min::kCloudAdmin, "DELETE", "/v1/admin/faults"},
+      {RouteId::kExternalEvent,
+       Min::kCloudAdmin,
+       "POST",
+       "/v1/admin/vms/{vm}/external",
+       {{"event", "crash"}}},
+      // Last: they end what they act on (the VMs, a user, the caller's own token).
+      {RouteId::kDeleteVm, Min::kMember, "DELETE", "/v1/vms/{vm}", nullptr, true},
+      {RouteId::kDeleteUser, Min::kCloudAdmin, "DELETE", "/v1/users/victim"},
+      {RouteId::kLogout, Min::kAnyone, "DELETE", "/v1/auth/token"},
+  };
+  // Every route has its case, once.
+  std::set<RouteId> covered;
+  for (const RouteCase& c : cases) EXPECT_TRUE(covered.insert(c.route).second);
+  EXPECT_EQ(covered.size(), std::size(api::kRoutes)) << "a route without a case";
+
+  std::vector<Caller> callers = {
+      {"", "", 0},
+      {"reader-a", "alpha", 1},
+      {"member-a", "alpha", 2},
+      {"manager-a", "alpha", 3},
+      {"admin-a", "alpha", 4},
+      {"reader-admin", "admin", 1},
+      {"root", "admin", 4},
+  };
+  for (Caller& c : callers) {
+    if (!c.name.empty()) c.token = login(c.name);
+  }
+  // An operation of each project's VM, for GET /v1/operations/{op}.
+  std::map<std::string, std::int64_t> ops;
+  for (const auto& [project, vm] : vms) {
+    ops[project] = call(server_->url(), admin_, "GET", "/v1/vms/" + std::to_string(vm))
+                       .body["operation"]["id"];
+  }
+  const auto meets = [](const Caller& c, Min min) {
+    switch (min) {
+      case Min::kPublic:
+        return true;
+      case Min::kAnyone:
+        return !c.name.empty();
+      case Min::kReader:
+      case Min::kMember:
+      case Min::kManager:
+        return c.cloud_admin() || c.rank >= static_cast<int>(min) - static_cast<int>(Min::kAnyone);
+      case Min::kProjectAdmin:
+        return c.rank == 4;
+      case Min::kCloudAdmin:
+        return c.cloud_admin();
+    }
+    return false;
+  };
+  int checked = 0;
+  for (const RouteCase& rc : cases) {
+    for (const Caller& c : callers) {
+      for (const bool own : {true, false}) {
+        if (!own && !rc.scoped) continue;
+        const std::string mine = c.project.empty() ? "alpha" : c.project;
+        const std::string target = own ? mine : (mine == "alpha" ? "beta" : "alpha");
+        std::string path = rc.path;
+        const auto put = [&](const std::string& key, const std::string& value) {
+          if (const auto at = path.find(key); at != std::string::npos)
+            path.replace(at, key.size(), value);
+        };
+        put("{vm}", std::to_string(vms.at(target)));
+        put("{op}", std::to_string(ops.at(target)));
+        put("{project}", target);
+        put("{user}", own ? (c.name.empty() ? "victim" : c.name) : "victim");
+        const Reply r = call(server_->url(), c.token, rc.method, path, rc.body, rc.stream ? 1 : 5);
+        SCOPED_TRACE(rc.method + " " + path + " as " + (c.name.empty() ? "(no token)" : c.name) +
+                     ": " + std::to_string(r.status) + " " + r.body.dump());
+        ++checked;
+        // The expected answer, in the order the rules apply.
+        if (rc.min == Min::kPublic) {
+          EXPECT_NE(r.status, 401);
+          EXPECT_NE(r.status, 403);
+        } else if (c.name.empty()) {
+          EXPECT_EQ(r.status, 401);
+        } else if (!meets(c, rc.min)) {
+          EXPECT_EQ(r.status, 403);
+        } else if (!own && !c.cloud_admin()) {
+          EXPECT_EQ(r.status, 404) << "another project's object is not found";
+        } else {
+          if (rc.stream && r.status == 0) continue;  // the stream opened
+          EXPECT_NE(r.status, 0);
+          EXPECT_NE(r.status, 401);
+          EXPECT_NE(r.status, 403);
+          const std::string m = message(r);
+          EXPECT_FALSE(r.status == 404 &&
+                       (m.starts_with("no VM with id") || m.starts_with("no project") ||
+                        m.starts_with("no user") || m.starts_with("no operation")))
+              << "an object the caller may see was not found";
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+}
+
+TEST_F(TenancyTest, BadTokensAre401WithAClearMessageAndChangeNothing) {
+  ASSERT_EQ(post("/v1/users", {{"name", "gone"},
+                               {"password", "password-gone"},
+                               {"project", "beta"},
+                               {"role", "member"}})
+                .status,
+            201);
+  const std::string gone = login("gone");
+  const std::string forged = "crl_" + std::string(43, 'A');
+  ASSERT_EQ(call(server_->url(), admin_, "DELETE", "/v1/users/gone").status, 200);
+  const auto count = [&] {
+    return call(server_->url(), admin_, "GET", "/v1/vms?all_projects=true&limit=1000")
+        .body["vms"]
+        .size();
+  };
+  const std::size_t before = count();
+  struct Case {
+    std::string token;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"", "no token"},
+      {forged, "unknown token"},
+      {"not-even-a-token", "not a Corral token"},
+      {gone, "the token was revoked: the user was deleted"},
+  };
+  for (const Case& c : cases) {
+    const Reply r = call(server_->url(), c.token, "POST", "/v1/vms",
+                         {{"name", "x"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+    EXPECT_EQ(r.status, 401) << r.body.dump();
+    EXPECT_EQ(r.body["error"]["code"], "unauthenticated");
+    EXPECT_NE(message(r).find(c.says), std::string::npos) << message(r);
+  }
+  const Reply wrong = call(server_->url(), "", "POST", "/v1/auth/tokens",
+                           {{"user", "member-b"}, {"password", "not-the-password"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(message(wrong), "wrong user name or password");
+  EXPECT_EQ(count(), before) << "a refused request created something";
+
+  // A token lives its seconds, then is refused.
+  const Reply brief =
+      call(server_->url(), "", "POST", "/v1/auth/tokens",
+           {{"user", "member-b"}, {"password", "password-member-b"}, {"expires_in", 1}});
+  ASSERT_EQ(brief.status, 201);
+  EXPECT_EQ(call(server_->url(), brief.body["token"], "GET", "/v1/auth/token").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const Reply expired = call(server_->url(), brief.body["token"], "GET", "/v1/auth/token");
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(message(expired), "the token expired; log in again");
+}
+
+TEST_F(TenancyTest, AMemberSeesOnlyTheirProjectsVmsAndTheAdminSeesAllWhenAsked) {
+  const std::string b = login("member-b");
+  const std::int64_t mine = vm_of(b, "mine");
+  const std::int64_t theirs = vm_of(admin_, "theirs");
+  const json listed = call(server_->url(), b, "GET", "/v1/vms?limit=1000").body["vms"];
+  bool saw_mine = false;
+  for (const json& vm : listed) {
+    EXPECT_NE(vm["id"], theirs);
+    saw_mine = saw_mine || vm["id"] == mine;
+  }
+  EXPECT_TRUE(saw_mine);
+  EXPECT_EQ(call(server_->url(), b, "GET", "/v1/vms?all_projects=true").status, 403);
+  bool admin_saw = false;
+  const Reply all = call(server_->url(), admin_, "GET", "/v1/vms?all_projects=true&limit=1000");
+  ASSERT_EQ(all.status, 200) << all.body.dump();
+  for (const json& vm : all.body["vms"]) {
+    admin_saw = admin_saw || vm["id"] == mine;
+  }
+  EXPECT_TRUE(admin_saw);
+  // Without all_projects, the admin lists the admin project's, as Nova's all_tenants.
+  for (const json& vm : call(server_->url(), admin_, "GET", "/v1/vms?limit=1000").body["vms"]) {
+    EXPECT_NE(vm["id"], mine);
+  }
+}
+
+}  // namespace
+}  // namespace corral::testing
