@@ -1,5 +1,6 @@
 #include "cli/credentials.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +56,20 @@ CliResult<void> store_all(const nlohmann::json& all) {
   return {};
 }
 
+// Whether `server` (a URL) is on this machine's loopback: the only server the local admin
+// credential is ever sent to, so a CORRAL_URL pointing elsewhere never receives it.
+bool loopback_server(std::string_view server) {
+  const std::size_t scheme = server.find("://");
+  if (scheme == std::string_view::npos) return false;
+  std::string_view host = server.substr(scheme + 3);
+  host = host.substr(0, host.find('/'));
+  if (host.starts_with("[")) return host.starts_with("[::1]");
+  const std::string name(host.substr(0, host.find(':')));
+  in_addr address{};
+  return name == "localhost" || (::inet_pton(AF_INET, name.c_str(), &address) == 1 &&
+                                 (ntohl(address.s_addr) >> 24) == 127);
+}
+
 }  // namespace
 
 std::string credentials_path() {
@@ -93,6 +108,7 @@ std::string token_for(const std::string& server, const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv(kTokenEnv); env != nullptr && *env != '\0') return env;
   if (std::optional<std::string> saved = saved_token(server)) return *saved;
+  if (!loopback_server(server)) return "";
   const char* dir = std::getenv(kDataDirEnv);
   const fs::path data_dir = dir != nullptr && *dir != '\0' ? fs::path(dir) : fs::path("var");
   return read_file(data_dir / kAdminTokenFile);

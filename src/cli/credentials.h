@@ -4,10 +4,11 @@
 //   1. --token, or the environment's CORRAL_TOKEN;
 //   2. the saved login for this server URL (`corral login`), in
 //      $XDG_CONFIG_HOME/corral/credentials.json (default ~/.config/corral/), mode 0600;
-//   3. the server's local admin credential, <data dir>/admin.token, readable only by whoever
-//      may read the server's data dir (CORRAL_DATA_DIR, default ./var, the server's default):
-//      as OpenNebula's ~oneadmin/.one/one_auth, it makes the machine's operator the admin
-//      without a login.
+//   3. for a server on this machine's loopback only: the server's local admin credential,
+//      <data dir>/admin.token, readable only by whoever may read the server's data dir
+//      (CORRAL_DATA_DIR, default ./var, the server's default): as OpenNebula's
+//      ~oneadmin/.one/one_auth, it makes the machine's operator the admin without a login,
+//      and it is never sent to a server elsewhere.
 // None: no token (the server answers 401 saying to log in).
 #pragma once
 
