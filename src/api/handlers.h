@@ -162,6 +162,9 @@ HandlerResult console_input(Context& ctx, Call& call);
 // admin): otherwise, like a malformed or unknown id, 404 — never 403.
 std::expected<store::Vm, Failure> visible_vm(const Context& ctx, const Call& call,
                                              const std::string& id_text);
+// The project a route's path names, if it is the caller's token project (or any, for the
+// cloud's admin): otherwise 404, as a project that does not exist.
+std::expected<auth::Project, Failure> own_project(const Context& ctx, const Call& call);
 // Which project's VMs a list shows: the caller's, or for the cloud's admin every project's
 // with ?all_projects=true (Nova's all_tenants) or one with ?project=NAME|ID. The
 // parameters from anyone else: kForbidden.

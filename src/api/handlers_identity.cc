@@ -102,16 +102,6 @@ std::expected<auth::Project, Failure> visible_project(const Context& ctx, const 
   return *p;
 }
 
-// The project of a route acting on a project's members: the caller's token project (or any,
-// for the cloud's admin); another project is not found.
-std::expected<auth::Project, Failure> own_project(const Context& ctx, const Call& call) {
-  const std::optional<auth::Project> p = ctx.identity->find_project(call.args[0]);
-  if (!p || !can_see(call.who(), p->id)) {
-    return failure(Error::not_found("no project " + call.args[0].substr(0, 64)));
-  }
-  return *p;
-}
-
 // A user the caller may see: themselves, or anyone for the cloud's admin.
 std::expected<auth::User, Failure> visible_user(const Context& ctx, const Call& call,
                                                 const std::string& key) {

@@ -14,14 +14,6 @@ namespace {
 namespace lc = corral::lifecycle;
 using json = nlohmann::json;
 
-std::expected<auth::Project, Failure> quota_project(const Context& ctx, const Call& call) {
-  const std::optional<auth::Project> p = ctx.identity->find_project(call.args[0]);
-  if (!p || !can_see(call.who(), p->id)) {
-    return failure(Error::not_found("no project " + call.args[0].substr(0, 64)));
-  }
-  return *p;
-}
-
 json quotas_json(const Context& ctx, const auth::Project& p) {
   const std::optional<lc::QuotaLimits> limits = limits_for(ctx, p.id);
   const lc::QuotaUsage used = ctx.engine.project_usage(p.id);
@@ -54,13 +46,13 @@ std::optional<lc::QuotaLimits> limits_for(const Context& ctx, store::ProjectId p
 }
 
 HandlerResult get_quotas(Context& ctx, Call& call) {
-  auto p = quota_project(ctx, call);
+  auto p = own_project(ctx, call);
   if (!p) return std::unexpected(std::move(p.error()));
   return Reply{200, quotas_json(ctx, *p)};
 }
 
 HandlerResult set_quotas(Context& ctx, Call& call) {
-  auto p = quota_project(ctx, call);
+  auto p = own_project(ctx, call);
   if (!p) return std::unexpected(std::move(p.error()));
   if (p->id == store::kAdminProjectId) {
     return failure(Error::invalid_argument("the admin project has no quotas"));

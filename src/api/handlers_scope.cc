@@ -19,6 +19,14 @@ std::expected<store::Vm, Failure> visible_vm(const Context& ctx, const Call& cal
   return std::move(*vm);
 }
 
+std::expected<auth::Project, Failure> own_project(const Context& ctx, const Call& call) {
+  const std::optional<auth::Project> p = ctx.identity->find_project(call.args[0]);
+  if (!p || !can_see(call.who(), p->id)) {
+    return failure(Error::not_found("no project " + call.args[0].substr(0, 64)));
+  }
+  return *p;
+}
+
 Result<std::optional<store::ProjectId>> list_scope(const Context& ctx, const Call& call) {
   const auth::Principal& caller = *call.who();
   const bool all = call.req.has_param("all_projects");
