@@ -318,6 +318,7 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   transitions.push_back({0, id, vm.op.id, step.from, step.to, cause.action, phase,
                          vm.record.op ? vm.record.op->status : lc::OpStatus::kSucceeded,
                          cause.actor, cause.request_id, now, cause.reason});
+  transitions.back().after = internal::after_of(vm);
   if (vm.record.op) op_rows.push_back({id, *vm.record.op, vm.op});
 
   if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
