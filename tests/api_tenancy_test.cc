@@ -238,6 +238,7 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {RouteId::kGetStates, Min::kAnyone, "GET", "/v1/states"},
       {RouteId::kStreamEvents, Min::kReader, "GET", "/v1/events", nullptr, false, true},
       {RouteId::kHealthz, Min::kPublic, "GET", "/healthz"},
+      {RouteId::kUsage, Min::kReader, "GET", "/v1/usage"},
       {RouteId::kLogin,
        Min::kPublic,
        "POST",
@@ -457,6 +458,30 @@ TEST_F(TenancyTest, AMemberSeesOnlyTheirProjectsVmsAndTheAdminSeesAllWhenAsked) 
   for (const json& vm : own.body["vms"]) {
     EXPECT_NE(vm["id"], mine);
   }
+}
+
+TEST_F(TenancyTest, UsageIsPerProjectInEveryBillingTableAndAsCsv) {
+  const std::string b = login("member-b");
+  const std::int64_t vm = vm_of(b, "billed");
+  const Reply mine = call(server_->url(), b, "GET", "/v1/usage?billing=azure-current");
+  ASSERT_EQ(mine.status, 200) << mine.body.dump();
+  EXPECT_EQ(mine.body["billing_table"], "azure-current");
+  ASSERT_EQ(mine.body["projects"].size(), 1U);
+  EXPECT_EQ(mine.body["projects"][0]["project"]["name"], "beta");
+  bool found = false;
+  for (const json& s : mine.body["projects"][0]["servers"]) found = found || s["id"] == vm;
+  EXPECT_TRUE(found);
+  EXPECT_EQ(mine.body["tenant_usages"][0]["tenant_id"], mine.body["projects"][0]["project"]["id"].dump());
+  EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?all_projects=true").status, 403);
+  EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?billing=cheap").status, 400);
+  EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?from=yesterday").status, 400);
+  const Reply all = call(server_->url(), admin_, "GET", "/v1/usage?all_projects=true");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_GE(all.body["projects"].size(), 2U);
+  const CliResult csv = run_cli({"usage", "--all-projects", "--csv"}, server_->url());
+  EXPECT_EQ(csv.exit_code, 0) << csv.out;
+  EXPECT_TRUE(csv.out.starts_with("project,vm_id,vm_name,state,")) << csv.out;
+  EXPECT_NE(csv.out.find("beta," + std::to_string(vm) + ",billed,"), std::string::npos) << csv.out;
 }
 
 }  // namespace

@@ -130,6 +130,9 @@ HandlerResult get_user(Context& ctx, Call& call);
 HandlerResult update_user(Context& ctx, Call& call);
 HandlerResult delete_user(Context& ctx, Call& call);
 
+// handlers_usage.cc
+HandlerResult usage(Context& ctx, Call& call);
+
 // handlers_quotas.cc
 HandlerResult get_quotas(Context& ctx, Call& call);
 HandlerResult set_quotas(Context& ctx, Call& call);

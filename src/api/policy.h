@@ -100,6 +100,8 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kGetStates, {kAuthenticated, Role::kReader}},
     {RouteId::kStreamEvents, {kProject, Role::kReader}},
     {RouteId::kHealthz, {kPublic, Role::kReader}},
+    // Nova: os-simple-tenant-usage:show is a project reader's; :list (every project) admin's.
+    {RouteId::kUsage, {kProject, Role::kReader}},
     {RouteId::kLogin, {kPublic, Role::kReader}},
     {RouteId::kWhoAmI, {kAuthenticated, Role::kReader}},
     {RouteId::kLogout, {kAuthenticated, Role::kReader}},

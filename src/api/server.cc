@@ -125,6 +125,8 @@ Handler handler_for(RouteId id) {
       return internal::stream_events;
     case RouteId::kHealthz:
       return internal::healthz;
+    case RouteId::kUsage:
+      return internal::usage;
     case RouteId::kLogin:
       return internal::login;
     case RouteId::kWhoAmI:

@@ -15,6 +15,7 @@
 #include "cli/server_command.h"
 #include "cli/ssh_command.h"
 #include "cli/states_command.h"
+#include "cli/usage_command.h"
 #include "cli/stratuslab_commands.h"
 #include "cli/vm_commands.h"
 #include "cli/volumes_command.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   corral::agent::guard::add_fence_guard_command(app);  // hidden: agents spawn it
   corral::cli::add_agent_command(app);
   corral::cli::add_identity_commands(app, globals);
+  corral::cli::add_usage_command(app, globals);
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace corral {
 
@@ -59,5 +61,8 @@ class FakeClock final : public Clock {
 
 // "2026-11-22T03:00:00.123Z"
 std::string format_time(Millis ms);
+// The inverse, also taking what Nova's usage API takes: "2026-11-22", "2026-11-22T03:00:00",
+// with ".f" up to milliseconds and an optional "Z" (always UTC). nullopt for anything else.
+std::optional<Millis> parse_time(std::string_view text);
 
 }  // namespace corral

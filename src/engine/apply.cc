@@ -318,9 +318,17 @@ void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,
   transitions.push_back({0, id, vm.op.id, step.from, step.to, cause.action, phase,
                          vm.record.op ? vm.record.op->status : lc::OpStatus::kSucceeded,
                          cause.actor, cause.request_id, now, cause.reason});
+  transitions.back().after = internal::after_of(vm);
+  const std::size_t row = transitions.size() - 1;
   if (vm.record.op) op_rows.push_back({id, *vm.record.op, vm.op});
 
   if (!busy_now && vm.record.op) on_operation_finished(vm, cause);
+  // A finished resize applies its model in on_operation_finished: the size after this entry
+  // is the new one (usage bills it from here).
+  if (transitions[row].after) {
+    transitions[row].after->vcpus = vm.model.vcpus;
+    transitions[row].after->memory_mib = vm.model.memory_mib;
+  }
   settle_nics(vm);
   settle_volumes(vm);
   if (!lc::holds_host(vm.record.state) && !vm.record.busy()) vm.host.clear();

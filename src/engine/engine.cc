@@ -541,6 +541,7 @@ Status Engine::Impl::load() {
          {},
          now,
          "re-dispatched after a restart (attempt " + std::to_string(vm.op.attempt) + ")"});
+    transitions.back().after = internal::after_of(vm);
     op_rows.push_back({vm.id, *vm.record.op, vm.op});
     // Keep the deadline the phase had: restarting must not buy a hung phase more time.
     after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);

@@ -40,6 +40,7 @@
 #include "engine/hosts.h"
 #include "engine/networks.h"
 #include "engine/security_groups.h"
+#include "engine/usage.h"
 #include "engine/volumes.h"
 #include "lifecycle/drift.h"
 #include "lifecycle/model.h"
@@ -188,6 +189,9 @@ class Engine final : public driver::DriverSink,
   EngineStats stats() const;
   // What a project's VMs use now, as committed (lifecycle/quota_table.h counts it).
   lifecycle::QuotaUsage project_usage(store::ProjectId project) const;
+  // Usage and billing over a window from the committed history (engine/usage.h), one report
+  // per VM that lived in it. Reads the store on the calling thread.
+  [[nodiscard]] Result<std::vector<VmUsageReport>> usage(const UsageQuery& query) const;
 
   // Past and running operations; history from the store.
   [[nodiscard]] Result<std::optional<store::OperationRow>> operation(OpId id) const;

@@ -18,6 +18,13 @@
 
 namespace corral::engine::internal {
 
+// What a history entry records of the VM after it (store::TransitionRow::after): its record
+// and the size in effect; empty while it has no operation (never, once created).
+inline std::optional<store::TransitionRow::After> after_of(const store::Vm& vm) {
+  if (!vm.record.op) return std::nullopt;
+  return store::TransitionRow::After{vm.record, vm.model.vcpus, vm.model.memory_mib};
+}
+
 struct CreateCommand {
   CreateRequest request;
   std::promise<Result<Accepted>> reply;

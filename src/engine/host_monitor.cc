@@ -152,6 +152,7 @@ void Engine::Impl::redispatch_vm(VmId id, const std::string& why) {
                          {},
                          now,
                          why + " (attempt " + std::to_string(vm.op.attempt) + ")"});
+  transitions.back().after = internal::after_of(vm);
   op_rows.push_back({vm.id, *vm.record.op, vm.op});
   // Keep the phase's deadline: a reconnect must not buy a hung phase more time.
   after_phase_started(vm, vm.op.deadline > now ? vm.op.deadline : now);

@@ -255,6 +255,20 @@ CREATE TABLE quotas(
 ALTER TABLE vms ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX vms_project ON vms(project, id);
 )sql"},
+    // Usage from history (issue 14): every history entry records the VM's record and size
+    // after it (TransitionRow::after), so any billing table can be applied to the history.
+    // NULL in the entries written before: their usage is estimated from the VM's size now.
+    {10, R"sql(
+ALTER TABLE transitions ADD COLUMN op_action INTEGER;
+ALTER TABLE transitions ADD COLUMN op_origin INTEGER;
+ALTER TABLE transitions ADD COLUMN op_step INTEGER;
+ALTER TABLE transitions ADD COLUMN op_status INTEGER;
+ALTER TABLE transitions ADD COLUMN op_during INTEGER;
+ALTER TABLE transitions ADD COLUMN op_undoing INTEGER;
+ALTER TABLE transitions ADD COLUMN power INTEGER;
+ALTER TABLE transitions ADD COLUMN vcpus INTEGER;
+ALTER TABLE transitions ADD COLUMN memory_mib INTEGER;
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

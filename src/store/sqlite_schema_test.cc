@@ -131,8 +131,9 @@ TEST(SqliteSchemaTest, CodecsMatchTheMigratedTables) {
 TEST(SqliteSchemaTest, AnUpsertReplacesEveryColumnButTheKey) {
   EXPECT_EQ(sqlite::insert_sql(sqlite::transition_codec()),
             "INSERT INTO transitions(id, vm_id, op_id, from_state, to_state, action, phase, "
-            "status, actor, request_id, at, reason) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-            "?10, ?11, ?12)");
+            "status, actor, request_id, at, reason, op_action, op_origin, op_step, op_status, "
+            "op_during, op_undoing, power, vcpus, memory_mib) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+            "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
   const std::string vm = sqlite::insert_sql(sqlite::vm_codec());
   EXPECT_THAT(vm, ::testing::StartsWith("INSERT INTO vms(id, name, image, "));
   EXPECT_THAT(vm,

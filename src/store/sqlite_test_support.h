@@ -131,6 +131,16 @@ inline TransitionRow make_transition(const Vm& vm, int n) {
   t.request_id = fmt::format("req-{}-{}", vm.id, n);
   t.at = kT0 + n;
   t.reason = fmt::format("step {}", n);
+  // The record after it (migration 10): absent in the first entry, as in one written before.
+  if (n > 0) {
+    lifecycle::VmRecord r;
+    r.state = t.to;
+    r.op = lifecycle::Operation{Action::kDeploy, State::kPending, static_cast<std::uint8_t>(n),
+                                t.status, n == 2,
+                                n == 2 ? std::optional(OpStatus::kFailed) : std::nullopt};
+    r.power = lifecycle::Power::kRunning;
+    t.after = TransitionRow::After{r, 2 + n, 256 * n};
+  }
   return t;
 }
 
@@ -184,6 +194,7 @@ inline void expect_transition_eq(const TransitionRow& got, const TransitionRow& 
   EXPECT_EQ(got.request_id, want.request_id);
   EXPECT_EQ(got.at, want.at);
   EXPECT_EQ(got.reason, want.reason);
+  EXPECT_EQ(got.after, want.after);
 }
 
 inline void expect_operation_eq(const std::optional<OperationRow>& got, const OperationRow& want) {

@@ -90,6 +90,16 @@ struct TransitionRow {
   std::string request_id;
   Millis at = 0;
   std::string reason;
+  // The VM as it is after this entry — its whole record and its size — so that usage and
+  // billing (lifecycle/billing.h) can be computed from the history alone, exactly, after any
+  // crash. Empty for entries written before migration 10.
+  struct After {
+    lifecycle::VmRecord record;  // record.op is always set
+    int vcpus = 0;
+    int memory_mib = 0;
+    friend bool operator==(const After&, const After&) = default;
+  };
+  std::optional<After> after{};
 };
 
 // An amount of a host's vCPUs and memory.
