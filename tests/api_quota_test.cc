@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/api_call.h"
 #include "support/server_process.h"
 
 namespace corral::testing {
@@ -20,24 +21,11 @@ namespace {
 
 using nlohmann::json;
 
-struct Reply {
-  int status = 0;
-  json body;
-};
+using Reply = ApiReply;
 
 Reply send(const std::string& url, const std::string& token, const std::string& method,
            const std::string& path, const json& body = nullptr) {
-  httplib::Client c(url);
-  c.set_connection_timeout(0, 500'000);
-  c.set_read_timeout(5, 0);
-  c.set_bearer_token_auth(token);
-  const std::string text = body.is_null() ? std::string() : body.dump();
-  httplib::Result r = method == "GET"    ? c.Get(path)
-                      : method == "POST" ? c.Post(path, text, "application/json")
-                      : method == "PUT"  ? c.Put(path, text, "application/json")
-                                         : c.Delete(path);
-  if (!r) return {};
-  return {r->status, json::parse(r->body, nullptr, false)};
+  return api_call(url, token, method, path, body);
 }
 
 class QuotaTest : public ::testing::Test {

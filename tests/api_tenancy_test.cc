@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api/routes.h"
+#include "support/api_call.h"
 #include "support/server_process.h"
 
 namespace corral::testing {
@@ -20,31 +21,14 @@ namespace {
 using api::RouteId;
 using nlohmann::json;
 
-struct Reply {
-  int status = 0;  // 0: no answer in time (a stream that stays open)
-  json body;
-};
+using Reply = ApiReply;
 
 Reply call(const std::string& url, const std::string& token, const std::string& method,
            const std::string& path, const json& body = nullptr, int timeout_s = 5) {
-  httplib::Client c(url);
-  c.set_read_timeout(timeout_s, 0);
-  if (!token.empty()) c.set_bearer_token_auth(token);
-  const std::string text = body.is_null() ? std::string() : body.dump();
-  httplib::Result r = method == "GET"     ? c.Get(path)
-                      : method == "POST"  ? c.Post(path, text, "application/json")
-                      : method == "PUT"   ? c.Put(path, text, "application/json")
-                      : method == "PATCH" ? c.Patch(path, text, "application/json")
-                                          : c.Delete(path);
-  if (!r) return {};
-  return {r->status, json::parse(r->body, nullptr, false)};
+  return api_call(url, token, method, path, body, timeout_s);
 }
 
-std::string message(const Reply& r) {
-  if (!r.body.is_object() || !r.body.contains("error") || !r.body["error"].is_object()) return "";
-  const json& m = r.body["error"]["message"];
-  return m.is_string() ? m.get<std::string>() : std::string();
-}
+std::string message(const Reply& r) { return error_message(r); }
 
 // Who may call a route, from Nova's and Keystone's default policies.
 enum class Min { kPublic, kAnyone, kReader, kMember, kManager, kProjectAdmin, kCloudAdmin };
@@ -239,6 +223,9 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {RouteId::kStreamEvents, Min::kReader, "GET", "/v1/events", nullptr, false, true},
       {RouteId::kHealthz, Min::kPublic, "GET", "/healthz"},
       {RouteId::kUsage, Min::kReader, "GET", "/v1/usage"},
+      {RouteId::kVmActions, Min::kReader, "GET", "/v1/vms/{vm}/actions", nullptr, true},
+      {RouteId::kAudit, Min::kCloudAdmin, "GET", "/v1/audit"},
+      {RouteId::kMetrics, Min::kCloudAdmin, "GET", "/metrics"},
       {RouteId::kLogin,
        Min::kPublic,
        "POST",

@@ -33,6 +33,7 @@ struct Reply {
   nlohmann::json body;
   bool streaming = false;  // the handler set a content provider
   std::string raw;         // a body already rendered (the hot read paths); wins over `body`
+  std::string content_type;  // of `raw`; empty: JSON
 };
 
 struct Context {
@@ -43,6 +44,14 @@ struct Context {
   const ServerOptions& options;
 };
 
+// What a handler tells the audit log beyond what the server knows (audit/audit_log.h).
+struct AuditNote {
+  std::int64_t vm = 0;      // the VM named or made
+  std::string verb;         // in the caller's vocabulary; empty: the route's
+  std::string vocabulary;   // empty: "corral"
+  std::string user;         // a public route's would-be caller (the name a login gave)
+};
+
 struct Call {
   const httplib::Request& req;
   httplib::Response& res;
@@ -50,6 +59,8 @@ struct Call {
   std::string request_id;
   // Who is calling, once the server checked the token (empty on public routes only).
   std::optional<auth::Principal> caller{};
+  AuditNote audit{};
+  bool streaming = false;  // the reply is a stream (not audited: a read)
   const auth::Principal* who() const { return caller ? &*caller : nullptr; }
 };
 
@@ -132,6 +143,13 @@ HandlerResult delete_user(Context& ctx, Call& call);
 
 // handlers_usage.cc
 HandlerResult usage(Context& ctx, Call& call);
+
+// handlers_audit.cc
+HandlerResult vm_actions(Context& ctx, Call& call);  // GET /v1/vms/{id}/actions
+HandlerResult audit_log(Context& ctx, Call& call);   // GET /v1/audit
+
+// handlers_metrics.cc
+HandlerResult metrics(Context& ctx, Call& call);  // GET /metrics
 
 // handlers_quotas.cc
 HandlerResult get_quotas(Context& ctx, Call& call);

@@ -131,6 +131,8 @@ HandlerResult login(Context& ctx, Call& call) {
         Error::invalid_argument("logging in takes {\"user\", \"password\"} and "
                                 "optionally \"project\" and \"expires_in\" (seconds)"));
   }
+  call.audit.verb = "login";
+  call.audit.user = **user;  // who tried, for the audit log (a failed login has no caller)
   Millis ttl = 0;
   if (const auto it = body->find("expires_in"); it != body->end()) {
     if (!it->is_number_integer() || it->get<std::int64_t>() <= 0 ||

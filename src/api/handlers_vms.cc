@@ -42,8 +42,9 @@ VmLinks links_of(const engine::Engine& engine, std::span<const store::Vm> vms) {
   return links;
 }
 
-HandlerResult accepted(Context& ctx, Result<engine::Accepted> result) {
+HandlerResult accepted(Context& ctx, Call& call, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
+  call.audit.vm = result->vm.id;
   Reply reply{202,
               {},
               false,
@@ -54,6 +55,7 @@ HandlerResult accepted(Context& ctx, Result<engine::Accepted> result) {
 }  // namespace
 
 HandlerResult create_vm(Context& ctx, Call& call) {
+  call.audit.verb = "create";
   Result<json> body = parse_body(call.req.body);
   if (!body) return failure(std::move(body.error()));
   Result<engine::CreateRequest> request = parse_create(*body);
@@ -65,7 +67,7 @@ HandlerResult create_vm(Context& ctx, Call& call) {
   request->actor = "api";
   request->project = call.who()->project;
   request->quota = limits_for(ctx, request->project);
-  return accepted(ctx, ctx.engine.create(std::move(*request)));
+  return accepted(ctx, call, ctx.engine.create(std::move(*request)));
 }
 
 HandlerResult list_vms(Context& ctx, Call& call) {
@@ -95,6 +97,7 @@ HandlerResult get_vm(Context& ctx, Call& call) {
 HandlerResult delete_vm(Context& ctx, Call& call) {
   Result<lc::Action> action = parse_delete_query(call.req.params);
   if (!action) return failure(std::move(action.error()));
+  call.audit.verb = lc::action_name(*action);
   auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   if (Status allowed = authorize(call.who(), need_for_action(*action, false), "DELETE on a VM");
@@ -107,7 +110,7 @@ HandlerResult delete_vm(Context& ctx, Call& call) {
   request.request_id = call.request_id;
   request.actor = "api";
   request.quota = limits_for(ctx, vm->project);
-  return accepted(ctx, ctx.engine.act(std::move(request)));
+  return accepted(ctx, call, ctx.engine.act(std::move(request)));
 }
 
 HandlerResult act_on_vm(Context& ctx, Call& call) {
@@ -115,6 +118,8 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   if (!body) return failure(std::move(body.error()));
   Result<ActionInput> input = parse_action(*body);
   if (!input) return failure(std::move(input.error()));
+  call.audit.verb = input->verb;
+  call.audit.vocabulary = lc::vocabulary_name(input->vocabulary);
   auto vm = vm_of(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
 
@@ -155,7 +160,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
       }
     }
   }
-  return accepted(ctx, std::move(result));
+  return accepted(ctx, call, std::move(result));
 }
 
 HandlerResult instance_view(Context& ctx, Call& call) {

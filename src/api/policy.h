@@ -102,6 +102,12 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kHealthz, {kPublic, Role::kReader}},
     // Nova: os-simple-tenant-usage:show is a project reader's; :list (every project) admin's.
     {RouteId::kUsage, {kProject, Role::kReader}},
+    // Nova: os-instance-actions:list and :show are a project reader's.
+    {RouteId::kVmActions, {kProject, Role::kReader}},
+    {RouteId::kAudit, {kCloudAdmin, Role::kAdmin}},
+    // Counts of every project's VMs and the hosts' capacity: the cloud's operators'. A
+    // Prometheus scrapes it with a token (authorization: credentials_file).
+    {RouteId::kMetrics, {kCloudAdmin, Role::kAdmin}},
     {RouteId::kLogin, {kPublic, Role::kReader}},
     {RouteId::kWhoAmI, {kAuthenticated, Role::kReader}},
     {RouteId::kLogout, {kAuthenticated, Role::kReader}},

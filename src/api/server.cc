@@ -14,6 +14,8 @@
 #include <system_error>
 #include <thread>
 
+#include "api/api_metrics.h"
+#include "api/audit_request.h"
 #include "api/handlers.h"
 #include "api/policy.h"
 #include "api/queries.h"
@@ -127,6 +129,12 @@ Handler handler_for(RouteId id) {
       return internal::healthz;
     case RouteId::kUsage:
       return internal::usage;
+    case RouteId::kVmActions:
+      return internal::vm_actions;
+    case RouteId::kAudit:
+      return internal::audit_log;
+    case RouteId::kMetrics:
+      return internal::metrics;
     case RouteId::kLogin:
       return internal::login;
     case RouteId::kWhoAmI:
@@ -185,8 +193,17 @@ std::string dump(const nlohmann::json& body) {
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+// The message of the request's error, for the audit log (set by write_failure, cleared when
+// a request starts).
+thread_local std::string t_failure_message;
+// The route's pattern, for the metrics' label ("unmatched" until dispatch finds one).
+thread_local std::string_view t_route;
+
 void write_failure(httplib::Response& res, const Failure& failure) {
   HttpError http = to_http(failure);
+  if (const auto error = http.body.find("error"); error != http.body.end()) {
+    t_failure_message = error->value("message", "");
+  }
   res.status = http.status;
   for (const auto& [name, value] : http.headers) res.set_header(name.c_str(), value);
   res.set_content(dump(http.body), kJson);
@@ -240,9 +257,13 @@ struct Server::Impl {
         context{e, o.identity, hosts, events, options},
         limiter(o.rate_limit, o.rate_burst) {
     hosts.set_remote(o.remote_hosts);
+    if (o.metrics != nullptr) {
+      api_metrics = std::make_unique<ApiMetrics>(*o.metrics, e, o.identity, o.audit);
+    }
   }
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
+  void serve(RouteId id, Call& call);  // dispatch's work once the route is known
   Result<auth::Principal> authenticate(const httplib::Request& req) const;
   RateLimiter::Verdict admit(const httplib::Request& req);
   void configure();
@@ -259,6 +280,7 @@ struct Server::Impl {
   std::atomic<bool> running{false};
   int subscription = -1;
   RateLimiter limiter;
+  std::unique_ptr<ApiMetrics> api_metrics;  // nullptr: no registry given
 };
 
 RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
@@ -283,15 +305,27 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   Router::Lookup route = router.match(req.method, req.path);
   if (std::holds_alternative<Router::NotFound>(route)) {
     write_failure(res, Error::not_found("no such endpoint: " + req.method + " " + req.path));
+    audit_request(options.audit, req, res, nullptr, "", t_failure_message);
     return;
   }
   if (auto* wrong = std::get_if<Router::WrongMethod>(&route)) {
     write_failure(res, MethodNotAllowed{req.method, req.path, wrong->allowed});
+    audit_request(options.audit, req, res, nullptr, "", t_failure_message);
     return;
   }
   Router::Match& match = std::get<Router::Match>(route);
   Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
   const RouteId id = route_id_of(match.route);
+  t_route = kRoutes[match.route].pattern;
+  serve(id, call);
+  if (!call.streaming) {
+    audit_request(options.audit, req, res, &call, kRoutes[match.route].pattern, t_failure_message);
+  }
+}
+
+void Server::Impl::serve(RouteId id, Call& call) {
+  const httplib::Request& req = call.req;
+  httplib::Response& res = call.res;
   const Need need = need_for_route(id);
   if (need.access != Access::kPublic) {
     Result<auth::Principal> caller = authenticate(req);
@@ -315,10 +349,14 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
     write_failure(res, outcome.error());
     return;
   }
-  if (outcome->streaming) return;
+  if (outcome->streaming) {
+    call.streaming = true;
+    return;
+  }
   res.status = outcome->status;
   if (!outcome->raw.empty()) {
-    res.set_content(outcome->raw, kJson);
+    res.set_content(outcome->raw,
+                    outcome->content_type.empty() ? kJson : outcome->content_type.c_str());
     return;
   }
   res.set_content(dump(outcome->body), kJson);
@@ -344,6 +382,8 @@ void Server::Impl::configure() {
   // method (the library refuses a PUT without a body, or TRACE, before any handler).
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_started = std::chrono::steady_clock::now();
+    t_failure_message.clear();
+    t_route = "unmatched";
     res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
     if (const RateLimiter::Verdict verdict = admit(req); !verdict.admitted) {
       write_failure(res, Error{ErrorCode::kRateLimited,
@@ -354,6 +394,7 @@ void Server::Impl::configure() {
                                    std::to_string(verdict.retry_after_ms) + " ms",
                                {},
                                {}});
+      audit_request(options.audit, req, res, nullptr, "", t_failure_message);
     } else if (std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
       return httplib::Server::HandlerResponse::Unhandled;
     } else {
@@ -384,15 +425,19 @@ void Server::Impl::configure() {
                                 const std::exception_ptr& /*ep*/) {
     write_failure(res, Error::internal("internal error"));
   });
-  http.set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.has_header(kRequestIdHeader)) {
       res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
     }
-    const bool failed = res.status >= 500;
-    if (!failed && !log_enabled(LogLevel::kDebug)) return;
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - t_started)
                         .count();
+    if (api_metrics) {
+      api_metrics->observe(t_route.empty() ? "unmatched" : t_route, req.method, res.status,
+                           static_cast<double>(us) / 1e6);
+    }
+    const bool failed = res.status >= 500;
+    if (!failed && !log_enabled(LogLevel::kDebug)) return;
     const std::string status = std::to_string(res.status);
     const std::string ms = std::to_string(us / 1000) + "." + std::to_string(us / 100 % 10);
     log(failed ? LogLevel::kWarn : LogLevel::kDebug, "request",

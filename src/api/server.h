@@ -27,6 +27,12 @@
 #include "driver/driver.h"
 #include "engine/engine.h"
 
+namespace corral {
+class MetricsRegistry;
+}
+namespace corral::audit {
+class AuditLog;
+}
 namespace corral::auth {
 class Identity;
 }
@@ -55,6 +61,12 @@ struct ServerOptions {
   // Who may call what (auth/identity.h, api/policy.h). Required: without it, every route but
   // the public ones (GET /healthz, POST /v1/auth/tokens) answers 401.
   auth::Identity* identity = nullptr;
+  // Where every request but a successful read is recorded (audit/audit_log.h); nullptr: none
+  // (GET /v1/vms/{id}/actions and /v1/audit answer 503).
+  audit::AuditLog* audit = nullptr;
+  // Where the API's and the VMs' figures go (api/api_metrics.h) and GET /metrics reads them;
+  // nullptr: GET /metrics answers 503.
+  MetricsRegistry* metrics = nullptr;
   HostJoin* host_join = nullptr;  // nullptr: hosts are added without a token
   // The agent hosts' images and consoles (controller/remote_services.h); nullptr: this
   // process's driver serves every host.

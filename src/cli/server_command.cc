@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/server.h"
+#include "audit/audit_log.h"
 #include "cli/network_setup.h"
 #include "cli/qemu_setup.h"
 #include "cli/server_cluster.h"
@@ -20,6 +21,7 @@
 #include "cluster/pki.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "controller/agent_registry.h"
 #include "controller/cluster_server.h"
 #include "controller/remote_services.h"
@@ -167,6 +169,12 @@ int run_server(const ServerOptions& o) {
   Result<std::unique_ptr<auth::Identity>> identity =
       open_identity(db_path, o.data_dir, o.admin_password_file, identity_clock);
   if (!identity) return cannot_start(identity.error().message);
+  // Its own database: a second writer on corral.db would make the engine's commits wait.
+  Result<std::unique_ptr<audit::AuditLog>> audit_log =
+      audit::AuditLog::open((std::filesystem::path(o.data_dir) / "audit.db").string());
+  if (!audit_log) return cannot_start(audit_log.error().message);
+  MetricsRegistry metrics;  // GET /metrics
+  engine_options.metrics = &metrics;
 
   // Before any thread starts: the threads inherit the blocked signals.
   daemon::StopSignals stop_signals(kExitCannotStart);
@@ -228,6 +236,8 @@ int run_server(const ServerOptions& o) {
   engine::Engine engine(**store, router, clock, engine_options);
   api::ServerOptions server_options;
   server_options.identity = identity->get();
+  server_options.audit = audit_log->get();
+  server_options.metrics = &metrics;
   server_options.rate_limit = o.rate_limit;
   server_options.rate_burst = o.rate_burst;
   // POST /v1/hosts answers with a join token once the cluster server below has started.

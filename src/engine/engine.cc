@@ -118,6 +118,13 @@ EngineStats Engine::stats() const {
   return impl_->published_stats;
 }
 
+std::map<std::pair<store::ProjectId, lc::State>, int> Engine::vm_counts() const {
+  std::map<std::pair<store::ProjectId, lc::State>, int> counts;
+  std::shared_lock lock(impl_->published_mu);
+  for (const store::Vm& vm : impl_->vms) ++counts[{vm.project, vm.record.state}];
+  return counts;
+}
+
 Result<std::optional<store::OperationRow>> Engine::operation(OpId id) const {
   return impl_->store.operation(id);  // every change is committed before it is visible
 }
@@ -388,7 +395,14 @@ void Engine::Impl::flush() {
 
   if (!batch.empty()) {
     for (store::TransitionRow& t : batch.transitions) t.id = ++max_transition_id;
-    if (Status committed = store.commit(batch); !committed) {
+    const auto commit_started = std::chrono::steady_clock::now();
+    Status committed = store.commit(batch);
+    if (committed && metrics) {
+      metrics->committed(batch.transitions, std::chrono::duration<double>(
+                                                std::chrono::steady_clock::now() - commit_started)
+                                                .count());
+    }
+    if (!committed) {
       std::fprintf(stderr, "corral: engine: commit failed, batch rolled back: %s\n",
                    committed.error().message.c_str());
       rollback_batch();

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/result.h"
 #include "driver/driver.h"
 #include "driver/network_fabric.h"
@@ -69,6 +70,8 @@ struct EngineOptions {
   HostOptions hosts;
   // How the scheduler ranks the hosts that pass its filters (OpenNebula's policies 0-2).
   std::uint8_t rank_policy = 1;  // sched::RankPolicy: 0 packing, 1 striping, 2 load-aware
+  // Where operations, phases and commits are counted (engine/engine_metrics.h); nullptr: not.
+  MetricsRegistry* metrics = nullptr;
 };
 
 struct CreateRequest {
@@ -187,6 +190,8 @@ class Engine final : public driver::DriverSink,
   ListPage list(const ListQuery& query) const;
   std::vector<HostUsage> hosts() const;
   EngineStats stats() const;
+  // How many VMs each project has in each state, now (for /metrics).
+  std::map<std::pair<store::ProjectId, lifecycle::State>, int> vm_counts() const;
   // What a project's VMs use now, as committed (lifecycle/quota_table.h counts it).
   lifecycle::QuotaUsage project_usage(store::ProjectId project) const;
   // Usage and billing over a window from the committed history (engine/usage.h), one report

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/engine_metrics.h"
 #include "engine/engine_state.h"
 #include "engine/records.h"
 #include "sched/scheduler.h"
@@ -29,7 +30,9 @@ const std::string* claimed_source(const store::Vm& vm);
 
 struct Engine::Impl {
   Impl(store::Store& s, driver::Driver& d, Clock& c, EngineOptions o)
-      : store(s), driver(d), clock(c), options(std::move(o)) {}
+      : store(s), driver(d), clock(c), options(std::move(o)) {
+    if (options.metrics != nullptr) metrics = std::make_unique<EngineMetrics>(*options.metrics);
+  }
 
   store::Store& store;
   driver::Driver& driver;
@@ -53,6 +56,7 @@ struct Engine::Impl {
   std::map<std::string, std::string> published_firewall_errors;    // by host
 
   // ---- Engine thread only --------------------------------------------------------------
+  std::unique_ptr<EngineMetrics> metrics;       // nullptr: no registry given
   std::unordered_map<VmId, store::Vm> working;  // copies changed in this batch, not committed
   std::vector<VmId> dirty_order;                // working's keys, in first-touch order
   std::vector<internal::HostSlot> hosts;        // includes uncommitted changes

@@ -1,0 +1,324 @@
+#include "audit/audit_log.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "common/log.h"
+#include "store/sqlite_util.h"
+
+namespace corral::audit {
+
+bool outcome_known(Outcome o) {
+  switch (o) {
+    case Outcome::kAccepted:
+    case Outcome::kRefused:
+    case Outcome::kFailed:
+      return true;
+  }
+  return false;
+}
+
+std::string_view outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kAccepted:
+      return "accepted";
+    case Outcome::kRefused:
+      return "refused";
+    case Outcome::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+Outcome outcome_of_status(int http_status) {
+  if (http_status >= 500) return Outcome::kFailed;
+  if (http_status >= 400) return Outcome::kRefused;
+  return Outcome::kAccepted;
+}
+
+namespace {
+
+using store::sqlite::Db;
+using store::sqlite::RowReader;
+using store::sqlite::Stmt;
+using store::sqlite::StmtUse;
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr std::size_t kMaxBatch = 4096;
+
+// Numbered migrations of audit.db (PRAGMA user_version): append, never edit.
+constexpr const char* kMigrations[] = {
+    // 1
+    "CREATE TABLE entries ("
+    " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, request_id TEXT NOT NULL,"
+    " user_id INTEGER NOT NULL, user TEXT NOT NULL, project_id INTEGER NOT NULL,"
+    " project TEXT NOT NULL, source TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,"
+    " route TEXT NOT NULL, vm INTEGER NOT NULL, verb TEXT NOT NULL, vocabulary TEXT NOT NULL,"
+    " status INTEGER NOT NULL, outcome INTEGER NOT NULL, message TEXT NOT NULL);"
+    "CREATE INDEX entries_vm ON entries (vm, id) WHERE vm != 0;"
+    "CREATE INDEX entries_project ON entries (project_id, id);",
+};
+
+constexpr const char* kInsert =
+    "INSERT INTO entries (at, request_id, user_id, user, project_id, project, source, method,"
+    " path, route, vm, verb, vocabulary, status, outcome, message)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+constexpr const char* kSelect =
+    "SELECT id, at, request_id, user_id, user, project_id, project, source, method, path, route,"
+    " vm, verb, vocabulary, status, outcome, message FROM entries"
+    " WHERE id > ?1 AND (?2 IS NULL OR vm = ?2) AND (?3 IS NULL OR project_id = ?3)"
+    " AND (?4 IS NULL OR user = ?4) AND (?5 IS NULL OR outcome = ?5) AND at >= ?6 ORDER BY id LIMIT ?7";
+
+struct Pending {
+  Entry entry;
+  std::optional<std::promise<Status>> done;  // set: a caller waits
+};
+
+class SqliteAuditLog final : public AuditLog {
+ public:
+  SqliteAuditLog(std::string path, AuditOptions options)
+      : path_(std::move(path)), options_(options) {}
+  ~SqliteAuditLog() override { stop(); }
+
+  Status open();
+  Status record(Entry entry) override;
+  void record_later(Entry entry) override;
+  Result<std::vector<Entry>> list(const Query& query) const override;
+  std::uint64_t dropped() const override {
+    std::lock_guard lock(mu_);
+    return dropped_;
+  }
+  void stop() override;
+
+ private:
+  Result<Db> connect() const;
+  void write_loop();
+  Status commit(std::deque<Pending>& batch);
+
+  const std::string path_;
+  const AuditOptions options_;
+  Db writer_;
+  Stmt insert_;
+  mutable std::mutex read_mu_;
+  Db reader_;
+  Stmt select_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  std::uint64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+Result<Db> SqliteAuditLog::connect() const {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path_.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) return fail(store::sqlite::open_error(db.get(), path_, "open", rc));
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  return db;
+}
+
+Status SqliteAuditLog::open() {
+  Result<Db> writer = connect();
+  if (!writer) return fail(writer.error());
+  writer_ = std::move(*writer);
+  sqlite3* db = writer_.get();
+  // synchronous = NORMAL under WAL: a commit is in the OS once it returns, so it survives the
+  // process's SIGKILL (the bar for an acknowledged request); the store's database pays FULL.
+  if (int rc = store::sqlite::exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+      rc != SQLITE_OK) {
+    return fail(store::sqlite::open_error(db, path_, "cannot set pragmas", rc));
+  }
+  std::int64_t version = 0;
+  if (int rc = store::sqlite::query_int(db, "PRAGMA user_version", version); rc != SQLITE_OK) {
+    return fail(store::sqlite::open_error(db, path_, "cannot read its version", rc));
+  }
+  const auto known = static_cast<std::int64_t>(std::size(kMigrations));
+  if (version > known) {
+    return fail(Error::internal(fmt::format(
+        "audit log {} is at version {}, newer than this corral ({})", path_, version, known)));
+  }
+  for (std::int64_t v = version; v < known; ++v) {
+    const std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version = {}; COMMIT",
+                                        kMigrations[v], v + 1);
+    if (int rc = store::sqlite::exec(db, sql.c_str()); rc != SQLITE_OK) {
+      store::sqlite::exec(db, "ROLLBACK");
+      return fail(store::sqlite::open_error(db, path_, fmt::format("migration {}", v + 1), rc));
+    }
+  }
+  if (int rc = store::sqlite::prepare(db, kInsert, insert_); rc != SQLITE_OK) {
+    return fail(store::sqlite::sqlite_error(db, path_, "prepare insert", rc));
+  }
+  Result<Db> reader = connect();
+  if (!reader) return fail(reader.error());
+  reader_ = std::move(*reader);
+  if (int rc = store::sqlite::prepare(reader_.get(), kSelect, select_); rc != SQLITE_OK) {
+    return fail(store::sqlite::sqlite_error(reader_.get(), path_, "prepare select", rc));
+  }
+  thread_ = std::thread([this] { write_loop(); });
+  return {};
+}
+
+Status SqliteAuditLog::record(Entry entry) {
+  std::promise<Status> promise;
+  std::future<Status> done = promise.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return fail(Error{ErrorCode::kUnavailable, "the audit log is stopping", {}, {}});
+    queue_.push_back({std::move(entry), std::move(promise)});
+  }
+  wake_.notify_one();
+  return done.get();
+}
+
+void SqliteAuditLog::record_later(Entry entry) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= options_.max_pending) {
+      ++dropped_;
+      return;
+    }
+    queue_.push_back({std::move(entry), std::nullopt});
+  }
+  wake_.notify_one();
+}
+
+void SqliteAuditLog::write_loop() {
+  for (;;) {
+    std::deque<Pending> batch;
+    bool last = false;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      last = stopping_;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      last = last && queue_.empty();
+    }
+    if (!batch.empty()) {
+      const Status written = commit(batch);
+      if (!written) {
+        log(LogLevel::kWarn, "audit",
+            {{"msg", "entries not written"},
+             {"count", std::to_string(batch.size())},
+             {"error", written.error().message}});
+      }
+      for (Pending& p : batch) {
+        if (p.done) p.done->set_value(written);
+      }
+    }
+    if (last) return;
+  }
+}
+
+Status SqliteAuditLog::commit(std::deque<Pending>& batch) {
+  sqlite3* db = writer_.get();
+  if (int rc = store::sqlite::exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) {
+    return fail(store::sqlite::sqlite_error(db, path_, "begin", rc));
+  }
+  for (const Pending& p : batch) {
+    const Entry& e = p.entry;
+    StmtUse use(insert_);
+    use.bind(e.at)
+        .bind(e.request_id)
+        .bind(e.user_id)
+        .bind(e.user)
+        .bind(e.project_id)
+        .bind(e.project)
+        .bind(e.source)
+        .bind(e.method)
+        .bind(e.path)
+        .bind(e.route)
+        .bind(e.vm)
+        .bind(e.verb)
+        .bind(e.vocabulary)
+        .bind(static_cast<std::int64_t>(e.status))
+        .bind(store::sqlite::num(e.outcome))
+        .bind(e.message);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      store::sqlite::exec(db, "ROLLBACK");
+      return fail(store::sqlite::sqlite_error(db, path_, "insert", rc));
+    }
+  }
+  if (int rc = store::sqlite::exec(db, "COMMIT"); rc != SQLITE_OK) {
+    store::sqlite::exec(db, "ROLLBACK");
+    return fail(store::sqlite::sqlite_error(db, path_, "commit", rc));
+  }
+  return {};
+}
+
+Result<std::vector<Entry>> SqliteAuditLog::list(const Query& query) const {
+  std::lock_guard lock(read_mu_);
+  StmtUse use(select_);
+  use.bind(query.after);
+  query.vm ? use.bind(*query.vm) : use.bind_null();
+  query.project ? use.bind(*query.project) : use.bind_null();
+  query.user ? use.bind(std::string_view(*query.user)) : use.bind_null();
+  query.outcome ? use.bind(store::sqlite::num(*query.outcome)) : use.bind_null();
+  use.bind(query.since);
+  use.bind(static_cast<std::int64_t>(query.limit));
+  std::vector<Entry> out;
+  int rc = SQLITE_OK;
+  while ((rc = use.step()) == SQLITE_ROW) {
+    RowReader r(select_.get());
+    Entry e;
+    e.id = r.i64();
+    e.at = r.i64();
+    e.request_id = r.text();
+    e.user_id = r.i64();
+    e.user = r.text();
+    e.project_id = r.i64();
+    e.project = r.text();
+    e.source = r.text();
+    e.method = r.text();
+    e.path = r.text();
+    e.route = r.text();
+    e.vm = r.i64();
+    e.verb = r.text();
+    e.vocabulary = r.text();
+    e.status = r.integer<int>();
+    e.outcome = r.enumerator<Outcome>(outcome_known);
+    e.message = r.text();
+    if (r.problem()) {
+      return fail(Error::internal(
+          fmt::format("audit log {}: entry {} is corrupt: {}", path_, e.id, *r.problem())));
+    }
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return fail(store::sqlite::sqlite_error(reader_.get(), path_, "list", rc));
+  return out;
+}
+
+void SqliteAuditLog::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditOptions options) {
+  auto log = std::make_unique<SqliteAuditLog>(path, options);
+  if (Status s = log->open(); !s) return fail(s.error());
+  return std::unique_ptr<AuditLog>(std::move(log));
+}
+
+}  // namespace corral::audit
