@@ -188,5 +188,107 @@ TEST_F(QuotaTest, ARunningQuotaIsReleasedByPowerOffAndTakenBackByStart) {
   EXPECT_EQ(start.body["error"]["code"], "quota_exceeded");
 }
 
+TEST_F(QuotaTest, VolumesCountByNumberAndSizeWithSnapshotsAndAreTheirProjectsOwn) {
+  const std::string admin = server_->admin_token();
+  ASSERT_EQ(send(url(), admin, "PUT", "/v1/projects/q/quotas", {{"volumes", 2}, {"volume_mib", 100}})
+                .status,
+            200);
+  const auto make = [&](const std::string& name, int mib) {
+    return send(url(), token_, "POST", "/v1/volumes", {{"name", name}, {"size_mib", mib}});
+  };
+  const auto settle = [&](const std::string& name) {
+    for (int i = 0; i < 300; ++i) {
+      const Reply r = send(url(), token_, "GET", "/v1/volumes/" + name);
+      if (r.body["volume"]["busy"] == false) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << name << " stayed busy";
+  };
+  ASSERT_EQ(make("d1", 40).status, 201);
+  settle("d1");
+  Reply over = make("d2", 70);  // 40 + 70 > 100
+  EXPECT_EQ(over.status, 403) << over.body.dump();
+  EXPECT_EQ(over.body["error"]["quota"]["resource"], "volume_mib");
+  EXPECT_EQ(over.body["error"]["quota"]["used"], 40);
+  ASSERT_EQ(make("d2", 20).status, 201);
+  settle("d2");
+  over = make("d3", 1);
+  EXPECT_EQ(over.status, 403);
+  EXPECT_EQ(over.body["error"]["quota"]["resource"], "volumes");
+  // A snapshot is a full copy: 40 more would make 100 — allowed; then an extend by 1 is not.
+  ASSERT_EQ(send(url(), token_, "POST", "/v1/volumes/d1/action", {{"action", "snapshot"}}).status,
+            202);
+  settle("d1");
+  EXPECT_EQ(quota("volume_mib")["in_use"], 100);
+  over = send(url(), token_, "POST", "/v1/volumes/d2/action", {{"action", "extend"}, {"size_mib", 21}});
+  EXPECT_EQ(over.status, 403) << over.body.dump();
+  EXPECT_EQ(over.body["error"]["quota"]["resource"], "volume_mib");
+  EXPECT_EQ(quota("volumes")["in_use"], 2);
+
+  // Another project's member: the volumes are not there, and cannot be attached to its VMs.
+  ASSERT_EQ(send(url(), admin, "POST", "/v1/projects", {{"name", "other"}}).status, 201);
+  ASSERT_EQ(send(url(), admin, "POST", "/v1/users",
+                 {{"name", "o"}, {"password", "password-o"}, {"project", "other"}, {"role", "member"}})
+                .status,
+            201);
+  const std::string other =
+      send(url(), "", "POST", "/v1/auth/tokens", {{"user", "o"}, {"password", "password-o"}})
+          .body.value("token", "");
+  EXPECT_EQ(send(url(), other, "GET", "/v1/volumes/d1").status, 404);
+  EXPECT_EQ(send(url(), other, "DELETE", "/v1/volumes/d1").status, 404);
+  EXPECT_EQ(send(url(), other, "POST", "/v1/volumes/d1/action", {{"action", "snapshot"}}).status,
+            404);
+  EXPECT_TRUE(send(url(), other, "GET", "/v1/volumes").body["volumes"].empty());
+  const Reply vm = send(url(), other, "POST", "/v1/vms",
+                        {{"name", "ov"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+  ASSERT_EQ(vm.status, 202);
+  const std::string path = "/v1/vms/" + std::to_string(vm.body["vm"]["id"].get<std::int64_t>());
+  for (int i = 0; i < 300 && send(url(), other, "GET", path).body["state"] != "RUNNING"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const Reply attach =
+      send(url(), other, "POST", path + "/actions", {{"action", "disk_attach"}, {"volume", "d1"}});
+  EXPECT_EQ(attach.status, 404) << attach.body.dump();
+  EXPECT_EQ(send(url(), token_, "GET", "/v1/volumes/d1").body["volume"]["attach_status"], "detached");
+}
+
+// Per token and per project (the per-address limit is limits_test's): a member's token is cut
+// at its burst, a second token of the same project at the project's, and the cloud's admin not
+// at all; the refusal is 429 naming which limit.
+TEST(RateLimitTest, PerTokenAndPerProjectButNotTheCloudAdmin) {
+  ServerProcess server({"--sim-profile", "zero", "--token-rate-limit", "0.01", "--token-rate-burst",
+                        "5", "--project-rate-limit", "0.01", "--project-rate-burst", "8"});
+  ASSERT_TRUE(server.start()) << server.log();
+  const std::string url = server.url();
+  const std::string admin = server.admin_token();
+  ASSERT_EQ(send(url, admin, "POST", "/v1/projects", {{"name", "r"}}).status, 201);
+  ASSERT_EQ(send(url, admin, "POST", "/v1/users",
+                 {{"name", "m"}, {"password", "password-m"}, {"project", "r"}, {"role", "member"}})
+                .status,
+            201);
+  const auto login = [&] {
+    return send(url, "", "POST", "/v1/auth/tokens", {{"user", "m"}, {"password", "password-m"}})
+        .body.value("token", "");
+  };
+  const std::string first = login();
+  const std::string second = login();
+  const auto count_ok = [&](const std::string& token, int n, std::string* refusal) {
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+      const Reply r = send(url, token, "GET", "/v1/vms");
+      if (r.status == 200) ++ok;
+      if (r.status == 429 && refusal != nullptr && refusal->empty()) *refusal = error_message(r);
+    }
+    return ok;
+  };
+  std::string why;
+  EXPECT_EQ(count_ok(first, 8, &why), 5);  // the token's burst
+  EXPECT_NE(why.find("with this token"), std::string::npos) << why;
+  why.clear();
+  EXPECT_EQ(count_ok(second, 8, &why), 3);  // what is left of the project's 8
+  EXPECT_NE(why.find("in project r;"), std::string::npos) << why;
+  EXPECT_EQ(count_ok(admin, 50, nullptr), 50);  // the cloud's admin: no limit
+}
+
 }  // namespace
 }  // namespace corral::testing

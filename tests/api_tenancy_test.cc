@@ -123,6 +123,14 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {"beta", vm_of(login("member-b"), "vb")},
       {"admin", vm_of(admin_, "vadm")},
   };
+  // A volume of each project, made by its member: {volume} in the paths below.
+  for (const auto& [project, token] : std::map<std::string, std::string>{
+           {"alpha", login("member-a")}, {"beta", login("member-b")}, {"admin", admin_}}) {
+    const Reply made =
+        call(server_->url(), token, "POST", "/v1/volumes", {{"name", "vol-" + project}, {"size_mib", 1}});
+    ASSERT_EQ(made.status, 201) << made.body.dump();
+    EXPECT_EQ(made.body["volume"]["project"], project == "admin" ? 1 : (project == "alpha" ? 2 : 3));
+  }
   // Objects for the routes that make or remove them.
   ASSERT_EQ(post("/v1/hosts", {{"name", "hx"}}).status, 201);
   const std::vector<RouteCase> cases = {
@@ -178,17 +186,17 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {RouteId::kDeleteNetwork, Min::kCloudAdmin, "DELETE", "/v1/networks/n"},
       {RouteId::kListVolumes, Min::kReader, "GET", "/v1/volumes"},
       {RouteId::kCreateVolume,
-       Min::kCloudAdmin,
+       Min::kMember,
        "POST",
        "/v1/volumes",
        {{"name", "v"}, {"size_mib", 1}}},
-      {RouteId::kGetVolume, Min::kReader, "GET", "/v1/volumes/v"},
+      {RouteId::kGetVolume, Min::kReader, "GET", "/v1/volumes/{volume}", nullptr, true},
       {RouteId::kActOnVolume,
-       Min::kCloudAdmin,
+       Min::kMember,
        "POST",
-       "/v1/volumes/v/action",
-       {{"action", "snapshot"}}},
-      {RouteId::kDeleteVolume, Min::kCloudAdmin, "DELETE", "/v1/volumes/nothing"},
+       "/v1/volumes/{volume}/action",
+       {{"action", "snapshot"}},
+       true},
       {RouteId::kListSecurityGroups, Min::kReader, "GET", "/v1/security-groups"},
       {RouteId::kCreateSecurityGroup,
        Min::kCloudAdmin,
@@ -277,6 +285,7 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        "/v1/admin/vms/{vm}/external",
        {{"event", "crash"}}},
       // Last: they end what they act on (the VMs, a user, the caller's own token).
+      {RouteId::kDeleteVolume, Min::kMember, "DELETE", "/v1/volumes/{volume}", nullptr, true},
       {RouteId::kDeleteVm, Min::kMember, "DELETE", "/v1/vms/{vm}", nullptr, true},
       {RouteId::kDeleteUser, Min::kCloudAdmin, "DELETE", "/v1/users/victim"},
       {RouteId::kLogout, Min::kAnyone, "DELETE", "/v1/auth/token"},
@@ -334,6 +343,7 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
             path.replace(at, key.size(), value);
         };
         put("{vm}", std::to_string(vms.at(target)));
+        put("{volume}", "vol-" + target);
         put("{op}", std::to_string(ops.at(target)));
         put("{project}", target);
         put("{user}", own ? (c.name.empty() ? "victim" : c.name) : "victim");

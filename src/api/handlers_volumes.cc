@@ -49,6 +49,7 @@ json volume_json(Context& ctx, const Call& call, const store::VolumeRow& v) {
   }
   return {{"id", v.id},
           {"name", v.name},
+          {"project", v.project},
           {"size_mib", v.size_mib},
           {"status", std::string(lc::volume_status_name(v.status))},
           {"attach_status", std::string(lc::cinder_attach_status(record))},
@@ -97,18 +98,31 @@ Status only(const json& body, std::span<const std::string_view> fields, std::str
   return {};
 }
 
+// The volume the path names, if the caller's project owns it (or the caller is the cloud's
+// admin): another project's is not found, never forbidden.
+std::expected<store::VolumeRow, Failure> visible_volume(const Context& ctx, const Call& call) {
+  std::optional<store::VolumeRow> v = ctx.engine.volume(call.args[0]);
+  if (!v || !can_see(call.who(), v->project)) {
+    return failure(Error::not_found("no volume " + call.args[0].substr(0, 64)));
+  }
+  return std::move(*v);
+}
+
 }  // namespace
 
 HandlerResult list_volumes(Context& ctx, Call& call) {
+  Result<std::optional<store::ProjectId>> scope = list_scope(ctx, call);
+  if (!scope) return failure(std::move(scope.error()));
   json volumes = json::array();
-  for (const store::VolumeRow& v : ctx.engine.volumes())
-    volumes.push_back(volume_json(ctx, call, v));
+  for (const store::VolumeRow& v : ctx.engine.volumes()) {
+    if (!*scope || v.project == **scope) volumes.push_back(volume_json(ctx, call, v));
+  }
   return Reply{200, {{"volumes", std::move(volumes)}}};
 }
 
 HandlerResult get_volume(Context& ctx, Call& call) {
-  const std::optional<store::VolumeRow> v = ctx.engine.volume(call.args[0]);
-  if (!v) return failure(Error::not_found("no volume " + call.args[0].substr(0, 64)));
+  auto v = visible_volume(ctx, call);
+  if (!v) return std::unexpected(std::move(v.error()));
   return Reply{200, {{"volume", volume_json(ctx, call, *v)}}};
 }
 
@@ -131,8 +145,9 @@ HandlerResult create_volume(Context& ctx, Call& call) {
     }
     delete_on_termination = d->get<bool>();
   }
-  Result<store::VolumeRow> v =
-      ctx.engine.create_volume({name->get<std::string>(), *size, delete_on_termination});
+  const store::ProjectId project = call.who()->project;
+  Result<store::VolumeRow> v = ctx.engine.create_volume(
+      {name->get<std::string>(), *size, delete_on_termination, project, limits_for(ctx, project)});
   if (!v) return failure(std::move(v.error()));
   return Reply{201, {{"volume", volume_json(ctx, call, *v)}}};
 }
@@ -149,8 +164,11 @@ HandlerResult act_on_volume(Context& ctx, Call& call) {
         "'action' must be one of extend (or resize), snapshot, delete_snapshot"));
   }
   const std::string& verb = action->get_ref<const std::string&>();
+  auto volume = visible_volume(ctx, call);
+  if (!volume) return std::unexpected(std::move(volume.error()));
   engine::VolumeRequest request;
-  request.name_or_id = call.args[0];
+  request.name_or_id = std::to_string(volume->id);
+  request.quota = limits_for(ctx, volume->project);
   if (verb == "extend" || verb == "resize") {
     Result<std::uint64_t> size = size_of(*body);
     if (!size) return failure(std::move(size.error()));
@@ -186,8 +204,10 @@ HandlerResult act_on_volume(Context& ctx, Call& call) {
 }
 
 HandlerResult delete_volume(Context& ctx, Call& call) {
-  Result<store::VolumeRow> v =
-      ctx.engine.volume_action({engine::VolumeVerb::kDelete, call.args[0], 0, 0});
+  auto volume = visible_volume(ctx, call);
+  if (!volume) return std::unexpected(std::move(volume.error()));
+  Result<store::VolumeRow> v = ctx.engine.volume_action(
+      {engine::VolumeVerb::kDelete, std::to_string(volume->id), 0, 0});
   if (!v) return failure(std::move(v.error()));
   return Reply{202, {{"volume", volume_json(ctx, call, *v)}}};
 }

@@ -255,7 +255,9 @@ struct Server::Impl {
         local_host(d, faults),
         hosts(local_host),
         context{e, o.identity, hosts, events, options},
-        limiter(o.rate_limit, o.rate_burst) {
+        limiter(o.rate_limit, o.rate_burst),
+        token_limiter(o.token_rate_limit, o.token_rate_burst),
+        project_limiter(o.project_rate_limit, o.project_rate_burst) {
     hosts.set_remote(o.remote_hosts);
     if (o.metrics != nullptr) {
       api_metrics = std::make_unique<ApiMetrics>(*o.metrics, e, o.identity, o.audit);
@@ -264,6 +266,8 @@ struct Server::Impl {
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
   void serve(RouteId id, Call& call);  // dispatch's work once the route is known
+  // The token's and the project's buckets (not the cloud admin's): the refusal, if any.
+  std::optional<Error> caller_limited(const auth::Principal& caller);
   Result<auth::Principal> authenticate(const httplib::Request& req) const;
   RateLimiter::Verdict admit(const httplib::Request& req);
   void configure();
@@ -279,7 +283,9 @@ struct Server::Impl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   int subscription = -1;
-  RateLimiter limiter;
+  RateLimiter limiter;          // per client address, before anything else
+  RateLimiter token_limiter;    // per token, once the caller is known
+  RateLimiter project_limiter;  // per project, likewise
   std::unique_ptr<ApiMetrics> api_metrics;  // nullptr: no registry given
 };
 
@@ -288,6 +294,37 @@ RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now().time_since_epoch());
   return limiter.admit(req.remote_addr, now.count());
+}
+
+std::optional<Error> Server::Impl::caller_limited(const auth::Principal& caller) {
+  if (caller.cloud_admin()) return std::nullopt;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::steady_clock::now().time_since_epoch())
+                                .count();
+  const auto refusal = [](const RateLimiter& l, double burst, const std::string& whose,
+                          std::int64_t retry_ms) {
+    return Error{ErrorCode::kRateLimited,
+                 "more than " + std::to_string(std::lround(l.per_second())) +
+                     " requests a second (burst " + std::to_string(std::lround(burst)) + ") " +
+                     whose + "; retry in " + std::to_string(retry_ms) + " ms",
+                 {},
+                 {}};
+  };
+  if (token_limiter.enabled()) {
+    if (const RateLimiter::Verdict v = token_limiter.admit("t" + std::to_string(caller.token), now);
+        !v.admitted) {
+      return refusal(token_limiter, options.token_rate_burst, "with this token", v.retry_after_ms);
+    }
+  }
+  if (project_limiter.enabled()) {
+    if (const RateLimiter::Verdict v =
+            project_limiter.admit("p" + std::to_string(caller.project), now);
+        !v.admitted) {
+      return refusal(project_limiter, options.project_rate_burst,
+                     "in project " + caller.project_name, v.retry_after_ms);
+    }
+  }
+  return std::nullopt;
 }
 
 Result<auth::Principal> Server::Impl::authenticate(const httplib::Request& req) const {
@@ -334,6 +371,10 @@ void Server::Impl::serve(RouteId id, Call& call) {
       return;
     }
     call.caller = std::move(*caller);
+    if (std::optional<Error> limited = caller_limited(*call.caller)) {
+      write_failure(res, *limited);
+      return;
+    }
   }
   if (Status allowed = authorize(call.who(), need, req.method + " " + req.path); !allowed) {
     write_failure(res, allowed.error());

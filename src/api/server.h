@@ -79,6 +79,12 @@ struct ServerOptions {
   // GET /healthz is never limited.
   double rate_limit = 5000;
   double rate_burst = 10000;
+  // And per token and per project, for every caller but the cloud's admin (whose project has
+  // no quotas either): one user's script cannot take the whole API from the others.
+  double token_rate_limit = 500;
+  double token_rate_burst = 1000;
+  double project_rate_limit = 1000;
+  double project_rate_burst = 2000;
   // The network namespace users reach the VMs' networks from (their gateways' side: `ip netns
   // exec NS ssh root@IP`), shown as each network's "namespace"; empty: none on this machine.
   std::string network_namespace;

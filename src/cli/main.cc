@@ -16,6 +16,7 @@
 #include "cli/ssh_command.h"
 #include "cli/states_command.h"
 #include "cli/usage_command.h"
+#include "cli/audit_command.h"
 #include "cli/stratuslab_commands.h"
 #include "cli/vm_commands.h"
 #include "cli/volumes_command.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   corral::cli::add_agent_command(app);
   corral::cli::add_identity_commands(app, globals);
   corral::cli::add_usage_command(app, globals);
+  corral::cli::add_audit_commands(app, globals);
   corral::cli::add_vm_command(app, globals);
   corral::cli::add_stratuslab_commands(app, globals);
   corral::cli::add_hosts_command(app, globals);

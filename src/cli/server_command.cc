@@ -58,6 +58,10 @@ struct ServerOptions {
   std::string missing_state = "unknown";
   double rate_limit = 5000;
   double rate_burst = 10000;
+  double token_rate_limit = 500;
+  double token_rate_burst = 1000;
+  double project_rate_limit = 1000;
+  double project_rate_burst = 2000;
   int sim_hosts = 4;
   std::string sim_profile = "fast";
   std::string default_network;  // a CIDR: create the network "default" if there is none
@@ -150,6 +154,12 @@ int run_server(const ServerOptions& o) {
   if (!(o.rate_limit >= 0) || !(o.rate_burst >= 1)) {
     return usage("--rate-limit must be 0 (no limit) or more, --rate-burst 1 or more");
   }
+  if (!(o.token_rate_limit >= 0) || !(o.token_rate_burst >= 1) || !(o.project_rate_limit >= 0) ||
+      !(o.project_rate_burst >= 1)) {
+    return usage(
+        "--token-rate-limit and --project-rate-limit must be 0 (no limit) or more, their "
+        "bursts 1 or more");
+  }
   if (!(o.monitor_interval_s >= 0.1 && o.monitor_interval_s <= 3600)) {
     return usage("--monitor-interval must be 0.1 to 3600 seconds");
   }
@@ -240,6 +250,10 @@ int run_server(const ServerOptions& o) {
   server_options.metrics = &metrics;
   server_options.rate_limit = o.rate_limit;
   server_options.rate_burst = o.rate_burst;
+  server_options.token_rate_limit = o.token_rate_limit;
+  server_options.token_rate_burst = o.token_rate_burst;
+  server_options.project_rate_limit = o.project_rate_limit;
+  server_options.project_rate_burst = o.project_rate_burst;
   // POST /v1/hosts answers with a join token once the cluster server below has started.
   ClusterJoin join;
   server_options.host_join = &join;
@@ -402,6 +416,19 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rate-burst", options->rate_burst,
                   "Requests a client address may send at once before --rate-limit applies")
+      ->capture_default_str();
+  cmd->add_option("--token-rate-limit", options->token_rate_limit,
+                  "Requests a second per API token after a burst (the cloud admin's are not "
+                  "limited; 0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--token-rate-burst", options->token_rate_burst,
+                  "Requests one token may send at once before --token-rate-limit applies")
+      ->capture_default_str();
+  cmd->add_option("--project-rate-limit", options->project_rate_limit,
+                  "Requests a second per project, all its tokens together (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--project-rate-burst", options->project_rate_burst,
+                  "Requests one project may send at once before --project-rate-limit applies")
       ->capture_default_str();
   cmd->add_option("--sim-hosts", options->sim_hosts, "Simulated hosts (sim-1 .. sim-N)")
       ->capture_default_str();

@@ -48,6 +48,15 @@ void add(lc::QuotaUsage& into, const lc::QuotaUsage& more) {
   for (std::size_t i = 0; i < into.size(); ++i) into[i] += more[i];
 }
 
+// What one volume uses until it is gone: itself, and its size with its snapshots' (Cinder's
+// "gigabytes" counts both).
+void add_volume(lc::QuotaUsage& into, const store::VolumeRow& v) {
+  std::uint64_t mib = v.size_mib;
+  for (const store::VolumeSnapshot& s : v.snapshots) mib += s.size_mib;
+  into[lc::quota_index(QuotaResource::kVolumes)] += 1;
+  into[lc::quota_index(QuotaResource::kVolumeMib)] += static_cast<std::int64_t>(mib);
+}
+
 }  // namespace
 
 lc::QuotaUsage Engine::Impl::usage_of(store::ProjectId project) const {
@@ -57,6 +66,9 @@ lc::QuotaUsage Engine::Impl::usage_of(store::ProjectId project) const {
     const store::Vm& vm = current(id);
     if (vm.project == project)
       add(usage, vm_use(vm.record.state, vm.model, vm.desired, vm.nics.size()));
+  }
+  for (const auto& [id, v] : volumes) {
+    if (v.project == project) add_volume(usage, v);
   }
   return usage;
 }
@@ -108,6 +120,9 @@ lc::QuotaUsage Engine::project_usage(store::ProjectId project) const {
   for (const store::Vm& vm : impl_->vms) {
     if (vm.project == project)
       add(usage, vm_use(vm.record.state, vm.model, vm.desired, vm.nics.size()));
+  }
+  for (const store::VolumeRow& v : impl_->published_volumes) {
+    if (v.project == project) add_volume(usage, v);
   }
   return usage;
 }

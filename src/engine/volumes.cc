@@ -111,12 +111,23 @@ void Engine::Impl::handle_volume(internal::VolumeCommand& command) {
       answer(fail(Error{ErrorCode::kConflict, "volume " + spec.name + " exists", {}, {}}));
       return;
     }
+    if (spec.quota) {
+      lc::QuotaUsage wanted{};
+      wanted[lc::quota_index(lc::QuotaResource::kVolumes)] = 1;
+      wanted[lc::quota_index(lc::QuotaResource::kVolumeMib)] =
+          static_cast<std::int64_t>(spec.size_mib);
+      if (std::optional<Error> over = over_quota(spec.project, *spec.quota, wanted)) {
+        answer(fail(std::move(*over)));
+        return;
+      }
+    }
     const Millis now = clock.now_ms();
     store::VolumeRow row;
     row.id = ++max_volume_id;
     row.name = spec.name;
     row.size_mib = spec.size_mib;
     row.delete_on_termination = spec.delete_on_termination;
+    row.project = spec.project;
     row.created_at = now;
     Result<lc::VolumeStep> step = lc::begin_volume_action(static_cast<std::uint64_t>(row.id),
                                                           lc::kNewVolume, VolumeAction::kCreate, 0);
@@ -144,6 +155,19 @@ void Engine::Impl::handle_volume(internal::VolumeCommand& command) {
   if (row.job != VolumeJob::kNone) {
     answer(fail(busy(row)));
     return;
+  }
+  // Extend grows the volume by the difference; a snapshot is a full copy (Cinder's).
+  if (request.quota && (request.verb == VolumeVerb::kExtend ||
+                        request.verb == VolumeVerb::kSnapshot)) {
+    lc::QuotaUsage wanted{};
+    wanted[lc::quota_index(lc::QuotaResource::kVolumeMib)] =
+        request.verb == VolumeVerb::kSnapshot
+            ? static_cast<std::int64_t>(row.size_mib)
+            : static_cast<std::int64_t>(request.size_mib) - static_cast<std::int64_t>(row.size_mib);
+    if (std::optional<Error> over = over_quota(row.project, *request.quota, wanted)) {
+      answer(fail(std::move(*over)));
+      return;
+    }
   }
   const auto id = static_cast<std::uint64_t>(row.id);
   switch (request.verb) {
@@ -279,7 +303,11 @@ std::optional<Error> Engine::Impl::prepare_volume(const store::Vm& vm, const Act
                                    " needs 'volume' (its name or id)");
   }
   store::VolumeRow* found = find_volume(request.volume);
-  if (found == nullptr) return Error::not_found("no volume " + request.volume);
+  // Only a volume of the VM's own project attaches (another project's is not found, as in
+  // Cinder).
+  if (found == nullptr || found->project != vm.project) {
+    return Error::not_found("no volume " + request.volume);
+  }
   store::VolumeRow& row = *found;
   if (row.job != VolumeJob::kNone) return busy(row);
   if (!attach && row.vm != vm.id) {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "lifecycle/quota_table.h"
 #include "store/types.h"
 
 namespace corral::engine {
@@ -14,6 +16,9 @@ struct VolumeCreate {
   std::string name;  // as a network's name (engine/names.h)
   std::uint64_t size_mib = 0;
   bool delete_on_termination = false;  // Nova's and Azure's default: the volume outlives its VM
+  store::ProjectId project = store::kAdminProjectId;  // the owner
+  // The owner's limits (lifecycle/quota_table.h); nullopt: none (the admin project's).
+  std::optional<lifecycle::QuotaLimits> quota{};
 };
 
 enum class VolumeVerb : std::uint8_t {
@@ -28,6 +33,9 @@ struct VolumeRequest {
   std::string name_or_id;
   std::uint64_t size_mib = 0;
   std::int64_t snapshot = 0;
+  // The volume's project's limits, for extend and snapshot (which grow volume_mib); nullopt:
+  // not checked.
+  std::optional<lifecycle::QuotaLimits> quota{};
 };
 
 // Sizes a volume may have: 1 MiB to 16 TiB.

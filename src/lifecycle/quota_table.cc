@@ -11,6 +11,8 @@ bool quota_resource_known(QuotaResource resource) {
     case QuotaResource::kRunningVcpus:
     case QuotaResource::kRunningMemoryMib:
     case QuotaResource::kAddresses:
+    case QuotaResource::kVolumes:
+    case QuotaResource::kVolumeMib:
       return true;
   }
   return false;

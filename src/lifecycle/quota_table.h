@@ -27,8 +27,10 @@ enum class QuotaResource : std::uint8_t {
   kRunningVcpus = 5,
   kRunningMemoryMib = 6,
   kAddresses = 7,  // NICs, each holding a lease on a network (Neutron's ports)
+  kVolumes = 8,    // volumes not deleted (Cinder's "volumes"; OpenNebula's datastore IMAGES)
+  kVolumeMib = 9,  // their sizes, snapshots included (Cinder's "gigabytes"; datastore SIZE)
 };
-inline constexpr int kQuotaResourceCount = 7;
+inline constexpr int kQuotaResourceCount = 9;
 inline constexpr std::int64_t kUnlimited = -1;
 
 struct QuotaResourceRow {
@@ -48,6 +50,9 @@ inline constexpr std::array<QuotaResourceRow, kQuotaResourceCount> kQuotaResourc
     {QuotaResource::kRunningVcpus, "running_vcpus", kUnlimited, "", "RUNNING_CPU"},
     {QuotaResource::kRunningMemoryMib, "running_memory_mib", kUnlimited, "", "RUNNING_MEMORY"},
     {QuotaResource::kAddresses, "addresses", 50, "", ""},
+    // Cinder's defaults: 10 volumes, 1000 GiB (of volumes and snapshots together).
+    {QuotaResource::kVolumes, "volumes", 10, "", "IMAGES"},
+    {QuotaResource::kVolumeMib, "volume_mib", 1000 * 1024, "", "SIZE"},
 }};
 
 // The states whose VMs count toward the totals: every one but DONE and SOFT_DELETED (Nova

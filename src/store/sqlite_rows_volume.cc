@@ -95,6 +95,8 @@ constexpr Column<V> kColumns[] = {
      [](RowReader& r, V& v) { v.created_at = r.i64(); }},
     {"updated_at", SqlType::kInteger, false, [](StmtUse& u, const V& v) { u.bind(v.updated_at); },
      [](RowReader& r, V& v) { v.updated_at = r.i64(); }},
+    {"project", SqlType::kInteger, false, [](StmtUse& u, const V& v) { u.bind(v.project); },
+     [](RowReader& r, V& v) { v.project = r.i64(); }},
 };
 
 constexpr RowCodec<V> kCodec{"volumes", "id", kColumns};

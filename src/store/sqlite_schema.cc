@@ -269,6 +269,11 @@ ALTER TABLE transitions ADD COLUMN power INTEGER;
 ALTER TABLE transitions ADD COLUMN vcpus INTEGER;
 ALTER TABLE transitions ADD COLUMN memory_mib INTEGER;
 )sql"},
+    // Projects own their volumes (issue 14): another project's is not found. Volumes made
+    // before belong to the admin project.
+    {11, R"sql(
+ALTER TABLE volumes ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -212,6 +212,7 @@ struct VolumeRow {
   std::vector<VolumeSnapshot> snapshots;
   Millis created_at = 0;
   Millis updated_at = 0;
+  ProjectId project = kAdminProjectId;  // fixed at create
   friend bool operator==(const VolumeRow&, const VolumeRow&) = default;
 };
 inline constexpr int kMaxVolumesPerVm = 16;
