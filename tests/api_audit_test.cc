@@ -50,9 +50,9 @@ class AuditTest : public ::testing::Test {
     return r.body.value("token", "");
   }
   std::int64_t running_vm(const std::string& token, const std::string& request_id) {
-    const ApiReply r = api_call(url(), token, "POST", "/v1/vms",
-                                {{"name", "v"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}},
-                                5, request_id);
+    const ApiReply r = api_call(
+        url(), token, "POST", "/v1/vms",
+        {{"name", "v"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}}, 5, request_id);
     EXPECT_EQ(r.status, 202) << r.text;
     const std::int64_t id = r.body["vm"]["id"];
     wait_state(token, id, "RUNNING");
@@ -176,10 +176,9 @@ TEST_F(AuditTest, EveryChangeAndRefusalIsRecordedWithWhoWhereAndHowAndOnlyOwners
 TEST_F(AuditTest, AnAcknowledgedChangesEntrySurvivesASigkill) {
   const std::int64_t vm = running_vm(ann_, "req-made");
   const std::string path = "/v1/vms/" + std::to_string(vm);
-  ASSERT_EQ(
-      api_call(url(), ann_, "POST", path + "/actions", {{"action", "reboot"}}, 5, "req-last")
-          .status,
-      202);
+  ASSERT_EQ(api_call(url(), ann_, "POST", path + "/actions", {{"action", "reboot"}}, 5, "req-last")
+                .status,
+            202);
   server_->kill();  // right after the reply: nothing more is written
   ASSERT_TRUE(server_->start()) << server_->log();
   const json got = actions(ann_, vm, 2);
@@ -217,12 +216,14 @@ TEST_F(AuditTest, MetricsCountVmsByProjectAndStateOperationsAndRequests) {
   EXPECT_EQ(sample(text, R"(corral_operations_total{action="create",outcome="succeeded"})"), 3);
   EXPECT_EQ(sample(text, R"(corral_operations_total{action="shutdown",outcome="succeeded"})"), 1);
   EXPECT_EQ(sample(text, R"(corral_operation_duration_seconds_count{action="create"})"), 3);
-  EXPECT_EQ(
-      sample(text, R"(corral_http_requests_total{route="/v1/vms",method="POST",code="202"})"), 3);
+  EXPECT_EQ(sample(text, R"(corral_http_requests_total{route="/v1/vms",method="POST",code="202"})"),
+            3);
   EXPECT_EQ(sample(text, R"(corral_http_requests_total{route="/metrics",method="GET",code="403"})"),
             1);
-  EXPECT_GT(sample(text, R"(corral_http_request_duration_seconds_count{route="/v1/vms/{id}",method="GET"})"),
-            0);
+  EXPECT_GT(
+      sample(text,
+             R"(corral_http_request_duration_seconds_count{route="/v1/vms/{id}",method="GET"})"),
+      0);
   EXPECT_GT(sample(text, "corral_store_commit_duration_seconds_count"), 0);
   EXPECT_GT(sample(text, "corral_transitions_total"), 0);
   EXPECT_EQ(sample(text, R"(corral_host_vms{host="sim-1"})"), 3);

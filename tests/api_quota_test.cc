@@ -190,9 +190,10 @@ TEST_F(QuotaTest, ARunningQuotaIsReleasedByPowerOffAndTakenBackByStart) {
 
 TEST_F(QuotaTest, VolumesCountByNumberAndSizeWithSnapshotsAndAreTheirProjectsOwn) {
   const std::string admin = server_->admin_token();
-  ASSERT_EQ(send(url(), admin, "PUT", "/v1/projects/q/quotas", {{"volumes", 2}, {"volume_mib", 100}})
-                .status,
-            200);
+  ASSERT_EQ(
+      send(url(), admin, "PUT", "/v1/projects/q/quotas", {{"volumes", 2}, {"volume_mib", 100}})
+          .status,
+      200);
   const auto make = [&](const std::string& name, int mib) {
     return send(url(), token_, "POST", "/v1/volumes", {{"name", name}, {"size_mib", mib}});
   };
@@ -220,17 +221,19 @@ TEST_F(QuotaTest, VolumesCountByNumberAndSizeWithSnapshotsAndAreTheirProjectsOwn
             202);
   settle("d1");
   EXPECT_EQ(quota("volume_mib")["in_use"], 100);
-  over = send(url(), token_, "POST", "/v1/volumes/d2/action", {{"action", "extend"}, {"size_mib", 21}});
+  over = send(url(), token_, "POST", "/v1/volumes/d2/action",
+              {{"action", "extend"}, {"size_mib", 21}});
   EXPECT_EQ(over.status, 403) << over.body.dump();
   EXPECT_EQ(over.body["error"]["quota"]["resource"], "volume_mib");
   EXPECT_EQ(quota("volumes")["in_use"], 2);
 
   // Another project's member: the volumes are not there, and cannot be attached to its VMs.
   ASSERT_EQ(send(url(), admin, "POST", "/v1/projects", {{"name", "other"}}).status, 201);
-  ASSERT_EQ(send(url(), admin, "POST", "/v1/users",
-                 {{"name", "o"}, {"password", "password-o"}, {"project", "other"}, {"role", "member"}})
-                .status,
-            201);
+  ASSERT_EQ(
+      send(url(), admin, "POST", "/v1/users",
+           {{"name", "o"}, {"password", "password-o"}, {"project", "other"}, {"role", "member"}})
+          .status,
+      201);
   const std::string other =
       send(url(), "", "POST", "/v1/auth/tokens", {{"user", "o"}, {"password", "password-o"}})
           .body.value("token", "");
@@ -249,7 +252,8 @@ TEST_F(QuotaTest, VolumesCountByNumberAndSizeWithSnapshotsAndAreTheirProjectsOwn
   const Reply attach =
       send(url(), other, "POST", path + "/actions", {{"action", "disk_attach"}, {"volume", "d1"}});
   EXPECT_EQ(attach.status, 404) << attach.body.dump();
-  EXPECT_EQ(send(url(), token_, "GET", "/v1/volumes/d1").body["volume"]["attach_status"], "detached");
+  EXPECT_EQ(send(url(), token_, "GET", "/v1/volumes/d1").body["volume"]["attach_status"],
+            "detached");
 }
 
 // Per token and per project (the per-address limit is limits_test's): a member's token is cut

@@ -126,10 +126,11 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
   // A volume of each project, made by its member: {volume} in the paths below.
   for (const auto& [project, token] : std::map<std::string, std::string>{
            {"alpha", login("member-a")}, {"beta", login("member-b")}, {"admin", admin_}}) {
-    const Reply made =
-        call(server_->url(), token, "POST", "/v1/volumes", {{"name", "vol-" + project}, {"size_mib", 1}});
+    const Reply made = call(server_->url(), token, "POST", "/v1/volumes",
+                            {{"name", "vol-" + project}, {"size_mib", 1}});
     ASSERT_EQ(made.status, 201) << made.body.dump();
-    EXPECT_EQ(made.body["volume"]["project"], project == "admin" ? 1 : (project == "alpha" ? 2 : 3));
+    EXPECT_EQ(made.body["volume"]["project"],
+              project == "admin" ? 1 : (project == "alpha" ? 2 : 3));
   }
   // Objects for the routes that make or remove them.
   ASSERT_EQ(post("/v1/hosts", {{"name", "hx"}}).status, 201);
@@ -468,7 +469,8 @@ TEST_F(TenancyTest, UsageIsPerProjectInEveryBillingTableAndAsCsv) {
   bool found = false;
   for (const json& s : mine.body["projects"][0]["servers"]) found = found || s["id"] == vm;
   EXPECT_TRUE(found);
-  EXPECT_EQ(mine.body["tenant_usages"][0]["tenant_id"], mine.body["projects"][0]["project"]["id"].dump());
+  EXPECT_EQ(mine.body["tenant_usages"][0]["tenant_id"],
+            mine.body["projects"][0]["project"]["id"].dump());
   EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?all_projects=true").status, 403);
   EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?billing=cheap").status, 400);
   EXPECT_EQ(call(server_->url(), b, "GET", "/v1/usage?from=yesterday").status, 400);

@@ -23,8 +23,9 @@ std::string project_label(const auth::Identity* identity, store::ProjectId id) {
 void collect_vms(Collector& out, const engine::Engine& engine, const auth::Identity* identity) {
   std::vector<Collector::Sample> samples;
   for (const auto& [key, count] : engine.vm_counts()) {
-    samples.push_back({{project_label(identity, key.first), std::string(lc::state_name(key.second))},
-                       static_cast<double>(count)});
+    samples.push_back(
+        {{project_label(identity, key.first), std::string(lc::state_name(key.second))},
+         static_cast<double>(count)});
   }
   out.emit("corral_vms", "VMs by project and state (OpenNebula's STATE).", MetricType::kGauge,
            {"project", "state"}, std::move(samples));

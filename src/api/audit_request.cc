@@ -22,8 +22,9 @@ bool audited(std::string_view method, std::string_view path, int status) {
   return !read || status >= 400;
 }
 
-void audit_request(audit::AuditLog* audit_log, const httplib::Request& req, const httplib::Response& res,
-                   const Call* call, std::string_view route, std::string_view message) {
+void audit_request(audit::AuditLog* audit_log, const httplib::Request& req,
+                   const httplib::Response& res, const Call* call, std::string_view route,
+                   std::string_view message) {
   if (audit_log == nullptr || !audited(req.method, req.path, res.status)) return;
   audit::Entry e;
   e.at = SystemClock().now_ms();

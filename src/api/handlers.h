@@ -31,8 +31,8 @@ struct Reply {
 
   int status = 200;
   nlohmann::json body;
-  bool streaming = false;  // the handler set a content provider
-  std::string raw;         // a body already rendered (the hot read paths); wins over `body`
+  bool streaming = false;    // the handler set a content provider
+  std::string raw;           // a body already rendered (the hot read paths); wins over `body`
   std::string content_type;  // of `raw`; empty: JSON
 };
 
@@ -46,10 +46,10 @@ struct Context {
 
 // What a handler tells the audit log beyond what the server knows (audit/audit_log.h).
 struct AuditNote {
-  std::int64_t vm = 0;      // the VM named or made
-  std::string verb;         // in the caller's vocabulary; empty: the route's
-  std::string vocabulary;   // empty: "corral"
-  std::string user;         // a public route's would-be caller (the name a login gave)
+  std::int64_t vm = 0;     // the VM named or made
+  std::string verb;        // in the caller's vocabulary; empty: the route's
+  std::string vocabulary;  // empty: "corral"
+  std::string user;        // a public route's would-be caller (the name a login gave)
 };
 
 struct Call {

@@ -13,7 +13,9 @@ namespace {
 using json = nlohmann::json;
 
 json entry_json(const audit::Entry& e) {
-  const auto text_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  const auto text_or_null = [](const std::string& s) {
+    return s.empty() ? json(nullptr) : json(s);
+  };
   return {{"id", e.id},
           {"at", format_time(e.at)},
           {"request_id", e.request_id},
@@ -55,18 +57,18 @@ HandlerResult vm_actions(Context& ctx, Call& call) {
   Result<audit::AuditLog*> log = log_of(ctx);
   if (!log) return failure(std::move(log.error()));
   // Since the VM was made: an id probed before it existed named another (or no) VM.
-  return reply_with(
-      (*log)->list({.vm = vm->id, .since = vm->created_at, .after = page->after, .limit = page->limit}));
+  return reply_with((*log)->list(
+      {.vm = vm->id, .since = vm->created_at, .after = page->after, .limit = page->limit}));
 }
 
 HandlerResult audit_log(Context& ctx, Call& call) {
-  static constexpr std::string_view kKnown[] = {"after", "limit", "vm", "project", "user",
-                                                "outcome", "since"};
+  static constexpr std::string_view kKnown[] = {"after", "limit",   "vm",   "project",
+                                                "user",  "outcome", "since"};
   for (const auto& [key, value] : call.req.params) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      return failure(Error::invalid_argument(
-          "unknown query parameter '" + key.substr(0, 64) +
-          "' (known: after, limit, vm, project, user, outcome, since)"));
+      return failure(
+          Error::invalid_argument("unknown query parameter '" + key.substr(0, 64) +
+                                  "' (known: after, limit, vm, project, user, outcome, since)"));
     }
   }
   QueryParams paging;
@@ -85,8 +87,8 @@ HandlerResult audit_log(Context& ctx, Call& call) {
     const std::optional<auth::Project> p =
         ctx.identity->find_project(call.req.get_param_value("project"));
     if (!p) {
-      return failure(Error::not_found("no project " +
-                                      call.req.get_param_value("project").substr(0, 64)));
+      return failure(
+          Error::not_found("no project " + call.req.get_param_value("project").substr(0, 64)));
     }
     query.project = p->id;
   }
@@ -98,8 +100,8 @@ HandlerResult audit_log(Context& ctx, Call& call) {
       if (o == audit::outcome_name(known)) query.outcome = known;
     }
     if (!query.outcome) {
-      return failure(Error::invalid_argument(
-          "query parameter 'outcome' must be accepted, refused or failed"));
+      return failure(
+          Error::invalid_argument("query parameter 'outcome' must be accepted, refused or failed"));
     }
   }
   if (call.req.has_param("since")) {

@@ -206,8 +206,8 @@ HandlerResult act_on_volume(Context& ctx, Call& call) {
 HandlerResult delete_volume(Context& ctx, Call& call) {
   auto volume = visible_volume(ctx, call);
   if (!volume) return std::unexpected(std::move(volume.error()));
-  Result<store::VolumeRow> v = ctx.engine.volume_action(
-      {engine::VolumeVerb::kDelete, std::to_string(volume->id), 0, 0});
+  Result<store::VolumeRow> v =
+      ctx.engine.volume_action({engine::VolumeVerb::kDelete, std::to_string(volume->id), 0, 0});
   if (!v) return failure(std::move(v.error()));
   return Reply{202, {{"volume", volume_json(ctx, call, *v)}}};
 }

@@ -283,9 +283,9 @@ struct Server::Impl {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
   int subscription = -1;
-  RateLimiter limiter;          // per client address, before anything else
-  RateLimiter token_limiter;    // per token, once the caller is known
-  RateLimiter project_limiter;  // per project, likewise
+  RateLimiter limiter;                      // per client address, before anything else
+  RateLimiter token_limiter;                // per token, once the caller is known
+  RateLimiter project_limiter;              // per project, likewise
   std::unique_ptr<ApiMetrics> api_metrics;  // nullptr: no registry given
 };
 
@@ -299,8 +299,8 @@ RateLimiter::Verdict Server::Impl::admit(const httplib::Request& req) {
 std::optional<Error> Server::Impl::caller_limited(const auth::Principal& caller) {
   if (caller.cloud_admin()) return std::nullopt;
   const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now().time_since_epoch())
-                                .count();
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
   const auto refusal = [](const RateLimiter& l, double burst, const std::string& whose,
                           std::int64_t retry_ms) {
     return Error{ErrorCode::kRateLimited,

@@ -74,7 +74,8 @@ constexpr const char* kSelect =
     "SELECT id, at, request_id, user_id, user, project_id, project, source, method, path, route,"
     " vm, verb, vocabulary, status, outcome, message FROM entries"
     " WHERE id > ?1 AND (?2 IS NULL OR vm = ?2) AND (?3 IS NULL OR project_id = ?3)"
-    " AND (?4 IS NULL OR user = ?4) AND (?5 IS NULL OR outcome = ?5) AND at >= ?6 ORDER BY id LIMIT ?7";
+    " AND (?4 IS NULL OR user = ?4) AND (?5 IS NULL OR outcome = ?5) AND at >= ?6 ORDER BY id "
+    "LIMIT ?7";
 
 struct Pending {
   Entry entry;
@@ -151,8 +152,8 @@ Status SqliteAuditLog::open() {
         "audit log {} is at version {}, newer than this corral ({})", path_, version, known)));
   }
   for (std::int64_t v = version; v < known; ++v) {
-    const std::string sql = fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version = {}; COMMIT",
-                                        kMigrations[v], v + 1);
+    const std::string sql =
+        fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version = {}; COMMIT", kMigrations[v], v + 1);
     if (int rc = store::sqlite::exec(db, sql.c_str()); rc != SQLITE_OK) {
       store::sqlite::exec(db, "ROLLBACK");
       return fail(store::sqlite::open_error(db, path_, fmt::format("migration {}", v + 1), rc));

@@ -47,9 +47,9 @@ struct Entry {
   std::string source;  // the client's address
   std::string method;
   std::string path;
-  std::string route;     // the route's pattern ("/v1/vms/{id}/actions"); empty: no route
-  std::int64_t vm = 0;   // the VM the request named or made; 0: none
-  std::string verb;      // in the caller's vocabulary ("stop", "os-stop", "deallocate")
+  std::string route;    // the route's pattern ("/v1/vms/{id}/actions"); empty: no route
+  std::int64_t vm = 0;  // the VM the request named or made; 0: none
+  std::string verb;     // in the caller's vocabulary ("stop", "os-stop", "deallocate")
   std::string vocabulary;
   int status = 0;  // HTTP
   Outcome outcome = Outcome::kAccepted;
@@ -74,7 +74,7 @@ class AuditLog {
  public:
   // Opens (creating) the database at `path` and starts the writer.
   [[nodiscard]] static Result<std::unique_ptr<AuditLog>> open(const std::string& path,
-                                                               AuditOptions options = {});
+                                                              AuditOptions options = {});
   virtual ~AuditLog() = default;
   // Commits `entry`, waiting for it. Errors: the store's (the caller logs them: the request
   // itself already happened).

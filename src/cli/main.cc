@@ -4,6 +4,7 @@
 
 #include "agent/guard/fence_guard_command.h"
 #include "cli/agent_command.h"
+#include "cli/audit_command.h"
 #include "cli/console_commands.h"
 #include "cli/groups_command.h"
 #include "cli/hosts_command.h"
@@ -15,9 +16,8 @@
 #include "cli/server_command.h"
 #include "cli/ssh_command.h"
 #include "cli/states_command.h"
-#include "cli/usage_command.h"
-#include "cli/audit_command.h"
 #include "cli/stratuslab_commands.h"
+#include "cli/usage_command.h"
 #include "cli/vm_commands.h"
 #include "cli/volumes_command.h"
 

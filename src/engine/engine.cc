@@ -398,9 +398,9 @@ void Engine::Impl::flush() {
     const auto commit_started = std::chrono::steady_clock::now();
     Status committed = store.commit(batch);
     if (committed && metrics) {
-      metrics->committed(batch.transitions, std::chrono::duration<double>(
-                                                std::chrono::steady_clock::now() - commit_started)
-                                                .count());
+      metrics->committed(
+          batch.transitions,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_started).count());
     }
     if (!committed) {
       std::fprintf(stderr, "corral: engine: commit failed, batch rolled back: %s\n",

@@ -7,7 +7,7 @@ namespace lc = corral::lifecycle;
 namespace {
 // Phases last from milliseconds (the sim) to many minutes (a copy of a large disk).
 const std::vector<double>& phase_buckets() {
-  static const std::vector<double> kBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,  2.5,
+  static const std::vector<double> kBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,   2.5,
                                                5,     10,    30,   60,   120, 300, 900, 3600};
   return kBuckets;
 }
@@ -29,10 +29,9 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
                                      "One group commit of the engine's batch to the store.",
                                      default_latency_buckets())
                           .with(std::span<const std::string>{})),
-      transitions_(registry
-                       .counter("corral_transitions_total",
-                                "Entries committed to the VMs' history.")
-                       .with(std::span<const std::string>{})) {}
+      transitions_(
+          registry.counter("corral_transitions_total", "Entries committed to the VMs' history.")
+              .with(std::span<const std::string>{})) {}
 
 void EngineMetrics::committed(std::span<const store::TransitionRow> transitions,
                               double commit_seconds) {
@@ -40,8 +39,7 @@ void EngineMetrics::committed(std::span<const store::TransitionRow> transitions,
   transitions_.inc(transitions.size());
   for (const store::TransitionRow& t : transitions) {
     if (t.op_id == 0) continue;
-    const lc::Action action =
-        t.after && t.after->record.op ? t.after->record.op->action : t.action;
+    const lc::Action action = t.after && t.after->record.op ? t.after->record.op->action : t.action;
     const std::string_view action_text = lc::action_name(action);
     auto [it, fresh] = open_.try_emplace(t.vm_id);
     Open& open = it->second;

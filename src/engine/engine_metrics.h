@@ -28,9 +28,9 @@ class EngineMetrics {
   struct Open {
     store::OpId op = 0;
     lifecycle::Phase phase = lifecycle::Phase::kNone;
-    Millis since = 0;     // the phase's start
-    Millis started = 0;   // the operation's
-    bool ended = false;   // counted once
+    Millis since = 0;    // the phase's start
+    Millis started = 0;  // the operation's
+    bool ended = false;  // counted once
   };
   Family<Counter>& operations_;
   Family<Histogram>& operation_seconds_;

@@ -157,8 +157,8 @@ void Engine::Impl::handle_volume(internal::VolumeCommand& command) {
     return;
   }
   // Extend grows the volume by the difference; a snapshot is a full copy (Cinder's).
-  if (request.quota && (request.verb == VolumeVerb::kExtend ||
-                        request.verb == VolumeVerb::kSnapshot)) {
+  if (request.quota &&
+      (request.verb == VolumeVerb::kExtend || request.verb == VolumeVerb::kSnapshot)) {
     lc::QuotaUsage wanted{};
     wanted[lc::quota_index(lc::QuotaResource::kVolumeMib)] =
         request.verb == VolumeVerb::kSnapshot

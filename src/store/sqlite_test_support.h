@@ -135,9 +135,9 @@ inline TransitionRow make_transition(const Vm& vm, int n) {
   if (n > 0) {
     lifecycle::VmRecord r;
     r.state = t.to;
-    r.op = lifecycle::Operation{Action::kDeploy, State::kPending, static_cast<std::uint8_t>(n),
-                                t.status, n == 2,
-                                n == 2 ? std::optional(OpStatus::kFailed) : std::nullopt};
+    r.op = lifecycle::Operation{
+        Action::kDeploy, State::kPending, static_cast<std::uint8_t>(n),
+        t.status,        n == 2,          n == 2 ? std::optional(OpStatus::kFailed) : std::nullopt};
     r.power = lifecycle::Power::kRunning;
     t.after = TransitionRow::After{r, 2 + n, 256 * n};
   }

@@ -8,7 +8,7 @@
 namespace corral::testing {
 
 struct ApiReply {
-  int status = 0;  // 0: no answer in time (or a stream that stays open)
+  int status = 0;       // 0: no answer in time (or a stream that stays open)
   nlohmann::json body;  // discarded (is_discarded()) when the body is not JSON
   std::string text;     // the body as sent
 };
