@@ -461,6 +461,7 @@ TEST_F(TenancyTest, AMemberSeesOnlyTheirProjectsVmsAndTheAdminSeesAllWhenAsked) 
 TEST_F(TenancyTest, UsageIsPerProjectInEveryBillingTableAndAsCsv) {
   const std::string b = login("member-b");
   const std::int64_t vm = vm_of(b, "billed");
+  vm_of(login("member-a"), "billed-a");  // another project's: the admin's report has both
   const Reply mine = call(server_->url(), b, "GET", "/v1/usage?billing=azure-current");
   ASSERT_EQ(mine.status, 200) << mine.body.dump();
   EXPECT_EQ(mine.body["billing_table"], "azure-current");
