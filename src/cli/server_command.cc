@@ -157,6 +157,10 @@ int run_server(const ServerOptions& o) {
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = o.sim_hosts;
 
+  // Before any thread starts (the audit log's writer is the first): the threads inherit the
+  // blocked signals, so a SIGTERM reaches the orderly stop instead of killing the process.
+  daemon::StopSignals stop_signals(kExitCannotStart);
+
   if (Status dir = daemon::prepare_data_dir(o.data_dir); !dir) {
     return cannot_start(dir.error().message);
   }
@@ -175,9 +179,6 @@ int run_server(const ServerOptions& o) {
   if (!audit_log) return cannot_start(audit_log.error().message);
   MetricsRegistry metrics;  // GET /metrics
   engine_options.metrics = &metrics;
-
-  // Before any thread starts: the threads inherit the blocked signals.
-  daemon::StopSignals stop_signals(kExitCannotStart);
 
   SystemClock clock;
   // Real VMs get real networks: built in namespaces named after the cluster's CA (src/net).
