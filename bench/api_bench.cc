@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -59,6 +60,7 @@ long env_or(const char* name, long fallback) {
 
 long healthz_counter(httplib::Client& c, const char* key) {
   auto r = c.Get("/healthz");
+  if (!r) r = c.Get("/healthz");  // once more: the server may have closed the idle connection
   if (!r) return -1;
   const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
   return j.contains(key) && j[key].is_number() ? j[key].get<long>() : -1;
@@ -303,6 +305,9 @@ long auth_cost(long vms, long clients) {
 }  // namespace
 
 int main() {
+  // A server that closed an idle keep-alive connection is an error on the next request, not a
+  // reason to die: OpenSSL's writes raise SIGPIPE (httplib's plain ones do not).
+  std::signal(SIGPIPE, SIG_IGN);
   const long vms = env_or("CORRAL_BENCH_VMS", 10'000);
   const long clients = env_or("CORRAL_BENCH_CLIENTS", 64);
   const long scale = env_or("CORRAL_BENCH_SCALE", 100'000);
