@@ -68,8 +68,12 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
   vm.ssh_keys = request.ssh_keys;
+  // A VM without NICs lists no group: its project's default is not made for it.
   Result<std::vector<store::SecurityGroupId>> security =
-      security_group_ids(request.security_groups, request.project, ErrorCode::kInvalidArgument);
+      request.networks.empty() && request.security_groups.empty()
+          ? Result<std::vector<store::SecurityGroupId>>(std::vector<store::SecurityGroupId>{})
+          : security_group_ids(request.security_groups, request.project,
+                               ErrorCode::kInvalidArgument);
   if (!security) {
     --max_vm_id;
     replies.push_back({std::move(command.reply), security.error(), 0, 0});
