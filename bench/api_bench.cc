@@ -11,6 +11,9 @@
 //  2. Scale: more VMs created (held, so no host is needed) up to M (default 100,000); time to
 //     list them all (pages of 1,000 by marker); server RSS growth per VM (/proc/PID/status).
 //  3. Restart: SIGTERM, start again on the same data dir, time until /healthz answers.
+//  4. The cost of auth: phase 1's load (CORRAL_BENCH_AUTH_VMS, default 5,000 VMs) on three
+//     fresh servers — plain HTTP reading no token (--no-auth), plain HTTP with a token,
+//     HTTPS with a token — as ratios against the first.
 // Targets (2-core machines): >= 20,000 transitions/s, p99 GET <= 5 ms, list <= 1 s,
 // <= 2 KiB RSS per VM, restart <= 2 s. Timings are printed, never asserted.
 #include <fmt/core.h>
@@ -151,27 +154,26 @@ class Watcher {
   std::thread thread_;
 };
 
-}  // namespace
+// What one lifecycle load measured (phase 1).
+struct LoadFigures {
+  double tps = 0;
+  long transitions = 0;
+  double seconds = 0;
+  long batches = 0;
+  double get_p50_ms = 0;
+  double get_p99_ms = 0;
+  std::size_t gets = 0;
+  long failures = 0;
+  long highest_id = 0;
+};
 
-int main() {
-  const long vms = env_or("CORRAL_BENCH_VMS", 10'000);
-  const long clients = env_or("CORRAL_BENCH_CLIENTS", 64);
-  const long scale = env_or("CORRAL_BENCH_SCALE", 100'000);
-
-  // No rate limit: the bench measures the server, not its limiter.
-  ServerProcess server(
-      {"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn", "--rate-limit", "0"});
-  if (!server.start()) {
-    std::fprintf(stderr, "corral-bench-api: the server did not start:\n%s\n", server.log().c_str());
-    return 1;
-  }
-  const long rss_empty = rss_kib(server.pid());
-  std::fprintf(stdout, "corral-bench-api: server %s, pid %d, %ld VMs x %ld clients, scale %ld\n",
-               server.url().c_str(), server.pid(), vms, clients, scale);
-
-  // 1. Lifecycle load.
+// `vms` VMs named PREFIX-i go create -> RUNNING -> shutdown -> POWEROFF -> terminate -> DONE
+// through `clients` keep-alive clients while two probes GET random VMs ~1 ms apart each.
+LoadFigures run_load(const ServerProcess& server, long vms, long clients,
+                     const std::string& prefix) {
   auto probe = server.client();
   const long transitions_before = healthz_counter(*probe, "transitions");
+  const long batches_before = healthz_counter(*probe, "batches");
   Latencies get_latency;
   std::atomic<long> next{0};
   std::atomic<long> failures{0};
@@ -209,7 +211,7 @@ int main() {
       auto c = server.client();
       for (long i = next++; i < vms; i = next++) {
         auto created = c->Post("/v1/vms",
-                               nlohmann::json{{"name", "load-" + std::to_string(i)},
+                               nlohmann::json{{"name", prefix + "-" + std::to_string(i)},
                                               {"image", "tiny"},
                                               {"vcpus", 1},
                                               {"memory_mib", 64}}
@@ -238,13 +240,96 @@ int main() {
   loading = false;
   for (std::size_t t = 0; t < probes; ++t) threads[t].join();
   watcher.reset();
-  const long transitions = healthz_counter(*probe, "transitions") - transitions_before;
-  const long batches = healthz_counter(*probe, "batches");
-  const double tps = static_cast<double>(transitions) / (load_ms / 1000.0);
+  LoadFigures f;
+  f.transitions = healthz_counter(*probe, "transitions") - transitions_before;
+  f.batches = healthz_counter(*probe, "batches") - batches_before;
+  f.seconds = load_ms / 1000.0;
+  f.tps = static_cast<double>(f.transitions) / f.seconds;
+  f.get_p50_ms = get_latency.percentile(0.50);
+  f.get_p99_ms = get_latency.percentile(0.99);
+  f.gets = get_latency.ms.size();
+  f.failures = failures.load();
+  f.highest_id = highest_id.load();
+  return f;
+}
+
+// The cost of authentication: the same load on three fresh servers in this run — plain HTTP
+// reading no token (--no-auth), plain HTTP with a bearer token, HTTPS (TLS 1.2+, the default)
+// with a bearer token. Audit, policy and rate-limit checks run in all three. Returns the
+// failures.
+long auth_cost(long vms, long clients) {
+  struct Config {
+    const char* name;
+    bool tls;
+    bool token;
+  };
+  const Config configs[] = {{"plain HTTP, no token (--no-auth)", false, false},
+                            {"plain HTTP, bearer token", false, true},
+                            {"HTTPS, bearer token (the default)", true, true}};
+  long failures = 0;
+  std::vector<LoadFigures> figures;
+  for (const Config& config : configs) {
+    std::vector<std::string> args = {"--sim-profile", "zero", "--sim-hosts",  "16",
+                                     "--log-level",   "warn", "--rate-limit", "0"};
+    if (!config.token) args.emplace_back("--no-auth");
+    ServerProcess server(args);
+    if (config.tls) server.use_tls();
+    if (!config.token) server.send_no_token();
+    if (!server.start()) {
+      std::fprintf(stderr, "corral-bench-api: the server (%s) did not start:\n%s\n", config.name,
+                   server.log().c_str());
+      return 1;
+    }
+    figures.push_back(run_load(server, vms, clients, "auth"));
+    failures += figures.back().failures;
+    server.stop();
+  }
+  fmt::print(
+      "\nThe cost of auth: {} VMs create->running->shutdown->terminate, {} clients, each on a "
+      "fresh server in this run; ratios against the first row.\n\n"
+      "| API | durable transitions/s | ratio | GET p50 / p99 | p99 ratio | failures |\n"
+      "|---|---|---|---|---|---|\n",
+      vms, clients);
+  const LoadFigures& base = figures.front();
+  for (std::size_t i = 0; i < figures.size(); ++i) {
+    const LoadFigures& f = figures[i];
+    fmt::print("| {} | {:.0f} | {:.2f} | {:.2f} / {:.2f} ms | {:.2f} | {} |\n", configs[i].name,
+               f.tps, f.tps / std::max(1.0, base.tps), f.get_p50_ms, f.get_p99_ms,
+               f.get_p99_ms / std::max(1e-6, base.get_p99_ms), f.failures);
+  }
+  return failures;
+}
+
+}  // namespace
+
+int main() {
+  const long vms = env_or("CORRAL_BENCH_VMS", 10'000);
+  const long clients = env_or("CORRAL_BENCH_CLIENTS", 64);
+  const long scale = env_or("CORRAL_BENCH_SCALE", 100'000);
+
+  // No rate limit: the bench measures the server, not its limiter.
+  ServerProcess server(
+      {"--sim-profile", "zero", "--sim-hosts", "16", "--log-level", "warn", "--rate-limit", "0"});
+  if (!server.start()) {
+    std::fprintf(stderr, "corral-bench-api: the server did not start:\n%s\n", server.log().c_str());
+    return 1;
+  }
+  const long rss_empty = rss_kib(server.pid());
+  std::fprintf(stdout, "corral-bench-api: server %s, pid %d, %ld VMs x %ld clients, scale %ld\n",
+               server.url().c_str(), server.pid(), vms, clients, scale);
+
+  // 1. Lifecycle load.
+  auto probe = server.client();
+  const LoadFigures load = run_load(server, vms, clients, "load");
+  std::atomic<long> failures{load.failures};
+  const double tps = load.tps;
+  const long transitions = load.transitions;
+  const long batches = load.batches;
+  const double load_ms = load.seconds * 1000.0;
+  std::vector<std::thread> threads;
 
   // 2. Scale: fill up to `scale` VMs, held so they need no host.
-  threads.clear();
-  next = vms;
+  std::atomic<long> next{vms};
   for (long t = 0; t < clients; ++t) {
     threads.emplace_back([&] {
       auto c = server.client();
@@ -313,7 +398,7 @@ int main() {
   fmt::print(
       "| GET /v1/vms/{{id}} under that load, p50 / p99 | p99 <= 5 ms | {:.2f} / {:.2f} ms "
       "({} requests) |\n",
-      get_latency.percentile(0.50), get_latency.percentile(0.99), get_latency.ms.size());
+      load.get_p50_ms, load.get_p99_ms, load.gets);
   fmt::print("| list {} VMs (pages of 1,000) | <= 1 s | {:.3f} s ({} listed) |\n", scale,
              list_ms / 1000.0, listed);
   fmt::print("| list {} VMs, views=nova / views=none | <= 1 s | {:.3f} / {:.3f} s |\n", scale,
@@ -328,5 +413,7 @@ int main() {
   fmt::print(
       "\nFor scale: OpenNebula advises < 30 API requests/s and lists 20,000 VMs in "
       "0.8-1.3 s; a Nova boot averages 8 s (Rally).\n");
-  return failures.load() == 0 && restarted ? 0 : 1;
+  server.stop();
+  const long auth_failures = auth_cost(env_or("CORRAL_BENCH_AUTH_VMS", 5'000), clients);
+  return failures.load() == 0 && auth_failures == 0 && restarted ? 0 : 1;
 }

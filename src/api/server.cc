@@ -23,6 +23,7 @@
 #include "api/requests.h"
 #include "api/router.h"
 #include "api/routes.h"
+#include "api/tls.h"
 #include "common/log.h"
 #include "daemon/address.h"
 
@@ -257,6 +258,7 @@ struct Server::Impl {
         local_host(d, faults),
         hosts(local_host),
         context{e, o.identity, hosts, events, options},
+        http(make_http_server(o.tls, tls_error)),
         limiter(o.rate_limit, o.rate_burst),
         token_limiter(o.token_rate_limit, o.token_rate_burst),
         project_limiter(o.project_rate_limit, o.project_rate_burst) {
@@ -279,8 +281,9 @@ struct Server::Impl {
   driver::LocalHostServices local_host;  // the driver's own hosts (agent hosts: remote_hosts)
   driver::HostServicesRouter hosts;
   Context context;
-  Router router;  // route i is kRoutes[i]
-  httplib::Server http;
+  Router router;          // route i is kRoutes[i]
+  std::string tls_error;  // why the TLS identity cannot be used ("" when it can, or no TLS)
+  std::unique_ptr<httplib::Server> http;  // an httplib::SSLServer with options.tls
   std::atomic<int> listen_fd{-1};
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> running{false};
@@ -330,6 +333,7 @@ std::optional<Error> Server::Impl::caller_limited(const auth::Principal& caller)
 }
 
 Result<auth::Principal> Server::Impl::authenticate(const httplib::Request& req) const {
+  if (options.no_auth) return *options.no_auth;
   const std::string authorization = req.get_header_value("Authorization");  // owns the text
   std::string_view token = bearer_token(authorization);
   const std::string keystone = req.get_header_value("X-Auth-Token");
@@ -408,14 +412,14 @@ void Server::Impl::serve(RouteId id, Call& call) {
 void Server::Impl::configure() {
   for (const Route& r : kRoutes) router.add(std::string(r.method), r.pattern);
   const std::size_t threads = options.threads;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_keep_alive_max_count(1'000'000);
-  http.set_keep_alive_timeout(options.keep_alive_timeout_s);
-  http.set_payload_max_length(kMaxBodyBytes);
-  http.set_tcp_nodelay(true);
+  http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http->set_keep_alive_max_count(1'000'000);
+  http->set_keep_alive_timeout(options.keep_alive_timeout_s);
+  http->set_payload_max_length(kMaxBodyBytes);
+  http->set_tcp_nodelay(true);
   // SO_REUSEADDR only: the library's default adds SO_REUSEPORT, which would let a second
   // server bind the same port silently instead of failing "address in use".
-  http.set_socket_options([this](socket_t sock) {
+  http->set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     listen_fd = sock;
@@ -423,7 +427,7 @@ void Server::Impl::configure() {
 
   // Before the body is read: unknown routes and wrong methods are answered here, for every
   // method (the library refuses a PUT without a body, or TRACE, before any handler).
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_started = std::chrono::steady_clock::now();
     t_failure_message.clear();
     t_route = "unmatched";
@@ -452,23 +456,23 @@ void Server::Impl::configure() {
   const auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     dispatch(req, res);
   };
-  http.Get(".*", handle);
-  http.Post(".*", handle);
-  http.Put(".*", handle);
-  http.Patch(".*", handle);
-  http.Delete(".*", handle);
-  http.Options(".*", handle);
-  http.set_error_handler(httplib::Server::HandlerWithResponse(
+  http->Get(".*", handle);
+  http->Post(".*", handle);
+  http->Put(".*", handle);
+  http->Patch(".*", handle);
+  http->Delete(".*", handle);
+  http->Options(".*", handle);
+  http->set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request& /*req*/, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours
         write_failure(res, library_error(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
-  http.set_exception_handler([](const httplib::Request& /*req*/, httplib::Response& res,
-                                const std::exception_ptr& /*ep*/) {
+  http->set_exception_handler([](const httplib::Request& /*req*/, httplib::Response& res,
+                                 const std::exception_ptr& /*ep*/) {
     write_failure(res, Error::internal("internal error"));
   });
-  http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+  http->set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.has_header(kRequestIdHeader)) {
       res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));
     }
@@ -509,12 +513,16 @@ Server::~Server() {
 
 Status Server::bind(const std::string& host, int port) {
   const std::string address = daemon::host_port_text(host, port);
+  if (!impl_->http->is_valid()) {
+    return fail(
+        Error::invalid_argument("cannot serve HTTPS on " + address + ": " + impl_->tls_error));
+  }
   errno = 0;
   bool bound = false;
   if (port == 0) {
-    bound = impl_->http.bind_to_any_port(host) > 0;
+    bound = impl_->http->bind_to_any_port(host) > 0;
   } else {
-    bound = impl_->http.bind_to_port(host, port);
+    bound = impl_->http->bind_to_port(host, port);
   }
   if (!bound) {
     const int err = errno;
@@ -539,13 +547,15 @@ int Server::port() const {
   return 0;
 }
 
+const char* Server::scheme() const { return impl_->options.tls ? "https" : "http"; }
+
 Status Server::run() {
   impl_->running = true;
   if (impl_->stop_requested) {
     impl_->running = false;
     return {};
   }
-  const bool ok = impl_->http.listen_after_bind();
+  const bool ok = impl_->http->listen_after_bind();
   impl_->running = false;
   if (!ok && !impl_->stop_requested) {
     return fail(Error{ErrorCode::kUnavailable, "the listening socket failed", {}, {}});
@@ -558,10 +568,10 @@ void Server::stop() {
   impl_->events.close();
   // run() may be between its check and the library's loop: wait for the loop to start so
   // the stop below reaches it (the library ignores stop() before it runs).
-  for (int i = 0; i < 200 && impl_->running && !impl_->http.is_running(); ++i) {
+  for (int i = 0; i < 200 && impl_->running && !impl_->http->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  impl_->http.stop();
+  impl_->http->stop();
 }
 
 }  // namespace corral::api

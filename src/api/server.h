@@ -14,6 +14,8 @@
 //   (driver/host_services.h): the driver's own hosts locally, agent hosts through
 //   ServerOptions::remote_hosts.
 // - /v1/admin/* exists only when a FaultInjector (the sim) is given (404 otherwise).
+// - HTTPS when ServerOptions::tls is given (TLS 1.2 and up, api/tls.h), plain HTTP otherwise:
+//   which one, and on which address, is the server command's decision (cli/server_command.h).
 // - bind() then run() (blocks); stop() from any thread (not a signal handler) ends the event
 //   streams, stops accepting, and makes run() return once the connections in flight are done.
 #pragma once
@@ -21,8 +23,10 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "auth/identity.h"
 #include "common/result.h"
 #include "driver/driver.h"
 #include "engine/engine.h"
@@ -32,9 +36,6 @@ class MetricsRegistry;
 }
 namespace corral::audit {
 class AuditLog;
-}
-namespace corral::auth {
-class Identity;
 }
 namespace corral::driver {
 class RemoteHostServicesSource;
@@ -57,10 +58,23 @@ class HostJoin {
   virtual std::string join_address() const = 0;
 };
 
+// The certificate (PEM; the leaf first, then any chain) and private key (PEM) the API serves
+// HTTPS with.
+struct TlsIdentity {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
 struct ServerOptions {
+  // HTTPS with this identity; nullopt: plain HTTP.
+  std::optional<TlsIdentity> tls;
   // Who may call what (auth/identity.h, api/policy.h). Required: without it, every route but
   // the public ones (GET /healthz, POST /v1/auth/tokens) answers 401.
   auth::Identity* identity = nullptr;
+  // When set, every request acts as this principal and no token is read (Nova's noauth2):
+  // `corral server --no-auth`, plain HTTP on loopback only, for benchmarks that measure what
+  // authentication costs. Audit, policy and rate limits still apply to it.
+  std::optional<auth::Principal> no_auth;
   // Where every request but a successful read is recorded (audit/audit_log.h); nullptr: none
   // (GET /v1/vms/{id}/actions and /v1/audit answer 503).
   audit::AuditLog* audit = nullptr;
@@ -101,10 +115,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds host:port (port 0: any free port). Errors: kUnavailable naming the address and
-  // the reason (in use, cannot resolve, not permitted).
+  // the reason (in use, cannot resolve, not permitted); kInvalidArgument when the TLS
+  // identity cannot be used (nothing is bound then).
   [[nodiscard]] Status bind(const std::string& host, int port);
   // The port bound (after bind()).
   int port() const;
+  // Whether it serves HTTPS ("https") or plain HTTP ("http").
+  const char* scheme() const;
   // Serves until stop(). Errors: kUnavailable if the listening socket fails.
   [[nodiscard]] Status run();
   // Safe from any thread, any number of times.

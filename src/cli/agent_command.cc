@@ -55,6 +55,7 @@ struct AgentFlags {
   int sim_hosts = 0;
   std::string name_prefix = "sim";
   std::string api;
+  std::string ca_cert;  // the CA an https:// --api is verified with (sim_hosts.h)
   std::vector<std::string> sim_fail;
   // Rehearsal only (the sim): PHASE=MS latency overrides and faults (JSON, as
   // POST /v1/admin/faults takes them) this agent's sim starts with.
@@ -148,8 +149,8 @@ int run_agent(const AgentFlags& f) {
       if (!failure) return usage(failure.error().message);
       failures.push_back(std::move(*failure));
     }
-  } else if (!f.sim_fail.empty() || !f.api.empty()) {
-    return usage("--sim-fail and --api are for --sim-hosts");
+  } else if (!f.sim_fail.empty() || !f.api.empty() || !f.ca_cert.empty()) {
+    return usage("--sim-fail, --api and --ca-cert are for --sim-hosts");
   }
 
   if (Status dir = daemon::prepare_data_dir(f.data_dir); !dir) return fatal(dir.error().message);
@@ -171,6 +172,7 @@ int run_agent(const AgentFlags& f) {
     settings.prefix = f.name_prefix;
     settings.data_dir = f.data_dir;
     settings.api_url = f.api;
+    settings.api_ca_cert = f.ca_cert;
     settings.agent.controller_host = controller->host;
     settings.agent.controller_port = controller->port;
     settings.agent.join = {join->host, join->port, ""};
@@ -313,8 +315,12 @@ void add_agent_command(CLI::App& app) {
                   "--sim-hosts: the hosts' names are PREFIX-0001, PREFIX-0002 ...")
       ->capture_default_str();
   cmd->add_option("--api", f->api,
-                  "--sim-hosts: the controller's HTTP API (http://HOST:8780), to add the hosts "
+                  "--sim-hosts: the controller's API (https://HOST:8780), to add the hosts "
                   "that have no identity yet and get their join tokens");
+  cmd->add_option("--ca-cert", f->ca_cert,
+                  "--sim-hosts: the CA an https:// --api is verified with (default: "
+                  "CORRAL_CA_CERT, else the cluster CA of a host already joined, else "
+                  "<CORRAL_DATA_DIR or ./var>/cluster/ca.crt)");
   cmd->add_option("--sim-fail", f->sim_fail,
                   "--sim-hosts: host=NAME,mode=kill|cut|restore[,after=10s] (repeatable); "
                   "also at run time: echo 'kill NAME' >> <data-dir>/sim-control")

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -60,7 +61,8 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
 
   const ServerUrl& url = client->server_url();
   const std::string path = url.base_path + "/v1/vms/" + id + "/console";
-  httplib::Client stream(url.scheme_host_port);
+  const std::unique_ptr<httplib::Client> connection = client->connect();  // TLS verified
+  httplib::Client& stream = *connection;
   stream.set_read_timeout(time_t{24} * 3600, 0);
   std::atomic<bool> ended = false;
   std::optional<Failure> refused;
@@ -77,6 +79,7 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
                                     {},
                                     {}},
                               response.status,
+                              {},
                               {}};
             return false;
           }
@@ -89,9 +92,8 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
           return true;
         });
     if (!r && !refused && !opened) {
-      refused = Failure{FailureKind::kUnreachable,
-                        Error{ErrorCode::kUnavailable, "cannot open the console stream", {}, {}}, 0,
-                        client->url()};
+      refused = client->transport_failure(stream, r.error());
+      refused->error.message = "cannot open the console stream: " + refused->error.message;
     }
     ended = true;
   });

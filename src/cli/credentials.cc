@@ -109,9 +109,12 @@ std::string token_for(const std::string& server, const std::string& flag) {
   if (const char* env = std::getenv(kTokenEnv); env != nullptr && *env != '\0') return env;
   if (std::optional<std::string> saved = saved_token(server)) return *saved;
   if (!loopback_server(server)) return "";
+  return read_file(fs::path(local_data_dir()) / kAdminTokenFile);
+}
+
+std::string local_data_dir() {
   const char* dir = std::getenv(kDataDirEnv);
-  const fs::path data_dir = dir != nullptr && *dir != '\0' ? fs::path(dir) : fs::path("var");
-  return read_file(data_dir / kAdminTokenFile);
+  return dir != nullptr && *dir != '\0' ? std::string(dir) : std::string("var");
 }
 
 }  // namespace corral::cli

@@ -23,6 +23,10 @@ inline constexpr const char* kTokenEnv = "CORRAL_TOKEN";
 inline constexpr const char* kDataDirEnv = "CORRAL_DATA_DIR";
 inline constexpr const char* kAdminTokenFile = "admin.token";
 
+// The server's data dir on this machine as the CLI assumes it: CORRAL_DATA_DIR, else "var"
+// (the server's default ./var, from the directory `make run` runs in).
+std::string local_data_dir();
+
 // The token for `server` by the rules above ("" if none). `flag` is --token's value.
 std::string token_for(const std::string& server, const std::string& flag);
 

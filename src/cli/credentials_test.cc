@@ -50,10 +50,23 @@ TEST_F(CredentialsTest, TheFirstSourceThatHasATokenWins) {
 }
 
 TEST_F(CredentialsTest, TheLocalAdminCredentialNeverGoesToAServerElsewhere) {
-  for (const char* url : {"http://10.0.0.5:8780", "https://corral.example.com",
-                          "http://127.0.0.1.evil.example:80", "http://[::2]:8780"}) {
+  for (const char* url :
+       {"http://10.0.0.5:8780", "https://corral.example.com", "http://127.0.0.1.evil.example:80",
+        "http://[::2]:8780", "https://10.0.0.5:8780", "https://127.0.0.1.evil.example",
+        "https://[::2]:8780", "https://localhost.evil.example:8780"}) {
     EXPECT_EQ(token_for(url, ""), "") << url;
   }
+}
+
+// HTTPS changes what the wire shows, not who may receive the local credential: loopback only.
+TEST_F(CredentialsTest, HttpsOnTheLoopbackGetsTheLocalAdminCredentialToo) {
+  for (const char* url : {"https://127.0.0.1:8780", "https://localhost:8780", "https://[::1]:8780",
+                          "https://127.0.0.1:8780/api"}) {
+    EXPECT_EQ(token_for(url, ""), "crl_local") << url;
+  }
+  EXPECT_EQ(local_data_dir(), (dir_ / "var").string());
+  ::unsetenv(kDataDirEnv);
+  EXPECT_EQ(local_data_dir(), "var");
 }
 
 }  // namespace

@@ -79,11 +79,12 @@ Failure not_reached_failure(std::string message) {
   return failure;
 }
 
-Failure unreachable_failure(std::string url, std::string reason) {
+Failure unreachable_failure(std::string url, std::string reason, std::string hint) {
   Failure failure;
   failure.kind = FailureKind::kUnreachable;
   failure.error = Error{ErrorCode::kUnavailable, std::move(reason), {}, {}};
   failure.url = std::move(url);
+  failure.hint = std::move(hint);
   return failure;
 }
 
@@ -91,7 +92,8 @@ std::string format_failure(std::string_view command, const Failure& failure) {
   switch (failure.kind) {
     case FailureKind::kUnreachable:
       return fmt::format("{}: cannot reach the server at {}: {}\nhint: {}\n", command, failure.url,
-                         failure.error.message, kServerHint);
+                         failure.error.message,
+                         failure.hint.empty() ? kServerHint : std::string_view(failure.hint));
     case FailureKind::kUsage:
       return fmt::format("{}: {}\nRun with --help for more information.\n", command,
                          failure.error.message);

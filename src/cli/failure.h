@@ -27,6 +27,7 @@ struct Failure {
   Error error;          // for kRefused: as the API sent it; otherwise the message
   int http_status = 0;  // 0 when there was no response
   std::string url;      // for kUnreachable: the server's URL
+  std::string hint;     // for kUnreachable: what to check ("": kServerHint)
 };
 
 template <typename T>
@@ -48,7 +49,7 @@ ErrorCode parse_error_code(std::string_view name);
 Failure api_failure(int http_status, std::string_view body);
 Failure usage_failure(std::string message);
 Failure not_reached_failure(std::string message);
-Failure unreachable_failure(std::string url, std::string reason);
+Failure unreachable_failure(std::string url, std::string reason, std::string hint = {});
 
 // What a person reads on stderr: "<command>: <message>" and, for invalid_state, the lines
 // "state: X" and "allowed: a, b, c"; for kUnreachable, the URL and a hint.

@@ -64,6 +64,15 @@ TEST(FailureTest, UnreachableNamesTheUrlAndHints) {
             "hint: is `corral server` running? (make run)\n");
 }
 
+TEST(FailureTest, AnUnreachableFailureMayCarryItsOwnHint) {
+  const Failure f =
+      unreachable_failure("https://127.0.0.1:8780", "the TLS handshake failed", "check the CA");
+  EXPECT_EQ(exit_code(f.kind), 3);
+  EXPECT_EQ(format_failure("corral vm list", f),
+            "corral vm list: cannot reach the server at https://127.0.0.1:8780: the TLS handshake "
+            "failed\nhint: check the CA\n");
+}
+
 TEST(FailureTest, UsageAndNotReached) {
   EXPECT_EQ(format_failure("corral vm wait", usage_failure("unknown state 'X'")),
             "corral vm wait: unknown state 'X'\nRun with --help for more information.\n");

@@ -9,6 +9,7 @@
 
 #include "cli/credentials.h"
 #include "cli/request.h"
+#include "cli/trust.h"
 
 namespace corral::cli {
 namespace {
@@ -72,7 +73,8 @@ struct LoginArgs {
 };
 
 CliResult<void> run_login(const GlobalOptions& globals, const LoginArgs& a) {
-  CliResult<Client> client = make_client(globals.server);  // logging in needs no token
+  CliResult<Client> client =  // logging in needs no token
+      make_client(globals.server, {}, ca_cert_for(globals.ca_cert));
   if (!client) return fail(std::move(client.error()));
   json body = {{"user", a.user},
                {"password", read_password("Password for " + a.user + ": ")},

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cli/credentials.h"
+#include "cli/trust.h"
 
 namespace corral::cli {
 
@@ -19,6 +20,11 @@ std::shared_ptr<GlobalOptions> add_global_options(CLI::App& app) {
                  fmt::format("API token (env {}; default: the saved `corral login`, then "
                              "<data dir>/admin.token)",
                              kTokenEnv));
+  app.add_option("--ca-cert", options->ca_cert,
+                 fmt::format("CA certificate an https:// server is verified with (env {}; "
+                             "default: <data dir>/{}, the local server's cluster CA)",
+                             kCaCertEnv, kClusterCaFile))
+      ->envname(kCaCertEnv);
   app.add_option("-o,--output", options->output, "Output format of client commands: table or json")
       ->check(CLI::IsMember({"table", "json"}));
   return options;
@@ -33,7 +39,8 @@ CLI::Option* add_vocabulary_option(CLI::App* cmd, std::string& vocabulary, std::
 }
 
 CliResult<Client> client_for(const GlobalOptions& options) {
-  return make_client(options.server, token_for(options.server, options.token));
+  return make_client(options.server, token_for(options.server, options.token),
+                     ca_cert_for(options.ca_cert));
 }
 
 void print_json(const nlohmann::json& value) {

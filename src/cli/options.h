@@ -1,7 +1,7 @@
 // Options every client command shares (--server, -o) and how a command ends.
 //
-// Contract: add_global_options() puts --server (env CORRAL_URL) and -o on the top-level
-// app; subcommands see them because the app falls through (main.cc). A command's callback
+// Contract: add_global_options() puts --server (env CORRAL_URL), --token, --ca-cert and -o on the
+// top-level app; subcommands see them because the app falls through (main.cc). A command's callback
 // ends with finish(), which prints a failure to stderr and throws CLI::RuntimeError with the
 // exit code (failure.h), the mechanism main() turns into the process's exit status.
 #pragma once
@@ -24,7 +24,8 @@ enum class OutputFormat : std::uint8_t { kTable, kJson };
 struct GlobalOptions {
   std::string server{kDefaultServer};
   std::string output = "table";
-  std::string token;  // --token (cli/credentials.h says where else one comes from)
+  std::string token;    // --token (cli/credentials.h says where else one comes from)
+  std::string ca_cert;  // --ca-cert (cli/trust.h says where else the CA comes from)
 
   OutputFormat format() const {
     return output == "json" ? OutputFormat::kJson : OutputFormat::kTable;
@@ -33,13 +34,15 @@ struct GlobalOptions {
 
 using Globals = std::shared_ptr<const GlobalOptions>;
 
-// Adds --server and -o/--output to `app`; the returned options are filled by parsing.
+// Adds --server, --token, --ca-cert and -o/--output to `app`; the returned options are filled
+// by parsing.
 std::shared_ptr<GlobalOptions> add_global_options(CLI::App& app);
 
 // Adds --vocabulary (validated against the five names) to `cmd`, writing to `vocabulary`.
 CLI::Option* add_vocabulary_option(CLI::App* cmd, std::string& vocabulary, std::string_view what);
 
-// The client for --server, or a usage failure for a malformed URL.
+// The client for --server, or a usage failure for a malformed URL (or an https:// one whose
+// CA file is missing).
 [[nodiscard]] CliResult<Client> client_for(const GlobalOptions& options);
 
 // Prints `value` as indented JSON on stdout.

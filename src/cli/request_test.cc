@@ -170,9 +170,20 @@ TEST(RequestTest, ServerUrls) {
   ASSERT_TRUE(prefixed);
   EXPECT_EQ(prefixed->scheme_host_port, "http://corral.example");
   EXPECT_EQ(prefixed->base_path, "/api");
+  EXPECT_FALSE(plain->tls);
   EXPECT_EQ(parse_server_url("https://[::1]:8443")->scheme_host_port, "https://[::1]:8443");
+  const CliResult<ServerUrl> secure = parse_server_url("https://corral.example:8780/api");
+  ASSERT_TRUE(secure);
+  EXPECT_TRUE(secure->tls);
+  EXPECT_EQ(secure->scheme_host_port, "https://corral.example:8780");
+  EXPECT_EQ(secure->base_path, "/api");
+  // The default is the HTTPS server `make run` starts.
+  const CliResult<ServerUrl> fallback = parse_server_url(kDefaultServer);
+  ASSERT_TRUE(fallback);
+  EXPECT_TRUE(fallback->tls);
+  EXPECT_EQ(fallback->scheme_host_port, "https://127.0.0.1:8780");
   for (const char* bad : {"127.0.0.1:8780", "https://", "http://", "http://:80", "http://a b",
-                          "http://x/?q=1", "ftp://x"}) {
+                          "http://x/?q=1", "ftp://x", "HTTPS://x", "https:/x", "tls://x"}) {
     const CliResult<ServerUrl> url = parse_server_url(bad);
     ASSERT_FALSE(url) << bad;
     EXPECT_EQ(url.error().kind, FailureKind::kUsage) << bad;

@@ -18,6 +18,7 @@
 #include "cli/qemu_setup.h"
 #include "cli/server_cluster.h"
 #include "cli/server_identity.h"
+#include "cli/server_tls.h"
 #include "cluster/pki.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -47,6 +48,8 @@ constexpr int kExitUsage = 2;
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8780";
+  bool plain_http = false;  // loopback only (server_tls.h)
+  bool no_auth = false;     // with --plain-http only: every request acts as the local admin
   std::string data_dir = "./var";
   std::string driver = "auto";
   std::string accel = "auto";
@@ -128,6 +131,13 @@ int run_server(const ServerOptions& o) {
   const std::optional<daemon::HostPort> address = daemon::parse_host_port(o.listen);
   if (!address)
     return usage("--listen wants HOST:PORT (e.g. 127.0.0.1:8780), not '" + o.listen + "'");
+  if (o.plain_http) {
+    if (std::optional<std::string> refusal = plain_http_refusal(address->host))
+      return usage(*refusal);
+  }
+  if (o.no_auth && !o.plain_http) {
+    return usage("--no-auth needs --plain-http (a loopback address only)");
+  }
   if (o.sim_hosts < 1 || o.sim_hosts > 10000) return usage("--sim-hosts must be 1 to 10000");
   if (!(o.default_deadline_s > 0)) return usage("--default-deadline must be a positive number");
 
@@ -191,14 +201,21 @@ int run_server(const ServerOptions& o) {
   engine_options.metrics = &metrics;
 
   SystemClock clock;
+  // The cluster CA signs the API's certificate as well as the agents' ports' and the agents'.
+  Result<cluster::CertificateAuthority> ca = cluster::CertificateAuthority::load_or_create(
+      std::filesystem::path(o.data_dir) / "cluster", clock);
+  if (!ca) return cannot_start(ca.error().message);
+  std::optional<api::TlsIdentity> api_tls;
+  if (!o.plain_http) {
+    Result<api::TlsIdentity> issued = issue_api_certificate(*ca, o.data_dir, address->host);
+    if (!issued) return cannot_start(issued.error().message);
+    api_tls = std::move(*issued);
+  }
   // Real VMs get real networks: built in namespaces named after the cluster's CA (src/net).
   // The sim's networks are data only.
   std::unique_ptr<net::LocalFabric> fabric;
   std::optional<net::FabricNames> fabric_names;
   if (driver_name == "qemu") {
-    Result<cluster::CertificateAuthority> ca = cluster::CertificateAuthority::load_or_create(
-        std::filesystem::path(o.data_dir) / "cluster", clock);
-    if (!ca) return cannot_start(ca.error().message);
     fabric_names = net::FabricNames{cluster8_of(ca->fingerprint())};
     fabric = std::make_unique<net::LocalFabric>(
         *fabric_names, (std::filesystem::path(o.data_dir) / "networks").string());
@@ -246,7 +263,17 @@ int run_server(const ServerOptions& o) {
   }
   engine::Engine engine(**store, router, clock, engine_options);
   api::ServerOptions server_options;
+  server_options.tls = std::move(api_tls);
   server_options.identity = identity->get();
+  if (o.no_auth) {
+    Result<auth::Principal> local_admin = local_admin_principal(**identity, o.data_dir);
+    if (!local_admin) return cannot_start(local_admin.error().message);
+    local_admin->token = 0;  // no token is read, so none can be revoked through it
+    server_options.no_auth = std::move(*local_admin);
+    std::printf(
+        "corral: --no-auth: every request on %s acts as the cloud admin %s (no token read)\n",
+        o.listen.c_str(), server_options.no_auth->user_name.c_str());
+  }
   server_options.audit = audit_log->get();
   server_options.metrics = &metrics;
   server_options.rate_limit = o.rate_limit;
@@ -330,6 +357,7 @@ int run_server(const ServerOptions& o) {
 
   log(LogLevel::kInfo, "listening",
       {{"addr", actual.text()},
+       {"scheme", server.scheme()},
        {"data_dir", o.data_dir},
        {"driver", driver->name()},
        {"sim_hosts", std::to_string(o.sim_hosts)},
@@ -340,8 +368,12 @@ int run_server(const ServerOptions& o) {
        {"monitor_interval_s", std::to_string(o.monitor_interval_s)},
        {"agent_addr", (*cluster)->agent_address()},
        {"join_addr", (*cluster)->join_address()}});
-  std::printf("corral: listening on http://%s (data dir %s, driver %s)\n", actual.text().c_str(),
-              o.data_dir.c_str(), driver->name().c_str());
+  std::printf("corral: listening on %s://%s (data dir %s, driver %s)\n", server.scheme(),
+              actual.text().c_str(), o.data_dir.c_str(), driver->name().c_str());
+  if (!o.plain_http) {
+    print_tls_lines(client_url(server.scheme(), address->host, server.port()), ca->cert_path(),
+                    o.data_dir);
+  }
   std::printf("corral: agents connect to %s, join at %s\n", (*cluster)->agent_address().c_str(),
               (*cluster)->join_address().c_str());
   if (fabric) {
@@ -371,9 +403,17 @@ int run_server(const ServerOptions& o) {
 
 void add_server_command(CLI::App& app) {
   auto options = std::make_shared<ServerOptions>();
-  CLI::App* cmd = app.add_subcommand("server", "Run the controller: engine, store and HTTP API");
-  cmd->add_option("--listen", options->listen, "Address to serve the API on (HOST:PORT)")
+  CLI::App* cmd = app.add_subcommand("server", "Run the controller: engine, store and HTTPS API");
+  cmd->add_option("--listen", options->listen,
+                  "Address to serve the API on (HOST:PORT), over HTTPS with a certificate from "
+                  "the cluster CA <data-dir>/cluster/ca.crt (kept in <data-dir>/api/)")
       ->capture_default_str();
+  cmd->add_flag("--plain-http", options->plain_http,
+                "Serve the API over plain HTTP instead of HTTPS: refused unless --listen is a "
+                "loopback address (127.0.0.1, ::1, localhost)");
+  cmd->add_flag("--no-auth", options->no_auth,
+                "Read no token: every request acts as the local admin (<data-dir>/admin.token's "
+                "user). With --plain-http only; for benchmarks measuring what auth costs");
   cmd->add_option("--data-dir", options->data_dir, "Where the store (corral.db) lives")
       ->capture_default_str();
   cmd->add_option("--admin-password-file", options->admin_password_file,

@@ -112,4 +112,21 @@ Result<std::unique_ptr<auth::Identity>> open_identity(const std::string& db_path
   return identity;
 }
 
+Result<auth::Principal> local_admin_principal(const auth::Identity& identity,
+                                              const std::string& data_dir) {
+  const fs::path path = fs::path(data_dir) / kAdminTokenFile;
+  std::ifstream in(path);
+  std::string token;
+  if (in) std::getline(in, token);
+  Result<auth::Principal> who = identity.authenticate(token);
+  if (!who || !who->cloud_admin()) {
+    return fail(Error{
+        ErrorCode::kUnauthenticated,
+        "--no-auth acts as the local admin, but " + path.string() + " holds no cloud-admin token",
+        {},
+        {}});
+  }
+  return who;
+}
+
 }  // namespace corral::cli

@@ -18,4 +18,10 @@ namespace corral::cli {
     const std::string& db_path, const std::string& data_dir, const std::string& admin_password_file,
     Clock& clock);
 
+// Who <data dir>/admin.token authenticates as (the local admin credential open_identity
+// keeps), for `corral server --no-auth`. Errors: kUnauthenticated when there is none or it is
+// no longer the cloud's admin.
+[[nodiscard]] Result<auth::Principal> local_admin_principal(const auth::Identity& identity,
+                                                            const std::string& data_dir);
+
 }  // namespace corral::cli

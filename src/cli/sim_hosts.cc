@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "agent/identity.h"
 #include "cli/client.h"
 #include "cli/credentials.h"
+#include "cli/trust.h"
 #include "common/log.h"
 #include "daemon/data_dir.h"
 
@@ -55,6 +57,19 @@ void SimHosts::stop() {
   cv_.notify_all();
 }
 
+std::string SimHosts::api_ca_cert() const {
+  if (!settings_.api_ca_cert.empty()) return settings_.api_ca_cert;
+  if (const char* env = std::getenv(kCaCertEnv); env != nullptr && *env != '\0') return env;
+  for (int i = 1; i <= settings_.count; ++i) {
+    const fs::path dir =
+        fs::path(settings_.data_dir) / sim_host_name(settings_.prefix, i, settings_.count);
+    const fs::path ca = agent::identity_dir(dir) / "ca.crt";
+    std::error_code ec;
+    if (fs::exists(ca, ec)) return ca.string();
+  }
+  return ca_cert_for("");
+}
+
 Status SimHosts::prepare() {
   std::optional<Client> client;
   for (int i = 1; i <= settings_.count; ++i) {
@@ -80,7 +95,8 @@ Status SimHosts::prepare() {
       if (!client) {
         // As every client command: --token's env CORRAL_TOKEN, a saved login, or the local
         // admin credential (cli/credentials.h). Adding a host is the cloud admin's.
-        CliResult<Client> made = make_client(settings_.api_url, token_for(settings_.api_url, ""));
+        CliResult<Client> made =
+            make_client(settings_.api_url, token_for(settings_.api_url, ""), api_ca_cert());
         if (!made) return fail(Error::invalid_argument(made.error().error.message));
         client.emplace(std::move(*made));
       }

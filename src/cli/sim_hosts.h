@@ -9,6 +9,9 @@
 // - Identities: a host whose data dir holds one uses it; otherwise, with `api_url`, the host
 //   is added through the controller's API (POST /v1/hosts, or POST /v1/hosts/NAME/join-token
 //   when it exists already) and joins with the token it gets; without `api_url` run() fails.
+//   An https:// `api_url` is verified against `api_ca_cert`, else CORRAL_CA_CERT, else the
+//   cluster CA a host here already joined with (the controller's API certificate is from the
+//   same CA), else the local server's (cli/trust.h).
 // - Failures (sim_hosts_spec.h): each `failures` entry is applied `after_ms` from the start;
 //   lines appended to <data-dir>/sim-control ("kill NAME", "cut NAME", "restore NAME") are
 //   applied within about 100 ms. The file is emptied on start.
@@ -34,6 +37,7 @@ struct SimHostsSettings {
   std::string prefix = "sim";
   std::string data_dir;       // the hosts' dirs are below it
   std::string api_url;        // the controller's HTTP API, to add the hosts that have no identity
+  std::string api_ca_cert;    // --ca-cert: the CA an https:// api_url is verified with
   agent::AgentOptions agent;  // controller, join port, labels, capacity (data_dir, token: per host)
   driver::sim::SimOptions sim;
   std::vector<SimFailure> failures;
@@ -53,7 +57,8 @@ class SimHosts {
  private:
   struct Host;
 
-  Status prepare();        // dirs and tokens
+  Status prepare();  // dirs and tokens
+  std::string api_ca_cert() const;
   void start(Host& host);  // a new driver and agent on a thread of its own
   void apply(const SimFailure& failure);
   void read_control(std::uintmax_t& offset);

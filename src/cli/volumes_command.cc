@@ -163,6 +163,7 @@ void add_volumes_command(CLI::App& app, const Globals& globals) {
           Failure{FailureKind::kNotReached,
                   Error::invalid_argument("volume " + *detach_name + " is not attached to a VM"),
                   0,
+                  {},
                   {}});
     }
     return vm_action(*globals, text_of(field(attachments[0], "vm")),

@@ -187,12 +187,20 @@ Result<CertificateAuthority> CertificateAuthority::load_or_create(const fs::path
   return CertificateAuthority(std::move(impl));
 }
 
+fs::path CertificateAuthority::cert_path() const { return impl_->dir / "ca.crt"; }
+
 Result<CertAndKey> CertificateAuthority::load_or_issue_server_cert(
     const std::vector<std::string>& names) {
+  return load_or_issue_server_cert_in(impl_->dir, names);
+}
+
+Result<CertAndKey> CertificateAuthority::load_or_issue_server_cert_in(
+    const fs::path& dir, const std::vector<std::string>& names) {
   if (names.empty()) return fail(Error::invalid_argument("a server certificate needs a name"));
+  if (Status s = ensure_private_dir(dir); !s) return fail(s.error());
   const Millis now = impl_->clock->now_ms();
-  Result<std::string> cert_text = read_file(impl_->dir / "server.crt");
-  Result<std::string> key_text = read_file(impl_->dir / "server.key");
+  Result<std::string> cert_text = read_file(dir / "server.crt");
+  Result<std::string> key_text = read_file(dir / "server.key");
   if (cert_text && key_text) {
     Result<ossl::Cert> cert = ossl::read_cert(*cert_text);
     Result<ossl::Key> key = ossl::read_key(*key_text);
@@ -226,7 +234,7 @@ Result<CertAndKey> CertificateAuthority::load_or_issue_server_cert(
   if (!key_pem) return fail(key_pem.error());
   if (!cert_pem) return fail(cert_pem.error());
   CertAndKey pair{std::move(*cert_pem), std::move(*key_pem)};
-  if (Status s = write_pair(impl_->dir, "server", pair); !s) return fail(s.error());
+  if (Status s = write_pair(dir, "server", pair); !s) return fail(s.error());
   return pair;
 }
 

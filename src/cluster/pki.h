@@ -9,7 +9,9 @@
 //   Exactly one of the two files present is an error (never silently replaced: agents trust it).
 // - The controller's server certificate (server.key, server.crt) is issued by the CA on first
 //   start for the names the caller gives (DNS names or IP addresses); reissued when missing,
-//   not signed by this CA, expired, or lacking one of those names.
+//   not signed by this CA, expired, or lacking one of those names. Another server of the
+//   controller (the API's HTTPS port) keeps its own pair the same way in a directory of its
+//   own (created mode 0700), so neither's names make the other's certificate reissued.
 // - sign_agent_csr() signs only a CSR whose own signature verifies, whose key is EC P-256 and
 //   whose subject CN is the expected host; the certificate names the host as CN and DNS SAN, is
 //   for client authentication only, and cannot sign certificates.
@@ -56,6 +58,11 @@ class CertificateAuthority {
   // server.crt + server.key in the CA's dir, (re)issued as the contract says. `names`: DNS
   // names or IP addresses the agents dial (e.g. "localhost", "127.0.0.1", the host's name).
   [[nodiscard]] Result<CertAndKey> load_or_issue_server_cert(const std::vector<std::string>& names);
+  // The same pair in `dir` instead of the CA's.
+  [[nodiscard]] Result<CertAndKey> load_or_issue_server_cert_in(
+      const std::filesystem::path& dir, const std::vector<std::string>& names);
+  // Where ca.crt is: what a client of any of the controller's servers trusts.
+  std::filesystem::path cert_path() const;
 
   // The agent certificate (PEM) for `host` from the agent's CSR (PEM).
   [[nodiscard]] Result<std::string> sign_agent_csr(std::string_view csr_pem, std::string_view host);

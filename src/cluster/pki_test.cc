@@ -93,6 +93,31 @@ TEST(Pki, TheServerCertificateIsIssuedOnceAndReissuedWhenExpiredOrLackingAName) 
   EXPECT_TRUE(verify_issued_by(renewed->cert_pem, ca->cert_pem(), clock.now_ms()));
 }
 
+// The API's HTTPS port keeps its own pair beside the cluster's: issuing one for other names
+// leaves the other as it was (each server would otherwise reissue the other's at every start).
+TEST(Pki, AServerCertificateInAnotherDirIsIssuedApartFromTheCasOwn) {
+  TempDir tmp;
+  FakeClock clock;
+  Result<CertificateAuthority> ca = CertificateAuthority::load_or_create(tmp.path() / "ca", clock);
+  ASSERT_TRUE(ca);
+  EXPECT_EQ(ca->cert_path(), tmp.path() / "ca" / "ca.crt");
+  Result<CertAndKey> cluster = ca->load_or_issue_server_cert({"localhost", "127.0.0.1"});
+  ASSERT_TRUE(cluster) << cluster.error().message;
+  const fs::path api = tmp.path() / "api";
+  Result<CertAndKey> own = ca->load_or_issue_server_cert_in(api, {"localhost", "::1", "api.lan"});
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_EQ(mode_of(api), 0700);
+  EXPECT_EQ(mode_of(api / "server.key"), 0600);
+  EXPECT_EQ(read_file(api / "server.crt"), own->cert_pem);
+  EXPECT_TRUE(verify_issued_by(own->cert_pem, ca->cert_pem(), clock.now_ms()));
+  EXPECT_EQ(read_file(tmp.path() / "ca" / "server.crt"), cluster->cert_pem);
+
+  Result<CertAndKey> again = ca->load_or_issue_server_cert_in(api, {"localhost", "::1", "api.lan"});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->cert_pem, own->cert_pem) << "still valid and naming them all: reused";
+  EXPECT_FALSE(ca->load_or_issue_server_cert_in(api, {"not a name"}));
+}
+
 TEST(Pki, AnAgentCsrForItsHostIsSignedWithTheHostAsCommonName) {
   TempDir tmp;
   FakeClock clock;

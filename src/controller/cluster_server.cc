@@ -1,48 +1,19 @@
 #include "controller/cluster_server.h"
 
 #include <absl/synchronization/mutex.h>
-#include <arpa/inet.h>
 #include <grpc/grpc.h>
 #include <grpcpp/server_builder.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cluster/files.h"
+#include "cluster/server_names.h"
 #include "common/log.h"
 #include "daemon/address.h"
 #include "wire/credentials.h"
 
 namespace corral::controller {
 namespace {
-
-// This machine's IPv4 and IPv6 addresses (not link-local: a certificate cannot name a scope).
-std::vector<std::string> local_addresses() {
-  std::vector<std::string> out;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
-    if (a->ifa_addr == nullptr) continue;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (a->ifa_addr->sa_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
-      if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) out.emplace_back(text);
-    } else if (a->ifa_addr->sa_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
-      if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) continue;
-      if (::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text) != nullptr) {
-        out.emplace_back(text);
-      }
-    }
-  }
-  ::freeifaddrs(list);
-  return out;
-}
-
-bool wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
 
 void tune(grpc::ServerBuilder& builder) {
   // A second controller on the same port must fail, not share it.
@@ -91,23 +62,7 @@ Result<std::unique_ptr<ClusterServer>> ClusterServer::start(ClusterServerOptions
       cluster::CertificateAuthority::load_or_create(options.dir, clock);
   if (!ca) return fail(ca.error());
   s->ca_.emplace(std::move(*ca));
-  std::vector<std::string> names = {"localhost", "127.0.0.1"};
-  bool any_address = false;
-  for (const std::string& host : {agent->host, join->host}) {
-    if (wildcard(host)) any_address = true;
-    if (!wildcard(host) && host != "localhost" && host != "127.0.0.1") names.push_back(host);
-  }
-  // Listening on every address: agents may dial any of this machine's, and each must be in
-  // the certificate they check the controller against.
-  if (any_address) {
-    for (const std::string& address : local_addresses()) {
-      if (std::find(names.begin(), names.end(), address) == names.end()) names.push_back(address);
-    }
-  }
-  char hostname[256] = {};
-  if (::gethostname(hostname, sizeof hostname - 1) == 0 && cluster::valid_host_name(hostname)) {
-    names.emplace_back(hostname);
-  }
+  const std::vector<std::string> names = cluster::server_cert_names({agent->host, join->host});
   Result<cluster::CertAndKey> server_cert = s->ca_->load_or_issue_server_cert(names);
   if (!server_cert) return fail(server_cert.error());
   s->token_store_ = std::make_unique<cluster::FileJoinTokenStore>(options.dir / "join-tokens.json");

@@ -88,11 +88,16 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::start() {
   port_ = free_port();
-  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  url_ = std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   register_token_file(url_, data_dir_ + "/var/admin.token");
   std::vector<std::string> argv = {corral_binary(), "server",
                                    "--listen",      "127.0.0.1:" + std::to_string(port_),
                                    "--data-dir",    data_dir_ + "/var"};
+  // Plain HTTP unless asked: the tests' own httplib::Clients speak http:// (use_tls() tests
+  // HTTPS itself).
+  if (!tls_ && std::find(args_.begin(), args_.end(), "--plain-http") == args_.end()) {
+    argv.emplace_back("--plain-http");
+  }
   // The sim unless a test asks for another driver (the server's own default is qemu).
   if (std::find(args_.begin(), args_.end(), "--driver") == args_.end()) {
     argv.insert(argv.end(), {"--driver", "sim"});
@@ -107,11 +112,12 @@ bool ServerProcess::start() {
   argv.insert(argv.end(), args_.begin(), args_.end());
   const auto t0 = std::chrono::steady_clock::now();
   pid_ = spawn(argv, log_path_);
-  httplib::Client c(url_);
-  c.set_connection_timeout(0, 200'000);
   // Generous: a first start may build the guest image on a loaded machine.
   for (const auto until = t0 + 120s; std::chrono::steady_clock::now() < until;) {
-    if (auto r = c.Get("/healthz"); r && r->status == 200) {
+    // A new client each time: an https one loads the CA once, and the server writes it first.
+    std::unique_ptr<httplib::Client> c = plain_client();
+    c->set_connection_timeout(0, 200'000);
+    if (auto r = c->Get("/healthz"); r && r->status == 200) {
       last_start_ms_ =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       return true;
@@ -187,10 +193,21 @@ std::string ServerProcess::admin_token() const {
   return token;
 }
 
-std::unique_ptr<httplib::Client> ServerProcess::client() const {
+std::unique_ptr<httplib::Client> ServerProcess::plain_client() const {
   auto c = std::make_unique<httplib::Client>(url_);
+  if (tls_) {
+    c->enable_server_certificate_verification(true);
+    c->set_ca_cert_path(ca_cert_path());
+  }
+  return c;
+}
+
+std::unique_ptr<httplib::Client> ServerProcess::client() const {
+  std::unique_ptr<httplib::Client> c = plain_client();
   // The server's local admin credential: tests act as the cloud's admin unless they log in.
-  if (const std::string token = admin_token(); !token.empty()) c->set_bearer_token_auth(token);
+  if (const std::string token = admin_token(); !token.empty() && !no_token_) {
+    c->set_bearer_token_auth(token);
+  }
   c->set_keep_alive(true);
   c->set_tcp_nodelay(true);  // small requests must not wait for delayed ACKs (Nagle)
   c->set_read_timeout(30, 0);
@@ -237,7 +254,8 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& serve
 }
 
 CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
-                             const std::string& input, std::chrono::milliseconds timeout) {
+                             const std::string& input, std::chrono::milliseconds timeout,
+                             const CliEnv& env) {
   std::string templ = (fs::temp_directory_path() / "corral-cli-XXXXXX").string();
   const int out_fd = ::mkstemp(templ.data());
   const std::string in_path = templ + "-in";
@@ -257,6 +275,7 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
     if (::getenv("CORRAL_TOKEN") == nullptr && !token.empty()) {
       ::setenv("CORRAL_TOKEN", token.c_str(), 1);
     }
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> c_args;
     for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
     c_args.push_back(nullptr);

@@ -1,5 +1,7 @@
 // A real `corral server` process for integration tests and benchmarks: a free loopback port,
 // a temporary data dir, start / stop (SIGTERM) / kill (SIGKILL) / restart on the same data.
+// It serves plain HTTP on 127.0.0.1 (--plain-http) unless use_tls() was called before start():
+// then HTTPS, and url() and client() are https, verified against the data dir's cluster CA.
 #pragma once
 
 #include <httplib.h>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace corral::testing {
@@ -21,6 +24,11 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  // Serve HTTPS (the server's default) instead of plain HTTP; before start().
+  void use_tls() { tls_ = true; }
+  bool tls() const { return tls_; }
+  // client() sends no token (for a server started with --no-auth); any time.
+  void send_no_token() { no_token_ = true; }
   // Starts the server and waits until GET /healthz answers (or fails the test).
   bool start();
   // SIGTERM and wait; returns the exit status (0 for a clean shutdown).
@@ -35,6 +43,10 @@ class ServerProcess {
   const std::string& url() const { return url_; }
   int port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
+  // The server's own data dir (<data_dir()>/var) and the cluster CA's certificate in it, which
+  // its HTTPS certificate is issued from.
+  std::string server_data_dir() const { return data_dir_ + "/var"; }
+  std::string ca_cert_path() const { return data_dir_ + "/var/cluster/ca.crt"; }
   // The cluster ports the running server bound ("HOST:PORT", from <data-dir>/cluster/
   // ports.json; "" before it wrote them).
   std::string agent_address() const { return cluster_address("agent"); }
@@ -44,15 +56,19 @@ class ServerProcess {
   // The server's stderr so far.
   std::string log() const;
 
-  // A client carrying the server's local admin credential (<data dir>/admin.token).
+  // A client carrying the server's local admin credential (<data dir>/admin.token); an https
+  // one verifies the server against ca_cert_path().
   std::unique_ptr<httplib::Client> client() const;
   std::string admin_token() const;
 
  private:
   std::string cluster_address(const char* which) const;
+  std::unique_ptr<httplib::Client> plain_client() const;  // no token; TLS verified
   std::vector<std::string> args_;
   std::string data_dir_;
   bool own_data_dir_ = false;
+  bool tls_ = false;
+  bool no_token_ = false;
   std::string log_path_;
   std::string url_;
   int port_ = 0;
@@ -69,9 +85,12 @@ struct CliResult {
   std::string out;
 };
 CliResult run_cli(const std::vector<std::string>& args, const std::string& server_url);
-// The same with `input` on its stdin; killed after `timeout`.
+// Environment variables set for one CLI run (besides CORRAL_URL and CORRAL_TOKEN).
+using CliEnv = std::vector<std::pair<std::string, std::string>>;
+// The same with `input` on its stdin and `env`; killed after `timeout`.
 CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
-                             const std::string& input, std::chrono::milliseconds timeout);
+                             const std::string& input, std::chrono::milliseconds timeout,
+                             const CliEnv& env = {});
 
 // run_cli() sends the token in the file registered for its server URL (ServerProcess::start
 // registers its admin.token) unless CORRAL_TOKEN is set.
