@@ -256,6 +256,40 @@ TEST_F(QuotaTest, VolumesCountByNumberAndSizeWithSnapshotsAndAreTheirProjectsOwn
             "detached");
 }
 
+// Nova's server_groups (groups per project) and server_group_members (VMs per group, each
+// group counted alone): 403 quota_exceeded naming the resource; the use shown is the number
+// of groups and the fullest group's members.
+TEST_F(QuotaTest, ServerGroupsCountByNumberAndTheirMembersPerGroup) {
+  const std::string admin = server_->admin_token();
+  ASSERT_EQ(send(url(), admin, "PUT", "/v1/projects/q/quotas",
+                 {{"server_groups", 2}, {"server_group_members", 1}})
+                .status,
+            200);
+  const auto group = [&](const std::string& name) {
+    return send(url(), token_, "POST", "/v1/server-groups",
+                {{"name", name}, {"policy", "soft-anti-affinity"}});
+  };
+  ASSERT_EQ(group("g1").status, 201);
+  ASSERT_EQ(group("g2").status, 201);
+  Reply over = group("g3");
+  EXPECT_EQ(over.status, 403) << over.body.dump();
+  EXPECT_EQ(over.body["error"]["quota"]["resource"], "server_groups");
+  const auto member = [&](const std::string& in) {
+    return send(
+        url(), token_, "POST", "/v1/vms",
+        {{"name", "m"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}, {"group", in}});
+  };
+  ASSERT_EQ(member("g1").status, 202);
+  over = member("g1");
+  EXPECT_EQ(over.status, 403) << over.body.dump();
+  EXPECT_EQ(over.body["error"]["quota"]["resource"], "server_group_members");
+  EXPECT_EQ(over.body["error"]["quota"]["used"], 1);
+  EXPECT_EQ(member("g2").status, 202) << "the limit is per group";
+  EXPECT_EQ(quota("server_groups")["in_use"], 2);
+  EXPECT_EQ(quota("server_group_members")["in_use"], 1);
+  EXPECT_EQ(quota("server_group_members")["nova"], "server_group_members");
+}
+
 // Per token and per project (the per-address limit is limits_test's): a member's token is cut
 // at its burst, a second token of the same project at the project's, and the cloud's admin not
 // at all; the refusal is 429 naming which limit.

@@ -177,7 +177,7 @@ TEST_F(ApiSecurityGroupsTest, VmNicsListTheirGroupsAndHoldThemInUse) {
     std::string path;
     json body;
     int status;
-  } bad[] = {{nic0, {{"security_groups", {"nope"}}}, 400},
+  } bad[] = {{nic0, {{"security_groups", {"nope"}}}, 404},  // Neutron's port update
              {nic0, json::object(), 400},
              {nic0, {{"security_groups", {"default"}}, {"extra", 1}}, 400},
              {nic0, {{"security_groups", "default"}}, 400},

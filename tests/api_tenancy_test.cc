@@ -111,7 +111,10 @@ struct RouteCase {
   RouteId route;
   Min min;
   std::string method;
-  std::string path;  // {vm}: the target VM; {project}: the target project; {user}: the target user
+  // {vm}: the target VM; {project}: the target project; {user}: the target user; {volume},
+  // {network}, {group}, {secgroup}: the target project's volume, network, server group and
+  // security group.
+  std::string path;
   json body = nullptr;
   bool scoped = false;  // the path names an object of a project (or a user): other -> 404
   bool stream = false;  // an open stream is an allowed answer
@@ -123,14 +126,27 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {"beta", vm_of(login("member-b"), "vb")},
       {"admin", vm_of(admin_, "vadm")},
   };
-  // A volume of each project, made by its member: {volume} in the paths below.
+  // A volume, a network, a server group and a security group of each project, made by its
+  // member: {volume}, {network}, {group} and {secgroup} in the paths below.
+  const std::map<std::string, std::string> third_octet = {
+      {"alpha", "81"}, {"beta", "82"}, {"admin", "83"}};
   for (const auto& [project, token] : std::map<std::string, std::string>{
            {"alpha", login("member-a")}, {"beta", login("member-b")}, {"admin", admin_}}) {
-    const Reply made = call(server_->url(), token, "POST", "/v1/volumes",
-                            {{"name", "vol-" + project}, {"size_mib", 1}});
-    ASSERT_EQ(made.status, 201) << made.body.dump();
-    EXPECT_EQ(made.body["volume"]["project"],
-              project == "admin" ? 1 : (project == "alpha" ? 2 : 3));
+    const int id = project == "admin" ? 1 : (project == "alpha" ? 2 : 3);
+    const std::map<std::string, json> made_by_path = {
+        {"/v1/volumes", {{"name", "vol-" + project}, {"size_mib", 1}}},
+        {"/v1/networks",
+         {{"name", "net-" + project}, {"cidr", "10." + third_octet.at(project) + ".0.0/24"}}},
+        {"/v1/server-groups", {{"name", "grp-" + project}, {"policy", "soft-anti-affinity"}}},
+        {"/v1/security-groups", {{"name", "sec-" + project}}},
+    };
+    for (const auto& [path, body] : made_by_path) {
+      const Reply made = call(server_->url(), token, "POST", path, body);
+      ASSERT_EQ(made.status, 201) << path << " " << made.body.dump();
+      for (const auto& [key, value] : made.body.items()) {
+        EXPECT_EQ(value.value("project", -1), id) << path << " " << made.body.dump();
+      }
+    }
   }
   // Objects for the routes that make or remove them.
   ASSERT_EQ(post("/v1/hosts", {{"name", "hx"}}).status, 201);
@@ -171,20 +187,24 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {RouteId::kDeleteHost, Min::kCloudAdmin, "DELETE", "/v1/hosts/hy"},
       {RouteId::kListGroups, Min::kReader, "GET", "/v1/server-groups"},
       {RouteId::kCreateGroup,
-       Min::kCloudAdmin,
+       Min::kMember,
        "POST",
        "/v1/server-groups",
        {{"name", "g"}, {"policy", "anti-affinity"}}},
-      {RouteId::kGetGroup, Min::kReader, "GET", "/v1/server-groups/g"},
-      {RouteId::kDeleteGroup, Min::kCloudAdmin, "DELETE", "/v1/server-groups/g"},
+      {RouteId::kGetGroup, Min::kReader, "GET", "/v1/server-groups/{group}", nullptr, true},
       {RouteId::kListNetworks, Min::kReader, "GET", "/v1/networks"},
       {RouteId::kCreateNetwork,
-       Min::kCloudAdmin,
+       Min::kMember,
        "POST",
        "/v1/networks",
        {{"name", "n"}, {"cidr", "10.90.0.0/24"}}},
-      {RouteId::kGetNetwork, Min::kReader, "GET", "/v1/networks/n"},
-      {RouteId::kDeleteNetwork, Min::kCloudAdmin, "DELETE", "/v1/networks/n"},
+      {RouteId::kGetNetwork, Min::kReader, "GET", "/v1/networks/{network}", nullptr, true},
+      {RouteId::kUpdateNetwork,
+       Min::kMember,
+       "PATCH",
+       "/v1/networks/{network}",
+       {{"description", "d"}},
+       true},
       {RouteId::kListVolumes, Min::kReader, "GET", "/v1/volumes"},
       {RouteId::kCreateVolume,
        Min::kMember,
@@ -199,25 +219,26 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        {{"action", "snapshot"}},
        true},
       {RouteId::kListSecurityGroups, Min::kReader, "GET", "/v1/security-groups"},
-      {RouteId::kCreateSecurityGroup,
-       Min::kCloudAdmin,
-       "POST",
-       "/v1/security-groups",
-       {{"name", "s"}}},
-      {RouteId::kGetSecurityGroup, Min::kReader, "GET", "/v1/security-groups/s"},
+      {RouteId::kCreateSecurityGroup, Min::kMember, "POST", "/v1/security-groups", {{"name", "s"}}},
+      {RouteId::kGetSecurityGroup, Min::kReader, "GET", "/v1/security-groups/{secgroup}", nullptr,
+       true},
       {RouteId::kSetSecurityGroupRules,
-       Min::kCloudAdmin,
+       Min::kMember,
        "PUT",
-       "/v1/security-groups/s/rules",
-       {{"rules", json::array()}}},
+       "/v1/security-groups/{secgroup}/rules",
+       {{"rules", json::array()}},
+       true},
       {RouteId::kAddSecurityGroupRule,
-       Min::kCloudAdmin,
+       Min::kMember,
        "POST",
-       "/v1/security-groups/s/rules",
-       {{"direction", "ingress"}, {"protocol", "tcp"}, {"port_range", "22"}}},
-      {RouteId::kDeleteSecurityGroupRule, Min::kCloudAdmin, "DELETE",
-       "/v1/security-groups/s/rules/1"},
-      {RouteId::kDeleteSecurityGroup, Min::kCloudAdmin, "DELETE", "/v1/security-groups/s"},
+       "/v1/security-groups/{secgroup}/rules",
+       {{"direction", "ingress"},
+        {"protocol", "tcp"},
+        {"port_range_min", 22},
+        {"port_range_max", 22}},
+       true},
+      {RouteId::kDeleteSecurityGroupRule, Min::kMember, "DELETE",
+       "/v1/security-groups/{secgroup}/rules/1", nullptr, true},
       {RouteId::kListImages, Min::kReader, "GET", "/v1/images"},
       {RouteId::kVmUsage, Min::kReader, "GET", "/v1/monitoring"},
       {RouteId::kConsoleLog, Min::kMember, "GET", "/v1/vms/{vm}/console/log", nullptr, true},
@@ -287,6 +308,10 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        {{"event", "crash"}}},
       // Last: they end what they act on (the VMs, a user, the caller's own token).
       {RouteId::kDeleteVolume, Min::kMember, "DELETE", "/v1/volumes/{volume}", nullptr, true},
+      {RouteId::kDeleteNetwork, Min::kMember, "DELETE", "/v1/networks/{network}", nullptr, true},
+      {RouteId::kDeleteGroup, Min::kMember, "DELETE", "/v1/server-groups/{group}", nullptr, true},
+      {RouteId::kDeleteSecurityGroup, Min::kMember, "DELETE", "/v1/security-groups/{secgroup}",
+       nullptr, true},
       {RouteId::kDeleteVm, Min::kMember, "DELETE", "/v1/vms/{vm}", nullptr, true},
       {RouteId::kDeleteUser, Min::kCloudAdmin, "DELETE", "/v1/users/victim"},
       {RouteId::kLogout, Min::kAnyone, "DELETE", "/v1/auth/token"},
@@ -345,6 +370,9 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
         };
         put("{vm}", std::to_string(vms.at(target)));
         put("{volume}", "vol-" + target);
+        put("{network}", "net-" + target);
+        put("{group}", "grp-" + target);
+        put("{secgroup}", "sec-" + target);
         put("{op}", std::to_string(ops.at(target)));
         put("{project}", target);
         put("{user}", own ? (c.name.empty() ? "victim" : c.name) : "victim");

@@ -98,6 +98,7 @@ HandlerResult delete_group(Context& ctx, Call& call);
 // handlers_networks.cc
 HandlerResult list_networks(Context& ctx, Call& call);
 HandlerResult get_network(Context& ctx, Call& call);
+HandlerResult update_network(Context& ctx, Call& call);  // PATCH: description, shared
 HandlerResult create_network(Context& ctx, Call& call);
 HandlerResult delete_network(Context& ctx, Call& call);
 
@@ -186,9 +187,9 @@ std::expected<store::Vm, Failure> visible_vm(const Context& ctx, const Call& cal
 // The project a route's path names, if it is the caller's token project (or any, for the
 // cloud's admin): otherwise 404, as a project that does not exist.
 std::expected<auth::Project, Failure> own_project(const Context& ctx, const Call& call);
-// Which project's VMs a list shows: the caller's, or for the cloud's admin every project's
-// with ?all_projects=true (Nova's all_tenants) or one with ?project=NAME|ID. The
-// parameters from anyone else: kForbidden.
+// Which project's objects (VMs, volumes, networks, groups) a list shows: the caller's, or
+// for the cloud's admin every project's with ?all_projects=true (Nova's all_tenants) or one
+// with ?project=NAME|ID. The parameters from anyone else: kForbidden.
 Result<std::optional<store::ProjectId>> list_scope(const Context& ctx, const Call& call);
 
 // A failure from an Error (for `return fail_with(...)` in handlers).

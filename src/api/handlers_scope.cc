@@ -33,7 +33,7 @@ Result<std::optional<store::ProjectId>> list_scope(const Context& ctx, const Cal
   const bool one = call.req.has_param("project");
   if ((all || one) && !caller.cloud_admin()) {
     return fail(Error{ErrorCode::kForbidden,
-                      "listing other projects' VMs needs the role admin on the admin project",
+                      "listing other projects' objects needs the role admin on the admin project",
                       {},
                       {}});
   }

@@ -2,10 +2,13 @@
 // A rule comes in Neutron's words, OpenNebula's, or Corral's own, told apart by its keys, and
 // is checked by the same parsers the firewall trusts (net/security_group.h); it goes back in
 // Corral's words with both views beside it. Errors go through failure() like every handler's.
+// A group belongs to the project that made it: another project's is not found and never
+// listed; every project has its own "default", made on its first use.
 #include <algorithm>
 #include <string_view>
 
 #include "api/handlers.h"
+#include "api/policy.h"
 #include "api/requests.h"
 #include "engine/names.h"
 
@@ -203,14 +206,19 @@ json rule_json(const store::SecurityGroupRuleRow& row) {
   return out;
 }
 
-json group_json(const engine::SecurityGroupDetail& g) {
+// NICs are listed for the VMs the caller may see (another project's NIC could only list a
+// group made before groups had owners).
+json group_json(const Context& ctx, const Call& call, const engine::SecurityGroupDetail& g) {
   json rules = json::array();
   for (const store::SecurityGroupRuleRow& r : g.row.rules) rules.push_back(rule_json(r));
   json nics = json::array();
-  for (const engine::SecurityGroupMember& m : g.nics)
-    nics.push_back({{"vm", m.vm}, {"nic", m.nic}});
+  for (const engine::SecurityGroupMember& m : g.nics) {
+    const std::optional<store::Vm> vm = ctx.engine.get(m.vm);
+    if (vm && can_see(call.who(), vm->project)) nics.push_back({{"vm", m.vm}, {"nic", m.nic}});
+  }
   return {{"id", g.row.id},
           {"name", g.row.name},
+          {"project", g.row.project},
           {"description", g.row.description},
           {"rules", std::move(rules)},
           {"nics", std::move(nics)},
@@ -222,20 +230,75 @@ Result<engine::SecurityGroupDetail> act(Context& ctx, engine::SecurityGroupReque
   return ctx.engine.security_group_request(std::move(request));
 }
 
+// Neutron makes a project's default group on the project's first use of security groups:
+// here its first list, or its first look-up of "default" (a write once per project; the
+// engine makes it too when a NIC first needs it).
+Status ensure_default(Context& ctx, store::ProjectId project) {
+  if (ctx.engine.security_group(engine::kDefaultSecurityGroup, project)) return {};
+  engine::SecurityGroupRequest request;
+  request.op = engine::SecurityGroupOp::kEnsureDefault;
+  request.project = project;
+  Result<engine::SecurityGroupDetail> made = act(ctx, std::move(request));
+  if (!made) return fail(std::move(made.error()));
+  return {};
+}
+
+// The group the path names, if the caller's project owns it (or the caller is the cloud's
+// admin): a name is looked up among the caller's project's groups, an id among all; another
+// project's is not found, never forbidden. The cloud's admin also finds another project's
+// group by a name no other group has (names are unique per project only).
+Result<engine::SecurityGroupDetail> visible_group(Context& ctx, const Call& call) {
+  const store::ProjectId project = call.who()->project;
+  if (call.args[0] == engine::kDefaultSecurityGroup) {
+    if (Status made = ensure_default(ctx, project); !made) return fail(std::move(made.error()));
+  }
+  std::optional<engine::SecurityGroupDetail> g = ctx.engine.security_group(call.args[0], project);
+  if (!g && call.who()->cloud_admin()) {
+    int named = 0;
+    for (engine::SecurityGroupDetail& other : ctx.engine.security_groups()) {
+      if (other.row.name == call.args[0] && ++named == 1) g = std::move(other);
+    }
+    if (named > 1) {
+      return fail(Error::invalid_argument("security groups of " + std::to_string(named) +
+                                          " projects are named " + call.args[0].substr(0, 64) +
+                                          ": name the one meant by its id"));
+    }
+  }
+  if (!g || !can_see(call.who(), g->row.project)) {
+    return fail(Error::not_found("no security group " + call.args[0].substr(0, 64)));
+  }
+  return std::move(*g);
+}
+
+// A request on the group the path names, by its id (the look-up above decided which).
+Result<engine::SecurityGroupDetail> act_on(Context& ctx, const Call& call,
+                                           engine::SecurityGroupRequest request) {
+  Result<engine::SecurityGroupDetail> g = visible_group(ctx, call);
+  if (!g) return fail(std::move(g.error()));
+  request.name_or_id = std::to_string(g->row.id);
+  request.project = g->row.project;
+  return act(ctx, std::move(request));
+}
+
 }  // namespace
 
-HandlerResult list_security_groups(Context& ctx, Call& /*call*/) {
+HandlerResult list_security_groups(Context& ctx, Call& call) {
+  Result<std::optional<store::ProjectId>> scope = list_scope(ctx, call);
+  if (!scope) return failure(std::move(scope.error()));
+  if (Status made = ensure_default(ctx, call.who()->project); !made) {
+    return failure(std::move(made.error()));
+  }
   json groups = json::array();
   for (const engine::SecurityGroupDetail& g : ctx.engine.security_groups()) {
-    groups.push_back(group_json(g));
+    if (!*scope || g.row.project == **scope) groups.push_back(group_json(ctx, call, g));
   }
   return Reply{200, {{"security_groups", std::move(groups)}}};
 }
 
 HandlerResult get_security_group(Context& ctx, Call& call) {
-  const std::optional<engine::SecurityGroupDetail> g = ctx.engine.security_group(call.args[0]);
-  if (!g) return failure(Error::not_found("no security group " + call.args[0].substr(0, 64)));
-  return Reply{200, {{"security_group", group_json(*g)}}};
+  Result<engine::SecurityGroupDetail> g = visible_group(ctx, call);
+  if (!g) return failure(std::move(g.error()));
+  return Reply{200, {{"security_group", group_json(ctx, call, *g)}}};
 }
 
 HandlerResult create_security_group(Context& ctx, Call& call) {
@@ -250,6 +313,7 @@ HandlerResult create_security_group(Context& ctx, Call& call) {
   }
   engine::SecurityGroupRequest request;
   request.op = engine::SecurityGroupOp::kCreate;
+  request.project = call.who()->project;  // the owner
   const auto name = body->find("name");
   if (name == body->end() || !name->is_string()) {
     return failure(Error::invalid_argument("'name' must be a string"));
@@ -266,7 +330,7 @@ HandlerResult create_security_group(Context& ctx, Call& call) {
   }
   Result<engine::SecurityGroupDetail> g = act(ctx, std::move(request));
   if (!g) return failure(std::move(g.error()));
-  return Reply{201, {{"security_group", group_json(*g)}}};
+  return Reply{201, {{"security_group", group_json(ctx, call, *g)}}};
 }
 
 HandlerResult set_security_group_rules(Context& ctx, Call& call) {
@@ -280,11 +344,10 @@ HandlerResult set_security_group_rules(Context& ctx, Call& call) {
   if (!parsed) return failure(std::move(parsed.error()));
   engine::SecurityGroupRequest request;
   request.op = engine::SecurityGroupOp::kSetRules;
-  request.name_or_id = call.args[0];
   request.rules = std::move(*parsed);
-  Result<engine::SecurityGroupDetail> g = act(ctx, std::move(request));
+  Result<engine::SecurityGroupDetail> g = act_on(ctx, call, std::move(request));
   if (!g) return failure(std::move(g.error()));
-  return Reply{200, {{"security_group", group_json(*g)}}};
+  return Reply{200, {{"security_group", group_json(ctx, call, *g)}}};
 }
 
 HandlerResult add_security_group_rule(Context& ctx, Call& call) {
@@ -294,15 +357,14 @@ HandlerResult add_security_group_rule(Context& ctx, Call& call) {
   if (!rule) return failure(std::move(rule.error()));
   engine::SecurityGroupRequest request;
   request.op = engine::SecurityGroupOp::kAddRule;
-  request.name_or_id = call.args[0];
   request.rules = {std::move(*rule)};
-  Result<engine::SecurityGroupDetail> g = act(ctx, std::move(request));
+  Result<engine::SecurityGroupDetail> g = act_on(ctx, call, std::move(request));
   if (!g) return failure(std::move(g.error()));
   json added;
   for (const store::SecurityGroupRuleRow& r : g->row.rules) {
     if (r.id == g->added_rule) added = rule_json(r);
   }
-  return Reply{201, {{"rule", std::move(added)}, {"security_group", group_json(*g)}}};
+  return Reply{201, {{"rule", std::move(added)}, {"security_group", group_json(ctx, call, *g)}}};
 }
 
 HandlerResult delete_security_group_rule(Context& ctx, Call& call) {
@@ -312,20 +374,18 @@ HandlerResult delete_security_group_rule(Context& ctx, Call& call) {
   }
   engine::SecurityGroupRequest request;
   request.op = engine::SecurityGroupOp::kDeleteRule;
-  request.name_or_id = call.args[0];
   request.rule = *id;
-  Result<engine::SecurityGroupDetail> g = act(ctx, std::move(request));
+  Result<engine::SecurityGroupDetail> g = act_on(ctx, call, std::move(request));
   if (!g) return failure(std::move(g.error()));
-  return Reply{200, {{"security_group", group_json(*g)}}};
+  return Reply{200, {{"security_group", group_json(ctx, call, *g)}}};
 }
 
 HandlerResult delete_security_group(Context& ctx, Call& call) {
   engine::SecurityGroupRequest request;
   request.op = engine::SecurityGroupOp::kDelete;
-  request.name_or_id = call.args[0];
-  Result<engine::SecurityGroupDetail> g = act(ctx, std::move(request));
+  Result<engine::SecurityGroupDetail> g = act_on(ctx, call, std::move(request));
   if (!g) return failure(std::move(g.error()));
-  return Reply{200, {{"security_group", group_json(*g)}}};
+  return Reply{200, {{"security_group", group_json(ctx, call, *g)}}};
 }
 
 }  // namespace corral::api::internal

@@ -122,4 +122,12 @@ bool can_see(const auth::Principal* caller, store::ProjectId project) {
   return caller != nullptr && (caller->cloud_admin() || caller->project == project);
 }
 
+bool can_see_network(const auth::Principal* caller, store::ProjectId project, bool shared) {
+  return caller != nullptr && (shared || can_see(caller, project));
+}
+
+bool can_change_network(const auth::Principal* caller, store::ProjectId project, bool shared) {
+  return can_see(caller, project) && (!shared || caller->cloud_admin());
+}
+
 }  // namespace corral::api

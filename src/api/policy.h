@@ -68,17 +68,22 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kActOnHost, {kCloudAdmin, Role::kAdmin}},
     {RouteId::kDeleteHost, {kCloudAdmin, Role::kAdmin}},
     {RouteId::kHostJoinToken, {kCloudAdmin, Role::kAdmin}},
-    // Server groups, networks, volumes and security groups are shared by every project until
-    // they have owners of their own: every project reads them, the cloud's admin changes them
-    // (Neutron's provider networks are the admin's the same way).
+    // Server groups, networks, volumes and security groups belong to projects: a project's
+    // readers see them, its members make, change and delete them (Nova's os-server-groups,
+    // Neutron's and Cinder's defaults); another project's are not found. Two more rules sit
+    // in the handlers, as Neutron's attribute policies: only the cloud's admin sets a
+    // network's `shared` (create_network:shared is admin_only), and a shared network, which
+    // every project sees, is changed and deleted by the cloud's admin only (can_change_network
+    // below: 403 to the others, who see it).
     {RouteId::kListGroups, {kProject, Role::kReader}},
-    {RouteId::kCreateGroup, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kCreateGroup, {kProject, Role::kMember}},
     {RouteId::kGetGroup, {kProject, Role::kReader}},
-    {RouteId::kDeleteGroup, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kDeleteGroup, {kProject, Role::kMember}},
     {RouteId::kListNetworks, {kProject, Role::kReader}},
-    {RouteId::kCreateNetwork, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kCreateNetwork, {kProject, Role::kMember}},
     {RouteId::kGetNetwork, {kProject, Role::kReader}},
-    {RouteId::kDeleteNetwork, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kUpdateNetwork, {kProject, Role::kMember}},
+    {RouteId::kDeleteNetwork, {kProject, Role::kMember}},
     {RouteId::kListVolumes, {kProject, Role::kReader}},
     // Cinder's defaults: a project's members make, change and delete its volumes.
     {RouteId::kCreateVolume, {kProject, Role::kMember}},
@@ -86,12 +91,12 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kActOnVolume, {kProject, Role::kMember}},
     {RouteId::kDeleteVolume, {kProject, Role::kMember}},
     {RouteId::kListSecurityGroups, {kProject, Role::kReader}},
-    {RouteId::kCreateSecurityGroup, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kCreateSecurityGroup, {kProject, Role::kMember}},
     {RouteId::kGetSecurityGroup, {kProject, Role::kReader}},
-    {RouteId::kSetSecurityGroupRules, {kCloudAdmin, Role::kAdmin}},
-    {RouteId::kAddSecurityGroupRule, {kCloudAdmin, Role::kAdmin}},
-    {RouteId::kDeleteSecurityGroupRule, {kCloudAdmin, Role::kAdmin}},
-    {RouteId::kDeleteSecurityGroup, {kCloudAdmin, Role::kAdmin}},
+    {RouteId::kSetSecurityGroupRules, {kProject, Role::kMember}},
+    {RouteId::kAddSecurityGroupRule, {kProject, Role::kMember}},
+    {RouteId::kDeleteSecurityGroupRule, {kProject, Role::kMember}},
+    {RouteId::kDeleteSecurityGroup, {kProject, Role::kMember}},
     {RouteId::kListImages, {kProject, Role::kReader}},
     {RouteId::kVmUsage, {kProject, Role::kReader}},
     // Nova: os-console-output is a member's (it may show secrets the guest prints).
@@ -172,5 +177,12 @@ Need need_for_route(RouteId route);
 // Whether `caller` may see an object of `project`: its own project's, or any for the cloud's
 // admin. Objects it may not see are not found.
 bool can_see(const auth::Principal* caller, store::ProjectId project);
+
+// Networks (Neutron's shared networks): a project sees its own and the shared ones (and
+// attaches VMs to them, which the engine checks again: engine/networks.h); it changes and
+// deletes its own only, a shared one being the cloud's admin's alone. A network the caller
+// may see but not change is a 403 (Neutron's answer); one it may not see, a 404.
+bool can_see_network(const auth::Principal* caller, store::ProjectId project, bool shared);
+bool can_change_network(const auth::Principal* caller, store::ProjectId project, bool shared);
 
 }  // namespace corral::api

@@ -120,5 +120,33 @@ TEST(PolicyTest, OnlyTheirOwnProjectOrTheCloudsAdminSeeAnObject) {
   EXPECT_FALSE(can_see(nullptr, 2));
 }
 
+// Neutron's shared networks: every project sees a shared one, only the cloud's admin changes
+// it; a private one is its project's alone (and any for the cloud's admin).
+TEST(PolicyTest, SharedNetworksAreSeenByAllAndChangedByTheCloudsAdminOnly) {
+  const auth::Principal member = caller(auth::Role::kMember, 2);
+  const auth::Principal admin_member = caller(auth::Role::kMember, 1);
+  const auth::Principal cloud_admin = caller(auth::Role::kAdmin, 1);
+  struct Case {
+    const auth::Principal* who;
+    store::ProjectId project;  // the network's
+    bool shared;
+    bool sees;
+    bool changes;
+  };
+  const Case cases[] = {
+      {&member, 2, false, true, true},       {&member, 3, false, false, false},
+      {&member, 1, true, true, false},       {&member, 1, false, false, false},
+      {&admin_member, 1, true, true, false}, {&admin_member, 1, false, true, true},
+      {&cloud_admin, 1, true, true, true},   {&cloud_admin, 3, false, true, true},
+      {nullptr, 1, true, false, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << (c.who ? c.who->project : 0) << " on " << c.project
+                                      << (c.shared ? " shared" : ""));
+    EXPECT_EQ(can_see_network(c.who, c.project, c.shared), c.sees);
+    EXPECT_EQ(can_change_network(c.who, c.project, c.shared), c.changes);
+  }
+}
+
 }  // namespace
 }  // namespace corral::api

@@ -86,6 +86,8 @@ Handler handler_for(RouteId id) {
       return internal::create_network;
     case RouteId::kGetNetwork:
       return internal::get_network;
+    case RouteId::kUpdateNetwork:
+      return internal::update_network;
     case RouteId::kDeleteNetwork:
       return internal::delete_network;
     case RouteId::kListVolumes:

@@ -245,10 +245,10 @@ void add_quota_command(CLI::App* project_cmd, const Globals& globals) {
       CliResult<json> r = changes.empty() ? c.get(project_path(*target) + "/quotas")
                                           : c.put(project_path(*target) + "/quotas", changes);
       if (!r || globals->format() == OutputFormat::kJson) return r;
-      fmt::print("{:<20} {:>8} {:>8}  {:<10} {}\n", "QUOTA", "USED", "LIMIT", "NOVA", "OPENNEBULA");
+      fmt::print("{:<20} {:>8} {:>8}  {:<20} {}\n", "QUOTA", "USED", "LIMIT", "NOVA", "OPENNEBULA");
       for (const auto& [name, q] : (*r)["quotas"].items()) {
         const std::int64_t limit = q.value("limit", std::int64_t{-1});
-        fmt::print("{:<20} {:>8} {:>8}  {:<10} {}\n", name, q.value("in_use", std::int64_t{0}),
+        fmt::print("{:<20} {:>8} {:>8}  {:<20} {}\n", name, q.value("in_use", std::int64_t{0}),
                    limit < 0 ? std::string("none") : std::to_string(limit),
                    q["nova"].is_string() ? q["nova"].get<std::string>() : "-",
                    q["opennebula"].is_string() ? q["opennebula"].get<std::string>() : "-");

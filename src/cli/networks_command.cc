@@ -74,10 +74,12 @@ CliResult<void> run_show(const GlobalOptions& globals, const std::string& name) 
 }
 
 CliResult<void> run_create(const GlobalOptions& globals, const std::string& name,
-                           const std::string& cidr) {
+                           const std::string& cidr, bool shared) {
   CliResult<Client> client = client_for(globals);
   if (!client) return fail(std::move(client.error()));
-  CliResult<json> network = client->post("/v1/networks", json{{"name", name}, {"cidr", cidr}});
+  json body = {{"name", name}, {"cidr", cidr}};
+  if (shared) body["shared"] = true;
+  CliResult<json> network = client->post("/v1/networks", body);
   if (!network) return fail(std::move(network.error()));
   return print_reply(globals, *network, "network");
 }
@@ -112,12 +114,17 @@ void add_networks_command(CLI::App& app, const Globals& globals) {
 
   auto new_name = std::make_shared<std::string>();
   auto cidr = std::make_shared<std::string>();
+  auto shared = std::make_shared<bool>(false);
   CLI::App* create = network->add_subcommand(
-      "create", "Create a network with an IPv4 range; the gateway is its first address");
+      "create",
+      "Create a network of your project with an IPv4 range; the gateway is its first address");
   create->add_option("name", *new_name, "The network's name")->required();
   create->add_option("--cidr", *cidr, "Its range, e.g. 10.77.0.0/24")->required();
-  set_command(create, "corral network create",
-              [globals, new_name, cidr] { return run_create(*globals, *new_name, *cidr); });
+  create->add_flag("--shared", *shared,
+                   "Every project sees it and attaches VMs to it (the cloud's admin only)");
+  set_command(create, "corral network create", [globals, new_name, cidr, shared] {
+    return run_create(*globals, *new_name, *cidr, *shared);
+  });
 
   auto doomed = std::make_shared<std::string>();
   CLI::App* del = network->add_subcommand("delete", "Delete a network that holds no lease");

@@ -319,7 +319,10 @@ int run_server(const ServerOptions& o) {
     return cannot_start("cannot start the engine: " + started.error().message);
   }
   if (!o.default_network.empty() && !engine.network("default")) {
-    Result<engine::NetworkDetail> made = engine.create_network({"default", o.default_network});
+    // Shared (Neutron's shared network): every project's VMs attach to it, as `corral run`
+    // does by default; only the cloud's admin changes or deletes it.
+    Result<engine::NetworkDetail> made = engine.create_network(
+        {"default", o.default_network, store::kAdminProjectId, true, "made at the first start"});
     if (!made) {
       engine.stop();
       return usage("--default-network: " + made.error().message);

@@ -45,11 +45,18 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   }
   store::GroupId group = 0;
   if (!request.group.empty()) {
-    const store::ServerGroupRow* g = find_group(request.group);
+    // Only a group of the VM's own project (ownership.cc): Nova's create says 400.
+    const store::ServerGroupRow* g = find_group_of(request.group, request.project);
     if (g == nullptr) {
       replies.push_back({std::move(command.reply),
                          Error::invalid_argument("no server group " + request.group), 0, 0});
       return;
+    }
+    if (request.quota) {
+      if (std::optional<Error> over = over_group_members(g->id, *request.quota)) {
+        replies.push_back({std::move(command.reply), std::move(*over), 0, 0});
+        return;
+      }
     }
     group = g->id;
   }
@@ -61,8 +68,12 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
   vm.ssh_keys = request.ssh_keys;
+  // A VM without NICs lists no group: its project's default is not made for it.
   Result<std::vector<store::SecurityGroupId>> security =
-      security_group_ids(request.security_groups);
+      request.networks.empty() && request.security_groups.empty()
+          ? Result<std::vector<store::SecurityGroupId>>(std::vector<store::SecurityGroupId>{})
+          : security_group_ids(request.security_groups, request.project,
+                               ErrorCode::kInvalidArgument);
   if (!security) {
     --max_vm_id;
     replies.push_back({std::move(command.reply), security.error(), 0, 0});
@@ -73,7 +84,7 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
     const int index = static_cast<int>(vm.nics.size());
     Result<store::Nic> nic =
         index < store::kMaxNics
-            ? lease_nic(network, {}, vm.id, index, true)
+            ? lease_nic(network, {}, vm.id, vm.project, index, true)
             : fail(Error::invalid_argument("a VM has at most " + std::to_string(store::kMaxNics) +
                                            " NICs"));
     if (!nic) {
@@ -114,10 +125,16 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
                    {},
                    {}};
     }
+    // Nova's os-interface: a network the VM's project may not use is not found (404), as
+    // Neutron's port update finds no other project's security group.
+    if (find_network_for(request.network, vm.project) == nullptr) {
+      return Error::not_found("no network " + request.network);
+    }
     Result<std::vector<store::SecurityGroupId>> security =
-        security_group_ids(request.security_groups);
+        security_group_ids(request.security_groups, vm.project, ErrorCode::kNotFound);
     if (!security) return security.error();
-    Result<store::Nic> nic = lease_nic(request.network, request.ip, vm.id, index, false);
+    Result<store::Nic> nic =
+        lease_nic(request.network, request.ip, vm.id, vm.project, index, false);
     if (!nic) return nic.error();
     nic->security_groups = std::move(*security);
     params.nic = std::move(*nic);

@@ -218,7 +218,10 @@ class Engine final : public driver::DriverSink,
   // delete_group: kNotFound; kConflict while the group has members (Nova deletes the group
   // and leaves its members without one; corral refuses, so a running member's placement rule
   // never disappears under it — terminate the members first). `name_or_id`: the group's
-  // name, or its id in decimal.
+  // name, or its id in decimal. A group belongs to spec.project: only that project's VMs join
+  // it (a create naming another project's group is refused as if it did not exist), and
+  // create_group counts against its server_groups quota (kQuotaExceeded), a VM joining
+  // against server_group_members. Who may see or delete it is the API's to check.
   [[nodiscard]] Result<GroupDetail> create_group(GroupSpec spec);
   [[nodiscard]] Result<GroupDetail> delete_group(std::string name_or_id);
   std::vector<GroupDetail> groups() const;  // by id
@@ -232,9 +235,15 @@ class Engine final : public driver::DriverSink,
   // one overlapping another network's), kConflict if the name is taken; the network starts in
   // LOCK_CREATE and is READY once the fabric has built it (ERROR if it could not).
   // delete_network: kNotFound; kConflict while a NIC holds a lease on it; LOCK_DELETE until
-  // the fabric has removed it, then gone.
+  // the fabric has removed it, then gone. update_network: kNotFound; kInvalidArgument for a
+  // description too long or sharing a network that is not the admin project's.
+  // A network belongs to spec.project; a NIC goes only on its VM's project's networks and the
+  // shared ones (network_usable_by): another is refused as if it did not exist (create:
+  // kInvalidArgument, nic_attach: kNotFound). Who may see, change or delete it is the API's to
+  // check (api/policy.h).
   [[nodiscard]] Result<NetworkDetail> create_network(NetworkSpec spec);
   [[nodiscard]] Result<NetworkDetail> delete_network(std::string name_or_id);
+  [[nodiscard]] Result<NetworkDetail> update_network(std::string name_or_id, NetworkUpdate update);
   std::vector<NetworkDetail> networks() const;  // by id
   std::optional<NetworkDetail> network(std::string_view name_or_id) const;
   // NetworkSink: the fabric's answers; only enqueues.
@@ -245,9 +254,16 @@ class Engine final : public driver::DriverSink,
   // Durable before it returns; hosts' firewalls follow after the commit. kInvalidArgument for
   // a bad name or rule (rules are net::validate()d), kConflict for a taken name, a group a NIC
   // lists (delete) or "default" (delete), kNotFound for a group or rule that is not there.
+  // A group belongs to its request's project, and its name is unique there; every project has
+  // its own "default", made on the project's first use (a NIC made without groups, a name
+  // "default", kEnsureDefault). A NIC lists only its VM's project's groups: another's is
+  // refused as if it did not exist (create: kInvalidArgument; nic_attach, nic update:
+  // kNotFound).
   [[nodiscard]] Result<SecurityGroupDetail> security_group_request(SecurityGroupRequest request);
   std::vector<SecurityGroupDetail> security_groups() const;  // by id
-  std::optional<SecurityGroupDetail> security_group(std::string_view name_or_id) const;
+  // An id names a group of any project; a name, `project`'s group of that name.
+  std::optional<SecurityGroupDetail> security_group(
+      std::string_view name_or_id, store::ProjectId project = store::kAdminProjectId) const;
   // The last error applying a host's firewall, by host (none: every job applied).
   std::map<std::string, std::string> firewall_errors() const;
 

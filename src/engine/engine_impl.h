@@ -207,6 +207,9 @@ struct Engine::Impl {
   std::optional<Error> over_quota(store::ProjectId project, const lifecycle::QuotaLimits& limits,
                                   const lifecycle::QuotaUsage& requested) const;
   static lifecycle::QuotaUsage create_use(const CreateRequest& request);
+  // Whether one more VM fits in `group` (server_group_members counts each group alone).
+  std::optional<Error> over_group_members(store::GroupId group,
+                                          const lifecycle::QuotaLimits& limits) const;
   // What the action adds to the VM's use if it succeeds (negative: what it releases).
   static lifecycle::QuotaUsage action_use(const store::Vm& vm, const ActionRequest& request);
 
@@ -246,16 +249,42 @@ struct Engine::Impl {
   std::vector<std::string> member_hosts(store::GroupId group, VmId except) const;
   std::vector<VmId> live_members(store::GroupId group) const;
 
+  // ownership.cc: what a project's VMs may use. Each returns nullptr for another project's
+  // object exactly as for one that does not exist, so no caller can tell them apart.
+  // The server group `name_or_id` if it is `project`'s.
+  const store::ServerGroupRow* find_group_of(std::string_view name_or_id,
+                                             store::ProjectId project) const;
+  // The network `name_or_id` if `project`'s VMs may use it (its own, or shared).
+  const store::NetworkRow* find_network_for(std::string_view name_or_id,
+                                            store::ProjectId project) const;
+  // An id names a group of any project; a name, `project`'s group of that name.
+  const store::SecurityGroupRow* find_security_group(std::string_view name_or_id,
+                                                     store::ProjectId project) const;
+  // `project`'s "default" group, made (into this batch) if it has none yet.
+  store::SecurityGroupId ensure_default_group(store::ProjectId project);
+  // Group names or ids to ids, in order, without repeats; empty: `project`'s default group
+  // (made if need be). Only `project`'s groups: any other name or id is an error of code
+  // `missing`, as one that does not exist.
+  Result<std::vector<store::SecurityGroupId>> security_group_ids(
+      const std::vector<std::string>& names, store::ProjectId project, ErrorCode missing);
+
   // networks.cc
   void handle_network(internal::NetworkCommand& command);
   void handle_network_done(const driver::NetworkDone& done);
   const store::NetworkRow* find_network(std::string_view name_or_id) const;
+  // kInvalidArgument if a network of `project` may not be shared (only the admin project's).
+  [[nodiscard]] Status check_sharing(bool shared, store::ProjectId project) const;
+  // PATCH: the row changed in this batch (sharing checked; un-sharing refused, kConflict,
+  // while another project's VM has a NIC on it).
+  Result<NetworkDetail> update_network_row(std::string_view name_or_id,
+                                           const NetworkUpdate& update);
   void set_network_state(store::NetworkRow& row, lifecycle::NetworkState state, std::string error);
-  // Takes an address on `network` (name or id) for NIC `index` of `vm`: `ip` if given and
-  // free, else the lowest free one. Errors: kInvalidArgument (no such network, not READY, an
-  // address outside its range), kConflict (taken, or none left).
-  Result<store::Nic> lease_nic(std::string_view network, const std::string& ip, VmId vm, int index,
-                               bool attached);
+  // Takes an address on `network` (name or id) for NIC `index` of `vm` (of `project`): `ip`
+  // if given and free, else the lowest free one. Errors: kInvalidArgument (no such network or
+  // one `project` may not use, not READY, an address outside its range), kConflict (taken, or
+  // none left).
+  Result<store::Nic> lease_nic(std::string_view network, const std::string& ip, VmId vm,
+                               store::ProjectId project, int index, bool attached);
   void release_nic(const store::Nic& nic);
   void mark_lease_attached(const store::Nic& nic);
   // After every step: a DONE VM's NICs give their leases back.
@@ -301,10 +330,6 @@ struct Engine::Impl {
   void handle_security_group(internal::SecurityGroupCommand& command);
   Result<SecurityGroupDetail> set_nic_groups(const SecurityGroupRequest& request);
   void handle_firewall_done(const driver::FirewallDone& done);
-  const store::SecurityGroupRow* find_security_group(std::string_view name_or_id) const;
-  // Group names or ids to ids, in order, without repeats; empty: the default group.
-  Result<std::vector<store::SecurityGroupId>> security_group_ids(
-      const std::vector<std::string>& names) const;
   void touch_security_group(store::SecurityGroupRow& row);
   // Before a commit: the hosts where a NIC of the batch's VMs runs or ran get a new job.
   void note_firewall_hosts();

@@ -58,12 +58,13 @@ struct GroupCommand {
   std::promise<Result<GroupDetail>> reply;
 };
 
-// Create (spec) or delete (name_or_id) a network.
+// Create (spec), delete (remove) or update (update) the network `name_or_id`.
 struct NetworkCommand {
   bool remove = false;
   NetworkSpec spec;
   std::string name_or_id;
   std::promise<Result<NetworkDetail>> reply;
+  std::optional<NetworkUpdate> update{};
 };
 
 // Create (create set) or act on (request) a volume.

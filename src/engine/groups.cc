@@ -145,7 +145,15 @@ void Engine::Impl::handle_group(internal::GroupCommand& command) {
     answer(fail(Error{ErrorCode::kConflict, "server group " + spec.name + " exists", {}, {}}));
     return;
   }
-  store::ServerGroupRow row{++max_group_id, spec.name, spec.policy, clock.now_ms()};
+  if (spec.quota) {
+    lc::QuotaUsage wanted{};
+    wanted[lc::quota_index(lc::QuotaResource::kServerGroups)] = 1;
+    if (std::optional<Error> over = over_quota(spec.project, *spec.quota, wanted)) {
+      answer(fail(std::move(*over)));
+      return;
+    }
+  }
+  store::ServerGroupRow row{++max_group_id, spec.name, spec.policy, clock.now_ms(), spec.project};
   groups[row.id] = row;
   group_rows.push_back(row);
   groups_changed = true;

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lifecycle/quota_table.h"
 #include "store/types.h"
 
 namespace corral::engine {
@@ -14,6 +15,9 @@ namespace corral::engine {
 struct GroupSpec {
   std::string name;  // [a-z0-9][a-z0-9._-]{0,62}, and not all digits (an id is all digits)
   store::GroupPolicy policy = store::GroupPolicy::kAntiAffinity;
+  store::ProjectId project = store::kAdminProjectId;  // the owner: only its VMs join
+  // The owner's limits (server_groups); nullopt: none (the admin project's).
+  std::optional<lifecycle::QuotaLimits> quota{};
 };
 
 struct GroupDetail {

@@ -43,6 +43,11 @@ Result<NetworkDetail> Engine::delete_network(std::string name_or_id) {
   return impl_->submit(internal::NetworkCommand{true, {}, std::move(name_or_id), {}});
 }
 
+Result<NetworkDetail> Engine::update_network(std::string name_or_id, NetworkUpdate update) {
+  return impl_->submit(
+      internal::NetworkCommand{false, {}, std::move(name_or_id), {}, std::move(update)});
+}
+
 std::vector<NetworkDetail> Engine::networks() const {
   std::shared_lock lock(impl_->published_mu);
   return impl_->published_networks;
@@ -113,6 +118,10 @@ void Engine::Impl::handle_network(internal::NetworkCommand& command) {
     answer(network_detail(row));
     return;
   }
+  if (command.update) {
+    answer(update_network_row(command.name_or_id, *command.update));
+    return;
+  }
   const NetworkSpec& spec = command.spec;
   if (!valid_resource_name(spec.name)) {
     answer(fail(Error::invalid_argument(
@@ -125,21 +134,36 @@ void Engine::Impl::handle_network(internal::NetworkCommand& command) {
     answer(fail(Error::invalid_argument("cidr: " + cidr.error().message)));
     return;
   }
+  if (Status ok = check_sharing(spec.shared, spec.project); !ok) {
+    answer(fail(std::move(ok.error())));
+    return;
+  }
+  if (spec.description.size() > kMaxNetworkDescription) {
+    answer(fail(Error::invalid_argument("a description is at most " +
+                                        std::to_string(kMaxNetworkDescription) + " bytes")));
+    return;
+  }
   if (find_network(spec.name) != nullptr) {
     answer(fail(Error{ErrorCode::kConflict, "network " + spec.name + " exists", {}, {}}));
     return;
   }
+  // Every network's gateway lives in one namespace: ranges never overlap, whoever owns them.
+  // Another project's network is not named (its existence is all that shows).
   for (const auto& [id, other] : networks) {
     Result<net::Cidr> theirs = net::Cidr::parse(other.cidr);
     if (theirs && theirs->overlaps(*cidr)) {
-      answer(fail(Error::invalid_argument("cidr " + cidr->to_string() + " overlaps network " +
-                                          other.name + " (" + other.cidr + ")")));
+      answer(fail(Error::invalid_argument(
+          "cidr " + cidr->to_string() + " overlaps " +
+          (network_usable_by(other, spec.project)
+               ? "network " + other.name + " (" + other.cidr + ")"
+               : std::string("a network of another project: choose another range")))));
       return;
     }
   }
   const Millis now = clock.now_ms();
   store::NetworkRow row{
-      ++max_network_id, spec.name, cidr->to_string(), NetworkState::kInit, {}, now, now};
+      ++max_network_id, spec.name,   cidr->to_string(), NetworkState::kInit, {}, now, now,
+      spec.project,     spec.shared, spec.description};
   Result<lc::NetworkStep> step = lc::network_step(row.state, lc::NetworkEvent::kCreate);
   if (!step) {
     answer(fail(std::move(step.error())));
@@ -170,9 +194,52 @@ void Engine::Impl::handle_network_done(const driver::NetworkDone& done) {
   if (step->to != row.state || why != row.error) set_network_state(row, step->to, why);
 }
 
+Status Engine::Impl::check_sharing(bool shared, store::ProjectId project) const {
+  // Neutron lets the admin share any project's network; Corral shares the cloud's own only,
+  // so a project's network never serves another project behind its back.
+  if (shared && project != store::kAdminProjectId) {
+    return fail(Error::invalid_argument("only the admin project's networks are shared"));
+  }
+  return {};
+}
+
+Result<NetworkDetail> Engine::Impl::update_network_row(std::string_view name_or_id,
+                                                       const NetworkUpdate& update) {
+  const store::NetworkRow* found = find_network(name_or_id);
+  if (found == nullptr) return fail(Error::not_found("no network " + std::string(name_or_id)));
+  store::NetworkRow& row = networks.at(found->id);
+  if (update.shared) {
+    if (Status ok = check_sharing(*update.shared, row.project); !ok) return fail(ok.error());
+  }
+  if (update.description && update.description->size() > kMaxNetworkDescription) {
+    return fail(Error::invalid_argument("a description is at most " +
+                                        std::to_string(kMaxNetworkDescription) + " bytes"));
+  }
+  // Un-sharing leaves other projects' NICs where they are (Neutron refuses while another
+  // project has ports on it): refused too, so a network never holds a NIC its VM may not use.
+  if (update.shared && !*update.shared && row.shared) {
+    for (const auto& [address, lease] : leases[row.id]) {
+      if (exists(lease.vm) && current(lease.vm).project != row.project) {
+        return fail(Error{ErrorCode::kConflict,
+                          "network " + row.name +
+                              " has NICs of other projects' VMs: it stays shared until they go",
+                          {},
+                          {}});
+      }
+    }
+  }
+  if (update.shared) row.shared = *update.shared;
+  if (update.description) row.description = *update.description;
+  row.updated_at = clock.now_ms();
+  network_rows.push_back(row);
+  networks_changed = true;
+  return network_detail(row);
+}
+
 Result<store::Nic> Engine::Impl::lease_nic(std::string_view network, const std::string& ip, VmId vm,
-                                           int index, bool attached) {
-  const store::NetworkRow* row = find_network(network);
+                                           store::ProjectId project, int index, bool attached) {
+  // Only the VM's project's networks and the shared ones (ownership.cc).
+  const store::NetworkRow* row = find_network_for(network, project);
   if (row == nullptr) {
     return fail(Error::invalid_argument("no network " + std::string(network)));
   }

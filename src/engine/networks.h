@@ -3,6 +3,8 @@
 // are in engine.h; the rows and states in store/types.h and lifecycle/net_table.h.
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,7 +15,28 @@ namespace corral::engine {
 struct NetworkSpec {
   std::string name;  // [a-z0-9][a-z0-9._-]{0,62}, and not all digits (an id is all digits)
   std::string cidr;  // IPv4, e.g. "10.77.0.0/24"
+  store::ProjectId project = store::kAdminProjectId;  // the owner
+  // Every project sees it and attaches VMs to it (Neutron's shared network). Only the admin
+  // project's networks are shared (kInvalidArgument otherwise); who may ask is the API's
+  // policy (the cloud's admin).
+  bool shared = false;
+  std::string description{};  // at most kMaxNetworkDescription bytes
 };
+
+// PATCH: what changes (nullopt: unchanged). `shared` as at create.
+struct NetworkUpdate {
+  std::optional<bool> shared{};
+  std::optional<std::string> description{};
+};
+
+inline constexpr std::size_t kMaxNetworkDescription = 1024;
+
+// Whether VMs of `project` may have a NIC on `network`, and see it at all: their project's
+// own networks and the shared ones. The engine refuses a NIC on any other (as if it did not
+// exist); the API shows nothing else to the project.
+inline bool network_usable_by(const store::NetworkRow& network, store::ProjectId project) {
+  return network.shared || network.project == project;
+}
 
 // A NIC's address: OpenNebula's lease, Neutron's port's fixed IP.
 struct NetworkLease {

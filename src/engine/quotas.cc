@@ -57,6 +57,15 @@ void add_volume(lc::QuotaUsage& into, const store::VolumeRow& v) {
   into[lc::quota_index(QuotaResource::kVolumeMib)] += static_cast<std::int64_t>(mib);
 }
 
+// One server group with `members` VMs not DONE: itself, and its members if it is the
+// fullest so far (server_group_members is a limit per group: the use shown is the fullest
+// group's).
+void add_group(lc::QuotaUsage& into, std::int64_t members) {
+  into[lc::quota_index(QuotaResource::kServerGroups)] += 1;
+  std::int64_t& fullest = into[lc::quota_index(QuotaResource::kServerGroupMembers)];
+  fullest = std::max(fullest, members);
+}
+
 }  // namespace
 
 lc::QuotaUsage Engine::Impl::usage_of(store::ProjectId project) const {
@@ -70,7 +79,27 @@ lc::QuotaUsage Engine::Impl::usage_of(store::ProjectId project) const {
   for (const auto& [id, v] : volumes) {
     if (v.project == project) add_volume(usage, v);
   }
+  for (const auto& [id, g] : groups) {
+    if (g.project == project) {
+      add_group(usage, static_cast<std::int64_t>(live_members(id).size()));
+    }
+  }
   return usage;
+}
+
+std::optional<Error> Engine::Impl::over_group_members(store::GroupId group,
+                                                      const lc::QuotaLimits& limits) const {
+  const std::size_t i = lc::quota_index(QuotaResource::kServerGroupMembers);
+  const auto members = static_cast<std::int64_t>(live_members(group).size());
+  if (limits[i] == lc::kUnlimited || members + 1 <= limits[i]) return std::nullopt;
+  const lc::QuotaResourceRow& row = lc::quota_resource(QuotaResource::kServerGroupMembers);
+  Error error{ErrorCode::kQuotaExceeded,
+              fmt::format("quota exceeded for {}: requested 1, but the group already has {} of {}",
+                          row.name, members, limits[i]),
+              {},
+              {}};
+  error.quota = Error::Quota{std::string(row.name), 1, members, limits[i]};
+  return error;
 }
 
 std::optional<Error> Engine::Impl::over_quota(store::ProjectId project,
@@ -123,6 +152,13 @@ lc::QuotaUsage Engine::project_usage(store::ProjectId project) const {
   }
   for (const store::VolumeRow& v : impl_->published_volumes) {
     if (v.project == project) add_volume(usage, v);
+  }
+  for (const store::ServerGroupRow& g : impl_->published_groups) {
+    if (g.project != project) continue;
+    const auto members = std::ranges::count_if(impl_->vms, [&](const store::Vm& vm) {
+      return vm.group == g.id && vm.record.state != lc::State::kDone;
+    });
+    add_group(usage, static_cast<std::int64_t>(members));
   }
   return usage;
 }

@@ -56,6 +56,23 @@ std::vector<RuleSpec> default_group_rule_specs() {
   return {{egress, false}, {ingress, true}};
 }
 
+store::SecurityGroupRow default_group_row(store::SecurityGroupId id, store::ProjectId project,
+                                          Millis now) {
+  store::SecurityGroupRow row;
+  row.id = id;
+  row.name = kDefaultSecurityGroup;
+  row.description = "Neutron's default group: all egress, ingress from the NIC's own network";
+  row.created_at = now;
+  row.updated_at = now;
+  row.project = project;
+  for (const RuleSpec& spec : default_group_rule_specs()) {
+    store::SecurityGroupRuleRow rule = row_of(spec);
+    rule.id = row.next_rule_id++;
+    row.rules.push_back(std::move(rule));
+  }
+  return row;
+}
+
 // ---- Public API ---------------------------------------------------------------------------
 
 Result<SecurityGroupDetail> Engine::security_group_request(SecurityGroupRequest request) {
@@ -90,10 +107,12 @@ std::vector<SecurityGroupDetail> Engine::security_groups() const {
   return out;
 }
 
-std::optional<SecurityGroupDetail> Engine::security_group(std::string_view name_or_id) const {
+std::optional<SecurityGroupDetail> Engine::security_group(std::string_view name_or_id,
+                                                          store::ProjectId project) const {
   std::shared_lock lock(impl_->published_mu);
+  const bool by_id = id_of(name_or_id).has_value();
   for (const store::SecurityGroupRow& row : impl_->published_security_groups) {
-    if (names_row(row, name_or_id)) {
+    if (names_row(row, name_or_id) && (by_id || row.project == project)) {
       return SecurityGroupDetail{row, members_of(impl_->vms, row.id), 0};
     }
   }
@@ -108,31 +127,7 @@ std::map<std::string, std::string> Engine::firewall_errors() const {
 void Engine::firewall_done(driver::FirewallDone done) { impl_->enqueue(std::move(done)); }
 
 // ---- Engine thread ------------------------------------------------------------------------
-
-const store::SecurityGroupRow* Engine::Impl::find_security_group(
-    std::string_view name_or_id) const {
-  for (const auto& [id, g] : security_groups) {
-    if (names_row(g, name_or_id)) return &g;
-  }
-  return nullptr;
-}
-
-Result<std::vector<store::SecurityGroupId>> Engine::Impl::security_group_ids(
-    const std::vector<std::string>& names) const {
-  if (names.empty()) return std::vector<store::SecurityGroupId>{store::kDefaultSecurityGroupId};
-  if (names.size() > static_cast<std::size_t>(store::kMaxSecurityGroupsPerNic)) {
-    return fail(Error::invalid_argument("a NIC is in at most " +
-                                        std::to_string(store::kMaxSecurityGroupsPerNic) +
-                                        " security groups"));
-  }
-  std::vector<store::SecurityGroupId> out;
-  for (const std::string& name : names) {
-    const store::SecurityGroupRow* row = find_security_group(name);
-    if (row == nullptr) return fail(Error::invalid_argument("no security group " + name));
-    if (std::ranges::find(out, row->id) == out.end()) out.push_back(row->id);
-  }
-  return out;
-}
+// (find_security_group, ensure_default_group and security_group_ids: ownership.cc)
 
 void Engine::Impl::touch_security_group(store::SecurityGroupRow& row) {
   row.updated_at = clock.now_ms();
@@ -181,6 +176,11 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
     answer(set_nic_groups(request));
     return;
   }
+  if (request.op == SecurityGroupOp::kEnsureDefault) {
+    const store::SecurityGroupId id = ensure_default_group(request.project);
+    answer(SecurityGroupDetail{security_groups.at(id), {}, 0});
+    return;
+  }
   if (request.op == SecurityGroupOp::kCreate) {
     if (!valid_resource_name(request.name)) {
       answer(fail(Error::invalid_argument(
@@ -196,14 +196,17 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
       answer(fail(std::move(ok.error())));
       return;
     }
-    if (find_security_group(request.name) != nullptr) {
+    // The project's "default" first: the name is never a user group's (Neutron's too).
+    ensure_default_group(request.project);
+    if (find_security_group(request.name, request.project) != nullptr) {
       answer(
           fail(Error{ErrorCode::kConflict, "security group " + request.name + " exists", {}, {}}));
       return;
     }
     const Millis now = clock.now_ms();
     store::SecurityGroupRow row{
-        ++max_security_group_id, request.name, request.description, {}, 1, now, now};
+        ++max_security_group_id, request.name, request.description, {}, 1, now, now,
+        request.project};
     for (const RuleSpec& spec : request.rules) {
       store::SecurityGroupRuleRow rule = row_of(spec);
       rule.id = row.next_rule_id++;
@@ -214,7 +217,7 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
     answer(SecurityGroupDetail{security_groups[row.id], {}, 0});
     return;
   }
-  const store::SecurityGroupRow* found = find_security_group(request.name_or_id);
+  const store::SecurityGroupRow* found = find_security_group(request.name_or_id, request.project);
   if (found == nullptr) {
     answer(fail(Error::not_found("no security group " + request.name_or_id)));
     return;
@@ -224,9 +227,11 @@ void Engine::Impl::handle_security_group(internal::SecurityGroupCommand& command
   switch (request.op) {
     case SecurityGroupOp::kCreate:
     case SecurityGroupOp::kSetNicGroups:
+    case SecurityGroupOp::kEnsureDefault:
       return;  // handled above
     case SecurityGroupOp::kDelete: {
-      if (row.id == store::kDefaultSecurityGroupId) {
+      // Every project's "default" stays: its NICs made without groups are in it.
+      if (row.name == kDefaultSecurityGroup) {
         answer(fail(
             Error{ErrorCode::kConflict, "the default security group cannot be deleted", {}, {}}));
         return;
@@ -331,7 +336,9 @@ Result<SecurityGroupDetail> Engine::Impl::set_nic_groups(const SecurityGroupRequ
                       std::string(lc::state_name(vm.record.state)),
                       {}});
   }
-  Result<std::vector<store::SecurityGroupId>> ids = security_group_ids(request.groups);
+  // The VM's own project's groups only (Neutron's port update: another's is not found).
+  Result<std::vector<store::SecurityGroupId>> ids =
+      security_group_ids(request.groups, vm.project, ErrorCode::kNotFound);
   if (!ids) return fail(std::move(ids.error()));
   store::Vm& changed = mutate(request.vm);
   std::ranges::find_if(changed.nics, has_index)->security_groups = std::move(*ids);
@@ -454,23 +461,11 @@ void Engine::Impl::load_security_groups(const store::Loaded& loaded) {
     security_groups[g.id] = g;
     max_security_group_id = std::max(max_security_group_id, g.id);
   }
-  // Every cluster has Neutron's default group: made at the first start (committed with the
-  // first batch), never deleted.
+  // The admin project's default group is 1: made at the first start (committed with the
+  // first batch), never deleted. Other projects' are made on their first use.
   if (!security_groups.contains(store::kDefaultSecurityGroupId)) {
-    const Millis now = clock.now_ms();
-    store::SecurityGroupRow row{store::kDefaultSecurityGroupId,
-                                kDefaultSecurityGroup,
-                                "Neutron's default group: all egress, ingress from the NIC's "
-                                "own network",
-                                {},
-                                1,
-                                now,
-                                now};
-    for (const RuleSpec& spec : default_group_rule_specs()) {
-      store::SecurityGroupRuleRow rule = row_of(spec);
-      rule.id = row.next_rule_id++;
-      row.rules.push_back(std::move(rule));
-    }
+    const store::SecurityGroupRow row =
+        default_group_row(store::kDefaultSecurityGroupId, store::kAdminProjectId, clock.now_ms());
     security_groups[row.id] = row;
     security_group_rows.push_back(row);
     max_security_group_id = std::max(max_security_group_id, row.id);

@@ -25,19 +25,26 @@ struct RuleSpec {
 };
 
 enum class SecurityGroupOp : std::uint8_t {
-  kCreate = 1,      // spec: name, description, rules
-  kDelete = 2,      // kConflict while a NIC lists it, and for "default"
+  kCreate = 1,      // spec: name, description, rules; the name unique in `project`
+  kDelete = 2,      // kConflict while a NIC lists it, and for a project's "default"
   kSetRules = 3,    // spec.rules replace the group's
   kAddRule = 4,     // spec.rules holds one rule, appended
   kDeleteRule = 5,  // `rule`: its id
   // nic_update (Neutron's port update, OpenNebula's NIC SECURITY_GROUPS): NIC `nic` of VM
   // `vm` is in `groups` from now on (empty: default), on a running VM too: no hotplug, only
-  // the firewalls of the hosts it runs on change.
+  // the firewalls of the hosts it runs on change. The groups must be the VM's project's
+  // (kNotFound otherwise, as for a group that does not exist).
   kSetNicGroups = 6,
+  // `project`'s default group, made now if it has none (Neutron makes it on a project's first
+  // use): answers the group.
+  kEnsureDefault = 7,
 };
 
 struct SecurityGroupRequest {
   SecurityGroupOp op = SecurityGroupOp::kCreate;
+  // The caller's project: a create's owner, where a name is looked up (an id names a group of
+  // any project: the API checks who may see it before asking), kEnsureDefault's project.
+  store::ProjectId project = store::kAdminProjectId;
   std::string name_or_id;  // all but create
   std::string name;        // create: [a-z0-9][a-z0-9._-]{0,62}, not all digits
   std::string description;
@@ -67,5 +74,8 @@ struct SecurityGroupDetail {
 store::SecurityGroupRuleRow row_of(const RuleSpec& spec);
 // Neutron's default group's rules, stored: every egress; ingress from the NIC's own network.
 std::vector<RuleSpec> default_group_rule_specs();
+// A project's "default" group with those rules (its id and times given).
+store::SecurityGroupRow default_group_row(store::SecurityGroupId id, store::ProjectId project,
+                                          Millis now);
 
 }  // namespace corral::engine

@@ -199,7 +199,7 @@ TEST_F(SecurityGroupsTest, CreateAndRuleChangesAreCheckedAndDurable) {
 
 // Catches: a group listed by a NIC deleted, a rule change that does not reach the host, the
 // groups' rules not merged in order, a nic_attach ignoring its groups, an unknown group
-// accepted at create or attach.
+// accepted at create or attach (400 at create, 404 at attach).
 TEST_F(SecurityGroupsTest, RuleChangesReachTheHostsOfTheirNics) {
   start_with_fabric();
   ASSERT_TRUE(request(SecurityGroupOp::kCreate, "ssh", {{tcp_in(22), false}}));
@@ -236,7 +236,8 @@ TEST_F(SecurityGroupsTest, RuleChangesReachTheHostsOfTheirNics) {
   attach.security_groups = {"nope"};
   Result<Accepted> bad_attach = engine_->act(attach);
   ASSERT_FALSE(bad_attach);
-  EXPECT_EQ(bad_attach.error().code, ErrorCode::kInvalidArgument);
+  // An attach to an existing VM says 404 (Nova's os-interface), a create 400 (above).
+  EXPECT_EQ(bad_attach.error().code, ErrorCode::kNotFound);
   attach.security_groups = {"spare"};
   Result<Accepted> attached = engine_->act(attach);
   ASSERT_TRUE(attached) << attached.error().message;
@@ -291,7 +292,7 @@ TEST_F(SecurityGroupsTest, NicUpdateChangesARunningNicsGroupsInPlace) {
     int nic;
     std::vector<std::string> groups;
     ErrorCode code;
-  } refused[] = {{id, 0, {"nope"}, ErrorCode::kInvalidArgument},
+  } refused[] = {{id, 0, {"nope"}, ErrorCode::kNotFound},  // Neutron's port update: 404
                  {id, 1, {"web"}, ErrorCode::kNotFound},
                  {id + 100, 0, {"web"}, ErrorCode::kNotFound}};
   for (const auto& r : refused) {

@@ -13,6 +13,8 @@ bool quota_resource_known(QuotaResource resource) {
     case QuotaResource::kAddresses:
     case QuotaResource::kVolumes:
     case QuotaResource::kVolumeMib:
+    case QuotaResource::kServerGroups:
+    case QuotaResource::kServerGroupMembers:
       return true;
   }
   return false;

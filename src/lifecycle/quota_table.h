@@ -26,11 +26,15 @@ enum class QuotaResource : std::uint8_t {
   kRunningVms = 4,
   kRunningVcpus = 5,
   kRunningMemoryMib = 6,
-  kAddresses = 7,  // NICs, each holding a lease on a network (Neutron's ports)
-  kVolumes = 8,    // volumes not deleted (Cinder's "volumes"; OpenNebula's datastore IMAGES)
-  kVolumeMib = 9,  // their sizes, snapshots included (Cinder's "gigabytes"; datastore SIZE)
+  kAddresses = 7,      // NICs, each holding a lease on a network (Neutron's ports)
+  kVolumes = 8,        // volumes not deleted (Cinder's "volumes"; OpenNebula's datastore IMAGES)
+  kVolumeMib = 9,      // their sizes, snapshots included (Cinder's "gigabytes"; datastore SIZE)
+  kServerGroups = 10,  // server groups (Nova's server_groups)
+  // Members of ONE server group, each group counted alone (Nova's server_group_members): the
+  // limit applies per group, and a project's use is its fullest group's VMs not DONE.
+  kServerGroupMembers = 11,
 };
-inline constexpr int kQuotaResourceCount = 9;
+inline constexpr int kQuotaResourceCount = 11;
 inline constexpr std::int64_t kUnlimited = -1;
 
 struct QuotaResourceRow {
@@ -53,6 +57,9 @@ inline constexpr std::array<QuotaResourceRow, kQuotaResourceCount> kQuotaResourc
     // Cinder's defaults: 10 volumes, 1000 GiB (of volumes and snapshots together).
     {QuotaResource::kVolumes, "volumes", 10, "", "IMAGES"},
     {QuotaResource::kVolumeMib, "volume_mib", 1000 * 1024, "", "SIZE"},
+    // Nova's defaults: 10 server groups, 10 members in each.
+    {QuotaResource::kServerGroups, "server_groups", 10, "server_groups", ""},
+    {QuotaResource::kServerGroupMembers, "server_group_members", 10, "server_group_members", ""},
 }};
 
 // The states whose VMs count toward the totals: every one but DONE and SOFT_DELETED (Nova

@@ -14,6 +14,9 @@ TEST(QuotaTableTest, DefaultsAreNovasAndNamesRoundTrip) {
   EXPECT_EQ(default_quota_limits()[quota_index(QuotaResource::kVcpus)], 20);         // cores
   EXPECT_EQ(default_quota_limits()[quota_index(QuotaResource::kMemoryMib)], 51200);  // ram
   EXPECT_EQ(default_quota_limits()[quota_index(QuotaResource::kRunningVms)], kUnlimited);
+  EXPECT_EQ(default_quota_limits()[quota_index(QuotaResource::kServerGroups)], 10);
+  EXPECT_EQ(default_quota_limits()[quota_index(QuotaResource::kServerGroupMembers)], 10);
+  EXPECT_EQ(quota_resource(QuotaResource::kServerGroupMembers).nova, "server_group_members");
   for (const QuotaResourceRow& row : kQuotaResources) {
     EXPECT_TRUE(quota_resource_known(row.resource));
     EXPECT_EQ(parse_quota_resource(row.name), row.resource);

@@ -122,14 +122,15 @@ const RowCodec<TransitionRow>& transition_codec();
 // hosts: keyed by name; labels are a JSON object of strings (any other JSON reads as corrupt).
 const RowCodec<HostRow>& host_codec();
 
-// server_groups: keyed by id.
+// server_groups: keyed by id (migrations 3 and 12).
 const RowCodec<ServerGroupRow>& group_codec();
 
-// networks: keyed by id (migration 6).
+// networks: keyed by id (migrations 6 and 12).
 const RowCodec<NetworkRow>& network_codec();
 // volumes: keyed by id (migration 7).
 const RowCodec<VolumeRow>& volume_codec();
-// security_groups: keyed by id (migration 8); rules a JSON array of objects.
+// security_groups: keyed by id (migrations 8 and 12; (project, name) unique); rules a JSON
+// array of objects.
 const RowCodec<SecurityGroupRow>& security_group_codec();
 
 // migrations: keyed by id (migration 4).

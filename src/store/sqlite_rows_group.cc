@@ -1,4 +1,4 @@
-// The server_groups table's codec (migration 3).
+// The server_groups table's codec (migrations 3 and 12).
 #include "store/sqlite_enums.h"
 #include "store/sqlite_rows.h"
 
@@ -16,6 +16,9 @@ constexpr Column<G> kColumns[] = {
      [](RowReader& r, G& g) { g.policy = read_enum<GroupPolicy>(r); }},
     {"created_at", SqlType::kInteger, false, [](StmtUse& u, const G& g) { u.bind(g.created_at); },
      [](RowReader& r, G& g) { g.created_at = r.i64(); }},
+    // Migration 12.
+    {"project", SqlType::kInteger, false, [](StmtUse& u, const G& g) { u.bind(g.project); },
+     [](RowReader& r, G& g) { g.project = r.i64(); }},
 };
 
 constexpr RowCodec<G> kCodec{"server_groups", "id", kColumns};

@@ -1,4 +1,4 @@
-// The networks table's codec (migration 6).
+// The networks table's codec (migrations 6 and 12).
 #include "store/sqlite_enums.h"
 #include "store/sqlite_rows.h"
 
@@ -22,6 +22,14 @@ constexpr Column<N> kColumns[] = {
      [](RowReader& r, N& n) { n.created_at = r.i64(); }},
     {"updated_at", SqlType::kInteger, false, [](StmtUse& u, const N& n) { u.bind(n.updated_at); },
      [](RowReader& r, N& n) { n.updated_at = r.i64(); }},
+    // Migration 12.
+    {"project", SqlType::kInteger, false, [](StmtUse& u, const N& n) { u.bind(n.project); },
+     [](RowReader& r, N& n) { n.project = r.i64(); }},
+    {"shared", SqlType::kInteger, false,
+     [](StmtUse& u, const N& n) { u.bind(std::int64_t{n.shared}); },
+     [](RowReader& r, N& n) { n.shared = r.boolean(); }},
+    {"description", SqlType::kText, false, [](StmtUse& u, const N& n) { u.bind(n.description); },
+     [](RowReader& r, N& n) { n.description = r.text(); }},
 };
 
 constexpr RowCodec<N> kCodec{"networks", "id", kColumns};

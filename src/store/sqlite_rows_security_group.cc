@@ -1,5 +1,5 @@
-// The security_groups table's codec (migration 8). Rules are a JSON array in one column: they
-// are read and written with their group, never alone.
+// The security_groups table's codec (migrations 8 and 12). Rules are a JSON array in one column:
+// they are read and written with their group, never alone.
 #include <nlohmann/json.hpp>
 
 #include "store/sqlite_rows.h"
@@ -81,6 +81,9 @@ constexpr Column<G> kColumns[] = {
      [](RowReader& r, G& g) { g.created_at = r.i64(); }},
     {"updated_at", SqlType::kInteger, false, [](StmtUse& u, const G& g) { u.bind(g.updated_at); },
      [](RowReader& r, G& g) { g.updated_at = r.i64(); }},
+    // Migration 12 (which rebuilt the table: names are unique per project).
+    {"project", SqlType::kInteger, false, [](StmtUse& u, const G& g) { u.bind(g.project); },
+     [](RowReader& r, G& g) { g.project = r.i64(); }},
 };
 
 constexpr RowCodec<G> kCodec{"security_groups", "id", kColumns};

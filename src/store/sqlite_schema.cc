@@ -274,6 +274,36 @@ ALTER TABLE transitions ADD COLUMN memory_mib INTEGER;
     {11, R"sql(
 ALTER TABLE volumes ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
 )sql"},
+    // Projects own their networks, server groups and security groups (issue 14): another
+    // project's is not found. The rows made before belong to the admin project; the networks
+    // among them are shared, as every project could attach VMs to them until now (a project's
+    // VMs on them keep working). A security group's name is unique within its project only
+    // (every project has its own "default"): the table is rebuilt without UNIQUE(name), which
+    // SQLite cannot drop in place.
+    {12, R"sql(
+ALTER TABLE networks ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE networks ADD COLUMN shared INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE networks ADD COLUMN description TEXT NOT NULL DEFAULT '';
+UPDATE networks SET shared = 1;
+ALTER TABLE server_groups ADD COLUMN project INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE security_groups_v12(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  rules TEXT NOT NULL DEFAULT '[]',
+  next_rule_id INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  project INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO security_groups_v12(id, name, description, rules, next_rule_id, created_at,
+                                updated_at)
+  SELECT id, name, description, rules, next_rule_id, created_at, updated_at
+  FROM security_groups;
+DROP TABLE security_groups;
+ALTER TABLE security_groups_v12 RENAME TO security_groups;
+CREATE UNIQUE INDEX security_groups_project_name ON security_groups(project, name);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

@@ -317,11 +317,98 @@ TEST(SqliteSchemaTest, AVersion2FileMigratesToServerGroups) {
   EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
 }
 
+// Migration 12 on a version-11 file: its networks, server groups and security groups belong
+// to the admin project, the networks are shared (every project used them until then), and
+// rules, names and ids are kept. Then a security group name is unique within a project only:
+// two projects' "default" are stored, a second "web" in one project is refused.
+TEST(SqliteSchemaTest, AVersion11FileMigratesToOwnedNetworksAndGroups) {
+  TempFile file;
+  {
+    Raw raw(file.path());
+    ASSERT_TRUE(sqlite::migrate(raw.get(), file.path(), 11).has_value());
+    raw.exec(R"sql(
+INSERT INTO networks VALUES(1, 'default', '10.77.0.0/24', 1, '', 1700000000000, 1700000000001);
+INSERT INTO networks VALUES(4, 'lab', '10.78.0.0/24', 5, 'no bridge', 1700000000002,
+  1700000000003);
+INSERT INTO server_groups VALUES(2, 'web', 2, 1700000000004);
+INSERT INTO security_groups VALUES(1, 'default', 'Neutron''s',
+  '[{"id":1,"direction":2,"protocol":1,"ports":"","remote":"","remote_own_network":false}]',
+  2, 1700000000005, 1700000000006);
+INSERT INTO security_groups VALUES(3, 'web', '', '[]', 1, 1700000000007, 1700000000008);
+)sql");
+  }
+  Result<std::unique_ptr<Store>> store = open_sqlite_store(file.path());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  Result<Loaded> loaded = (*store)->load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  EXPECT_EQ(Raw(file.path()).text("PRAGMA user_version"), std::to_string(kSqliteSchemaVersion));
+
+  const NetworkRow def{1,    "default", "10.77.0.0/24", lifecycle::NetworkState::kReady,
+                       {},   kT0,       kT0 + 1,        kAdminProjectId,
+                       true, ""};
+  const NetworkRow lab{4,           "lab",   "10.78.0.0/24", lifecycle::NetworkState::kError,
+                       "no bridge", kT0 + 2, kT0 + 3,        kAdminProjectId,
+                       true,        ""};
+  EXPECT_EQ(loaded->networks, (std::vector<NetworkRow>{def, lab}));
+  EXPECT_EQ(loaded->groups, (std::vector<ServerGroupRow>{
+                                {2, "web", GroupPolicy::kAntiAffinity, kT0 + 4, kAdminProjectId}}));
+  ASSERT_EQ(loaded->security_groups.size(), 2U);
+  const SecurityGroupRow& admin_default = loaded->security_groups[0];
+  EXPECT_EQ(admin_default.id, 1);
+  EXPECT_EQ(admin_default.name, "default");
+  EXPECT_EQ(admin_default.description, "Neutron's");
+  EXPECT_EQ(admin_default.rules, (std::vector<SecurityGroupRuleRow>{{1, 2, 1, "", "", false}}));
+  EXPECT_EQ(admin_default.next_rule_id, 2);
+  EXPECT_EQ(admin_default.created_at, kT0 + 5);
+  EXPECT_EQ(admin_default.updated_at, kT0 + 6);
+  EXPECT_EQ(admin_default.project, kAdminProjectId);
+  EXPECT_EQ(loaded->security_groups[1].name, "web");
+  EXPECT_EQ(loaded->security_groups[1].project, kAdminProjectId);
+
+  // Another project's "default" and "web" beside the admin project's; a private network and
+  // a server group of that project.
+  SecurityGroupRow theirs = admin_default;
+  theirs.id = 5;
+  theirs.project = 2;
+  SecurityGroupRow their_web = loaded->security_groups[1];
+  their_web.id = 6;
+  their_web.project = 2;
+  NetworkRow private_net = lab;
+  private_net.id = 7;
+  private_net.name = "private";
+  private_net.cidr = "10.79.0.0/24";
+  private_net.project = 2;
+  private_net.shared = false;
+  private_net.description = "research's own";
+  Batch batch;
+  batch.security_groups = {theirs, their_web};
+  batch.networks = {private_net};
+  batch.groups = {{8, "db", GroupPolicy::kAffinity, kT0 + 9, 2}};
+  ASSERT_TRUE((*store)->commit(batch).has_value());
+  SecurityGroupRow twice = their_web;
+  twice.id = 9;
+  Batch duplicate;
+  duplicate.security_groups = {twice};
+  EXPECT_FALSE((*store)->commit(duplicate).has_value()) << "two groups web in one project";
+
+  store = open_sqlite_store(file.path());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  loaded = (*store)->load();
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
+  ASSERT_EQ(loaded->security_groups.size(), 4U);
+  EXPECT_EQ(loaded->security_groups[2], theirs);
+  EXPECT_EQ(loaded->security_groups[3], their_web);
+  EXPECT_EQ(loaded->networks, (std::vector<NetworkRow>{def, lab, private_net}));
+  ASSERT_EQ(loaded->groups.size(), 2U);
+  EXPECT_EQ(loaded->groups[1].project, 2);
+  EXPECT_EQ(*(*store)->integrity_check(), "ok");
+}
+
 // A policy number no corral wrote is reported as corrupt, not read as some policy.
 TEST(SqliteSchemaTest, AnUnknownGroupPolicyIsCorrupt) {
   TempFile file;
   ASSERT_TRUE(open_sqlite_store(file.path()).has_value());
-  Raw(file.path()).exec("INSERT INTO server_groups VALUES(1, 'x', 9, 0)");
+  Raw(file.path()).exec("INSERT INTO server_groups VALUES(1, 'x', 9, 0, 1)");
   Result<std::unique_ptr<Store>> store = open_sqlite_store(file.path());
   ASSERT_TRUE(store.has_value());
   Result<Loaded> loaded = (*store)->load();

@@ -144,12 +144,14 @@ enum class GroupPolicy : std::uint8_t {
   kSoftAntiAffinity = 4,
 };
 
-// A server group (Nova): its members are the VMs whose `group` is its id.
+// A server group (Nova): its members are the VMs whose `group` is its id. It belongs to a
+// project (migration 12): only that project's VMs join it.
 struct ServerGroupRow {
   GroupId id = 0;    // stable, assigned at create, never reused
   std::string name;  // unique
   GroupPolicy policy = GroupPolicy::kAntiAffinity;
   Millis created_at = 0;
+  ProjectId project = kAdminProjectId;  // fixed at create
   friend bool operator==(const ServerGroupRow&, const ServerGroupRow&) = default;
 };
 
@@ -159,6 +161,8 @@ using NetworkId = std::int64_t;
 // Neutron's network with its one subnet. The gateway is the range's first usable address and
 // leases are the VMs' NICs on it (Vm::nics): the engine hands out addresses from the rest.
 // Its VXLAN VNI is its id, so every host agrees on it without being told.
+// It belongs to a project (migration 12); a shared one (Neutron's `shared`, only ever the admin
+// project's) is seen and used by every project, the others by their own project only.
 struct NetworkRow {
   NetworkId id = 0;  // stable, assigned at create, never reused
   std::string name;  // unique
@@ -167,6 +171,9 @@ struct NetworkRow {
   std::string error;  // why it is in ERROR or UPDATE_FAILURE; empty if neither
   Millis created_at = 0;
   Millis updated_at = 0;
+  ProjectId project = kAdminProjectId;  // fixed at create
+  bool shared = false;                  // every project sees it and attaches VMs to it
+  std::string description;              // the owner's words (Neutron's description)
   friend bool operator==(const NetworkRow&, const NetworkRow&) = default;
 };
 
@@ -236,14 +243,17 @@ struct SecurityGroupRuleRow {
 // A security group (docs/security-groups.md): OpenNebula's security group, Neutron's. Its
 // members are the NICs whose security_groups list its id (Nic::security_groups). Rules are
 // stored as a JSON array in one column: they are read and written with their group.
+// It belongs to a project (migration 12), and only that project's NICs list it; every project
+// has its own "default" (the admin project's is 1; another's is made on its first use).
 struct SecurityGroupRow {
-  SecurityGroupId id = 0;  // stable, assigned at create, never reused; 1 is "default"
-  std::string name;        // unique
+  SecurityGroupId id = 0;  // stable, assigned at create, never reused; 1 is admin's "default"
+  std::string name;        // unique within its project
   std::string description;
   std::vector<SecurityGroupRuleRow> rules;  // in order
   std::int64_t next_rule_id = 1;
   Millis created_at = 0;
   Millis updated_at = 0;
+  ProjectId project = kAdminProjectId;  // fixed at create
   friend bool operator==(const SecurityGroupRow&, const SecurityGroupRow&) = default;
 };
 
