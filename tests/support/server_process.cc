@@ -87,6 +87,19 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start() {
+  // free_port() releases the port it found, so a test running beside this one may take it
+  // first: then this server cannot bind and the other answers /healthz on it. A start counts
+  // only when this process says it listens there; one that lost its port starts again on
+  // another.
+  for (int attempt = 1;; ++attempt) {
+    const StartOutcome outcome = start_once();
+    if (outcome != StartOutcome::kPortTaken || attempt == 3) {
+      return outcome == StartOutcome::kStarted;
+    }
+  }
+}
+
+ServerProcess::StartOutcome ServerProcess::start_once() {
   port_ = free_port();
   url_ = std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
   register_token_file(url_, data_dir_ + "/var/admin.token");
@@ -110,6 +123,8 @@ bool ServerProcess::start() {
     }
   }
   argv.insert(argv.end(), args_.begin(), args_.end());
+  const std::size_t log_before = log().size();
+  const std::string listening = "listening on " + url_ + " ";
   const auto t0 = std::chrono::steady_clock::now();
   pid_ = spawn(argv, log_path_);
   // Generous: a first start may build the guest image on a loaded machine.
@@ -117,10 +132,11 @@ bool ServerProcess::start() {
     // A new client each time: an https one loads the CA once, and the server writes it first.
     std::unique_ptr<httplib::Client> c = plain_client();
     c->set_connection_timeout(0, 200'000);
-    if (auto r = c->Get("/healthz"); r && r->status == 200) {
+    if (auto r = c->Get("/healthz");
+        r && r->status == 200 && log().find(listening, log_before) != std::string::npos) {
       last_start_ms_ =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      return true;
+      return StartOutcome::kStarted;
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -131,12 +147,13 @@ bool ServerProcess::start() {
           << (WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
                                   : "exit status " + std::to_string(WEXITSTATUS(status)))
           << "\n";
-      return false;
+      const bool port_taken = log().find("already in use", log_before) != std::string::npos;
+      return port_taken ? StartOutcome::kPortTaken : StartOutcome::kFailed;
     }
     std::this_thread::sleep_for(20ms);
   }
   std::ofstream(log_path_, std::ios::app) << "[test] the server did not answer /healthz in 120 s\n";
-  return false;
+  return StartOutcome::kFailed;
 }
 
 int ServerProcess::stop() {

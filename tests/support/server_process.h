@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -62,6 +63,8 @@ class ServerProcess {
   std::string admin_token() const;
 
  private:
+  enum class StartOutcome : std::uint8_t { kStarted, kFailed, kPortTaken };
+  StartOutcome start_once();
   std::string cluster_address(const char* which) const;
   std::unique_ptr<httplib::Client> plain_client() const;  // no token; TLS verified
   std::vector<std::string> args_;
