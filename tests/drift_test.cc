@@ -5,6 +5,7 @@
 // with real QEMU processes: tests/qemu_test.cc.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 
 #include "support/recipes.h"
@@ -33,7 +34,10 @@ json history_of(Api& api, std::int64_t id) {
 
 // Waits until the VM has `rows` more history rows than `before` and is idle; its JSON.
 json wait_rows(Api& api, std::int64_t id, std::size_t rows) {
-  for (int i = 0; i < 2000; ++i) {
+  // A deadline in time, not in rounds: under ASan each history read is slow, and 2,000 of them
+  // ran out before the drift's last entry (the VM was read still RUNNING).
+  for (const auto until = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < until;) {
     if (history_of(api, id).size() >= rows) return api.wait_idle(id);
     std::this_thread::sleep_for(2ms);
   }
