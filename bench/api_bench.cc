@@ -8,6 +8,8 @@
 //     dashboard would, instead of polling. Durable transitions/s = transitions the server
 //     committed (its /healthz counter) / wall time. Meanwhile two probe threads GET random
 //     VMs (GET /v1/vms/{id}, ~1 ms apart each): their latency p50/p99 is "GET under load".
+//     CPU per transition (the server's and this client's utime + stime from /proc over the
+//     load) is steadier than transitions/s where the two share two noisy cores.
 //  2. Scale: more VMs created (held, so no host is needed) up to M (default 100,000); time to
 //     list them all (pages of 1,000 by marker); server RSS growth per VM (/proc/PID/status).
 //  3. Restart: SIGTERM, start again on the same data dir, time until /healthz answers.
@@ -18,6 +20,7 @@
 // <= 2 KiB RSS per VM, restart <= 2 s. Timings are printed, never asserted.
 #include <fmt/core.h>
 #include <rapidjson/document.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,7 +30,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -51,6 +56,21 @@ long rss_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
   }
   return -1;
+}
+
+// CPU time (user + system) the process has used, in ms: /proc/PID/stat's utime and stime.
+double cpu_ms_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t paren = stat.rfind(')');  // the command name may hold spaces
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+  long utime = 0;
+  long stime = 0;
+  fields >> utime >> stime;
+  return 1000.0 * static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 long env_or(const char* name, long fallback) {
@@ -167,6 +187,8 @@ struct LoadFigures {
   std::size_t gets = 0;
   long failures = 0;
   long highest_id = 0;
+  double server_cpu_us = 0;  // server CPU time per durable transition
+  double client_cpu_us = 0;  // this process's CPU time (clients, probes, watcher) per transition
 };
 
 // `vms` VMs named PREFIX-i go create -> RUNNING -> shutdown -> POWEROFF -> terminate -> DONE
@@ -183,6 +205,8 @@ LoadFigures run_load(const ServerProcess& server, long vms, long clients,
   std::atomic<bool> loading{true};
   auto watcher = std::make_unique<Watcher>(server);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the stream is open
+  const double server_cpu_before = cpu_ms_of(server.pid());
+  const double client_cpu_before = cpu_ms_of(::getpid());
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int p = 0; p < 2; ++p) {
@@ -239,6 +263,8 @@ LoadFigures run_load(const ServerProcess& server, long vms, long clients,
   }
   for (std::size_t t = probes; t < threads.size(); ++t) threads[t].join();
   const double load_ms = ms_since(t0);
+  const double server_cpu_ms = cpu_ms_of(server.pid()) - server_cpu_before;
+  const double client_cpu_ms = cpu_ms_of(::getpid()) - client_cpu_before;
   loading = false;
   for (std::size_t t = 0; t < probes; ++t) threads[t].join();
   watcher.reset();
@@ -252,6 +278,9 @@ LoadFigures run_load(const ServerProcess& server, long vms, long clients,
   f.gets = get_latency.ms.size();
   f.failures = failures.load();
   f.highest_id = highest_id.load();
+  const double per = 1000.0 / static_cast<double>(std::max(1L, f.transitions));
+  f.server_cpu_us = server_cpu_ms * per;
+  f.client_cpu_us = client_cpu_ms * per;
   return f;
 }
 
@@ -289,15 +318,17 @@ long auth_cost(long vms, long clients) {
   fmt::print(
       "\nThe cost of auth: {} VMs create->running->shutdown->terminate, {} clients, each on a "
       "fresh server in this run; ratios against the first row.\n\n"
-      "| API | durable transitions/s | ratio | GET p50 / p99 | p99 ratio | failures |\n"
-      "|---|---|---|---|---|---|\n",
+      "| API | durable transitions/s | ratio | GET p50 / p99 | p99 ratio | server CPU per "
+      "transition | ratio | failures |\n"
+      "|---|---|---|---|---|---|---|---|\n",
       vms, clients);
   const LoadFigures& base = figures.front();
   for (std::size_t i = 0; i < figures.size(); ++i) {
     const LoadFigures& f = figures[i];
-    fmt::print("| {} | {:.0f} | {:.2f} | {:.2f} / {:.2f} ms | {:.2f} | {} |\n", configs[i].name,
-               f.tps, f.tps / std::max(1.0, base.tps), f.get_p50_ms, f.get_p99_ms,
-               f.get_p99_ms / std::max(1e-6, base.get_p99_ms), f.failures);
+    fmt::print("| {} | {:.0f} | {:.2f} | {:.2f} / {:.2f} ms | {:.2f} | {:.1f} us | {:.2f} | {} |\n",
+               configs[i].name, f.tps, f.tps / std::max(1.0, base.tps), f.get_p50_ms, f.get_p99_ms,
+               f.get_p99_ms / std::max(1e-6, base.get_p99_ms), f.server_cpu_us,
+               f.server_cpu_us / std::max(1e-6, base.server_cpu_us), f.failures);
   }
   return failures;
 }
@@ -397,6 +428,10 @@ int main() {
       "| durable transitions/s ({} VMs create->running->shutdown->terminate, {} clients) "
       "| >= 20,000 | {:.0f} ({} transitions in {:.2f} s) |\n",
       vms, clients, tps, transitions, load_ms / 1000.0);
+  fmt::print(
+      "| CPU per durable transition: server / this client (/proc/PID/stat) | - | {:.1f} / "
+      "{:.1f} us |\n",
+      load.server_cpu_us, load.client_cpu_us);
   fmt::print("| group commit: transitions per commit | - | {:.1f} ({} commits) |\n",
              static_cast<double>(transitions) / static_cast<double>(std::max(1L, batches)),
              batches);
