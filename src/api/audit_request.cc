@@ -5,6 +5,7 @@
 #include "api/handlers.h"
 #include "api/queries.h"
 #include "audit/audit_log.h"
+#include "audit/entry_codec.h"
 #include "common/log.h"
 
 namespace corral::api {
@@ -22,10 +23,11 @@ bool audited(std::string_view method, std::string_view path, int status) {
   return !read || status >= 400;
 }
 
-void audit_request(audit::AuditLog* audit_log, const httplib::Request& req,
-                   const httplib::Response& res, const Call* call, std::string_view route,
-                   std::string_view message) {
-  if (audit_log == nullptr || !audited(req.method, req.path, res.status)) return;
+namespace {
+
+// The entry of a request as its reply stands (`status`; `message` for a refusal).
+audit::Entry entry_of(const httplib::Request& req, const httplib::Response& res, const Call* call,
+                      std::string_view route, int status, std::string_view message) {
   audit::Entry e;
   e.at = SystemClock().now_ms();
   e.request_id = res.get_header_value(std::string(kRequestIdHeader).c_str());
@@ -33,8 +35,8 @@ void audit_request(audit::AuditLog* audit_log, const httplib::Request& req,
   e.method = cut(req.method);
   e.path = cut(req.path);
   e.route = std::string(route);
-  e.status = res.status;
-  e.outcome = audit::outcome_of_status(res.status);
+  e.status = status;
+  e.outcome = audit::outcome_of_status(status);
   if (e.outcome != audit::Outcome::kAccepted) e.message = cut(message);
   e.vocabulary = "corral";
   if (call != nullptr) {
@@ -55,7 +57,24 @@ void audit_request(audit::AuditLog* audit_log, const httplib::Request& req,
     if (!call->audit.vocabulary.empty()) e.vocabulary = call->audit.vocabulary;
   }
   if (e.verb.empty()) e.verb = e.method + " " + (route.empty() ? e.path : e.route);
+  return e;
+}
+
+}  // namespace
+
+std::string outbox_record(const audit::AuditLog* audit_log, const Call& call, int status) {
+  if (audit_log == nullptr) return {};
+  return audit::encode_entry(entry_of(call.req, call.res, &call, call.route, status, ""));
+}
+
+void audit_request(audit::AuditLog* audit_log, const httplib::Request& req,
+                   const httplib::Response& res, const Call* call, std::string_view route,
+                   std::string_view message) {
+  if (audit_log == nullptr || !audited(req.method, req.path, res.status)) return;
+  audit::Entry e = entry_of(req, res, call, route, res.status, message);
   if (e.outcome == audit::Outcome::kAccepted) {
+    // Committed with the change it asked for (EngineOptions::audit_sink): copied in already.
+    if (call != nullptr && call->audit.in_outbox) return;
     if (Status written = audit_log->record(std::move(e)); !written) {
       log(LogLevel::kWarn, "audit",
           {{"msg", "entry not written"}, {"error", written.error().message}});

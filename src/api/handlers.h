@@ -50,6 +50,7 @@ struct AuditNote {
   std::string verb;        // in the caller's vocabulary; empty: the route's
   std::string vocabulary;  // empty: "corral"
   std::string user;        // a public route's would-be caller (the name a login gave)
+  bool in_outbox = false;  // the engine committed the entry with the change (audit_request.h)
 };
 
 struct Call {
@@ -57,6 +58,7 @@ struct Call {
   httplib::Response& res;
   std::vector<std::string> args;  // path parameters
   std::string request_id;
+  std::string_view route{};  // the matched route's pattern (kRoutes), for the audit log
   // Who is calling, once the server checked the token (empty on public routes only).
   std::optional<auth::Principal> caller{};
   AuditNote audit{};

@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 
+#include "api/audit_request.h"
 #include "api/handlers.h"
 #include "api/policy.h"
 #include "api/queries.h"
@@ -45,6 +46,7 @@ VmLinks links_of(const engine::Engine& engine, std::span<const store::Vm> vms) {
 HandlerResult accepted(Context& ctx, Call& call, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
   call.audit.vm = result->vm.id;
+  call.audit.in_outbox = result->audited;
   Reply reply{202,
               {},
               false,
@@ -67,6 +69,7 @@ HandlerResult create_vm(Context& ctx, Call& call) {
   request->actor = "api";
   request->project = call.who()->project;
   request->quota = limits_for(ctx, request->project);
+  request->audit_record = outbox_record(ctx.options.audit, call, 202);
   return accepted(ctx, call, ctx.engine.create(std::move(*request)));
 }
 
@@ -110,6 +113,7 @@ HandlerResult delete_vm(Context& ctx, Call& call) {
   request.request_id = call.request_id;
   request.actor = "api";
   request.quota = limits_for(ctx, vm->project);
+  request.audit_record = outbox_record(ctx.options.audit, call, 202);
   return accepted(ctx, call, ctx.engine.act(std::move(request)));
 }
 
@@ -147,6 +151,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   request->request_id = call.request_id;
   request->actor = "api";
   request->quota = limits_for(ctx, vm->project);
+  request->audit_record = outbox_record(ctx.options.audit, call, 202);
 
   Result<engine::Accepted> result = ctx.engine.act(std::move(*request));
   if (!result && result.error().code == ErrorCode::kInvalidState &&

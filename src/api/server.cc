@@ -360,6 +360,7 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   Call call{req, res, std::move(match.args), res.get_header_value(kRequestIdHeader)};
   const RouteId id = route_id_of(match.route);
   t_route = kRoutes[match.route].pattern;
+  call.route = kRoutes[match.route].pattern;
   serve(id, call);
   if (!call.streaming) {
     audit_request(options.audit, req, res, &call, kRoutes[match.route].pattern, t_failure_message);

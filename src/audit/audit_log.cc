@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 
+#include "audit/entry_codec.h"
 #include "common/log.h"
 #include "store/sqlite_util.h"
 
@@ -63,7 +66,12 @@ constexpr const char* kMigrations[] = {
     " status INTEGER NOT NULL, outcome INTEGER NOT NULL, message TEXT NOT NULL);"
     "CREATE INDEX entries_vm ON entries (vm, id) WHERE vm != 0;"
     "CREATE INDEX entries_project ON entries (project_id, id);",
+    // 2: how far the store's audit outbox is copied (audit_log.h, copy_from_outbox)
+    "CREATE TABLE outbox_copied (one INTEGER PRIMARY KEY CHECK (one = 1), upto INTEGER NOT NULL);"
+    "INSERT INTO outbox_copied (one, upto) VALUES (1, 0);",
 };
+
+constexpr const char* kSetCopied = "UPDATE outbox_copied SET upto = ?1 WHERE one = 1";
 
 constexpr const char* kInsert =
     "INSERT INTO entries (at, request_id, user_id, user, project_id, project, source, method,"
@@ -80,6 +88,7 @@ constexpr const char* kSelect =
 struct Pending {
   Entry entry;
   std::optional<std::promise<Status>> done;  // set: a caller waits
+  store::AuditOutboxRow outbox{};            // id set: `entry` is outbox.body, to decode
 };
 
 class SqliteAuditLog final : public AuditLog {
@@ -91,6 +100,8 @@ class SqliteAuditLog final : public AuditLog {
   Status open();
   Status record(Entry entry) override;
   void record_later(Entry entry) override;
+  void copy_from_outbox(std::vector<store::AuditOutboxRow> rows) override;
+  std::int64_t copied() const override { return copied_.load(); }
   Result<std::vector<Entry>> list(const Query& query) const override;
   std::uint64_t dropped() const override {
     std::lock_guard lock(mu_);
@@ -107,6 +118,9 @@ class SqliteAuditLog final : public AuditLog {
   const AuditOptions options_;
   Db writer_;
   Stmt insert_;
+  Stmt set_copied_;
+  std::atomic<std::int64_t> copied_{0};
+  bool outbox_stuck_ = false;  // a batch with outbox entries failed (writer thread only)
   mutable std::mutex read_mu_;
   Db reader_;
   Stmt select_;
@@ -162,6 +176,15 @@ Status SqliteAuditLog::open() {
   if (int rc = store::sqlite::prepare(db, kInsert, insert_); rc != SQLITE_OK) {
     return fail(store::sqlite::sqlite_error(db, path_, "prepare insert", rc));
   }
+  if (int rc = store::sqlite::prepare(db, kSetCopied, set_copied_); rc != SQLITE_OK) {
+    return fail(store::sqlite::sqlite_error(db, path_, "prepare outbox_copied", rc));
+  }
+  std::int64_t copied = 0;
+  if (int rc = store::sqlite::query_int(db, "SELECT upto FROM outbox_copied WHERE one = 1", copied);
+      rc != SQLITE_OK) {
+    return fail(store::sqlite::open_error(db, path_, "cannot read outbox_copied", rc));
+  }
+  copied_ = copied;
   Result<Db> reader = connect();
   if (!reader) return fail(reader.error());
   reader_ = std::move(*reader);
@@ -196,6 +219,17 @@ void SqliteAuditLog::record_later(Entry entry) {
   wake_.notify_one();
 }
 
+void SqliteAuditLog::copy_from_outbox(std::vector<store::AuditOutboxRow> rows) {
+  if (rows.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (store::AuditOutboxRow& row : rows) {
+      queue_.push_back({Entry{}, std::nullopt, std::move(row)});
+    }
+  }
+  wake_.notify_one();
+}
+
 void SqliteAuditLog::write_loop() {
   for (;;) {
     std::deque<Pending> batch;
@@ -213,6 +247,9 @@ void SqliteAuditLog::write_loop() {
     if (!batch.empty()) {
       const Status written = commit(batch);
       if (!written) {
+        outbox_stuck_ = outbox_stuck_ || std::ranges::any_of(batch, [](const Pending& p) {
+                          return p.outbox.id != 0;
+                        });
         log(LogLevel::kWarn, "audit",
             {{"msg", "entries not written"},
              {"count", std::to_string(batch.size())},
@@ -231,7 +268,21 @@ Status SqliteAuditLog::commit(std::deque<Pending>& batch) {
   if (int rc = store::sqlite::exec(db, "BEGIN IMMEDIATE"); rc != SQLITE_OK) {
     return fail(store::sqlite::sqlite_error(db, path_, "begin", rc));
   }
-  for (const Pending& p : batch) {
+  std::int64_t copied = 0;
+  for (Pending& p : batch) {
+    if (p.outbox.id != 0) {
+      copied = std::max(copied, p.outbox.id);
+      Result<Entry> decoded = decode_entry(p.outbox.body);
+      if (!decoded) {
+        log(LogLevel::kWarn, "audit",
+            {{"msg", "outbox entry skipped"},
+             {"outbox_id", std::to_string(p.outbox.id)},
+             {"error", decoded.error().message}});
+        continue;
+      }
+      p.entry = std::move(*decoded);
+      if (p.entry.vm == 0) p.entry.vm = p.outbox.vm_id;  // a create's VM: the engine's id
+    }
     const Entry& e = p.entry;
     StmtUse use(insert_);
     use.bind(e.at)
@@ -255,10 +306,22 @@ Status SqliteAuditLog::commit(std::deque<Pending>& batch) {
       return fail(store::sqlite::sqlite_error(db, path_, "insert", rc));
     }
   }
+  // After a failed batch of outbox entries, how far they are copied is no longer known: it
+  // stays where it was, and the next start copies again what is left in the outbox.
+  if (outbox_stuck_) copied = 0;
+  if (copied > 0) {
+    StmtUse use(set_copied_);
+    use.bind(copied);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      store::sqlite::exec(db, "ROLLBACK");
+      return fail(store::sqlite::sqlite_error(db, path_, "outbox_copied", rc));
+    }
+  }
   if (int rc = store::sqlite::exec(db, "COMMIT"); rc != SQLITE_OK) {
     store::sqlite::exec(db, "ROLLBACK");
     return fail(store::sqlite::sqlite_error(db, path_, "commit", rc));
   }
+  if (copied > 0) copied_ = copied;
   return {};
 }
 

@@ -11,6 +11,10 @@
 //   request.
 // - record_later() does not wait (refusals: a flood of bad requests must not hold threads);
 //   past `max_pending` queued entries it drops the entry and counts it (dropped()).
+// - Entries of accepted VM changes do not wait for a commit here: the engine commits them in
+//   the store's audit outbox with the change, and they are copied in afterwards
+//   (copy_from_outbox); a SIGKILL before the copy is made good by copying what is left at
+//   the next start (the server reads the outbox after copied()).
 // - list() reads newest-last by id; ids only grow.
 // - Outcome numbers are persisted: stable, never reused.
 #pragma once
@@ -24,6 +28,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "store/store.h"
 
 namespace corral::audit {
 
@@ -54,6 +59,7 @@ struct Entry {
   int status = 0;  // HTTP
   Outcome outcome = Outcome::kAccepted;
   std::string message;  // the error's message for a refusal or failure
+  friend bool operator==(const Entry&, const Entry&) = default;
 };
 
 struct Query {
@@ -80,6 +86,14 @@ class AuditLog {
   // itself already happened).
   [[nodiscard]] virtual Status record(Entry entry) = 0;
   virtual void record_later(Entry entry) = 0;
+  // Entries the engine committed in the store's audit outbox (store.h, AuditOutboxRow; the
+  // body is entry_codec.h's), in id order: queued without waiting and never dropped (they
+  // are durable there already). Each batch's entries and the highest outbox id among them
+  // are committed together, so copied() never passes an entry that is not here; an entry
+  // that does not decode is logged and skipped.
+  virtual void copy_from_outbox(std::vector<store::AuditOutboxRow> rows) = 0;
+  // The highest outbox id whose entry is committed here (0: none yet).
+  virtual std::int64_t copied() const = 0;
   [[nodiscard]] virtual Result<std::vector<Entry>> list(const Query& query) const = 0;
   virtual std::uint64_t dropped() const = 0;
   // Commits what is queued and stops the writer; record() after it fails.

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "audit/entry_codec.h"
+
 namespace corral::audit {
 namespace {
 
@@ -146,6 +148,35 @@ TEST_F(AuditLogTest, RecordLaterIsWrittenByStopAndDropsPastItsBound) {
   EXPECT_EQ(all->size(), 100U);
   (*reopened)->record_later(entry(103, "ann", 403));  // a bound of 0 queues nothing
   EXPECT_EQ((*reopened)->dropped(), 1U);
+}
+
+// Entries the engine committed in the store's outbox: copied in order without waiting, a
+// create's VM taken from the row, a body that does not decode skipped; copied() says how far,
+// and a reopened log still knows.
+TEST_F(AuditLogTest, OutboxEntriesAreCopiedAndHowFarIsKept) {
+  {
+    Result<std::unique_ptr<AuditLog>> log = AuditLog::open(path());
+    ASSERT_TRUE(log);
+    EXPECT_EQ((*log)->copied(), 0);
+    Entry create = entry(0, "ann", 202);
+    create.path = "/v1/vms";
+    std::vector<store::AuditOutboxRow> rows = {{4, 11, encode_entry(create)},
+                                               {5, 12, "not an entry"},
+                                               {6, 3, encode_entry(entry(3, "bob", 202))}};
+    (*log)->copy_from_outbox(std::move(rows));
+    (*log)->stop();  // writes what is queued
+    EXPECT_EQ((*log)->copied(), 6);
+    Result<std::vector<Entry>> all = (*log)->list({});
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0].vm, 11) << "a create's VM is the row's";
+    EXPECT_EQ((*all)[0].user, "ann");
+    EXPECT_EQ((*all)[1].vm, 3);
+    EXPECT_EQ((*all)[1].user, "bob");
+  }
+  Result<std::unique_ptr<AuditLog>> reopened = AuditLog::open(path());
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ((*reopened)->copied(), 6);
 }
 
 TEST(AuditOutcome, ByStatus) {

@@ -197,6 +197,24 @@ int run_server(const ServerOptions& o) {
   Result<std::unique_ptr<audit::AuditLog>> audit_log =
       audit::AuditLog::open((std::filesystem::path(o.data_dir) / "audit.db").string());
   if (!audit_log) return cannot_start(audit_log.error().message);
+  // Audit entries of accepted VM changes ride the engine's batches in corral.db's outbox; what
+  // a stop left there is copied in first, then the engine hands over each commit's entries
+  // and deletes them once copied (audit/audit_log.h, copy_from_outbox).
+  {
+    Result<std::vector<store::AuditOutboxRow>> left =
+        (*store)->audit_outbox((*audit_log)->copied());
+    if (!left) return cannot_start(left.error().message);
+    if (!left->empty()) {
+      log(LogLevel::kInfo, "audit",
+          {{"msg", "copying audit entries left in the outbox"},
+           {"count", std::to_string(left->size())}});
+    }
+    (*audit_log)->copy_from_outbox(std::move(*left));
+  }
+  engine_options.audit_sink = [audit = audit_log->get()](std::vector<store::AuditOutboxRow> rows) {
+    audit->copy_from_outbox(std::move(rows));
+  };
+  engine_options.audit_copied = [audit = audit_log->get()] { return audit->copied(); };
   MetricsRegistry metrics;  // GET /metrics
   engine_options.metrics = &metrics;
 

@@ -105,6 +105,13 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   const lc::Step step{lc::new_record(), State::kInit, State::kInit, Phase::kInit, std::nullopt};
   apply(max_vm_id, step, true, params, {Action::kCreate, request.actor, request.request_id, {}});
   replies.push_back({std::move(command.reply), std::nullopt, max_vm_id, max_op_id});
+  keep_audit_record(max_vm_id, command.request.audit_record);
+}
+
+void Engine::Impl::keep_audit_record(VmId vm, std::string& record) {
+  if (record.empty() || !options.audit_sink) return;
+  audit_outbox.push_back({++max_audit_outbox_id, vm, std::move(record)});
+  replies.back().audited = true;
 }
 
 std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionRequest& request,
@@ -291,6 +298,7 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
   apply(request.vm, *step, !on_operation, params, cause);
   replies.push_back(
       {std::move(command.reply), std::nullopt, request.vm, on_operation ? before : max_op_id});
+  keep_audit_record(request.vm, request.audit_record);
 }
 
 void Engine::Impl::apply(VmId id, const lc::Step& step, bool new_operation,

@@ -380,6 +380,14 @@ void Engine::Impl::flush() {
   batch.deleted_security_groups = std::move(deleted_security_groups);
   batch.security_groups = std::move(security_group_rows);
   records.take(batch);
+  batch.audit_outbox = std::move(audit_outbox);
+  audit_outbox.clear();
+  // Entries the audit log holds go with a batch that commits anyway: never one of their own.
+  if (!batch.empty() && options.audit_copied) {
+    if (const std::int64_t copied = options.audit_copied(); copied > audit_outbox_deleted) {
+      batch.audit_outbox_done = copied;
+    }
+  }
   deleted_security_groups.clear();
   security_group_rows.clear();
   deleted_volumes.clear();
@@ -420,6 +428,9 @@ void Engine::Impl::flush() {
 
   committed_transition_id = max_transition_id;
   records.committed();
+  audit_outbox_deleted = std::max(audit_outbox_deleted, batch.audit_outbox_done);
+  // Before any reply: an answered request's entry is already the audit log's.
+  if (!batch.audit_outbox.empty()) options.audit_sink(std::move(batch.audit_outbox));
   // Committed: publish, then answer, notify and dispatch.
   std::vector<Event> events;
   events.reserve(batch.transitions.size());
@@ -477,6 +488,7 @@ void Engine::Impl::flush() {
     }
     const store::Vm& vm = vms[static_cast<std::size_t>(r.vm - 1)];
     Accepted accepted{vm, std::nullopt};
+    accepted.audited = r.audited;
     if (vm.record.op && vm.op.id == r.op) {
       accepted.op = store::OperationRow{vm.id, *vm.record.op, vm.op};
     }
@@ -509,6 +521,7 @@ Status Engine::Impl::load() {
   max_vm_id = loaded->max_vm_id;
   max_op_id = loaded->max_op_id;
   max_transition_id = committed_transition_id = loaded->max_transition_id;
+  max_audit_outbox_id = loaded->max_audit_outbox_id;
   for (std::size_t i = 0; i < vms.size(); ++i) {
     if (vms[i].id != static_cast<VmId>(i + 1)) {
       return fail(Error::internal("store returned VM ids with gaps (" + std::to_string(vms[i].id) +

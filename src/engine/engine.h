@@ -72,6 +72,13 @@ struct EngineOptions {
   std::uint8_t rank_policy = 1;  // sched::RankPolicy: 0 packing, 1 striping, 2 load-aware
   // Where operations, phases and commits are counted (engine/engine_metrics.h); nullptr: not.
   MetricsRegistry* metrics = nullptr;
+  // The audit outbox (store.h, AuditOutboxRow). A create's or an action's `audit_record` is
+  // written in the batch that commits it; after the commit the batch's entries go to
+  // `audit_sink`, in id order, on the engine thread and before any reply (so an entry is in
+  // the audit log's hands before its request is answered; the sink must not block). Entries
+  // up to `audit_copied()` are deleted in a later batch. Without a sink, records are ignored.
+  std::function<void(std::vector<store::AuditOutboxRow>)> audit_sink{};
+  std::function<std::int64_t()> audit_copied{};
 };
 
 struct CreateRequest {
@@ -98,6 +105,9 @@ struct CreateRequest {
   store::ProjectId project = store::kAdminProjectId;  // the project the VM belongs to
   // The project's limits (lifecycle/quota_table.h); empty: none (the admin project's).
   std::optional<lifecycle::QuotaLimits> quota{};
+  // The request's audit entry, the API's encoding: written with the VM if it is accepted
+  // (EngineOptions::audit_sink); empty: none.
+  std::string audit_record{};
 };
 
 struct ActionRequest {
@@ -122,12 +132,14 @@ struct ActionRequest {
   // The VM's project's limits, checked against what the action would add (a start from
   // POWEROFF takes RUNNING_* back, a resize the larger size); empty: none.
   std::optional<lifecycle::QuotaLimits> quota{};
+  std::string audit_record{};  // as CreateRequest's
 };
 
 // The answer to an accepted request: the VM and its operation as committed.
 struct Accepted {
   store::Vm vm;
   std::optional<store::OperationRow> op;
+  bool audited = false;  // the request's audit_record was committed with it
 };
 
 struct ListQuery {

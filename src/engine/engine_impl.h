@@ -141,6 +141,10 @@ struct Engine::Impl {
   std::vector<internal::DeadlineEntry> new_deadlines;
   std::vector<internal::PendingReply> replies;
   internal::MoveRecords records;  // migration records and host stays (records.h)
+  // The audit outbox: the batch's entries, the last id given, and how far entries are deleted.
+  std::vector<store::AuditOutboxRow> audit_outbox;
+  std::int64_t max_audit_outbox_id = 0;
+  std::int64_t audit_outbox_deleted = 0;
   std::uint64_t commands_in_batch = 0;
   EngineStats stats;
 
@@ -187,6 +191,9 @@ struct Engine::Impl {
   // apply.cc
   void handle_create(internal::CreateCommand& command);
   void handle_action(internal::ActionCommand& command);
+  // An accepted request's audit record joins the batch (EngineOptions::audit_sink), and its
+  // reply (the last) says so.
+  void keep_audit_record(VmId vm, std::string& record);
   void handle_result(const driver::PhaseResult& result);
   void handle_power(const driver::PowerEvent& event);
   // records.cc: a running phase's progress, for the VM's migration record.

@@ -100,6 +100,7 @@ struct PendingReply {
   std::optional<Error> error;  // refused: answer this
   VmId vm = 0;                 // accepted: answer with this VM and its operation
   OpId op = 0;
+  bool audited = false;  // accepted with its audit record in the batch
 };
 
 // What agents write without the engine thread: heartbeats are atomics, never queued.

@@ -33,6 +33,7 @@ class MemoryStore final : public store::Store {
     std::map<store::VmId, store::HostStayRow> last_stay;
     for (const auto& [key, s] : stays_) last_stay[key.first] = s;  // seqs ascend
     for (const auto& [vm, s] : last_stay) out.last_stays.push_back(s);
+    out.max_audit_outbox_id = max_audit_outbox_id_;
     return out;
   }
   Status commit(const store::Batch& batch) override {
@@ -64,6 +65,12 @@ class MemoryStore final : public store::Store {
     }
     for (const store::MigrationRow& m : batch.migrations) migrations_[m.id] = m;
     for (const store::HostStayRow& s : batch.stays) stays_[{s.vm_id, s.seq}] = s;
+    for (const store::AuditOutboxRow& row : batch.audit_outbox) {
+      audit_outbox_[row.id] = row;
+      max_audit_outbox_id_ = std::max(max_audit_outbox_id_, row.id);
+    }
+    std::erase_if(audit_outbox_,
+                  [&](const auto& entry) { return entry.first <= batch.audit_outbox_done; });
     return {};
   }
   Result<std::vector<store::TransitionRow>> history(store::VmId vm, std::int64_t after,
@@ -107,6 +114,14 @@ class MemoryStore final : public store::Store {
     std::ranges::sort(out, {}, &store::HostRow::id);
     return out;
   }
+  Result<std::vector<store::AuditOutboxRow>> audit_outbox(std::int64_t after) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::AuditOutboxRow> out;
+    for (auto it = audit_outbox_.upper_bound(after); it != audit_outbox_.end(); ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
   Result<std::string> integrity_check() override { return std::string("ok"); }
 
   void fail_next_commit() {
@@ -130,6 +145,8 @@ class MemoryStore final : public store::Store {
   std::map<store::SecurityGroupId, store::SecurityGroupRow> security_groups_;
   std::map<std::int64_t, store::MigrationRow> migrations_;
   std::map<std::pair<store::VmId, std::int64_t>, store::HostStayRow> stays_;
+  std::map<std::int64_t, store::AuditOutboxRow> audit_outbox_;
+  std::int64_t max_audit_outbox_id_ = 0;
   bool fail_next_ = false;
   int commits_ = 0;
 };

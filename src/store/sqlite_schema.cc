@@ -304,6 +304,21 @@ DROP TABLE security_groups;
 ALTER TABLE security_groups_v12 RENAME TO security_groups;
 CREATE UNIQUE INDEX security_groups_project_name ON security_groups(project, name);
 )sql"},
+    // The audit outbox (store.h, AuditOutboxRow). audit_outbox_ids keeps the highest id ever
+    // written, so ids are not reused once the outbox is emptied (AUTOINCREMENT's own table
+    // would do it too, but the engine assigns the ids).
+    {13, R"sql(
+CREATE TABLE audit_outbox(
+  id INTEGER PRIMARY KEY,
+  vm_id INTEGER NOT NULL,
+  body TEXT NOT NULL
+);
+CREATE TABLE audit_outbox_ids(
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  max_id INTEGER NOT NULL
+);
+INSERT INTO audit_outbox_ids(one, max_id) VALUES (1, 0);
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

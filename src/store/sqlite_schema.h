@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 12;
+inline constexpr int kSqliteSchemaVersion = 13;
 
 namespace sqlite {
 

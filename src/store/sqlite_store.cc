@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/sqlite_audit_outbox.h"
 #include "store/sqlite_records.h"
 #include "store/sqlite_resources.h"
 #include "store/sqlite_rows.h"
@@ -91,7 +92,7 @@ const Sql& sql() {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::string path)
-      : path_(std::move(path)), records_(path_), resources_(path_) {}
+      : path_(std::move(path)), records_(path_), resources_(path_), outbox_(path_) {}
 
   Status open();
 
@@ -106,6 +107,10 @@ class SqliteStore final : public Store {
   Result<std::vector<HostStayRow>> stays(VmId vm) override {
     std::lock_guard lock(read_mu_);
     return records_.stays(reader_.get(), vm);
+  }
+  Result<std::vector<AuditOutboxRow>> audit_outbox(std::int64_t after_id) override {
+    std::lock_guard lock(read_mu_);
+    return outbox_.read(reader_.get(), after_id);
   }
   Result<std::int64_t> count_transitions() override;
   Result<std::vector<HostRow>> load_hosts() override;
@@ -166,6 +171,7 @@ class SqliteStore final : public Store {
   // Declared after both connections: its statements are finalized before they close.
   sqlite::MoveRecordSql records_;
   sqlite::ResourceSql resources_;
+  sqlite::AuditOutboxSql outbox_;
 };
 
 Result<Db> SqliteStore::connect(int flags, int cache_kib) {
@@ -278,6 +284,7 @@ Status SqliteStore::open() {
     }
   }
   if (Status s = records_.prepare(w, r); !s) return s;
+  if (Status s = outbox_.prepare(w, r); !s) return s;
   return resources_.prepare(w);
 }
 
@@ -378,6 +385,7 @@ Status SqliteStore::write_batch(const Batch& batch) {
     if (!s) return s;
   }
   if (Status s = records_.write(writer_.get(), batch); !s) return s;
+  if (Status s = outbox_.write(writer_.get(), batch); !s) return s;
   return resources_.write(writer_.get(), batch);
 }
 
@@ -441,6 +449,7 @@ Result<Loaded> SqliteStore::load() {
   if (Status resources = resources_.load(w, out); !resources) {
     return fail(std::move(resources.error()));
   }
+  if (Status outbox = outbox_.load(w, out); !outbox) return fail(std::move(outbox.error()));
   return out;
 }
 

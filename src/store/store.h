@@ -18,6 +18,17 @@
 
 namespace corral::store {
 
+// An API request's audit entry, written in the batch that commits the change it asked for, so
+// the entry is as durable as the change and costs no commit of its own (the transactional
+// outbox). The audit log copies entries out in id order and reports how far it got; the engine
+// then deletes them (Batch::audit_outbox_done). The body is the API's encoding, opaque here.
+struct AuditOutboxRow {
+  std::int64_t id = 0;  // assigned by the engine: dense, growing
+  VmId vm_id = 0;       // the VM the request named or made (a create's id is the engine's)
+  std::string body;
+  friend bool operator==(const AuditOutboxRow&, const AuditOutboxRow&) = default;
+};
+
 struct Batch {
   std::vector<const Vm*> vms;              // rows to insert or replace (whole row)
   std::vector<OperationRow> operations;    // operations to insert or replace
@@ -42,12 +53,15 @@ struct Batch {
   // Security groups, by id: deleted first, then `security_groups` inserted or replaced whole.
   std::vector<SecurityGroupId> deleted_security_groups{};
   std::vector<SecurityGroupRow> security_groups{};
+  // Audit entries to insert, then the ones the audit log holds to delete (id <= this; 0: none).
+  std::vector<AuditOutboxRow> audit_outbox{};
+  std::int64_t audit_outbox_done = 0;
   bool empty() const {
     return vms.empty() && operations.empty() && transitions.empty() && deleted_hosts.empty() &&
            hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
            stays.empty() && deleted_networks.empty() && networks.empty() &&
            deleted_volumes.empty() && volumes.empty() && deleted_security_groups.empty() &&
-           security_groups.empty();
+           security_groups.empty() && audit_outbox.empty() && audit_outbox_done == 0;
   }
 };
 
@@ -65,6 +79,7 @@ struct Loaded {
   std::vector<NetworkRow> networks;               // every network not deleted, ordered by id
   std::vector<VolumeRow> volumes;                 // every volume not deleted, ordered by id
   std::vector<SecurityGroupRow> security_groups;  // every group not deleted, ordered by id
+  std::int64_t max_audit_outbox_id = 0;           // the highest ever written, deleted or not
 };
 
 class Store {
@@ -84,6 +99,9 @@ class Store {
   [[nodiscard]] virtual Result<std::int64_t> count_transitions() = 0;
   // Every host, ordered by id: the last committed rows.
   [[nodiscard]] virtual Result<std::vector<HostRow>> load_hosts() = 0;
+  // The audit outbox's entries with id > after_id, oldest first (what the audit log has not
+  // copied yet: read once at start, before the engine runs).
+  [[nodiscard]] virtual Result<std::vector<AuditOutboxRow>> audit_outbox(std::int64_t after_id) = 0;
   // "ok", or what SQLite's integrity_check found.
   [[nodiscard]] virtual Result<std::string> integrity_check() = 0;
 };
