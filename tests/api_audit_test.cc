@@ -215,8 +215,9 @@ TEST_F(AuditTest, AnEntryLeftInTheOutboxIsCopiedInAtTheNextStartOnce) {
     ASSERT_EQ(sqlite3_open((server_->server_data_dir() + "/corral.db").c_str(), &db), SQLITE_OK);
     sqlite3_stmt* stmt = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO audit_outbox(id, vm_id, body) VALUES ("
-                                 "(SELECT max_id + 1 FROM audit_outbox_ids), ?1, ?2)",
+                                 "INSERT INTO audit_outbox(id, vm_id, body, at) VALUES ("
+                                 "(SELECT max_id + 1 FROM audit_outbox_ids), ?1, ?2,"
+                                 " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))",
                                  -1, &stmt, nullptr),
               SQLITE_OK)
         << sqlite3_errmsg(db);

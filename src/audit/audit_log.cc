@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -54,6 +55,11 @@ using store::sqlite::StmtUse;
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr std::size_t kMaxBatch = 4096;
+// While nobody waits for the queued entries (copies from the outbox, refusals), they are
+// committed at most this often, or once kLingerBatch are queued: a commit costs about as much
+// as a few dozen entries, and these are durable already (the outbox) or need not be.
+constexpr auto kLinger = std::chrono::milliseconds(50);
+constexpr std::size_t kLingerBatch = 1024;
 
 // Numbered migrations of audit.db (PRAGMA user_version): append, never edit.
 constexpr const char* kMigrations[] = {
@@ -111,6 +117,11 @@ class SqliteAuditLog final : public AuditLog {
 
  private:
   Result<Db> connect() const;
+  // Whether entries that need no waiting, queued onto `before` others, must wake the writer:
+  // it sleeps on an empty queue, and lingers until kLingerBatch (under mu_).
+  bool wakes_writer(std::size_t before) const {
+    return before == 0 || (before < kLingerBatch && queue_.size() >= kLingerBatch);
+  }
   void write_loop();
   Status commit(std::deque<Pending>& batch);
 
@@ -126,8 +137,15 @@ class SqliteAuditLog final : public AuditLog {
   Stmt select_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;
+  mutable std::condition_variable wake_;
   std::deque<Pending> queue_;
+  std::size_t waiting_ = 0;  // entries in queue_ whose record() waits
+  // Entries ever queued, and ever written or given up (taken_ counts them after the commit),
+  // and list()s waiting for them: a read sees what was queued before it.
+  std::uint64_t queued_ = 0;
+  std::uint64_t taken_ = 0;
+  mutable std::size_t readers_ = 0;
+  mutable std::condition_variable taken_cv_;
   std::uint64_t dropped_ = 0;
   bool stopping_ = false;
   std::thread thread_;
@@ -202,32 +220,42 @@ Status SqliteAuditLog::record(Entry entry) {
     std::lock_guard lock(mu_);
     if (stopping_) return fail(Error{ErrorCode::kUnavailable, "the audit log is stopping", {}, {}});
     queue_.push_back({std::move(entry), std::move(promise)});
+    ++queued_;
+    ++waiting_;
   }
   wake_.notify_one();
   return done.get();
 }
 
 void SqliteAuditLog::record_later(Entry entry) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= options_.max_pending) {
       ++dropped_;
       return;
     }
+    const std::size_t before = queue_.size();
     queue_.push_back({std::move(entry), std::nullopt});
+    ++queued_;
+    wake = wakes_writer(before);
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void SqliteAuditLog::copy_from_outbox(std::vector<store::AuditOutboxRow> rows) {
   if (rows.empty()) return;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
+    const std::size_t before = queue_.size();
     for (store::AuditOutboxRow& row : rows) {
       queue_.push_back({Entry{}, std::nullopt, std::move(row)});
+      ++queued_;
     }
+    wake = wakes_writer(before);
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void SqliteAuditLog::write_loop() {
@@ -237,8 +265,12 @@ void SqliteAuditLog::write_loop() {
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      wake_.wait_for(lock, kLinger, [&] {
+        return stopping_ || waiting_ > 0 || readers_ > 0 || queue_.size() >= kLingerBatch;
+      });
       last = stopping_;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
+        if (queue_.front().done) --waiting_;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -258,6 +290,11 @@ void SqliteAuditLog::write_loop() {
       for (Pending& p : batch) {
         if (p.done) p.done->set_value(written);
       }
+      {
+        std::lock_guard lock(mu_);
+        taken_ += batch.size();
+      }
+      taken_cv_.notify_all();
     }
     if (last) return;
   }
@@ -282,6 +319,9 @@ Status SqliteAuditLog::commit(std::deque<Pending>& batch) {
       }
       p.entry = std::move(*decoded);
       if (p.entry.vm == 0) p.entry.vm = p.outbox.vm_id;  // a create's VM: the engine's id
+      // The time of the commit, as an entry recorded after its change says (the API built
+      // this one before): never before the VM it made.
+      if (p.outbox.at != 0) p.entry.at = p.outbox.at;
     }
     const Entry& e = p.entry;
     StmtUse use(insert_);
@@ -326,6 +366,18 @@ Status SqliteAuditLog::commit(std::deque<Pending>& batch) {
 }
 
 Result<std::vector<Entry>> SqliteAuditLog::list(const Query& query) const {
+  {
+    // A read sees every entry queued before it (a change's copy from the outbox included):
+    // the writer stops lingering, and the read waits for what was queued to be written.
+    std::unique_lock lock(mu_);
+    const std::uint64_t target = queued_;
+    if (taken_ < target && !stopping_) {
+      ++readers_;
+      wake_.notify_one();
+      taken_cv_.wait(lock, [&] { return taken_ >= target || stopping_; });
+      --readers_;
+    }
+  }
   std::lock_guard lock(read_mu_);
   StmtUse use(select_);
   use.bind(query.after);

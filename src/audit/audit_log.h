@@ -90,7 +90,8 @@ class AuditLog {
   // body is entry_codec.h's), in id order: queued without waiting and never dropped (they
   // are durable there already). Each batch's entries and the highest outbox id among them
   // are committed together, so copied() never passes an entry that is not here; an entry
-  // that does not decode is logged and skipped.
+  // that does not decode is logged and skipped. The row's vm_id and `at` (when non-zero)
+  // replace the entry's VM when it has none, and its time.
   virtual void copy_from_outbox(std::vector<store::AuditOutboxRow> rows) = 0;
   // The highest outbox id whose entry is committed here (0: none yet).
   virtual std::int64_t copied() const = 0;

@@ -160,9 +160,9 @@ TEST_F(AuditLogTest, OutboxEntriesAreCopiedAndHowFarIsKept) {
     EXPECT_EQ((*log)->copied(), 0);
     Entry create = entry(0, "ann", 202);
     create.path = "/v1/vms";
-    std::vector<store::AuditOutboxRow> rows = {{4, 11, encode_entry(create)},
-                                               {5, 12, "not an entry"},
-                                               {6, 3, encode_entry(entry(3, "bob", 202))}};
+    std::vector<store::AuditOutboxRow> rows = {{4, 11, encode_entry(create), 1'800'000'000'000},
+                                               {5, 12, "not an entry", 0},
+                                               {6, 3, encode_entry(entry(3, "bob", 202)), 0}};
     (*log)->copy_from_outbox(std::move(rows));
     (*log)->stop();  // writes what is queued
     EXPECT_EQ((*log)->copied(), 6);
@@ -170,6 +170,8 @@ TEST_F(AuditLogTest, OutboxEntriesAreCopiedAndHowFarIsKept) {
     ASSERT_TRUE(all);
     ASSERT_EQ(all->size(), 2U);
     EXPECT_EQ((*all)[0].vm, 11) << "a create's VM is the row's";
+    EXPECT_EQ((*all)[0].at, 1'800'000'000'000) << "and its time, the commit's";
+    EXPECT_EQ((*all)[1].at, entry(3, "bob", 202).at) << "a row without one keeps the entry's";
     EXPECT_EQ((*all)[0].user, "ann");
     EXPECT_EQ((*all)[1].vm, 3);
     EXPECT_EQ((*all)[1].user, "bob");

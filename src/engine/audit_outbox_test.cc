@@ -76,8 +76,9 @@ class AuditOutboxTest : public ::testing::Test {
     return engine_->act(std::move(request));
   }
   std::vector<std::int64_t> stored_ids() {
+    const Result<std::vector<store::AuditOutboxRow>> rows = store_.audit_outbox(0);
     std::vector<std::int64_t> ids;
-    for (const store::AuditOutboxRow& row : *store_.audit_outbox(0)) ids.push_back(row.id);
+    for (const store::AuditOutboxRow& row : *rows) ids.push_back(row.id);
     return ids;
   }
 
@@ -96,7 +97,7 @@ TEST_F(AuditOutboxTest, AcceptedRecordsCommitWithTheChangeAndReachTheSinkBeforeT
   EXPECT_TRUE(made->audited);
   // Sunk before the reply: no waiting needed here.
   ASSERT_EQ(sunk().size(), 1U);
-  EXPECT_EQ(sunk()[0], (store::AuditOutboxRow{1, made->vm.id, "made"}));
+  EXPECT_EQ(sunk()[0], (store::AuditOutboxRow{1, made->vm.id, "made", clock_.now_ms()}));
   EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1}));
   settle(made->vm.id, State::kRunning);
 
@@ -109,7 +110,7 @@ TEST_F(AuditOutboxTest, AcceptedRecordsCommitWithTheChangeAndReachTheSinkBeforeT
   ASSERT_TRUE(stopped);
   EXPECT_TRUE(stopped->audited);
   ASSERT_EQ(sunk().size(), 2U) << "neither a refusal nor a request without a record";
-  EXPECT_EQ(sunk()[1], (store::AuditOutboxRow{2, made->vm.id, "stopped"}));
+  EXPECT_EQ(sunk()[1], (store::AuditOutboxRow{2, made->vm.id, "stopped", clock_.now_ms()}));
   EXPECT_EQ(stored_ids(), (std::vector<std::int64_t>{1, 2}));
 }
 

@@ -382,6 +382,7 @@ void Engine::Impl::flush() {
   records.take(batch);
   batch.audit_outbox = std::move(audit_outbox);
   audit_outbox.clear();
+  for (store::AuditOutboxRow& row : batch.audit_outbox) row.at = now;  // >= a create's VM's
   // Entries the audit log holds go with a batch that commits anyway: never one of their own.
   if (!batch.empty() && options.audit_copied) {
     if (const std::int64_t copied = options.audit_copied(); copied > audit_outbox_deleted) {

@@ -8,12 +8,12 @@ namespace corral::store::sqlite {
 
 Status AuditOutboxSql::prepare(sqlite3* writer, sqlite3* reader) {
   const std::tuple<sqlite3*, Stmt*, const char*> statements[] = {
-      {writer, &insert_, "INSERT INTO audit_outbox(id, vm_id, body) VALUES (?1, ?2, ?3)"},
+      {writer, &insert_, "INSERT INTO audit_outbox(id, vm_id, body, at) VALUES (?1, ?2, ?3, ?4)"},
       {writer, &raise_max_id_,
        "UPDATE audit_outbox_ids SET max_id = ?1 WHERE one = 1 AND max_id < ?1"},
       {writer, &delete_done_, "DELETE FROM audit_outbox WHERE id <= ?1"},
       {writer, &max_id_, "SELECT max_id FROM audit_outbox_ids WHERE one = 1"},
-      {reader, &after_, "SELECT id, vm_id, body FROM audit_outbox WHERE id > ?1 ORDER BY id"},
+      {reader, &after_, "SELECT id, vm_id, body, at FROM audit_outbox WHERE id > ?1 ORDER BY id"},
   };
   for (const auto& [db, stmt, text] : statements) {
     if (int rc = sqlite::prepare(db, text, *stmt); rc != SQLITE_OK) {
@@ -27,7 +27,7 @@ Status AuditOutboxSql::write(sqlite3* writer, const Batch& batch) {
   std::int64_t highest = 0;
   for (const AuditOutboxRow& row : batch.audit_outbox) {
     StmtUse use(insert_);
-    use.bind(row.id).bind(row.vm_id).bind(std::string_view(row.body));
+    use.bind(row.id).bind(row.vm_id).bind(std::string_view(row.body)).bind(row.at);
     if (int rc = use.step(); rc != SQLITE_DONE) {
       return fail(
           sqlite_error(writer, path_, fmt::format("commit: audit outbox entry {}", row.id), rc));
@@ -71,6 +71,7 @@ Result<std::vector<AuditOutboxRow>> AuditOutboxSql::read(sqlite3* reader, std::i
     row.id = r.i64();
     row.vm_id = r.i64();
     row.body = r.text();
+    row.at = r.i64();
     if (r.problem()) {
       return fail(Error::internal(
           fmt::format("sqlite store {}: audit outbox entry {}: {}", path_, row.id, *r.problem())));

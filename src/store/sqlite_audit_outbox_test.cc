@@ -27,16 +27,16 @@ TEST(SqliteAuditOutboxTest, EntriesCommitReadBackAndGoOnceCopied) {
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(must_load(*store).max_audit_outbox_id, 0);
     Batch first;
-    first.audit_outbox = {{1, 7, R"({"v":1,"a":"x"})"}, {2, 8, "two"}};
+    first.audit_outbox = {{1, 7, R"({"v":1,"a":"x"})", 1'700'000'000'000}, {2, 8, "two", 5}};
     ASSERT_TRUE(store->commit(first));
     Batch second;
-    second.audit_outbox = {{3, 9, "three"}};
+    second.audit_outbox = {{3, 9, "three", 6}};
     ASSERT_TRUE(store->commit(second));
 
     Result<std::vector<AuditOutboxRow>> all = store->audit_outbox(0);
     ASSERT_TRUE(all) << all.error().message;
     ASSERT_EQ(all->size(), 3U);
-    EXPECT_EQ(all->front(), (AuditOutboxRow{1, 7, R"({"v":1,"a":"x"})"}));
+    EXPECT_EQ(all->front(), (AuditOutboxRow{1, 7, R"({"v":1,"a":"x"})", 1'700'000'000'000}));
     EXPECT_EQ(ids_of(*store->audit_outbox(1)), (std::vector<std::int64_t>{2, 3}));
 
     // The audit log holds 1 and 2: a batch that commits anyway deletes them.
@@ -61,10 +61,10 @@ TEST(SqliteAuditOutboxTest, AnEntryWhoseIdIsTakenFailsTheWholeBatch) {
   std::unique_ptr<Store> store = must_open(dir.file("corral.db"));
   ASSERT_NE(store, nullptr);
   Batch first;
-  first.audit_outbox = {{1, 1, "one"}};
+  first.audit_outbox = {{1, 1, "one", 1}};
   ASSERT_TRUE(store->commit(first));
   Batch clash;
-  clash.audit_outbox = {{2, 1, "two"}, {1, 1, "again"}};
+  clash.audit_outbox = {{2, 1, "two", 2}, {1, 1, "again", 2}};
   EXPECT_FALSE(store->commit(clash));
   EXPECT_EQ(ids_of(*store->audit_outbox(0)), (std::vector<std::int64_t>{1}));
   EXPECT_EQ(must_load(*store).max_audit_outbox_id, 1);

@@ -311,7 +311,8 @@ CREATE UNIQUE INDEX security_groups_project_name ON security_groups(project, nam
 CREATE TABLE audit_outbox(
   id INTEGER PRIMARY KEY,
   vm_id INTEGER NOT NULL,
-  body TEXT NOT NULL
+  body TEXT NOT NULL,
+  at INTEGER NOT NULL
 );
 CREATE TABLE audit_outbox_ids(
   one INTEGER PRIMARY KEY CHECK (one = 1),

@@ -26,6 +26,7 @@ struct AuditOutboxRow {
   std::int64_t id = 0;  // assigned by the engine: dense, growing
   VmId vm_id = 0;       // the VM the request named or made (a create's id is the engine's)
   std::string body;
+  Millis at = 0;  // when the engine committed it (its clock): the entry's time
   friend bool operator==(const AuditOutboxRow&, const AuditOutboxRow&) = default;
 };
 
