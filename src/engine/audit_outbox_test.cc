@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/auto_driver_testing.h"
 #include "engine/engine.h"
 #include "engine/memory_store_testing.h"
 
@@ -19,23 +20,6 @@ namespace lc = corral::lifecycle;
 using lc::Action;
 using lc::State;
 using namespace std::chrono_literals;
-
-// Every phase succeeds at once.
-class AutoDriver final : public driver::Driver {
- public:
-  std::string name() const override { return "auto"; }
-  std::vector<driver::HostInfo> hosts() const override { return {{"h1", 8, 8192}}; }
-  void start(driver::DriverSink* sink) override { sink_ = sink; }
-  void stop() override {}
-  void run_phase(const driver::PhaseRequest& r) override {
-    const bool known = r.power_after.has_value();
-    sink_->phase_done({r.vm, r.op, r.step, r.attempt, true, "",
-                       known ? *r.power_after : lc::Power::kNoState, known});
-  }
-
- private:
-  driver::DriverSink* sink_ = nullptr;
-};
 
 class AuditOutboxTest : public ::testing::Test {
  protected:
@@ -83,7 +67,7 @@ class AuditOutboxTest : public ::testing::Test {
   }
 
   testing::MemoryStore store_;
-  AutoDriver driver_;
+  testing::AutoDriver driver_;
   FakeClock clock_;
   std::unique_ptr<Engine> engine_;
   std::mutex mu_;

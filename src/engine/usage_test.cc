@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "engine/auto_driver_testing.h"
 #include "engine/engine.h"
 #include "engine/memory_store_testing.h"
 
@@ -21,23 +22,6 @@ using namespace std::chrono_literals;
 
 constexpr Millis kMinute = 60'000;
 constexpr Millis kHour = 60 * kMinute;
-
-// Every phase succeeds at once, reporting the power the request names.
-class AutoDriver final : public driver::Driver {
- public:
-  std::string name() const override { return "auto"; }
-  std::vector<driver::HostInfo> hosts() const override { return {{"h1", 8, 8192}}; }
-  void start(driver::DriverSink* sink) override { sink_ = sink; }
-  void stop() override {}
-  void run_phase(const driver::PhaseRequest& r) override {
-    const bool known = r.power_after.has_value();
-    sink_->phase_done({r.vm, r.op, r.step, r.attempt, true, "",
-                       known ? *r.power_after : lc::Power::kNoState, known});
-  }
-
- private:
-  driver::DriverSink* sink_ = nullptr;
-};
 
 class UsageTest : public ::testing::Test {
  protected:
@@ -69,7 +53,7 @@ class UsageTest : public ::testing::Test {
   }
 
   testing::MemoryStore store_;
-  AutoDriver driver_;
+  testing::AutoDriver driver_;
   FakeClock clock_;
   std::unique_ptr<Engine> engine_;
 };
