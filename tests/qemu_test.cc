@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -154,6 +155,14 @@ TEST(QemuTest, StratusLabWalkthroughOfSeed002) {
   ASSERT_TRUE(server.process().start()) << server.process().log();
   const std::string url = server.process().url();
   Api api(server.process());
+  // The server builds its default network after it starts listening (bridge, namespace,
+  // dnsmasq): a run before it is READY is refused, as under -j2 in CI once.
+  bool ready = false;
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       !ready && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(50ms)) {
+    ready = api.get("/v1/networks/default").body["network"]["state"] == "READY";
+  }
+  ASSERT_TRUE(ready) << api.get("/v1/networks/default").body.dump();
 
   const CliResult run = run_cli({"run", "tiny"}, url);
   ASSERT_EQ(run.exit_code, 0) << run.out;
