@@ -363,7 +363,7 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   call.route = kRoutes[match.route].pattern;
   serve(id, call);
   if (!call.streaming) {
-    audit_request(options.audit, req, res, &call, kRoutes[match.route].pattern, t_failure_message);
+    audit_request(options.audit, req, res, &call, call.route, t_failure_message);
   }
 }
 
