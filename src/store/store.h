@@ -23,7 +23,7 @@ namespace corral::store {
 // outbox). The audit log copies entries out in id order and reports how far it got; the engine
 // then deletes them (Batch::audit_outbox_done). The body is the API's encoding, opaque here.
 struct AuditOutboxRow {
-  std::int64_t id = 0;  // assigned by the engine: dense, growing
+  std::int64_t id = 0;  // assigned by the engine: growing (a failed batch leaves a gap)
   VmId vm_id = 0;       // the VM the request named or made (a create's id is the engine's)
   std::string body;
   Millis at = 0;  // when the engine committed it (its clock): the entry's time
