@@ -512,5 +512,46 @@ TEST_F(TenancyTest, UsageIsPerProjectInEveryBillingTableAndAsCsv) {
   EXPECT_NE(csv.out.find("beta," + std::to_string(vm) + ",billed,"), std::string::npos) << csv.out;
 }
 
+// A project is deleted only when it owns nothing: not a VM, nor a volume, network, server group
+// or security group (Keystone leaves them orphaned). The refusal says what it still owns.
+TEST_F(TenancyTest, AProjectThatStillOwnsResourcesIsNotDeleted) {
+  ASSERT_EQ(post("/v1/projects", {{"name", "leaving"}}).status, 201);
+  ASSERT_EQ(post("/v1/users", {{"name", "member-l"},
+                               {"password", "password-member-l"},
+                               {"project", "leaving"},
+                               {"role", "member"}})
+                .status,
+            201);
+  const std::string l = login("member-l");
+  const Reply vol =
+      call(server_->url(), l, "POST", "/v1/volumes", {{"name", "vol-leaving"}, {"size_mib", 1}});
+  ASSERT_EQ(vol.status, 201) << vol.body.dump();
+  const Reply grp = call(server_->url(), l, "POST", "/v1/server-groups",
+                         {{"name", "grp-leaving"}, {"policy", "affinity"}});
+  ASSERT_EQ(grp.status, 201) << grp.body.dump();
+
+  const Reply refused = call(server_->url(), admin_, "DELETE", "/v1/projects/leaving");
+  EXPECT_EQ(refused.status, 409) << refused.body.dump();
+  const std::string message = refused.body.dump();
+  EXPECT_NE(message.find("1 volume"), std::string::npos) << message;
+  EXPECT_NE(message.find("1 server group"), std::string::npos) << message;
+  EXPECT_EQ(call(server_->url(), admin_, "GET", "/v1/projects/leaving").status, 200);
+
+  EXPECT_EQ(call(server_->url(), l, "DELETE", "/v1/server-groups/grp-leaving").status, 200);
+  for (int i = 0; i < 200; ++i) {  // a volume is deleted once it is available
+    const int status = call(server_->url(), l, "DELETE", "/v1/volumes/vol-leaving").status;
+    if (status != 409) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Reply deleted;
+  for (int i = 0; i < 200; ++i) {  // and goes once its file is removed
+    deleted = call(server_->url(), admin_, "DELETE", "/v1/projects/leaving");
+    if (deleted.status != 409) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(deleted.status, 200) << deleted.body.dump();
+  EXPECT_EQ(call(server_->url(), admin_, "GET", "/v1/projects/leaving").status, 404);
+}
+
 }  // namespace
 }  // namespace corral::testing

@@ -2,6 +2,10 @@
 // (auth/identity.h holds the rules; api/policy.h says who may call which route, and the
 // handlers here add what depends on the object: a project or user the caller may not see is
 // not found).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -216,6 +220,35 @@ HandlerResult delete_project(Context& ctx, Call& call) {
   if (!ctx.engine.list(owned).vms.empty()) {
     return failure(Error{ErrorCode::kConflict,
                          "project " + p->name + " still owns VMs: terminate them first",
+                         {},
+                         {}});
+  }
+  // Nor anything else it owns (Keystone deletes a project and leaves its servers, volumes and
+  // networks orphaned, seen by no one but the admin): the owner deletes them first. Its
+  // default security group, made on first use, is not counted.
+  std::vector<std::string> owns;
+  const auto count = [&owns](std::size_t n, const char* one, const char* many) {
+    if (n > 0) owns.push_back(std::to_string(n) + " " + (n == 1 ? one : many));
+  };
+  count(std::ranges::count_if(ctx.engine.volumes(),
+                              [&](const store::VolumeRow& v) { return v.project == p->id; }),
+        "volume", "volumes");
+  count(
+      std::ranges::count_if(ctx.engine.networks(),
+                            [&](const engine::NetworkDetail& n) { return n.row.project == p->id; }),
+      "network", "networks");
+  count(std::ranges::count_if(ctx.engine.groups(),
+                              [&](const engine::GroupDetail& g) { return g.row.project == p->id; }),
+        "server group", "server groups");
+  count(std::ranges::count_if(ctx.engine.security_groups(),
+                              [&](const engine::SecurityGroupDetail& g) {
+                                return g.row.project == p->id && g.row.name != "default";
+                              }),
+        "security group", "security groups");
+  if (!owns.empty()) {
+    return failure(Error{ErrorCode::kConflict,
+                         "project " + p->name + " still owns " +
+                             fmt::format("{}", fmt::join(owns, ", ")) + ": delete them first",
                          {},
                          {}});
   }

@@ -184,7 +184,7 @@ inline constexpr Route kRoutes[] = {
     {RouteId::kUpdateProject, "PATCH", "/v1/projects/{name}",
      "enable or disable a project, or change its description"},
     {RouteId::kDeleteProject, "DELETE", "/v1/projects/{name}",
-     "delete a project that owns no VM (its tokens are revoked)"},
+     "delete a project that owns nothing: no VM, volume, network, server or security group"},
     {RouteId::kProjectMembers, "GET", "/v1/projects/{name}/users",
      "a project's users with their roles"},
     {RouteId::kGrantRole, "PUT", "/v1/projects/{name}/users/{user}/roles/{role}",
