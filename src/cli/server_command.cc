@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/server.h"
@@ -31,6 +33,7 @@
 #include "driver/host_router.h"
 #include "driver/sim/sim_driver.h"
 #include "engine/engine.h"
+#include "lifecycle/net_table.h"
 #include "lifecycle/types.h"
 #include "net/local_fabric.h"
 #include "storage/file_datastore.h"
@@ -372,6 +375,16 @@ int run_server(const ServerOptions& o) {
 
   // The first signal stops the server cleanly; a second one ends the process at once.
   stop_signals.watch([&server] { server.stop(); });
+
+  // A `corral run` typed as soon as the server says it listens should find the default network
+  // READY, not refused as LOCK_CREATE: wait, bounded, while the fabric builds it (a bridge and
+  // a dnsmasq: well under a second here). A network an agent host builds may take longer; the
+  // server serves anyway after the bound, and the network shows its state.
+  for (int waited_ms = 0; waited_ms < 10'000; waited_ms += 20) {
+    const std::optional<engine::NetworkDetail> net = engine.network("default");
+    if (!net || net->row.state != lifecycle::NetworkState::kLockCreate) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 
   log(LogLevel::kInfo, "listening",
       {{"addr", actual.text()},
