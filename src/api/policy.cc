@@ -15,7 +15,7 @@ constexpr Need kAdmin{kCloudAdmin, Role::kAdmin};
 const ActionPolicy kActionPolicy[] = {
     {Action::kCreate, kMember},
     // OpenNebula's ADMIN right: deploy, recover, resched; Nova's admin: reset-state, migrate
-    // to a named host, shelve-offload.
+    // to a named host.
     {Action::kDeploy, kAdmin},
     {Action::kHold, kMember},
     {Action::kRelease, kMember},
@@ -49,7 +49,10 @@ const ActionPolicy kActionPolicy[] = {
     {Action::kSnapshot, kMember},
     {Action::kBackup, kMember},
     {Action::kShelve, kMember},
-    {Action::kShelveOffload, kAdmin},
+    // Nova's shelveOffload is an admin's, but a member's shelve is offloaded at once by Nova
+    // itself (shelved_offload_time=0, the default) and Nova's `shelve` verb here is this
+    // action: refusing it would refuse the member Nova's own `openstack server shelve`.
+    {Action::kShelveOffload, kMember},
     {Action::kSoftDelete, kMember},
     {Action::kRestore, kMember},
     {Action::kDiskAttach, kMember},

@@ -16,15 +16,14 @@ namespace {
 using lifecycle::Action;
 
 // Nova (2023.2 defaults) and OpenNebula (oned.conf's ADMIN right), as a rule: moving a VM is
-// a manager's; placing it, recovering it, forcing its state or offloading it is the cloud
-// admin's; every other user action is a member's.
+// a manager's; placing it, recovering it or forcing its state is the cloud admin's; every
+// other user action is a member's (shelve_offload too: Nova's member `shelve` offloads at once).
 Need expected_need(Action a) {
   static const std::set<Action> kManagers = {Action::kMigrate, Action::kLiveMigrate};
-  static const std::set<Action> kCloudAdmins = {Action::kDeploy,          Action::kResched,
-                                                Action::kUnresched,       Action::kShelveOffload,
-                                                Action::kRecoverRetry,    Action::kRecoverSuccess,
-                                                Action::kRecoverFailure,  Action::kRecoverDelete,
-                                                Action::kRecoverRecreate, Action::kResetState};
+  static const std::set<Action> kCloudAdmins = {
+      Action::kDeploy,        Action::kResched,         Action::kUnresched,
+      Action::kRecoverRetry,  Action::kRecoverSuccess,  Action::kRecoverFailure,
+      Action::kRecoverDelete, Action::kRecoverRecreate, Action::kResetState};
   if (kManagers.contains(a)) return {Access::kProject, auth::Role::kManager};
   if (kCloudAdmins.contains(a) || lifecycle::is_system_action(a)) {
     return {Access::kCloudAdmin, auth::Role::kAdmin};

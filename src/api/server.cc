@@ -5,11 +5,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -269,6 +272,8 @@ struct Server::Impl {
   }
 
   void dispatch(const httplib::Request& req, httplib::Response& res);
+  FrontEnd* front_end_for(const std::string& path) const;
+  void serve_front(FrontEnd& front, const httplib::Request& req, httplib::Response& res);
   void serve(RouteId id, Call& call);  // dispatch's work once the route is known
   // The token's and the project's buckets (not the cloud admin's): the refusal, if any.
   std::optional<Error> caller_limited(const auth::Principal& caller);
@@ -367,6 +372,83 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
   }
 }
 
+FrontEnd* Server::Impl::front_end_for(const std::string& path) const {
+  for (FrontEnd* front : options.front_ends) {
+    for (const std::string& prefix : front->prefixes()) {
+      if (path.starts_with(prefix) &&
+          (path.size() == prefix.size() || path[prefix.size()] == '/')) {
+        return front;
+      }
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The front end's v1 calls, made through dispatch() as if they came over HTTP from the same
+// client with the same request id: authentication, policy, limits, audit and the engine are
+// the ones every request meets.
+class InProcessCaller final : public ApiCaller {
+ public:
+  using Dispatch = std::function<void(const httplib::Request&, httplib::Response&)>;
+  InProcessCaller(const httplib::Request& outer, std::string request_id, Dispatch dispatch)
+      : outer_(outer), request_id_(std::move(request_id)), dispatch_(std::move(dispatch)) {}
+
+  InnerReply call(const InnerRequest& request) override {
+    httplib::Request inner;
+    inner.method = request.method;
+    inner.path = request.path;
+    inner.params = request.query;
+    inner.remote_addr = outer_.remote_addr;
+    inner.remote_port = outer_.remote_port;
+    if (!request.body.is_null()) {
+      inner.body = request.body.dump();
+      inner.set_header("Content-Type", "application/json");
+    }
+    if (!request.token.empty()) inner.set_header("X-Auth-Token", request.token);
+    httplib::Response res;
+    res.set_header(kRequestIdHeader, request_id_);
+    dispatch_(inner, res);
+    InnerReply reply;
+    reply.status = res.status;
+    reply.body = nlohmann::json::parse(res.body, nullptr, false);
+    if (reply.body.is_discarded()) reply.body = nullptr;
+    return reply;
+  }
+
+ private:
+  const httplib::Request& outer_;
+  std::string request_id_;
+  Dispatch dispatch_;
+};
+
+}  // namespace
+
+void Server::Impl::serve_front(FrontEnd& front, const httplib::Request& req,
+                               httplib::Response& res) {
+  FrontRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  request.query = req.params;
+  for (const auto& [name, value] : req.headers) {
+    std::string lower = name;
+    std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    request.headers.emplace(std::move(lower), value);
+  }
+  request.body = req.body;
+  const std::string host = req.get_header_value("Host");
+  request.base_url = std::string(options.tls ? "https" : "http") + "://" + host;
+  InProcessCaller caller(
+      req, res.get_header_value(kRequestIdHeader),
+      [this](const httplib::Request& r, httplib::Response& s) { dispatch(r, s); });
+  const FrontReply reply = front.handle(request, caller);
+  t_route = "front end";
+  res.status = reply.status;
+  for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+  if (!reply.body.empty()) res.set_content(reply.body, reply.content_type.c_str());
+}
+
 void Server::Impl::serve(RouteId id, Call& call) {
   const httplib::Request& req = call.req;
   httplib::Response& res = call.res;
@@ -443,7 +525,8 @@ void Server::Impl::configure() {
                                {},
                                {}});
       audit_request(options.audit, req, res, nullptr, "", t_failure_message);
-    } else if (std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
+    } else if (front_end_for(req.path) != nullptr ||
+               std::holds_alternative<Router::Match>(router.match(req.method, req.path))) {
       return httplib::Server::HandlerResponse::Unhandled;
     } else {
       dispatch(req, res);
@@ -455,6 +538,10 @@ void Server::Impl::configure() {
     return httplib::Server::HandlerResponse::Handled;
   });
   const auto handle = [this](const httplib::Request& req, httplib::Response& res) {
+    if (FrontEnd* front = front_end_for(req.path)) {
+      serve_front(*front, req, res);
+      return;
+    }
     dispatch(req, res);
   };
   http->Get(".*", handle);

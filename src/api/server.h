@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 
+#include "api/front_end.h"
 #include "auth/identity.h"
 #include "common/result.h"
 #include "driver/driver.h"
@@ -102,6 +103,9 @@ struct ServerOptions {
   // The network namespace users reach the VMs' networks from (their gateways' side: `ip netns
   // exec NS ssh root@IP`), shown as each network's "namespace"; empty: none on this machine.
   std::string network_namespace;
+  // Other clouds' APIs served on the same port under their prefixes (api/front_end.h); each
+  // must outlive the Server.
+  std::vector<FrontEnd*> front_ends;
 };
 
 class Server {

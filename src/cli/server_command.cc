@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "compat/openstack/front.h"
 #include "controller/agent_registry.h"
 #include "controller/cluster_server.h"
 #include "controller/remote_services.h"
@@ -70,8 +71,9 @@ struct ServerOptions {
   double project_rate_burst = 2000;
   int sim_hosts = 4;
   std::string sim_profile = "fast";
-  std::string default_network;  // a CIDR: create the network "default" if there is none
-  std::string volume_dir;       // empty: <data dir>/volumes
+  std::vector<std::string> sim_images;  // empty: the sim takes any image name
+  std::string default_network;          // a CIDR: create the network "default" if there is none
+  std::string volume_dir;               // empty: <data dir>/volumes
   bool volume_dir_shared = false;
   std::vector<std::string> phase_deadlines;
   double default_deadline_s = 300;
@@ -179,6 +181,7 @@ int run_server(const ServerOptions& o) {
   Result<driver::sim::SimOptions> sim_options = driver::sim::parse_sim_profile(o.sim_profile);
   if (!sim_options) return usage(sim_options.error().message);
   sim_options->host_count = o.sim_hosts;
+  sim_options->images = o.sim_images;
 
   // Before any thread starts (the audit log's writer is the first): the threads inherit the
   // blocked signals, so a SIGTERM reaches the orderly stop instead of killing the process.
@@ -331,6 +334,9 @@ int run_server(const ServerOptions& o) {
   storage::VolumeWorker volume_worker(**datastore);
   volume_worker.start(&engine);
   engine.set_volume_storage(&volume_worker);
+  // Nova's, Keystone's and Glance's words on the same port (docs/openstack.md).
+  compat::openstack::OpenStackFrontEnd openstack;
+  server_options.front_ends.push_back(&openstack);
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -519,6 +525,9 @@ void add_server_command(CLI::App& app) {
                   "Simulated latencies: zero, fast or realistic")
       ->capture_default_str()
       ->check(CLI::IsMember({"zero", "fast", "realistic"}, CLI::ignore_case));
+  cmd->add_option("--sim-images", options->sim_images,
+                  "Images the sim driver has (a comma-separated list; default: it takes any name)")
+      ->delimiter(',');
   cmd->add_option("--phase-deadline", options->phase_deadlines,
                   "ACTION[.PHASE]=SECONDS, a phase's deadline (repeatable)")
       ->take_all()

@@ -34,6 +34,13 @@ std::string in_quotes(std::string_view text) { return "\"" + std::string(text) +
 
 // ---- Options ----------------------------------------------------------------------------
 
+std::vector<ImageInfo> SimDriver::images() const {
+  std::vector<ImageInfo> out;
+  out.reserve(options_.images.size());
+  for (const std::string& name : options_.images) out.push_back({name, "kernel", ""});
+  return out;
+}
+
 Latency SimOptions::latency(Phase phase) const {
   auto it = phase_latency.find(phase);
   return it != phase_latency.end() ? it->second : default_latency;

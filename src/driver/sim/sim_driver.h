@@ -61,6 +61,9 @@ struct SimOptions {
   int host_memory_mib = 262144;
   Latency default_latency{2};                         // of every phase without an override
   std::map<lifecycle::Phase, Latency> phase_latency;  // per-phase overrides
+  // The images the sim says it has (kind "kernel", no path); empty: it takes any name, and
+  // lists none. With a list, the API refuses another name as a real driver would.
+  std::vector<std::string> images;
 
   Latency latency(lifecycle::Phase phase) const;
 };
@@ -161,6 +164,7 @@ class SimDriver final : public Driver, public FaultInjector {
   SimDriver& operator=(const SimDriver&) = delete;
 
   std::string name() const override { return "sim"; }
+  std::vector<ImageInfo> images() const override;
   std::vector<HostInfo> hosts() const override { return hosts_; }
   // Starts the worker. Requests enqueued before start() are delivered once it runs.
   void start(DriverSink* sink) override;

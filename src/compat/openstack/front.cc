@@ -1,0 +1,46 @@
+#include "compat/openstack/front.h"
+
+namespace corral::compat::openstack {
+
+std::vector<std::string> OpenStackFrontEnd::prefixes() const {
+  return {"/identity", "/compute", "/image"};
+}
+
+api::FrontReply OpenStackFrontEnd::handle(const api::FrontRequest& request, api::ApiCaller& api) {
+  if (request.path.starts_with("/identity")) return internal::identity(request, api);
+  if (request.path.starts_with("/compute")) return internal::compute(request, api);
+  return internal::image(request, api);
+}
+
+namespace internal {
+
+api::FrontReply json_reply(int status, const nlohmann::json& body) {
+  api::FrontReply reply;
+  reply.status = status;
+  if (!body.is_null()) {
+    reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return reply;
+}
+
+std::vector<std::string> segments_after(const std::string& path, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::size_t at = prefix.size();
+  while (at < path.size()) {
+    const std::size_t slash = path.find('/', at);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > at) out.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+std::string openstack_time(const nlohmann::json& corral_time) {
+  if (!corral_time.is_string()) return "";
+  std::string t = corral_time.get<std::string>();
+  if (const std::size_t dot = t.find('.'); dot != std::string::npos) t = t.substr(0, dot) + "Z";
+  return t;
+}
+
+}  // namespace internal
+}  // namespace corral::compat::openstack

@@ -1,0 +1,44 @@
+// The OpenStack API over Corral (issue 15): Keystone v3 (/identity), Nova's compute API v2.1
+// (/compute) and Glance v2's image list (/image), enough for the real `openstack` client and
+// openstacksdk (docs/openstack.md lists what is covered). A front end beside the v1 API
+// (api/front_end.h): every request becomes v1 calls made in-process with the caller's token,
+// so the engine's state machine, the policy table, quotas and the audit log are the ones v1
+// requests meet; this layer only translates words and shapes.
+//
+// Contract:
+// - Keystone's tokens are Corral's tokens (POST /identity/v3/auth/tokens logs in through
+//   POST /v1/auth/tokens); a compute request carries one in X-Auth-Token.
+// - Server bodies come from the v1 VM's Nova view (status, OS-EXT-STS:*), never computed here.
+// - Errors are Nova's shapes: {"itemNotFound"|"conflictingRequest"|"badRequest"|"forbidden":
+//   {"code", "message"}}; a wrong-state action is 409 "Cannot '<action>' instance <id> while
+//   it is in vm_state <state>"; another project's server is 404.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/front_end.h"
+
+namespace corral::compat::openstack {
+
+class OpenStackFrontEnd final : public api::FrontEnd {
+ public:
+  std::vector<std::string> prefixes() const override;
+  api::FrontReply handle(const api::FrontRequest& request, api::ApiCaller& api) override;
+};
+
+namespace internal {
+api::FrontReply identity(const api::FrontRequest& request, api::ApiCaller& api);
+api::FrontReply compute(const api::FrontRequest& request, api::ApiCaller& api);
+api::FrontReply image(const api::FrontRequest& request, api::ApiCaller& api);
+
+// Shared by the three.
+api::FrontReply json_reply(int status, const nlohmann::json& body);
+// The path's segments after `prefix`, empty ones dropped ("/compute/v2.1/servers/" ->
+// {"v2.1", "servers"}).
+std::vector<std::string> segments_after(const std::string& path, const std::string& prefix);
+// A Corral time ("2026-12-06T20:51:02.123Z") as OpenStack writes it ("2026-12-06T20:51:02Z").
+std::string openstack_time(const nlohmann::json& corral_time);
+}  // namespace internal
+
+}  // namespace corral::compat::openstack
