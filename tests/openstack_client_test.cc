@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -186,6 +187,24 @@ TEST_F(OpenStackClientTest, TheOpenstackCommandDrivesAServerThroughItsLife) {
     expect_status(id, status, args[1] + " " + args[2]);
   }
   EXPECT_EQ(openstack_json({"server", "show", "c1"})["flavor"], "m1.micro (84)");
+
+  // Nova's instance actions, from the audit log: every accepted request on the server.
+  std::set<std::string> actions;
+  for (const json& a : openstack_json({"server", "event", "list", "c1"})) {
+    actions.insert(a["Action"].get<std::string>());
+  }
+  for (const char* a : {"create", "stop", "start", "reboot", "pause", "shelve", "unshelve",
+                        "resize", "confirmResize"}) {
+    EXPECT_TRUE(actions.contains(a)) << a;
+  }
+  // The project's usage (os-simple-tenant-usage) and quotas (os-quota-sets).
+  const json usage = openstack_json({"usage", "show"});
+  ASSERT_TRUE(usage["Servers"].is_array()) << usage.dump();
+  EXPECT_EQ(usage["Servers"].size(), 1U) << usage.dump();
+  EXPECT_GT(usage["CPU Hours"].get<double>(), 0) << usage.dump();
+  const json quota = openstack_json({"quota", "show"});
+  EXPECT_EQ(quota["instances"], 10) << quota.dump();
+  EXPECT_EQ(quota["cores"], 20) << quota.dump();
 
   // A wrong state: Nova's 409 and sentence, printed by the client, exit 1, nothing changed.
   ASSERT_EQ(openstack({"server", "stop", "c1"}).exit_code, 0);

@@ -12,23 +12,7 @@
 
 namespace corral::compat::openstack::internal {
 
-namespace {
-
 using nlohmann::json;
-
-constexpr const char* kMaxVersion = "2.79";
-
-json version_doc(const std::string& base) {
-  return {{"id", "v2.1"},
-          {"status", "CURRENT"},
-          {"version", kMaxVersion},
-          {"min_version", "2.1"},
-          {"updated", "2013-07-23T11:33:21Z"},
-          {"links", json::array({{{"rel", "self"}, {"href", base + "/compute/v2.1/"}}})},
-          {"media-types",
-           json::array({{{"base", "application/json"},
-                         {"type", "application/vnd.openstack.compute+json;version=2.1"}}})}};
-}
 
 api::FrontReply nova_error(int status, const std::string& message) {
   const char* kind = status == 404   ? "itemNotFound"
@@ -50,8 +34,8 @@ std::string v1_message(const api::InnerReply& r) {
 
 // A v1 failure as Nova says it. `action` (Nova's key, "os-stop") and `server` make a wrong
 // state Nova's own sentence.
-api::FrontReply from_v1_error(const api::InnerReply& r, const std::string& action = "",
-                              const std::string& server = "") {
+api::FrontReply from_v1_error(const api::InnerReply& r, const std::string& action,
+                              const std::string& server) {
   const json error = r.body.is_object() ? r.body.value("error", json::object()) : json::object();
   const std::string code = error.value("code", "");
   if (r.status == 409 && code == "invalid_state" && !action.empty()) {
@@ -65,6 +49,22 @@ api::FrontReply from_v1_error(const api::InnerReply& r, const std::string& actio
     return nova_error(403, "Quota exceeded: " + v1_message(r));
   }
   return nova_error(r.status, v1_message(r));
+}
+
+namespace {
+
+constexpr const char* kMaxVersion = "2.79";
+
+json version_doc(const std::string& base) {
+  return {{"id", "v2.1"},
+          {"status", "CURRENT"},
+          {"version", kMaxVersion},
+          {"min_version", "2.1"},
+          {"updated", "2013-07-23T11:33:21Z"},
+          {"links", json::array({{{"rel", "self"}, {"href", base + "/compute/v2.1/"}}})},
+          {"media-types",
+           json::array({{{"base", "application/json"},
+                         {"type", "application/vnd.openstack.compute+json;version=2.1"}}})}};
 }
 
 json link(const std::string& base, const std::string& what, const std::string& id) {
@@ -400,6 +400,9 @@ api::FrontReply servers(const api::FrontRequest& req, api::ApiCaller& api, const
   if (rest.size() == 2 && rest[1] == "action" && req.method == "POST") {
     return act(req, api, token, id);
   }
+  if (rest.size() >= 2 && rest[1] == "os-instance-actions" && req.method == "GET") {
+    return instance_actions(req, api, token, id, rest.size() == 3 ? rest[2] : "");
+  }
   return nova_error(404, "no such endpoint: " + req.method + " " + req.path);
 }
 
@@ -453,6 +456,12 @@ api::FrontReply compute(const api::FrontRequest& req, api::ApiCaller& api) {
       reply = servers(req, api, token, rest);
     } else if (parts[1] == "flavors") {
       reply = flavors_route(req, rest);
+    } else if (parts[1] == "os-simple-tenant-usage" && req.method == "GET") {
+      reply = tenant_usage(req, api, token, rest);
+    } else if (parts[1] == "os-quota-sets" && req.method == "GET") {
+      reply = quota_sets(req, api, token, rest);
+    } else if (parts[1] == "limits" && req.method == "GET") {
+      reply = limits(req, api, token);
     } else {
       reply = nova_error(404, "no such endpoint: " + req.method + " " + req.path);
     }

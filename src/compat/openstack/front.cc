@@ -35,6 +35,12 @@ std::vector<std::string> segments_after(const std::string& path, const std::stri
   return out;
 }
 
+std::optional<std::string> query_value(const api::FrontRequest& request, const std::string& key) {
+  const auto it = request.query.find(key);
+  if (it == request.query.end()) return std::nullopt;
+  return it->second;
+}
+
 std::string openstack_time(const nlohmann::json& corral_time) {
   if (!corral_time.is_string()) return "";
   std::string t = corral_time.get<std::string>();

@@ -14,6 +14,7 @@
 //   it is in vm_state <state>"; another project's server is 404.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,28 @@ api::FrontReply json_reply(int status, const nlohmann::json& body);
 // The path's segments after `prefix`, empty ones dropped ("/compute/v2.1/servers/" ->
 // {"v2.1", "servers"}).
 std::vector<std::string> segments_after(const std::string& path, const std::string& prefix);
+// Nova's error body: {"itemNotFound"|"badRequest"|...: {"code", "message"}}.
+api::FrontReply nova_error(int status, const std::string& message);
+// The message of a v1 failure ("error" without one).
+std::string v1_message(const api::InnerReply& reply);
+// A v1 failure as Nova says it; `action` (Nova's key) and `server` make a wrong state Nova's
+// sentence and a missing server Nova's "Instance N could not be found.".
+api::FrontReply from_v1_error(const api::InnerReply& reply, const std::string& action = "",
+                              const std::string& server = "");
+// One query parameter's value (the first), if given.
+std::optional<std::string> query_value(const api::FrontRequest& request, const std::string& key);
+
+// compute_reports.cc: what Nova reports beside servers.
+api::FrontReply instance_actions(const api::FrontRequest& request, api::ApiCaller& api,
+                                 const std::string& token, const std::string& server,
+                                 const std::string& request_id);
+api::FrontReply tenant_usage(const api::FrontRequest& request, api::ApiCaller& api,
+                             const std::string& token, const std::vector<std::string>& rest);
+api::FrontReply quota_sets(const api::FrontRequest& request, api::ApiCaller& api,
+                           const std::string& token, const std::vector<std::string>& rest);
+api::FrontReply limits(const api::FrontRequest& request, api::ApiCaller& api,
+                       const std::string& token);
+
 // A Corral time ("2026-12-06T20:51:02.123Z") as OpenStack writes it ("2026-12-06T20:51:02Z").
 std::string openstack_time(const nlohmann::json& corral_time);
 }  // namespace internal

@@ -31,7 +31,7 @@ api::FrontReply keystone_error(int status, const std::string& message) {
 }
 
 // A v1 failure as Keystone says it; the message is Corral's.
-api::FrontReply from_v1_error(const api::InnerReply& r) {
+api::FrontReply keystone_from_v1(const api::InnerReply& r) {
   std::string message = "error";
   if (r.body.is_object() && r.body.contains("error")) {
     message = r.body["error"].value("message", message);
@@ -118,7 +118,7 @@ api::FrontReply issue_token(const api::FrontRequest& req, api::ApiCaller& api) {
     if (r.status == 401 || r.status == 403 || r.status == 404) {
       return keystone_error(401, "The request you have made requires authentication.");
     }
-    return from_v1_error(r);
+    return keystone_from_v1(r);
   }
   api::FrontReply reply = json_reply(201, token_body(r.body, req.base_url));
   reply.headers.emplace_back("X-Subject-Token", r.body.value("token", ""));
@@ -161,7 +161,7 @@ api::FrontReply identity(const api::FrontRequest& req, api::ApiCaller& api) {
   if (req.method == "GET" &&
       ((parts.size() == 2 && parts[1] == "projects") || user_projects || auth_projects)) {
     const api::InnerReply r = api.call({"GET", "/v1/projects", {}, nullptr, caller});
-    if (r.status != 200) return from_v1_error(r);
+    if (r.status != 200) return keystone_from_v1(r);
     json projects = json::array();
     for (const json& p : r.body.value("projects", json::array())) {
       projects.push_back({{"id", std::to_string(p.value("id", 0))},
