@@ -2,17 +2,11 @@
 // (python3-openstackclient) and openstacksdk, against a real `corral server` (the sim driver),
 // as a Nova user types them. Every state a client prints is checked against Corral's own Nova
 // view (GET /v1/vms/{id}?views=nova), and a wrong-state action's refusal is Nova's.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -24,62 +18,10 @@
 namespace corral::testing {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-struct Ran {
-  int exit_code = -1;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-// Runs `argv` (no shell) with `env` added, stdout and stderr apart; killed after 120 s.
-Ran run_program(const std::vector<std::string>& argv,
-                const std::vector<std::pair<std::string, std::string>>& env) {
-  const std::string out_path = (fs::temp_directory_path() / "corral-os-out-XXXXXX").string();
-  std::string out_templ = out_path;
-  std::string err_templ = out_path + "-err";
-  const int out_fd = ::mkstemp(out_templ.data());
-  err_templ = out_templ + "-err";
-  const int err_fd = ::open(err_templ.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(err_fd, STDERR_FILENO);
-    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> c_args;
-    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
-    c_args.push_back(nullptr);
-    ::execvp(c_args[0], c_args.data());
-    ::_exit(127);
-  }
-  ::close(out_fd);
-  ::close(err_fd);
-  int status = 0;
-  const auto until = std::chrono::steady_clock::now() + 120s;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  Ran ran;
-  ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  const auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
-  ran.out = slurp(out_templ);
-  ran.err = slurp(err_templ);
-  fs::remove(out_templ);
-  fs::remove(err_templ);
-  return ran;
-}
+using Ran = ProgramResult;
 
 class OpenStackClientTest : public ::testing::Test {
  protected:
@@ -103,14 +45,16 @@ class OpenStackClientTest : public ::testing::Test {
   // `openstack ARGS...` as the user demo of the project demo (OS_* as in the README).
   static Ran openstack(std::vector<std::string> args) {
     args.insert(args.begin(), "openstack");
-    return run_program(args, {{"OS_AUTH_URL", server_->url() + "/identity/v3"},
-                              {"OS_IDENTITY_API_VERSION", "3"},
-                              {"OS_USERNAME", "demo"},
-                              {"OS_PASSWORD", "password-demo"},
-                              {"OS_PROJECT_NAME", "demo"},
-                              {"OS_USER_DOMAIN_NAME", "Default"},
-                              {"OS_PROJECT_DOMAIN_NAME", "Default"},
-                              {"OS_REGION_NAME", "RegionOne"}});
+    return run_program(args,
+                       {{"OS_AUTH_URL", server_->url() + "/identity/v3"},
+                        {"OS_IDENTITY_API_VERSION", "3"},
+                        {"OS_USERNAME", "demo"},
+                        {"OS_PASSWORD", "password-demo"},
+                        {"OS_PROJECT_NAME", "demo"},
+                        {"OS_USER_DOMAIN_NAME", "Default"},
+                        {"OS_PROJECT_DOMAIN_NAME", "Default"},
+                        {"OS_REGION_NAME", "RegionOne"}},
+                       120s);
   }
   static json openstack_json(std::vector<std::string> args) {
     args.insert(args.end(), {"-f", "json"});
@@ -227,7 +171,7 @@ TEST_F(OpenStackClientTest, OpenstackSdkDrivesAServerThroughItsLife) {
   const Ran ran =
       run_program({"/usr/bin/python3", std::string(CORRAL_TESTS_DIR) + "/openstack_sdk_check.py",
                    server_->url()},
-                  {});
+                  {}, 120s);
   EXPECT_EQ(ran.exit_code, 0) << ran.out << ran.err;
   for (const char* line : {"create ACTIVE active", "stop SHUTOFF stopped", "pause PAUSED paused",
                            "refused Cannot 'pause' instance", "suspend SUSPENDED suspended",

@@ -270,6 +270,50 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& serve
   return run_cli_with_input(args, server_url, "", std::chrono::hours(1));
 }
 
+ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& env,
+                          std::chrono::milliseconds timeout) {
+  std::string out_path = (fs::temp_directory_path() / "corral-run-XXXXXX").string();
+  const int out_fd = ::mkstemp(out_path.data());
+  const std::string err_path = out_path + "-err";
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    std::vector<char*> c_args;
+    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
+    c_args.push_back(nullptr);
+    ::execvp(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  ::close(err_fd);
+  int status = 0;
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  ProgramResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return result;
+}
+
 CliResult run_cli_with_input(const std::vector<std::string>& args, const std::string& server_url,
                              const std::string& input, std::chrono::milliseconds timeout,
                              const CliEnv& env) {

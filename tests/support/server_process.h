@@ -95,6 +95,16 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
                              const std::string& input, std::chrono::milliseconds timeout,
                              const CliEnv& env = {});
 
+// Runs any program (`argv[0]` looked up in PATH; no shell) with `env` added, its stdout and
+// stderr kept apart; killed after `timeout`.
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& env,
+                          std::chrono::milliseconds timeout);
+
 // run_cli() sends the token in the file registered for its server URL (ServerProcess::start
 // registers its admin.token) unless CORRAL_TOKEN is set.
 void register_token_file(const std::string& url, const std::string& path);
