@@ -270,14 +270,17 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& serve
   return run_cli_with_input(args, server_url, "", std::chrono::hours(1));
 }
 
-ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& env,
-                          std::chrono::milliseconds timeout) {
-  std::string out_path = (fs::temp_directory_path() / "corral-run-XXXXXX").string();
-  const int out_fd = ::mkstemp(out_path.data());
-  const std::string err_path = out_path + "-err";
-  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+namespace {
+
+// Runs `argv` (looked up in PATH), stdin from `in_path` (none if empty), stdout to `out_fd` and
+// stderr to `err_fd`, `env` added in order; waits up to `timeout`, then kills it. Returns the
+// exit code (128 + the signal for a killed one).
+int spawn_and_wait(const std::vector<std::string>& argv, const CliEnv& env,
+                   const std::string& in_path, int out_fd, int err_fd,
+                   std::chrono::milliseconds timeout) {
   const pid_t pid = ::fork();
   if (pid == 0) {
+    if (!in_path.empty()) ::dup2(::open(in_path.c_str(), O_RDONLY), STDIN_FILENO);
     ::dup2(out_fd, STDOUT_FILENO);
     ::dup2(err_fd, STDERR_FILENO);
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
@@ -287,8 +290,6 @@ ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& en
     ::execvp(c_args[0], c_args.data());
     ::_exit(127);
   }
-  ::close(out_fd);
-  ::close(err_fd);
   int status = 0;
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
@@ -299,14 +300,28 @@ ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& en
     }
     std::this_thread::sleep_for(5ms);
   }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+ProgramResult run_program(const std::vector<std::string>& argv, const CliEnv& env,
+                          std::chrono::milliseconds timeout) {
+  std::string out_path = (fs::temp_directory_path() / "corral-run-XXXXXX").string();
+  const int out_fd = ::mkstemp(out_path.data());
+  const std::string err_path = out_path + "-err";
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   ProgramResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  const auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
+  result.exit_code = spawn_and_wait(argv, env, "", out_fd, err_fd, timeout);
+  ::close(out_fd);
+  ::close(err_fd);
   result.out = slurp(out_path);
   result.err = slurp(err_path);
   fs::remove(out_path);
@@ -323,43 +338,19 @@ CliResult run_cli_with_input(const std::vector<std::string>& args, const std::st
   std::ofstream(in_path, std::ios::binary) << input;
   std::vector<std::string> argv = {corral_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  const std::string token = token_for_url(server_url);  // before fork: it takes a lock
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int in_fd = ::open(in_path.c_str(), O_RDONLY);
-    ::dup2(in_fd, STDIN_FILENO);
-    ::dup2(out_fd, STDOUT_FILENO);
-    ::dup2(out_fd, STDERR_FILENO);
-    ::setenv("CORRAL_URL", server_url.c_str(), 1);
-    // As the machine's operator: the server's local admin credential (cli/credentials.h), and
-    // never a login saved in the HOME of whoever runs the tests.
-    if (::getenv("CORRAL_TOKEN") == nullptr && !token.empty()) {
-      ::setenv("CORRAL_TOKEN", token.c_str(), 1);
-    }
-    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-    std::vector<char*> c_args;
-    for (const std::string& a : argv) c_args.push_back(const_cast<char*>(a.c_str()));
-    c_args.push_back(nullptr);
-    ::execv(c_args[0], c_args.data());
-    ::_exit(127);
+  CliEnv all = {{"CORRAL_URL", server_url}};
+  // As the machine's operator: the server's local admin credential (cli/credentials.h), and
+  // never a login saved in the HOME of whoever runs the tests.
+  if (const std::string token = token_for_url(server_url);
+      ::getenv("CORRAL_TOKEN") == nullptr && !token.empty()) {
+    all.emplace_back("CORRAL_TOKEN", token);
   }
+  all.insert(all.end(), env.begin(), env.end());
+  const int exit_code = spawn_and_wait(argv, all, in_path, out_fd, out_fd, timeout);
   ::close(out_fd);
-  int status = 0;
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > until) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
   CliResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(templ);
-  std::stringstream s;
-  s << in.rdbuf();
-  result.out = s.str();
+  result.exit_code = exit_code;
+  result.out = slurp(templ);
   fs::remove(templ);
   fs::remove(in_path);
   return result;
