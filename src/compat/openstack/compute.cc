@@ -152,10 +152,23 @@ json server_json(const json& vm, const std::string& base, const std::string& pro
   return out;
 }
 
-std::optional<std::string> query_one(const api::FrontRequest& req, const std::string& key) {
-  const auto it = req.query.find(key);
-  if (it == req.query.end()) return std::nullopt;
-  return it->second;
+// A flavorRef (a string, or the integer older clients send) and the size it names: a flavor
+// of the table or a "custom-<vcpus>-<mib>" one; no size when it names neither.
+struct FlavorRef {
+  std::string text;
+  std::optional<std::pair<int, int>> size;
+};
+FlavorRef flavor_ref_of(const json* ref) {
+  FlavorRef out;
+  if (ref != nullptr && ref->is_string()) out.text = ref->get<std::string>();
+  if (ref != nullptr && ref->is_number_integer())
+    out.text = std::to_string(ref->get<std::int64_t>());
+  if (const std::optional<Flavor> flavor = find_flavor(out.text)) {
+    out.size = std::pair{flavor->vcpus, flavor->memory_mib};
+  } else {
+    out.size = custom_size(out.text);
+  }
+  return out;
 }
 
 // The caller's project id (tenant_id in server bodies).
@@ -171,22 +184,22 @@ api::FrontReply list_servers(const api::FrontRequest& req, api::ApiCaller& api,
                              const std::string& token, bool detail) {
   std::multimap<std::string, std::string> query = {{"views", "nova"}, {"limit", "1000"}};
   const bool all =
-      query_one(req, "all_tenants").has_value() || query_one(req, "all_projects").has_value();
+      query_value(req, "all_tenants").has_value() || query_value(req, "all_projects").has_value();
   if (all) query.emplace("all_projects", "true");
   std::optional<std::regex> name;
-  if (const std::optional<std::string> n = query_one(req, "name")) {
+  if (const std::optional<std::string> n = query_value(req, "name")) {
     try {
       name.emplace(*n);
     } catch (const std::regex_error&) {
       return nova_error(400, "Invalid regular expression in 'name'");
     }
   }
-  const std::optional<std::string> status = query_one(req, "status");
-  const std::optional<std::string> since = query_one(req, "changes-since");
-  const std::optional<std::string> marker = query_one(req, "marker");
-  const bool deleted = query_one(req, "deleted").value_or("") == "true";
+  const std::optional<std::string> status = query_value(req, "status");
+  const std::optional<std::string> since = query_value(req, "changes-since");
+  const std::optional<std::string> marker = query_value(req, "marker");
+  const bool deleted = query_value(req, "deleted").value_or("") == "true";
   long limit = 1000;
-  if (const std::optional<std::string> l = query_one(req, "limit")) {
+  if (const std::optional<std::string> l = query_value(req, "limit")) {
     try {
       limit = std::stol(*l);
     } catch (const std::exception&) {
@@ -253,24 +266,17 @@ api::FrontReply create_server(const api::FrontRequest& req, api::ApiCaller& api,
   if (!s.contains("imageRef") || !s["imageRef"].is_string() || s["imageRef"] == "") {
     return nova_error(400, "'imageRef' is required (booting from a volume is not supported)");
   }
-  const std::string flavor_ref = s.contains("flavorRef") && s["flavorRef"].is_string()
-                                     ? s["flavorRef"].get<std::string>()
-                                 : s.contains("flavorRef") && s["flavorRef"].is_number_integer()
-                                     ? std::to_string(s["flavorRef"].get<std::int64_t>())
-                                     : std::string();
-  std::optional<Flavor> flavor = find_flavor(flavor_ref);
-  std::optional<std::pair<int, int>> size;
-  if (flavor) size = std::pair{flavor->vcpus, flavor->memory_mib};
-  if (!size) size = custom_size(flavor_ref);
-  if (!size) return nova_error(400, "Flavor " + flavor_ref + " could not be found.");
+  const FlavorRef flavor = flavor_ref_of(s.contains("flavorRef") ? &s["flavorRef"] : nullptr);
+  if (!flavor.size) return nova_error(400, "Flavor " + flavor.text + " could not be found.");
+  const std::pair<int, int> size = *flavor.size;
   const long count = s.value("min_count", 1L);
   if (count != 1 || s.value("max_count", 1L) != 1) {
     return nova_error(400, "min_count and max_count other than 1 are not supported");
   }
   json create = {{"name", s["name"]},
                  {"image", s["imageRef"]},
-                 {"vcpus", size->first},
-                 {"memory_mib", size->second}};
+                 {"vcpus", size.first},
+                 {"memory_mib", size.second}};
   const api::InnerReply r = api.call({"POST", "/v1/vms", {}, create, token});
   if (r.status != 202) return from_v1_error(r);
   const std::string id = std::to_string(r.body["vm"].value("id", 0));
@@ -339,18 +345,10 @@ api::FrontReply act(const api::FrontRequest& req, api::ApiCaller& api, const std
   if (key == "reboot") {
     if (const json* type = arg("type"); type != nullptr && type->is_string()) v1["type"] = *type;
   } else if (key == "resize") {
-    const json* ref = arg("flavorRef");
-    const std::string flavor_ref = ref == nullptr             ? ""
-                                   : ref->is_string()         ? ref->get<std::string>()
-                                   : ref->is_number_integer() ? std::to_string(ref->get<int>())
-                                                              : "";
-    std::optional<Flavor> flavor = find_flavor(flavor_ref);
-    std::optional<std::pair<int, int>> size;
-    if (flavor) size = std::pair{flavor->vcpus, flavor->memory_mib};
-    if (!size) size = custom_size(flavor_ref);
-    if (!size) return nova_error(400, "Flavor " + flavor_ref + " could not be found.");
-    v1["vcpus"] = size->first;
-    v1["memory_mib"] = size->second;
+    const FlavorRef flavor = flavor_ref_of(arg("flavorRef"));
+    if (!flavor.size) return nova_error(400, "Flavor " + flavor.text + " could not be found.");
+    v1["vcpus"] = flavor.size->first;
+    v1["memory_mib"] = flavor.size->second;
   } else if (key == "rebuild") {
     if (const json* image = arg("imageRef"); image != nullptr && image->is_string()) {
       v1["image"] = *image;
