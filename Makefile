@@ -27,7 +27,7 @@ BUILD_DIR  := build/$(PRESET)
 DEPS_STAMP := build/.deps-stamp
 
 # Benchmark binaries (relative to build/release/bin) run in order by `make bench`.
-BENCHES    ?= corral-bench-lifecycle corral-bench-sched corral-bench-wire corral-bench-agents corral-bench-api corral-bench-qemu corral-bench-cluster corral-bench-migrate corral-bench-migrate-cold corral-bench-network
+BENCHES    ?= corral-bench-lifecycle corral-bench-sched corral-bench-wire corral-bench-agents corral-bench-api corral-bench-qemu corral-bench-cluster corral-bench-migrate corral-bench-migrate-cold corral-bench-network corral-bench-openstack
 BENCH_ARGS ?= --benchmark_min_time=0.5
 
 # The longer crash-consistency run (`make soak`, also at the end of `make bench`).

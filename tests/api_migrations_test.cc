@@ -1,6 +1,7 @@
 // Move records over HTTP and the CLI against a real `corral server` with two sim hosts: a live
 // migration's Nova record in GET /v1/vms/{id}/migrations, its host stays in the history reply,
-// the JSON 404 of an unknown or malformed id, and `corral vm migrations` / `vm history`.
+// every VM's records paged by GET /v1/migrations, the JSON 404 of an unknown or malformed id,
+// and `corral vm migrations` / `vm history`.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +63,23 @@ TEST(ApiMigrationsTest, ALiveMigrationIsRecordedAndShown) {
   EXPECT_EQ(history["stays"][1]["host"], target);
   EXPECT_TRUE(history["stays"][1]["end"].is_null());
   EXPECT_FALSE(history["transitions"].empty());
+
+  // Every VM's records (the admin's GET /v1/migrations), newest first, paged by id: a second
+  // move makes two; a page of one names the next page's bound, the last page none.
+  ASSERT_EQ(api.post(path + "/actions", {{"action", "migrate"}}).status, 202);
+  ASSERT_EQ(api.wait_idle(id)["host"], source);
+  const ApiResult first_page = api.get("/v1/migrations?limit=1");
+  ASSERT_EQ(first_page.status, 200) << first_page.body.dump();
+  ASSERT_EQ(first_page.body["migrations"].size(), 1u) << first_page.body.dump();
+  EXPECT_EQ(first_page.body["migrations"][0]["migration_type"], "migration");
+  const std::int64_t bound = first_page.body["next_before"];
+  EXPECT_EQ(bound, first_page.body["migrations"][0]["id"]);
+  const ApiResult last_page = api.get("/v1/migrations?limit=5&before=" + std::to_string(bound));
+  ASSERT_EQ(last_page.body["migrations"].size(), 1u) << last_page.body.dump();
+  EXPECT_EQ(last_page.body["migrations"][0], m);
+  EXPECT_TRUE(last_page.body["next_before"].is_null());
+  EXPECT_EQ(api.get("/v1/migrations?limit=0").status, 400);
+  EXPECT_EQ(api.get("/v1/migrations?page=2").status, 400);
 
   for (const char* bad : {"/v1/vms/999/migrations", "/v1/vms/x1/migrations"}) {
     const ApiResult missing = api.get(bad);

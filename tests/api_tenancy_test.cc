@@ -161,6 +161,7 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
       {RouteId::kInstanceView, Min::kReader, "GET", "/v1/vms/{vm}/instance-view", nullptr, true},
       {RouteId::kVmHistory, Min::kReader, "GET", "/v1/vms/{vm}/history", nullptr, true},
       {RouteId::kVmMigrations, Min::kManager, "GET", "/v1/vms/{vm}/migrations", nullptr, true},
+      {RouteId::kListMigrations, Min::kCloudAdmin, "GET", "/v1/migrations"},
       {RouteId::kActOnVm,
        Min::kMember,
        "POST",
@@ -173,6 +174,10 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        "/v1/vms/{vm}/nics/0",
        {{"security_groups", {"default"}}},
        true},
+      // The cloud admin locks last, and only the admin lifts the admin's lock: the unlock
+      // case's 403 for the others is the engine's (tolerated below), and root unlocks last.
+      {RouteId::kLockVm, Min::kMember, "PUT", "/v1/vms/{vm}/lock", {{"reason", "test"}}, true},
+      {RouteId::kUnlockVm, Min::kMember, "DELETE", "/v1/vms/{vm}/lock", nullptr, true},
       {RouteId::kGetOperation, Min::kReader, "GET", "/v1/operations/{op}", nullptr, true},
       {RouteId::kListHosts, Min::kCloudAdmin, "GET", "/v1/hosts"},
       {RouteId::kGetHost, Min::kCloudAdmin, "GET", "/v1/hosts/sim-1"},
@@ -392,6 +397,10 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
           EXPECT_EQ(r.status, 404) << "another project's object is not found";
         } else {
           if (rc.stream && r.status == 0) continue;  // the stream opened
+          if (rc.route == RouteId::kUnlockVm && r.status == 403 &&
+              message(r).find("locked by the cloud's admin") != std::string::npos) {
+            continue;  // the admin's lock (lifecycle/lock.h), not the route's policy
+          }
           EXPECT_NE(r.status, 0);
           EXPECT_NE(r.status, 401);
           EXPECT_NE(r.status, 403);

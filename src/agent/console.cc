@@ -13,6 +13,7 @@ v1::ConsoleReply::ErrorCode wire_code(ErrorCode code) {
       return v1::ConsoleReply::ERROR_CODE_NOT_FOUND;
     case ErrorCode::kConflict:
     case ErrorCode::kInvalidState:
+    case ErrorCode::kLocked:
       return v1::ConsoleReply::ERROR_CODE_CONFLICT;
     case ErrorCode::kUnavailable:
     case ErrorCode::kRateLimited:

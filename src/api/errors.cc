@@ -36,6 +36,8 @@ Mapping mapping_of(ErrorCode code) {
       return {403, "your role does not allow this"};
     case ErrorCode::kQuotaExceeded:
       return {403, "the project's quota would be exceeded"};
+    case ErrorCode::kLocked:
+      return {409, "the VM is locked: unlock it first (or ask the cloud's admin)"};
   }
   return {500, "internal error"};
 }

@@ -80,6 +80,12 @@ HandlerResult vm_history(Context& ctx, Call& call);
 
 // handlers_migrations.cc
 HandlerResult vm_migrations(Context& ctx, Call& call);
+HandlerResult list_migrations(Context& ctx, Call& call);
+HandlerResult lock_vm(Context& ctx, Call& call);
+HandlerResult unlock_vm(Context& ctx, Call& call);
+// Whether the caller is the cloud's admin (or no one signs in: --no-auth), whom a VM's lock
+// does not stop.
+bool passes_locks(const Call& call);
 // PUT /v1/vms/{id}/nics/{nic} {"security_groups": [...]}: 200 {"vm": VM}.
 HandlerResult update_nic(Context& ctx, Call& call);
 

@@ -1,5 +1,5 @@
-// /v1/vms: create, list, read, act, terminate, history (with host stays), Azure's instance
-// view.
+// /v1/vms: create, list, read, act, terminate, lock and unlock, history (with host stays),
+// Azure's instance view.
 #include <algorithm>
 #include <optional>
 #include <span>
@@ -112,6 +112,7 @@ HandlerResult delete_vm(Context& ctx, Call& call) {
   request.action = *action;
   request.request_id = call.request_id;
   request.actor = "api";
+  request.admin = passes_locks(call);
   request.quota = limits_for(ctx, vm->project);
   request.audit_record = outbox_record(ctx.options.audit, call, 202);
   return accepted(ctx, call, ctx.engine.act(std::move(request)));
@@ -150,6 +151,7 @@ HandlerResult act_on_vm(Context& ctx, Call& call) {
   }
   request->request_id = call.request_id;
   request->actor = "api";
+  request->admin = passes_locks(call);
   request->quota = limits_for(ctx, vm->project);
   request->audit_record = outbox_record(ctx.options.audit, call, 202);
 
@@ -224,5 +226,41 @@ HandlerResult update_nic(Context& ctx, Call& call) {
   reply.raw += "\n";
   return reply;
 }
+
+bool passes_locks(const Call& call) { return call.who() == nullptr || call.who()->cloud_admin(); }
+
+namespace {
+
+// PUT /v1/vms/{id}/lock {"reason": "..."} (the body optional) and DELETE /v1/vms/{id}/lock:
+// 200 with {"vm": VM} once committed.
+HandlerResult set_lock(Context& ctx, Call& call, bool lock) {
+  call.audit.verb = lock ? "lock" : "unlock";  // Nova's instance action names
+  auto vm = vm_of(ctx, call);
+  if (!vm) return std::unexpected(std::move(vm.error()));
+  engine::LockRequest request{vm->id, lock, passes_locks(call), {}};
+  if (lock && call.req.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    Result<json> body = parse_body(call.req.body);
+    if (!body) return failure(std::move(body.error()));
+    for (const auto& [key, value] : body->items()) {
+      if (key != "reason" || !(value.is_string() || value.is_null())) {
+        return failure(Error::invalid_argument(
+            "PUT /v1/vms/{id}/lock takes no body or {\"reason\": \"text\"}"));
+      }
+      if (value.is_string()) request.reason = value.get<std::string>();
+    }
+  }
+  Result<store::Vm> done = ctx.engine.lock(std::move(request));
+  if (!done) return failure(std::move(done.error()));
+  Reply reply;
+  reply.raw = "{\"vm\":" + render_vm(*done, links_of(ctx.engine, {&*done, 1}));
+  reply.raw.back() = '}';  // render_vm ends with a newline
+  reply.raw += "\n";
+  return reply;
+}
+
+}  // namespace
+
+HandlerResult lock_vm(Context& ctx, Call& call) { return set_lock(ctx, call, true); }
+HandlerResult unlock_vm(Context& ctx, Call& call) { return set_lock(ctx, call, false); }
 
 }  // namespace corral::api::internal

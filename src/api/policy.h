@@ -59,7 +59,13 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kVmHistory, {kProject, Role::kReader}},
     // Nova: os_compute_api:servers:migrations:index is PROJECT_MANAGER_OR_ADMIN.
     {RouteId::kVmMigrations, {kProject, Role::kManager}},
+    // Every project's moves, with their hosts: the cloud's admin (Nova's os-migrations).
+    {RouteId::kListMigrations, {kCloudAdmin, Role::kAdmin}},
     {RouteId::kUpdateNic, {kProject, Role::kMember}},
+    // Nova's os-lock-server: the owner (a member) or the admin; unlocking the admin's lock is
+    // the admin's (the engine refuses it to the rest).
+    {RouteId::kLockVm, {kProject, Role::kMember}},
+    {RouteId::kUnlockVm, {kProject, Role::kMember}},
     {RouteId::kGetOperation, {kProject, Role::kReader}},
     // Hosts are the cloud's, not a project's (Nova's os-hypervisors and services: admin).
     {RouteId::kListHosts, {kCloudAdmin, Role::kAdmin}},

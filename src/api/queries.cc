@@ -111,6 +111,23 @@ Result<HistoryQuery> parse_history_query(const QueryParams& query) {
   return out;
 }
 
+Result<MigrationsQuery> parse_migrations_query(const QueryParams& query) {
+  static constexpr std::string_view kKnown[] = {"before", "limit"};
+  if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
+  MigrationsQuery out;
+  if (const std::string* before = query_value(query, "before")) {
+    Result<std::int64_t> v = query_number(*before, "before", 1, 999'999'999'999'999'999);
+    if (!v) return fail(v.error());
+    out.before = *v;
+  }
+  if (const std::string* limit = query_value(query, "limit")) {
+    Result<std::int64_t> v = query_number(*limit, "limit", 1, kMaxListLimit);
+    if (!v) return fail(v.error());
+    out.limit = static_cast<int>(*v);
+  }
+  return out;
+}
+
 Result<lc::Action> parse_delete_query(const QueryParams& query) {
   static constexpr std::string_view kKnown[] = {"hard"};
   if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());

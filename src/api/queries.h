@@ -40,6 +40,13 @@ struct HistoryQuery {
 };
 [[nodiscard]] Result<HistoryQuery> parse_history_query(const QueryParams& query);
 
+// GET /v1/migrations ?before= &limit=: records with ids below `before` (0: from the newest).
+struct MigrationsQuery {
+  std::int64_t before = 0;
+  int limit = 100;
+};
+[[nodiscard]] Result<MigrationsQuery> parse_migrations_query(const QueryParams& query);
+
 // DELETE /v1/vms/{id} ?hard=true|false -> terminate or terminate_hard.
 [[nodiscard]] Result<lifecycle::Action> parse_delete_query(const QueryParams& query);
 

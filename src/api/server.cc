@@ -59,8 +59,14 @@ Handler handler_for(RouteId id) {
       return internal::vm_history;
     case RouteId::kUpdateNic:
       return internal::update_nic;
+    case RouteId::kLockVm:
+      return internal::lock_vm;
+    case RouteId::kUnlockVm:
+      return internal::unlock_vm;
     case RouteId::kVmMigrations:
       return internal::vm_migrations;
+    case RouteId::kListMigrations:
+      return internal::list_migrations;
     case RouteId::kGetOperation:
       return internal::get_operation;
     case RouteId::kListHosts:

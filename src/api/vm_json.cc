@@ -95,6 +95,10 @@ json vm_json(const store::Vm& vm, const VmLinks& links) {
       {"requirements", text_or_null(vm.requirements)},
       {"group_id", vm.group != 0 ? json(vm.group) : json(nullptr)},
       {"resched", vm.record.resched},
+      {"lock", vm.locked_by == lc::LockedBy::kNone
+                   ? json(nullptr)
+                   : json{{"by", str(lc::locked_by_name(vm.locked_by))},
+                          {"reason", text_or_null(vm.lock_reason)}}},
       {"created_at", format_time(vm.created_at)},
       {"updated_at", format_time(vm.updated_at)},
       {"views", views(vm, links)},

@@ -293,6 +293,17 @@ void vm_object(Writer& w, const store::Vm& vm, const VmLinks& links, ViewSet set
   }
   key(w, "resched");
   w.Bool(vm.record.resched);
+  key(w, "lock");
+  if (vm.locked_by != lifecycle::LockedBy::kNone) {
+    w.StartObject();
+    key(w, "by");
+    str(w, lifecycle::locked_by_name(vm.locked_by));
+    key(w, "reason");
+    text_or_null(w, vm.lock_reason);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
   key(w, "created_at");
   str(w, format_time(vm.created_at));
   key(w, "updated_at");

@@ -49,7 +49,12 @@ std::vector<store::Vm> samples() {
   full.op.params = {};
   full.nics = {{0, 3, "10.77.0.2", "02:00:0a:4d:00:02", {1, 4}},
                {1, 5, "10.78.0.9", "02:00:0a:4e:00:09", {}}};
-  out.push_back(full);
+  full.locked_by = lc::LockedBy::kAdmin;
+  full.lock_reason = "maintenance \"window\"";
+  store::Vm owner_locked = out[1];
+  owner_locked.locked_by = lc::LockedBy::kOwner;  // no reason: null
+  out.push_back(owner_locked);
+  out.push_back(full);  // last: the tests below read it as the full one
   return out;
 }
 
@@ -85,6 +90,19 @@ TEST(VmWriterTest, RenderVmEqualsVmJson) {
       EXPECT_EQ(fast, vm_json(vm, links)) << lc::state_name(vm.record.state);
     }
   }
+}
+
+// Catches: a lock not shown, shown without who set it, or a lockless VM showing one.
+TEST(VmWriterTest, ALockShowsWhoSetItAndWhy) {
+  const std::vector<store::Vm> vms = samples();
+  const auto lock_of = [](const store::Vm& vm) {
+    return nlohmann::json::parse(render_vm(vm, sample_links()))["lock"];
+  };
+  EXPECT_TRUE(lock_of(vms.front()).is_null());
+  EXPECT_EQ(lock_of(vms.back()),
+            nlohmann::json::parse(R"({"by": "admin", "reason": "maintenance \"window\""})"));
+  EXPECT_EQ(lock_of(vms[vms.size() - 2]),
+            nlohmann::json::parse(R"({"by": "owner", "reason": null})"));
 }
 
 // Catches: a NIC or volume missing from a vocabulary, Nova's addresses not keyed by network

@@ -174,6 +174,27 @@ CliResult<void> run_nic_update(const GlobalOptions& globals, const std::string& 
   return {};
 }
 
+// Nova's server lock/unlock, OpenNebula's onevm lock/unlock: PUT or DELETE /v1/vms/{id}/lock.
+CliResult<void> run_lock(const GlobalOptions& globals, const std::string& id, bool lock,
+                         const std::string& reason) {
+  CliResult<Client> client = checked_client(globals, id);
+  if (!client) return fail(std::move(client.error()));
+  json body = json::object();
+  if (!reason.empty()) body["reason"] = reason;
+  CliResult<json> reply =
+      lock ? client->put(vm_path(id, "/lock"), body) : client->del(vm_path(id, "/lock"));
+  if (!reply) return fail(std::move(reply.error()));
+  switch (globals.format()) {
+    case OutputFormat::kJson:
+      print_json(*reply);
+      break;
+    case OutputFormat::kTable:
+      fmt::print("{}", vm_details(field(*reply, "vm")));
+      break;
+  }
+  return {};
+}
+
 CliResult<void> run_history(const GlobalOptions& globals, const std::string& id) {
   CliResult<Client> client = checked_client(globals, id);
   if (!client) return fail(std::move(client.error()));
@@ -330,6 +351,23 @@ void add_vm_command(CLI::App& app, const Globals& globals) {
     CLI::App* cmd = vm->add_subcommand("show", "Show a VM: every field and every view");
     cmd->add_option("id", *id, "VM id")->required();
     set_command(cmd, "corral vm show", [globals, id] { return run_show(*globals, *id); });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    auto reason = std::make_shared<std::string>();
+    CLI::App* cmd = vm->add_subcommand(
+        "lock", "Lock a VM: its actions are refused to all but the cloud's admin (Nova's lock)");
+    cmd->add_option("id", *id, "VM id")->required();
+    cmd->add_option("--reason", *reason, "Why (Nova's locked_reason)");
+    set_command(cmd, "corral vm lock",
+                [globals, id, reason] { return run_lock(*globals, *id, true, *reason); });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    CLI::App* cmd = vm->add_subcommand("unlock", "Unlock a VM (the admin's lock: the admin only)");
+    cmd->add_option("id", *id, "VM id")->required();
+    set_command(cmd, "corral vm unlock",
+                [globals, id] { return run_lock(*globals, *id, false, ""); });
   }
   {
     auto id = std::make_shared<std::string>();

@@ -28,6 +28,8 @@ std::string_view error_code_name(ErrorCode code) {
       return "forbidden";
     case ErrorCode::kQuotaExceeded:
       return "quota_exceeded";
+    case ErrorCode::kLocked:
+      return "locked";
   }
   return "internal";
 }

@@ -31,8 +31,9 @@ enum class ErrorCode : std::uint8_t {
   kUnauthenticated = 10,  // no credentials, or ones that prove nothing (HTTP 401)
   kForbidden = 11,        // the caller's role does not allow the request (HTTP 403)
   kQuotaExceeded = 12,    // the project's quota would be exceeded (HTTP 403; Error::quota)
+  kLocked = 13,  // the VM is locked (lifecycle/lock.h) and the caller is not the admin (409)
 };
-inline constexpr ErrorCode kLastErrorCode = ErrorCode::kQuotaExceeded;
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kLocked;
 
 std::string_view error_code_name(ErrorCode code);
 

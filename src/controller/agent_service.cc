@@ -44,6 +44,7 @@ std::optional<v1::Refuse> refusal_for(const std::string& host, const Error& erro
     case ErrorCode::kUnauthenticated:
     case ErrorCode::kForbidden:
     case ErrorCode::kQuotaExceeded:
+    case ErrorCode::kLocked:
       return std::nullopt;  // not the agent's fault: it should retry, not exit
   }
   return std::nullopt;

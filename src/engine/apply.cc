@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/engine_impl.h"
+#include "lifecycle/lock.h"
 #include "lifecycle/table.h"
 
 namespace corral::engine {
@@ -240,6 +241,16 @@ void Engine::Impl::handle_action(internal::ActionCommand& command) {
     return;
   }
   const store::Vm& vm = current(request.vm);
+  // As Nova's @check_instance_lock, before the state is looked at.
+  if (vm.locked_by != lc::LockedBy::kNone && !request.admin && lc::lock_blocks(request.action)) {
+    refuse(Error{ErrorCode::kLocked,
+                 "VM " + std::to_string(vm.id) + " is locked by " +
+                     (vm.locked_by == lc::LockedBy::kAdmin ? "the cloud's admin" : "its owner") +
+                     (vm.lock_reason.empty() ? "" : " (" + vm.lock_reason + ")"),
+                 {},
+                 {}});
+    return;
+  }
   Result<lc::Step> step = lc::begin(vm.record, {request.action, request.reset_to});
   if (!step) {
     refuse(std::move(step.error()));

@@ -264,6 +264,8 @@ void Engine::Impl::handle(Command& command) {
           handle_security_group(c);
         } else if constexpr (std::is_same_v<T, driver::FirewallDone>) {
           handle_firewall_done(c);
+        } else if constexpr (std::is_same_v<T, internal::LockCommand>) {
+          handle_lock(c);
         } else if constexpr (std::is_same_v<T, internal::VolumeCommand>) {
           handle_volume(c);
         } else if constexpr (std::is_same_v<T, driver::VolumeJobDone>) {

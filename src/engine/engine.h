@@ -129,10 +129,18 @@ struct ActionRequest {
   std::optional<bool> delete_on_termination;
   std::string actor = "api";
   std::string request_id;
+  bool admin = false;  // the cloud's admin asks: a VM's lock does not stop it (lifecycle/lock.h)
   // The VM's project's limits, checked against what the action would add (a start from
   // POWEROFF takes RUNNING_* back, a resize the larger size); empty: none.
   std::optional<lifecycle::QuotaLimits> quota{};
   std::string audit_record{};  // as CreateRequest's
+};
+
+struct LockRequest {
+  VmId vm = 0;
+  bool lock = true;    // false: unlock
+  bool admin = false;  // the cloud's admin asks
+  std::string reason;  // lock: why (Nova's locked_reason; at most 255 bytes)
 };
 
 // The answer to an accepted request: the VM and its operation as committed.
@@ -218,6 +226,9 @@ class Engine final : public driver::DriverSink,
   // committed; engine/records.h says what they hold.
   [[nodiscard]] Result<std::vector<store::MigrationRow>> migrations(VmId vm) const;
   [[nodiscard]] Result<std::vector<store::HostStayRow>> host_stays(VmId vm) const;
+  // Every VM's migration records, newest first, at most `limit` with ids below `before_id`.
+  [[nodiscard]] Result<std::vector<store::MigrationRow>> recent_migrations(std::int64_t before_id,
+                                                                           int limit) const;
 
   // Committed transitions, in commit order. The callback runs on the engine thread after
   // each commit: it must only copy or enqueue. Returns a handle for unsubscribe().
@@ -272,6 +283,11 @@ class Engine final : public driver::DriverSink,
   // refused as if it did not exist (create: kInvalidArgument; nic_attach, nic update:
   // kNotFound).
   [[nodiscard]] Result<SecurityGroupDetail> security_group_request(SecurityGroupRequest request);
+
+  // Lock or unlock a VM (lifecycle/lock.h: Nova's lock, OpenNebula's USE lock). A lock by the
+  // admin is lifted only by the admin (kForbidden); a DONE VM is kInvalidState. The VM as
+  // committed.
+  [[nodiscard]] Result<store::Vm> lock(LockRequest request);
   std::vector<SecurityGroupDetail> security_groups() const;  // by id
   // An id names a group of any project; a name, `project`'s group of that name.
   std::optional<SecurityGroupDetail> security_group(

@@ -335,6 +335,8 @@ struct Engine::Impl {
 
   // security_groups.cc
   void handle_security_group(internal::SecurityGroupCommand& command);
+  // locks.cc: lock or unlock a VM (lifecycle/lock.h); handle_action refuses what a lock stops.
+  void handle_lock(internal::LockCommand& command);
   Result<SecurityGroupDetail> set_nic_groups(const SecurityGroupRequest& request);
   void handle_firewall_done(const driver::FirewallDone& done);
   void touch_security_group(store::SecurityGroupRow& row);

@@ -79,11 +79,16 @@ struct SecurityGroupCommand {
   std::promise<Result<SecurityGroupDetail>> reply;
 };
 
+struct LockCommand {
+  LockRequest request;
+  std::promise<Result<store::Vm>> reply;
+};
+
 using Command =
     std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
                  driver::PhaseProgress, AddHostCommand, HostActionCommand, AgentConnectedCommand,
                  GroupCommand, NetworkCommand, driver::NetworkDone, VolumeCommand,
-                 driver::VolumeJobDone, SecurityGroupCommand, driver::FirewallDone>;
+                 driver::VolumeJobDone, SecurityGroupCommand, driver::FirewallDone, LockCommand>;
 
 struct DeadlineEntry {
   Millis at = 0;

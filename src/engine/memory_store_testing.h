@@ -95,6 +95,16 @@ class MemoryStore final : public store::Store {
     }
     return out;
   }
+  Result<std::vector<store::MigrationRow>> recent_migrations(std::int64_t before_id,
+                                                             int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<store::MigrationRow> out;
+    for (auto it = migrations_.rbegin(); it != migrations_.rend(); ++it) {
+      if (static_cast<int>(out.size()) >= limit) break;
+      if (it->first < before_id) out.push_back(it->second);
+    }
+    return out;
+  }
   Result<std::vector<store::HostStayRow>> stays(store::VmId vm) override {
     std::lock_guard lock(mu_);
     std::vector<store::HostStayRow> out;

@@ -374,6 +374,11 @@ Result<std::vector<store::MigrationRow>> Engine::migrations(VmId vm) const {
   return impl_->store.migrations(vm);
 }
 
+Result<std::vector<store::MigrationRow>> Engine::recent_migrations(std::int64_t before_id,
+                                                                   int limit) const {
+  return impl_->store.recent_migrations(before_id, limit);
+}
+
 Result<std::vector<store::HostStayRow>> Engine::host_stays(VmId vm) const {
   return impl_->store.stays(vm);
 }

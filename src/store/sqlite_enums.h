@@ -92,6 +92,16 @@ inline bool known(GroupPolicy p) {
   return false;
 }
 
+inline bool known(lifecycle::LockedBy b) {
+  switch (b) {
+    case lifecycle::LockedBy::kNone:
+    case lifecycle::LockedBy::kOwner:
+    case lifecycle::LockedBy::kAdmin:
+      return true;
+  }
+  return false;
+}
+
 // Reads an enum column, validated by the known() above.
 template <typename E>
 E read_enum(RowReader& r) {

@@ -22,6 +22,8 @@ struct Sql {
                            "WHERE vm_id = s.vm_id) ORDER BY s.vm_id";
   std::string migrations =
       "SELECT " + column_list(migration_codec()) + " FROM migrations WHERE vm_id = ?1 ORDER BY id";
+  std::string recent_migrations = "SELECT " + column_list(migration_codec()) +
+                                  " FROM migrations WHERE id < ?1 ORDER BY id DESC LIMIT ?2";
   std::string stays =
       "SELECT " + column_list(stay_codec()) + " FROM host_stays WHERE vm_id = ?1 ORDER BY seq";
 };
@@ -51,6 +53,7 @@ Status MoveRecordSql::prepare(sqlite3* writer, sqlite3* reader) {
       {writer, &last_migrations_, sql().last_migrations.c_str()},
       {writer, &last_stays_, sql().last_stays.c_str()},
       {reader, &migrations_, sql().migrations.c_str()},
+      {reader, &recent_migrations_, sql().recent_migrations.c_str()},
       {reader, &stays_, sql().stays.c_str()},
   };
   for (const auto& [db, stmt, text] : statements) {
@@ -124,6 +127,15 @@ Result<std::vector<MigrationRow>> MoveRecordSql::migrations(sqlite3* reader, VmI
   StmtUse use(migrations_);
   use.bind(vm);
   return read_rows<MigrationRow>(use, reader, fmt::format("migrations of vm {}", vm));
+}
+
+Result<std::vector<MigrationRow>> MoveRecordSql::recent_migrations(sqlite3* reader,
+                                                                   std::int64_t before_id,
+                                                                   int limit) {
+  StmtUse use(recent_migrations_);
+  use.bind(before_id);
+  use.bind(static_cast<std::int64_t>(limit));
+  return read_rows<MigrationRow>(use, reader, fmt::format("migrations before {}", before_id));
 }
 
 Result<std::vector<HostStayRow>> MoveRecordSql::stays(sqlite3* reader, VmId vm) {

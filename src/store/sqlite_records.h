@@ -4,9 +4,9 @@
 // Contract: the store owns one MoveRecordSql, declared after its connections (its statements
 // are finalized first). prepare() runs once at open; write() and load() run on the writer
 // connection inside the store's write lock (write() inside the batch's transaction);
-// migrations() and stays() on the reader connection inside its read lock. Errors name the
-// database file as the store's own do: SQLite's failures coded by sqlite::code_for, a row
-// that does not decode kInternal ("corrupt").
+// migrations(), recent_migrations() and stays() on the reader connection inside its read lock.
+// Errors name the database file as the store's own do: SQLite's failures coded by sqlite::code_for,
+// a row that does not decode kInternal ("corrupt").
 #pragma once
 
 #include <sqlite3.h>
@@ -30,6 +30,9 @@ class MoveRecordSql {
   // Fills out.last_migrations, out.last_stays and out.max_migration_id.
   [[nodiscard]] Status load(sqlite3* writer, Loaded& out);
   [[nodiscard]] Result<std::vector<MigrationRow>> migrations(sqlite3* reader, VmId vm);
+  [[nodiscard]] Result<std::vector<MigrationRow>> recent_migrations(sqlite3* reader,
+                                                                    std::int64_t before_id,
+                                                                    int limit);
   [[nodiscard]] Result<std::vector<HostStayRow>> stays(sqlite3* reader, VmId vm);
 
  private:
@@ -45,6 +48,7 @@ class MoveRecordSql {
   Stmt last_stays_;
   // Reader connection.
   Stmt migrations_;
+  Stmt recent_migrations_;
   Stmt stays_;
 };
 

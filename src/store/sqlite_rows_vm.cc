@@ -108,6 +108,12 @@ constexpr Column<Vm> kColumns[] = {
     // Migration 9.
     {"project", SqlType::kInteger, false, [](StmtUse& u, const Vm& v) { u.bind(v.project); },
      [](RowReader& r, Vm& v) { v.project = r.i64(); }},
+    // Migration 14.
+    {"locked_by", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(num(v.locked_by)); },
+     [](RowReader& r, Vm& v) { v.locked_by = read_enum<lifecycle::LockedBy>(r); }},
+    {"lock_reason", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.lock_reason); },
+     [](RowReader& r, Vm& v) { v.lock_reason = r.text(); }},
 };
 
 constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};

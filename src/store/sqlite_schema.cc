@@ -320,6 +320,11 @@ CREATE TABLE audit_outbox_ids(
 );
 INSERT INTO audit_outbox_ids(one, max_id) VALUES (1, 0);
 )sql"},
+    // A VM's lock (store::Vm::locked_by, lifecycle/lock.h): 0 none, 1 owner, 2 admin.
+    {14, R"sql(
+ALTER TABLE vms ADD COLUMN locked_by INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vms ADD COLUMN lock_reason TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

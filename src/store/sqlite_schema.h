@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 13;
+inline constexpr int kSqliteSchemaVersion = 14;
 
 namespace sqlite {
 

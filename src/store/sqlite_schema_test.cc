@@ -137,9 +137,10 @@ TEST(SqliteSchemaTest, AnUpsertReplacesEveryColumnButTheKey) {
   const std::string vm = sqlite::insert_sql(sqlite::vm_codec());
   EXPECT_THAT(vm, ::testing::StartsWith("INSERT INTO vms(id, name, image, "));
   EXPECT_THAT(vm,
-              ::testing::HasSubstr("?22) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
+              ::testing::HasSubstr("?24) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
   EXPECT_THAT(vm, ::testing::EndsWith(", nics = excluded.nics, ssh_keys = excluded.ssh_keys, "
-                                      "project = excluded.project"));
+                                      "project = excluded.project, locked_by = excluded.locked_by, "
+                                      "lock_reason = excluded.lock_reason"));
   EXPECT_THAT(vm, ::testing::Not(::testing::HasSubstr("id = excluded.id")));
 }
 

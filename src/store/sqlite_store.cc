@@ -104,6 +104,10 @@ class SqliteStore final : public Store {
     std::lock_guard lock(read_mu_);
     return records_.migrations(reader_.get(), vm);
   }
+  Result<std::vector<MigrationRow>> recent_migrations(std::int64_t before_id, int limit) override {
+    std::lock_guard lock(read_mu_);
+    return records_.recent_migrations(reader_.get(), before_id, limit);
+  }
   Result<std::vector<HostStayRow>> stays(VmId vm) override {
     std::lock_guard lock(read_mu_);
     return records_.stays(reader_.get(), vm);

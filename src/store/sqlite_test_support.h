@@ -175,6 +175,8 @@ inline void expect_vm_eq(const Vm& got, const Vm& want) {
   EXPECT_EQ(got.pending_reason, want.pending_reason);
   EXPECT_EQ(got.created_at, want.created_at);
   EXPECT_EQ(got.updated_at, want.updated_at);
+  EXPECT_EQ(got.locked_by, want.locked_by);
+  EXPECT_EQ(got.lock_reason, want.lock_reason);
 }
 
 inline void expect_vms_eq(const std::vector<Vm>& got, const std::vector<Vm>& want) {
@@ -238,7 +240,10 @@ inline std::vector<Vm> sample_vms() {
   odd.op.started_at = INT64_MIN;
   odd.op.deadline = INT64_MAX;
   odd.desired = VmModel{0, 0, ""};  // empty but present: not the same as none
+  odd.locked_by = lifecycle::LockedBy::kAdmin;
+  odd.lock_reason = "'; --";
   vms.push_back(odd);
+  vms.front().locked_by = lifecycle::LockedBy::kOwner;
   return vms;
 }
 

@@ -96,6 +96,10 @@ class Store {
   [[nodiscard]] virtual Result<std::optional<OperationRow>> operation(OpId id) = 0;
   // A VM's migration records, oldest first, and its host stays, by sequence number.
   [[nodiscard]] virtual Result<std::vector<MigrationRow>> migrations(VmId vm) = 0;
+  // Every VM's migration records, newest first: at most `limit` with ids below `before_id`
+  // (Nova's GET /os-migrations, paged by the caller).
+  [[nodiscard]] virtual Result<std::vector<MigrationRow>> recent_migrations(std::int64_t before_id,
+                                                                            int limit) = 0;
   [[nodiscard]] virtual Result<std::vector<HostStayRow>> stays(VmId vm) = 0;
   [[nodiscard]] virtual Result<std::int64_t> count_transitions() = 0;
   // Every host, ordered by id: the last committed rows.

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "lifecycle/host_types.h"
+#include "lifecycle/lock.h"
 #include "lifecycle/model.h"
 #include "lifecycle/net_table.h"
 #include "lifecycle/volume_table.h"
@@ -67,6 +68,9 @@ struct Vm {
   std::vector<std::string> ssh_keys;
   Millis created_at = 0;
   Millis updated_at = 0;
+  // Its lock (lifecycle/lock.h): who set it, why (Nova's locked_reason; may be empty).
+  lifecycle::LockedBy locked_by = lifecycle::LockedBy::kNone;
+  std::string lock_reason;
 };
 
 // A past or running operation, as GET /v1/operations/{id} shows it.

@@ -11,6 +11,7 @@ grpc::Status to_grpc_status(const Error& error) {
   switch (error.code) {
     case ErrorCode::kInvalidState:
     case ErrorCode::kConflict:
+    case ErrorCode::kLocked:
       code = grpc::StatusCode::FAILED_PRECONDITION;
       break;
     case ErrorCode::kUnknownAction:

@@ -42,6 +42,9 @@ api::FrontReply from_v1_error(const api::InnerReply& r, const std::string& actio
     return nova_error(409, "Cannot '" + action + "' instance " + server +
                                " while it is in vm_state " + error.value("state", "unknown"));
   }
+  if (r.status == 409 && code == "locked" && !server.empty()) {
+    return nova_error(409, "Instance " + server + " is locked");
+  }
   if (r.status == 404 && !server.empty()) {
     return nova_error(404, "Instance " + server + " could not be found.");
   }
@@ -120,7 +123,10 @@ json server_json(const json& vm, const std::string& base, const std::string& pro
       {"key_name", nullptr},
       {"metadata", json::object()},
       {"tags", json::array()},
-      {"locked", false},
+      {"locked", vm.value("lock", json(nullptr)).is_object()},
+      {"locked_reason", vm.value("lock", json(nullptr)).is_object()
+                            ? vm["lock"].value("reason", json(nullptr))
+                            : json(nullptr)},
       {"description", nullptr},
       {"config_drive", ""},
       {"image",
@@ -148,25 +154,6 @@ json server_json(const json& vm, const std::string& base, const std::string& pro
                     {"message", error.is_string()   ? error.get<std::string>()
                                 : error.is_object() ? error.value("message", "error")
                                                     : std::string("error")}};
-  }
-  return out;
-}
-
-// A flavorRef (a string, or the integer older clients send) and the size it names: a flavor
-// of the table or a "custom-<vcpus>-<mib>" one; no size when it names neither.
-struct FlavorRef {
-  std::string text;
-  std::optional<std::pair<int, int>> size;
-};
-FlavorRef flavor_ref_of(const json* ref) {
-  FlavorRef out;
-  if (ref != nullptr && ref->is_string()) out.text = ref->get<std::string>();
-  if (ref != nullptr && ref->is_number_integer())
-    out.text = std::to_string(ref->get<std::int64_t>());
-  if (const std::optional<Flavor> flavor = find_flavor(out.text)) {
-    out.size = std::pair{flavor->vcpus, flavor->memory_mib};
-  } else {
-    out.size = custom_size(out.text);
   }
   return out;
 }
@@ -277,6 +264,37 @@ api::FrontReply create_server(const api::FrontRequest& req, api::ApiCaller& api,
                  {"image", s["imageRef"]},
                  {"vcpus", size.first},
                  {"memory_mib", size.second}};
+  // Nova's networks: "none"; "auto" or none given (before 2.37): the network every project
+  // may use, as Nova allocates on the one network there is (Corral's "default", when it
+  // exists); else the networks named, by id or name ("port" is not supported).
+  const json* nets = s.contains("networks") ? &s["networks"] : nullptr;
+  // An empty list is the legacy (before 2.37) "let Nova decide", as the client sends it.
+  if (nets == nullptr || *nets == "auto" || (nets->is_array() && nets->empty())) {
+    if (api.call({"GET", "/v1/networks/default", {}, nullptr, token}).status == 200) {
+      create["networks"] = json::array({"default"});
+    }
+  } else if (nets->is_array()) {
+    json names = json::array();
+    for (const json& n : *nets) {
+      if (!n.is_object() || !n.contains("uuid") || !n["uuid"].is_string()) {
+        return nova_error(400,
+                          "Each network needs a 'uuid' (a network's id or name; ports are "
+                          "not supported)");
+      }
+      names.push_back(n["uuid"]);
+    }
+    create["networks"] = std::move(names);
+  } else if (*nets != "none") {
+    return nova_error(400, "networks must be 'auto', 'none' or a list of networks");
+  }
+  if (s.contains("security_groups") && s["security_groups"].is_array() &&
+      create.contains("networks")) {
+    json groups = json::array();
+    for (const json& g : s["security_groups"]) {
+      if (g.is_object() && g.contains("name") && g["name"].is_string()) groups.push_back(g["name"]);
+    }
+    create["security_groups"] = std::move(groups);
+  }
   const api::InnerReply r = api.call({"POST", "/v1/vms", {}, create, token});
   if (r.status != 202) return from_v1_error(r);
   const std::string id = std::to_string(r.body["vm"].value("id", 0));
@@ -286,93 +304,6 @@ api::FrontReply create_server(const api::FrontRequest& req, api::ApiCaller& api,
                             {"adminPass", ""},
                             {"OS-DCF:diskConfig", "MANUAL"},
                             {"security_groups", json::array({{{"name", "default"}}})}}}});
-}
-
-// Nova's action keys: the v1 Nova verb each becomes, and how its body's parameters map.
-struct ActionMap {
-  const char* key;
-  const char* verb;
-  const char* vocabulary;
-};
-constexpr ActionMap kActions[] = {
-    {"os-stop", "stop", "nova"},
-    {"os-start", "start", "nova"},
-    {"reboot", "reboot", "nova"},
-    {"pause", "pause", "nova"},
-    {"unpause", "unpause", "nova"},
-    {"suspend", "suspend", "nova"},
-    {"resume", "resume", "nova"},
-    {"rescue", "rescue", "nova"},
-    {"unrescue", "unrescue", "nova"},
-    {"shelve", "shelve", "nova"},
-    {"shelveOffload", "shelve_offload", "nova"},
-    {"unshelve", "unshelve", "nova"},
-    {"resize", "resize", "nova"},
-    {"confirmResize", "confirm_resize", "nova"},
-    {"revertResize", "revert_resize", "nova"},
-    {"rebuild", "rebuild", "nova"},
-    {"createImage", "snapshot", "nova"},
-    {"createBackup", "backup", "nova"},
-    {"os-migrateLive", "live_migrate", "nova"},
-    {"migrate", "migrate", "corral"},
-    {"os-resetState", "reset_state", "nova"},
-    {"restore", "restore", "nova"},
-    {"changePassword", "set_admin_password", "nova"},
-};
-
-api::FrontReply act(const api::FrontRequest& req, api::ApiCaller& api, const std::string& token,
-                    const std::string& id) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object() || body.size() != 1) {
-    return nova_error(400, "An action body is one object with one key: the action");
-  }
-  const std::string key = body.begin().key();
-  const json& args = body.begin().value();
-  if (key == "forceDelete") {
-    const api::InnerReply r = api.call({"DELETE", "/v1/vms/" + id, {}, nullptr, token});
-    if (r.status != 202) return from_v1_error(r, key, id);
-    return json_reply(202, nullptr);
-  }
-  const auto* map =
-      std::ranges::find_if(kActions, [&](const ActionMap& a) { return key == a.key; });
-  if (map == std::end(kActions)) {
-    return nova_error(400, "Action '" + key + "' is not supported by Corral's compute API");
-  }
-  json v1 = {{"action", map->verb}, {"vocabulary", map->vocabulary}};
-  const auto arg = [&](const char* name) -> const json* {
-    return args.is_object() && args.contains(name) ? &args[name] : nullptr;
-  };
-  if (key == "reboot") {
-    if (const json* type = arg("type"); type != nullptr && type->is_string()) v1["type"] = *type;
-  } else if (key == "resize") {
-    const FlavorRef flavor = flavor_ref_of(arg("flavorRef"));
-    if (!flavor.size) return nova_error(400, "Flavor " + flavor.text + " could not be found.");
-    v1["vcpus"] = flavor.size->first;
-    v1["memory_mib"] = flavor.size->second;
-  } else if (key == "rebuild") {
-    if (const json* image = arg("imageRef"); image != nullptr && image->is_string()) {
-      v1["image"] = *image;
-    }
-  } else if (key == "createImage") {
-    if (const json* name = arg("name"); name != nullptr && name->is_string()) v1["name"] = *name;
-  } else if (key == "createBackup") {
-    for (const char* field : {"name", "backup_type", "rotation"}) {
-      if (const json* v = arg(field)) v1[field] = *v;
-    }
-  } else if (key == "os-migrateLive" || key == "migrate") {
-    if (const json* host = arg("host"); host != nullptr && host->is_string()) v1["host"] = *host;
-    if (const json* block = arg("block_migration"); block != nullptr && block->is_boolean()) {
-      v1["copy_storage"] = *block;
-    }
-  } else if (key == "os-resetState") {
-    if (const json* state = arg("state")) v1["state"] = *state;
-  } else if (key == "changePassword") {
-    if (const json* pass = arg("adminPass")) v1["password"] = *pass;
-  }
-  const api::InnerReply r = api.call({"POST", "/v1/vms/" + id + "/actions", {}, v1, token});
-  if (r.status != 202) return from_v1_error(r, key, id);
-  // confirmResize is 204 in Nova; every other action 202 with no body.
-  return json_reply(key == "confirmResize" ? 204 : 202, nullptr);
 }
 
 api::FrontReply servers(const api::FrontRequest& req, api::ApiCaller& api, const std::string& token,
@@ -396,7 +327,24 @@ api::FrontReply servers(const api::FrontRequest& req, api::ApiCaller& api, const
     return nova_error(405, "Method not allowed");
   }
   if (rest.size() == 2 && rest[1] == "action" && req.method == "POST") {
-    return act(req, api, token, id);
+    return server_action(req, api, token, id);
+  }
+  if (rest.size() >= 2 && rest.size() <= 3 &&
+      (rest[1] == "os-volume_attachments" || rest[1] == "os-interface")) {
+    const std::string item = rest.size() == 3 ? rest[2] : "";
+    return rest[1] == "os-interface" ? interfaces(req, api, token, id, item)
+                                     : volume_attachments(req, api, token, id, item);
+  }
+  if (rest.size() == 2 && rest[1] == "ips" && req.method == "GET") {
+    const api::InnerReply r =
+        api.call({"GET", "/v1/vms/" + id, {{"views", "nova"}}, nullptr, token});
+    if (r.status != 200) return from_v1_error(r, "", id);
+    const json vm = r.body.value("vm", r.body);
+    const json nova = vm.value("views", json::object()).value("nova", json::object());
+    return json_reply(200, {{"addresses", nova.value("addresses", json::object())}});
+  }
+  if (rest.size() >= 2 && rest[1] == "migrations" && rest.size() <= 3) {
+    return server_migrations(req, api, token, id, rest.size() == 3 ? rest[2] : "");
   }
   if (rest.size() >= 2 && rest[1] == "os-instance-actions" && req.method == "GET") {
     return instance_actions(req, api, token, id, rest.size() == 3 ? rest[2] : "");
@@ -460,6 +408,12 @@ api::FrontReply compute(const api::FrontRequest& req, api::ApiCaller& api) {
       reply = quota_sets(req, api, token, rest);
     } else if (parts[1] == "limits" && req.method == "GET") {
       reply = limits(req, api, token);
+    } else if (parts[1] == "os-services" || parts[1] == "os-hypervisors") {
+      reply = hosts_route(req, api, token, parts[1], rest);
+    } else if (parts[1] == "os-networks" && rest.size() <= 1) {
+      reply = networks_route(req, api, token, rest.empty() ? "" : rest[0]);
+    } else if (parts[1] == "os-migrations") {
+      reply = migrations_route(req, api, token);
     } else {
       reply = nova_error(404, "no such endpoint: " + req.method + " " + req.path);
     }

@@ -1,5 +1,6 @@
 #include "compat/openstack/flavors.h"
 
+#include <cstdint>
 #include <cstdio>
 
 namespace corral::compat::openstack {
@@ -44,6 +45,19 @@ Flavor flavor_of(int vcpus, int memory_mib, std::string& custom_storage) {
   }
   custom_storage = "custom-" + std::to_string(vcpus) + "-" + std::to_string(memory_mib);
   return {custom_storage, custom_storage, vcpus, memory_mib, 0};
+}
+
+FlavorRef flavor_ref_of(const nlohmann::json* ref) {
+  FlavorRef out;
+  if (ref != nullptr && ref->is_string()) out.text = ref->get<std::string>();
+  if (ref != nullptr && ref->is_number_integer())
+    out.text = std::to_string(ref->get<std::int64_t>());
+  if (const std::optional<Flavor> flavor = find_flavor(out.text)) {
+    out.size = std::pair{flavor->vcpus, flavor->memory_mib};
+  } else {
+    out.size = custom_size(out.text);
+  }
+  return out;
 }
 
 }  // namespace corral::compat::openstack

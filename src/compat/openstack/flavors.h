@@ -3,6 +3,7 @@
 // size, or a "custom" one named by its size when none matches.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -26,5 +27,13 @@ std::optional<Flavor> find_flavor(std::string_view id_or_name);
 std::optional<std::pair<int, int>> custom_size(std::string_view id);
 // The flavor of a VM of this size; its id and name are "custom-<vcpus>-<mib>" when none fits.
 Flavor flavor_of(int vcpus, int memory_mib, std::string& custom_storage);
+
+// A flavorRef (a string, or the integer older clients send) and the size it names: a flavor
+// of the table or a "custom-<vcpus>-<mib>" one; no size when it names neither.
+struct FlavorRef {
+  std::string text;
+  std::optional<std::pair<int, int>> size;
+};
+FlavorRef flavor_ref_of(const nlohmann::json* ref);
 
 }  // namespace corral::compat::openstack

@@ -60,6 +60,33 @@ api::FrontReply quota_sets(const api::FrontRequest& request, api::ApiCaller& api
 api::FrontReply limits(const api::FrontRequest& request, api::ApiCaller& api,
                        const std::string& token);
 
+// compute_actions.cc: POST /servers/{id}/action.
+api::FrontReply server_action(const api::FrontRequest& request, api::ApiCaller& api,
+                              const std::string& token, const std::string& server);
+
+// compute_hosts.cc: os-services and os-hypervisors (`what`) from the hosts, and the moves.
+api::FrontReply hosts_route(const api::FrontRequest& request, api::ApiCaller& api,
+                            const std::string& token, const std::string& what,
+                            const std::vector<std::string>& rest);
+api::FrontReply migrations_route(const api::FrontRequest& request, api::ApiCaller& api,
+                                 const std::string& token);
+api::FrontReply server_migrations(const api::FrontRequest& request, api::ApiCaller& api,
+                                  const std::string& token, const std::string& server,
+                                  const std::string& migration);
+
+// compute_attachments.cc: a server's os-volume_attachments and os-interface (`item`: the
+// volume or port the path names, or empty).
+api::FrontReply volume_attachments(const api::FrontRequest& request, api::ApiCaller& api,
+                                   const std::string& token, const std::string& server,
+                                   const std::string& item);
+api::FrontReply interfaces(const api::FrontRequest& request, api::ApiCaller& api,
+                           const std::string& token, const std::string& server,
+                           const std::string& item);
+// Nova's os-networks proxy (what the openstack client reads without a network endpoint to
+// resolve `--nic net-id=NAME`): the caller's networks by id and label.
+api::FrontReply networks_route(const api::FrontRequest& request, api::ApiCaller& api,
+                               const std::string& token, const std::string& network);
+
 // A Corral time ("2026-12-06T20:51:02.123Z") as OpenStack writes it ("2026-12-06T20:51:02Z").
 std::string openstack_time(const nlohmann::json& corral_time);
 }  // namespace internal
