@@ -154,6 +154,18 @@ CliResult<void> run_show(const GlobalOptions& globals, const std::string& id) {
   return {};
 }
 
+// A {"vm": VM} reply (a NIC update, a lock): as JSON, or the VM's details.
+void print_vm_reply(const GlobalOptions& globals, const json& reply) {
+  switch (globals.format()) {
+    case OutputFormat::kJson:
+      print_json(reply);
+      break;
+    case OutputFormat::kTable:
+      fmt::print("{}", vm_details(field(reply, "vm")));
+      break;
+  }
+}
+
 // OpenNebula's onevm nic-update, Neutron's port set --security-group: the NIC's groups from
 // now on (none given: default), on a running VM too.
 CliResult<void> run_nic_update(const GlobalOptions& globals, const std::string& id,
@@ -163,14 +175,7 @@ CliResult<void> run_nic_update(const GlobalOptions& globals, const std::string& 
   CliResult<json> reply =
       client->put(vm_path(id, "/nics/" + url_encode(nic)), {{"security_groups", groups}});
   if (!reply) return fail(std::move(reply.error()));
-  switch (globals.format()) {
-    case OutputFormat::kJson:
-      print_json(*reply);
-      break;
-    case OutputFormat::kTable:
-      fmt::print("{}", vm_details(field(*reply, "vm")));
-      break;
-  }
+  print_vm_reply(globals, *reply);
   return {};
 }
 
@@ -184,14 +189,7 @@ CliResult<void> run_lock(const GlobalOptions& globals, const std::string& id, bo
   CliResult<json> reply =
       lock ? client->put(vm_path(id, "/lock"), body) : client->del(vm_path(id, "/lock"));
   if (!reply) return fail(std::move(reply.error()));
-  switch (globals.format()) {
-    case OutputFormat::kJson:
-      print_json(*reply);
-      break;
-    case OutputFormat::kTable:
-      fmt::print("{}", vm_details(field(*reply, "vm")));
-      break;
-  }
+  print_vm_reply(globals, *reply);
   return {};
 }
 

@@ -185,15 +185,9 @@ api::FrontReply list_servers(const api::FrontRequest& req, api::ApiCaller& api,
   const std::optional<std::string> since = query_value(req, "changes-since");
   const std::optional<std::string> marker = query_value(req, "marker");
   const bool deleted = query_value(req, "deleted").value_or("") == "true";
-  long limit = 1000;
-  if (const std::optional<std::string> l = query_value(req, "limit")) {
-    try {
-      limit = std::stol(*l);
-    } catch (const std::exception&) {
-      return nova_error(400, "limit must be a non-negative integer");
-    }
-    if (limit < 0) return nova_error(400, "limit must be a non-negative integer");
-  }
+  const std::optional<long> asked = query_limit(req, 1000);
+  if (!asked) return nova_error(400, "limit must be a non-negative integer");
+  const long limit = *asked;
   const std::string project = caller_project(api, token);
   json servers = json::array();
   bool past_marker = !marker.has_value();

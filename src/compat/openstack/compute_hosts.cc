@@ -162,15 +162,9 @@ api::FrontReply hosts_route(const api::FrontRequest& req, api::ApiCaller& api,
 api::FrontReply migrations_route(const api::FrontRequest& req, api::ApiCaller& api,
                                  const std::string& token) {
   if (req.method != "GET") return nova_error(405, "Method not allowed");
-  long limit = -1;
-  if (const std::optional<std::string> l = query_value(req, "limit")) {
-    try {
-      limit = std::stol(*l);
-    } catch (const std::exception&) {
-      return nova_error(400, "limit must be a non-negative integer");
-    }
-    if (limit < 0) return nova_error(400, "limit must be a non-negative integer");
-  }
+  const std::optional<long> asked = query_limit(req, -1);  // -1: no limit, as Nova's default
+  if (!asked) return nova_error(400, "limit must be a non-negative integer");
+  const long limit = *asked;
   const std::optional<std::string> marker = query_value(req, "marker");
   bool past_marker = !marker.has_value();
   json out = json::array();

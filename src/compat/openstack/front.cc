@@ -1,5 +1,8 @@
 #include "compat/openstack/front.h"
 
+#include <exception>
+#include <string>
+
 namespace corral::compat::openstack {
 
 std::vector<std::string> OpenStackFrontEnd::prefixes() const {
@@ -33,6 +36,19 @@ std::vector<std::string> segments_after(const std::string& path, const std::stri
     at = end + 1;
   }
   return out;
+}
+
+std::optional<long> query_limit(const api::FrontRequest& request, long fallback) {
+  const std::optional<std::string> text = query_value(request, "limit");
+  if (!text) return fallback;
+  long limit = -1;
+  try {
+    limit = std::stol(*text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (limit < 0) return std::nullopt;
+  return limit;
 }
 
 std::optional<std::string> query_value(const api::FrontRequest& request, const std::string& key) {

@@ -48,6 +48,8 @@ api::FrontReply from_v1_error(const api::InnerReply& reply, const std::string& a
                               const std::string& server = "");
 // One query parameter's value (the first), if given.
 std::optional<std::string> query_value(const api::FrontRequest& request, const std::string& key);
+// Nova's `limit`: `fallback` when absent, nullopt when it is not a non-negative integer.
+std::optional<long> query_limit(const api::FrontRequest& request, long fallback);
 
 // compute_reports.cc: what Nova reports beside servers.
 api::FrontReply instance_actions(const api::FrontRequest& request, api::ApiCaller& api,
