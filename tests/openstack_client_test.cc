@@ -235,6 +235,27 @@ TEST_F(OpenStackClientTest, TheOpenstackCommandDrivesAServerThroughItsLife) {
   ASSERT_EQ(openstack({"server", "unlock", "c1"}).exit_code, 0);
   EXPECT_EQ(openstack_json({"server", "show", "c1"})["locked"], false);
 
+  // Over the project's quota: Nova's 403, printed by the client, nothing made. Another
+  // project's server: not found, as in Nova.
+  const std::string admin = server_->admin_token();
+  const std::string quotas = "/v1/projects/demo/quotas";
+  ASSERT_EQ(api_call(server_->url(), admin, "PUT", quotas, {{"vms", 1}}).status, 200);
+  const Ran over =
+      openstack({"server", "create", "--image", "tiny", "--flavor", "m1.nano", "c-over"});
+  EXPECT_EQ(over.exit_code, 1);
+  EXPECT_NE(over.err.find("Quota exceeded"), std::string::npos) << over.out << over.err;
+  EXPECT_NE(over.err.find("403"), std::string::npos) << over.out << over.err;
+  ASSERT_EQ(api_call(server_->url(), admin, "PUT", quotas, {{"vms", nullptr}}).status, 200);
+  EXPECT_EQ(openstack_json({"server", "list"}).size(), 1U);
+  const ApiReply theirs =
+      api_call(server_->url(), admin, "POST", "/v1/vms",
+               {{"name", "theirs"}, {"image", "tiny"}, {"vcpus", 1}, {"memory_mib", 128}});
+  ASSERT_EQ(theirs.status, 202) << theirs.body.dump();
+  const std::string theirs_id = std::to_string(theirs.body["vm"]["id"].get<std::int64_t>());
+  const Ran hidden = openstack({"server", "show", theirs_id});
+  EXPECT_EQ(hidden.exit_code, 1) << hidden.out << hidden.err;
+  EXPECT_EQ(hidden.out.find("theirs"), std::string::npos) << hidden.out;
+
   const Ran deleted = openstack({"server", "delete", "--wait", "c1"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.out << deleted.err;
   const Ran gone = openstack({"server", "show", id});
@@ -251,8 +272,8 @@ TEST_F(OpenStackClientTest, TheOpenstackCommandDrivesAServerThroughItsLife) {
   ASSERT_EQ(net.status, 201) << net.body.dump();
   json on_net;
   for (int i = 0; i < 500 && on_net.is_null(); ++i) {
-    const ApiReply n = api_call(server_->url(), login.body.value("token", ""), "GET",
-                                "/v1/networks/osc-net");
+    const ApiReply n =
+        api_call(server_->url(), login.body.value("token", ""), "GET", "/v1/networks/osc-net");
     if (n.body["network"].value("state", "") == "READY") on_net = n.body;
     std::this_thread::sleep_for(20ms);
   }
