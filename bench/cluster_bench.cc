@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_figures.h"
 #include "driver/qemu/qmp_client.h"
 #include "support/cluster.h"
 #include "support/qemu_support.h"
@@ -47,16 +48,8 @@ using corral::testing::ClusterOptions;
 using corral::testing::eventually;
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using corral::bench::median;
+using corral::bench::ms_since;
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);

@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_figures.h"
 #include "driver/qemu/posix.h"
 #include "support/cluster.h"
 #include "support/qemu_support.h"
@@ -55,31 +56,18 @@ using corral::testing::Api;
 using corral::testing::TwoHosts;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using corral::bench::figure;
+using corral::bench::median;
+using corral::bench::ms_since;
 
 constexpr int kMemoryMib = 256;
 constexpr int kDiskMib = 256;
 constexpr int kWrittenMib = 200;
 
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string figure(const std::vector<double>& v) {
-  if (v.empty()) return "-";
-  return fmt::format("{:.0f} [{:.0f}-{:.0f}]", median(v), *std::min_element(v.begin(), v.end()),
-                     *std::max_element(v.begin(), v.end()));
 }
 
 // "2026-12-04T22:10:05.123Z" (common/clock.h format_time) as ms since the epoch; 0 if not that.

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_figures.h"
 #include "support/api_call.h"
 #include "support/server_process.h"
 
@@ -40,20 +41,10 @@ using corral::testing::run_program;
 using corral::testing::ServerProcess;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using corral::bench::figure;
+using corral::bench::median;
 
 constexpr int kServers = 1000;
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string figure(const std::vector<double>& v) {
-  if (v.empty()) return "-";
-  return fmt::format("{:.0f} [{:.0f}-{:.0f}]", median(v), *std::min_element(v.begin(), v.end()),
-                     *std::max_element(v.begin(), v.end()));
-}
 
 struct Timed {
   ProgramResult result;
