@@ -43,6 +43,15 @@ VmLinks links_of(const engine::Engine& engine, std::span<const store::Vm> vms) {
   return links;
 }
 
+// 200 with {"vm": VM}: a change that is not an operation (a NIC's groups, a lock).
+Reply vm_reply(const Context& ctx, const store::Vm& vm) {
+  Reply reply;
+  reply.raw = "{\"vm\":" + render_vm(vm, links_of(ctx.engine, {&vm, 1}));
+  reply.raw.back() = '}';  // render_vm ends with a newline
+  reply.raw += "\n";
+  return reply;
+}
+
 HandlerResult accepted(Context& ctx, Call& call, Result<engine::Accepted> result) {
   if (!result) return failure(std::move(result.error()));
   call.audit.vm = result->vm.id;
@@ -220,11 +229,7 @@ HandlerResult update_nic(Context& ctx, Call& call) {
   if (!done) return failure(std::move(done.error()));
   std::optional<store::Vm> now = ctx.engine.get(vm->id);
   if (!now) return failure(Error::not_found("no VM with id '" + call.args[0] + "'"));
-  Reply reply;
-  reply.raw = "{\"vm\":" + render_vm(*now, links_of(ctx.engine, {&*now, 1}));
-  reply.raw.back() = '}';  // render_vm ends with a newline
-  reply.raw += "\n";
-  return reply;
+  return vm_reply(ctx, *now);
 }
 
 bool passes_locks(const Call& call) { return call.who() == nullptr || call.who()->cloud_admin(); }
@@ -251,11 +256,7 @@ HandlerResult set_lock(Context& ctx, Call& call, bool lock) {
   }
   Result<store::Vm> done = ctx.engine.lock(std::move(request));
   if (!done) return failure(std::move(done.error()));
-  Reply reply;
-  reply.raw = "{\"vm\":" + render_vm(*done, links_of(ctx.engine, {&*done, 1}));
-  reply.raw.back() = '}';  // render_vm ends with a newline
-  reply.raw += "\n";
-  return reply;
+  return vm_reply(ctx, *done);
 }
 
 }  // namespace
