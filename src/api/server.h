@@ -89,7 +89,12 @@ struct ServerOptions {
   std::size_t threads = 128;  // connections served at once (keep-alive and SSE hold one each)
   std::chrono::milliseconds heartbeat{15'000};  // SSE comment when no event came
   std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
-  int keep_alive_timeout_s = 5;                 // an idle keep-alive connection is closed after
+  // An idle keep-alive connection is closed after this many seconds. Not 5: clients that poll
+  // every 5 s (the openstack command's --wait) sent their next request on the connection the
+  // server was closing that instant and failed with "connection aborted". Not much longer:
+  // the library's stop waits for idle connections to time out, so this bounds a stop's wait
+  // while a browser keeps one open.
+  int keep_alive_timeout_s = 20;
   // Requests a second per client address after a burst (api/rate_limit.h); 0: no limit.
   // GET /healthz is never limited.
   double rate_limit = 5000;
