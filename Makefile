@@ -52,7 +52,7 @@ help:
 	@echo "  sanitize   Every test under ASan+UBSan; engine/store/driver tests under TSan"
 	@echo "  fuzz       Build fuzz/ with clang, run the request fuzzer for \$$FUZZ_SECONDS (60) s"
 	@echo "  mutate     Every single-edit mutant of the lifecycle tables and views vs the golden checks"
-	@echo "  bench      Build the release preset, run the benchmarks listed in BENCHES, then soak"
+	@echo "  bench      Build the release preset, run BENCHES and the dashboard's (web/bench), then soak"
 	@echo "  soak       Crash consistency, longer: SOAK_KILLS SIGKILLs, SOAK_OPS operations (release)"
 	@echo "  lint       Run clang-format (check only) and clang-tidy (scripts/lint)"
 	@echo "  asan       make test PRESET=asan (AddressSanitizer + UBSan)"
@@ -63,7 +63,7 @@ help:
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): scripts/install-deps
+$(DEPS_STAMP): scripts/install-deps web/package-lock.json
 	scripts/install-deps
 	@mkdir -p $(dir $@)
 	@touch $@
@@ -144,6 +144,7 @@ bench:
 	    echo "bench: $$bin not found (not built yet?), skipping"; \
 	  fi; \
 	done
+	CORRAL_BIN=build/release/bin/corral node web/bench/dashboard.bench.mjs
 	$(MAKE) soak
 
 soak:

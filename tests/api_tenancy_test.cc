@@ -254,6 +254,7 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        "/v1/vms/{vm}/console",
        {{"input", "x"}},
        true},
+      {RouteId::kConsoleWebSocket, Min::kMember, "GET", "/v1/vms/{vm}/console/ws", nullptr, true},
       {RouteId::kGetStates, Min::kAnyone, "GET", "/v1/states"},
       {RouteId::kStreamEvents, Min::kReader, "GET", "/v1/events", nullptr, false, true},
       {RouteId::kHealthz, Min::kPublic, "GET", "/healthz"},

@@ -9,7 +9,7 @@ namespace corral::api {
 
 bool EventFilter::wants(const engine::Event& e) const {
   if (e.host_change) return vm == 0 && hosts;  // live only: no id to resume from
-  if (vm != 0 && e.transition.vm_id != vm) return false;
+  if (vm != 0 && (e.changed_vm != 0 ? e.changed_vm : e.transition.vm_id) != vm) return false;
   return !project || e.project == *project;
 }
 
@@ -77,6 +77,11 @@ std::string EventClient::next(std::chrono::milliseconds wait) {
         out += host_change_json(*e.host_change)
                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         out += "\n\n";
+        continue;
+      }
+      if (e.changed_vm != 0) {  // live only, as a host's change
+        out += "event: vm\ndata: {\"vm_id\":" + std::to_string(e.changed_vm) +
+               ",\"change\":\"lock\"}\n\n";
         continue;
       }
       if (e.transition.id != 0) out += "id: " + std::to_string(e.transition.id) + "\n";

@@ -48,6 +48,25 @@ TEST(EventHub, FiltersByVm) {
   EXPECT_THAT(text, Not(HasSubstr("id: 2\n")));
 }
 
+// A VM's change that is no transition (its lock): an `event: vm` naming it, with no id (live
+// only), to that VM's followers and its project's, not to another VM's.
+TEST(EventHub, ALockChangeIsAVmEventForThatVmsFollowers) {
+  EventHub hub;
+  auto every = hub.open(0);
+  auto same = hub.open(5);
+  auto other = hub.open(6);
+  auto other_project = hub.open(EventFilter{0, store::ProjectId{9}});
+  engine::Event e;
+  e.changed_vm = 5;
+  e.project = 2;
+  e.state = lifecycle::State::kRunning;
+  hub.publish({e});
+  EXPECT_EQ(every->next(0ms), "event: vm\ndata: {\"vm_id\":5,\"change\":\"lock\"}\n\n");
+  EXPECT_EQ(same->next(0ms), "event: vm\ndata: {\"vm_id\":5,\"change\":\"lock\"}\n\n");
+  EXPECT_EQ(other->next(0ms), ": heartbeat\n\n");
+  EXPECT_EQ(other_project->next(0ms), ": heartbeat\n\n");
+}
+
 TEST(EventHub, HeartbeatWhenNothingHappens) {
   EventHub hub;
   auto client = hub.open(0);

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -42,6 +43,7 @@ struct Context {
   const driver::HostServicesRouter& hosts;  // images, console, sim admin: per host
   EventHub& events;
   const ServerOptions& options;
+  const std::atomic<bool>& stopping;  // the server is stopping: long-lived handlers end
 };
 
 // What a handler tells the audit log beyond what the server knows (audit/audit_log.h).
@@ -187,6 +189,7 @@ std::optional<Error> unknown_image(Context& ctx, const std::string& name,
 HandlerResult console_log(Context& ctx, Call& call);
 HandlerResult console_stream(Context& ctx, Call& call);
 HandlerResult console_input(Context& ctx, Call& call);
+HandlerResult console_websocket(Context& ctx, Call& call);
 
 // The VM `id_text` names, if the caller may see it (its project's, or any for the cloud's
 // admin): otherwise, like a malformed or unknown id, 404 — never 403.

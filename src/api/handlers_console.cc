@@ -1,6 +1,14 @@
 // The serial console of a VM, asked of its host: GET /v1/vms/{id}/console/log,
 // GET /v1/vms/{id}/console (a live stream of what the guest writes), POST
-// /v1/vms/{id}/console (type into it).
+// /v1/vms/{id}/console (type into it), and GET /v1/vms/{id}/console/ws (both ways over a
+// WebSocket: the dashboard's terminal and `corral console`).
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -10,7 +18,9 @@
 
 #include "api/handlers.h"
 #include "api/queries.h"
+#include "api/raw_connection.h"
 #include "api/requests.h"
+#include "common/websocket/codec.h"
 
 namespace corral::api::internal {
 namespace {
@@ -38,7 +48,112 @@ struct ConsoleQueue {
   std::condition_variable cv;
   std::string pending;
   bool closed = false;
+  // Written on every push, so that a WebSocket's loop waiting on its socket wakes up too.
+  int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ConsoleQueue() = default;
+  ConsoleQueue(const ConsoleQueue&) = delete;
+  ConsoleQueue& operator=(const ConsoleQueue&) = delete;
+  ~ConsoleQueue() {
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+  void push(std::string_view bytes) {
+    {
+      std::lock_guard lock(mu);
+      if (bytes.empty()) {
+        closed = true;
+      } else if (pending.size() < (1U << 20)) {  // a reader that stopped reading loses output
+        pending.append(bytes);
+      }
+    }
+    cv.notify_all();
+    if (wake_fd >= 0) {
+      const std::uint64_t one = 1;
+      [[maybe_unused]] const ssize_t n = ::write(wake_fd, &one, sizeof(one));
+    }
+  }
 };
+
+constexpr const char* kConsoleSubprotocol = "corral.console.v1";
+
+bool header_has(const httplib::Request& req, const char* name, std::string_view word) {
+  std::string value = req.get_header_value(name);
+  std::ranges::transform(value, value.begin(), [](unsigned char c) { return std::tolower(c); });
+  return value.find(word) != std::string::npos;
+}
+
+bool is_websocket_upgrade(const httplib::Request& req) {
+  return header_has(req, "Upgrade", "websocket") && header_has(req, "Connection", "upgrade");
+}
+
+// The handshake request as it came (the codec reads its headers and answers it).
+std::string request_head(const httplib::Request& req) {
+  std::string head = req.method + " " + req.target + " HTTP/1.1\r\n";
+  for (const auto& [name, value] : req.headers) {
+    head.append(name).append(": ").append(value).append("\r\n");
+  }
+  head.append("\r\n");
+  return head;
+}
+
+// One WebSocket session on the taken-over connection: what the guest writes goes out as binary
+// messages; every message that comes in is typed into the console. Ends when either side
+// closes, the VM's console ends (close 1000), or the server stops (close 1001).
+void run_console_session(RawConnection& conn, const httplib::Request& req, ConsoleQueue& queue,
+                         driver::HostServices& services, store::VmId id,
+                         const std::atomic<bool>& stopping) {
+  bool ended = false;
+  std::string input_error;
+  websocket::ServerCodec codec(
+      kConsoleSubprotocol,
+      {[&conn](const char* data, std::size_t size) { return conn.write(data, size); },
+       [&](const std::string& payload, bool /*binary*/) {
+         if (Status typed = services.write_console(id, payload); !typed) {
+           input_error = typed.error().message;
+         }
+       },
+       nullptr, [&ended](const std::string& /*reason*/) { ended = true; }});
+  const std::string head = request_head(req);
+  codec.feed(head.data(), head.size());
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> closing_since;
+  std::string buffer(std::size_t{64} * 1024, '\0');
+  while (!ended && !codec.is_closed()) {
+    std::string chunk;
+    bool console_closed = false;
+    {
+      std::lock_guard lock(queue.mu);
+      chunk.swap(queue.pending);
+      console_closed = queue.closed;
+    }
+    if (!chunk.empty()) codec.send(chunk, true);
+    if (!closing_since) {
+      if (console_closed) {
+        codec.close(1000, "the VM's console ended");
+      } else if (stopping) {
+        codec.close(1001, "the server is stopping");
+      } else if (!input_error.empty()) {
+        codec.close(1011, input_error.substr(0, 120));
+      }
+      if (console_closed || stopping || !input_error.empty()) closing_since = Clock::now();
+    } else if (Clock::now() - *closing_since > std::chrono::seconds(5)) {
+      break;  // the client never answered the close
+    }
+    pollfd fds[2] = {{conn.fd(), POLLIN, 0}, {queue.wake_fd, POLLIN, 0}};
+    if (!conn.has_buffered() && ::poll(fds, 2, 500) < 0 && errno != EINTR) break;
+    if ((fds[1].revents & POLLIN) != 0) {
+      std::uint64_t count = 0;
+      [[maybe_unused]] const ssize_t n = ::read(queue.wake_fd, &count, sizeof(count));
+    }
+    if (conn.has_buffered() || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      const long n = conn.read(buffer.data(), buffer.size());
+      if (n < 0) {
+        codec.eof();
+        break;
+      }
+      if (n > 0) codec.feed(buffer.data(), static_cast<std::size_t>(n));
+    }
+  }
+}
 
 }  // namespace
 
@@ -63,15 +178,8 @@ HandlerResult console_stream(Context& ctx, Call& call) {
   auto vm = vm_on_host(ctx, call);
   if (!vm) return std::unexpected(std::move(vm.error()));
   auto queue = std::make_shared<ConsoleQueue>();
-  Result<int> handle = vm->services->attach_console(vm->id, [queue](std::string_view bytes) {
-    std::lock_guard lock(queue->mu);
-    if (bytes.empty()) {
-      queue->closed = true;
-    } else if (queue->pending.size() < (1U << 20)) {  // a reader that stopped reading loses output
-      queue->pending.append(bytes);
-    }
-    queue->cv.notify_all();
-  });
+  Result<int> handle =
+      vm->services->attach_console(vm->id, [queue](std::string_view bytes) { queue->push(bytes); });
   if (!handle) return failure(std::move(handle.error()));
   driver::HostServices* services = vm->services;
   const store::VmId id = vm->id;
@@ -95,6 +203,32 @@ HandlerResult console_stream(Context& ctx, Call& call) {
       },
       [services, id, handle = *handle](bool /*success*/) { services->detach_console(id, handle); });
   return Reply{200, nullptr, /*is_streaming=*/true};
+}
+
+HandlerResult console_websocket(Context& ctx, Call& call) {
+  auto vm = vm_on_host(ctx, call);  // first: another project's VM is 404 however it is asked
+  if (!vm) return std::unexpected(std::move(vm.error()));
+  if (!is_websocket_upgrade(call.req)) {
+    return failure(Error::invalid_argument(
+        "GET /v1/vms/{id}/console/ws is a WebSocket (subprotocol corral.console.v1): ask with "
+        "'Upgrade: websocket' (corral console, or the dashboard); GET /v1/vms/{id}/console "
+        "streams over plain HTTP"));
+  }
+  auto queue = std::make_shared<ConsoleQueue>();
+  // Refusals (no such VM, no running process, the sim) are answered in HTTP, before the upgrade.
+  Result<int> handle =
+      vm->services->attach_console(vm->id, [queue](std::string_view bytes) { queue->push(bytes); });
+  if (!handle) return failure(std::move(handle.error()));
+  Result<RawConnection> conn = RawConnection::of(call.req);
+  if (!conn) {
+    vm->services->detach_console(vm->id, *handle);
+    return failure(std::move(conn.error()));
+  }
+  run_console_session(*conn, call.req, *queue, *vm->services, vm->id, ctx.stopping);
+  vm->services->detach_console(vm->id, *handle);
+  conn->shutdown();  // the library's own reply after this handler goes nowhere
+  call.res.status = 101;
+  return Reply{101, nullptr, /*is_streaming=*/true};
 }
 
 HandlerResult console_input(Context& ctx, Call& call) {

@@ -59,13 +59,26 @@ json project_ref(store::ProjectId id, const std::string& name) {
   return {{"id", id}, {"name", name}};
 }
 
+// The VM actions the caller's role may ask of its project's VMs (policy.h's action rows, without
+// naming a host), so that a client offers only those; GET /v1/states says in which states.
+json permitted_actions(const Principal& p) {
+  json out = json::array();
+  for (const lifecycle::Action a : lifecycle::kAllActions) {
+    if (authorize(&p, need_for_action(a, false), "").has_value()) {
+      out.push_back(lifecycle::action_name(a));
+    }
+  }
+  return out;
+}
+
 json principal_json(const Principal& p) {
   return {{"user", {{"id", p.user}, {"name", p.user_name}}},
           {"project", project_ref(p.project, p.project_name)},
           {"role", std::string(auth::role_name(p.role))},
           {"cloud_admin", p.cloud_admin()},
           {"token_id", p.token},
-          {"expires_at", p.expires_at == 0 ? json(nullptr) : json(format_time(p.expires_at))}};
+          {"expires_at", p.expires_at == 0 ? json(nullptr) : json(format_time(p.expires_at))},
+          {"actions", permitted_actions(p)}};
 }
 
 json project_json(const auth::Project& p) {

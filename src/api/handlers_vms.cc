@@ -90,7 +90,24 @@ HandlerResult list_vms(Context& ctx, Call& call) {
   query->project = *scope;
   Result<ViewSet> views = parse_views_query(call.req.params);
   if (!views) return failure(std::move(views.error()));
-  const engine::ListPage page = ctx.engine.list(*query);
+  Result<std::vector<std::int64_t>> ids = parse_ids_query(call.req.params);
+  if (!ids) return failure(std::move(ids.error()));
+  engine::ListPage page;
+  if (ids->empty()) {
+    page = ctx.engine.list(*query);
+  } else {
+    // The same filters over the named VMs; the ones the caller may not see are left out,
+    // as an unknown id is.
+    for (const std::int64_t id : *ids) {
+      std::optional<store::Vm> vm = ctx.engine.get(id);
+      if (!vm || (query->project && vm->project != *query->project) ||
+          (query->state && vm->record.state != *query->state) ||
+          (!query->name.empty() && vm->name != query->name)) {
+        continue;
+      }
+      page.vms.push_back(std::move(*vm));
+    }
+  }
   Reply reply;
   reply.raw = render_vm_page(page.vms, page.next_marker, links_of(ctx.engine, page.vms), *views);
   return reply;

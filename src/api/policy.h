@@ -109,6 +109,7 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kConsoleLog, {kProject, Role::kMember}},
     {RouteId::kConsoleStream, {kProject, Role::kMember}},
     {RouteId::kConsoleInput, {kProject, Role::kMember}},
+    {RouteId::kConsoleWebSocket, {kProject, Role::kMember}},
     {RouteId::kGetStates, {kAuthenticated, Role::kReader}},
     {RouteId::kStreamEvents, {kProject, Role::kReader}},
     {RouteId::kHealthz, {kPublic, Role::kReader}},

@@ -57,8 +57,8 @@ const std::string* query_value(const QueryParams& query, const std::string& key)
 }  // namespace
 
 Result<engine::ListQuery> parse_list_query(const QueryParams& query) {
-  static constexpr std::string_view kKnown[] = {"state",  "name",  "limit",        "offset",
-                                                "marker", "views", "all_projects", "project"};
+  static constexpr std::string_view kKnown[] = {
+      "state", "name", "limit", "offset", "marker", "views", "all_projects", "project", "ids"};
   if (Status s = refuse_unknown_query(query, kKnown); !s) return fail(s.error());
   engine::ListQuery out;
   if (const std::string* state = query_value(query, "state")) {
@@ -92,6 +92,26 @@ Result<engine::ListQuery> parse_list_query(const QueryParams& query) {
     out.marker = *v;
   }
   return out;
+}
+
+Result<std::vector<std::int64_t>> parse_ids_query(const QueryParams& query) {
+  std::vector<std::int64_t> ids;
+  const std::string* text = query_value(query, "ids");
+  if (text == nullptr) return ids;
+  const Error wrong = bad("query parameter 'ids' must be 1 to " + std::to_string(kMaxListLimit) +
+                          " VM ids separated by commas");
+  std::string_view rest = *text;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::optional<std::int64_t> id = parse_id(rest.substr(0, comma));
+    if (!id || ids.size() == kMaxListLimit) return fail(wrong);
+    ids.push_back(*id);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  std::ranges::sort(ids);
+  ids.erase(std::ranges::unique(ids).begin(), ids.end());
+  return ids;
 }
 
 Result<HistoryQuery> parse_history_query(const QueryParams& query) {

@@ -26,8 +26,13 @@ inline constexpr std::size_t kMaxListLimit = 1000;
 
 using QueryParams = std::multimap<std::string, std::string>;  // = httplib::Params
 
-// GET /v1/vms ?state= &name= &limit= &offset= &marker=
+// GET /v1/vms ?state= &name= &limit= &offset= &marker= (&ids=, below)
 [[nodiscard]] Result<engine::ListQuery> parse_list_query(const QueryParams& query);
+
+// GET /v1/vms ?ids=3,17,42: only these VMs (1 to kMaxListLimit ids, each a path id; sorted,
+// without repeats); absent: empty. How a client that follows /v1/events reads the VMs that
+// changed in one request.
+[[nodiscard]] Result<std::vector<std::int64_t>> parse_ids_query(const QueryParams& query);
 
 // ?views=nova,opennebula,azure,stratuslab (any of them, comma-separated) or views=none;
 // absent: every view. An unknown name is kInvalidArgument naming the known ones.

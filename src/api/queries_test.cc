@@ -84,6 +84,22 @@ TEST(ParseEventsQuery, OptionalVm) {
   EXPECT_FALSE(parse_events_query({{"vm", "abc"}}).has_value());
 }
 
+TEST(ParseIdsQuery, SortedWithoutRepeatsOrRefused) {
+  EXPECT_EQ(parse_ids_query({}), std::vector<std::int64_t>{});
+  EXPECT_EQ(parse_ids_query({{"ids", "42"}}), std::vector<std::int64_t>{42});
+  EXPECT_EQ(parse_ids_query({{"ids", "9,3,9,17"}}), (std::vector<std::int64_t>{3, 9, 17}));
+  for (const char* wrong : {"", ",", "3,", ",3", "3,,4", "a", "3;4", "-1", "1 ,2"}) {
+    Result<std::vector<std::int64_t>> q = parse_ids_query({{"ids", wrong}});
+    ASSERT_FALSE(q.has_value()) << wrong;
+    EXPECT_NE(q.error().message.find("'ids'"), std::string::npos) << q.error().message;
+  }
+  std::string many;
+  for (int i = 1; i <= 1000; ++i) many += (i > 1 ? "," : "") + std::to_string(i);
+  EXPECT_EQ(parse_ids_query({{"ids", many}})->size(), 1000U);
+  EXPECT_FALSE(parse_ids_query({{"ids", many + ",1001"}}).has_value());
+  EXPECT_TRUE(parse_list_query({{"ids", "1,2"}}).has_value());
+}
+
 TEST(ParseId, DecimalOneToEighteenDigits) {
   EXPECT_EQ(parse_id("1"), 1);
   EXPECT_EQ(parse_id("000042"), 42);

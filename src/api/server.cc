@@ -23,6 +23,7 @@
 #include "api/policy.h"
 #include "api/queries.h"
 #include "api/rate_limit.h"
+#include "api/raw_connection.h"
 #include "api/requests.h"
 #include "api/router.h"
 #include "api/routes.h"
@@ -133,6 +134,8 @@ Handler handler_for(RouteId id) {
       return internal::console_stream;
     case RouteId::kConsoleInput:
       return internal::console_input;
+    case RouteId::kConsoleWebSocket:
+      return internal::console_websocket;
     case RouteId::kGetStates:
       return internal::get_states;
     case RouteId::kStreamEvents:
@@ -258,6 +261,21 @@ std::string_view bearer_token(std::string_view header) {
   return token;
 }
 
+// The token in a Sec-WebSocket-Protocol list: "corral.console.v1, bearer.crl_abc" -> "crl_abc".
+std::string_view bearer_subprotocol(std::string_view header) {
+  constexpr std::string_view kPrefix = "bearer.";
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    std::string_view item = header.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with(kPrefix)) return item.substr(kPrefix.size());
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -266,7 +284,7 @@ struct Server::Impl {
         events(o.event_queue_limit),
         local_host(d, faults),
         hosts(local_host),
-        context{e, o.identity, hosts, events, options},
+        context{e, o.identity, hosts, events, options, stop_requested},
         http(make_http_server(o.tls, tls_error)),
         limiter(o.rate_limit, o.rate_burst),
         token_limiter(o.token_rate_limit, o.token_rate_burst),
@@ -349,6 +367,10 @@ Result<auth::Principal> Server::Impl::authenticate(const httplib::Request& req) 
   std::string_view token = bearer_token(authorization);
   const std::string keystone = req.get_header_value("X-Auth-Token");
   if (token.empty()) token = keystone;
+  // A browser's WebSocket can send no header of its own: its token comes as a requested
+  // subprotocol "bearer.<token>" (as Kubernetes does), which the handshake never echoes.
+  const std::string protocols = req.get_header_value("Sec-WebSocket-Protocol");
+  if (token.empty() && !protocols.empty()) token = bearer_subprotocol(protocols);
   if (options.identity == nullptr) {
     return fail(Error{ErrorCode::kUnauthenticated, "this server has no identity store", {}, {}});
   }
@@ -665,7 +687,11 @@ void Server::stop() {
   for (int i = 0; i < 200 && impl_->running && !impl_->http->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  const int bound = port();  // before the library closes the listening socket
   impl_->http->stop();
+  // The library's stop waits for every connection's thread, and an idle keep-alive
+  // connection's thread waits for its next request up to keep_alive_timeout_s: end them now.
+  if (bound > 0) shut_reads_of_connections(bound);
 }
 
 }  // namespace corral::api

@@ -91,9 +91,9 @@ struct ServerOptions {
   std::size_t event_queue_limit = 4096;         // events an SSE client may lag before dropped
   // An idle keep-alive connection is closed after this many seconds. Not 5: clients that poll
   // every 5 s (the openstack command's --wait) sent their next request on the connection the
-  // server was closing that instant and failed with "connection aborted". Not much longer:
-  // the library's stop waits for idle connections to time out, so this bounds a stop's wait
-  // while a browser keeps one open.
+  // server was closing that instant and failed with "connection aborted". It holds one of
+  // `threads` per idle client, so not much longer; a stop does not wait for it (stop() ends
+  // idle connections at once).
   int keep_alive_timeout_s = 20;
   // Requests a second per client address after a burst (api/rate_limit.h); 0: no limit.
   // GET /healthz is never limited.

@@ -1,21 +1,18 @@
 #include "cli/console_commands.h"
 
 #include <fmt/core.h>
-#include <httplib.h>
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <memory>
-#include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "cli/request.h"
 #include "cli/table.h"
+#include "cli/ws_client.h"
 
 namespace corral::cli {
 namespace {
@@ -55,48 +52,21 @@ class RawTerminal {
 CliResult<void> run_console(const GlobalOptions& globals, const std::string& id) {
   CliResult<Client> client = checked(globals, id);
   if (!client) return fail(std::move(client.error()));
-  // Fails early, in words, when the VM has no console (not running, sim driver).
-  CliResult<json> vm = client->get("/v1/vms/" + id);
-  if (!vm) return fail(std::move(vm.error()));
-
-  const ServerUrl& url = client->server_url();
-  const std::string path = url.base_path + "/v1/vms/" + id + "/console";
-  const std::unique_ptr<httplib::Client> connection = client->connect();  // TLS verified
-  httplib::Client& stream = *connection;
-  stream.set_read_timeout(time_t{24} * 3600, 0);
-  std::atomic<bool> ended = false;
-  std::optional<Failure> refused;
-  std::atomic<bool> opened = false;
-  std::thread reader([&] {
-    httplib::Result r = stream.Get(
-        path, client->headers(),
-        [&](const httplib::Response& response) {
-          if (response.status != 200) {
-            refused = Failure{FailureKind::kRefused,
-                              Error{ErrorCode::kConflict,
-                                    "the server refused the console (HTTP " +
-                                        std::to_string(response.status) + "): is the VM running?",
-                                    {},
-                                    {}},
-                              response.status,
-                              {},
-                              {}};
-            return false;
-          }
-          opened = true;
-          return true;
-        },
-        [&](const char* data, std::size_t size) {
-          std::fwrite(data, 1, size, stdout);
-          std::fflush(stdout);
-          return true;
-        });
-    if (!r && !refused && !opened) {
-      refused = client->transport_failure(stream, r.error());
-      refused->error.message = "cannot open the console stream: " + refused->error.message;
-    }
-    ended = true;
-  });
+  // Fails early, in the API's words, when the VM has no console (not running, the sim): the
+  // WebSocket's refusal would carry no more than its status.
+  CliResult<json> log = client->get("/v1/vms/" + id + "/console/log?bytes=1");
+  if (!log) return fail(std::move(log.error()));
+  // The console's WebSocket (GET /v1/vms/{id}/console/ws): what the guest writes comes in as
+  // messages, what is typed goes out as messages. Refusals (not running, the sim) come back
+  // as the API's error before the upgrade.
+  CliResult<std::unique_ptr<WsClient>> ws =
+      WsClient::open(*client, "/v1/vms/" + id + "/console/ws", "corral.console.v1",
+                     [](const std::string& payload) {
+                       std::fwrite(payload.data(), 1, payload.size(), stdout);
+                       std::fflush(stdout);
+                     });
+  if (!ws) return fail(std::move(ws.error()));
+  WsClient& console = **ws;
 
   RawTerminal terminal;
   std::fprintf(stderr, "Connected to the console of VM %s. Escape character is ^]%s", id.c_str(),
@@ -104,13 +74,13 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
   bool detached = false;
   bool input_open = true;
   char buffer[1024];
-  while (!ended) {
-    if (!input_open) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
+  while (console.is_open()) {
+    pollfd fds[2] = {{console.fd(), POLLIN, 0}, {STDIN_FILENO, input_open ? POLLIN : 0, 0}};
+    if (!console.has_buffered() && ::poll(fds, 2, 500) <= 0) continue;
+    if (console.has_buffered() || (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (!console.pump()) break;
     }
-    pollfd in{STDIN_FILENO, POLLIN, 0};
-    if (::poll(&in, 1, 100) <= 0) continue;
+    if ((fds[1].revents & (POLLIN | POLLHUP)) == 0) continue;
     const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
     if (n <= 0) {
       input_open = false;  // no more input: keep showing output until the console closes
@@ -122,21 +92,12 @@ CliResult<void> run_console(const GlobalOptions& globals, const std::string& id)
       chunk.resize(escape);
       detached = true;
     }
-    if (!chunk.empty()) {
-      CliResult<json> sent = client->post("/v1/vms/" + id + "/console", json{{"input", chunk}});
-      if (!sent) {
-        stream.stop();
-        reader.join();
-        return fail(std::move(sent.error()));
-      }
-    }
+    if (!chunk.empty() && !console.send(chunk)) break;
     if (detached) break;
   }
-  stream.stop();
-  reader.join();
-  if (refused) return fail(std::move(*refused));
+  console.close();
   std::fprintf(stderr, "%sDisconnected from VM %s (%s).%s", terminal.active() ? "\r\n" : "\n",
-               id.c_str(), detached ? "detached" : "the console closed",
+               id.c_str(), detached ? "detached" : console.end_reason().c_str(),
                terminal.active() ? "\r\n" : "\n");
   return {};
 }

@@ -40,6 +40,7 @@
 #include "storage/file_datastore.h"
 #include "storage/volume_worker.h"
 #include "store/store.h"
+#include "web/dashboard.h"
 
 namespace corral::cli {
 namespace {
@@ -337,6 +338,9 @@ int run_server(const ServerOptions& o) {
   // Nova's, Keystone's and Glance's words on the same port (docs/openstack.md).
   compat::openstack::OpenStackFrontEnd openstack;
   server_options.front_ends.push_back(&openstack);
+  // The web dashboard at / (docs/dashboard.md).
+  web::DashboardFrontEnd dashboard;
+  server_options.front_ends.push_back(&dashboard);
   api::Server server(engine, router, sim, server_options);
 
   if (Status bound = server.bind(address->host, address->port); !bound) {
@@ -411,6 +415,8 @@ int run_server(const ServerOptions& o) {
     print_tls_lines(client_url(server.scheme(), address->host, server.port()), ca->cert_path(),
                     o.data_dir);
   }
+  std::printf("corral: the web dashboard: %s/ (log in with a user's name and password)\n",
+              client_url(server.scheme(), address->host, server.port()).c_str());
   std::printf("corral: agents connect to %s, join at %s\n", (*cluster)->agent_address().c_str(),
               (*cluster)->join_address().c_str());
   if (fabric) {

@@ -321,6 +321,7 @@ void Engine::Impl::rollback_batch() {
   host_rows.clear();
   deleted_hosts.clear();
   host_changes.clear();
+  changed_vms.clear();
   // Groups go back to their published rows too.
   groups.clear();
   max_group_id = 0;
@@ -483,6 +484,11 @@ void Engine::Impl::flush() {
   for (HostChange& change : host_changes)
     events.push_back({{}, lc::State::kInit, std::move(change), 0});
   host_changes.clear();
+  for (const VmId id : changed_vms) {
+    const store::Vm& vm = vms[static_cast<std::size_t>(id - 1)];
+    events.push_back({{}, vm.record.state, std::nullopt, vm.project, id});
+  }
+  changed_vms.clear();
 
   for (internal::PendingReply& r : replies) {
     if (r.error) {

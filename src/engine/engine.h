@@ -186,6 +186,9 @@ struct Event {
   // Set for a host's change instead of a VM transition (then `transition` is empty).
   std::optional<HostChange> host_change;
   store::ProjectId project = 0;  // the VM's (0 for a host's change)
+  // Set for a change of this VM that is no transition (its lock): `transition` is then empty
+  // and `state` is the VM's.
+  VmId changed_vm = 0;
 };
 
 class Engine final : public driver::DriverSink,

@@ -85,6 +85,8 @@ struct Engine::Impl {
   std::vector<store::HostRow> host_rows;
   std::vector<std::string> deleted_hosts;
   std::vector<HostChange> host_changes;
+  // VMs changed in the batch without a transition (a lock), published as Event::changed_vm.
+  std::vector<VmId> changed_vms;
   // Answers for host commands, called after the commit (nullptr) or with its error.
   std::vector<std::function<void(const Error*)>> host_replies;
   // Server groups (groups.cc): rows as committed or to be committed in this batch; the

@@ -48,6 +48,7 @@ void Engine::Impl::handle_lock(internal::LockCommand& command) {
                                       : lc::LockedBy::kOwner;
   changed.lock_reason = request.lock ? request.reason : "";
   changed.updated_at = clock.now_ms();
+  changed_vms.push_back(changed.id);  // the event stream says so once committed
   // Answered once the row is committed (or with the commit's error).
   host_replies.emplace_back([promise, vm = changed](const Error* error) {
     promise->set_value(error != nullptr ? Result<store::Vm>(fail(*error)) : vm);

@@ -3,6 +3,9 @@
 // lock is lifted by the admin only; a lock is committed with the VM and outlives a restart.
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <vector>
+
 #include "engine/hosts_testing.h"
 
 namespace corral::engine {
@@ -34,6 +37,27 @@ class LockTest : public testing::HostsTest {
     return id;
   }
 };
+
+// Catches: a lock change the event stream never hears of (the dashboard follows it).
+TEST_F(LockTest, ALockChangeIsPublishedOnceCommitted) {
+  const store::VmId id = running();
+  std::mutex mu;
+  std::vector<VmId> changed;
+  engine_->subscribe([&](const std::vector<Event>& events) {
+    std::lock_guard guard(mu);
+    for (const Event& e : events) {
+      if (e.changed_vm != 0) changed.push_back(e.changed_vm);
+    }
+  });
+  ASSERT_TRUE(lock(id, false, "upgrade"));
+  ASSERT_TRUE(unlock(id, false));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard guard(mu);
+    return changed.size() == 2;
+  }));
+  std::lock_guard guard(mu);
+  EXPECT_EQ(changed, (std::vector<VmId>{id, id}));
+}
 
 // Catches: a lock not checked, checked after the state (a wrong-state refusal would hide it),
 // snapshot blocked, or the message not naming who locked and why.
