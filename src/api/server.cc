@@ -261,6 +261,29 @@ std::string_view bearer_token(std::string_view header) {
   return token;
 }
 
+// cpp-httplib 0.11 compresses a reply with Brotli whenever the client accepts it (browsers
+// do), at quality 11: ~1.1 s for a 1,000-VM page of 1.5 MB where gzip takes 30 ms in all.
+// Offering the library only the client's other encodings makes it use gzip.
+void drop_brotli(httplib::Request& req) {
+  const auto it = req.headers.find("Accept-Encoding");
+  if (it == req.headers.end() || it->second.find("br") == std::string::npos) return;
+  std::string kept;
+  std::string_view rest = it->second;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const std::string_view name = item.substr(0, item.find(';'));
+    if (!item.empty() && name != "br") {
+      if (!kept.empty()) kept += ", ";
+      kept += item;
+    }
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  it->second = kept;
+}
+
 // The token in a Sec-WebSocket-Protocol list: "corral.console.v1, bearer.crl_abc" -> "crl_abc".
 std::string_view bearer_subprotocol(std::string_view header) {
   constexpr std::string_view kPrefix = "bearer.";
@@ -540,6 +563,9 @@ void Server::Impl::configure() {
   // method (the library refuses a PUT without a body, or TRACE, before any handler).
   http->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_started = std::chrono::steady_clock::now();
+    // The library's own Request (not a const object: it is only handed out as const).
+    drop_brotli(
+        const_cast<httplib::Request&>(req));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
     t_failure_message.clear();
     t_route = "unmatched";
     res.set_header(kRequestIdHeader, request_id_for(req.get_header_value(kRequestIdHeader)));

@@ -49,14 +49,17 @@ function renderLogin(message = ''): void {
 async function renderShell(): Promise<void> {
   const s = currentSession();
   if (!s) { renderLogin(); return; }
+  // The model and the VMs load at the same time: neither needs the other.
+  store = new VmStore();
+  (window as unknown as { corralStore: VmStore }).corralStore = store;  // for the tests and the bench
+  const started = store.start().then(() => null, (e: Error) => e);
   try {
     setModel(await get<StatesModel>('/v1/states'));
   } catch (e) {
+    store.stop();
     renderLogin(e instanceof ApiError ? e.message : String(e));
     return;
   }
-  store = new VmStore();
-  (window as unknown as { corralStore: VmStore }).corralStore = store;  // for the tests and the bench
   const main = h('main', { id: 'main', tabindex: -1 });
   const vocabularySelect = h('select', { id: 'vocabulary', 'aria-label': 'Vocabulary' },
     ...kVocabularies.map((v) => h('option', { value: v.id }, v.label)));
@@ -79,11 +82,8 @@ async function renderShell(): Promise<void> {
       h('label', { class: 'vocab' }, 'Vocabulary ', vocabularySelect), out),
     h('div', { id: 'status', class: 'status', role: 'status', 'aria-live': 'polite' }),
     main);
-  try {
-    await store.start();
-  } catch (e) {
-    main.append(h('p', { class: 'error-text', role: 'alert' }, (e as Error).message));
-  }
+  const failed = await started;
+  if (failed) main.append(h('p', { class: 'error-text', role: 'alert' }, failed.message));
   route();
 }
 

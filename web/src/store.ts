@@ -48,14 +48,19 @@ export class VmStore {
   }
 
   async reload(): Promise<void> {
+    // The first page, then the rest four at a time (by offset: a VM made meanwhile comes on
+    // the event stream anyway), so that ten thousand VMs load in the time of a few requests.
+    const kPage = 1000;
+    const kParallel = 4;
     const next = new Map<number, Vm>();
-    let marker = 0;
-    for (;;) {
-      const page = await get<{ vms: Vm[]; next_marker: number | null }>(
-        `/v1/vms?limit=1000&marker=${marker}${this.query()}`);
-      for (const vm of page.vms) next.set(vm.id, vm);
-      if (!page.next_marker) break;
-      marker = page.next_marker;
+    type Page = { vms: Vm[]; next_marker: number | null };
+    const first = await get<Page>(`/v1/vms?limit=${kPage}${this.query()}`);
+    for (const vm of first.vms) next.set(vm.id, vm);
+    for (let offset = kPage, more = !!first.next_marker; more; offset += kPage * kParallel) {
+      const pages = await Promise.all(Array.from({ length: kParallel }, (_, k) =>
+        get<Page>(`/v1/vms?limit=${kPage}&offset=${offset + k * kPage}${this.query()}`)));
+      for (const page of pages) for (const vm of page.vms) next.set(vm.id, vm);
+      more = pages.every((page) => page.vms.length === kPage && !!page.next_marker);
     }
     const changed = new Set<number>([...this.vms.keys(), ...next.keys()]);
     this.vms.clear();

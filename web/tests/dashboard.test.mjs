@@ -75,7 +75,14 @@ test('log in, create a VM and watch it go from PENDING to RUNNING without reload
 test('pause it and see it paused in each vocabulary, as the API words it', async () => {
   await alice.goto(`${server.url}/#/vms/${vmId}`);
   await alice.waitForSelector('#vm-actions button[data-verb=pause]');
-  await alice.click('#vm-actions button[data-verb=pause]');
+  // With the keyboard only: Tab to the button, Enter.
+  let focused = '';
+  for (let i = 0; i < 60 && focused !== 'pause'; ++i) {
+    await alice.keyboard.press('Tab');
+    focused = await alice.evaluate(() => document.activeElement?.getAttribute('data-verb') ?? '');
+  }
+  assert.equal(focused, 'pause', 'Tab never reached the pause button');
+  await alice.keyboard.press('Enter');
   await alice.waitForFunction(() => document.querySelector('#vm-state')?.textContent === 'PAUSED', null,
                               { timeout: 30000 });
   const { body: vm } = await api(server, 'GET', `/v1/vms/${vmId}`);
