@@ -91,7 +91,8 @@ endif
 
 # ASan+UBSan run every test but three of the four sim crash-matrix parties (CMakePresets.json:
 # their 6 minutes of held phases and link cuts run the controller's recovery code the
-# controller-SIGKILL party runs under ASan too, and the dev run covers them all).
+# controller-SIGKILL party runs under ASan too, and the dev run covers them all) and the
+# dashboard's browser test (it tests the page; the server paths it drives have their own).
 sanitize: deps
 	$(MAKE) test PRESET=asan SANITIZE=0
 	$(MAKE) configure PRESET=tsan
