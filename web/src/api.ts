@@ -85,8 +85,9 @@ export async function logout(): Promise<void> {
 export interface StreamEvent { event: string; id: string | null; data: string }
 
 // Reads GET `path` (text/event-stream) until `signal` aborts, calling `onEvent` for each event;
-// reconnects after a drop, resuming from the last id (Last-Event-ID), and calls `onGap` when
-// the server dropped us or we reconnected, so the caller can reread what it shows.
+// reconnects after a drop, resuming from the last id (Last-Event-ID), and calls `onGap` once
+// per reconnection (after a drop, or the server dropping a slow reader), so the caller can
+// reread what it shows.
 export async function followEvents(path: string, signal: AbortSignal,
                                    onEvent: (e: StreamEvent) => void,
                                    onGap: () => void): Promise<void> {
@@ -126,7 +127,7 @@ export async function followEvents(path: string, signal: AbortSignal,
           if (data.length === 0) continue;
           e.data = data.join('\n');
           if (e.id) lastId = e.id;
-          if (e.event === 'dropped') { lastId = null; onGap(); continue; }
+          if (e.event === 'dropped') { lastId = null; continue; }  // reread on reconnecting
           onEvent(e);
         }
       }
@@ -134,7 +135,6 @@ export async function followEvents(path: string, signal: AbortSignal,
       if (signal.aborted) return;
       if (error instanceof ApiError && error.status < 500) return;
     }
-    if (!first) onGap();
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }

@@ -2,7 +2,7 @@
 // vocabulary, the transition table's state changes as arrows, and, for one VM, its state now
 // and the changes it went through highlighted. Terminating reaches DONE from every state; those
 // arrows are left out and said in the caption, or they would hide the rest.
-import { theModel, type Views, type Vocabulary } from './model';
+import { stateName, theModel, type Vocabulary } from './model';
 
 const kSvg = 'http://www.w3.org/2000/svg';
 const kBoxW = 150;
@@ -16,19 +16,6 @@ const kPlace: Record<string, [number, number]> = {
   SUSPENDED: [90, 410], DEALLOCATED: [290, 410], SHELVED: [490, 410], UNKNOWN: [690, 410], SOFT_DELETED: [890, 410],
   HIBERNATED: [90, 560],
 };
-
-export function stateName(views: Views, canonical: string, vocabulary: Vocabulary): string {
-  switch (vocabulary) {
-    case 'corral': return canonical;
-    case 'opennebula': return views.opennebula
-      ? (views.opennebula.state === 'ACTIVE' ? views.opennebula.lcm_state : views.opennebula.state) : canonical;
-    case 'nova': return views.nova ? views.nova.vm_state : canonical;
-    case 'azure': return views.azure
-      ? views.azure.statuses.find((s) => s.code.startsWith('PowerState/'))?.displayStatus ?? views.azure.provisioning_state
-      : canonical;
-    case 'stratuslab': return views.stratuslab?.state ?? canonical;
-  }
-}
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>): SVGElementTagNameMap[K] {
   const el = document.createElementNS(kSvg, tag);

@@ -100,22 +100,20 @@ export const kParameters: Record<string, Array<{ name: string; label: string; ty
 
 // The VM's state in `vocabulary`'s words (the server's views).
 export function stateLabel(vm: Vm, vocabulary: Vocabulary): string {
+  return stateName(vm.views, vm.state, vocabulary);
+}
+
+// A state's name in `vocabulary`'s words, from its views (a VM's, or a state's nominal ones).
+export function stateName(views: Views, canonical: string, vocabulary: Vocabulary): string {
   switch (vocabulary) {
-    case 'corral': return vm.state;
-    case 'opennebula': {
-      const v = vm.views.opennebula;
-      return v ? (v.state === 'ACTIVE' ? v.lcm_state : v.state) : vm.state;
-    }
-    case 'nova': {
-      const v = vm.views.nova;
-      return v ? v.status : vm.state;
-    }
-    case 'azure': {
-      const v = vm.views.azure;
-      return v ? v.statuses.find((s) => s.code.startsWith('PowerState/'))?.displayStatus ??
-                 v.provisioning_state : vm.state;
-    }
-    case 'stratuslab': return vm.views.stratuslab?.state ?? vm.state;
+    case 'corral': return canonical;
+    case 'opennebula': return views.opennebula
+      ? (views.opennebula.state === 'ACTIVE' ? views.opennebula.lcm_state : views.opennebula.state) : canonical;
+    case 'nova': return views.nova?.status ?? canonical;
+    case 'azure': return views.azure
+      ? views.azure.statuses.find((s) => s.code.startsWith('PowerState/'))?.displayStatus ?? views.azure.provisioning_state
+      : canonical;
+    case 'stratuslab': return views.stratuslab?.state ?? canonical;
   }
 }
 
