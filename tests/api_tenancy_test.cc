@@ -197,6 +197,16 @@ TEST_F(TenancyTest, PolicyMatrixEveryRoleEveryRouteOwnAndOtherProject) {
        "/v1/server-groups",
        {{"name", "g"}, {"policy", "anti-affinity"}}},
       {RouteId::kGetGroup, Min::kReader, "GET", "/v1/server-groups/{group}", nullptr, true},
+      // Resource groups are named within the caller's project (no path names another's): the
+      // first member of each project to PUT makes it, the readers then read it.
+      {RouteId::kListResourceGroups, Min::kReader, "GET", "/v1/resource-groups"},
+      {RouteId::kPutResourceGroup,
+       Min::kMember,
+       "PUT",
+       "/v1/resource-groups/rg-case",
+       {{"location", "westus"}}},
+      {RouteId::kGetResourceGroup, Min::kReader, "GET", "/v1/resource-groups/rg-case"},
+      {RouteId::kDeleteResourceGroup, Min::kMember, "DELETE", "/v1/resource-groups/rg-case"},
       {RouteId::kListNetworks, Min::kReader, "GET", "/v1/networks"},
       {RouteId::kCreateNetwork,
        Min::kMember,

@@ -104,6 +104,11 @@ HandlerResult list_groups(Context& ctx, Call& call);
 HandlerResult get_group(Context& ctx, Call& call);
 HandlerResult create_group(Context& ctx, Call& call);
 HandlerResult delete_group(Context& ctx, Call& call);
+// handlers_resource_groups.cc
+HandlerResult list_resource_groups(Context& ctx, Call& call);
+HandlerResult put_resource_group(Context& ctx, Call& call);
+HandlerResult get_resource_group(Context& ctx, Call& call);
+HandlerResult delete_resource_group(Context& ctx, Call& call);
 
 // handlers_networks.cc
 HandlerResult list_networks(Context& ctx, Call& call);

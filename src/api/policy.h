@@ -103,6 +103,11 @@ inline constexpr RoutePolicy kRoutePolicy[] = {
     {RouteId::kAddSecurityGroupRule, {kProject, Role::kMember}},
     {RouteId::kDeleteSecurityGroupRule, {kProject, Role::kMember}},
     {RouteId::kDeleteSecurityGroup, {kProject, Role::kMember}},
+    // Azure's resource groups: a subscription's Reader reads them, a Contributor makes them.
+    {RouteId::kListResourceGroups, {kProject, Role::kReader}},
+    {RouteId::kPutResourceGroup, {kProject, Role::kMember}},
+    {RouteId::kGetResourceGroup, {kProject, Role::kReader}},
+    {RouteId::kDeleteResourceGroup, {kProject, Role::kMember}},
     {RouteId::kListImages, {kProject, Role::kReader}},
     {RouteId::kVmUsage, {kProject, Role::kReader}},
     // Nova: os-console-output is a member's (it may show secrets the guest prints).

@@ -76,9 +76,9 @@ Result<lc::State> reset_target(const json& value, lc::Vocabulary vocabulary) {
   return *state;
 }
 
-constexpr std::string_view kCreateFields[] = {"name",     "image",          "vcpus", "memory_mib",
-                                              "hold",     "requirements",   "group", "networks",
-                                              "ssh_keys", "security_groups"};
+constexpr std::string_view kCreateFields[] = {
+    "name",  "image",    "vcpus",    "memory_mib",      "hold",          "requirements",
+    "group", "networks", "ssh_keys", "security_groups", "resource_group"};
 
 }  // namespace
 
@@ -124,6 +124,14 @@ Result<engine::CreateRequest> parse_create(const json& body) {
     } else {
       return fail(bad("'group' must be a server group's name or id"));
     }
+  }
+  // Looked up in the VM's project by the engine (any case).
+  if (const auto rg = body.find("resource_group"); rg != body.end() && !rg->is_null()) {
+    if (!rg->is_string() || rg->get_ref<const std::string&>().empty() ||
+        rg->get_ref<const std::string&>().size() > 90) {
+      return fail(bad("'resource_group' must be a resource group's name"));
+    }
+    request.resource_group = rg->get<std::string>();
   }
   if (const auto networks = body.find("networks"); networks != body.end()) {
     if (!networks->is_array() || networks->size() > store::kMaxNics) {

@@ -122,6 +122,14 @@ Handler handler_for(RouteId id) {
       return internal::add_security_group_rule;
     case RouteId::kDeleteSecurityGroupRule:
       return internal::delete_security_group_rule;
+    case RouteId::kListResourceGroups:
+      return internal::list_resource_groups;
+    case RouteId::kPutResourceGroup:
+      return internal::put_resource_group;
+    case RouteId::kGetResourceGroup:
+      return internal::get_resource_group;
+    case RouteId::kDeleteResourceGroup:
+      return internal::delete_resource_group;
     case RouteId::kDeleteSecurityGroup:
       return internal::delete_security_group;
     case RouteId::kListImages:

@@ -94,6 +94,7 @@ json vm_json(const store::Vm& vm, const VmLinks& links) {
       {"pending_reason", text_or_null(vm.pending_reason)},
       {"requirements", text_or_null(vm.requirements)},
       {"group_id", vm.group != 0 ? json(vm.group) : json(nullptr)},
+      {"resource_group_id", vm.resource_group != 0 ? json(vm.resource_group) : json(nullptr)},
       {"resched", vm.record.resched},
       {"lock", vm.locked_by == lc::LockedBy::kNone
                    ? json(nullptr)

@@ -291,6 +291,12 @@ void vm_object(Writer& w, const store::Vm& vm, const VmLinks& links, ViewSet set
   } else {
     w.Null();
   }
+  key(w, "resource_group_id");
+  if (vm.resource_group != 0) {
+    w.Int64(vm.resource_group);
+  } else {
+    w.Null();
+  }
   key(w, "resched");
   w.Bool(vm.record.resched);
   key(w, "lock");

@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "compat/azure/front.h"
 #include "compat/openstack/front.h"
 #include "controller/agent_registry.h"
 #include "controller/cluster_server.h"
@@ -338,6 +339,9 @@ int run_server(const ServerOptions& o) {
   // Nova's, Keystone's and Glance's words on the same port (docs/openstack.md).
   compat::openstack::OpenStackFrontEnd openstack;
   server_options.front_ends.push_back(&openstack);
+  // Azure Resource Manager's words for `az` (docs/azure.md).
+  compat::azure::AzureFrontEnd azure;
+  server_options.front_ends.push_back(&azure);
   // The web dashboard at / (docs/dashboard.md).
   web::DashboardFrontEnd dashboard;
   server_options.front_ends.push_back(&dashboard);

@@ -61,6 +61,17 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
     }
     group = g->id;
   }
+  store::ResourceGroupId resource_group = 0;
+  if (!request.resource_group.empty()) {
+    const store::ResourceGroupRow* g = find_resource_group(request.resource_group, request.project);
+    if (g == nullptr) {
+      replies.push_back({std::move(command.reply),
+                         Error::invalid_argument("no resource group " + request.resource_group), 0,
+                         0});
+      return;
+    }
+    resource_group = g->id;
+  }
   store::Vm vm;
   vm.id = ++max_vm_id;
   vm.name = request.name;
@@ -68,6 +79,7 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
   vm.model = request.model;
   vm.requirements = request.requirements;  // parsed by Engine::create
   vm.group = group;
+  vm.resource_group = resource_group;
   vm.ssh_keys = request.ssh_keys;
   // A VM without NICs lists no group: its project's default is not made for it.
   Result<std::vector<store::SecurityGroupId>> security =
@@ -98,6 +110,7 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
     vm.nics.push_back(std::move(*nic));
   }
   if (group != 0) group_members[group].insert(vm.id);
+  if (resource_group != 0) resource_group_members[resource_group].insert(vm.id);
   vm.created_at = vm.updated_at = now;
   working.emplace(vm.id, std::move(vm));
   dirty_order.push_back(max_vm_id);

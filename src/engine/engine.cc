@@ -266,6 +266,8 @@ void Engine::Impl::handle(Command& command) {
           handle_firewall_done(c);
         } else if constexpr (std::is_same_v<T, internal::LockCommand>) {
           handle_lock(c);
+        } else if constexpr (std::is_same_v<T, internal::ResourceGroupCommand>) {
+          handle_resource_group(c);
         } else if constexpr (std::is_same_v<T, internal::VolumeCommand>) {
           handle_volume(c);
         } else if constexpr (std::is_same_v<T, driver::VolumeJobDone>) {
@@ -343,6 +345,7 @@ void Engine::Impl::rollback_batch() {
   rollback_networks();  // after `working` is cleared: leases are rebuilt from committed VMs
   rollback_volumes();
   rollback_security_groups();
+  rollback_resource_groups();
   op_rows.clear();
   transitions.clear();
   dispatch.clear();
@@ -357,7 +360,8 @@ void Engine::Impl::flush() {
       deleted_networks.empty() && network_jobs.empty() && !networks_changed &&
       volume_rows.empty() && deleted_volumes.empty() && volume_jobs.empty() && !volumes_changed &&
       security_group_rows.empty() && deleted_security_groups.empty() && !security_groups_changed &&
-      firewall_hosts.empty()) {
+      firewall_hosts.empty() && resource_group_rows.empty() && deleted_resource_groups.empty() &&
+      !resource_groups_changed) {
     return;
   }
   note_firewall_hosts();
@@ -382,6 +386,8 @@ void Engine::Impl::flush() {
   batch.volumes = std::move(volume_rows);
   batch.deleted_security_groups = std::move(deleted_security_groups);
   batch.security_groups = std::move(security_group_rows);
+  batch.deleted_resource_groups = std::move(deleted_resource_groups);
+  batch.resource_groups = std::move(resource_group_rows);
   records.take(batch);
   batch.audit_outbox = std::move(audit_outbox);
   audit_outbox.clear();
@@ -394,6 +400,8 @@ void Engine::Impl::flush() {
   }
   deleted_security_groups.clear();
   security_group_rows.clear();
+  deleted_resource_groups.clear();
+  resource_group_rows.clear();
   deleted_volumes.clear();
   volume_rows.clear();
   deleted_networks.clear();
@@ -463,6 +471,7 @@ void Engine::Impl::flush() {
     if (networks_changed) publish_networks();
     if (volumes_changed) publish_volumes();
     if (security_groups_changed) publish_security_groups();
+    if (resource_groups_changed) publish_resource_groups();
     if (groups_changed) {
       published_groups.clear();
       for (const auto& [id, g] : groups) published_groups.push_back(g);
@@ -548,6 +557,7 @@ Status Engine::Impl::load() {
   load_networks(*loaded);
   load_volumes(*loaded);
   load_security_groups(*loaded);
+  load_resource_groups(*loaded);
   records.load(*loaded);
   started_at = clock.now_ms();
   if (Status registered = init_hosts(); !registered) return registered;

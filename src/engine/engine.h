@@ -40,6 +40,7 @@
 #include "engine/groups.h"
 #include "engine/hosts.h"
 #include "engine/networks.h"
+#include "engine/resource_groups.h"
 #include "engine/security_groups.h"
 #include "engine/usage.h"
 #include "engine/volumes.h"
@@ -103,6 +104,9 @@ struct CreateRequest {
   // kInvalidArgument: no such group.
   std::vector<std::string> security_groups{};
   store::ProjectId project = store::kAdminProjectId;  // the project the VM belongs to
+  // The resource group (Azure's) to create it in, by name in `project` (empty: none;
+  // kInvalidArgument if there is no such group).
+  std::string resource_group{};
   // The project's limits (lifecycle/quota_table.h); empty: none (the admin project's).
   std::optional<lifecycle::QuotaLimits> quota{};
   // The request's audit entry, the API's encoding: written with the VM if it is accepted
@@ -252,6 +256,19 @@ class Engine final : public driver::DriverSink,
   [[nodiscard]] Result<GroupDetail> delete_group(std::string name_or_id);
   std::vector<GroupDetail> groups() const;  // by id
   std::optional<GroupDetail> group(std::string_view name_or_id) const;
+
+  // ---- Resource groups (Azure's; resource_groups.h, engine/resource_groups.cc) --------------
+  // Durable before they return. put_resource_group creates the group (created = true) or, if
+  // the project has one of that name (regardless of case), replaces its tags: kInvalidArgument
+  // for a bad name or location, or no location for a new group; kConflict for another
+  // location than the group's. delete_resource_group: kNotFound; kConflict while a VM in it is
+  // not DONE. Reads are scoped to a project (nullopt: every project's, the cloud admin's).
+  [[nodiscard]] Result<ResourceGroupDetail> put_resource_group(ResourceGroupSpec spec);
+  [[nodiscard]] Result<ResourceGroupDetail> delete_resource_group(store::ProjectId project,
+                                                                  std::string name);
+  std::vector<ResourceGroupDetail> resource_groups(std::optional<store::ProjectId> project) const;
+  std::optional<ResourceGroupDetail> resource_group(store::ProjectId project,
+                                                    std::string_view name) const;
 
   // ---- Networks (networks.h; engine/networks.cc) ---------------------------------------------
   // What makes networks real (their bridges, DHCP, VXLAN); set before start(). Without one a

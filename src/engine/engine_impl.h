@@ -53,6 +53,7 @@ struct Engine::Impl {
   std::vector<NetworkDetail> published_networks;                   // by id
   std::vector<store::VolumeRow> published_volumes;                 // by id
   std::vector<store::SecurityGroupRow> published_security_groups;  // by id
+  std::vector<store::ResourceGroupRow> published_resource_groups;  // by id
   std::map<std::string, std::string> published_firewall_errors;    // by host
 
   // ---- Engine thread only --------------------------------------------------------------
@@ -126,6 +127,13 @@ struct Engine::Impl {
   std::vector<store::SecurityGroupId> deleted_security_groups;  // the batch's deletes
   bool security_groups_changed = false;                         // publish at the next commit
   std::set<std::string> firewall_hosts;                         // hosts to send after commit
+  // Resource groups (resource_groups.cc): as server groups; every VM created into each.
+  std::map<store::ResourceGroupId, store::ResourceGroupRow> resource_groups;
+  std::unordered_map<store::ResourceGroupId, std::set<VmId>> resource_group_members;
+  store::ResourceGroupId max_resource_group_id = 0;
+  std::vector<store::ResourceGroupRow> resource_group_rows;     // the batch's upserts
+  std::vector<store::ResourceGroupId> deleted_resource_groups;  // the batch's deletes
+  bool resource_groups_changed = false;                         // publish at the next commit
   std::map<std::string, std::uint64_t> firewall_generation;     // of the last job sent
   // Parsed requirements by text: one parse per distinct expression (stable addresses).
   std::unordered_map<std::string, std::expected<sched::Requirements, sched::SyntaxError>>
@@ -348,6 +356,13 @@ struct Engine::Impl {
   void load_security_groups(const store::Loaded& loaded);
   void publish_security_groups();   // under published_mu
   void rollback_security_groups();  // back to the published rows
+  // resource_groups.cc
+  void handle_resource_group(internal::ResourceGroupCommand& command);
+  const store::ResourceGroupRow* find_resource_group(std::string_view name,
+                                                     store::ProjectId project) const;
+  void load_resource_groups(const store::Loaded& loaded);
+  void publish_resource_groups();   // under published_mu
+  void rollback_resource_groups();  // back to the published rows
   void send_firewall_jobs();        // after a commit
   driver::HostFirewallJob firewall_job(const std::string& host) const;
 

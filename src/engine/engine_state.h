@@ -58,6 +58,13 @@ struct GroupCommand {
   std::promise<Result<GroupDetail>> reply;
 };
 
+// Create or update (spec), or delete (remove: spec.project's group spec.name), a resource group.
+struct ResourceGroupCommand {
+  bool remove = false;
+  ResourceGroupSpec spec;
+  std::promise<Result<ResourceGroupDetail>> reply;
+};
+
 // Create (spec), delete (remove) or update (update) the network `name_or_id`.
 struct NetworkCommand {
   bool remove = false;
@@ -88,7 +95,8 @@ using Command =
     std::variant<CreateCommand, ActionCommand, driver::PhaseResult, driver::PowerEvent,
                  driver::PhaseProgress, AddHostCommand, HostActionCommand, AgentConnectedCommand,
                  GroupCommand, NetworkCommand, driver::NetworkDone, VolumeCommand,
-                 driver::VolumeJobDone, SecurityGroupCommand, driver::FirewallDone, LockCommand>;
+                 driver::VolumeJobDone, SecurityGroupCommand, driver::FirewallDone, LockCommand,
+                 ResourceGroupCommand>;
 
 struct DeadlineEntry {
   Millis at = 0;

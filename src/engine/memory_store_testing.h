@@ -26,6 +26,7 @@ class MemoryStore final : public store::Store {
     for (const auto& [id, network] : networks_) out.networks.push_back(network);
     for (const auto& [id, volume] : volumes_) out.volumes.push_back(volume);
     for (const auto& [id, group] : security_groups_) out.security_groups.push_back(group);
+    for (const auto& [id, group] : resource_groups_) out.resource_groups.push_back(group);
     std::map<store::VmId, store::MigrationRow> last_migration;
     for (const auto& [id, m] : migrations_) last_migration[m.vm_id] = m;  // ids ascend
     for (const auto& [vm, m] : last_migration) out.last_migrations.push_back(m);
@@ -60,6 +61,10 @@ class MemoryStore final : public store::Store {
     for (store::VolumeId id : batch.deleted_volumes) volumes_.erase(id);
     for (const store::VolumeRow& volume : batch.volumes) volumes_[volume.id] = volume;
     for (store::SecurityGroupId id : batch.deleted_security_groups) security_groups_.erase(id);
+    for (store::ResourceGroupId id : batch.deleted_resource_groups) resource_groups_.erase(id);
+    for (const store::ResourceGroupRow& group : batch.resource_groups) {
+      resource_groups_[group.id] = group;
+    }
     for (const store::SecurityGroupRow& group : batch.security_groups) {
       security_groups_[group.id] = group;
     }
@@ -153,6 +158,7 @@ class MemoryStore final : public store::Store {
   std::map<store::NetworkId, store::NetworkRow> networks_;
   std::map<store::VolumeId, store::VolumeRow> volumes_;
   std::map<store::SecurityGroupId, store::SecurityGroupRow> security_groups_;
+  std::map<store::ResourceGroupId, store::ResourceGroupRow> resource_groups_;
   std::map<std::int64_t, store::MigrationRow> migrations_;
   std::map<std::pair<store::VmId, std::int64_t>, store::HostStayRow> stays_;
   std::map<std::int64_t, store::AuditOutboxRow> audit_outbox_;

@@ -18,6 +18,9 @@ struct Sql {
   std::string upsert_security_group = insert_sql(security_group_codec());
   std::string load_security_groups =
       "SELECT " + column_list(security_group_codec()) + " FROM security_groups ORDER BY id";
+  std::string upsert_resource_group = insert_sql(resource_group_codec());
+  std::string load_resource_groups =
+      "SELECT " + column_list(resource_group_codec()) + " FROM resource_groups ORDER BY id";
 };
 const Sql& sql() {
   static const Sql built;
@@ -37,6 +40,9 @@ Status ResourceSql::prepare(sqlite3* writer) {
       {&upsert_security_group_, sql().upsert_security_group.c_str()},
       {&delete_security_group_, "DELETE FROM security_groups WHERE id = ?1"},
       {&load_security_groups_, sql().load_security_groups.c_str()},
+      {&upsert_resource_group_, sql().upsert_resource_group.c_str()},
+      {&delete_resource_group_, "DELETE FROM resource_groups WHERE id = ?1"},
+      {&load_resource_groups_, sql().load_resource_groups.c_str()},
   };
   for (const auto& [stmt, text] : statements) {
     if (int rc = sqlite::prepare(writer, text, *stmt); rc != SQLITE_OK) {
@@ -90,6 +96,21 @@ Status ResourceSql::write(sqlite3* writer, const Batch& batch) {
       return fail(sqlite_error(writer, path_, fmt::format("commit: security group {}", g.id), rc));
     }
   }
+  for (ResourceGroupId id : batch.deleted_resource_groups) {
+    StmtUse use(delete_resource_group_);
+    use.bind(id);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(
+          sqlite_error(writer, path_, fmt::format("commit: delete resource group {}", id), rc));
+    }
+  }
+  for (const ResourceGroupRow& g : batch.resource_groups) {
+    StmtUse use(upsert_resource_group_);
+    bind_row(use, resource_group_codec(), g);
+    if (int rc = use.step(); rc != SQLITE_DONE) {
+      return fail(sqlite_error(writer, path_, fmt::format("commit: resource group {}", g.id), rc));
+    }
+  }
   return {};
 }
 
@@ -128,6 +149,17 @@ Status ResourceSql::load(sqlite3* writer, Loaded& out) {
     }
   }
   if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: security groups", rc));
+  StmtUse resource_groups(load_resource_groups_);
+  while ((rc = resource_groups.step()) == SQLITE_ROW) {
+    ResourceGroupRow& row = out.resource_groups.emplace_back();
+    RowReader r(resource_groups.get());
+    read_row(r, resource_group_codec(), row);
+    if (r.problem()) {
+      return fail(Error::internal(fmt::format("sqlite store {}: load: resource group {}: {}", path_,
+                                              row.id, *r.problem())));
+    }
+  }
+  if (rc != SQLITE_DONE) return fail(sqlite_error(writer, path_, "load: resource groups", rc));
   return {};
 }
 

@@ -1,5 +1,5 @@
 // The SQLite store's part for the resources beside VMs of issue 13 (migration 6: networks;
-// migration 7: volumes; migration 8: security groups),
+// migration 7: volumes; migration 8: security groups; migration 15: resource groups),
 // apart from sqlite_store.cc so that file stays about VMs.
 //
 // Contract: as MoveRecordSql (sqlite_records.h): the store owns one ResourceSql, declared after
@@ -25,7 +25,7 @@ class ResourceSql {
 
   [[nodiscard]] Status prepare(sqlite3* writer);
   [[nodiscard]] Status write(sqlite3* writer, const Batch& batch);
-  // Fills out.networks, out.volumes and out.security_groups, ordered by id.
+  // Fills out.networks, out.volumes, out.security_groups and out.resource_groups, by id.
   [[nodiscard]] Status load(sqlite3* writer, Loaded& out);
 
  private:
@@ -39,6 +39,9 @@ class ResourceSql {
   Stmt upsert_security_group_;
   Stmt delete_security_group_;
   Stmt load_security_groups_;
+  Stmt upsert_resource_group_;
+  Stmt delete_resource_group_;
+  Stmt load_resource_groups_;
 };
 
 }  // namespace corral::store::sqlite

@@ -132,6 +132,8 @@ const RowCodec<VolumeRow>& volume_codec();
 // security_groups: keyed by id (migrations 8 and 12; (project, name) unique); rules a JSON
 // array of objects.
 const RowCodec<SecurityGroupRow>& security_group_codec();
+// resource_groups: keyed by id (migration 15; (project, name) unique regardless of case).
+const RowCodec<ResourceGroupRow>& resource_group_codec();
 
 // migrations: keyed by id (migration 4).
 const RowCodec<MigrationRow>& migration_codec();

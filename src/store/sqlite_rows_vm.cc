@@ -114,6 +114,10 @@ constexpr Column<Vm> kColumns[] = {
      [](RowReader& r, Vm& v) { v.locked_by = read_enum<lifecycle::LockedBy>(r); }},
     {"lock_reason", SqlType::kText, false, [](StmtUse& u, const Vm& v) { u.bind(v.lock_reason); },
      [](RowReader& r, Vm& v) { v.lock_reason = r.text(); }},
+    // Migration 15.
+    {"resource_group", SqlType::kInteger, false,
+     [](StmtUse& u, const Vm& v) { u.bind(v.resource_group); },
+     [](RowReader& r, Vm& v) { v.resource_group = r.i64(); }},
 };
 
 constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};

@@ -325,6 +325,21 @@ INSERT INTO audit_outbox_ids(one, max_id) VALUES (1, 0);
 ALTER TABLE vms ADD COLUMN locked_by INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE vms ADD COLUMN lock_reason TEXT NOT NULL DEFAULT '';
 )sql"},
+    // Resource groups (Azure's, store::ResourceGroupRow) and the one each VM was created in
+    // (0: none). Names are unique within a project regardless of case, as Azure's are.
+    {15, R"sql(
+CREATE TABLE resource_groups(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  location TEXT NOT NULL,
+  tags TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  project INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX resource_groups_project_name ON resource_groups(project, name COLLATE NOCASE);
+ALTER TABLE vms ADD COLUMN resource_group INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

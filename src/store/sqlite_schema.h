@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 14;
+inline constexpr int kSqliteSchemaVersion = 15;
 
 namespace sqlite {
 

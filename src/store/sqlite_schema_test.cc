@@ -137,10 +137,11 @@ TEST(SqliteSchemaTest, AnUpsertReplacesEveryColumnButTheKey) {
   const std::string vm = sqlite::insert_sql(sqlite::vm_codec());
   EXPECT_THAT(vm, ::testing::StartsWith("INSERT INTO vms(id, name, image, "));
   EXPECT_THAT(vm,
-              ::testing::HasSubstr("?24) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
+              ::testing::HasSubstr("?25) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "));
   EXPECT_THAT(vm, ::testing::EndsWith(", nics = excluded.nics, ssh_keys = excluded.ssh_keys, "
                                       "project = excluded.project, locked_by = excluded.locked_by, "
-                                      "lock_reason = excluded.lock_reason"));
+                                      "lock_reason = excluded.lock_reason, "
+                                      "resource_group = excluded.resource_group"));
   EXPECT_THAT(vm, ::testing::Not(::testing::HasSubstr("id = excluded.id")));
 }
 

@@ -54,6 +54,9 @@ struct Batch {
   // Security groups, by id: deleted first, then `security_groups` inserted or replaced whole.
   std::vector<SecurityGroupId> deleted_security_groups{};
   std::vector<SecurityGroupRow> security_groups{};
+  // Resource groups, by id: deleted first, then `resource_groups` inserted or replaced whole.
+  std::vector<ResourceGroupId> deleted_resource_groups{};
+  std::vector<ResourceGroupRow> resource_groups{};
   // Audit entries to insert, then the ones the audit log holds to delete (id <= this; 0: none).
   std::vector<AuditOutboxRow> audit_outbox{};
   std::int64_t audit_outbox_done = 0;
@@ -62,7 +65,8 @@ struct Batch {
            hosts.empty() && deleted_groups.empty() && groups.empty() && migrations.empty() &&
            stays.empty() && deleted_networks.empty() && networks.empty() &&
            deleted_volumes.empty() && volumes.empty() && deleted_security_groups.empty() &&
-           security_groups.empty() && audit_outbox.empty() && audit_outbox_done == 0;
+           security_groups.empty() && deleted_resource_groups.empty() && resource_groups.empty() &&
+           audit_outbox.empty() && audit_outbox_done == 0;
   }
 };
 
@@ -80,6 +84,7 @@ struct Loaded {
   std::vector<NetworkRow> networks;               // every network not deleted, ordered by id
   std::vector<VolumeRow> volumes;                 // every volume not deleted, ordered by id
   std::vector<SecurityGroupRow> security_groups;  // every group not deleted, ordered by id
+  std::vector<ResourceGroupRow> resource_groups;  // every group not deleted, ordered by id
   std::int64_t max_audit_outbox_id = 0;           // the highest ever written, deleted or not
 };
 

@@ -26,7 +26,8 @@ using VmId = std::int64_t;
 using OpId = std::int64_t;
 using HostId = std::int64_t;
 using GroupId = std::int64_t;
-// A tenant (Keystone's project, OpenNebula's group, Azure's resource group): every VM belongs
+using ResourceGroupId = std::int64_t;
+// A tenant (Keystone's project, OpenNebula's group, Azure's subscription): every VM belongs
 // to one. Projects live in the identity tables (auth/identity_store.h).
 using ProjectId = std::int64_t;
 // The project the first server start creates, whose admins administer the whole cloud; the
@@ -62,6 +63,9 @@ struct Vm {
   // the model: a resize keeps them.
   std::string requirements;
   GroupId group = 0;
+  // The resource group (Azure's) it was created in (0: none), fixed at create; always one of
+  // its own project's.
+  ResourceGroupId resource_group = 0;
   // Its network interfaces, as attached (a nic_attach's NIC joins when the operation
   // succeeds), and the public keys its guest accepts for root (given at create).
   std::vector<Nic> nics;
@@ -259,6 +263,19 @@ struct SecurityGroupRow {
   Millis updated_at = 0;
   ProjectId project = kAdminProjectId;  // fixed at create
   friend bool operator==(const SecurityGroupRow&, const SecurityGroupRow&) = default;
+};
+
+// A resource group (Azure's, issue 17): a named set of a project's VMs with a location, made
+// and deleted on its own. A VM joins one at create (Vm::resource_group) and stays in it.
+struct ResourceGroupRow {
+  ResourceGroupId id = 0;  // stable, assigned at create, never reused
+  std::string name;        // unique within its project, case-insensitively (as Azure's)
+  std::string location;    // fixed at create
+  std::string tags;        // a JSON object of strings ("" for none), replaced whole
+  Millis created_at = 0;
+  Millis updated_at = 0;
+  ProjectId project = kAdminProjectId;  // fixed at create
+  friend bool operator==(const ResourceGroupRow&, const ResourceGroupRow&) = default;
 };
 
 }  // namespace corral::store

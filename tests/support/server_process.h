@@ -60,13 +60,13 @@ class ServerProcess {
   // A client carrying the server's local admin credential (<data dir>/admin.token); an https
   // one verifies the server against ca_cert_path().
   std::unique_ptr<httplib::Client> client() const;
+  std::unique_ptr<httplib::Client> plain_client() const;  // no token; TLS verified
   std::string admin_token() const;
 
  private:
   enum class StartOutcome : std::uint8_t { kStarted, kFailed, kPortTaken };
   StartOutcome start_once();
   std::string cluster_address(const char* which) const;
-  std::unique_ptr<httplib::Client> plain_client() const;  // no token; TLS verified
   std::vector<std::string> args_;
   std::string data_dir_;
   bool own_data_dir_ = false;

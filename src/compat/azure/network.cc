@@ -1,0 +1,152 @@
+// Microsoft.Network, read-only: a VM's network interfaces (its Corral NICs, named
+// "vm<id>-nic<index>" as Corral's Azure view names them) and the virtual networks (Corral's
+// networks the caller sees, each with one subnet "default" of its range). `az vm list -d` and
+// `show -d` read a VM's NICs for its private addresses and MACs.
+#include <cctype>
+#include <charconv>
+
+#include "compat/azure/front.h"
+
+namespace corral::compat::azure::internal {
+
+namespace {
+
+std::string network_id(const Caller& caller, const Group& group, const std::string& name) {
+  return resource_id_prefix(caller) + "/resourceGroups/" + group.name +
+         "/providers/Microsoft.Network/virtualNetworks/" + name;
+}
+
+// "vm12-nic0" -> {12, 0}.
+std::optional<std::pair<std::int64_t, int>> parse_nic_name(const std::string& name) {
+  if (!name.starts_with("vm")) return std::nullopt;
+  const std::size_t dash = name.find("-nic");
+  if (dash == std::string::npos) return std::nullopt;
+  std::int64_t vm = 0;
+  int nic = -1;
+  const char* b = name.data();
+  if (auto [end, ec] = std::from_chars(b + 2, b + dash, vm); ec != std::errc{} || end != b + dash) {
+    return std::nullopt;
+  }
+  if (auto [end, ec] = std::from_chars(b + dash + 4, b + name.size(), nic);
+      ec != std::errc{} || end != b + name.size() || nic < 0) {
+    return std::nullopt;
+  }
+  return std::pair{vm, nic};
+}
+
+json nic_json(const Caller& caller, const Group& group, const json& vm, const json& nic) {
+  const std::string name =
+      "vm" + std::to_string(vm.value("id", 0L)) + "-nic" + std::to_string(nic.value("nic", 0));
+  const std::string id = nic_id(caller, group, name);
+  std::string mac = nic.value("mac", "");
+  for (char& c : mac) {
+    if (c == ':') c = '-';
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  const std::string network = nic.value("network", "");
+  return {
+      {"id", id},
+      {"name", name},
+      {"type", "Microsoft.Network/networkInterfaces"},
+      {"location", group.location},
+      {"properties",
+       {{"provisioningState", "Succeeded"},
+        {"macAddress", mac},
+        {"primary", nic.value("nic", 0) == 0},
+        {"ipConfigurations",
+         json::array({{{"id", id + "/ipConfigurations/ipconfig1"},
+                       {"name", "ipconfig1"},
+                       {"properties",
+                        {{"privateIPAddress", nic.value("ip", "")},
+                         {"privateIPAllocationMethod", "Dynamic"},
+                         {"privateIPAddressVersion", "IPv4"},
+                         {"primary", true},
+                         {"subnet",
+                          {{"id", network_id(caller, group, network) + "/subnets/default"}}}}}}})},
+        {"virtualMachine",
+         {{"id", resource_id_prefix(caller) + "/resourceGroups/" + group.name +
+                     "/providers/Microsoft.Compute/virtualMachines/" + vm.value("name", "")}}}}}};
+}
+
+json vnet_json(const Caller& caller, const Group& group, const json& n) {
+  const std::string name = n.value("name", "");
+  const std::string id = network_id(caller, group, name);
+  const std::string cidr = n.value("cidr", "");
+  return {{"id", id},
+          {"name", name},
+          {"type", "Microsoft.Network/virtualNetworks"},
+          {"location", group.location},
+          {"properties",
+           {{"provisioningState", n.value("status", "") == "READY" ? "Succeeded" : "Updating"},
+            {"addressSpace", {{"addressPrefixes", json::array({cidr})}}},
+            {"subnets",
+             json::array({{{"id", id + "/subnets/default"},
+                           {"name", "default"},
+                           {"properties",
+                            {{"addressPrefix", cidr}, {"provisioningState", "Succeeded"}}}}})}}}};
+}
+
+api::FrontReply not_found(const std::string& type, const std::string& name, const Group& group) {
+  return arm_error(404, "ResourceNotFound",
+                   "The Resource 'Microsoft.Network/" + type + "/" + name +
+                       "' under resource group '" + group.name + "' was not found.");
+}
+
+}  // namespace
+
+std::string nic_id(const Caller& caller, const Group& group, const std::string& name) {
+  return resource_id_prefix(caller) + "/resourceGroups/" + group.name +
+         "/providers/Microsoft.Network/networkInterfaces/" + name;
+}
+
+api::FrontReply network(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
+                        const Group& group, const std::vector<std::string>& rest) {
+  if (req.method != "GET" || rest.empty()) {
+    return arm_error(405, "MethodNotAllowed",
+                     "Microsoft.Network is read-only here: " + req.method + " " + req.path + ".");
+  }
+  if (iequals(rest[0], "networkInterfaces") && rest.size() == 2) {
+    const auto parsed = parse_nic_name(rest[1]);
+    if (!parsed) return not_found("networkInterfaces", rest[1], group);
+    const api::InnerReply r = api.call({"GET",
+                                        "/v1/vms/" + std::to_string(parsed->first),
+                                        {{"views", "none"}},
+                                        nullptr,
+                                        caller.token});
+    if (r.status != 200 || r.body.value("state", "") == "DONE") {
+      return not_found("networkInterfaces", rest[1], group);
+    }
+    const json rg = r.body.value("resource_group_id", json(nullptr));
+    if ((rg.is_number_integer() ? rg.get<std::int64_t>() : 0) != group.id) {
+      return not_found("networkInterfaces", rest[1], group);
+    }
+    for (const json& nic : r.body.value("nics", json::array())) {
+      if (nic.value("nic", -1) == parsed->second) {
+        return arm_reply(200, nic_json(caller, group, r.body, nic));
+      }
+    }
+    return not_found("networkInterfaces", rest[1], group);
+  }
+  if (iequals(rest[0], "virtualNetworks")) {
+    const api::InnerReply r = api.call({"GET", "/v1/networks", {}, nullptr, caller.token});
+    if (r.status != 200) return from_v1_error(r);
+    json value = json::array();
+    for (const json& n : r.body.value("networks", json::array())) {
+      if (rest.size() == 2 && !iequals(n.value("name", ""), rest[1])) continue;
+      value.push_back(vnet_json(caller, group, n));
+    }
+    if (rest.size() == 2) {
+      if (value.empty()) return not_found("virtualNetworks", rest[1], group);
+      return arm_reply(200, value[0]);
+    }
+    if (rest.size() == 1) return arm_reply(200, {{"value", std::move(value)}});
+  }
+  if (iequals(rest[0], "publicIPAddresses") && rest.size() == 2) {
+    return not_found("publicIPAddresses", rest[1], group);
+  }
+  return arm_error(404, "InvalidResourceType",
+                   "The resource type could not be found in the namespace 'Microsoft.Network': " +
+                       req.path + ".");
+}
+
+}  // namespace corral::compat::azure::internal
