@@ -4,6 +4,7 @@
 
 #include "api/host_json.h"
 #include "api/vm_json.h"
+#include "api/vm_writer.h"
 
 namespace corral::api {
 
@@ -86,7 +87,7 @@ std::string EventClient::next(std::chrono::milliseconds wait) {
       }
       if (e.transition.id != 0) out += "id: " + std::to_string(e.transition.id) + "\n";
       out += "event: transition\ndata: ";
-      out += event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += render_event(e);
       out += "\n\n";
     }
   }

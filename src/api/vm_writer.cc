@@ -366,3 +366,47 @@ std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_m
 }
 
 }  // namespace corral::api
+
+namespace corral::api {
+
+std::string render_event(const engine::Event& event) {
+  const store::TransitionRow& t = event.transition;
+  rapidjson::StringBuffer buffer;
+  Writer w(buffer);
+  // Keys in event_json's order (nlohmann's objects are sorted by key).
+  w.StartObject();
+  key(w, "action");
+  str(w, lc::action_name(t.action));
+  key(w, "actor");
+  str(w, t.actor);
+  key(w, "at");
+  str(w, format_time(t.at));
+  key(w, "from");
+  str(w, lc::state_name(t.from));
+  key(w, "id");
+  if (t.id == 0) {
+    w.Null();  // not known to the publisher
+  } else {
+    w.Int64(t.id);
+  }
+  key(w, "op_id");
+  w.Int64(t.op_id);
+  key(w, "phase");
+  phase_or_null(w, t.phase);
+  key(w, "reason");
+  text_or_null(w, t.reason);
+  key(w, "request_id");
+  text_or_null(w, t.request_id);
+  key(w, "state");
+  str(w, lc::state_name(event.state));
+  key(w, "status");
+  str(w, lc::op_status_name(t.status));
+  key(w, "to");
+  str(w, lc::state_name(t.to));
+  key(w, "vm_id");
+  w.Int64(t.vm_id);
+  w.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+}  // namespace corral::api

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/vm_links.h"
+#include "engine/engine.h"
 #include "store/types.h"
 
 namespace corral::api {
@@ -35,5 +36,9 @@ std::string render_accepted(const store::Vm& vm, const std::optional<store::Oper
 // {"vms": [...], "next_marker": id|null}, as GET /v1/vms answers.
 std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
                            const VmLinks& links = VmLinks{}, ViewSet set = kAllViews);
+
+// One transition event's JSON, exactly event_json(event).dump() (the event stream's hot path:
+// one per committed transition per watcher).
+std::string render_event(const engine::Event& event);
 
 }  // namespace corral::api

@@ -205,3 +205,36 @@ TEST(VmWriter, RendersOnlyTheAskedViews) {
 
 }  // namespace
 }  // namespace corral::api
+
+namespace corral::api {
+namespace {
+
+// Catches: the event stream's fast writer drifting from event_json (a key, its order, a null).
+TEST(VmWriterTest, RenderEventEqualsEventJson) {
+  namespace lc = corral::lifecycle;
+  store::TransitionRow committed;
+  committed.id = 41;
+  committed.vm_id = 7;
+  committed.op_id = 9;
+  committed.from = lc::State::kRunning;
+  committed.to = lc::State::kPoweroff;
+  committed.action = lc::Action::kShutdown;
+  committed.phase = lc::Phase::kShutdown;
+  committed.status = lc::OpStatus::kSucceeded;
+  committed.actor = "api";
+  committed.request_id = "req-1\"quoted\"";
+  committed.reason = "the guest said \\ bye";
+  committed.at = 1'796'518'923'005;
+  store::TransitionRow unknown = committed;
+  unknown.id = 0;
+  unknown.phase = lc::Phase::kNone;
+  unknown.request_id.clear();
+  unknown.reason.clear();
+  for (const store::TransitionRow& t : {committed, unknown}) {
+    engine::Event event{t, lc::State::kPoweroff, std::nullopt, 2};
+    EXPECT_EQ(render_event(event), event_json(event).dump()) << t.id;
+  }
+}
+
+}  // namespace
+}  // namespace corral::api

@@ -1,17 +1,29 @@
 #include "common/clock.h"
 
+#include <fmt/compile.h>
 #include <fmt/core.h>
 
+#include <chrono>
 #include <ctime>
 
 namespace corral {
 
+// Every VM the API renders has five times and every event one: calendar arithmetic (no
+// gmtime_r) and a format parsed at compile time, not per call (a tenth of the server's
+// instructions per transition went here).
 std::string format_time(Millis ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds(ms)};
+  const sys_days day = floor<days>(t);
+  const year_month_day date{day};
+  const hh_mm_ss<milliseconds> clock{t - day};
+  std::string out;
+  out.reserve(24);
+  fmt::format_to(std::back_inserter(out), FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z"),
+                 static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                 static_cast<unsigned>(date.day()), clock.hours().count(), clock.minutes().count(),
+                 clock.seconds().count(), clock.subseconds().count());
+  return out;
 }
 
 std::optional<Millis> parse_time(std::string_view text) {
