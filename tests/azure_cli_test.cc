@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -64,6 +65,13 @@ class AzureCliTest : public ::testing::Test {
     }
     config_dir_ = server_->data_dir() + "/azure";
     std::filesystem::create_directories(config_dir_);
+    // az takes an RSA key for the VM's osProfile.
+    const ProgramResult key = run_program({"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "",
+                                           "-C", "test", "-f", server_->data_dir() + "/key"},
+                                          {}, 60s);
+    ASSERT_EQ(key.exit_code, 0) << key.err;
+    std::ifstream in(server_->data_dir() + "/key.pub");
+    std::getline(in, public_key_);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -129,10 +137,12 @@ class AzureCliTest : public ::testing::Test {
 
   static ServerProcess* server_;
   static std::string config_dir_;
+  static std::string public_key_;
 };
 
 ServerProcess* AzureCliTest::server_ = nullptr;
 std::string AzureCliTest::config_dir_;
+std::string AzureCliTest::public_key_;
 
 // Catches: an ARM endpoint az cannot register or log in to (metadata, ADFS discovery, the
 // client-credentials token, subscriptions), statuses out of seed 000's order or words, a power
@@ -155,7 +165,24 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   const json group = az_json({"group", "create", "-n", "web", "-l", "West US"});
   EXPECT_EQ(group["location"], "westus");
   EXPECT_EQ(group["properties"]["provisioningState"], "Succeeded");
-  const std::int64_t id = v1_vm("demo", "web", "web-1");
+  // vm create: az's deployment, its virtual network made a Corral network; az waits until the
+  // VM runs and reads its NIC.
+  const json created =
+      az_json({"vm", "create", "-g", "web", "-n", "web-1", "--image", "Corral:Images:tiny:latest",
+               "--size", "Standard_B1ls", "--admin-username", "corral", "--ssh-key-values",
+               public_key_, "--public-ip-address", "", "--nsg", ""});
+  EXPECT_EQ(created["powerState"], "VM running") << created.dump();
+  EXPECT_EQ(created["resourceGroup"], "web");
+  EXPECT_TRUE(created["privateIpAddress"].is_string() &&
+              created["privateIpAddress"].get<std::string>().starts_with("10.0.0."))
+      << created.dump();
+  const ApiReply found =
+      call(server_->admin_token(), "GET", "/v1/vms?name=web-1&all_projects=true");
+  ASSERT_EQ(found.body["vms"].size(), 1u) << found.text;
+  const std::int64_t id = found.body["vms"][0].value("id", 0L);
+  EXPECT_EQ(found.body["vms"][0]["image"], "tiny");
+  EXPECT_EQ(found.body["vms"][0]["memory_mib"], 512);
+  EXPECT_EQ(found.body["vms"][0]["nics"][0]["network"], "web-1vnet");
   v1_vm("other", "", "secret-1");  // another project's, in its "default" group
 
   // list -d: every VM of the subscription with its power state (statuses[1] as az reads it).

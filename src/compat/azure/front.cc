@@ -49,7 +49,8 @@ api::FrontReply AzureFrontEnd::handle(const api::FrontRequest& request, api::Api
   if (iequals(rest[0], "resourcegroups")) {
     // {s}/resourceGroups/{rg}/providers/Microsoft.Compute|Microsoft.Network/...
     if (rest.size() >= 4 && iequals(rest[2], "providers") &&
-        (iequals(rest[3], "Microsoft.Compute") || iequals(rest[3], "Microsoft.Network"))) {
+        (iequals(rest[3], "Microsoft.Compute") || iequals(rest[3], "Microsoft.Network") ||
+         iequals(rest[3], "Microsoft.Resources"))) {
       std::optional<internal::Group> group = internal::find_group(api, caller, rest[1]);
       if (!group) {
         return internal::arm_error(404, "ResourceGroupNotFound",
@@ -58,6 +59,9 @@ api::FrontReply AzureFrontEnd::handle(const api::FrontRequest& request, api::Api
       const std::vector<std::string> under(rest.begin() + 4, rest.end());
       if (iequals(rest[3], "Microsoft.Network")) {
         return internal::network(request, api, caller, *group, under);
+      }
+      if (iequals(rest[3], "Microsoft.Resources")) {
+        return internal::deployments(request, api, caller, *group, under, deployments_);
       }
       return internal::compute(request, api, caller, group, under);
     }

@@ -21,6 +21,10 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,10 +33,35 @@
 
 namespace corral::compat::azure {
 
+namespace internal {
+// The deployments made since the server started (name -> the VM each made), which ARM's
+// GET on a deployment reads; not durable: the VMs are, and a deployment is only their recipe.
+class Deployments {
+ public:
+  void put(const std::string& key, std::int64_t vm) {
+    std::lock_guard lock(mu_);
+    made_[key] = vm;
+  }
+  std::optional<std::int64_t> get(const std::string& key) const {
+    std::lock_guard lock(mu_);
+    const auto it = made_.find(key);
+    if (it == made_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::int64_t> made_;
+};
+}  // namespace internal
+
 class AzureFrontEnd final : public api::FrontEnd {
  public:
   std::vector<std::string> prefixes() const override;
   api::FrontReply handle(const api::FrontRequest& request, api::ApiCaller& api) override;
+
+ private:
+  internal::Deployments deployments_;
 };
 
 // The tenant every subscription reports (the Corral cloud).
@@ -110,6 +139,19 @@ api::FrontReply compute(const api::FrontRequest& request, api::ApiCaller& api, c
 api::FrontReply network(const api::FrontRequest& request, api::ApiCaller& api, const Caller& caller,
                         const Group& group, const std::vector<std::string>& rest);
 std::string nic_id(const Caller& caller, const Group& group, const std::string& name);
+
+// virtual_machines.cc: makes the VM an ARM body's `properties` describe, on `networks`
+// (Corral network names); the v1 create's reply (202), or the ARM error.
+std::expected<api::InnerReply, api::FrontReply> make_vm(api::ApiCaller& api, const Caller& caller,
+                                                        const Group& group, const std::string& name,
+                                                        const json& properties,
+                                                        const std::vector<std::string>& networks);
+
+// deployments.cc: Microsoft.Resources/deployments, the template `az vm create` PUTs.
+class Deployments;
+api::FrontReply deployments(const api::FrontRequest& request, api::ApiCaller& api,
+                            const Caller& caller, const Group& group,
+                            const std::vector<std::string>& rest, Deployments& registry);
 
 // "https://host:port" + "/subscriptions/{s}" ...
 std::string resource_id_prefix(const Caller& caller);

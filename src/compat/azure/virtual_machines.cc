@@ -5,6 +5,7 @@
 // name; its group is the one it was created in ("default" for none). A DONE VM is gone, as a
 // deleted one is on Azure.
 #include <cstdio>
+#include <expected>
 
 #include "compat/azure/front.h"
 #include "compat/azure/sizes.h"
@@ -164,38 +165,37 @@ api::FrontReply list_vms(api::ApiCaller& api, const Caller& caller,
   return arm_reply(200, {{"value", std::move(value)}});
 }
 
-// PUT of a VM that does not exist: the model from hardwareProfile.vmSize and the image from
-// storageProfile.imageReference, the keys from osProfile.
-api::FrontReply create_vm(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
-                          const Group& group, const std::string& name) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
-    return arm_error(400, "InvalidRequestContent",
-                     "The request content was invalid: a virtual machine needs 'properties'.");
-  }
-  const json& p = body["properties"];
+}  // namespace
+
+std::expected<api::InnerReply, api::FrontReply> make_vm(api::ApiCaller& api, const Caller& caller,
+                                                        const Group& group, const std::string& name,
+                                                        const json& p,
+                                                        const std::vector<std::string>& networks) {
   const std::string size =
       p.value("hardwareProfile", json::object()).value("vmSize", std::string("Standard_B1s"));
   const std::optional<Model> model = parse_size(size);
   if (!model) {
-    return arm_error(400, "InvalidParameter",
-                     "The value '" + size + "' of parameter 'vmSize' is not a size this cloud " +
-                         "offers (Standard_B1ls ... Standard_D4s_v3, or Corral_<n>vCPU_<m>MiB).");
+    return std::unexpected(
+        arm_error(400, "InvalidParameter",
+                  "The value '" + size + "' of parameter 'vmSize' is not a size this cloud " +
+                      "offers (Standard_B1ls ... Standard_D4s_v3, or Corral_<n>vCPU_<m>MiB)."));
   }
   const json storage = p.value("storageProfile", json::object());
   const std::optional<std::string> image =
       image_of(storage.value("imageReference", json::object()));
   if (!image) {
-    return arm_error(400, "InvalidParameter",
-                     "The value of parameter 'imageReference' is invalid: give publisher, offer, "
-                     "sku and version (Corral:Images:<image>:latest for an image of this cloud) "
-                     "or an image id.");
+    return std::unexpected(
+        arm_error(400, "InvalidParameter",
+                  "The value of parameter 'imageReference' is invalid: give publisher, offer, "
+                  "sku and version (Corral:Images:<image>:latest for an image of this cloud) "
+                  "or an image id."));
   }
   json v1 = {{"name", name},
              {"image", *image},
              {"vcpus", model->vcpus},
              {"memory_mib", model->memory_mib}};
   if (group.id != 0) v1["resource_group"] = group.name;
+  if (!networks.empty()) v1["networks"] = networks;
   json keys = json::array();
   const json os = p.value("osProfile", json::object());
   const json ssh = os.value("linuxConfiguration", json::object()).value("ssh", json::object());
@@ -208,16 +208,32 @@ api::FrontReply create_vm(const api::FrontRequest& req, api::ApiCaller& api, con
   const api::InnerReply r = api.call({"POST", "/v1/vms", {}, v1, caller.token});
   if (r.status != 202) {
     if (r.status == 409) {
-      return arm_error(409, "Conflict",
-                       "A VM named '" + name + "' exists in this cloud: VM names are unique.");
+      return std::unexpected(arm_error(
+          409, "Conflict", "A VM named '" + name + "' exists in this cloud: VM names are unique."));
     }
-    return from_v1_error(r);
+    return std::unexpected(from_v1_error(r));
   }
-  const std::int64_t id = r.body["vm"].value("id", 0L);
+  return r;
+}
+
+namespace {
+
+// PUT of a VM that does not exist: the model from hardwareProfile.vmSize and the image from
+// storageProfile.imageReference, the keys from osProfile.
+api::FrontReply create_vm(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
+                          const Group& group, const std::string& name) {
+  const json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
+    return arm_error(400, "InvalidRequestContent",
+                     "The request content was invalid: a virtual machine needs 'properties'.");
+  }
+  const auto made = make_vm(api, caller, group, name, body["properties"], {});
+  if (!made) return made.error();
+  const std::int64_t id = made->body["vm"].value("id", 0L);
   const api::InnerReply got = api.call(
       {"GET", "/v1/vms/" + std::to_string(id), {{"views", "azure"}}, nullptr, caller.token});
-  const json& vm = got.status == 200 ? got.body : r.body["vm"];
-  return accepted(req, caller, group.location, r.body["operation"].value("id", 0L), 201,
+  const json& vm = got.status == 200 ? got.body : made->body["vm"];
+  return accepted(req, caller, group.location, made->body["operation"].value("id", 0L), 201,
                   vm_json(caller, group, vm, false));
 }
 
