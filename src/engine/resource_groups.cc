@@ -108,7 +108,7 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
       promise->set_value(std::move(result));
       return;
     }
-    host_replies.push_back([promise, detail = std::move(*result)](const Error* error) {
+    host_replies.emplace_back([promise, detail = std::move(*result)](const Error* error) {
       promise->set_value(error != nullptr ? Result<ResourceGroupDetail>(fail(*error)) : detail);
     });
   };

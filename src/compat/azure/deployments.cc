@@ -114,11 +114,12 @@ std::expected<std::vector<std::string>, api::FrontReply> networks_of(api::ApiCal
         }
       }
       if (cidr.empty()) {
-        return std::unexpected(arm_error(400, "InvalidTemplate",
-                                         "virtual network '" + vnet +
-                                             "' is neither the project's "
-                                             "nor made by the template with subnet '" +
-                                             subnet + "'"));
+        std::string why = "virtual network '";
+        why += vnet;
+        why += "' is neither the project's nor made by the template with subnet '";
+        why += subnet;
+        why += "'";
+        return std::unexpected(arm_error(400, "InvalidTemplate", why));
       }
       const api::InnerReply made =
           api.call({"POST", "/v1/networks", {}, {{"name", network}, {"cidr", cidr}}, caller.token});
