@@ -63,6 +63,20 @@ struct FrontReply {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A path's segments after `prefix`, empty ones dropped ("/compute/v2.1/servers/" after
+// "/compute" -> {"v2.1", "servers"}): how the front ends read their paths.
+inline std::vector<std::string> path_segments(const std::string& path, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::size_t at = prefix.size();
+  while (at < path.size()) {
+    const std::size_t slash = path.find('/', at);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > at) out.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
 class FrontEnd {
  public:
   virtual ~FrontEnd() = default;

@@ -360,6 +360,8 @@ struct Engine::Impl {
   void handle_resource_group(internal::ResourceGroupCommand& command);
   const store::ResourceGroupRow* find_resource_group(std::string_view name,
                                                      store::ProjectId project) const;
+  // The VMs created in `group` that are not DONE, including this batch's creates.
+  std::vector<VmId> live_resource_group_members(store::ResourceGroupId group) const;
   void load_resource_groups(const store::Loaded& loaded);
   void publish_resource_groups();   // under published_mu
   void rollback_resource_groups();  // back to the published rows

@@ -100,6 +100,16 @@ const store::ResourceGroupRow* Engine::Impl::find_resource_group(std::string_vie
   return nullptr;
 }
 
+std::vector<VmId> Engine::Impl::live_resource_group_members(store::ResourceGroupId group) const {
+  std::vector<VmId> out;
+  const auto it = resource_group_members.find(group);
+  if (it == resource_group_members.end()) return out;
+  for (VmId vm : it->second) {
+    if (current(vm).record.state != lc::State::kDone) out.push_back(vm);
+  }
+  return out;
+}
+
 void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command) {
   auto answer = [&](Result<ResourceGroupDetail> result) {
     auto promise =
@@ -119,13 +129,7 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
       answer(fail(Error::not_found("no resource group " + spec.name)));
       return;
     }
-    std::vector<VmId> members;
-    for (const auto& [id, vms_in] : resource_group_members) {
-      if (id != found->id) continue;
-      for (VmId vm : vms_in) {
-        if (current(vm).record.state != lc::State::kDone) members.push_back(vm);
-      }
-    }
+    const std::vector<VmId> members = live_resource_group_members(found->id);
     if (!members.empty()) {
       answer(fail(Error{ErrorCode::kConflict,
                         "resource group " + found->name + " still has " +
@@ -176,13 +180,7 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
     resource_groups[row.id] = row;
     resource_group_rows.push_back(row);
     resource_groups_changed = true;
-    std::vector<VmId> members;
-    if (const auto it = resource_group_members.find(row.id); it != resource_group_members.end()) {
-      for (VmId vm : it->second) {
-        if (current(vm).record.state != lc::State::kDone) members.push_back(vm);
-      }
-    }
-    answer(ResourceGroupDetail{row, std::move(members), false});
+    answer(ResourceGroupDetail{row, live_resource_group_members(row.id), false});
     return;
   }
   if (!location) {

@@ -150,15 +150,7 @@ bool iequals(const std::string& a, const std::string& b) {
 }
 
 std::vector<std::string> segments_after(const std::string& path, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::size_t at = prefix.size();
-  while (at < path.size()) {
-    const std::size_t slash = path.find('/', at);
-    const std::size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > at) out.push_back(path.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
+  return api::path_segments(path, prefix);
 }
 
 std::optional<std::string> query_value(const api::FrontRequest& request, const std::string& key) {

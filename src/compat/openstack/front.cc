@@ -27,15 +27,7 @@ api::FrontReply json_reply(int status, const nlohmann::json& body) {
 }
 
 std::vector<std::string> segments_after(const std::string& path, const std::string& prefix) {
-  std::vector<std::string> out;
-  std::size_t at = prefix.size();
-  while (at < path.size()) {
-    const std::size_t slash = path.find('/', at);
-    const std::size_t end = slash == std::string::npos ? path.size() : slash;
-    if (end > at) out.push_back(path.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
+  return api::path_segments(path, prefix);
 }
 
 std::optional<long> query_limit(const api::FrontRequest& request, long fallback) {
