@@ -165,17 +165,19 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   const json group = az_json({"group", "create", "-n", "web", "-l", "West US"});
   EXPECT_EQ(group["location"], "westus");
   EXPECT_EQ(group["properties"]["provisioningState"], "Succeeded");
-  // vm create: az's deployment, its virtual network made a Corral network; az waits until the
-  // VM runs and reads its NIC.
-  const json created =
-      az_json({"vm", "create", "-g", "web", "-n", "web-1", "--image", "Corral:Images:tiny:latest",
-               "--size", "Standard_B1ls", "--admin-username", "corral", "--ssh-key-values",
-               public_key_, "--public-ip-address", "", "--nsg", ""});
+  // vm create: az's deployment (virtual network, NSG, public IP, NIC, VM) — the network a
+  // Corral network, the NSG a Corral security group holding the NIC; az waits until the VM
+  // runs and reads its NIC and public IP.
+  const json created = az_json({"vm", "create", "-g", "web", "-n", "web-1", "--image",
+                                "Corral:Images:tiny:latest", "--size", "Standard_B1ls",
+                                "--admin-username", "corral", "--ssh-key-values", public_key_});
   EXPECT_EQ(created["powerState"], "VM running") << created.dump();
   EXPECT_EQ(created["resourceGroup"], "web");
   EXPECT_TRUE(created["privateIpAddress"].is_string() &&
               created["privateIpAddress"].get<std::string>().starts_with("10.0.0."))
       << created.dump();
+  EXPECT_EQ(created["publicIpAddress"], created["privateIpAddress"])
+      << "the public IP is the first NIC's address (no NAT): " << created.dump();
   const ApiReply found =
       call(server_->admin_token(), "GET", "/v1/vms?name=web-1&all_projects=true");
   ASSERT_EQ(found.body["vms"].size(), 1u) << found.text;
@@ -183,6 +185,16 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   EXPECT_EQ(found.body["vms"][0]["image"], "tiny");
   EXPECT_EQ(found.body["vms"][0]["memory_mib"], 512);
   EXPECT_EQ(found.body["vms"][0]["nics"][0]["network"], "web-1vnet");
+  const ApiReply nsg = call(server_->admin_token(), "GET", "/v1/security-groups/web-1nsg");
+  ASSERT_EQ(nsg.status, 200) << nsg.text;
+  const json& sg = nsg.body["security_group"];
+  EXPECT_EQ(found.body["vms"][0]["nics"][0]["security_groups"], json::array({sg["id"]}));
+  bool ssh_allowed = false;
+  for (const json& rule : sg["rules"]) {
+    ssh_allowed |= rule["direction"] == "ingress" && rule["protocol"] == "tcp" &&
+                   rule["ports"] == "22" && rule["remote"].is_null();
+  }
+  EXPECT_TRUE(ssh_allowed) << "az's default-allow-ssh rule: " << sg.dump();
   v1_vm("other", "", "secret-1");  // another project's, in its "default" group
 
   // list -d: every VM of the subscription with its power state (statuses[1] as az reads it).
@@ -193,6 +205,7 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   EXPECT_EQ(listed[0]["resourceGroup"], "web");
   EXPECT_EQ(listed[0]["powerState"], "VM running");
   EXPECT_EQ(listed[0]["hardwareProfile"]["vmSize"], "Standard_B1ls");
+  EXPECT_EQ(listed[0]["publicIps"], created["publicIpAddress"]);
 
   // get-instance-view: seed 000's Running row, status by status, and Corral's own view.
   const std::vector<SeedStatus> running = seed_statuses("Running");
@@ -207,10 +220,45 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
     EXPECT_EQ(statuses[i]["code"], azure_statuses(id)[i]["code"]) << i;
   }
 
-  // stop, then deallocate: az waits on each operation; the state shown is seed 000's row.
-  ran = az({"vm", "stop", "-g", "web", "-n", "web-1"});
+  // A failed update (seed 000:336-339): resize fails on the host; the VM runs on with its old
+  // model, GET shows the size asked for, and the instance view the error.
+  const std::string admin = server_->admin_token();
+  ASSERT_EQ(call(admin, "POST", "/v1/admin/faults",
+                 {{"kind", "fail_intact"},
+                  {"action", "resize"},
+                  {"message", "no room for 2 vCPUs on the host"}})
+                .status,
+            201);
+  ran = az({"vm", "resize", "-g", "web", "-n", "web-1", "--size", "Standard_B2s"});
+  EXPECT_NE(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.err.find("no room for 2 vCPUs on the host"), std::string::npos) << ran.err;
+  json shown = az_json({"vm", "get-instance-view", "-g", "web", "-n", "web-1"});
+  EXPECT_EQ(shown["hardwareProfile"]["vmSize"], "Standard_B2s") << "the model last received";
+  EXPECT_EQ(shown["provisioningState"], "Failed");
+  EXPECT_EQ(shown["instanceView"]["statuses"][0]["code"], "ProvisioningState/failed");
+  EXPECT_NE(shown["instanceView"]["statuses"][0].value("message", "").find("no room"),
+            std::string::npos)
+      << shown.dump();
+  EXPECT_EQ(shown["instanceView"]["statuses"][1]["code"], "PowerState/running");
+  const ApiReply effective = call(admin, "GET", "/v1/vms/" + std::to_string(id));
+  EXPECT_EQ(effective.body["vcpus"], 1) << "the old model stays in effect";
+
+  // A second write while one runs is ARM's Conflict: a graceful stop that hangs (--no-wait
+  // returns at once), a start refused, then --skip-shutdown cutting the hung stop short.
+  ASSERT_EQ(
+      call(admin, "POST", "/v1/admin/faults", {{"kind", "hang"}, {"action", "shutdown"}}).status,
+      201);
+  ran = az({"vm", "stop", "-g", "web", "-n", "web-1", "--no-wait"});
   ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
-  json shown = az_json({"vm", "show", "-d", "-g", "web", "-n", "web-1"});
+  EXPECT_EQ(azure_statuses(id)[1]["code"], "PowerState/stopping");
+  ran = az({"vm", "start", "-g", "web", "-n", "web-1"});
+  EXPECT_NE(ran.exit_code, 0);
+  EXPECT_NE(ran.err.find("(Conflict)"), std::string::npos) << ran.err;
+  ran = az({"vm", "stop", "-g", "web", "-n", "web-1", "--skip-shutdown"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+
+  // stopped, then deallocate: az waits on each operation; the state shown is seed 000's row.
+  shown = az_json({"vm", "show", "-d", "-g", "web", "-n", "web-1"});
   EXPECT_EQ(shown["powerState"], seed_statuses("Stopped").at(1).display);
   ran = az({"vm", "deallocate", "-g", "web", "-n", "web-1"});
   ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
@@ -222,7 +270,10 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   ran = az({"vm", "restart", "-g", "web", "-n", "web-1"});
   EXPECT_NE(ran.exit_code, 0);
   EXPECT_NE(ran.err.find("(OperationNotAllowed)"), std::string::npos) << ran.err;
-  EXPECT_NE(ran.err.find("start"), std::string::npos) << "names what is allowed: " << ran.err;
+  EXPECT_NE(ran.err.find("'web-1' since the VM is deallocated. Allowed now: start, update, "
+                         "delete."),
+            std::string::npos)
+      << "the README's words, naming what is allowed: " << ran.err;
   EXPECT_EQ(azure_statuses(id)[1]["code"], "PowerState/deallocated");
 
   ran = az({"vm", "start", "-g", "web", "-n", "web-1"});

@@ -121,6 +121,7 @@ const VerbRule kRules[] = {
   {V::kAzure, "restart", "", {S::kRunning}, A::kReboot, {}, ""},
   {V::kAzure, "deallocate", "", {S::kRunning, S::kUnknown, S::kPoweroff, S::kSuspended, S::kShelved}, A::kDeallocate, {}, ""},
   {V::kAzure, "deallocate", "", {S::kPaused}, A::kDeallocateHard, {}, ""},
+  {V::kAzure, "update", "", {S::kRunning, S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, A::kResize, {}, "a PUT that changes hardwareProfile.vmSize"},
   {V::kAzure, "delete", "", kLive, A::kTerminateHard, kAllButDelete, ""},
 
   // ---- StratusLab: seed 002 ----------------------------------------------------------------

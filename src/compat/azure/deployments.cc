@@ -1,10 +1,15 @@
 // Microsoft.Resources/deployments: the template `az vm create` PUTs (no ARM expressions: every
 // name and id literal). Its virtual machine is made as a PUT of one would be; its virtual
 // network becomes a Corral network (made if the project has none of that name, from the
-// subnet's range) and the NIC a NIC on it. Public IP addresses and network security groups in
-// the template are not made (docs/azure.md): create with --public-ip-address "" --nsg "".
+// subnet's range), its network security group a Corral security group (security_groups.cc)
+// and the NIC a NIC on that network in that group. Its public IP address is the first NIC's
+// address (network.cc says why), so a public IP is taken only on the VM's first NIC.
 // The deployment runs until the VM is provisioned: ARM's Running, then Succeeded or Failed.
+#include <fmt/format.h>
+
 #include <cctype>
+#include <chrono>
+#include <thread>
 
 #include "compat/azure/front.h"
 
@@ -62,33 +67,85 @@ json deployment_json(const Caller& caller, const Group& group, const std::string
                  {{{"id", rg + "/providers/Microsoft.Compute/virtualMachines/" + vm_name}}})}}}};
 }
 
+// A network is made asynchronously (LOCK_CREATE until its bridge and DHCP are up) and leases
+// no address before it is READY; ARM's deployment makes the network and the VM in one
+// request, so the VM waits for it here: a bounded wait (a local network is up in well under
+// a second), then 409 naming the network's state.
+std::optional<api::FrontReply> await_ready(api::ApiCaller& api, const Caller& caller,
+                                           const std::string& network) {
+  constexpr auto kPatience = std::chrono::seconds(30);
+  const auto give_up = std::chrono::steady_clock::now() + kPatience;
+  for (;;) {
+    const api::InnerReply r =
+        api.call({"GET", "/v1/networks/" + network, {}, nullptr, caller.token});
+    if (r.status != 200) return from_v1_error(r);
+    const std::string status = r.body["network"].value("state", "");
+    if (status == "READY") return std::nullopt;
+    if (status != "LOCK_CREATE" || std::chrono::steady_clock::now() > give_up) {
+      return arm_error(
+          409, "Conflict",
+          fmt::format("virtual network '{}' is {}, not READY: its VMs cannot have addresses on it "
+                      "yet.",
+                      network, status));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+struct Wiring {
+  std::vector<std::string> networks;         // Corral networks, one per NIC
+  std::vector<std::string> security_groups;  // the NICs' NSGs as Corral groups
+};
+
+const json* find_resource(const json& resources, const std::string& type, const std::string& name) {
+  for (const json& r : resources) {
+    if (iequals(r.value("type", ""), type) && iequals(r.value("name", ""), name)) return &r;
+  }
+  return nullptr;
+}
+
 // Corral networks for the VM's NICs: each NIC resource's subnet names a virtual network; one
-// the template also makes is made here unless the project has it.
-std::expected<std::vector<std::string>, api::FrontReply> networks_of(api::ApiCaller& api,
-                                                                     const Caller& caller,
-                                                                     const json& vm,
-                                                                     const json& resources) {
-  std::vector<std::string> out;
+// the template also makes is made here unless the project has it. A NIC's NSG is the
+// template's (made here) or one the project has.
+std::expected<Wiring, api::FrontReply> networks_of(api::ApiCaller& api, const Caller& caller,
+                                                   const json& vm, const json& resources) {
+  Wiring wiring;
+  std::vector<std::string>& out = wiring.networks;
   const json nics = vm["properties"]
                         .value("networkProfile", json::object())
                         .value("networkInterfaces", json::array());
   for (const json& ref : nics) {
     const std::string nic_name = last_segment(ref.value("id", ""), "networkInterfaces");
-    const json* nic = nullptr;
-    for (const json& r : resources) {
-      if (iequals(r.value("type", ""), "Microsoft.Network/networkInterfaces") &&
-          iequals(r.value("name", ""), nic_name)) {
-        nic = &r;
-      }
-    }
+    const json* nic = find_resource(resources, "Microsoft.Network/networkInterfaces", nic_name);
     if (nic == nullptr) {
       return std::unexpected(arm_error(
           400, "InvalidTemplate",
           "network interface '" + nic_name + "' is not in the template (only new NICs are taken)"));
     }
-    const json configs =
-        (*nic).value("properties", json::object()).value("ipConfigurations", json::array());
+    const json nic_props = (*nic).value("properties", json::object());
+    const std::string nsg = last_segment(
+        nic_props.value("networkSecurityGroup", json::object()).value("id", std::string()),
+        "networkSecurityGroups");
+    if (!nsg.empty()) {
+      if (const json* made =
+              find_resource(resources, "Microsoft.Network/networkSecurityGroups", nsg)) {
+        const auto group = put_nsg(api, caller, *made);
+        if (!group) return std::unexpected(group.error());
+        wiring.security_groups.push_back(*group);
+      } else {
+        wiring.security_groups.push_back(lower(nsg));  // the project's, or v1 says it is not
+      }
+    }
+    const json configs = nic_props.value("ipConfigurations", json::array());
     if (configs.empty()) continue;
+    const json public_ip =
+        configs[0].value("properties", json::object()).value("publicIPAddress", json(nullptr));
+    if (public_ip.is_object() && !out.empty()) {
+      return std::unexpected(arm_error(
+          400, "InvalidTemplate",
+          "network interface '" + nic_name +
+              "' asks for a public IP address: here a VM's public IP is its first NIC's address"));
+    }
     const std::string subnet_id = configs[0]
                                       .value("properties", json::object())
                                       .value("subnet", json::object())
@@ -101,13 +158,9 @@ std::expected<std::vector<std::string>, api::FrontReply> networks_of(api::ApiCal
         api.call({"GET", "/v1/networks/" + network, {}, nullptr, caller.token});
     if (have.status == 404) {
       std::string cidr;
-      for (const json& r : resources) {
-        if (!iequals(r.value("type", ""), "Microsoft.Network/virtualNetworks") ||
-            !iequals(r.value("name", ""), vnet)) {
-          continue;
-        }
+      if (const json* r = find_resource(resources, "Microsoft.Network/virtualNetworks", vnet)) {
         for (const json& s :
-             r.value("properties", json::object()).value("subnets", json::array())) {
+             r->value("properties", json::object()).value("subnets", json::array())) {
           if (iequals(s.value("name", ""), subnet)) {
             cidr = s.value("properties", json::object()).value("addressPrefix", "");
           }
@@ -127,9 +180,12 @@ std::expected<std::vector<std::string>, api::FrontReply> networks_of(api::ApiCal
     } else if (have.status != 200) {
       return std::unexpected(from_v1_error(have));
     }
+    if (std::optional<api::FrontReply> late = await_ready(api, caller, network)) {
+      return std::unexpected(*late);
+    }
     out.push_back(network);
   }
-  return out;
+  return wiring;
 }
 
 }  // namespace
@@ -188,10 +244,11 @@ api::FrontReply deployments(const api::FrontRequest& req, api::ApiCaller& api, c
                      "The template deploys no virtual machine (only az vm create's templates are "
                      "taken).");
   }
-  const auto networks = networks_of(api, caller, *vm, resources);
-  if (!networks) return networks.error();
+  const auto wiring = networks_of(api, caller, *vm, resources);
+  if (!wiring) return wiring.error();
   const std::string vm_name = (*vm).value("name", "");
-  const auto made = make_vm(api, caller, group, vm_name, (*vm)["properties"], *networks);
+  const auto made = make_vm(api, caller, group, vm_name, (*vm)["properties"], wiring->networks,
+                            wiring->security_groups);
   if (!made) return made.error();
   const std::int64_t id = made->body["vm"].value("id", 0L);
   registry.put(key, id);

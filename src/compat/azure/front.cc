@@ -122,9 +122,13 @@ api::FrontReply from_v1_error(const api::InnerReply& r, const std::string& verb,
                        "Operation '" + verb + "' is not allowed on VM '" + vm +
                            "' since another operation ('" + running + "') is in progress." + tail);
     }
+    // The Azure view's state is "<provisioning>, <power>": Azure's message names the power.
+    const std::string state = error.value("state", "?");
+    const std::size_t comma = state.find(", ");
+    const std::string power = comma == std::string::npos ? state : state.substr(comma + 2);
     return arm_error(409, "OperationNotAllowed",
-                     "Operation '" + verb + "' is not allowed on VM '" + vm + "' in state " +
-                         error.value("state", "?") + "." + tail);
+                     "Operation '" + verb + "' is not allowed on VM '" + vm + "' since the VM is " +
+                         power + "." + tail);
   }
   if (r.status == 409 && code == "locked") return arm_error(409, "ScopeLocked", message);
   if (r.status == 409) return arm_error(409, "Conflict", message);

@@ -135,17 +135,33 @@ api::FrontReply compute(const api::FrontRequest& request, api::ApiCaller& api, c
                         const std::optional<Group>& group, const std::vector<std::string>& rest);
 
 // network.cc: Microsoft.Network under a group (read-only): network interfaces, virtual
-// networks. nic_id is a NIC's ARM id ("vm<id>-nic<index>" as Corral's Azure view names it).
+// networks, public IP addresses (a VM's first NIC's address, "vm<id>-ip": Corral has no NAT,
+// and that address is what StratusLab calls the VM's public IP) and security groups. nic_id is
+// a NIC's ARM id ("vm<id>-nic<index>" as Corral's Azure view names it).
 api::FrontReply network(const api::FrontRequest& request, api::ApiCaller& api, const Caller& caller,
                         const Group& group, const std::vector<std::string>& rest);
 std::string nic_id(const Caller& caller, const Group& group, const std::string& name);
 
+// security_groups.cc: networkSecurityGroups[/{name}] (read) as the project's security groups.
+api::FrontReply security_groups(api::ApiCaller& api, const Caller& caller, const Group& group,
+                                const std::vector<std::string>& rest);
+std::string nsg_id(const Caller& caller, const Group& group, const std::string& name);
+// An NSG resource's rules as Corral's rules (v1's own vocabulary): Azure's default rules (all
+// outbound, inbound from the virtual network) and each Allow rule; why not, for a Deny rule, a
+// protocol or an address prefix Corral cannot express.
+std::expected<json, std::string> nsg_rules(const json& nsg);
+// Makes (or, if the project has it, replaces the rules of) the security group an NSG resource
+// describes; its Corral name (the NSG's, lower-cased), or the ARM error.
+std::expected<std::string, api::FrontReply> put_nsg(api::ApiCaller& api, const Caller& caller,
+                                                    const json& nsg);
+
 // virtual_machines.cc: makes the VM an ARM body's `properties` describe, on `networks`
-// (Corral network names); the v1 create's reply (202), or the ARM error.
-std::expected<api::InnerReply, api::FrontReply> make_vm(api::ApiCaller& api, const Caller& caller,
-                                                        const Group& group, const std::string& name,
-                                                        const json& properties,
-                                                        const std::vector<std::string>& networks);
+// (Corral network names) with the NICs in `security_groups` (none: the project's default);
+// the v1 create's reply (202), or the ARM error.
+std::expected<api::InnerReply, api::FrontReply> make_vm(
+    api::ApiCaller& api, const Caller& caller, const Group& group, const std::string& name,
+    const json& properties, const std::vector<std::string>& networks,
+    const std::vector<std::string>& security_groups = {});
 
 // deployments.cc: Microsoft.Resources/deployments, the template `az vm create` PUTs.
 class Deployments;

@@ -40,12 +40,38 @@ api::FrontReply accepted(const api::FrontRequest& req, const Caller& caller,
   return reply;
 }
 
+// The action of the VM's running operation ("" if none runs).
+std::string running_action(const json& vm) {
+  const json op = vm.value("operation", json(nullptr));
+  return op.is_object() && op.value("status", "") == "running" ? op.value("action", "")
+                                                               : std::string();
+}
+
+// The size the VM was last asked to have: Azure's GET shows the model it received even when
+// a failed update left the effective one in force (seed 000:336-339).
+std::string size_shown(const json& vm) {
+  const json model = vm.value("model", json::object());
+  const json requested = model.value("requested", json(nullptr));
+  if (requested.is_object()) {
+    return size_name(requested.value("vcpus", 1), requested.value("memory_mib", 0));
+  }
+  return size_name(vm.value("vcpus", 1), vm.value("memory_mib", 0));
+}
+
 json instance_view_json(const json& vm) {
   const json azure = vm["views"].value("azure", json::object());
+  json statuses = azure.value("statuses", json::array());
+  // A failed operation's error is the provisioning status's message (seed 000:340-341: "look
+  // at the error message ... of the VM instance view").
+  const json op = vm.value("operation", json(nullptr));
+  if (!statuses.empty() && azure.value("provisioning_state", "") == "Failed" && op.is_object() &&
+      op.value("error", json(nullptr)).is_string()) {
+    statuses[0]["message"] = op["error"];
+  }
   return {{"computerName", vm.value("name", "")},
           {"osName", "Linux"},
           {"hyperVGeneration", "V1"},
-          {"statuses", azure.value("statuses", json::array())}};
+          {"statuses", std::move(statuses)}};
 }
 
 // A v1 VM (with its Azure view) as ARM's virtualMachine resource.
@@ -73,26 +99,25 @@ json vm_json(const Caller& caller, const Group& group, const json& vm, bool inst
       interfaces.push_back(std::move(ref));
     }
   }
-  json properties = {
-      {"vmId", vm_id},
-      {"hardwareProfile", {{"vmSize", size_name(vm.value("vcpus", 1), vm.value("memory_mib", 0))}}},
-      {"storageProfile",
-       {{"imageReference", image_reference(vm.value("image", ""))},
-        {"osDisk",
-         {{"osType", "Linux"},
-          {"name", name + "_OsDisk_1"},
-          {"createOption", "FromImage"},
-          {"caching", "ReadWrite"}}},
-        {"dataDisks", std::move(data_disks)}}},
-      {"osProfile",
-       {{"computerName", name},
-        {"adminUsername", "root"},
-        {"linuxConfiguration",
-         {{"disablePasswordAuthentication", true}, {"provisionVMAgent", false}}},
-        {"secrets", json::array()},
-        {"allowExtensionOperations", false}}},
-      {"networkProfile", {{"networkInterfaces", std::move(interfaces)}}},
-      {"provisioningState", azure.value("provisioning_state", "Succeeded")}};
+  json properties = {{"vmId", vm_id},
+                     {"hardwareProfile", {{"vmSize", size_shown(vm)}}},
+                     {"storageProfile",
+                      {{"imageReference", image_reference(vm.value("image", ""))},
+                       {"osDisk",
+                        {{"osType", "Linux"},
+                         {"name", name + "_OsDisk_1"},
+                         {"createOption", "FromImage"},
+                         {"caching", "ReadWrite"}}},
+                       {"dataDisks", std::move(data_disks)}}},
+                     {"osProfile",
+                      {{"computerName", name},
+                       {"adminUsername", "root"},
+                       {"linuxConfiguration",
+                        {{"disablePasswordAuthentication", true}, {"provisionVMAgent", false}}},
+                       {"secrets", json::array()},
+                       {"allowExtensionOperations", false}}},
+                     {"networkProfile", {{"networkInterfaces", std::move(interfaces)}}},
+                     {"provisioningState", azure.value("provisioning_state", "Succeeded")}};
   if (instance_view) properties["instanceView"] = instance_view_json(vm);
   return {{"id", vm_path(caller, group.name, name)},
           {"name", name},
@@ -167,10 +192,10 @@ api::FrontReply list_vms(api::ApiCaller& api, const Caller& caller,
 
 }  // namespace
 
-std::expected<api::InnerReply, api::FrontReply> make_vm(api::ApiCaller& api, const Caller& caller,
-                                                        const Group& group, const std::string& name,
-                                                        const json& p,
-                                                        const std::vector<std::string>& networks) {
+std::expected<api::InnerReply, api::FrontReply> make_vm(
+    api::ApiCaller& api, const Caller& caller, const Group& group, const std::string& name,
+    const json& p, const std::vector<std::string>& networks,
+    const std::vector<std::string>& security_groups) {
   const std::string size =
       p.value("hardwareProfile", json::object()).value("vmSize", std::string("Standard_B1s"));
   const std::optional<Model> model = parse_size(size);
@@ -196,6 +221,7 @@ std::expected<api::InnerReply, api::FrontReply> make_vm(api::ApiCaller& api, con
              {"memory_mib", model->memory_mib}};
   if (group.id != 0) v1["resource_group"] = group.name;
   if (!networks.empty()) v1["networks"] = networks;
+  if (!networks.empty() && !security_groups.empty()) v1["security_groups"] = security_groups;
   json keys = json::array();
   const json os = p.value("osProfile", json::object());
   const json ssh = os.value("linuxConfiguration", json::object()).value("ssh", json::object());
@@ -247,14 +273,55 @@ api::FrontReply act(const api::FrontRequest& req, api::ApiCaller& api, const Cal
   }
   const std::string id = std::to_string(vm.value("id", 0L));
   const api::InnerReply r = api.call({"POST", "/v1/vms/" + id + "/actions", {}, v1, caller.token});
-  if (r.status != 202) {
-    const json op = vm.value("operation", json(nullptr));
-    const std::string running = op.is_object() && op.value("status", "") == "running"
-                                    ? op.value("action", "")
-                                    : std::string();
-    return from_v1_error(r, verb, name, group.name, running);
-  }
+  if (r.status != 202) return from_v1_error(r, verb, name, group.name, running_action(vm));
   return accepted(req, caller, group.location, r.body["operation"].value("id", 0L));
+}
+
+// PUT of a VM that exists: Azure's update (seed 000:191). A new hardwareProfile.vmSize is the
+// Azure vocabulary's `update`, Corral's resize (hot on a running VM, else at the next boot);
+// if it fails the VM keeps its model and runs on, and GET shows the size asked for with the
+// error in the instance view (seed 000:336-339). The image cannot change (Azure's
+// PropertyChangeNotAllowed); anything else Corral does not keep (tags) is taken as given.
+api::FrontReply update_vm(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
+                          const Group& group, const json& vm) {
+  const std::string name = vm.value("name", "");
+  const json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
+    return arm_error(400, "InvalidRequestContent",
+                     "The request content was invalid: a virtual machine needs 'properties'.");
+  }
+  const json& p = body["properties"];
+  const json reference =
+      p.value("storageProfile", json::object()).value("imageReference", json(nullptr));
+  if (reference.is_object()) {
+    const std::optional<std::string> image = image_of(reference);
+    if (image && *image != vm.value("image", "")) {
+      return arm_error(409, "PropertyChangeNotAllowed",
+                       "Changing property 'imageReference' is not allowed.");
+    }
+  }
+  const std::string size =
+      p.value("hardwareProfile", json::object()).value("vmSize", std::string());
+  if (size.empty() || iequals(size, size_shown(vm)))
+    return arm_reply(200, vm_json(caller, group, vm, false));
+  const std::optional<Model> model = parse_size(size);
+  if (!model) {
+    return arm_error(400, "InvalidParameter",
+                     "The value '" + size +
+                         "' of parameter 'vmSize' is not a size this cloud "
+                         "offers (Standard_B1ls ... Standard_D4s_v3, or Corral_<n>vCPU_<m>MiB).");
+  }
+  const json v1 = {{"action", "update"},
+                   {"vocabulary", "azure"},
+                   {"vcpus", model->vcpus},
+                   {"memory_mib", model->memory_mib}};
+  const std::string id = std::to_string(vm.value("id", 0L));
+  const api::InnerReply r = api.call({"POST", "/v1/vms/" + id + "/actions", {}, v1, caller.token});
+  if (r.status != 202) return from_v1_error(r, "update", name, group.name, running_action(vm));
+  const api::InnerReply got =
+      api.call({"GET", "/v1/vms/" + id, {{"views", "azure"}}, nullptr, caller.token});
+  return accepted(req, caller, group.location, r.body["operation"].value("id", 0L), 200,
+                  vm_json(caller, group, got.status == 200 ? got.body : vm, false));
 }
 
 // GET .../locations/{loc}/operations/{id}: ARM's operation status; with monitor=true (the
@@ -328,20 +395,7 @@ api::FrontReply compute(const api::FrontRequest& req, api::ApiCaller& api, const
     }
     if (req.method == "PUT") {
       if (!vm) return create_vm(req, api, caller, *group, name);
-      // An update: only one that changes nothing Corral keeps is taken.
-      const json body = json::parse(req.body, nullptr, false);
-      const std::string size = body.is_object() ? body.value("properties", json::object())
-                                                      .value("hardwareProfile", json::object())
-                                                      .value("vmSize", std::string())
-                                                : std::string();
-      const std::string current = size_name((*vm).value("vcpus", 1), (*vm).value("memory_mib", 0));
-      if (!size.empty() && size != current) {
-        return arm_error(409, "OperationNotAllowed",
-                         "Changing the size of VM '" + name + "' (" + current + " to " + size +
-                             ") is not offered through this API: resize it with Corral's or "
-                             "OpenStack's.");
-      }
-      return arm_reply(200, vm_json(caller, *group, *vm, false));
+      return update_vm(req, api, caller, *group, *vm);
     }
     if (req.method == "DELETE") {
       if (!vm) return arm_reply(204, nullptr);

@@ -253,6 +253,7 @@ inline constexpr VerbRow kRows[] = {
   {V::kAzure, "deallocate", "", {S::kRunning, S::kPoweroff}, A::kDeallocate, "seed 000:128, :196 (deallocating a running or stopped VM releases its host)"},
   {V::kAzure, "deallocate", "", {S::kUnknown, S::kSuspended, S::kShelved}, A::kDeallocate, "Corral's choice: shown unknown or Stopped; the table deallocates them"},
   {V::kAzure, "deallocate", "", {S::kPaused}, A::kDeallocateHard, "Corral's choice: a paused guest cannot shut down, so its power is cut"},
+  {V::kAzure, "update", "", {S::kRunning, S::kPoweroff, S::kPending, S::kHold, S::kDeallocated}, A::kResize, "seed 000:191 (Update: a new model for an existing VM); :336-339 (a failed update leaves the VM running with its original model); reference azure-cli.md (az vm resize PUTs the VM with a new vmSize)"},
   {V::kAzure, "delete", "", kLive, A::kTerminateHard, "seed 000:194 (Delete a VM, in any state)"},
 
   // ---- StratusLab (seed 002) ----
