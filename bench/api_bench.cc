@@ -385,9 +385,19 @@ int main() {
   for (auto& t : threads) t.join();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // creations finish
   const long rss_full = rss_kib(server.pid());
-  // Lists every VM in pages of 1,000 with `views` (a query suffix); returns the time.
+  // Lists every VM in pages of 1,000 with `views` (a query suffix): the wall time, and of it
+  // the server's CPU (/proc/PID/stat), the bytes received and this client's parse time, so
+  // a slower list tells a costlier server from a longer answer.
+  struct ListFigures {
+    double ms = 0;
+    double server_cpu_ms = 0;
+    double parse_ms = 0;
+    std::size_t bytes = 0;
+  };
   long listed = 0;
   const auto list_all = [&](const std::string& views) {
+    ListFigures f;
+    const double cpu0 = cpu_ms_of(server.pid());
     const auto l0 = Clock::now();
     listed = 0;
     long marker = 0;
@@ -397,9 +407,12 @@ int main() {
         ++failures;
         break;
       }
+      f.bytes += r->body.size();
       // A full parse of every page (RapidJSON DOM), as a client reading the list would.
+      const auto p0 = Clock::now();
       rapidjson::Document page;
       page.Parse(r->body.c_str(), r->body.size());
+      f.parse_ms += ms_since(p0);
       if (page.HasParseError() || !page.IsObject() || !page["vms"].IsArray()) {
         ++failures;
         break;
@@ -408,11 +421,16 @@ int main() {
       if (page["next_marker"].IsNull()) break;
       marker = page["next_marker"].GetInt64();
     }
-    return ms_since(l0);
+    f.ms = ms_since(l0);
+    f.server_cpu_ms = cpu_ms_of(server.pid()) - cpu0;
+    return f;
   };
-  const double list_ms = list_all("");
-  const double list_nova_ms = list_all("&views=nova");
-  const double list_none_ms = list_all("&views=none");
+  const ListFigures list_full = list_all("");
+  const ListFigures list_nova = list_all("&views=nova");
+  const ListFigures list_none = list_all("&views=none");
+  const double list_ms = list_full.ms;
+  const double list_nova_ms = list_nova.ms;
+  const double list_none_ms = list_none.ms;
 
   // 3. Restart.
   const int exit_code = server.stop();
@@ -443,6 +461,11 @@ int main() {
              list_ms / 1000.0, listed);
   fmt::print("| list {} VMs, views=nova / views=none | <= 1 s | {:.3f} / {:.3f} s |\n", scale,
              list_nova_ms / 1000.0, list_none_ms / 1000.0);
+  fmt::print(
+      "| of the full list: server CPU / client parse / bytes per VM | - | {:.3f} s / {:.3f} s / "
+      "{} B |\n",
+      list_full.server_cpu_ms / 1000.0, list_full.parse_ms / 1000.0,
+      list_full.bytes / static_cast<std::size_t>(std::max(1L, listed)));
   fmt::print("| server RSS per VM at {} VMs | <= 2 KiB | {:.2f} KiB ({} -> {} KiB) |\n", scale,
              per_vm / 1024.0, rss_empty, rss_full);
   fmt::print(

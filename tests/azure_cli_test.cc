@@ -291,6 +291,15 @@ TEST_F(AzureCliTest, TheAzCommandDrivesAVmThroughItsLife) {
   ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
   const ApiReply gone = call(server_->admin_token(), "GET", "/v1/vms/" + std::to_string(id));
   EXPECT_EQ(gone.body.value("state", ""), "DONE");
+
+  // Azure's group delete takes the group's VMs with it (here one made through v1).
+  const std::int64_t second = v1_vm("demo", "web", "web-2");
+  ran = az({"group", "delete", "-n", "web", "--yes"});
+  ASSERT_EQ(ran.exit_code, 0) << ran.out << ran.err;
+  EXPECT_EQ(call(admin, "GET", "/v1/vms/" + std::to_string(second)).body.value("state", ""),
+            "DONE");
+  const ApiReply groups = call(admin, "GET", "/v1/resource-groups?all_projects=true");
+  EXPECT_TRUE(groups.body["resource_groups"].empty()) << groups.text;
   const json after = az_json({"vm", "list"});
   EXPECT_TRUE(after.is_array() && after.empty()) << after.dump();
 }

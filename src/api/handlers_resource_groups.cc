@@ -36,6 +36,7 @@ json resource_group_json(const Context& ctx, const Call& call,
           {"project", g.row.project},
           {"location", g.row.location},
           {"tags", std::move(tags)},
+          {"deleting", g.row.deleting},
           {"created_at", format_time(g.row.created_at)},
           {"updated_at", format_time(g.row.updated_at)},
           {"vms", std::move(members)}};
@@ -104,10 +105,21 @@ HandlerResult put_resource_group(Context& ctx, Call& call) {
   return Reply{g->created ? 201 : 200, {{"resource_group", resource_group_json(ctx, call, *g)}}};
 }
 
+// ?with_vms=true is Azure's group delete: 202 while its VMs are being terminated (the group
+// goes with the last), 200 when it went at once.
 HandlerResult delete_resource_group(Context& ctx, Call& call) {
+  bool with_vms = false;
+  if (call.req.has_param("with_vms")) {
+    const std::string value = call.req.get_param_value("with_vms");
+    if (value != "true" && value != "false") {
+      return failure(Error::invalid_argument("query parameter 'with_vms' must be true or false"));
+    }
+    with_vms = value == "true";
+  }
   Result<engine::ResourceGroupDetail> g =
-      ctx.engine.delete_resource_group(own_project(call), call.args[0]);
+      ctx.engine.delete_resource_group(own_project(call), call.args[0], with_vms);
   if (!g) return failure(std::move(g.error()));
+  if (g->row.deleting) return Reply{202, {{"resource_group", resource_group_json(ctx, call, *g)}}};
   return Reply{200, {{"deleted", resource_group_json(ctx, call, *g)}}};
 }
 

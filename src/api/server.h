@@ -118,7 +118,7 @@ class Server {
   // `faults` (the sim) enables /v1/admin (may be nullptr). Everything given must outlive the
   // Server.
   Server(engine::Engine& engine, driver::Driver& driver, driver::sim::FaultInjector* faults,
-         ServerOptions options = {});
+         const ServerOptions& options = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -321,11 +321,23 @@ void vm_object(Writer& w, const store::Vm& vm, const VmLinks& links, ViewSet set
 
 }  // namespace
 
+namespace {
+// The buffer's text and a newline, in one allocation.
+std::string with_newline(const rapidjson::StringBuffer& buffer) {
+  std::string out;
+  out.reserve(buffer.GetSize() + 1);
+  out.append(buffer.GetString(), buffer.GetSize());
+  out.push_back('\n');
+  return out;
+}
+}  // namespace
+
 std::string render_vm(const store::Vm& vm, const VmLinks& links, ViewSet set) {
   rapidjson::StringBuffer buffer;
+  buffer.Reserve(1600);
   Writer w(buffer);
   vm_object(w, vm, links, set);
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return with_newline(buffer);
 }
 
 std::string render_accepted(const store::Vm& vm, const std::optional<store::OperationRow>& op,
@@ -342,13 +354,14 @@ std::string render_accepted(const store::Vm& vm, const std::optional<store::Oper
     w.Null();
   }
   w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return with_newline(buffer);
 }
 
 std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_marker,
                            const VmLinks& links, ViewSet set) {
   rapidjson::StringBuffer buffer;
-  buffer.Reserve(vms.size() * 1200 + 64);
+  // A VM with all four views is about 1.4 KB: one allocation, not a grow-and-copy per page.
+  buffer.Reserve(vms.size() * 1600 + 64);
   Writer w(buffer);
   w.StartObject();
   key(w, "vms");
@@ -362,7 +375,7 @@ std::string render_vm_page(const std::vector<store::Vm>& vms, store::VmId next_m
     w.Int64(next_marker);
   }
   w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+  return with_newline(buffer);
 }
 
 }  // namespace corral::api

@@ -50,6 +50,7 @@ class HostServices {
   virtual std::optional<std::string> agent_host() const { return std::nullopt; }
   // An agent host's sim does an external event (sim::parse_external_event's names) to a VM:
   // asked of the agent. This process's own hosts use fault_injector() instead.
+  // By value: an override moves it on. NOLINTNEXTLINE(performance-unnecessary-value-param)
   [[nodiscard]] virtual Status agent_sim_event(store::VmId /*vm*/, std::string /*event*/) {
     return fail(Error{ErrorCode::kConflict, "not an agent host", {}, {}});
   }

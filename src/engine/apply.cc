@@ -70,6 +70,15 @@ void Engine::Impl::handle_create(internal::CreateCommand& command) {
                          0});
       return;
     }
+    if (g->deleting) {
+      replies.push_back({std::move(command.reply),
+                         Error{ErrorCode::kConflict,
+                               "resource group " + g->name + " is being deleted with its VMs",
+                               {},
+                               {}},
+                         0, 0});
+      return;
+    }
     resource_group = g->id;
   }
   store::Vm vm;
@@ -415,6 +424,10 @@ void Engine::Impl::on_operation_finished(store::Vm& vm, const internal::Cause& c
   if (ok && op.action == Action::kCreate && params.hold) {
     Result<lc::Step> hold = lc::begin(vm.record, {Action::kHold, State::kRunning});
     if (hold) apply(vm.id, *hold, true, {}, {Action::kHold, cause.actor, cause.request_id, {}});
+  }
+  // The last VM of a group being deleted takes the group with it, in the same commit.
+  if (vm.record.state == State::kDone && vm.resource_group != 0) {
+    resource_group_member_done(vm.resource_group);
   }
 }
 

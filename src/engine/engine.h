@@ -261,11 +261,17 @@ class Engine final : public driver::DriverSink,
   // Durable before they return. put_resource_group creates the group (created = true) or, if
   // the project has one of that name (regardless of case), replaces its tags: kInvalidArgument
   // for a bad name or location, or no location for a new group; kConflict for another
-  // location than the group's. delete_resource_group: kNotFound; kConflict while a VM in it is
-  // not DONE. Reads are scoped to a project (nullopt: every project's, the cloud admin's).
+  // location than the group's, or a group being deleted. delete_resource_group: kNotFound;
+  // without `with_vms`, kConflict while a VM in it is not DONE. With it (Azure's group delete),
+  // every live VM in it is terminated (terminate_hard, Azure's delete; kLocked, and nothing
+  // done, if one is locked) and the group is `deleting` (no VM is created in it) until the
+  // last is DONE, then gone, in that VM's commit; asked again, the VMs not being terminated are
+  // asked again. The detail returned is the group gone (members empty) or deleting. Reads are
+  // scoped to a project (nullopt: every project's, the cloud admin's).
   [[nodiscard]] Result<ResourceGroupDetail> put_resource_group(ResourceGroupSpec spec);
   [[nodiscard]] Result<ResourceGroupDetail> delete_resource_group(store::ProjectId project,
-                                                                  std::string name);
+                                                                  std::string name,
+                                                                  bool with_vms = false);
   std::vector<ResourceGroupDetail> resource_groups(std::optional<store::ProjectId> project) const;
   std::optional<ResourceGroupDetail> resource_group(store::ProjectId project,
                                                     std::string_view name) const;

@@ -362,6 +362,9 @@ struct Engine::Impl {
                                                      store::ProjectId project) const;
   // The VMs created in `group` that are not DONE, including this batch's creates.
   std::vector<VmId> live_resource_group_members(store::ResourceGroupId group) const;
+  void erase_resource_group(store::ResourceGroupId id);  // this batch deletes it
+  // A VM of the group became DONE: a group being deleted goes once none is live.
+  void resource_group_member_done(store::ResourceGroupId id);
   void load_resource_groups(const store::Loaded& loaded);
   void publish_resource_groups();   // under published_mu
   void rollback_resource_groups();  // back to the published rows

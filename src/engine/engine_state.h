@@ -61,6 +61,7 @@ struct GroupCommand {
 // Create or update (spec), or delete (remove: spec.project's group spec.name), a resource group.
 struct ResourceGroupCommand {
   bool remove = false;
+  bool with_vms = false;  // remove: terminate its VMs, and the group goes with the last
   ResourceGroupSpec spec;
   std::promise<Result<ResourceGroupDetail>> reply;
 };

@@ -39,15 +39,15 @@ bool iequal_names(std::string_view a, std::string_view b) {
 }
 
 Result<ResourceGroupDetail> Engine::put_resource_group(ResourceGroupSpec spec) {
-  return impl_->submit(internal::ResourceGroupCommand{false, std::move(spec), {}});
+  return impl_->submit(internal::ResourceGroupCommand{false, false, std::move(spec), {}});
 }
 
 Result<ResourceGroupDetail> Engine::delete_resource_group(store::ProjectId project,
-                                                          std::string name) {
+                                                          std::string name, bool with_vms) {
   ResourceGroupSpec spec;
   spec.name = std::move(name);
   spec.project = project;
-  return impl_->submit(internal::ResourceGroupCommand{true, std::move(spec), {}});
+  return impl_->submit(internal::ResourceGroupCommand{true, with_vms, std::move(spec), {}});
 }
 
 namespace {
@@ -130,21 +130,56 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
       return;
     }
     const std::vector<VmId> members = live_resource_group_members(found->id);
-    if (!members.empty()) {
+    if (members.empty()) {
+      ResourceGroupDetail gone{*found, {}, false};
+      erase_resource_group(gone.row.id);
+      answer(std::move(gone));
+      return;
+    }
+    if (!command.with_vms && !found->deleting) {
       answer(fail(Error{ErrorCode::kConflict,
                         "resource group " + found->name + " still has " +
-                            std::to_string(members.size()) + " VMs: delete them before deleting it",
+                            std::to_string(members.size()) +
+                            " VMs: delete them first, or delete the group with its VMs",
                         {},
                         {}}));
       return;
     }
-    ResourceGroupDetail gone{*found, {}, false};
-    deleted_resource_groups.push_back(gone.row.id);
-    std::erase_if(resource_group_rows,
-                  [&](const store::ResourceGroupRow& r) { return r.id == gone.row.id; });
-    resource_groups.erase(gone.row.id);
-    resource_groups_changed = true;
-    answer(std::move(gone));
+    // All or nothing: a locked VM keeps the whole group (Azure's ScopeLocked).
+    for (const VmId id : members) {
+      const store::Vm& vm = current(id);
+      if (vm.locked_by != lc::LockedBy::kNone) {
+        answer(fail(Error{ErrorCode::kLocked,
+                          "resource group " + found->name + " holds VM " + std::to_string(id) +
+                              ", which is locked: unlock it to delete the group",
+                          {},
+                          {}}));
+        return;
+      }
+    }
+    store::ResourceGroupRow row = *found;
+    if (!row.deleting) {
+      row.deleting = true;
+      row.updated_at = clock.now_ms();
+      resource_groups[row.id] = row;
+      resource_group_rows.push_back(row);
+      resource_groups_changed = true;
+    }
+    // Each VM as a delete of it would be (its history says why); one already being
+    // terminated is refused by the table and left to finish.
+    for (const VmId id : members) {
+      const lc::VmRecord& record = current(id).record;
+      if (record.busy() && (record.op->action == lc::Action::kTerminate ||
+                            record.op->action == lc::Action::kTerminateHard)) {
+        continue;
+      }
+      internal::ActionCommand terminate;
+      terminate.request.vm = id;
+      terminate.request.action = lc::Action::kTerminateHard;
+      terminate.request.actor = "resource-group-delete";
+      handle_action(terminate);
+    }
+    answer(ResourceGroupDetail{row, members, false});
     return;
   }
   if (!valid_resource_group_name(spec.name)) {
@@ -165,6 +200,13 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
     }
   }
   const Millis now = clock.now_ms();
+  if (found != nullptr && found->deleting) {
+    answer(fail(Error{ErrorCode::kConflict,
+                      "resource group " + found->name + " is being deleted with its VMs",
+                      {},
+                      {}}));
+    return;
+  }
   if (found != nullptr) {
     if (location && *location != found->location) {
       answer(fail(Error{ErrorCode::kConflict,
@@ -198,6 +240,19 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
   resource_group_rows.push_back(row);
   resource_groups_changed = true;
   answer(ResourceGroupDetail{row, {}, true});
+}
+
+void Engine::Impl::erase_resource_group(store::ResourceGroupId id) {
+  deleted_resource_groups.push_back(id);
+  std::erase_if(resource_group_rows, [&](const store::ResourceGroupRow& r) { return r.id == id; });
+  resource_groups.erase(id);
+  resource_groups_changed = true;
+}
+
+void Engine::Impl::resource_group_member_done(store::ResourceGroupId id) {
+  const auto it = resource_groups.find(id);
+  if (it == resource_groups.end() || !it->second.deleting) return;
+  if (live_resource_group_members(id).empty()) erase_resource_group(id);
 }
 
 void Engine::Impl::load_resource_groups(const store::Loaded& loaded) {

@@ -124,5 +124,59 @@ TEST_F(ResourceGroupsTest, MembersAreFixedAtCreateAndDeleteWaitsForThem) {
   EXPECT_TRUE(again->members.empty()) << "the DONE VM of the old group is not in the new one";
 }
 
+// Catches: Azure's group delete leaving a VM running or the group behind its last VM, a
+// create or PUT into a group being deleted, a locked VM terminated, the deleting mark lost at
+// a restart (the group would never go), a second delete that does not retry a failed VM.
+TEST_F(ResourceGroupsTest, DeleteWithVmsTerminatesThemAndGoesWithTheLast) {
+  start({}, 1);
+  ASSERT_TRUE(put("web", "westus"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(create_in("web"));
+  ASSERT_TRUE(eventually([&] {
+    for (store::VmId id = 1; id <= 3; ++id) {
+      if (engine_->get(id)->record.state != State::kRunning) return false;
+    }
+    return true;
+  }));
+  ASSERT_TRUE(engine_->lock({2, true, false, "keep"}));
+  Result<ResourceGroupDetail> refused = engine_->delete_resource_group(2, "web", true);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kLocked) << refused.error().message;
+  EXPECT_EQ(engine_->get(1)->record.state, State::kRunning) << "all or nothing";
+  ASSERT_TRUE(engine_->lock({2, false, false, ""}));
+
+  // VM 3's terminate fails: the group waits for it, marked deleting across a restart.
+  driver_->add_fault({0, driver::sim::FaultKind::kFail, lc::Action::kTerminateHard, {}, 3, 1, ""});
+  Result<ResourceGroupDetail> deleting = engine_->delete_resource_group(2, "WEB", true);
+  ASSERT_TRUE(deleting) << deleting.error().message;
+  EXPECT_TRUE(deleting->row.deleting);
+  EXPECT_EQ(deleting->members, (std::vector<store::VmId>{1, 2, 3}));
+  ASSERT_TRUE(eventually([&] {
+    return engine_->get(1)->record.state == State::kDone &&
+           engine_->get(2)->record.state == State::kDone && !engine_->get(3)->record.busy();
+  }));
+  EXPECT_NE(engine_->get(3)->record.state, State::kDone);
+  EXPECT_EQ(engine_->get(1)->record.op->action, lc::Action::kTerminateHard) << "Azure's delete";
+  EXPECT_EQ(create_in("web").error().code, ErrorCode::kConflict) << "no VM joins a deleting group";
+  EXPECT_EQ(put("web", "westus").error().code, ErrorCode::kConflict);
+  restart();
+  const std::optional<ResourceGroupDetail> after = engine_->resource_group(2, "web");
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->row.deleting);
+  EXPECT_EQ(after->members, std::vector<store::VmId>{3});
+
+  // Deleting again asks VM 3 again, and the group goes with it, durably.
+  Result<ResourceGroupDetail> again = engine_->delete_resource_group(2, "web", false);
+  ASSERT_TRUE(again) << "a deleting group's VMs were consented to: " << again.error().message;
+  ASSERT_TRUE(eventually([&] { return !engine_->resource_group(2, "web"); }));
+  EXPECT_EQ(engine_->get(3)->record.state, State::kDone);
+  restart();
+  EXPECT_FALSE(engine_->resource_group(2, "web")) << "gone durably, with its last VM";
+  Result<ResourceGroupDetail> empty = put("empty", "westus");
+  ASSERT_TRUE(empty);
+  Result<ResourceGroupDetail> at_once = engine_->delete_resource_group(2, "empty", true);
+  ASSERT_TRUE(at_once);
+  EXPECT_FALSE(at_once->row.deleting) << "a group without VMs goes at once";
+}
+
 }  // namespace
 }  // namespace corral::engine

@@ -56,7 +56,7 @@ inline constexpr std::array<QuotaResourceRow, kQuotaResourceCount> kQuotaResourc
     {QuotaResource::kAddresses, "addresses", 50, "", ""},
     // Cinder's defaults: 10 volumes, 1000 GiB (of volumes and snapshots together).
     {QuotaResource::kVolumes, "volumes", 10, "", "IMAGES"},
-    {QuotaResource::kVolumeMib, "volume_mib", 1000 * 1024, "", "SIZE"},
+    {QuotaResource::kVolumeMib, "volume_mib", std::int64_t{1000} * 1024, "", "SIZE"},
     // Nova's defaults: 10 server groups, 10 members in each.
     {QuotaResource::kServerGroups, "server_groups", 10, "server_groups", ""},
     {QuotaResource::kServerGroupMembers, "server_group_members", 10, "server_group_members", ""},

@@ -1,4 +1,4 @@
-// The resource_groups table's codec (migration 15).
+// The resource_groups table's codec (migrations 15 and 16).
 #include "store/sqlite_rows.h"
 
 namespace corral::store::sqlite {
@@ -21,6 +21,9 @@ constexpr Column<G> kColumns[] = {
      [](RowReader& r, G& g) { g.updated_at = r.i64(); }},
     {"project", SqlType::kInteger, false, [](StmtUse& u, const G& g) { u.bind(g.project); },
      [](RowReader& r, G& g) { g.project = r.i64(); }},
+    {"deleting", SqlType::kInteger, false,
+     [](StmtUse& u, const G& g) { u.bind(std::int64_t{g.deleting ? 1 : 0}); },
+     [](RowReader& r, G& g) { g.deleting = r.i64() != 0; }},
 };
 
 constexpr RowCodec<G> kCodec{"resource_groups", "id", kColumns};

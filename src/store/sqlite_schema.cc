@@ -340,6 +340,10 @@ CREATE TABLE resource_groups(
 CREATE UNIQUE INDEX resource_groups_project_name ON resource_groups(project, name COLLATE NOCASE);
 ALTER TABLE vms ADD COLUMN resource_group INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // A resource group being deleted with its VMs (ResourceGroupRow::deleting): 0 or 1.
+    {16, R"sql(
+ALTER TABLE resource_groups ADD COLUMN deleting INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 constexpr bool migrations_are_numbered_in_order() {

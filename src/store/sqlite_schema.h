@@ -17,7 +17,7 @@
 
 namespace corral::store {
 
-inline constexpr int kSqliteSchemaVersion = 15;
+inline constexpr int kSqliteSchemaVersion = 16;
 
 namespace sqlite {
 

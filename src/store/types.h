@@ -275,6 +275,8 @@ struct ResourceGroupRow {
   Millis created_at = 0;
   Millis updated_at = 0;
   ProjectId project = kAdminProjectId;  // fixed at create
+  // Azure's group delete: its VMs are being terminated, and the group goes with the last one.
+  bool deleting = false;
   friend bool operator==(const ResourceGroupRow&, const ResourceGroupRow&) = default;
 };
 

@@ -67,6 +67,9 @@ api::FrontReply AzureFrontEnd::handle(const api::FrontRequest& request, api::Api
     }
     return internal::resource_groups(request, api, caller, rest);
   }
+  if (rest.size() == 2 && iequals(rest[0], "operationresults") && request.method == "GET") {
+    return internal::operation_result(api, caller, rest[1]);
+  }
   if (rest.size() == 1 && iequals(rest[0], "locations") && request.method == "GET") {
     return internal::locations(api, caller);
   }

@@ -113,6 +113,10 @@ json subscription_json(std::int64_t project, const std::string& name);
 // resource_groups.cc: {s}/resourcegroups[/{rg}]. `rest` is the path after the subscription.
 api::FrontReply resource_groups(const api::FrontRequest& request, api::ApiCaller& api,
                                 const Caller& caller, const std::vector<std::string>& rest);
+// GET {s}/operationresults/{token}: a group delete's progress (202 while the group is there,
+// 200 once it is gone).
+api::FrontReply operation_result(api::ApiCaller& api, const Caller& caller,
+                                 const std::string& token);
 // A resource group (name as stored, location), by name in the caller's project; "default"
 // is the group of the project's VMs made without one (it always exists).
 struct Group {

@@ -1,7 +1,9 @@
 // Microsoft.Resources/resourceGroups over /v1/resource-groups: PUT (create, or replace the
-// tags), GET, HEAD (az group exists), list, DELETE. "default" holds the project's VMs made
+// tags), GET, HEAD (az group exists), list, DELETE (with the group's VMs, as Azure's: a
+// long-running operation until the last is gone). "default" holds the project's VMs made
 // without a group (by the CLI, v1 or OpenStack's API): it always exists and cannot be made or
 // deleted, so every VM of the subscription has an ARM id.
+#include <charconv>
 #include <set>
 
 #include "compat/azure/front.h"
@@ -25,9 +27,13 @@ json default_group_json(const Caller& caller) {
 }
 
 json v1_group_json(const Caller& caller, const json& g) {
-  return group_json(caller, g.value("name", ""), g.value("location", ""),
-                    g.value("tags", json::object()));
+  json out = group_json(caller, g.value("name", ""), g.value("location", ""),
+                        g.value("tags", json::object()));
+  if (g.value("deleting", false)) out["properties"]["provisioningState"] = "Deleting";
+  return out;
 }
+
+constexpr std::string_view kDeleteToken = "rgdelete";
 
 api::FrontReply not_found(const std::string& name) {
   return arm_error(404, "ResourceGroupNotFound",
@@ -121,21 +127,61 @@ api::FrontReply resource_groups(const api::FrontRequest& req, api::ApiCaller& ap
     }
     const api::InnerReply r = api.call({"PUT", path, {}, v1, caller.token});
     if (r.status == 409) {
-      return arm_error(409, "InvalidResourceGroupLocation",
-                       from_v1_error(r).body.empty()
-                           ? std::string("conflict")
-                           : r.body["error"].value("message", "conflict"));
+      const api::InnerReply now = api.call({"GET", path, {}, nullptr, caller.token});
+      const bool deleting =
+          now.status == 200 && now.body["resource_group"].value("deleting", false);
+      return arm_error(409, deleting ? "ResourceGroupBeingDeleted" : "InvalidResourceGroupLocation",
+                       r.body["error"].value("message", "conflict"));
     }
     if (r.status != 200 && r.status != 201) return from_v1_error(r);
     return arm_reply(r.status, v1_group_json(caller, r.body["resource_group"]));
   }
   if (req.method == "DELETE") {
-    const api::InnerReply r = api.call({"DELETE", path, {}, nullptr, caller.token});
+    // Azure's group delete takes its VMs with it: 202 until the last is gone, polled at
+    // {s}/operationresults/rgdelete<id> (Location).
+    const api::InnerReply r =
+        api.call({"DELETE", path, {{"with_vms", "true"}}, nullptr, caller.token});
     if (r.status == 404) return arm_reply(204, nullptr);  // ARM: deleting nothing is 204
+    if (r.status == 409 && r.body["error"].value("code", "") == "locked") {
+      return arm_error(409, "ScopeLocked", r.body["error"].value("message", "locked"));
+    }
+    if (r.status == 202) {
+      api::FrontReply reply = arm_reply(202, nullptr);
+      reply.headers.emplace_back("Location",
+                                 req.base_url + resource_id_prefix(caller) + "/operationresults/" +
+                                     std::string(kDeleteToken) +
+                                     std::to_string(r.body["resource_group"].value("id", 0L)) +
+                                     "?api-version=2019-10-01");
+      reply.headers.emplace_back("Retry-After", "1");
+      return reply;
+    }
     if (r.status != 200) return from_v1_error(r);
     return arm_reply(200, nullptr);
   }
   return arm_error(405, "MethodNotAllowed", "The requested method is not allowed.");
+}
+
+api::FrontReply operation_result(api::ApiCaller& api, const Caller& caller,
+                                 const std::string& token) {
+  std::int64_t id = 0;
+  if (token.starts_with(kDeleteToken)) {
+    const std::string digits = token.substr(kDeleteToken.size());
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc{} || end != digits.data() + digits.size()) id = 0;
+  }
+  if (id <= 0) {
+    return arm_error(404, "NotFound", "The operation '" + token + "' could not be found.");
+  }
+  const api::InnerReply r = api.call({"GET", "/v1/resource-groups", {}, nullptr, caller.token});
+  if (r.status != 200) return from_v1_error(r);
+  for (const json& g : r.body.value("resource_groups", json::array())) {
+    if (g.value("id", 0L) == id) {
+      api::FrontReply reply = arm_reply(202, nullptr);
+      reply.headers.emplace_back("Retry-After", "1");
+      return reply;
+    }
+  }
+  return arm_reply(200, nullptr);
 }
 
 }  // namespace corral::compat::azure::internal
