@@ -165,14 +165,10 @@ void Engine::Impl::handle_resource_group(internal::ResourceGroupCommand& command
       resource_group_rows.push_back(row);
       resource_groups_changed = true;
     }
-    // Each VM as a delete of it would be (its history says why); one already being
-    // terminated is refused by the table and left to finish.
+    // Each VM as a delete of it would be (its history says why). The table decides: one
+    // already being deleted hard refuses it and is left to finish (the refusal is dropped);
+    // any other operation, a graceful terminate too, is cut short, as by any hard delete.
     for (const VmId id : members) {
-      const lc::VmRecord& record = current(id).record;
-      if (record.busy() && (record.op->action == lc::Action::kTerminate ||
-                            record.op->action == lc::Action::kTerminateHard)) {
-        continue;
-      }
       internal::ActionCommand terminate;
       terminate.request.vm = id;
       terminate.request.action = lc::Action::kTerminateHard;
