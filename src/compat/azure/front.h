@@ -145,6 +145,8 @@ api::FrontReply compute(const api::FrontRequest& request, api::ApiCaller& api, c
 api::FrontReply network(const api::FrontRequest& request, api::ApiCaller& api, const Caller& caller,
                         const Group& group, const std::vector<std::string>& rest);
 std::string nic_id(const Caller& caller, const Group& group, const std::string& name);
+// A VM's NIC's ARM name: "vm<vm>-nic<index>", as Corral's Azure view names it.
+std::string nic_name(std::int64_t vm, int index);
 
 // security_groups.cc: networkSecurityGroups[/{name}] (read) as the project's security groups.
 api::FrontReply security_groups(api::ApiCaller& api, const Caller& caller, const Group& group,

@@ -72,8 +72,7 @@ json nsg_ref(const Caller& caller, const Group& group, const json& nic, const js
 
 json nic_json(const Caller& caller, const Group& group, const json& vm, const json& nic,
               const json& groups) {
-  const std::string name =
-      "vm" + std::to_string(vm.value("id", 0L)) + "-nic" + std::to_string(nic.value("nic", 0));
+  const std::string name = nic_name(vm.value("id", 0L), nic.value("nic", 0));
   const std::string id = nic_id(caller, group, name);
   std::string mac = nic.value("mac", "");
   for (char& c : mac) {
@@ -125,8 +124,7 @@ json public_ip_json(const Caller& caller, const Group& group, const json& vm) {
             {"publicIPAllocationMethod", "Dynamic"},
             {"idleTimeoutInMinutes", 4},
             {"ipConfiguration",
-             {{"id", nic_id(caller, group, "vm" + std::to_string(id) + "-nic0") +
-                         "/ipConfigurations/ipconfig1"}}}}}};
+             {{"id", nic_id(caller, group, nic_name(id, 0)) + "/ipConfigurations/ipconfig1"}}}}}};
 }
 
 json vnet_json(const Caller& caller, const Group& group, const json& n) {
@@ -165,6 +163,10 @@ api::FrontReply not_found(const std::string& type, const std::string& name, cons
 }
 
 }  // namespace
+
+std::string nic_name(std::int64_t vm, int index) {
+  return "vm" + std::to_string(vm) + "-nic" + std::to_string(index);
+}
 
 std::string nic_id(const Caller& caller, const Group& group, const std::string& name) {
   return resource_id_prefix(caller) + "/resourceGroups/" + group.name +

@@ -163,9 +163,8 @@ json nsg_json(const Caller& caller, const Group& group, const json& sg) {
   }
   json interfaces = json::array();
   for (const json& n : sg.value("nics", json::array())) {
-    interfaces.push_back({{"id", nic_id(caller, group,
-                                        "vm" + std::to_string(n.value("vm", 0L)) + "-nic" +
-                                            std::to_string(n.value("nic", 0)))}});
+    interfaces.push_back(
+        {{"id", nic_id(caller, group, nic_name(n.value("vm", 0L), n.value("nic", 0)))}});
   }
   return {{"id", id},
           {"name", name},

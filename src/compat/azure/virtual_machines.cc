@@ -244,16 +244,24 @@ std::expected<api::InnerReply, api::FrontReply> make_vm(
 
 namespace {
 
+// A PUT's body: its `properties` object, or ARM's 400.
+std::expected<json, api::FrontReply> vm_properties(const api::FrontRequest& req) {
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
+    return std::unexpected(
+        arm_error(400, "InvalidRequestContent",
+                  "The request content was invalid: a virtual machine needs 'properties'."));
+  }
+  return std::move(body["properties"]);
+}
+
 // PUT of a VM that does not exist: the model from hardwareProfile.vmSize and the image from
 // storageProfile.imageReference, the keys from osProfile.
 api::FrontReply create_vm(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
                           const Group& group, const std::string& name) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
-    return arm_error(400, "InvalidRequestContent",
-                     "The request content was invalid: a virtual machine needs 'properties'.");
-  }
-  const auto made = make_vm(api, caller, group, name, body["properties"], {});
+  const std::expected<json, api::FrontReply> properties = vm_properties(req);
+  if (!properties) return properties.error();
+  const auto made = make_vm(api, caller, group, name, *properties, {});
   if (!made) return made.error();
   const std::int64_t id = made->body["vm"].value("id", 0L);
   const api::InnerReply got = api.call(
@@ -285,12 +293,9 @@ api::FrontReply act(const api::FrontRequest& req, api::ApiCaller& api, const Cal
 api::FrontReply update_vm(const api::FrontRequest& req, api::ApiCaller& api, const Caller& caller,
                           const Group& group, const json& vm) {
   const std::string name = vm.value("name", "");
-  const json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("properties") || !body["properties"].is_object()) {
-    return arm_error(400, "InvalidRequestContent",
-                     "The request content was invalid: a virtual machine needs 'properties'.");
-  }
-  const json& p = body["properties"];
+  const std::expected<json, api::FrontReply> properties = vm_properties(req);
+  if (!properties) return properties.error();
+  const json& p = *properties;
   const json reference =
       p.value("storageProfile", json::object()).value("imageReference", json(nullptr));
   if (reference.is_object()) {
