@@ -236,7 +236,7 @@ std::optional<Error> Engine::Impl::prepare_action(const store::Vm& vm, ActionReq
   } else if (effects.has(lc::Effect::kRestoresModel)) {
     // Back to the model the operation that applied the new one started from.
     if (vm.record.op && lc::has_effect(*vm.record.op, lc::Effect::kAppliesModel)) {
-      if (vm.op.params.previous) request.model = vm.op.params.previous;
+      if (vm.op.params.previous) request.model = *vm.op.params.previous;
     }
     if (!request.model) return Error::internal("the resize to revert left no previous model");
   }
@@ -476,10 +476,10 @@ void Engine::Impl::after_phase_started(store::Vm& vm, Millis deadline) {
     request.ends_vm = true;
   }
   request.power_after = lc::power_after_phase(vm.record);
-  request.name = params.name;
+  request.name = params.name.to_optional();
   request.size_mib = params.size_mib;
   request.migration = params.migration;
-  request.endpoint = params.endpoint;
+  request.endpoint = params.endpoint.to_optional();
   // As the Welcome marks the VMs already there (host_monitor.cc), for VMs that arrive later.
   request.may_fence = options.hosts.failure_policy == HostFailurePolicy::kEvacuate;
   request.nics = phase_nics(vm);

@@ -308,7 +308,7 @@ void Engine::Impl::settle_nics(store::Vm& vm) {
 
 void Engine::Impl::nic_operation_finished(store::Vm& vm) {
   const lc::Operation& op = *vm.record.op;
-  const std::optional<store::Nic>& nic = vm.op.params.nic;
+  const auto& nic = vm.op.params.nic;
   if (!nic) return;
   const bool ok = op.status == lc::OpStatus::kSucceeded;
   if (op.action == lc::Action::kNicAttach) {
@@ -336,7 +336,7 @@ void Engine::Impl::mark_lease_attached(const store::Nic& nic) {
 std::vector<driver::NicSpec> Engine::Impl::phase_nics(const store::Vm& vm) const {
   std::vector<store::Nic> nics = vm.nics;
   const lc::Operation& op = *vm.record.op;
-  const std::optional<store::Nic>& change = vm.op.params.nic;
+  const auto& change = vm.op.params.nic;
   // Undo phases put the VM back as it was: without the NIC an attach was adding.
   if (change && !op.undoing) {
     if (op.action == lc::Action::kNicAttach) nics.push_back(*change);

@@ -23,9 +23,14 @@ using lc::QuotaResource;
 
 namespace {
 
+// The size a VM asked for while it differs from its own, or null.
+const store::VmModel* desired_of(const store::Vm& vm) {
+  return vm.desired ? &*vm.desired : nullptr;
+}
+
 // What one VM in `state` with `model` (and `nics` NICs) uses.
-lc::QuotaUsage vm_use(lc::State state, const store::VmModel& model,
-                      const std::optional<store::VmModel>& desired, std::size_t nics) {
+lc::QuotaUsage vm_use(lc::State state, const store::VmModel& model, const store::VmModel* desired,
+                      std::size_t nics) {
   lc::QuotaUsage u{};
   if (!lc::kQuotaTotalStates.contains(state)) return u;
   // While a resize waits for its confirm, both sizes are held (Nova's VERIFY_RESIZE counts
@@ -74,7 +79,7 @@ lc::QuotaUsage Engine::Impl::usage_of(store::ProjectId project) const {
     if (!exists(id)) continue;
     const store::Vm& vm = current(id);
     if (vm.project == project)
-      add(usage, vm_use(vm.record.state, vm.model, vm.desired, vm.nics.size()));
+      add(usage, vm_use(vm.record.state, vm.model, desired_of(vm), vm.nics.size()));
   }
   for (const auto& [id, v] : volumes) {
     if (v.project == project) add_volume(usage, v);
@@ -123,7 +128,7 @@ std::optional<Error> Engine::Impl::over_quota(store::ProjectId project,
 }
 
 lc::QuotaUsage Engine::Impl::create_use(const CreateRequest& request) {
-  return vm_use(lc::State::kPending, request.model, std::nullopt, request.networks.size());
+  return vm_use(lc::State::kPending, request.model, nullptr, request.networks.size());
 }
 
 lc::QuotaUsage Engine::Impl::action_use(const store::Vm& vm, const ActionRequest& request) {
@@ -134,10 +139,10 @@ lc::QuotaUsage Engine::Impl::action_use(const store::Vm& vm, const ActionRequest
       row != nullptr && row->target == lc::Target::kState) {
     to = row->to;
   }
-  const std::optional<store::VmModel>& model = request.model ? request.model : vm.desired;
+  const store::VmModel* model = request.model ? &*request.model : desired_of(vm);
   std::size_t nics = vm.nics.size();
   if (request.action == lc::Action::kNicAttach) ++nics;
-  const lc::QuotaUsage before = vm_use(vm.record.state, vm.model, vm.desired, vm.nics.size());
+  const lc::QuotaUsage before = vm_use(vm.record.state, vm.model, desired_of(vm), vm.nics.size());
   lc::QuotaUsage after = vm_use(to, vm.model, model, nics);
   for (std::size_t i = 0; i < after.size(); ++i) after[i] -= before[i];
   return after;
@@ -148,7 +153,7 @@ lc::QuotaUsage Engine::project_usage(store::ProjectId project) const {
   std::shared_lock lock(impl_->published_mu);
   for (const store::Vm& vm : impl_->vms) {
     if (vm.project == project)
-      add(usage, vm_use(vm.record.state, vm.model, vm.desired, vm.nics.size()));
+      add(usage, vm_use(vm.record.state, vm.model, desired_of(vm), vm.nics.size()));
   }
   for (const store::VolumeRow& v : impl_->published_volumes) {
     if (v.project == project) add_volume(usage, v);

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/heap_optional.h"
 #include "common/result.h"
 #include "lifecycle/types.h"
 #include "store/vm_model.h"
@@ -56,7 +57,7 @@ struct MigrationEndpoint {
 struct OpParams {
   // snapshot, backup, disk_snapshot*, checkpoint*: the image or snapshot's name, when given
   // (absent: the driver names it after the operation). JSON "name".
-  std::optional<std::string> name;
+  HeapOptional<std::string> name;
   // disk_resize: the disk's new size; 0 when not given. JSON "size_mib".
   std::int64_t size_mib = 0;
   // deploy, migrate, live_migrate: the host the engine placed the VM on. JSON "target_host".
@@ -66,7 +67,7 @@ struct OpParams {
   // Empty when the resize stayed on its host. JSON "source_host".
   std::string source_host;
   // resize, resize_migrate, rebuild: the model in effect before, for a revert. JSON "previous".
-  std::optional<VmModel> previous;
+  HeapOptional<VmModel> previous;
   // create: stay in HOLD once created. JSON "hold" (written only when true).
   bool hold = false;
   // live_migrate: the options asked for. JSON "migration" (written only when not defaults).
@@ -74,11 +75,11 @@ struct OpParams {
   // live_migrate: the target's endpoint, once its prepare phase answered (persisted with
   // that phase's success, so a restarted controller sends the source where it was sending).
   // JSON "endpoint".
-  std::optional<MigrationEndpoint> endpoint;
+  HeapOptional<MigrationEndpoint> endpoint;
   // nic_attach: the NIC being added, its lease taken when the request was accepted (as
   // Neutron creates the port before Nova plugs it); nic_detach: the NIC being removed (its
   // index is what the request named). JSON "nic".
-  std::optional<Nic> nic;
+  HeapOptional<Nic> nic;
   // disk_attach / disk_detach: the volume's id (0: none). JSON "volume_id".
   std::int64_t volume = 0;
   // The request's other fields as it sent them (passwords as "***"), a JSON object's text:

@@ -52,7 +52,7 @@ struct Vm {
   std::string name;
   ProjectId project = kAdminProjectId;  // fixed at create
   VmModel model;                        // the configuration in effect
-  std::optional<VmModel> desired;       // the latest requested, while it differs from `model`
+  HeapOptional<VmModel> desired;        // the latest requested, while it differs from `model`
   std::string model_error;              // why `desired` is not in effect
   lifecycle::VmRecord record;           // state, operation, power, resched
   OpMeta op;                            // meta of record.op (valid when record.op has a value)
