@@ -11,7 +11,6 @@ namespace corral::store::sqlite {
 namespace {
 
 struct Sql {
-  std::string upsert_migration = insert_sql(migration_codec());
   std::string upsert_stay = insert_sql(stay_codec());
   // The newest record of each VM: what the engine goes on from.
   std::string last_migrations = "SELECT " + column_list(migration_codec()) +
@@ -47,7 +46,6 @@ const RowCodec<HostStayRow>& codec_of<HostStayRow>() {
 
 Status MoveRecordSql::prepare(sqlite3* writer, sqlite3* reader) {
   const std::tuple<sqlite3*, Stmt*, const char*> statements[] = {
-      {writer, &upsert_migration_, sql().upsert_migration.c_str()},
       {writer, &upsert_stay_, sql().upsert_stay.c_str()},
       {writer, &max_migration_id_, "SELECT max(id) FROM migrations"},
       {writer, &last_migrations_, sql().last_migrations.c_str()},
@@ -61,14 +59,16 @@ Status MoveRecordSql::prepare(sqlite3* writer, sqlite3* reader) {
       return fail(open_error(db, path_, fmt::format("cannot prepare \"{}\"", text), rc));
     }
   }
+  std::string failed_sql;
+  if (int rc = upsert_migration_.prepare(writer, failed_sql); rc != SQLITE_OK) {
+    return fail(open_error(writer, path_, fmt::format("cannot prepare \"{}\"", failed_sql), rc));
+  }
   return {};
 }
 
 Status MoveRecordSql::write(sqlite3* writer, const Batch& batch) {
   for (const MigrationRow& m : batch.migrations) {
-    StmtUse use(upsert_migration_);
-    bind_row(use, migration_codec(), m);
-    if (int rc = use.step(); rc != SQLITE_DONE) {
+    if (int rc = upsert_migration_.write(m); rc != SQLITE_DONE) {
       return fail(sqlite_error(writer, path_,
                                fmt::format("commit: migration {} of vm {}", m.id, m.vm_id), rc));
     }

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/sqlite_rows.h"
+#include "store/sqlite_upsert.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -41,7 +43,7 @@ class MoveRecordSql {
 
   std::string path_;
   // Writer connection.
-  Stmt upsert_migration_;
+  Upsert<MigrationRow> upsert_migration_{migration_codec()};
   Stmt upsert_stay_;
   Stmt max_migration_id_;
   Stmt last_migrations_;

@@ -51,7 +51,22 @@ struct RowCodec {
   std::string_view table;
   std::string_view key;  // the upsert's conflict target; empty: rows are only inserted
   std::span<const Column<In, Out>> columns;
+  // Non-key columns that a non-unique index covers. An UPDATE that sets a column rewrites the
+  // row's entry in every index on it, changed or not (a b-tree delete and insert, and a dirty
+  // page in the WAL). So the upsert leaves these out, and each is written by its own UPDATE
+  // that matches only when its value changed (index_update_sql; Upsert in sqlite_upsert.h).
+  // sqlite_schema_test.cc checks the list against the migrated file's indexes. Columns of a
+  // UNIQUE index stay in the upsert: written one by one they could collide on the way.
+  std::span<const std::string_view> indexed{};
 };
+
+template <typename In, typename Out>
+bool is_indexed(const RowCodec<In, Out>& codec, std::string_view column) {
+  for (std::string_view c : codec.indexed) {
+    if (c == column) return true;
+  }
+  return false;
+}
 
 // "a.x, a.y, ..." (`alias` empty: "x, y, ...").
 template <typename In, typename Out>
@@ -66,9 +81,9 @@ std::string column_list(const RowCodec<In, Out>& codec, std::string_view alias =
 }
 
 // INSERT INTO table(columns) VALUES(?1, ...), and for a keyed table an upsert that replaces
-// every other column: ON CONFLICT(key) DO UPDATE, not INSERT OR REPLACE, which deletes and
-// re-inserts the row (rewriting every index entry, and making SQLite look for rows that
-// reference the deleted one).
+// every other column but the indexed ones: ON CONFLICT(key) DO UPDATE, not INSERT OR REPLACE,
+// which deletes and re-inserts the row (rewriting every index entry, and making SQLite look
+// for rows that reference the deleted one).
 template <typename In, typename Out>
 std::string insert_sql(const RowCodec<In, Out>& codec) {
   std::string out =
@@ -79,16 +94,24 @@ std::string insert_sql(const RowCodec<In, Out>& codec) {
   }
   out += ")";
   if (codec.key.empty()) return out;
-  out += " ON CONFLICT(" + std::string(codec.key) + ") DO UPDATE SET ";
-  bool first = true;
+  out += " ON CONFLICT(" + std::string(codec.key) + ") DO ";
+  std::string set;
   for (const auto& c : codec.columns) {
-    if (c.name == codec.key) continue;
-    if (!first) out += ", ";
-    first = false;
+    if (c.name == codec.key || is_indexed(codec, c.name)) continue;
+    if (!set.empty()) set += ", ";
     std::string name(c.name);
-    out += name + " = excluded." + name;
+    set += name + " = excluded." + name;
   }
-  return out;
+  return out + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+}
+
+// The write of one indexed column of a keyed row: UPDATE table SET column = ?2 WHERE key = ?1
+// AND column IS NOT ?2, so an unchanged value writes nothing.
+template <typename In, typename Out>
+std::string index_update_sql(const RowCodec<In, Out>& codec, std::string_view column) {
+  const std::string c(column);
+  return "UPDATE " + std::string(codec.table) + " SET " + c + " = ?2 WHERE " +
+         std::string(codec.key) + " = ?1 AND " + c + " IS NOT ?2";
 }
 
 template <typename In, typename Out>

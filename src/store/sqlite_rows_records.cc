@@ -109,7 +109,8 @@ constexpr Column<H> kStayColumns[] = {
      [](RowReader& r, H& h) { h.op_id = r.i64(); }},
 };
 
-constexpr RowCodec<M> kMigrationCodec{"migrations", "id", kMigrationColumns};
+constexpr std::string_view kMigrationIndexed[] = {"vm_id"};  // migrations_vm_id
+constexpr RowCodec<M> kMigrationCodec{"migrations", "id", kMigrationColumns, kMigrationIndexed};
 constexpr RowCodec<H> kStayCodec{"host_stays", "vm_id, seq", kStayColumns};
 
 }  // namespace

@@ -120,7 +120,10 @@ constexpr Column<Vm> kColumns[] = {
      [](RowReader& r, Vm& v) { v.resource_group = r.i64(); }},
 };
 
-constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns};
+// vms_state_id, vms_name and vms_project (sqlite_schema.cc).
+constexpr std::string_view kIndexed[] = {"name", "state", "project"};
+
+constexpr RowCodec<Vm> kCodec{"vms", "id", kColumns, kIndexed};
 
 }  // namespace
 

@@ -39,6 +39,7 @@
 #include "store/sqlite_resources.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
+#include "store/sqlite_upsert.h"
 #include "store/sqlite_util.h"
 #include "store/store.h"
 
@@ -64,8 +65,6 @@ constexpr int kReaderCacheKib = 2048;
 
 // The SQL, built once from the row codecs' column lists.
 struct Sql {
-  std::string upsert_vm = sqlite::insert_sql(sqlite::vm_codec());
-  std::string upsert_operation = sqlite::insert_sql(sqlite::operation_codec());
   std::string insert_transition = sqlite::insert_sql(sqlite::transition_codec());
   std::string upsert_host = sqlite::insert_sql(sqlite::host_codec());
   std::string upsert_group = sqlite::insert_sql(sqlite::group_codec());
@@ -139,6 +138,9 @@ class SqliteStore final : public Store {
   template <typename In, typename Out, typename What>
   Status write_row(const Stmt& stmt, const sqlite::RowCodec<In, Out>& codec, const In& row,
                    What what);
+  // Writes `row` by `upsert`; `what` names the row in an error.
+  template <typename In, typename Out, typename What>
+  Status write_row(const sqlite::Upsert<In, Out>& upsert, const In& row, What what);
   // Ends a failed commit's transaction; what went wrong if even that failed.
   std::optional<std::string> rollback();
 
@@ -151,8 +153,8 @@ class SqliteStore final : public Store {
   Stmt begin_;
   Stmt commit_;
   Stmt rollback_;
-  Stmt upsert_vm_;
-  Stmt upsert_operation_;
+  sqlite::Upsert<Vm> upsert_vm_{sqlite::vm_codec()};
+  sqlite::Upsert<sqlite::OperationRef, OperationRow> upsert_operation_{sqlite::operation_codec()};
   Stmt insert_transition_;
   Stmt count_vms_;
   Stmt max_op_id_;
@@ -248,8 +250,6 @@ Status SqliteStore::open() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-      {&upsert_vm_, sql().upsert_vm.c_str()},
-      {&upsert_operation_, sql().upsert_operation.c_str()},
       {&insert_transition_, sql().insert_transition.c_str()},
       {&count_vms_, "SELECT count(*) FROM vms"},
       {&max_op_id_, "SELECT max(id) FROM operations"},
@@ -265,6 +265,13 @@ Status SqliteStore::open() {
     if (int rc = prepare(w, sql, *stmt); rc != SQLITE_OK) {
       return fail(open_error(w, fmt::format("cannot prepare \"{}\"", sql), rc));
     }
+  }
+  std::string failed_sql;
+  if (int rc = upsert_vm_.prepare(w, failed_sql); rc != SQLITE_OK) {
+    return fail(open_error(w, fmt::format("cannot prepare \"{}\"", failed_sql), rc));
+  }
+  if (int rc = upsert_operation_.prepare(w, failed_sql); rc != SQLITE_OK) {
+    return fail(open_error(w, fmt::format("cannot prepare \"{}\"", failed_sql), rc));
   }
 
   // The reader never writes (query_only), so it needs no synchronous or foreign_keys.
@@ -338,9 +345,17 @@ Status SqliteStore::write_row(const Stmt& stmt, const sqlite::RowCodec<In, Out>&
   return {};
 }
 
+template <typename In, typename Out, typename What>
+Status SqliteStore::write_row(const sqlite::Upsert<In, Out>& upsert, const In& row, What what) {
+  if (int rc = upsert.write(row); rc != SQLITE_DONE) {
+    return fail(error(writer_.get(), "commit: " + what(), rc));
+  }
+  return {};
+}
+
 Status SqliteStore::write_batch(const Batch& batch) {
   auto write_operation = [&](const sqlite::OperationRef& op) {
-    return write_row(upsert_operation_, sqlite::operation_codec(), op,
+    return write_row(upsert_operation_, op,
                      [&] { return fmt::format("operation {} of vm {}", op.meta.id, op.vm_id); });
   };
   // Explicit operation rows first: a VM's own current operation, written with the VM below,
@@ -351,8 +366,7 @@ Status SqliteStore::write_batch(const Batch& batch) {
   for (const Vm* vm : batch.vms) {
     if (vm == nullptr)
       return fail(Error::internal("sqlite store: commit: a batch holds a null vm"));
-    Status s = write_row(upsert_vm_, sqlite::vm_codec(), *vm,
-                         [&] { return fmt::format("vm {}", vm->id); });
+    Status s = write_row(upsert_vm_, *vm, [&] { return fmt::format("vm {}", vm->id); });
     if (!s) return s;
     if (vm->record.op) {
       if (s = write_operation({vm->id, *vm->record.op, vm->op}); !s) return s;
