@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -358,10 +359,16 @@ Status SqliteStore::write_batch(const Batch& batch) {
     return write_row(upsert_operation_, op,
                      [&] { return fmt::format("operation {} of vm {}", op.meta.id, op.vm_id); });
   };
-  // Explicit operation rows first: a VM's own current operation, written with the VM below,
-  // is the newest version of that row and must win.
-  for (const OperationRow& row : batch.operations) {
-    if (Status s = write_operation({row.vm_id, row.op, row.meta}); !s) return s;
+  // Each operation once, in its newest version: the engine lists a version at every step,
+  // and a VM's current operation, written with the VM below, is newer than any listed. So the
+  // listed rows are read newest first, and an operation already seen is skipped.
+  std::unordered_set<OpId> written;
+  for (const Vm* vm : batch.vms) {
+    if (vm != nullptr && vm->record.op) written.insert(vm->op.id);
+  }
+  for (auto row = batch.operations.rbegin(); row != batch.operations.rend(); ++row) {
+    if (!written.insert(row->meta.id).second) continue;
+    if (Status s = write_operation({row->vm_id, row->op, row->meta}); !s) return s;
   }
   for (const Vm* vm : batch.vms) {
     if (vm == nullptr)

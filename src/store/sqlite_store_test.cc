@@ -260,6 +260,35 @@ TEST(SqliteStoreTest, TheVmsOwnOperationWinsOverAStaleRowInTheSameBatch) {
   expect_operation_eq(*store->operation(vm.op.id), OperationRow{vm.id, *vm.record.op, vm.op});
 }
 
+// An operation that ended in the batch is listed at each of its steps; the last version is
+// the one stored, whatever the order of other operations' rows around it.
+TEST(SqliteStoreTest, OfAnOperationsVersionsInOneBatchTheLastIsStored) {
+  TempDir dir;
+  std::unique_ptr<Store> store = must_open(dir.file("corral.db"));
+  ASSERT_NE(store, nullptr);
+  Vm vm = make_vm(4, State::kInit);
+  vm.record = lifecycle::new_record();
+  vm.op.id = 41;
+  const auto version = [&](OpId id, int step, OpStatus status) {
+    OperationRow row{vm.id, *vm.record.op, vm.op};
+    row.meta.id = id;
+    row.op.step = step;
+    row.op.status = status;
+    return row;
+  };
+  const OperationRow first_ended = version(39, 2, OpStatus::kSucceeded);
+  const OperationRow second_ended = version(40, 1, OpStatus::kFailed);
+  must_commit(*store, Batch{{&vm},
+                            {version(39, 0, OpStatus::kRunning), version(40, 0, OpStatus::kRunning),
+                             version(39, 1, OpStatus::kRunning), first_ended, second_ended,
+                             version(41, 0, OpStatus::kRunning)},
+                            {}});
+
+  expect_operation_eq(*store->operation(39), first_ended);
+  expect_operation_eq(*store->operation(40), second_ended);
+  expect_operation_eq(*store->operation(41), OperationRow{vm.id, *vm.record.op, vm.op});
+}
+
 TEST(SqliteStoreTest, AnEmptyStoreLoadsNothing) {
   TempDir dir;
   std::unique_ptr<Store> store = must_open(dir.file("corral.db"));

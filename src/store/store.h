@@ -31,8 +31,10 @@ struct AuditOutboxRow {
 };
 
 struct Batch {
-  std::vector<const Vm*> vms;              // rows to insert or replace (whole row)
-  std::vector<OperationRow> operations;    // operations to insert or replace
+  std::vector<const Vm*> vms;  // rows to insert or replace (whole row)
+  // Operations to insert or replace, oldest version first: of one operation's versions the
+  // last is stored, and a VM's current operation is stored as it is in `vms`.
+  std::vector<OperationRow> operations;
   std::vector<TransitionRow> transitions;  // history entries to append
   // Hosts, by name: deleted first (a name that is not stored is no error), then the rows of
   // `hosts` inserted or replaced whole, so a host removed and re-added in one batch is stored.
