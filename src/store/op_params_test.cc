@@ -93,6 +93,28 @@ TEST(OpParams, JsonTextRoundTripsEveryField) {
   EXPECT_EQ(params_from_json_text(text), p);
 }
 
+// Without a typed field the text is `shown` as it is; each typed field alone still joins it.
+TEST(OpParams, JsonTextOfUntypedParametersIsTheShownObject) {
+  OpParams none;
+  EXPECT_EQ(to_json_text(none), "{}");
+  EXPECT_EQ(params_from_json_text(to_json_text(none)), none);
+  OpParams shown_only;
+  shown_only.shown = R"({"password":"***","rotation":7})";
+  EXPECT_EQ(to_json_text(shown_only), shown_only.shown);
+  EXPECT_EQ(params_from_json_text(to_json_text(shown_only)), shown_only);
+  const auto with = [&](auto set) {
+    OpParams p = shown_only;
+    set(p);
+    return json::parse(to_json_text(p));
+  };
+  EXPECT_EQ(with([](OpParams& p) { p.hold = true; })["hold"], true);
+  EXPECT_EQ(with([](OpParams& p) { p.volume = 3; })["volume_id"], 3);
+  EXPECT_EQ(with([](OpParams& p) { p.target_host = "h"; })["target_host"], "h");
+  EXPECT_EQ(with([](OpParams& p) { p.name = "s"; })["rotation"], 7);
+  EXPECT_EQ(nics_to_json_text({}), "[]");
+  EXPECT_EQ(strings_to_json_text({}), "[]");
+}
+
 TEST(OpParams, ANicWithoutSecurityGroupsIsInTheDefaultGroup) {
   // vms.nics rows written before migration 8 have no "security_groups".
   const auto old = nics_from_json_text(R"([{"index":0,"network":1,"ip":"10.0.0.2","mac":"m"}])");
