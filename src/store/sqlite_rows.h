@@ -99,19 +99,19 @@ std::string insert_sql(const RowCodec<In, Out>& codec) {
   for (const auto& c : codec.columns) {
     if (c.name == codec.key || is_indexed(codec, c.name)) continue;
     if (!set.empty()) set += ", ";
-    std::string name(c.name);
-    set += name + " = excluded." + name;
+    set.append(c.name).append(" = excluded.").append(c.name);
   }
-  return out + (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+  if (set.empty()) return out + "NOTHING";
+  return out.append("UPDATE SET ").append(set);
 }
 
 // The write of one indexed column of a keyed row: UPDATE table SET column = ?2 WHERE key = ?1
 // AND column IS NOT ?2, so an unchanged value writes nothing.
 template <typename In, typename Out>
 std::string index_update_sql(const RowCodec<In, Out>& codec, std::string_view column) {
-  const std::string c(column);
-  return "UPDATE " + std::string(codec.table) + " SET " + c + " = ?2 WHERE " +
-         std::string(codec.key) + " = ?1 AND " + c + " IS NOT ?2";
+  std::string out = "UPDATE ";
+  out.append(codec.table).append(" SET ").append(column).append(" = ?2 WHERE ");
+  return out.append(codec.key).append(" = ?1 AND ").append(column).append(" IS NOT ?2");
 }
 
 template <typename In, typename Out>
